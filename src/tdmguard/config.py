@@ -1,0 +1,75 @@
+"""Settings, built once at the edge (CLI, server) from flags and the environment, then
+passed down. No module reads the environment on its own."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tdmguard.errors import ConfigError
+
+__all__ = ["DEFAULT_DB_FILE", "Settings", "sqlite_path"]
+
+DEFAULT_DB_FILE = "tdmguard.db"
+
+
+def sqlite_path(db_url: str) -> Path | None:
+    """The file behind a ``sqlite:///`` URL, or None for other databases."""
+    prefix = "sqlite:///"
+    if db_url.startswith(prefix):
+        rest = db_url[len(prefix) :]
+        return Path(rest) if rest and rest != ":memory:" else None
+    return None
+
+
+def _as_db_url(value: str) -> str:
+    if "://" in value:
+        return value
+    # A plain path means a SQLite file.
+    return f"sqlite:///{Path(value).expanduser().resolve()}"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable. ``db_url`` is a SQLAlchemy URL; ``index_dir`` the
+    fingerprint index folder; ``research_exception`` honours EU DSM Art. 3 for research."""
+
+    db_url: str
+    index_dir: Path
+    research_exception: bool = False
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        db: str | None = None,
+        index: str | None = None,
+        research_exception: bool | None = None,
+        environ: Mapping[str, str] | None = None,
+        cwd: Path | None = None,
+    ) -> Settings:
+        """Flags win over the environment (``TDMGUARD_DB``, ``TDMGUARD_INDEX``,
+        ``TDMGUARD_RESEARCH_EXCEPTION``), which wins over the defaults."""
+        env = os.environ if environ is None else environ
+        base = cwd or Path.cwd()
+        raw_db = db or env.get("TDMGUARD_DB") or str(base / DEFAULT_DB_FILE)
+        db_url = _as_db_url(raw_db)
+        raw_index = index or env.get("TDMGUARD_INDEX")
+        if raw_index:
+            index_dir = Path(raw_index).expanduser().resolve()
+        else:
+            db_file = sqlite_path(db_url)
+            if db_file is not None:
+                index_dir = db_file.parent / (db_file.stem + ".index")
+            else:
+                index_dir = (base / "tdmguard.index").resolve()
+        if research_exception is None:
+            flag = env.get("TDMGUARD_RESEARCH_EXCEPTION", "0").strip().lower()
+            if flag not in {"0", "1", "true", "false", "yes", "no", ""}:
+                raise ConfigError(
+                    f"expected 0/1/true/false, got {flag!r}", where="TDMGUARD_RESEARCH_EXCEPTION"
+                )
+            research_exception = flag in {"1", "true", "yes"}
+        return cls(db_url=db_url, index_dir=index_dir, research_exception=research_exception)

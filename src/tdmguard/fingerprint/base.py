@@ -1,0 +1,127 @@
+"""The shape every fingerprint engine shares.
+
+An engine turns media into a :class:`Fingerprint` (hashes with positions), and scores the raw
+hits that an index returns for those hashes into :class:`~tdmguard.vocab.Match` values.
+The index lives in a sibling package, so the engines see it only through :class:`HashLookup`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import numpy.typing as npt
+
+from tdmguard.errors import InputError
+from tdmguard.vocab import Match, Modality
+
+__all__ = ["Fingerprint", "Fingerprinter", "HashHits", "HashLookup"]
+
+U64 = npt.NDArray[np.uint64]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Fingerprint:
+    """Hashes of one piece of media.
+
+    ``keys``: shape (n,), uint64 hash values. ``aux``: shape (n, k), int32 positional data per
+    hash, engine-defined (for audio: anchor frame and log-frequency bin; for text: token
+    position). ``meta``: small scalars such as ``duration_s``.
+    """
+
+    modality: Modality
+    engine: str
+    keys: U64
+    aux: I32
+    meta: Mapping[str, float | int | str] = field(default_factory=lambda: MappingProxyType({}))
+
+    def __post_init__(self) -> None:
+        if self.keys.ndim != 1 or self.aux.ndim != 2 or self.aux.shape[0] != self.keys.shape[0]:
+            raise ValueError(
+                f"fingerprint arrays disagree: keys {self.keys.shape}, aux {self.aux.shape}"
+            )
+
+    def __len__(self) -> int:
+        return int(self.keys.shape[0])
+
+    def to_bytes(self) -> bytes:
+        """Serialise to a compressed ``.npz`` blob (what the registry stores)."""
+        buf = io.BytesIO()
+        header = json.dumps(
+            {"modality": self.modality.value, "engine": self.engine, "meta": dict(self.meta)}
+        )
+        np.savez_compressed(
+            buf,
+            keys=self.keys.astype(np.uint64, copy=False),
+            aux=self.aux.astype(np.int32, copy=False),
+            header=np.frombuffer(header.encode(), dtype=np.uint8),
+        )
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, *, where: str = "fingerprint") -> Fingerprint:
+        try:
+            with np.load(io.BytesIO(blob), allow_pickle=False) as data:
+                header = json.loads(bytes(data["header"]).decode())
+                return cls(
+                    modality=Modality(header["modality"]),
+                    engine=str(header["engine"]),
+                    keys=np.asarray(data["keys"], dtype=np.uint64),
+                    aux=np.asarray(data["aux"], dtype=np.int32),
+                    meta=MappingProxyType(dict(header.get("meta", {}))),
+                )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(f"unreadable fingerprint blob ({exc})", where=where) from exc
+
+
+class HashHits(Protocol):
+    """Raw hits of a batch of query hashes in an index (the index returns its own class).
+
+    All arrays have shape (m,): ``query_row`` indexes the query's ``keys``; ``work`` is a
+    dense work number (``work_ids[work]`` is the work id); ``aux`` has shape (m, k), the
+    reference's positional data stored with the hash.
+    """
+
+    @property
+    def query_row(self) -> I64: ...
+
+    @property
+    def work(self) -> I64: ...
+
+    @property
+    def aux(self) -> I32: ...
+
+    @property
+    def work_ids(self) -> Sequence[str]: ...
+
+
+@runtime_checkable
+class HashLookup(Protocol):
+    """What an engine needs of an index: exact look-up of many hashes at once."""
+
+    def lookup(self, keys: U64) -> HashHits: ...
+
+    def work_meta(self, work: int) -> Mapping[str, float | int | str]: ...
+
+
+class Fingerprinter(Protocol):
+    """One engine per modality (``fingerprint/audio``, ``lyrics``, ``melody``, ``image``)."""
+
+    modality: Modality
+    engine: str
+
+    def extract(self, path: Path) -> Fingerprint:
+        """Fingerprint a media file; raise :class:`~tdmguard.errors.MediaError` naming it."""
+        ...
+
+    def match(self, query: Fingerprint, index: HashLookup) -> list[Match]:
+        """Score the index hits of ``query`` into matches above the engine's threshold."""
+        ...

@@ -1,0 +1,5 @@
+"""On-disk match indexes, one folder per modality, grown by immutable segments."""
+
+from tdmguard.index.hash_index import HashIndex, SegmentHits, SegmentWriter, write_json_atomic
+
+__all__ = ["HashIndex", "SegmentHits", "SegmentWriter", "write_json_atomic"]

@@ -1,0 +1,288 @@
+"""On-disk, memory-mapped hash index made of immutable segments.
+
+Layout of an index folder for one modality (``<index_dir>/<modality>/``)::
+
+    manifest.json            {"format": 1, "engine": ..., "aux_width": k,
+                              "segments": ["seg-000001", ...], "removed": [work ids]}
+    seg-000001/keys.npy      (n,) uint64, sorted ascending
+    seg-000001/work.npy      (n,) uint32, segment-local work number
+    seg-000001/aux.npy       (n, k) int32, positional data stored with each hash
+    seg-000001/works.json    [{"id": work id, "meta": {...}}, ...] in work-number order
+
+Segments are written to a temporary folder and renamed into place, then the manifest is
+replaced atomically, so a reader never sees a half-written segment. Opening memory-maps the
+arrays (well under a second at any size); every worker of a scan shares the pages read-only.
+Removing a work adds it to ``removed``; :meth:`HashIndex.compact` rewrites segments without it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tdmguard.errors import IndexError_
+
+__all__ = ["HashIndex", "SegmentHits", "SegmentWriter", "write_json_atomic"]
+
+FORMAT = 1
+U64 = npt.NDArray[np.uint64]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to a temporary name beside ``path`` then rename it over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SegmentHits:
+    """Hits of a batch of query keys; see ``fingerprint.base.HashHits`` for the fields."""
+
+    query_row: I64
+    work: I64
+    aux: I32
+    work_ids: Sequence[str]
+
+
+class SegmentWriter:
+    """Collects fingerprints of works and writes them as one new immutable segment."""
+
+    def __init__(self, aux_width: int) -> None:
+        self.aux_width = aux_width
+        self._keys: list[U64] = []
+        self._aux: list[I32] = []
+        self._work: list[npt.NDArray[np.uint32]] = []
+        self._works: list[dict[str, Any]] = []
+
+    def add(
+        self, work_id: str, keys: U64, aux: I32, meta: Mapping[str, float | int | str] | None = None
+    ) -> None:
+        if aux.ndim != 2 or aux.shape != (keys.shape[0], self.aux_width):
+            raise ValueError(f"aux must have shape ({keys.shape[0]}, {self.aux_width})")
+        number = len(self._works)
+        self._works.append({"id": work_id, "meta": dict(meta or {})})
+        self._keys.append(keys.astype(np.uint64, copy=False))
+        self._aux.append(aux.astype(np.int32, copy=False))
+        self._work.append(np.full(keys.shape[0], number, dtype=np.uint32))
+
+    def __len__(self) -> int:
+        return len(self._works)
+
+    def write(self, folder: Path) -> None:
+        """Write the segment into ``folder`` (which must not exist yet), atomically."""
+        keys = np.concatenate(self._keys) if self._keys else np.zeros(0, np.uint64)
+        aux = (
+            np.concatenate(self._aux) if self._aux else np.zeros((0, self.aux_width), np.int32)
+        )
+        work = np.concatenate(self._work) if self._work else np.zeros(0, np.uint32)
+        order = np.argsort(keys, kind="stable")
+        tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
+        try:
+            np.save(tmp / "keys.npy", keys[order])
+            np.save(tmp / "work.npy", work[order])
+            np.save(tmp / "aux.npy", aux[order])
+            (tmp / "works.json").write_text(json.dumps(self._works), encoding="utf-8")
+            os.replace(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Segment:
+    name: str
+    keys: U64
+    work: npt.NDArray[np.uint32]
+    aux: I32
+    base: int  # global number of this segment's work 0
+
+
+class HashIndex:
+    """Read side: all segments of one modality, memory-mapped, answering batched look-ups."""
+
+    def __init__(self, folder: Path, manifest: dict[str, Any], segments: list[_Segment],
+                 work_ids: list[str], work_meta: list[dict[str, Any]]) -> None:
+        self.folder = folder
+        self.engine = str(manifest.get("engine", ""))
+        self.aux_width = int(manifest.get("aux_width", 0))
+        self.removed = frozenset(str(w) for w in manifest.get("removed", []))
+        self._segments = segments
+        self._work_ids = work_ids
+        self._work_meta = work_meta
+        self._removed_mask = np.array([w in self.removed for w in work_ids], dtype=bool)
+
+    # -- writing ---------------------------------------------------------------------------
+    @staticmethod
+    def create(folder: Path, *, engine: str, aux_width: int) -> None:
+        """Create an empty index folder (no-op if one of the same engine exists)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        manifest_path = folder / "manifest.json"
+        if manifest_path.exists():
+            current = HashIndex._read_manifest(folder)
+            if current.get("engine") != engine or int(current.get("aux_width", -1)) != aux_width:
+                raise IndexError_(
+                    f"index holds engine {current.get('engine')!r}, not {engine!r}: "
+                    "rebuild it with `tdmguard index build --rebuild`",
+                    where=str(folder),
+                )
+            return
+        write_json_atomic(
+            manifest_path,
+            {"format": FORMAT, "engine": engine, "aux_width": aux_width, "segments": [],
+             "removed": []},
+        )
+
+    @staticmethod
+    def append_segment(folder: Path, writer: SegmentWriter) -> str:
+        """Write ``writer`` as a new segment and publish it in the manifest."""
+        manifest = HashIndex._read_manifest(folder)
+        if int(manifest["aux_width"]) != writer.aux_width:
+            raise IndexError_("segment aux width differs from the index's", where=str(folder))
+        number = 1 + max((int(s.split("-")[1]) for s in manifest["segments"]), default=0)
+        name = f"seg-{number:06d}"
+        writer.write(folder / name)
+        manifest["segments"] = [*manifest["segments"], name]
+        added = {w["id"] for w in writer._works}
+        manifest["removed"] = [w for w in manifest["removed"] if w not in added]
+        write_json_atomic(folder / "manifest.json", manifest)
+        return name
+
+    @staticmethod
+    def remove_works(folder: Path, work_ids: Iterable[str]) -> None:
+        manifest = HashIndex._read_manifest(folder)
+        manifest["removed"] = sorted(set(manifest["removed"]) | set(work_ids))
+        write_json_atomic(folder / "manifest.json", manifest)
+
+    # -- reading ---------------------------------------------------------------------------
+    @staticmethod
+    def _read_manifest(folder: Path) -> dict[str, Any]:
+        path = folder / "manifest.json"
+        try:
+            manifest = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise IndexError_("no index here: run `tdmguard index build`", where=str(folder)) from exc
+        except (OSError, ValueError) as exc:
+            raise IndexError_(f"unreadable manifest ({exc})", where=str(path)) from exc
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise IndexError_("unknown index format", where=str(path))
+        return manifest
+
+    @classmethod
+    def open(cls, folder: Path) -> HashIndex:
+        manifest = cls._read_manifest(folder)
+        segments: list[_Segment] = []
+        work_ids: list[str] = []
+        work_meta: list[dict[str, Any]] = []
+        for name in manifest["segments"]:
+            seg_dir = folder / name
+            try:
+                keys = np.load(seg_dir / "keys.npy", mmap_mode="r")
+                work = np.load(seg_dir / "work.npy", mmap_mode="r")
+                aux = np.load(seg_dir / "aux.npy", mmap_mode="r")
+                works = json.loads((seg_dir / "works.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise IndexError_(f"corrupt segment ({exc})", where=str(seg_dir)) from exc
+            segments.append(_Segment(name, keys, work, aux, base=len(work_ids)))
+            work_ids.extend(str(w["id"]) for w in works)
+            work_meta.extend(dict(w.get("meta", {})) for w in works)
+        return cls(folder, manifest, segments, work_ids, work_meta)
+
+    @property
+    def work_ids(self) -> Sequence[str]:
+        return self._work_ids
+
+    def work_meta(self, work: int) -> Mapping[str, float | int | str]:
+        return self._work_meta[work]
+
+    def __len__(self) -> int:
+        """Number of hashes across all segments (removed works included until compaction)."""
+        return sum(int(s.keys.shape[0]) for s in self._segments)
+
+    def size_bytes(self) -> int:
+        return sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
+
+    def lookup(self, keys: U64) -> SegmentHits:
+        """Exact look-up of every key; removed works are left out.
+
+        ``keys``: shape (q,) uint64. Returns hits with ``query_row`` into ``keys``.
+        """
+        query = np.asarray(keys, dtype=np.uint64)
+        rows: list[I64] = []
+        works: list[I64] = []
+        auxs: list[I32] = []
+        for seg in self._segments:
+            if seg.keys.shape[0] == 0 or query.shape[0] == 0:
+                continue
+            lo = np.searchsorted(seg.keys, query, side="left")
+            hi = np.searchsorted(seg.keys, query, side="right")
+            counts = hi - lo
+            total = int(counts.sum())
+            if total == 0:
+                continue
+            q_rows = np.repeat(np.arange(query.shape[0], dtype=np.int64), counts)
+            # positions lo[i] .. hi[i]-1 for each query key, flattened
+            starts = np.repeat(lo - np.cumsum(counts) + counts, counts)
+            pos = starts + np.arange(total, dtype=np.int64)
+            rows.append(q_rows)
+            works.append(seg.work[pos].astype(np.int64) + seg.base)
+            auxs.append(np.asarray(seg.aux[pos], dtype=np.int32))
+        if not rows:
+            return SegmentHits(
+                np.zeros(0, np.int64), np.zeros(0, np.int64),
+                np.zeros((0, self.aux_width), np.int32), self._work_ids,
+            )
+        row = np.concatenate(rows)
+        work_arr = np.concatenate(works)
+        aux_arr = np.concatenate(auxs)
+        if self.removed:
+            keep = ~self._removed_mask[work_arr]
+            row, work_arr, aux_arr = row[keep], work_arr[keep], aux_arr[keep]
+        return SegmentHits(row, work_arr, aux_arr, self._work_ids)
+
+    def compact(self) -> None:
+        """Rewrite all segments into one, dropping removed works."""
+        writer = SegmentWriter(self.aux_width)
+        for number, work_id in enumerate(self._work_ids):
+            if work_id in self.removed:
+                continue
+            parts_k: list[U64] = []
+            parts_a: list[I32] = []
+            for seg in self._segments:
+                local = number - seg.base
+                mask = np.asarray(seg.work) == local
+                if local >= 0 and mask.any():
+                    parts_k.append(np.asarray(seg.keys[mask]))
+                    parts_a.append(np.asarray(seg.aux[mask]))
+            keys = np.concatenate(parts_k) if parts_k else np.zeros(0, np.uint64)
+            aux = np.concatenate(parts_a) if parts_a else np.zeros((0, self.aux_width), np.int32)
+            writer.add(work_id, keys, aux, self._work_meta[number])
+        old = list(self._segments)
+        manifest = self._read_manifest(self.folder)
+        manifest["segments"] = []
+        manifest["removed"] = []
+        tmp_manifest = dict(manifest)
+        name = "seg-%06d" % (1 + max((int(s.name.split("-")[1]) for s in old), default=0))
+        writer.write(self.folder / name)
+        tmp_manifest["segments"] = [name]
+        write_json_atomic(self.folder / "manifest.json", tmp_manifest)
+        for seg in old:
+            shutil.rmtree(self.folder / seg.name, ignore_errors=True)
