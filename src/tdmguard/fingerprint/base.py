@@ -113,13 +113,23 @@ class HashLookup(Protocol):
 
 
 class Fingerprinter(Protocol):
-    """One engine per modality (``fingerprint/audio``, ``lyrics``, ``melody``, ``image``)."""
+    """One engine per modality (``fingerprint/audio``, ``lyrics``, ``melody``, ``image``).
+
+    ``engine`` names the algorithm and its version (``audio-triplet/1``): an index built by
+    another engine version is refused. ``aux_width`` is the number of int32 columns of
+    ``Fingerprint.aux`` (what the hash index stores with each hash).
+    """
 
     modality: Modality
     engine: str
+    aux_width: int
 
     def extract(self, path: Path) -> Fingerprint:
         """Fingerprint a media file; raise :class:`~tdmguard.errors.MediaError` naming it."""
+        ...
+
+    def extract_text(self, text: str, *, where: str) -> Fingerprint:
+        """Fingerprint inline text (lyrics engine only; others raise ``InputError``)."""
         ...
 
     def match(self, query: Fingerprint, index: HashLookup) -> list[Match]:
