@@ -6,14 +6,14 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
-    "ExtraMissing",
+    "ConflictError",
     "FetchError",
-    "IndexError_",
-    "IntegrityError",
+    "IndexStoreError",
     "InputError",
+    "IntegrityError",
     "MediaError",
-    "NotFound",
-    "Conflict",
+    "MissingExtraError",
+    "NotFoundError",
     "RegistryError",
     "TdmguardError",
 ]
@@ -44,13 +44,12 @@ class MediaError(InputError):
     """A media file cannot be read or decoded (corrupt, truncated, unsupported, too large)."""
 
 
-class ExtraMissing(TdmguardError):
+class MissingExtraError(TdmguardError):
     """An optional dependency is not installed; the message names the extra to install."""
 
     def __init__(self, module: str, extra: str) -> None:
         super().__init__(
-            f"this needs the optional dependency {module!r}: "
-            f"pip install 'tdmguard[{extra}]'",
+            f"this needs the optional dependency {module!r}: pip install 'tdmguard[{extra}]'",
         )
         self.module = module
         self.extra = extra
@@ -60,11 +59,11 @@ class RegistryError(TdmguardError):
     """The registry database cannot be opened, migrated or written."""
 
 
-class NotFound(RegistryError):
+class NotFoundError(RegistryError):
     """A holder, work, reservation or licence does not exist."""
 
 
-class Conflict(RegistryError):
+class ConflictError(RegistryError):
     """The change conflicts with what the registry holds (duplicate id, ...)."""
 
 
@@ -72,7 +71,7 @@ class IntegrityError(RegistryError):
     """The audit chain or a snapshot digest does not verify."""
 
 
-class IndexError_(TdmguardError):  # noqa: N801 - trailing underscore avoids the builtin
+class IndexStoreError(TdmguardError):
     """The fingerprint index is missing, corrupt or of another version."""
 
 

@@ -13,14 +13,14 @@ from datetime import datetime
 from types import MappingProxyType
 
 __all__ = [
-    "CROSSWALK",
     "COVERS",
+    "CROSSWALK",
     "Decision",
     "DecisionKind",
     "Evidence",
     "Match",
-    "Modality",
     "MergedStances",
+    "Modality",
     "Purpose",
     "Reason",
     "Stance",
@@ -56,7 +56,9 @@ COVERS: Mapping[Use, frozenset[Use]] = MappingProxyType(
 
 
 def covered_uses(uses: Iterable[Use]) -> frozenset[Use]:
-    """Every use reserved when ``uses`` are reserved (``tdm`` covers all, ``ai-train`` covers genai)."""
+    """Every use reserved when ``uses`` are reserved.
+
+    ``tdm`` covers all; ``ai-train`` covers ``genai-train``."""
     out: set[Use] = set()
     for use in uses:
         out |= COVERS[use]
@@ -142,9 +144,7 @@ CROSSWALK: Mapping[tuple[str, str], frozenset[Use]] = MappingProxyType(
         ("iptc", "dmi-prohibited"): _T({Use.TDM}),
         ("iptc", "dmi-prohibited-aimltraining"): _T({Use.AI_TRAIN}),
         ("iptc", "dmi-prohibited-genaimltraining"): _T({Use.GENAI_TRAIN}),
-        ("iptc", "dmi-prohibited-exceptsearchengineindexing"): _T(
-            {Use.AI_TRAIN, Use.AI_INPUT}
-        ),
+        ("iptc", "dmi-prohibited-exceptsearchengineindexing"): _T({Use.AI_TRAIN, Use.AI_INPUT}),
         # TDMRep: tdm-reservation: 1 reserves all TDM.
         ("tdmrep", "1"): _T({Use.TDM}),
         # robots meta / X-Robots-Tag (DeviantArt convention covers training and input).

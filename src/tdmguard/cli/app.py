@@ -48,13 +48,18 @@ def _root(
     ctx: typer.Context,
     db: Annotated[
         str | None,
-        typer.Option("--db", help="Registry database: a SQLite file or a database URL "
-                     "(env TDMGUARD_DB; default ./tdmguard.db)."),
+        typer.Option(
+            "--db",
+            help="Registry database: a SQLite file or a database URL "
+            "(env TDMGUARD_DB; default ./tdmguard.db).",
+        ),
     ] = None,
     index: Annotated[
         Path | None,
-        typer.Option("--index", help="Fingerprint index folder (env TDMGUARD_INDEX; "
-                     "default: next to the SQLite file)."),
+        typer.Option(
+            "--index",
+            help="Fingerprint index folder (env TDMGUARD_INDEX; default: next to the SQLite file).",
+        ),
     ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
@@ -90,4 +95,3 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(int(ExitCode.USAGE))
         raise
     sys.exit(0)
-

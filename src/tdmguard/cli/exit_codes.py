@@ -27,14 +27,14 @@ class ExitCode(enum.IntEnum):
 
 # Most specific first: the first class the error is an instance of decides.
 _TABLE: tuple[tuple[type[errors.TdmguardError], ExitCode], ...] = (
-    (errors.NotFound, ExitCode.NOT_FOUND),
-    (errors.Conflict, ExitCode.CONFLICT),
+    (errors.NotFoundError, ExitCode.NOT_FOUND),
+    (errors.ConflictError, ExitCode.CONFLICT),
     (errors.IntegrityError, ExitCode.INTEGRITY),
     (errors.RegistryError, ExitCode.REGISTRY),
     (errors.InputError, ExitCode.INPUT),
-    (errors.IndexError_, ExitCode.INDEX),
+    (errors.IndexStoreError, ExitCode.INDEX),
     (errors.FetchError, ExitCode.NETWORK),
-    (errors.ExtraMissing, ExitCode.EXTRA_MISSING),
+    (errors.MissingExtraError, ExitCode.EXTRA_MISSING),
     (errors.ConfigError, ExitCode.CONFIG),
 )
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -132,6 +132,9 @@ class Fingerprinter(Protocol):
         """Fingerprint inline text (lyrics engine only; others raise ``InputError``)."""
         ...
 
-    def match(self, query: Fingerprint, index: HashLookup) -> list[Match]:
-        """Score the index hits of ``query`` into matches above the engine's threshold."""
+    def match(self, query: Fingerprint, index: Any) -> list[Match]:
+        """Score the index hits of ``query`` into matches above the engine's threshold.
+
+        ``index`` is a :class:`HashLookup` for the hash-based engines (audio, lyrics, melody)
+        and the image engine's own binary-hash index for images."""
         ...

@@ -6,7 +6,7 @@ import importlib
 from collections.abc import Mapping
 from types import MappingProxyType
 
-from tdmguard.errors import ExtraMissing
+from tdmguard.errors import MissingExtraError
 from tdmguard.fingerprint.base import Fingerprinter
 from tdmguard.vocab import Modality
 
@@ -22,19 +22,23 @@ ENGINES: Mapping[Modality, str] = MappingProxyType(
     }
 )
 EXTRAS: Mapping[Modality, str] = MappingProxyType(
-    {Modality.AUDIO: "audio", Modality.LYRICS: "all", Modality.MELODY: "melody",
-     Modality.IMAGE: "image"}
+    {
+        Modality.AUDIO: "audio",
+        Modality.LYRICS: "all",
+        Modality.MELODY: "melody",
+        Modality.IMAGE: "image",
+    }
 )
 
 
 def get_engine(modality: Modality) -> Fingerprinter:
-    """The engine for ``modality``; raises :class:`ExtraMissing` naming the extra to install."""
+    """The engine for ``modality``; raises :class:`MissingExtraError` naming the extra."""
     module_name, _, cls_name = ENGINES[modality].partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and not exc.name.startswith("tdmguard"):
-            raise ExtraMissing(exc.name, EXTRAS[modality]) from exc
+            raise MissingExtraError(exc.name, EXTRAS[modality]) from exc
         raise
     engine: Fingerprinter = getattr(module, cls_name)()
     return engine

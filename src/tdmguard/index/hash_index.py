@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tdmguard.errors import IndexError_
+from tdmguard.errors import IndexStoreError
 
 __all__ = ["HashIndex", "SegmentHits", "SegmentWriter", "write_json_atomic"]
 
@@ -90,9 +90,7 @@ class SegmentWriter:
     def write(self, folder: Path) -> None:
         """Write the segment into ``folder`` (which must not exist yet), atomically."""
         keys = np.concatenate(self._keys) if self._keys else np.zeros(0, np.uint64)
-        aux = (
-            np.concatenate(self._aux) if self._aux else np.zeros((0, self.aux_width), np.int32)
-        )
+        aux = np.concatenate(self._aux) if self._aux else np.zeros((0, self.aux_width), np.int32)
         work = np.concatenate(self._work) if self._work else np.zeros(0, np.uint32)
         order = np.argsort(keys, kind="stable")
         tmp = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}."))
@@ -119,8 +117,14 @@ class _Segment:
 class HashIndex:
     """Read side: all segments of one modality, memory-mapped, answering batched look-ups."""
 
-    def __init__(self, folder: Path, manifest: dict[str, Any], segments: list[_Segment],
-                 work_ids: list[str], work_meta: list[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        manifest: dict[str, Any],
+        segments: list[_Segment],
+        work_ids: list[str],
+        work_meta: list[dict[str, Any]],
+    ) -> None:
         self.folder = folder
         self.engine = str(manifest.get("engine", ""))
         self.aux_width = int(manifest.get("aux_width", 0))
@@ -139,7 +143,7 @@ class HashIndex:
         if manifest_path.exists():
             current = HashIndex._read_manifest(folder)
             if current.get("engine") != engine or int(current.get("aux_width", -1)) != aux_width:
-                raise IndexError_(
+                raise IndexStoreError(
                     f"index holds engine {current.get('engine')!r}, not {engine!r}: "
                     "rebuild it with `tdmguard index build --rebuild`",
                     where=str(folder),
@@ -147,8 +151,13 @@ class HashIndex:
             return
         write_json_atomic(
             manifest_path,
-            {"format": FORMAT, "engine": engine, "aux_width": aux_width, "segments": [],
-             "removed": []},
+            {
+                "format": FORMAT,
+                "engine": engine,
+                "aux_width": aux_width,
+                "segments": [],
+                "removed": [],
+            },
         )
 
     @staticmethod
@@ -156,7 +165,7 @@ class HashIndex:
         """Write ``writer`` as a new segment and publish it in the manifest."""
         manifest = HashIndex._read_manifest(folder)
         if int(manifest["aux_width"]) != writer.aux_width:
-            raise IndexError_("segment aux width differs from the index's", where=str(folder))
+            raise IndexStoreError("segment aux width differs from the index's", where=str(folder))
         number = 1 + max((int(s.split("-")[1]) for s in manifest["segments"]), default=0)
         name = f"seg-{number:06d}"
         writer.write(folder / name)
@@ -179,11 +188,13 @@ class HashIndex:
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise IndexError_("no index here: run `tdmguard index build`", where=str(folder)) from exc
+            raise IndexStoreError(
+                "no index here: run `tdmguard index build`", where=str(folder)
+            ) from exc
         except (OSError, ValueError) as exc:
-            raise IndexError_(f"unreadable manifest ({exc})", where=str(path)) from exc
+            raise IndexStoreError(f"unreadable manifest ({exc})", where=str(path)) from exc
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise IndexError_("unknown index format", where=str(path))
+            raise IndexStoreError("unknown index format", where=str(path))
         return manifest
 
     @classmethod
@@ -200,7 +211,7 @@ class HashIndex:
                 aux = np.load(seg_dir / "aux.npy", mmap_mode="r")
                 works = json.loads((seg_dir / "works.json").read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
-                raise IndexError_(f"corrupt segment ({exc})", where=str(seg_dir)) from exc
+                raise IndexStoreError(f"corrupt segment ({exc})", where=str(seg_dir)) from exc
             segments.append(_Segment(name, keys, work, aux, base=len(work_ids)))
             work_ids.extend(str(w["id"]) for w in works)
             work_meta.extend(dict(w.get("meta", {})) for w in works)
@@ -247,8 +258,10 @@ class HashIndex:
             auxs.append(np.asarray(seg.aux[pos], dtype=np.int32))
         if not rows:
             return SegmentHits(
-                np.zeros(0, np.int64), np.zeros(0, np.int64),
-                np.zeros((0, self.aux_width), np.int32), self._work_ids,
+                np.zeros(0, np.int64),
+                np.zeros(0, np.int64),
+                np.zeros((0, self.aux_width), np.int32),
+                self._work_ids,
             )
         row = np.concatenate(rows)
         work_arr = np.concatenate(works)
@@ -280,7 +293,7 @@ class HashIndex:
         manifest["segments"] = []
         manifest["removed"] = []
         tmp_manifest = dict(manifest)
-        name = "seg-%06d" % (1 + max((int(s.name.split("-")[1]) for s in old), default=0))
+        name = f"seg-{1 + max((int(s.name.split('-')[1]) for s in old), default=0):06d}"
         writer.write(self.folder / name)
         tmp_manifest["segments"] = [name]
         write_json_atomic(self.folder / "manifest.json", tmp_manifest)

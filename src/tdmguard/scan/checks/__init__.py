@@ -10,13 +10,16 @@ from types import MappingProxyType
 
 from tdmguard.scan.checks.base import Check, CheckContext, CheckFactory, CheckOutcome
 
-__all__ = ["CHECK_FACTORIES", "Check", "CheckContext", "CheckFactory", "CheckOutcome",
-           "load_factory"]
+__all__ = [
+    "CHECK_FACTORIES",
+    "Check",
+    "CheckContext",
+    "CheckFactory",
+    "CheckOutcome",
+    "load_factory",
+]
 
-CHECK_FACTORIES: Mapping[str, str] = MappingProxyType(
-    {
-    }
-)
+CHECK_FACTORIES: Mapping[str, str] = MappingProxyType({})
 
 
 def load_factory(name: str) -> CheckFactory:
