@@ -44,7 +44,7 @@ class AlignParams:
     tol_st: float = 0.5
     ratio_tol: float = 0.12  # |ln(per-hash factor / line factor)| allowed
     candidates: int = 8
-    min_score: int = 8
+    min_score: int = 6
     min_votes: int = 4
 
 
