@@ -10,7 +10,7 @@ fingerprint says so in ``meta["truncated"]``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ class DecodedAudio:
     decoder: str
 
 
-def _soundfile_blocks(path: Path) -> tuple[int, Iterator[F32]]:
+def _soundfile_blocks(path: Path) -> tuple[int, Generator[F32, None, None]]:
     import soundfile as sf
 
     try:
@@ -52,7 +52,7 @@ def _soundfile_blocks(path: Path) -> tuple[int, Iterator[F32]]:
             f"invalid stream (rate {rate}, {handle.channels} channels)", where=str(path)
         )
 
-    def blocks() -> Iterator[F32]:
+    def blocks() -> Generator[F32, None, None]:
         with handle:
             while True:
                 try:
@@ -66,7 +66,7 @@ def _soundfile_blocks(path: Path) -> tuple[int, Iterator[F32]]:
     return rate, blocks()
 
 
-def _pyav_blocks(path: Path) -> tuple[int, Iterator[F32]]:
+def _pyav_blocks(path: Path) -> tuple[int, Generator[F32, None, None]]:
     try:
         import av
     except ModuleNotFoundError as exc:
@@ -86,7 +86,7 @@ def _pyav_blocks(path: Path) -> tuple[int, Iterator[F32]]:
         raise MediaError("audio stream without a sample rate", where=str(path))
     resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
 
-    def blocks() -> Iterator[F32]:
+    def blocks() -> Generator[F32, None, None]:
         try:
             with container:
                 for frame in container.decode(stream):
@@ -140,6 +140,7 @@ def decode_mono(path: Path, *, rate_hz: int, max_duration_s: float) -> DecodedAu
         have += out.shape[0]
         if have >= cap:
             truncated = True
+            blocks.close()  # closes the file now, not when the generator is collected
             break
     if not truncated:
         parts.append(
