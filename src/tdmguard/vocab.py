@@ -145,6 +145,11 @@ CROSSWALK: Mapping[tuple[str, str], frozenset[Use]] = MappingProxyType(
         ("iptc", "dmi-prohibited-aimltraining"): _T({Use.AI_TRAIN}),
         ("iptc", "dmi-prohibited-genaimltraining"): _T({Use.GENAI_TRAIN}),
         ("iptc", "dmi-prohibited-exceptsearchengineindexing"): _T({Use.AI_TRAIN, Use.AI_INPUT}),
+        # "Prohibited except as stated elsewhere": a reservation whose terms live in Other
+        # Constraints or a rights expression; without a licence it denies all mining.
+        ("iptc", "dmi-prohibited-seeconstraint"): _T({Use.TDM}),
+        ("iptc", "dmi-prohibited-seeembeddedrightsexpr"): _T({Use.TDM}),
+        ("iptc", "dmi-prohibited-seelinkedrightsexpr"): _T({Use.TDM}),
         # TDMRep: tdm-reservation: 1 reserves all TDM.
         ("tdmrep", "1"): _T({Use.TDM}),
         # robots meta / X-Robots-Tag (DeviantArt convention covers training and input).
