@@ -14,10 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from xml.etree import ElementTree as ET
 
-import defusedxml.ElementTree as SafeET
-
 from tdmguard.declare.labels import iptc_data_mining, tdm_reservation
-from tdmguard.errors import InputError
+from tdmguard.errors import InputError, MissingExtraError
 from tdmguard.vocab import Use
 
 __all__ = ["NS", "XmpRights", "build_xmp_packet", "xmp_property_names"]
@@ -115,6 +113,10 @@ def build_xmp_packet(rights: XmpRights, existing: bytes | None = None) -> bytes:
 
     Raises :class:`InputError` if ``existing`` is not a parseable XMP packet (a stamp must
     not throw away metadata it cannot read)."""
+    try:
+        import defusedxml.ElementTree as SafeET
+    except ImportError as exc:
+        raise MissingExtraError("defusedxml", "metadata") from exc
     for prefix, uri in NS.items():
         if prefix != "xml":
             ET.register_namespace(prefix, uri)

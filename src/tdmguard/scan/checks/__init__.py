@@ -19,7 +19,11 @@ __all__ = [
     "load_factory",
 ]
 
-CHECK_FACTORIES: Mapping[str, str] = MappingProxyType({})
+CHECK_FACTORIES: Mapping[str, str] = MappingProxyType(
+    {
+        "embedded-signals": "tdmguard.scan.checks.embedded:make_check",
+    }
+)
 
 
 def load_factory(name: str) -> CheckFactory:
