@@ -130,8 +130,11 @@ def decide(
         else:
             kind = "exemption" if res.exempt else "reservation"
             reasons.append(
-                Reason(f"{kind}-{why}", f"{kind} {res.id} is {why.replace('-', ' ')} on {at}",
-                       {"entry": res.id})
+                Reason(
+                    f"{kind}-{why}",
+                    f"{kind} {res.id} is {why.replace('-', ' ')} on {at}",
+                    {"entry": res.id},
+                )
             )
 
     # Most specific first: per-work entries decide when there are any.
@@ -154,9 +157,11 @@ def decide(
     if not reserved:
         if exempted:
             reasons.append(
-                Reason("work-exemption" if per_work else "holder-exemption",
-                       f"exemption {exempted[0].id} lifts the reservation for {use.value}",
-                       {"exemption": exempted[0].id})
+                Reason(
+                    "work-exemption" if per_work else "holder-exemption",
+                    f"exemption {exempted[0].id} lifts the reservation for {use.value}",
+                    {"exemption": exempted[0].id},
+                )
             )
         reasons.append(Reason("no-reservation", f"nothing reserves {use.value} on {at}"))
         return Decision(DecisionKind.KEEP, tuple(reasons))
@@ -178,20 +183,27 @@ def decide(
         ok, why = in_force(lic.valid_from, lic.valid_until, lic.revoked_on, at)
         if ok:
             reasons.append(
-                Reason("licensed", f"licence {lic.id} to {lic.licensee} covers {use.value}",
-                       {"licence": lic.id})
+                Reason(
+                    "licensed",
+                    f"licence {lic.id} to {lic.licensee} covers {use.value}",
+                    {"licence": lic.id},
+                )
             )
             return Decision(DecisionKind.KEEP, tuple(reasons))
         reasons.append(
-            Reason(f"licence-{why}", f"licence {lic.id} is {why.replace('-', ' ')} on {at}",
-                   {"licence": lic.id})
+            Reason(
+                f"licence-{why}",
+                f"licence {lic.id} is {why.replace('-', ' ')} on {at}",
+                {"licence": lic.id},
+            )
         )
 
     if purpose is Purpose.RESEARCH and research_exception:
         reasons.append(
-            Reason("research-exception",
-                   "scientific research (EU DSM Art. 3) cannot be opted out; setting is on")
+            Reason(
+                "research-exception",
+                "scientific research (EU DSM Art. 3) cannot be opted out; setting is on",
+            )
         )
         return Decision(DecisionKind.KEEP, tuple(reasons))
     return Decision(DecisionKind.EXCLUDE, tuple(reasons))
-

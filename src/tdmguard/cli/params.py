@@ -42,6 +42,5 @@ def parse_purposes(values: Iterable[str], *, flag: str = "--purpose") -> list[Pu
             out.append(Purpose(value.strip().lower()))
         except ValueError as exc:
             choices = ", ".join(p.value for p in Purpose)
-            raise InputError(f"unknown purpose {value!r} (one of {choices})", where=flag) \
-                from exc
+            raise InputError(f"unknown purpose {value!r} (one of {choices})", where=flag) from exc
     return out

@@ -33,8 +33,10 @@ HolderOpt = Annotated[str, typer.Option("--holder", help="Holder name or id.")]
 
 registry_app = typer.Typer(help="Create and verify the registry database.", no_args_is_help=True)
 holder_app = typer.Typer(help="Rights holders.", no_args_is_help=True)
-work_app = typer.Typer(help="Registered works (recordings, compositions, lyrics, melodies, "
-                       "artwork).", no_args_is_help=True)
+work_app = typer.Typer(
+    help="Registered works (recordings, compositions, lyrics, melodies, artwork).",
+    no_args_is_help=True,
+)
 licence_app = typer.Typer(help="Licences granted by holders.", no_args_is_help=True)
 reservation_app = typer.Typer(help="List or revoke reservations.", no_args_is_help=True)
 index_app = typer.Typer(help="The fingerprint index.", no_args_is_help=True)
@@ -50,8 +52,11 @@ def registry_init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Create the registry (or migrate it to the current schema)."""
     settings = settings_from(ctx)
     reg = open_registry(settings)
-    out = {"db": _mask(settings.db_url), "index": str(settings.index_dir),
-           "digest": reg.state_digest()}
+    out = {
+        "db": _mask(settings.db_url),
+        "index": str(settings.index_dir),
+        "digest": reg.state_digest(),
+    }
     if json_out:
         print_json(out)
     else:
@@ -68,8 +73,9 @@ def registry_verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     elif result.ok:
         console.print(f"audit log intact: {result.entries} entries, head {reg.state_digest()}")
     if not result.ok:
-        raise IntegrityError(result.problem or "audit chain broken",
-                             where=f"audit entry {result.first_broken_seq}")
+        raise IntegrityError(
+            result.problem or "audit chain broken", where=f"audit entry {result.first_broken_seq}"
+        )
 
 
 @registry_app.command("log")
@@ -79,8 +85,11 @@ def registry_log(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     if json_out:
         print_json(entries)
     else:
-        print_table("audit log", ["seq", "at", "action", "hash"],
-                    [{**e, "hash": e["hash"][:16]} for e in entries])
+        print_table(
+            "audit log",
+            ["seq", "at", "action", "hash"],
+            [{**e, "hash": e["hash"][:16]} for e in entries],
+        )
 
 
 def _mask(url: str) -> str:
@@ -124,24 +133,38 @@ def work_add(
     iswc: Annotated[str | None, typer.Option("--iswc")] = None,
     upc: Annotated[str | None, typer.Option("--upc")] = None,
     iscc: Annotated[str | None, typer.Option("--iscc")] = None,
-    external_id: Annotated[str | None, typer.Option("--id", help="Your own id for the work.")
-                           ] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="recording, composition, lyrics, "
-                                             "melody or artwork (default: from the media).")
-                    ] = None,
-    audio: Annotated[Path | None, typer.Option("--audio", help="Recording to fingerprint.")
-                     ] = None,
-    lyrics: Annotated[Path | None, typer.Option("--lyrics", help="Lyrics text (txt, LRC, SRT).")
-                      ] = None,
-    melody: Annotated[Path | None, typer.Option("--melody", help="Score (MIDI, MusicXML, ABC, "
-                                                "kern).")] = None,
+    external_id: Annotated[
+        str | None, typer.Option("--id", help="Your own id for the work.")
+    ] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option(
+            "--kind",
+            help="recording, composition, lyrics, melody or artwork (default: from the media).",
+        ),
+    ] = None,
+    audio: Annotated[Path | None, typer.Option("--audio", help="Recording to fingerprint.")] = None,
+    lyrics: Annotated[
+        Path | None, typer.Option("--lyrics", help="Lyrics text (txt, LRC, SRT).")
+    ] = None,
+    melody: Annotated[
+        Path | None, typer.Option("--melody", help="Score (MIDI, MusicXML, ABC, kern).")
+    ] = None,
     image: Annotated[Path | None, typer.Option("--image", help="Artwork image.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Register a work; media given are fingerprinted (only fingerprints are stored)."""
     settings = settings_from(ctx)
-    media = [(m, p) for m, p in ((Modality.AUDIO, audio), (Modality.LYRICS, lyrics),
-                                 (Modality.MELODY, melody), (Modality.IMAGE, image)) if p]
+    media = [
+        (m, p)
+        for m, p in (
+            (Modality.AUDIO, audio),
+            (Modality.LYRICS, lyrics),
+            (Modality.MELODY, melody),
+            (Modality.IMAGE, image),
+        )
+        if p
+    ]
     for modality, path in media:
         if not path.is_file():
             raise InputError("no such file", where=f"--{modality.value} {path}")
@@ -149,8 +172,16 @@ def work_add(
         work_kind = WorkKind(kind.lower()) if kind else default_kind([m for m, _ in media])
     except ValueError as exc:
         raise InputError(f"unknown kind {kind!r}", where="--kind") from exc
-    new = NewWork(title=title, kind=work_kind, artists=artist or [], isrc=isrc, iswc=iswc,
-                  upc=upc, iscc=iscc, external_id=external_id)
+    new = NewWork(
+        title=title,
+        kind=work_kind,
+        artists=artist or [],
+        isrc=isrc,
+        iswc=iswc,
+        upc=upc,
+        iscc=iscc,
+        external_id=external_id,
+    )
     fps = fingerprint_media(media)
     reg = open_registry(settings)
     info = reg.import_works(holder, [(new, fps)])[0]
@@ -159,9 +190,10 @@ def work_add(
     if json_out:
         print_json({"id": info.id} | info.to_json())
     else:
-        console.print(f"work {info.id}: {info.title}"
-                      + (f" (fingerprints: {', '.join(info.modalities)})" if info.modalities
-                         else ""))
+        console.print(
+            f"work {info.id}: {info.title}"
+            + (f" (fingerprints: {', '.join(info.modalities)})" if info.modalities else "")
+        )
 
 
 @work_app.command("import")
@@ -178,13 +210,20 @@ def work_import(
     reg.get_holder(holder)  # fail early on an unknown holder
     total_media = sum(len(r.media) for r in rows)
     items = []
-    with Progress(*Progress.get_default_columns()[:1], BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, disable=json_out or total_media == 0,
-                  transient=True) as progress:
+    with Progress(
+        *Progress.get_default_columns()[:1],
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=json_out or total_media == 0,
+        transient=True,
+    ) as progress:
         task = progress.add_task("fingerprinting", total=total_media)
         for row in rows:
-            fps = fingerprint_media(row.media, where=row.where,
-                                    on_done=lambda: progress.advance(task))
+            fps = fingerprint_media(
+                row.media, where=row.where, on_done=lambda: progress.advance(task)
+            )
             items.append((row.work, fps))
     infos = reg.import_works(holder, items)
     by_modality: dict[Modality, list[tuple[str, object]]] = {}
@@ -202,8 +241,9 @@ def work_import(
 @work_app.command("list")
 def work_list(
     ctx: typer.Context,
-    holder: Annotated[str | None, typer.Option("--holder", help="Only this holder's works.")
-                      ] = None,
+    holder: Annotated[
+        str | None, typer.Option("--holder", help="Only this holder's works.")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """List registered works."""
@@ -211,40 +251,65 @@ def work_list(
     if json_out:
         print_json([w.to_json() for w in works])
     else:
-        print_table("works", ["id", "holder", "title", "kind", "isrc", "iswc", "fingerprints"],
-                    [w.to_json() | {"fingerprints": ", ".join(w.modalities)} for w in works])
+        print_table(
+            "works",
+            ["id", "holder", "title", "kind", "isrc", "iswc", "fingerprints"],
+            [w.to_json() | {"fingerprints": ", ".join(w.modalities)} for w in works],
+        )
 
 
 @work_app.command("show")
-def work_show(ctx: typer.Context, work_id: Annotated[str, typer.Argument(help="Work id.")],
-              json_out: JsonOpt = False) -> None:
+def work_show(
+    ctx: typer.Context,
+    work_id: Annotated[str, typer.Argument(help="Work id.")],
+    json_out: JsonOpt = False,
+) -> None:
     """Show one work with the reservations and licences that name it or its holder."""
     reg = open_registry(settings_from(ctx))
     info = reg.get_work(work_id)
-    reservations = [r for r in reg.reservations(info.holder)
-                    if not r.work_ids or info.id in r.work_ids]
-    licences = [lic for lic in reg.licences(info.holder)
-                if not lic.work_ids or info.id in lic.work_ids]
-    out = info.to_json() | {"reservations": [r.to_json() for r in reservations],
-                            "licences": [lic.to_json() for lic in licences]}
+    reservations = [
+        r for r in reg.reservations(info.holder) if not r.work_ids or info.id in r.work_ids
+    ]
+    licences = [
+        lic for lic in reg.licences(info.holder) if not lic.work_ids or info.id in lic.work_ids
+    ]
+    out = info.to_json() | {
+        "reservations": [r.to_json() for r in reservations],
+        "licences": [lic.to_json() for lic in licences],
+    }
     if json_out:
         print_json(out)
         return
-    print_table(f"work {info.id}", ["field", "value"],
-                [(k, v) for k, v in info.to_json().items() if v not in (None, [], "")])
-    print_table("reservations", ["id", "uses", "purposes", "from", "until", "exempt",
-                                 "revoked_on"], [r.to_json() for r in reservations])
-    print_table("licences", ["id", "licensee", "uses", "from", "until", "revoked_on"],
-                [lic.to_json() for lic in licences])
+    print_table(
+        f"work {info.id}",
+        ["field", "value"],
+        [(k, v) for k, v in info.to_json().items() if v not in (None, [], "")],
+    )
+    print_table(
+        "reservations",
+        ["id", "uses", "purposes", "from", "until", "exempt", "revoked_on"],
+        [r.to_json() for r in reservations],
+    )
+    print_table(
+        "licences",
+        ["id", "licensee", "uses", "from", "until", "revoked_on"],
+        [lic.to_json() for lic in licences],
+    )
 
 
 # -- reservations and licences -----------------------------------------------------------
-UseOpt = Annotated[list[str], typer.Option("--use", help="tdm, ai-train, genai-train, "
-                                           "ai-input or search (repeat).")]
-PurposeOpt = Annotated[list[str] | None, typer.Option(
-    "--purpose", help="commercial or research (repeat; default: every purpose).")]
-WorkOpt = Annotated[list[str] | None, typer.Option("--work", help="Work id (repeat; default: "
-                                                   "every work of the holder).")]
+UseOpt = Annotated[
+    list[str],
+    typer.Option("--use", help="tdm, ai-train, genai-train, ai-input or search (repeat)."),
+]
+PurposeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--purpose", help="commercial or research (repeat; default: every purpose)."),
+]
+WorkOpt = Annotated[
+    list[str] | None,
+    typer.Option("--work", help="Work id (repeat; default: every work of the holder)."),
+]
 
 
 def reserve(
@@ -254,45 +319,67 @@ def reserve(
     from_: Annotated[str, typer.Option("--from", help="Effective from (YYYY-MM-DD).")],
     work: WorkOpt = None,
     purpose: PurposeOpt = None,
-    until: Annotated[str | None, typer.Option("--until", help="Effective until (exclusive).")
-                     ] = None,
-    declared_at: Annotated[str | None, typer.Option("--declared-at",
-                                                    help="URL where it is declared.")] = None,
-    exempt: Annotated[bool, typer.Option("--exempt", help="Record an exemption (lifts a wider "
-                                         "reservation for the works named) instead.")] = False,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Effective until (exclusive).")
+    ] = None,
+    declared_at: Annotated[
+        str | None, typer.Option("--declared-at", help="URL where it is declared.")
+    ] = None,
+    exempt: Annotated[
+        bool,
+        typer.Option(
+            "--exempt",
+            help="Record an exemption (lifts a wider reservation for the works named) instead.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Reserve uses of a holder's works (holder-wide, or per work with --work)."""
     start = parse_date(from_, flag="--from")
     assert start is not None
     info = open_registry(settings_from(ctx)).reserve(
-        holder, uses=parse_uses(use), effective_from=start,
-        effective_until=parse_date(until, flag="--until"), work_ids=work or [],
-        purposes=parse_purposes(purpose or []), declared_at=declared_at, exempt=exempt)
+        holder,
+        uses=parse_uses(use),
+        effective_from=start,
+        effective_until=parse_date(until, flag="--until"),
+        work_ids=work or [],
+        purposes=parse_purposes(purpose or []),
+        declared_at=declared_at,
+        exempt=exempt,
+    )
     if json_out:
         print_json(info.to_json())
     else:
         scope = ", ".join(info.work_ids) if info.work_ids else "every work"
-        console.print(f"{'exemption' if exempt else 'reservation'} {info.id}: "
-                      f"{', '.join(u.value for u in info.uses)} of {scope} from "
-                      f"{info.effective_from}")
+        console.print(
+            f"{'exemption' if exempt else 'reservation'} {info.id}: "
+            f"{', '.join(u.value for u in info.uses)} of {scope} from "
+            f"{info.effective_from}"
+        )
 
 
 @reservation_app.command("list")
-def reservation_list(ctx: typer.Context, holder: Annotated[str | None, typer.Option(
-        "--holder")] = None, json_out: JsonOpt = False) -> None:
+def reservation_list(
+    ctx: typer.Context,
+    holder: Annotated[str | None, typer.Option("--holder")] = None,
+    json_out: JsonOpt = False,
+) -> None:
     """List reservations (revoked ones show their revocation date)."""
     items = open_registry(settings_from(ctx)).reservations(holder)
     if json_out:
         print_json([r.to_json() for r in items])
     else:
-        print_table("reservations", ["id", "holder", "uses", "purposes", "works", "from", "until",
-                                     "exempt", "revoked_on"], [r.to_json() for r in items])
+        print_table(
+            "reservations",
+            ["id", "holder", "uses", "purposes", "works", "from", "until", "exempt", "revoked_on"],
+            [r.to_json() for r in items],
+        )
 
 
 @reservation_app.command("revoke")
 def reservation_revoke(
-    ctx: typer.Context, reservation_id: Annotated[int, typer.Argument()],
+    ctx: typer.Context,
+    reservation_id: Annotated[int, typer.Argument()],
     on: Annotated[str | None, typer.Option("--on", help="Date it ends (default today).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -314,27 +401,34 @@ def licence_grant(
     from_: Annotated[str, typer.Option("--from", help="Valid from (YYYY-MM-DD).")],
     work: WorkOpt = None,
     purpose: PurposeOpt = None,
-    until: Annotated[str | None, typer.Option("--until", help="Valid until (exclusive).")
-                     ] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Valid until (exclusive).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Grant a licence to an organisation."""
     start = parse_date(from_, flag="--from")
     assert start is not None
     info = open_registry(settings_from(ctx)).grant_licence(
-        holder, licensee=licensee, uses=parse_uses(use), valid_from=start,
-        valid_until=parse_date(until, flag="--until"), work_ids=work or [],
-        purposes=parse_purposes(purpose or []))
+        holder,
+        licensee=licensee,
+        uses=parse_uses(use),
+        valid_from=start,
+        valid_until=parse_date(until, flag="--until"),
+        work_ids=work or [],
+        purposes=parse_purposes(purpose or []),
+    )
     if json_out:
         print_json(info.to_json())
     else:
-        console.print(f"licence {info.id} to {info.licensee}: "
-                      f"{', '.join(u.value for u in info.uses)} from {info.valid_from}")
+        console.print(
+            f"licence {info.id} to {info.licensee}: "
+            f"{', '.join(u.value for u in info.uses)} from {info.valid_from}"
+        )
 
 
 @licence_app.command("revoke")
 def licence_revoke(
-    ctx: typer.Context, licence_id: Annotated[int, typer.Argument()],
+    ctx: typer.Context,
+    licence_id: Annotated[int, typer.Argument()],
     on: Annotated[str | None, typer.Option("--on", help="Date it ends (default today).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -348,24 +442,40 @@ def licence_revoke(
 
 
 @licence_app.command("list")
-def licence_list(ctx: typer.Context, holder: Annotated[str | None, typer.Option("--holder")
-                                                       ] = None,
-                 json_out: JsonOpt = False) -> None:
+def licence_list(
+    ctx: typer.Context,
+    holder: Annotated[str | None, typer.Option("--holder")] = None,
+    json_out: JsonOpt = False,
+) -> None:
     """List licences."""
     items = open_registry(settings_from(ctx)).licences(holder)
     if json_out:
         print_json([lic.to_json() for lic in items])
     else:
-        print_table("licences", ["id", "holder", "licensee", "uses", "purposes", "works", "from",
-                                 "until", "revoked_on"], [lic.to_json() for lic in items])
+        print_table(
+            "licences",
+            [
+                "id",
+                "holder",
+                "licensee",
+                "uses",
+                "purposes",
+                "works",
+                "from",
+                "until",
+                "revoked_on",
+            ],
+            [lic.to_json() for lic in items],
+        )
 
 
 # -- decisions ----------------------------------------------------------------------------
 def decide_cmd(
     ctx: typer.Context,
     work: Annotated[str, typer.Option("--work", help="Work id.")],
-    use: Annotated[str, typer.Option("--use", help="tdm, ai-train, genai-train, ai-input or "
-                                     "search.")],
+    use: Annotated[
+        str, typer.Option("--use", help="tdm, ai-train, genai-train, ai-input or search.")
+    ],
     purpose: Annotated[str, typer.Option("--purpose", help="commercial or research.")],
     actor: Annotated[str, typer.Option("--actor", help="Organisation that would use it.")],
     at: Annotated[str | None, typer.Option("--at", help="Date judged (default today).")] = None,
@@ -378,16 +488,29 @@ def decide_cmd(
     facts = reg.facts().get(info.holder, PolicyFacts(info.holder))
     the_use: Use = parse_uses([use])[0]
     the_purpose: Purpose = parse_purposes([purpose])[0]
-    decision = decide(facts, work_id=info.id, use=the_use, purpose=the_purpose, actor=actor,
-                      at=parse_date(at, flag="--at") or today(),
-                      research_exception=settings.research_exception)
+    decision = decide(
+        facts,
+        work_id=info.id,
+        use=the_use,
+        purpose=the_purpose,
+        actor=actor,
+        at=parse_date(at, flag="--at") or today(),
+        research_exception=settings.research_exception,
+    )
     if json_out:
-        print_json({"decision": decision.kind.value,
-                    "reasons": [r.to_json() for r in decision.reasons],
-                    "work": info.id, "holder": info.holder})
+        print_json(
+            {
+                "decision": decision.kind.value,
+                "reasons": [r.to_json() for r in decision.reasons],
+                "work": info.id,
+                "holder": info.holder,
+            }
+        )
     else:
-        console.print(f"[bold]{decision.kind.value}[/] {info.id} ({info.title}) for "
-                      f"{the_use.value}/{the_purpose.value} by {actor}")
+        console.print(
+            f"[bold]{decision.kind.value}[/] {info.id} ({info.title}) for "
+            f"{the_use.value}/{the_purpose.value} by {actor}"
+        )
         for reason in decision.reasons:
             console.print(f"  - {reason.code}: {reason.detail}")
 
@@ -396,8 +519,10 @@ def decide_cmd(
 @index_app.command("build")
 def index_build(
     ctx: typer.Context,
-    modality: Annotated[list[str] | None, typer.Option(
-        "--modality", help="audio, lyrics, melody or image (repeat; default: all).")] = None,
+    modality: Annotated[
+        list[str] | None,
+        typer.Option("--modality", help="audio, lyrics, melody or image (repeat; default: all)."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Rebuild the fingerprint index from the registry (one compact segment per modality)."""
@@ -415,8 +540,11 @@ def index_build(
     if json_out:
         print_json({"index": str(settings.index_dir), "modalities": [s.to_json() for s in stats]})
     else:
-        print_table(f"index {settings.index_dir}", ["modality", "works", "hashes", "size_bytes"],
-                    [s.to_json() for s in stats])
+        print_table(
+            f"index {settings.index_dir}",
+            ["modality", "works", "hashes", "size_bytes"],
+            [s.to_json() for s in stats],
+        )
         if not stats:
             console.print("nothing registered with media yet")
 
@@ -430,4 +558,3 @@ def register(app: typer.Typer) -> None:
     app.add_typer(licence_app, name="licence")
     app.command("decide")(decide_cmd)
     app.add_typer(index_app, name="index")
-

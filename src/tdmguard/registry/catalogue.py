@@ -22,11 +22,12 @@ from tdmguard.fingerprint.engines import get_engine
 from tdmguard.registry.store import NewWork
 from tdmguard.vocab import Modality, WorkKind
 
-__all__ = ["MEDIA_COLUMNS", "CatalogueRow", "default_kind", "fingerprint_media",
-           "read_catalogue"]
+__all__ = ["MEDIA_COLUMNS", "CatalogueRow", "default_kind", "fingerprint_media", "read_catalogue"]
 
 MEDIA_COLUMNS: Mapping[str, Modality] = {
-    "audio": Modality.AUDIO, "lyrics": Modality.LYRICS, "melody": Modality.MELODY,
+    "audio": Modality.AUDIO,
+    "lyrics": Modality.LYRICS,
+    "melody": Modality.MELODY,
     "image": Modality.IMAGE,
 }
 _KNOWN = {"id", "title", "artists", "isrc", "iswc", "upc", "iscc", "kind", *MEDIA_COLUMNS}
@@ -42,8 +43,12 @@ class CatalogueRow:
 
 def default_kind(media: Sequence[Modality]) -> WorkKind:
     """A work's kind when the row does not say: from the first media given."""
-    kinds = {Modality.AUDIO: WorkKind.RECORDING, Modality.LYRICS: WorkKind.LYRICS,
-             Modality.MELODY: WorkKind.MELODY, Modality.IMAGE: WorkKind.ARTWORK}
+    kinds = {
+        Modality.AUDIO: WorkKind.RECORDING,
+        Modality.LYRICS: WorkKind.LYRICS,
+        Modality.MELODY: WorkKind.MELODY,
+        Modality.IMAGE: WorkKind.ARTWORK,
+    }
     return kinds[media[0]] if media else WorkKind.RECORDING
 
 
@@ -65,8 +70,9 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InputError(f"invalid JSON ({exc.msg}, column {exc.colno})",
-                                 where=f"{path}:{number}") from exc
+                raise InputError(
+                    f"invalid JSON ({exc.msg}, column {exc.colno})", where=f"{path}:{number}"
+                ) from exc
             if not isinstance(obj, dict):
                 raise InputError("each line must be a JSON object", where=f"{path}:{number}")
             yield number, obj
@@ -79,8 +85,9 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
     try:
         for row in reader:
             if None in row:
-                raise InputError("more fields than the header names",
-                                 where=f"{path}:{reader.line_num}")
+                raise InputError(
+                    "more fields than the header names", where=f"{path}:{reader.line_num}"
+                )
             yield reader.line_num, dict(row)
     except csv.Error as exc:
         raise InputError(f"malformed CSV ({exc})", where=f"{path}:{reader.line_num}") from exc
@@ -118,15 +125,16 @@ def read_catalogue(path: Path) -> list[CatalogueRow]:
                 media.append((modality, media_path))
         kind_text = _text(row.get("kind"), f"{where}: kind")
         try:
-            kind = WorkKind(kind_text.lower()) if kind_text else default_kind(
-                [m for m, _ in media])
+            kind = WorkKind(kind_text.lower()) if kind_text else default_kind([m for m, _ in media])
         except ValueError as exc:
-            raise InputError(f"unknown kind {kind_text!r} (one of "
-                             f"{', '.join(k.value for k in WorkKind)})",
-                             where=f"{where}: kind") from exc
+            raise InputError(
+                f"unknown kind {kind_text!r} (one of {', '.join(k.value for k in WorkKind)})",
+                where=f"{where}: kind",
+            ) from exc
         work = NewWork(
             title=_text(row.get("title"), f"{where}: title") or "",
-            kind=kind, artists=artists,
+            kind=kind,
+            artists=artists,
             isrc=_text(row.get("isrc"), f"{where}: isrc"),
             iswc=_text(row.get("iswc"), f"{where}: iswc"),
             upc=_text(row.get("upc"), f"{where}: upc"),
@@ -153,7 +161,9 @@ def sha256_file(path: Path) -> str:
 
 
 def fingerprint_media(
-    media: Sequence[tuple[Modality, Path]], *, where: str = "",
+    media: Sequence[tuple[Modality, Path]],
+    *,
+    where: str = "",
     on_done: Callable[[], None] | None = None,
 ) -> list[tuple[Fingerprint, str]]:
     """Fingerprint each (modality, file); returns (fingerprint, media SHA-256) pairs."""
@@ -163,8 +173,9 @@ def fingerprint_media(
             fp = get_engine(modality).extract(media_path)
         except InputError as exc:  # MediaError included
             if where:
-                raise type(exc)(exc.message, where=f"{where}: {modality.value}: "
-                                f"{exc.where or media_path}") from exc
+                raise type(exc)(
+                    exc.message, where=f"{where}: {modality.value}: {exc.where or media_path}"
+                ) from exc
             raise
         out.append((fp, sha256_file(media_path)))
         if on_done is not None:

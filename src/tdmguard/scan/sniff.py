@@ -37,8 +37,13 @@ def sniff_bytes(head: bytes) -> MediaKind:
         return MediaKind.AUDIO  # M4A / MP4 audio (video containers carry audio too)
     if head[:4] == b"MThd":
         return MediaKind.SYMBOLIC
-    if head[:8] == b"\x89PNG\r\n\x1a\n" or head[:3] == b"\xff\xd8\xff" or head[:6] in (
-        b"GIF87a", b"GIF89a") or head[:2] == b"BM" or head[:4] in (b"II*\x00", b"MM\x00*"):
+    if (
+        head[:8] == b"\x89PNG\r\n\x1a\n"
+        or head[:3] == b"\xff\xd8\xff"
+        or head[:6] in (b"GIF87a", b"GIF89a")
+        or head[:2] == b"BM"
+        or head[:4] in (b"II*\x00", b"MM\x00*")
+    ):
         return MediaKind.IMAGE
     if _is_mp3_frame(head):
         return MediaKind.AUDIO
@@ -52,10 +57,16 @@ def sniff_bytes(head: bytes) -> MediaKind:
             return MediaKind.UNKNOWN
         text = head[: exc.start].decode("utf-8")
     stripped = text.lstrip("\ufeff \t\r\n")
-    if stripped.startswith("<?xml") or stripped.startswith("<!DOCTYPE score") or \
-            stripped.startswith("<score-"):
-        return MediaKind.SYMBOLIC if "score-partwise" in text or "score-timewise" in text \
+    if (
+        stripped.startswith("<?xml")
+        or stripped.startswith("<!DOCTYPE score")
+        or stripped.startswith("<score-")
+    ):
+        return (
+            MediaKind.SYMBOLIC
+            if "score-partwise" in text or "score-timewise" in text
             else MediaKind.TEXT
+        )
     if stripped.startswith("**kern") or (stripped.startswith("X:") and "\nK:" in text):
         return MediaKind.SYMBOLIC
     return MediaKind.TEXT
