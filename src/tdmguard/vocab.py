@@ -242,7 +242,7 @@ def merge_verdicts(verdicts: Iterable[Verdict]) -> MergedStances:
             stances[use] = Stance.ALLOW
         else:
             stances[use] = Stance.UNKNOWN
-    return MergedStances(MappingProxyType(stances), tuple(disagreements))
+    return MergedStances(stances, tuple(disagreements))
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,7 +262,7 @@ class Match:
     ref_end: float = 0.0
     time_factor: float = 1.0
     pitch_factor: float = 1.0
-    detail: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    detail: Mapping[str, object] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -288,7 +288,7 @@ class Reason:
 
     code: str
     detail: str = ""
-    refs: Mapping[str, str | int] = field(default_factory=lambda: MappingProxyType({}))
+    refs: Mapping[str, str | int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"code": self.code}

@@ -23,7 +23,6 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from tdmguard.errors import MissingExtraError
@@ -158,7 +157,7 @@ def _own_verdict(style: str, fields: dict[str, str], locator: str, problems: lis
         raw += f"; holder={fields['TDMGUARD_HOLDER']}"
     source = f"{style}:tdmguard"
     evidence = Evidence(source, locator, raw=raw[:300], parser_version=PARSER_VERSION)
-    return Verdict(source, MappingProxyType(stances), (evidence,))
+    return Verdict(source, dict(stances), (evidence,))
 
 
 def read_audio_tags(path: Path) -> AudioTags | None:

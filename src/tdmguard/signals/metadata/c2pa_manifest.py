@@ -17,7 +17,6 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from tdmguard.vocab import Evidence, Stance, Use, Verdict, covered_uses, uses_for_label
@@ -115,7 +114,7 @@ def training_mining_verdicts(store: Mapping[str, Any], *, locator: str) -> tuple
                 raw="; ".join(raw)[:300] + ("" if verified else " (unverified)"),
                 parser_version=PARSER_VERSION,
             )
-            verdicts.append(Verdict(f"c2pa:{label}", MappingProxyType(stances), (evidence,)))
+            verdicts.append(Verdict(f"c2pa:{label}", dict(stances), (evidence,)))
     return tuple(verdicts), tuple(f"{locator}: c2pa: {p}" for p in problems)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Any
 from xml.etree.ElementTree import Element
 
@@ -90,7 +89,7 @@ def _data_mining(root: Element, locator: str, problems: list[str]) -> Verdict | 
         problems.append(f"unknown plus:DataMining value {value!r}")
         stances = {}
     evidence = Evidence("xmp:plus:DataMining", locator, raw=value[:200], parser_version=PARSER_VERSION)
-    return Verdict("xmp:plus:DataMining", MappingProxyType(stances), (evidence,))
+    return Verdict("xmp:plus:DataMining", dict(stances), (evidence,))
 
 
 def _tdm_reservation(root: Element, locator: str, problems: list[str]) -> tuple[Verdict | None, str]:
@@ -111,7 +110,7 @@ def _tdm_reservation(root: Element, locator: str, problems: list[str]) -> tuple[
         stances = {}
     raw = f"tdm:reservation={value}" + (f"; tdm:policy={policy}" if policy else "")
     evidence = Evidence("xmp:tdm:reservation", locator, raw=raw[:300], parser_version=PARSER_VERSION)
-    return Verdict("xmp:tdm:reservation", MappingProxyType(stances), (evidence,)), policy
+    return Verdict("xmp:tdm:reservation", dict(stances), (evidence,)), policy
 
 
 def read_xmp(packet: bytes, *, locator: str) -> XmpReading:
