@@ -15,7 +15,14 @@ from importlib import resources
 
 from tdmguard.errors import InputError
 
-__all__ = ["AICrawler", "ai_crawlers", "crawler_in_user_agent", "crawler_tokens"]
+__all__ = [
+    "AICrawler",
+    "ai_crawlers",
+    "crawler_in_user_agent",
+    "crawler_tokens",
+    "product_token",
+    "robots_user_agents",
+]
 
 _DATA = "ai-robots.json"
 
@@ -56,6 +63,31 @@ def ai_crawlers() -> tuple[AICrawler, ...]:
 
 def crawler_tokens() -> tuple[str, ...]:
     return tuple(c.token for c in ai_crawlers())
+
+
+_PRODUCT_TOKEN = re.compile(r"[A-Za-z_-]+")
+
+
+def product_token(key: str) -> str:
+    """The RFC 9309 §2.2.1 product token of a list key: its leading ``[A-Za-z_-]+`` run, as
+    Google's parser reads a ``User-agent`` value (``MistralAI-User/1.0`` -> ``MistralAI-User``,
+    ``ChatGPT Agent`` -> ``ChatGPT``)."""
+    match = _PRODUCT_TOKEN.match(key)
+    return match.group(0) if match else key
+
+
+def robots_user_agents() -> tuple[str, ...]:
+    """``User-agent`` values for robots.txt: every list key as written (readers that compare
+    whole lines, such as protego) and, when it differs, its product token (RFC 9309
+    readers), without duplicates, in list order."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for key in crawler_tokens():
+        for value in (key, product_token(key)):
+            if value.lower() not in seen:
+                seen.add(value.lower())
+                out.append(value)
+    return tuple(out)
 
 
 @cache

@@ -10,11 +10,17 @@ the lines they do not know, so the file stays valid for every reader.
 
 from __future__ import annotations
 
-from tdmguard.declare.crawlers import crawler_tokens
+from tdmguard.declare.crawlers import robots_user_agents
 from tdmguard.declare.declaration import HolderDeclaration
 from tdmguard.declare.labels import AIPREF_LABELS, CONTENT_SIGNAL_LABELS, labels_for
 
-__all__ = ["AI_TXT_MEDIA_PATTERNS", "content_signal_value", "content_usage_value", "render_ai_txt", "render_robots_txt"]
+__all__ = [
+    "AI_TXT_MEDIA_PATTERNS",
+    "content_signal_value",
+    "content_usage_value",
+    "render_ai_txt",
+    "render_robots_txt",
+]
 
 # ai.txt (§7.1) names file types as robots patterns; these are the Spawning generator's
 # audio, image and text types (a music catalogue's artwork, recordings and lyrics).
@@ -50,7 +56,7 @@ def _header(decl: HolderDeclaration, title: str) -> list[str]:
 def render_robots_txt(decl: HolderDeclaration) -> str:
     lines = _header(decl, "AI reservation block")
     lines.append("")
-    lines.extend(f"User-agent: {token}" for token in crawler_tokens())
+    lines.extend(f"User-agent: {agent}" for agent in robots_user_agents())
     lines.extend(f"Disallow: {path}" for path in decl.reserved_paths)
     lines.append(f"License: {decl.licence_url}")
     lines.append("")

@@ -105,6 +105,8 @@ def _strip(root: ET.Element, names: Iterable[str]) -> ET.Element:
         for attr in list(desc.attrib):
             if attr in qualified:
                 del desc.attrib[attr]
+        if len(desc) == 0 and set(desc.attrib) <= {_q("rdf", "about")}:
+            rdf.remove(desc)  # emptied by the strip: an earlier stamp's own description
     return rdf
 
 
