@@ -28,7 +28,12 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
 def registry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
     db = str(tmp_path / "reg.db")
     assert run(capsys, "--db", db, "registry", "init")[0] == 0
-    assert run(capsys, "--db", db, "holder", "add", "Example Music", "--contact", "ai@label.example")[0] == 0
+    assert (
+        run(capsys, "--db", db, "holder", "add", "Example Music", "--contact", "ai@label.example")[
+            0
+        ]
+        == 0
+    )
     code, _, err = run(
         capsys, "--db", db, "work", "add", "--holder", "Example Music", "--title", "Awakening",
         "--isrc", "GB-ABC-26-00001", "--id", "awakening", "--kind", "recording",
@@ -37,16 +42,45 @@ def registry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> str:
     return db
 
 
-def test_declare_without_reservation_is_not_found(registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "--db", registry, "declare", "--holder", "Example Music", "--out", str(tmp_path / "b"))
+def test_declare_without_reservation_is_not_found(
+    registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys,
+        "--db",
+        registry,
+        "declare",
+        "--holder",
+        "Example Music",
+        "--out",
+        str(tmp_path / "b"),
+    )
     assert code == 4 and "no reservation in force" in err
 
 
-def test_declare_stamp_and_scan(registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_declare_stamp_and_scan(
+    registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = registry
-    assert run(capsys, "--db", db, "reserve", "--holder", "Example Music", "--use", "tdm", "--from", "2026-01-01")[0] == 0
+    assert (
+        run(
+            capsys,
+            "--db",
+            db,
+            "reserve",
+            "--holder",
+            "Example Music",
+            "--use",
+            "tdm",
+            "--from",
+            "2026-01-01",
+        )[0]
+        == 0
+    )
     out_dir = tmp_path / "bundle"
-    code, out, err = run(capsys, "--db", db, "declare", "--holder", "Example Music", "--out", str(out_dir), "--json")
+    code, out, err = run(
+        capsys, "--db", db, "declare", "--holder", "Example Music", "--out", str(out_dir), "--json"
+    )
     assert code == 0, err
     report = json.loads(out)
     assert report["declaration"]["base_url"] == "https://label.example"
@@ -67,31 +101,60 @@ def test_declare_stamp_and_scan(registry: str, tmp_path: Path, capsys: pytest.Ca
     assert [f["container"] for f in files] == ["OggVorbis", "PNG"]
 
     code, out, err = run(
-        capsys, "--db", db, "scan", str(data), "--out", str(tmp_path / "scan"), "--actor", "ACME AI",
+        capsys, "--db", db, "scan", str(data), "--out", str(tmp_path / "scan"),
+        "--actor", "ACME AI",
         "--workers", "1", "--json",
     )  # fmt: skip
     assert code == 0, err
-    excluded = [json.loads(line) for line in (tmp_path / "scan" / "excluded.jsonl").read_text().splitlines()]
-    assert sorted(Path(str(e.get("path") or e.get("id"))).name for e in excluded) == ["stamped.ogg", "stamped.png"]
+    excluded = [
+        json.loads(line) for line in (tmp_path / "scan" / "excluded.jsonl").read_text().splitlines()
+    ]
+    assert sorted(Path(str(e.get("path") or e.get("id"))).name for e in excluded) == [
+        "stamped.ogg",
+        "stamped.png",
+    ]
 
 
-def test_stamp_reports_bad_files_with_exit_code(registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_stamp_reports_bad_files_with_exit_code(
+    registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = registry
-    run(capsys, "--db", db, "reserve", "--holder", "Example Music", "--use", "ai-train", "--from", "2026-01-01")
+    run(
+        capsys,
+        "--db",
+        db,
+        "reserve",
+        "--holder",
+        "Example Music",
+        "--use",
+        "ai-train",
+        "--from",
+        "2026-01-01",
+    )
     bad = tmp_path / "bad.mp3"
     bad.write_bytes(b"not audio at all")
     code, _, err = run(capsys, "--db", db, "stamp", str(bad), "--holder", "Example Music")
     assert code == 3 and "bad.mp3" in err
 
 
-def test_declare_from_json_without_registry(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_declare_from_json_without_registry(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from declare.examples import example_declaration
 
     decl_file = tmp_path / "decl.json"
     decl_file.write_text(json.dumps(example_declaration().to_json()))
-    code, out, err = run(capsys, "declare", "--from-json", str(decl_file), "--out", str(tmp_path / "b"),
+    code, out, err = run(capsys, "declare", "--from-json", str(decl_file),
+                         "--out", str(tmp_path / "b"),
                          "--base-url", "https://music.example", "--json")  # fmt: skip
     assert code == 0, err
     assert "https://music.example/robots.txt" in out
-    code, _, err = run(capsys, "declare", "--from-json", str(tmp_path / "missing.json"), "--out", str(tmp_path / "c"))
+    code, _, err = run(
+        capsys,
+        "declare",
+        "--from-json",
+        str(tmp_path / "missing.json"),
+        "--out",
+        str(tmp_path / "c"),
+    )
     assert code == 3 and "missing.json" in err

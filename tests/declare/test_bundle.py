@@ -130,7 +130,11 @@ def test_robots_txt_blocks_every_ai_crawler_on_reserved_paths_only(tmp_path: Pat
 def test_ai_txt_disallows_media_types_and_paths(tmp_path: Path) -> None:
     write_bundle(example_declaration(paths=("/music/",)), tmp_path)
     rp = Protego.parse((tmp_path / "ai.txt").read_text())
-    for url in ("https://label.example/x/t.mp3", "https://label.example/c.png", "https://label.example/music/a"):
+    for url in (
+        "https://label.example/x/t.mp3",
+        "https://label.example/c.png",
+        "https://label.example/music/a",
+    ):
         assert not rp.can_fetch(url, "img2dataset"), url
     assert rp.can_fetch("https://label.example/index.html", "img2dataset")
 
@@ -139,7 +143,10 @@ def test_tdm_policy_is_an_odrl_offer_in_the_tdmrep_profile(tmp_path: Path) -> No
     decl = example_declaration(purposes=frozenset({Purpose.COMMERCIAL}))
     write_bundle(decl, tmp_path)
     policy = json.loads((tmp_path / "policies/tdm-policy.json").read_text())
-    assert policy["@context"] == ["http://www.w3.org/ns/odrl.jsonld", "http://www.w3.org/ns/tdmrep.jsonld"]
+    assert policy["@context"] == [
+        "http://www.w3.org/ns/odrl.jsonld",
+        "http://www.w3.org/ns/tdmrep.jsonld",
+    ]
     assert policy["@type"] == "Offer" and policy["profile"] == "http://www.w3.org/ns/tdmrep"
     assert policy["uid"] == decl.policy_url
     assert policy["assigner"]["vcard:hasEmail"] == "mailto:ai-licensing@label.example"
@@ -179,11 +186,21 @@ def test_server_snippets_carry_every_header(tmp_path: Path) -> None:
     decl = example_declaration(paths=("/music/",))
     write_bundle(decl, tmp_path)
     headers = reservation_headers(decl)
-    assert [n for n, _ in headers] == ["tdm-reservation", "tdm-policy", "Content-Usage", "X-Robots-Tag", "Link"]
+    assert [n for n, _ in headers] == [
+        "tdm-reservation",
+        "tdm-policy",
+        "Content-Usage",
+        "X-Robots-Tag",
+        "Link",
+    ]
     nginx = (tmp_path / "server/nginx.conf").read_text()
     apache = (tmp_path / "server/apache.conf").read_text()
     caddy = (tmp_path / "server/Caddyfile").read_text()
-    assert "location /music/ {" in nginx and '<Location "/music/">' in apache and "header /music/* {" in caddy
+    assert (
+        "location /music/ {" in nginx
+        and '<Location "/music/">' in apache
+        and "header /music/* {" in caddy
+    )
     for name, _ in headers:
         assert re.search(rf"add_header {name} \".+\" always;", nginx), name
         assert f"Header always set {name} " in apache
@@ -197,11 +214,15 @@ def test_manifest_lists_every_file_with_its_digest(tmp_path: Path) -> None:
     assert hashlib.sha256(manifest_bytes).hexdigest() == bundle.manifest_sha256
     manifest = json.loads(manifest_bytes)
     on_disk = sorted(
-        str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file() and p.name != "manifest.json"
+        str(p.relative_to(tmp_path))
+        for p in tmp_path.rglob("*")
+        if p.is_file() and p.name != "manifest.json"
     )
     assert sorted(f["path"] for f in manifest["files"]) == on_disk  # and no temporary files left
     for entry in manifest["files"]:
-        assert hashlib.sha256((tmp_path / entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
+        assert (
+            hashlib.sha256((tmp_path / entry["path"]).read_bytes()).hexdigest() == entry["sha256"]
+        )
 
 
 def test_rewriting_replaces_files_in_place(tmp_path: Path) -> None:

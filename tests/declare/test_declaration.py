@@ -40,7 +40,9 @@ def test_isrc_is_normalised_and_checked() -> None:
         ("policy_path", "policies/x.json", "'/'"),
     ],
 )
-def test_bad_values_are_refused_with_the_field_named(field: str, value: object, message: str) -> None:
+def test_bad_values_are_refused_with_the_field_named(
+    field: str, value: object, message: str
+) -> None:
     base = example_declaration()
     with pytest.raises(InputError, match=message) as info:
         dataclasses.replace(base, **{field: value})

@@ -28,11 +28,17 @@ PROTOCOLS = [
 
 
 @pytest.mark.parametrize(("protocol", "labels"), PROTOCOLS)
-def test_no_channel_claims_more_than_the_declaration(protocol: str, labels: tuple[str, ...]) -> None:
+def test_no_channel_claims_more_than_the_declaration(
+    protocol: str, labels: tuple[str, ...]
+) -> None:
     for reserved in ALL_SETS:
         covered = covered_uses(reserved)
         for label in labels_for(protocol, labels, reserved):
-            assert covered_uses(uses_for_label(protocol, label)) <= covered, (protocol, reserved, label)
+            assert covered_uses(uses_for_label(protocol, label)) <= covered, (
+                protocol,
+                reserved,
+                label,
+            )
         reached = covered - unexpressed(protocol, labels, reserved)
         assert reached <= covered
 

@@ -21,7 +21,12 @@ sf = pytest.importorskip("soundfile")
 Image = pytest.importorskip("PIL.Image")
 
 FIELDS = StampFields.from_declaration(example_declaration(), "awakening")
-AUDIO = ["awakening-excerpt.ogg", "awakening-excerpt.flac", "awakening-excerpt.wav", "awakening-excerpt.mp3"]
+AUDIO = [
+    "awakening-excerpt.ogg",
+    "awakening-excerpt.flac",
+    "awakening-excerpt.wav",
+    "awakening-excerpt.mp3",
+]
 IMAGES = ["chelsea-small.png", "coffee-small.jpg"]
 
 
@@ -42,7 +47,9 @@ def _denies_everything(path: Path) -> list[str]:
 @pytest.mark.parametrize("name", AUDIO)
 def test_audio_samples_are_unchanged_and_read_back_as_deny(tmp_path: Path, name: str) -> None:
     path = _copy(tmp_path, name)
-    before, rate_before = sf.read(path, dtype="int32" if name.endswith((".wav", ".flac")) else "float32")
+    before, rate_before = sf.read(
+        path, dtype="int32" if name.endswith((".wav", ".flac")) else "float32"
+    )
     result = stamp_file(path, FIELDS)
     after, rate_after = sf.read(path, dtype=before.dtype)
     assert rate_before == rate_after and before.shape == after.shape
@@ -62,7 +69,8 @@ def test_vorbis_comments_of_the_real_track_survive(tmp_path: Path) -> None:
     import mutagen
 
     path = _copy(tmp_path, "awakening-excerpt.ogg")
-    before = {k: mutagen.File(path).tags[k] for k in mutagen.File(path).tags.keys()}
+    tags = mutagen.File(path).tags
+    before = {k: tags[k] for k in tags.keys()}  # noqa: SIM118 (VComment is a list of pairs)
     stamp_file(path, FIELDS)
     after = mutagen.File(path).tags
     assert before["title"] == ["Awakening"] and before["artist"] == ["Maxstack"]
@@ -91,7 +99,11 @@ def test_mp4_media_data_is_unchanged(tmp_path: Path) -> None:
     assert after[b"mdat"] == before[b"mdat"]  # the AAC frames, byte for byte
     (uuid,) = after[b"uuid"]
     assert uuid.startswith(MP4_XMP_UUID)
-    assert set(_denies_everything(path)) == {"mp4:tdmguard", "xmp:plus:DataMining", "xmp:tdm:reservation"}
+    assert set(_denies_everything(path)) == {
+        "mp4:tdmguard",
+        "xmp:plus:DataMining",
+        "xmp:tdm:reservation",
+    }
     # Stamping again keeps one live XMP box (the old one becomes a same-size free box).
     stamp_file(path, FIELDS)
     again = _mp4_boxes(path.read_bytes())
@@ -127,7 +139,10 @@ def test_narrower_reservation_writes_the_matching_plus_value(tmp_path: Path) -> 
     stamp_file(path, fields)
     (verdict,) = read_embedded(path).verdicts  # no tdm:reservation: TDMRep cannot say it
     assert verdict.source == "xmp:plus:DataMining"
-    assert verdict.stance(Use.AI_TRAIN) is Stance.DENY and verdict.stance(Use.GENAI_TRAIN) is Stance.DENY
+    assert (
+        verdict.stance(Use.AI_TRAIN) is Stance.DENY
+        and verdict.stance(Use.GENAI_TRAIN) is Stance.DENY
+    )
     assert verdict.stance(Use.SEARCH) is Stance.UNKNOWN
 
 
@@ -148,7 +163,8 @@ def test_existing_xmp_is_merged_not_lost(tmp_path: Path) -> None:
     path = tmp_path / "with-xmp.jpg"
     other = (
         b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
-        b'<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:CreatorTool="GIMP"'
+        b'<rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/"'
+        b' xmp:CreatorTool="GIMP"'
         b' xmlns:plus="http://ns.useplus.org/ldf/xmp/1.0/" plus:DataMining="http://ns.useplus.org/ldf/vocab/DMI-ALLOWED"/>'
         b"</rdf:RDF></x:xmpmeta>"
     )
@@ -162,7 +178,10 @@ def test_existing_xmp_is_merged_not_lost(tmp_path: Path) -> None:
     assert "xmp:plus:DataMining" in _denies_everything(path)
 
 
-@pytest.mark.parametrize("name", ["awakening-excerpt.mp3", "awakening-excerpt.flac", "coffee-small.jpg", "chelsea-small.png"])
+@pytest.mark.parametrize(
+    "name",
+    ["awakening-excerpt.mp3", "awakening-excerpt.flac", "coffee-small.jpg", "chelsea-small.png"],
+)
 def test_truncated_file_fails_cleanly_and_stays_untouched(tmp_path: Path, name: str) -> None:
     data = (CORPUS / name).read_bytes()
     path = tmp_path / name

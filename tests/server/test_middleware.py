@@ -12,7 +12,12 @@ import pytest
 
 from declare.examples import example_declaration
 from tdmguard.declare import reservation_headers
-from tdmguard.server.middleware import CrawlerAction, CrawlerDecision, CrawlerPolicy, ReservationMiddleware
+from tdmguard.server.middleware import (
+    CrawlerAction,
+    CrawlerDecision,
+    CrawlerPolicy,
+    ReservationMiddleware,
+)
 
 httpx = pytest.importorskip("httpx")
 uvicorn = pytest.importorskip("uvicorn")
@@ -28,7 +33,9 @@ BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.
 
 
 async def track(request: object) -> Response:
-    return Response(b"ID3fake-audio", media_type="audio/mpeg", headers={"X-Robots-Tag": "noarchive"})
+    return Response(
+        b"ID3fake-audio", media_type="audio/mpeg", headers={"X-Robots-Tag": "noarchive"}
+    )
 
 
 async def news(request: object) -> Response:
@@ -90,7 +97,9 @@ def test_ai_crawler_is_refused_on_reserved_paths(server: tuple[str, list[Crawler
 
 def test_head_request_is_refused_without_a_body(server: tuple[str, list[CrawlerDecision]]) -> None:
     base, _ = server
-    r = httpx.head(f"{base}/art/cover.jpg", headers={"User-Agent": "CCBot/2.0 (https://commoncrawl.org/faq/)"})
+    r = httpx.head(
+        f"{base}/art/cover.jpg", headers={"User-Agent": "CCBot/2.0 (https://commoncrawl.org/faq/)"}
+    )
     assert r.status_code == 403 and r.content == b""
 
 
@@ -99,7 +108,10 @@ def test_licensed_crawler_is_let_through_and_logged(
 ) -> None:
     base, decisions = server
     with caplog.at_level(logging.INFO, logger="tdmguard.server.middleware"):
-        r = httpx.get(f"{base}/music/track.mp3", headers={"User-Agent": "Mozilla/5.0 (compatible; ClaudeBot/1.0)"})
+        r = httpx.get(
+            f"{base}/music/track.mp3",
+            headers={"User-Agent": "Mozilla/5.0 (compatible; ClaudeBot/1.0)"},
+        )
     assert r.status_code == 200 and r.headers["tdm-reservation"] == "1"
     assert decisions[-1].token == "ClaudeBot" and decisions[-1].action is CrawlerAction.ALLOW
     assert any("ClaudeBot allow /music/track.mp3" in rec.getMessage() for rec in caplog.records)
@@ -108,10 +120,14 @@ def test_licensed_crawler_is_let_through_and_logged(
 def test_lookalike_user_agents_are_not_crawlers(server: tuple[str, list[CrawlerDecision]]) -> None:
     base, _ = server
     for ua in ("NotGPTBotX/1.0", "GPTBotanical/2", BROWSER):
-        assert httpx.get(f"{base}/music/track.mp3", headers={"User-Agent": ua}).status_code == 200, ua
+        assert (
+            httpx.get(f"{base}/music/track.mp3", headers={"User-Agent": ua}).status_code == 200
+        ), ua
 
 
-def test_well_known_files_are_served_even_to_crawlers(server: tuple[str, list[CrawlerDecision]]) -> None:
+def test_well_known_files_are_served_even_to_crawlers(
+    server: tuple[str, list[CrawlerDecision]],
+) -> None:
     base, _ = server
     robots = httpx.get(f"{base}/robots.txt", headers={"User-Agent": GPTBOT})
     assert robots.status_code == 200 and robots.headers["content-type"].startswith("text/plain")

@@ -37,7 +37,9 @@ HolderOpt = Annotated[
 ]
 FromJsonOpt = Annotated[
     Path | None,
-    typer.Option("--from-json", help="Read the declaration from a JSON file instead of the registry."),
+    typer.Option(
+        "--from-json", help="Read the declaration from a JSON file instead of the registry."
+    ),
 ]
 BaseUrlOpt = Annotated[
     str | None,
@@ -135,7 +137,9 @@ def _load_declaration(
             data["base_url"] = base_url
         return HolderDeclaration.from_json(data, where=str(from_json))
     if holder is None:
-        raise InputError("name the holder (--holder) or a declaration file (--from-json)", where="--holder")
+        raise InputError(
+            "name the holder (--holder) or a declaration file (--from-json)", where="--holder"
+        )
     registry = Registry.open(settings_from(ctx).db_url, create=False)
     try:
         return declaration_from_registry(
@@ -164,7 +168,13 @@ def declare(
     """Write a holder's declaration bundle: robots.txt, ai.txt, tdmrep.json, TDM policy,
     RSL licence, declaration page, nginx/Apache/Caddy header snippets and a manifest."""
     decl = _load_declaration(
-        ctx, holder, from_json, base_url=base_url, contact=contact, licensing_url=licensing_url, at=at
+        ctx,
+        holder,
+        from_json,
+        base_url=base_url,
+        contact=contact,
+        licensing_url=licensing_url,
+        at=at,
     )
     bundle = write_bundle(decl, out)
     if json_out:
@@ -194,36 +204,43 @@ def stamp(
     """Write the holder's reservation into FILES (ID3 / Vorbis / MP4 tags and XMP in audio;
     XMP plus:DataMining and IPTC in JPEG/PNG) without re-encoding them."""
     decl = _load_declaration(
-        ctx, holder, from_json, base_url=base_url, contact=contact, licensing_url=licensing_url, at=None
+        ctx,
+        holder,
+        from_json,
+        base_url=base_url,
+        contact=contact,
+        licensing_url=licensing_url,
+        at=None,
     )
     fields = StampFields.from_declaration(decl, work)
-    results = []
+    results: list[dict[str, object]] = []
+    rows: list[tuple[str, str, int, str]] = []
     failures: list[TdmguardError] = []
     for path in files:
         try:
-            results.append(stamp_file(path, fields).to_json())
+            result = stamp_file(path, fields)
         except TdmguardError as exc:
             failures.append(exc)
             results.append({"path": str(path), "error": str(exc)})
+            rows.append((str(path), "-", 0, str(exc)))
+            continue
+        results.append(result.to_json())
+        rows.append((str(path), result.container, len(result.fields), "; ".join(result.notes)))
     if json_out:
-        print_json({"holder": decl.holder, "reserved_uses": sorted(u.value for u in decl.reserved_uses),
-                    "files": results})  # fmt: skip
+        uses = sorted(u.value for u in decl.reserved_uses)
+        print_json({"holder": decl.holder, "reserved_uses": uses, "files": results})
     else:
-        print_table(
-            f"stamped for {decl.holder}",
-            ["file", "container", "fields", "notes"],
-            [
-                (r["path"], r.get("container", "-"), len(r.get("fields", [])), r.get("error") or "; ".join(r.get("notes", [])))  # type: ignore[arg-type]
-                for r in results
-            ],
-        )
+        print_table(f"stamped for {decl.holder}", ["file", "container", "fields", "notes"], rows)
     if failures:
-        raise failures[0] if len(failures) == 1 else InputError(
-            f"{len(failures)} of {len(files)} files not stamped; first: {failures[0]}"
+        raise (
+            failures[0]
+            if len(failures) == 1
+            else InputError(
+                f"{len(failures)} of {len(files)} files not stamped; first: {failures[0]}"
+            )
         )
 
 
 def register(app: typer.Typer) -> None:
     app.command("declare")(declare)
     app.command("stamp")(stamp)
-

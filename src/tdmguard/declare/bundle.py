@@ -26,7 +26,7 @@ from tdmguard.declare.rsl_licence import render_rsl_xml
 from tdmguard.declare.tdmrep_files import render_tdm_policy, render_tdmrep_json
 from tdmguard.errors import InputError
 
-__all__ = ["BundleFile", "DeclarationBundle", "MANIFEST_NAME", "bundle_files", "write_bundle"]
+__all__ = ["MANIFEST_NAME", "BundleFile", "DeclarationBundle", "bundle_files", "write_bundle"]
 
 MANIFEST_NAME = "manifest.json"
 
@@ -145,5 +145,7 @@ def write_bundle(
             _write_atomic(root / f.path, f.content)
         _write_atomic(root / MANIFEST_NAME, manifest_bytes)
     except OSError as exc:
-        raise InputError(f"cannot write the bundle: {exc.strerror or exc}", where=str(folder)) from exc
+        raise InputError(
+            f"cannot write the bundle: {exc.strerror or exc}", where=str(folder)
+        ) from exc
     return DeclarationBundle(root, files, hashlib.sha256(manifest_bytes).hexdigest())

@@ -46,7 +46,9 @@ def ai_crawlers() -> tuple[AICrawler, ...]:
     except ValueError as exc:
         raise InputError(f"invalid JSON: {exc}", where=f"tdmguard/declare/data/{_DATA}") from exc
     if not isinstance(data, dict):
-        raise InputError("expected an object keyed by token", where=f"tdmguard/declare/data/{_DATA}")
+        raise InputError(
+            "expected an object keyed by token", where=f"tdmguard/declare/data/{_DATA}"
+        )
     out = []
     for token, info in data.items():
         info = info if isinstance(info, dict) else {}

@@ -119,7 +119,8 @@ class HolderDeclaration:
             _clean(path, "declaration.reserved_paths")
             if not path.startswith("/") or any(c in path for c in " \t#"):
                 raise InputError(
-                    f"expected a path like /music/, got {path!r}", where="declaration.reserved_paths"
+                    f"expected a path like /music/, got {path!r}",
+                    where="declaration.reserved_paths",
                 )
         ids = [w.work_id for w in self.works]
         if len(ids) != len(set(ids)):
@@ -168,7 +169,9 @@ class HolderDeclaration:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, object], *, where: str = "declaration") -> HolderDeclaration:
+    def from_json(
+        cls, data: Mapping[str, object], *, where: str = "declaration"
+    ) -> HolderDeclaration:
         """Build from :meth:`to_json`'s shape (derived URLs are ignored); errors name the
         field."""
 

@@ -61,7 +61,9 @@ def render_apache(decl: HolderDeclaration) -> str:
 
 
 def render_caddy(decl: HolderDeclaration) -> str:
-    lines = [f"# tdmguard: AI reservation headers for {decl.holder} (Caddyfile, inside a site block)"]
+    lines = [
+        f"# tdmguard: AI reservation headers for {decl.holder} (Caddyfile, inside a site block)"
+    ]
     for path in decl.reserved_paths:
         matcher = path if path.endswith("*") else path + "*"
         lines.append(f"header {matcher} {{")

@@ -163,4 +163,6 @@ def stamp_png(data: bytes, build_xmp: XmpBuilder, *, where: str) -> ImageStampOu
     xmp = build_xmp(existing)
     itxt = _png_chunk(b"iTXt", _PNG_XMP_KEY + b"\x00\x00\x00\x00\x00" + xmp)
     chunks.insert(insert_at, itxt)
-    return ImageStampOutcome(_PNG_SIG + b"".join(chunks) + data[pos:], ("XMP (iTXt XML:com.adobe.xmp)",))
+    return ImageStampOutcome(
+        _PNG_SIG + b"".join(chunks) + data[pos:], ("XMP (iTXt XML:com.adobe.xmp)",)
+    )

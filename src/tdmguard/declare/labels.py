@@ -17,8 +17,8 @@ __all__ = [
     "AIPREF_LABELS",
     "CONTENT_SIGNAL_LABELS",
     "IPTC_LABELS",
-    "RSL_LABELS",
     "ROBOTS_META_LABELS",
+    "RSL_LABELS",
     "iptc_data_mining",
     "labels_for",
     "tdm_reservation",
@@ -39,7 +39,9 @@ IPTC_LABELS = (
 )  # PLUS vocabulary, §8.1, broadest first
 
 
-def labels_for(protocol: str, candidates: Iterable[str], reserved: Iterable[Use]) -> tuple[str, ...]:
+def labels_for(
+    protocol: str, candidates: Iterable[str], reserved: Iterable[Use]
+) -> tuple[str, ...]:
     """The labels of ``protocol`` to emit for ``reserved`` uses (see the module doc)."""
     covered = covered_uses(reserved)
     fitting = [
@@ -75,7 +77,9 @@ def tdm_reservation(reserved: Iterable[Use]) -> bool:
     return bool(labels_for("tdmrep", ("1",), reserved))
 
 
-def unexpressed(protocol: str, candidates: Iterable[str], reserved: Iterable[Use]) -> frozenset[Use]:
+def unexpressed(
+    protocol: str, candidates: Iterable[str], reserved: Iterable[Use]
+) -> frozenset[Use]:
     """Reserved uses that ``protocol``'s emitted labels do not reach."""
     reached: set[Use] = set()
     for label in labels_for(protocol, candidates, reserved):

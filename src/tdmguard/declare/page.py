@@ -20,7 +20,8 @@ _USE_WORDS = {
     Use.TDM: "text and data mining of any kind (Art. 2(2) and 4 of Directive (EU) 2019/790)",
     Use.AI_TRAIN: "training, fine-tuning or evaluating any machine-learning or AI model",
     Use.GENAI_TRAIN: "training generative AI models",
-    Use.AI_INPUT: "use as input to AI systems (inference, retrieval-augmented generation, grounding)",
+    Use.AI_INPUT: "use as input to AI systems (inference, retrieval-augmented generation,"
+    " grounding)",
     Use.SEARCH: "search-engine indexing",
 }
 
@@ -56,6 +57,7 @@ def render_declaration_page(decl: HolderDeclaration) -> str:
         if decl.works
         else "<p>All works of the holder, including those added after this date.</p>"
     )
+    day = decl.effective_from.isoformat()
     body = f"""<h1>Reservation of rights against text and data mining and AI training</h1>
 <p><strong>{e(decl.holder)}</strong> expressly reserves its rights under Article 4(3) of
 Directive (EU) 2019/790 and all other applicable law. Without a licence, the following uses
@@ -69,20 +71,23 @@ or altered.</p>
 <h2>Works</h2>
 {works}
 <h2>Effective date</h2>
-<p>This reservation has effect from <time datetime="{decl.effective_from.isoformat()}">{e(decl.effective_from.isoformat())}</time> until withdrawn.</p>
+<p>This reservation has effect from <time datetime="{day}">{day}</time> until withdrawn.</p>
 <h2>Licensing</h2>
 <p>To request a licence, see <a href="{e(decl.licensing_url)}">{e(decl.licensing_url)}</a>
 or write to <a href="mailto:{e(decl.contact_email)}">{e(decl.contact_email)}</a>.</p>
 <h2>Machine-readable forms of this reservation</h2>
 <ul>
-<li><code>/robots.txt</code> (AI crawler groups, <code>Content-Usage</code>, <code>Content-Signal</code>, <code>License</code>)</li>
+<li><code>/robots.txt</code> (AI crawler groups, <code>Content-Usage</code>,
+<code>Content-Signal</code>, <code>License</code>)</li>
 <li><code>/.well-known/tdmrep.json</code> and the TDM policy <code>{e(decl.policy_url)}</code></li>
 <li>the RSL licence <code>{e(decl.licence_url)}</code> and <code>/ai.txt</code></li>
-<li>HTTP headers <code>tdm-reservation</code>, <code>Content-Usage</code>, <code>X-Robots-Tag</code> on every reserved response</li>
-<li>embedded metadata (XMP <code>plus:DataMining</code>, ID3 / Vorbis / MP4 tags) in the files themselves</li>
+<li>HTTP headers <code>tdm-reservation</code>, <code>Content-Usage</code>,
+<code>X-Robots-Tag</code> on every reserved response</li>
+<li>embedded metadata (XMP <code>plus:DataMining</code>, ID3 / Vorbis / MP4 tags) in the
+files themselves</li>
 </ul>"""
     return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n'
         + "\n".join(head)
         + "\n</head>\n<body>\n"
         + body

@@ -34,7 +34,9 @@ AI_TXT_MEDIA_PATTERNS = (
 def content_usage_value(decl: HolderDeclaration) -> str:
     """The AIPREF Content-Usage dictionary (RFC 9651: ``key=token``, comma-separated, no
     spaces around ``=``, §3.4); empty when AIPREF cannot express the reservation."""
-    return ", ".join(f"{label}=n" for label in labels_for("aipref", AIPREF_LABELS, decl.reserved_uses))
+    return ", ".join(
+        f"{label}=n" for label in labels_for("aipref", AIPREF_LABELS, decl.reserved_uses)
+    )
 
 
 def content_signal_value(decl: HolderDeclaration) -> str:

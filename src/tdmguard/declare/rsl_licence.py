@@ -33,7 +33,11 @@ def render_rsl_xml(decl: HolderDeclaration) -> str:
         ET.SubElement(
             content,
             f"{ns}copyright",
-            {"type": "organization", "contactEmail": decl.contact_email, "contactUrl": decl.licensing_url},
+            {
+                "type": "organization",
+                "contactEmail": decl.contact_email,
+                "contactUrl": decl.licensing_url,
+            },
         ).text = decl.holder
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -1,21 +1,14 @@
 """``stamp``: writes a holder's reservation into audio and image files without re-encoding.
 
-Fields written (one logical field, one storage style per container; docs/declare.md lists
-them all):
+Fields written (one logical field, one storage style per container; docs/declare.md has
+the full table):
 
-=====================  ==========================  ======================  =====================================
-logical field          ID3v2.4 (MP3, WAV, AIFF)    Vorbis comment (Ogg,    MP4 / M4A
-                                                   Opus, FLAC)
-=====================  ==========================  ======================  =====================================
-TDM reservation        ``TXXX:TDM_RESERVATION``    ``TDM_RESERVATION``     ``----:org.tdmguard:TDM_RESERVATION``
-TDM policy URL         ``TXXX:TDM_POLICY``         ``TDM_POLICY``          ``----:org.tdmguard:TDM_POLICY``
-reserved uses          ``TXXX:TDMGUARD_RESERVED_USES`` ...                 ...
-holder, licensing,     ``TXXX:TDMGUARD_HOLDER``, ``_LICENSING``, ``_DECLARATION``, ``_EFFECTIVE_FROM``, ``_WORK_ID``
-declaration, date, work
-ISRC                   ``TSRC``                    ``ISRC``                ``----:com.apple.iTunes:ISRC``
-copyright (if absent)  ``TCOP``                    ``COPYRIGHT``           ``cprt``
-XMP packet             ``PRIV`` owner ``XMP``      (none: no standard)     top-level ``uuid`` box BE7ACFCB-...
-=====================  ==========================  ======================  =====================================
+- ID3v2.4 (MP3, WAV, AIFF): ``TXXX:<TAG>`` for tdmguard's tags (:data:`TAG_NAMES`),
+  ``TSRC`` (ISRC), ``TCOP`` (copyright, only if absent), ``PRIV`` owner ``XMP`` (XMP packet).
+- Vorbis comments (Ogg Vorbis, Opus, FLAC): ``<TAG>``, ``ISRC``, ``COPYRIGHT`` (if absent);
+  no XMP (no standard carrier).
+- MP4 / M4A: ``----:org.tdmguard:<TAG>``, ``----:com.apple.iTunes:ISRC``, ``cprt`` (if
+  absent), and a top-level ``uuid`` box BE7ACFCB-97A9-42E8-9C71-999491E3AFAC with the XMP.
 
 Images: XMP (``plus:DataMining``, ``tdm:reservation``, IPTC rights fields) in JPEG APP1 and
 PNG iTXt; IPTC-IIM Copyright Notice and Special Instructions in JPEG APP13.
@@ -43,7 +36,7 @@ from tdmguard.declare.xmp_packet import XmpRights, build_xmp_packet
 from tdmguard.errors import InputError, MediaError, MissingExtraError
 from tdmguard.vocab import Use, covered_uses
 
-__all__ = ["MP4_XMP_UUID", "StampFields", "StampResult", "TAG_NAMES", "stamp_file"]
+__all__ = ["MP4_XMP_UUID", "TAG_NAMES", "StampFields", "StampResult", "stamp_file"]
 
 # XMP spec part 3 §1.1.4: the UUID of the top-level box that carries XMP in ISO BMFF.
 MP4_XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
@@ -164,21 +157,22 @@ def _xmp_or_fail(fields: StampFields, existing: bytes | None, where: str) -> byt
 
 
 def _stamp_id3(tags: Any, fields: StampFields, where: str) -> tuple[list[str], list[str]]:
-    from mutagen.id3 import PRIV, TCOP, TSRC, TXXX
+    import mutagen.id3
 
+    id3: Any = mutagen.id3  # frame constructors are untyped
     written: list[str] = []
     for logical, value in fields.tag_values().items():
         name = TAG_NAMES[logical]
         tags.delall(f"TXXX:{name}")
-        tags.add(TXXX(encoding=3, desc=name, text=[value]))
+        tags.add(id3.TXXX(encoding=3, desc=name, text=[value]))
         written.append(f"TXXX:{name}")
     notes: list[str] = []
     if fields.isrc:
         tags.delall("TSRC")
-        tags.add(TSRC(encoding=3, text=[fields.isrc]))
+        tags.add(id3.TSRC(encoding=3, text=[fields.isrc]))
         written.append("TSRC")
     if not tags.getall("TCOP"):
-        tags.add(TCOP(encoding=3, text=[fields.copyright_notice]))
+        tags.add(id3.TCOP(encoding=3, text=[fields.copyright_notice]))
         written.append("TCOP")
     else:
         notes.append("existing TCOP (copyright) kept")
@@ -186,7 +180,7 @@ def _stamp_id3(tags: Any, fields: StampFields, where: str) -> tuple[list[str], l
     packet = _xmp_or_fail(fields, bytes(old[0].data) if old else None, where)
     for frame in old:
         tags.delall(frame.HashKey)
-    tags.add(PRIV(owner="XMP", data=packet))
+    tags.add(id3.PRIV(owner="XMP", data=packet))
     written.append("PRIV:XMP")
     return written, notes
 
@@ -210,16 +204,19 @@ def _stamp_vorbis(tags: Any, fields: StampFields) -> tuple[list[str], list[str]]
 
 
 def _stamp_mp4(tags: Any, fields: StampFields) -> tuple[list[str], list[str]]:
-    from mutagen.mp4 import AtomDataType, MP4FreeForm
+    import mutagen.mp4
 
+    mp4: Any = mutagen.mp4  # MP4FreeForm is untyped
     written: list[str] = []
     for logical, value in fields.tag_values().items():
         key = f"----:{_MP4_MEAN}:{TAG_NAMES[logical]}"
-        tags[key] = [MP4FreeForm(value.encode(), dataformat=AtomDataType.UTF8)]
+        tags[key] = [mp4.MP4FreeForm(value.encode(), dataformat=mp4.AtomDataType.UTF8)]
         written.append(key)
     notes: list[str] = []
     if fields.isrc:
-        tags["----:com.apple.iTunes:ISRC"] = [MP4FreeForm(fields.isrc.encode(), AtomDataType.UTF8)]
+        tags["----:com.apple.iTunes:ISRC"] = [
+            mp4.MP4FreeForm(fields.isrc.encode(), mp4.AtomDataType.UTF8)
+        ]
         written.append("----:com.apple.iTunes:ISRC")
     if "cprt" not in tags:
         tags["cprt"] = [fields.copyright_notice]
@@ -300,7 +297,9 @@ def _stamp_audio(tmp: Path, fields: StampFields, where: str) -> tuple[str, list[
     return container, written, notes
 
 
-def _stamp_image(tmp: Path, head: bytes, fields: StampFields, where: str) -> tuple[str, list[str], list[str]]:
+def _stamp_image(
+    tmp: Path, head: bytes, fields: StampFields, where: str
+) -> tuple[str, list[str], list[str]]:
     data = tmp.read_bytes()
 
     def build(existing: bytes | None) -> bytes:
@@ -329,7 +328,9 @@ def stamp_file(path: Path, fields: StampFields) -> StampResult:
     except OSError as exc:
         raise MediaError(f"cannot read: {exc.strerror or exc}", where=where) from exc
     # The temporary copy keeps the suffix: mutagen weighs it when it picks a container.
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent
+    )
     os.close(fd)
     tmp = Path(name)
     try:

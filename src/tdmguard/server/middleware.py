@@ -25,7 +25,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from tdmguard.declare import HolderDeclaration, bundle_files, crawler_in_user_agent, reservation_headers
+from tdmguard.declare import (
+    HolderDeclaration,
+    bundle_files,
+    crawler_in_user_agent,
+    reservation_headers,
+)
 
 __all__ = ["CrawlerAction", "CrawlerDecision", "CrawlerPolicy", "ReservationMiddleware"]
 
@@ -112,7 +117,14 @@ class ReservationMiddleware:
                 self._files[f.url[len(declaration.base_url) :]] = (f.content, f.media_type)
 
     async def _respond(
-        self, send: Send, status: int, body: bytes, media_type: str, *, head: bool, extra: list[tuple[bytes, bytes]]
+        self,
+        send: Send,
+        status: int,
+        body: bytes,
+        media_type: str,
+        *,
+        head: bool,
+        extra: list[tuple[bytes, bytes]],
     ) -> None:
         headers = [
             (b"content-type", media_type.encode()),
@@ -153,15 +165,21 @@ class ReservationMiddleware:
         if crawler is not None:
             action = self.policy.action_for(crawler.token)
             if action is CrawlerAction.BLOCK:
+                decl = self.declaration
                 body = (
-                    f"403 Forbidden: {crawler.token} is an AI crawler and {self.declaration.holder}"
+                    f"403 Forbidden: {crawler.token} is an AI crawler and {decl.holder}"
                     f" reserves this content against text and data mining and AI training"
-                    f" (Art. 4(3) Directive (EU) 2019/790). Licensing: {self.declaration.licensing_url}"
-                    f" ({self.declaration.contact_email}). Declaration: {self.declaration.page_url}\n"
+                    f" (Art. 4(3) Directive (EU) 2019/790). Licensing: {decl.licensing_url}"
+                    f" ({decl.contact_email}). Declaration: {decl.page_url}\n"
                 ).encode()
                 self._decide(crawler.token, path, action, 403, user_agent)
                 await self._respond(
-                    send, 403, body, "text/plain; charset=utf-8", head=method == "HEAD", extra=self._headers
+                    send,
+                    403,
+                    body,
+                    "text/plain; charset=utf-8",
+                    head=method == "HEAD",
+                    extra=self._headers,
                 )
                 return
             self._decide(crawler.token, path, action, 0, user_agent)

@@ -16,7 +16,9 @@ pytest.importorskip("mutagen")
 
 
 def _context(**options: str) -> CheckContext:
-    return CheckContext(index_dir=Path("."), use=Use.AI_TRAIN, at=date(2026, 6, 1), actor="t", options=options)
+    return CheckContext(
+        index_dir=Path("."), use=Use.AI_TRAIN, at=date(2026, 6, 1), actor="t", options=options
+    )
 
 
 def test_registered_and_built_by_its_factory() -> None:

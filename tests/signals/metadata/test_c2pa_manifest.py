@@ -11,7 +11,9 @@ from tdmguard.signals.metadata import read_embedded, training_mining_verdicts
 from tdmguard.vocab import Stance, Use
 
 
-def store(label: str, data: Any, *, state: str = "Trusted", active: str = "urn:a", urn: str = "urn:a") -> dict[str, Any]:
+def store(
+    label: str, data: Any, *, state: str = "Trusted", active: str = "urn:a", urn: str = "urn:a"
+) -> dict[str, Any]:
     return {
         "active_manifest": active,
         "manifests": {urn: {"assertions": [{"label": label, "data": data}]}},
@@ -28,12 +30,21 @@ def stances(s: dict[str, Any]) -> tuple[dict[Use, Stance], tuple[str, ...]]:
 
 
 def test_genai_training_not_allowed() -> None:
-    got, _ = stances(store("cawg.training-mining", {"entries": {"cawg.ai_generative_training": {"use": "notAllowed"}}}))
+    got, _ = stances(
+        store(
+            "cawg.training-mining",
+            {"entries": {"cawg.ai_generative_training": {"use": "notAllowed"}}},
+        )
+    )
     assert got == {Use.GENAI_TRAIN: Stance.DENY}
 
 
 def test_constrained_is_not_allowed() -> None:
-    data = {"entries": {"cawg.data_mining": {"use": "constrained", "constraint_info": "licence: ai@l.example"}}}
+    data = {
+        "entries": {
+            "cawg.data_mining": {"use": "constrained", "constraint_info": "licence: ai@l.example"}
+        }
+    }
     got, _ = stances(store("cawg.training-mining", data))
     assert got == {u: Stance.DENY for u in Use}
 
@@ -44,13 +55,20 @@ def test_legacy_label_with_version_suffix_and_bare_entries_map() -> None:
 
 
 def test_mixed_prefixes_are_read_with_a_warning() -> None:
-    got, problems = stances(store("cawg.training-mining", {"entries": {"c2pa.ai_inference": {"use": "notAllowed"}}}))
+    got, problems = stances(
+        store("cawg.training-mining", {"entries": {"c2pa.ai_inference": {"use": "notAllowed"}}})
+    )
     assert got == {Use.AI_INPUT: Stance.DENY}
     assert any("prefix" in p for p in problems)
 
 
 def test_unverified_manifest_keeps_restrictions_but_not_permissions() -> None:
-    data = {"entries": {"cawg.ai_training": {"use": "notAllowed"}, "cawg.ai_inference": {"use": "allowed"}}}
+    data = {
+        "entries": {
+            "cawg.ai_training": {"use": "notAllowed"},
+            "cawg.ai_inference": {"use": "allowed"},
+        }
+    }
     got, problems = stances(store("cawg.training-mining", data, state="Invalid"))
     assert got[Use.AI_TRAIN] is Stance.DENY and Use.AI_INPUT not in got
     assert any("not verified" in p for p in problems)
@@ -59,14 +77,26 @@ def test_unverified_manifest_keeps_restrictions_but_not_permissions() -> None:
 
 
 def test_ingredient_restriction_is_reported_not_applied() -> None:
-    s = store("cawg.training-mining", {"entries": {"cawg.ai_training": {"use": "notAllowed"}}}, active="urn:top", urn="urn:ingredient")
+    s = store(
+        "cawg.training-mining",
+        {"entries": {"cawg.ai_training": {"use": "notAllowed"}}},
+        active="urn:top",
+        urn="urn:ingredient",
+    )
     got, problems = stances(s)
     assert got == {}
     assert any("non-active" in p for p in problems)
 
 
 @pytest.mark.parametrize(
-    "data", [None, "x", [], {"entries": {"cawg.ai_training": "no"}}, {"entries": {"cawg.ai_training": {"use": "maybe"}}}]
+    "data",
+    [
+        None,
+        "x",
+        [],
+        {"entries": {"cawg.ai_training": "no"}},
+        {"entries": {"cawg.ai_training": {"use": "maybe"}}},
+    ],
 )
 def test_malformed_assertions_give_problems(data: Any) -> None:
     got, problems = stances(store("cawg.training-mining", data))

@@ -14,7 +14,11 @@ from tdmguard.signals.metadata.audio_tags import read_audio_tags
 
 pytest.importorskip("mutagen")
 
-MEDIA = sorted(p.name for p in CORPUS.iterdir() if p.suffix in {".ogg", ".flac", ".wav", ".mp3", ".m4a", ".png", ".jpg"})
+MEDIA = sorted(
+    p.name
+    for p in CORPUS.iterdir()
+    if p.suffix in {".ogg", ".flac", ".wav", ".mp3", ".m4a", ".png", ".jpg"}
+)
 
 
 def test_real_unstamped_files_carry_no_reservation() -> None:
@@ -57,7 +61,9 @@ def test_corrupted_files_never_raise(tmp_path: Path, name: str) -> None:
 def test_hostile_mp4_box_sizes(tmp_path: Path) -> None:
     # A top-level box claiming 4 GiB, and a 64-bit size running past the end.
     path = tmp_path / "evil.m4a"
-    path.write_bytes(b"\x00\x00\x00\x18ftypM4A \x00\x00\x00\x00M4A mp42" + b"\xff\xff\xff\xffmoov" + b"\x00" * 32)
+    path.write_bytes(
+        b"\x00\x00\x00\x18ftypM4A \x00\x00\x00\x00M4A mp42" + b"\xff\xff\xff\xffmoov" + b"\x00" * 32
+    )
     reading = read_embedded(path)
     assert reading.verdicts == ()
 
@@ -69,7 +75,11 @@ def test_pdf_with_xmp(tmp_path: Path) -> None:
         b"<tdm:reservation>1</tdm:reservation></rdf:Description></rdf:RDF></x:xmpmeta>"
     )
     path = tmp_path / "doc.pdf"
-    path.write_bytes(b"%PDF-1.7\n1 0 obj << /Type /Metadata /Subtype /XML >> stream\n" + xmp + b"\nendstream endobj\n%%EOF")
+    path.write_bytes(
+        b"%PDF-1.7\n1 0 obj << /Type /Metadata /Subtype /XML >> stream\n"
+        + xmp
+        + b"\nendstream endobj\n%%EOF"
+    )
     reading = read_embedded(path, c2pa=False)
     assert reading.container == "PDF"
     assert [v.source for v in reading.verdicts] == ["xmp:tdm:reservation"]

@@ -73,7 +73,9 @@ def read_embedded(path: Path, *, c2pa: bool = True) -> EmbeddedReading:
     if head.startswith(b"%PDF-"):
         base = _read_pdf(path)
     elif (image := read_image_metadata(path)) is not None:
-        base = EmbeddedReading(path, image.container, image.verdicts, "", image.copyright, image.problems)
+        base = EmbeddedReading(
+            path, image.container, image.verdicts, "", image.copyright, image.problems
+        )
     elif (audio := read_audio_tags(path)) is not None:
         base = EmbeddedReading(
             path, audio.container, audio.verdicts, audio.isrc, audio.copyright, audio.problems
@@ -84,5 +86,10 @@ def read_embedded(path: Path, *, c2pa: bool = True) -> EmbeddedReading:
         return base
     verdicts, problems = read_c2pa(path)
     return EmbeddedReading(
-        path, base.container, base.verdicts + verdicts, base.isrc, base.copyright, base.problems + problems
+        path,
+        base.container,
+        base.verdicts + verdicts,
+        base.isrc,
+        base.copyright,
+        base.problems + problems,
     )

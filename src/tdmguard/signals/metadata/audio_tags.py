@@ -1,18 +1,11 @@
 """Audio tags through mutagen: ISRC, copyright, tdmguard's own reservation tags, and the XMP
 packet a container may hold (ID3 ``PRIV`` owner ``XMP``; MP4 top-level ``uuid`` box).
 
-One logical field, one storage style per container (as mediafile does):
-
-================  ============================  ================  ================================
-field             ID3v2 (MP3, WAV, AIFF)        Vorbis comment    MP4
-================  ============================  ================  ================================
-ISRC              ``TSRC``                      ``ISRC``          ``----:com.apple.iTunes:ISRC``
-copyright         ``TCOP``                      ``COPYRIGHT``     ``cprt``
-reservation       ``TXXX:TDM_RESERVATION``      ``TDM_RESERVATION``  ``----:org.tdmguard:TDM_RESERVATION``
-reserved uses     ``TXXX:TDMGUARD_RESERVED_USES``  ``TDMGUARD_RESERVED_USES``  ``----:org.tdmguard:...``
-policy            ``TXXX:TDM_POLICY``           ``TDM_POLICY``    ``----:org.tdmguard:TDM_POLICY``
-XMP               ``PRIV:XMP``                  (none)            ``uuid`` BE7ACFCB-97A9-42E8-...
-================  ============================  ================  ================================
+One logical field, one storage style per container (as mediafile does): ISRC in ID3
+``TSRC`` / Vorbis ``ISRC`` / MP4 ``----:com.apple.iTunes:ISRC``; copyright in ``TCOP`` /
+``COPYRIGHT`` / ``cprt``; tdmguard's tags (``TDM_RESERVATION``, ``TDM_POLICY``,
+``TDMGUARD_RESERVED_USES``, ``TDMGUARD_HOLDER``) in ID3 ``TXXX:<TAG>`` / Vorbis ``<TAG>`` /
+MP4 ``----:org.tdmguard:<TAG>``; XMP in ID3 ``PRIV`` owner ``XMP`` or the MP4 ``uuid`` box.
 
 No standard audio tag for a TDM reservation exists (§8.3): the ``TDM_*`` / ``TDMGUARD_*``
 tags are tdmguard's convention (written by ``tdmguard stamp``) and read as such.
@@ -132,7 +125,9 @@ def _mp4_xmp(path: Path, problems: list[str]) -> bytes | None:
     return None
 
 
-def _own_verdict(style: str, fields: dict[str, str], locator: str, problems: list[str]) -> Verdict | None:
+def _own_verdict(
+    style: str, fields: dict[str, str], locator: str, problems: list[str]
+) -> Verdict | None:
     reservation = fields.get("TDM_RESERVATION", "")
     uses_text = fields.get("TDMGUARD_RESERVED_USES", "")
     if not reservation and not uses_text:
@@ -170,7 +165,9 @@ def read_audio_tags(path: Path) -> AudioTags | None:
     try:
         audio = mutagen.File(path)
     except Exception as exc:  # MutagenError and the struct/EOF errors behind it
-        return AudioTags("unknown", "", "", (), (f"{path}: unreadable audio tags ({type(exc).__name__}: {exc})",))
+        return AudioTags(
+            "unknown", "", "", (), (f"{path}: unreadable audio tags ({type(exc).__name__}: {exc})",)
+        )
     if audio is None:
         return None
     container = type(audio).__name__
@@ -190,5 +187,9 @@ def read_audio_tags(path: Path) -> AudioTags | None:
         verdicts.extend(reading.verdicts)
         problems.extend(reading.problems)
     return AudioTags(
-        container, fields.get("isrc", ""), fields.get("copyright", ""), tuple(verdicts), tuple(problems)
+        container,
+        fields.get("isrc", ""),
+        fields.get("copyright", ""),
+        tuple(verdicts),
+        tuple(problems),
     )

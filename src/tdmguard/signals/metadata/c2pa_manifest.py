@@ -72,7 +72,9 @@ def _assertion_stances(
     return stances, raw
 
 
-def training_mining_verdicts(store: Mapping[str, Any], *, locator: str) -> tuple[tuple[Verdict, ...], tuple[str, ...]]:
+def training_mining_verdicts(
+    store: Mapping[str, Any], *, locator: str
+) -> tuple[tuple[Verdict, ...], tuple[str, ...]]:
     """Verdicts from a C2PA manifest store (c2pa-python's ``Reader.json()`` shape).
 
     The active manifest decides; a restriction found only in another manifest of the
@@ -106,7 +108,9 @@ def training_mining_verdicts(store: Mapping[str, Any], *, locator: str) -> tuple
             )
             if urn != active:
                 if any(s is Stance.DENY for s in stances.values()):
-                    problems.append(f"{label} restriction in non-active manifest {urn} (not applied)")
+                    problems.append(
+                        f"{label} restriction in non-active manifest {urn} (not applied)"
+                    )
                 continue
             evidence = Evidence(
                 f"c2pa:{label}",

@@ -52,7 +52,9 @@ def read_image_metadata(path: Path) -> ImageMetadata | None:
     except UnidentifiedImageError:
         return None
     except Exception as exc:  # truncated headers, bombs (DecompressionBombError), OSError
-        return ImageMetadata("unknown", "", (), (f"{path}: unreadable image ({type(exc).__name__}: {exc})",))
+        return ImageMetadata(
+            "unknown", "", (), (f"{path}: unreadable image ({type(exc).__name__}: {exc})",)
+        )
     verdicts: tuple[Verdict, ...] = ()
     if isinstance(xmp, str):
         xmp = xmp.encode("utf-8")

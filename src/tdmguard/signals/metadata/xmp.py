@@ -88,11 +88,15 @@ def _data_mining(root: Element, locator: str, problems: list[str]) -> Verdict | 
     else:
         problems.append(f"unknown plus:DataMining value {value!r}")
         stances = {}
-    evidence = Evidence("xmp:plus:DataMining", locator, raw=value[:200], parser_version=PARSER_VERSION)
+    evidence = Evidence(
+        "xmp:plus:DataMining", locator, raw=value[:200], parser_version=PARSER_VERSION
+    )
     return Verdict("xmp:plus:DataMining", dict(stances), (evidence,))
 
 
-def _tdm_reservation(root: Element, locator: str, problems: list[str]) -> tuple[Verdict | None, str]:
+def _tdm_reservation(
+    root: Element, locator: str, problems: list[str]
+) -> tuple[Verdict | None, str]:
     values = [v.strip() for v in _values(root, _TDM_NAMESPACES, "reservation")]
     policies = [v.strip() for v in _values(root, _TDM_NAMESPACES, "policy")]
     policy = policies[0] if policies else ""
@@ -109,7 +113,9 @@ def _tdm_reservation(root: Element, locator: str, problems: list[str]) -> tuple[
         problems.append(f"tdm:reservation value {value!r} is neither 0 nor 1 (read as unset)")
         stances = {}
     raw = f"tdm:reservation={value}" + (f"; tdm:policy={policy}" if policy else "")
-    evidence = Evidence("xmp:tdm:reservation", locator, raw=raw[:300], parser_version=PARSER_VERSION)
+    evidence = Evidence(
+        "xmp:tdm:reservation", locator, raw=raw[:300], parser_version=PARSER_VERSION
+    )
     return Verdict("xmp:tdm:reservation", dict(stances), (evidence,)), policy
 
 
@@ -118,7 +124,9 @@ def read_xmp(packet: bytes, *, locator: str) -> XmpReading:
     import defusedxml.ElementTree as SafeET  # the metadata extra; imported by the callers' gate
 
     if len(packet) > MAX_XMP_BYTES:
-        return XmpReading((), (f"{locator}: XMP packet of {len(packet)} bytes skipped (limit {MAX_XMP_BYTES})",))
+        return XmpReading(
+            (), (f"{locator}: XMP packet of {len(packet)} bytes skipped (limit {MAX_XMP_BYTES})",)
+        )
     body = packet.strip(b"\x00 \t\r\n")
     # The <?xpacket?> wrapper is a processing instruction the parser accepts as is.
     try:
