@@ -35,38 +35,39 @@ def _quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def render_nginx(decl: HolderDeclaration) -> str:
-    lines = [f"# tdmguard: AI reservation headers for {decl.holder} (nginx, inside server {{}})"]
+def _render(
+    decl: HolderDeclaration, title: str, block: str, line: str, end: str, matcher: str = "{path}"
+) -> str:
+    """One block per reserved path; ``block`` and ``line`` are templates with ``{path}`` /
+    ``{name}``, ``{value}`` (already quoted)."""
+    lines = [f"# tdmguard: AI reservation headers for {decl.holder} ({title})"]
     for path in decl.reserved_paths:
-        lines.append(f"location {path} {{")
-        # "always" also adds them to error and redirect responses.
+        shown = matcher.format(path=path if path.endswith("*") else path + "*", raw=path)
+        lines.append(block.format(path=shown))
         lines.extend(
-            f"    add_header {name} {_quoted(value)} always;"
+            line.format(name=name, value=_quoted(value))
             for name, value in reservation_headers(decl)
         )
-        lines.append("}")
+        lines.append(end)
     return "\n".join(lines) + "\n"
+
+
+def render_nginx(decl: HolderDeclaration) -> str:
+    # "always" also adds the headers to error and redirect responses.
+    return _render(
+        decl, "nginx, inside server {}", "location {path} {{", "    add_header {name} {value} always;",
+        "}", matcher="{raw}",
+    )  # fmt: skip
 
 
 def render_apache(decl: HolderDeclaration) -> str:
-    lines = [f"# tdmguard: AI reservation headers for {decl.holder} (Apache httpd, mod_headers)"]
-    for path in decl.reserved_paths:
-        lines.append(f'<Location "{path}">')
-        lines.extend(
-            f"    Header always set {name} {_quoted(value)}"
-            for name, value in reservation_headers(decl)
-        )
-        lines.append("</Location>")
-    return "\n".join(lines) + "\n"
+    return _render(
+        decl, "Apache httpd, mod_headers", '<Location "{path}">', "    Header always set {name} {value}",
+        "</Location>", matcher="{raw}",
+    )  # fmt: skip
 
 
 def render_caddy(decl: HolderDeclaration) -> str:
-    lines = [
-        f"# tdmguard: AI reservation headers for {decl.holder} (Caddyfile, inside a site block)"
-    ]
-    for path in decl.reserved_paths:
-        matcher = path if path.endswith("*") else path + "*"
-        lines.append(f"header {matcher} {{")
-        lines.extend(f"    {name} {_quoted(value)}" for name, value in reservation_headers(decl))
-        lines.append("}")
-    return "\n".join(lines) + "\n"
+    return _render(
+        decl, "Caddyfile, inside a site block", "header {path} {{", "    {name} {value}", "}"
+    )
