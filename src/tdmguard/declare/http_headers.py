@@ -55,15 +55,15 @@ def _render(
 def render_nginx(decl: HolderDeclaration) -> str:
     # "always" also adds the headers to error and redirect responses.
     return _render(
-        decl, "nginx, inside server {}", "location {path} {{", "    add_header {name} {value} always;",
-        "}", matcher="{raw}",
+        decl, "nginx, inside server {}", "location {path} {{",
+        "    add_header {name} {value} always;", "}", matcher="{raw}",
     )  # fmt: skip
 
 
 def render_apache(decl: HolderDeclaration) -> str:
     return _render(
-        decl, "Apache httpd, mod_headers", '<Location "{path}">', "    Header always set {name} {value}",
-        "</Location>", matcher="{raw}",
+        decl, "Apache httpd, mod_headers", '<Location "{path}">',
+        "    Header always set {name} {value}", "</Location>", matcher="{raw}",
     )  # fmt: skip
 
 
