@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from declare.examples import CORPUS
 from tdmguard.cli.app import main
+from tests.declare.examples import CORPUS
 
 pytest.importorskip("mutagen")
 
@@ -140,7 +140,7 @@ def test_stamp_reports_bad_files_with_exit_code(
 def test_declare_from_json_without_registry(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from declare.examples import example_declaration
+    from tests.declare.examples import example_declaration
 
     decl_file = tmp_path / "decl.json"
     decl_file.write_text(json.dumps(example_declaration().to_json()))

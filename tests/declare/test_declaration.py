@@ -5,10 +5,10 @@ from datetime import date
 
 import pytest
 
-from declare.examples import example_declaration
 from tdmguard.declare import DeclaredWork, HolderDeclaration
 from tdmguard.errors import InputError
 from tdmguard.vocab import Use
+from tests.declare.examples import example_declaration
 
 
 def test_json_round_trip() -> None:

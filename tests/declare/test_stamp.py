@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from declare.examples import CORPUS, example_declaration
 from tdmguard.declare import StampFields, stamp_file
 from tdmguard.declare.stamp import MP4_XMP_UUID
 from tdmguard.errors import InputError, MediaError
 from tdmguard.signals.metadata import read_embedded
 from tdmguard.vocab import Stance, Use
+from tests.declare.examples import CORPUS, example_declaration
 
 sf = pytest.importorskip("soundfile")
 Image = pytest.importorskip("PIL.Image")

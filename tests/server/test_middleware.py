@@ -10,7 +10,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from declare.examples import example_declaration
 from tdmguard.declare import reservation_headers
 from tdmguard.server.middleware import (
     CrawlerAction,
@@ -18,6 +17,7 @@ from tdmguard.server.middleware import (
     CrawlerPolicy,
     ReservationMiddleware,
 )
+from tests.declare.examples import example_declaration
 
 httpx = pytest.importorskip("httpx")
 uvicorn = pytest.importorskip("uvicorn")

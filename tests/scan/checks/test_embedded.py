@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from declare.examples import CORPUS, example_declaration
 from tdmguard.declare import StampFields, stamp_file
 from tdmguard.scan.checks import CHECK_FACTORIES, CheckContext, load_factory
 from tdmguard.scan.record import MediaKind, Record
 from tdmguard.vocab import Stance, Use
+from tests.declare.examples import CORPUS, example_declaration
 
 pytest.importorskip("mutagen")
 

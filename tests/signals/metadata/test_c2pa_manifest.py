@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from declare.examples import CORPUS
 from tdmguard.signals.metadata import read_embedded, training_mining_verdicts
 from tdmguard.vocab import Stance, Use
+from tests.declare.examples import CORPUS
 
 
 def store(

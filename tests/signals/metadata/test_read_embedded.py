@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from declare.examples import CORPUS
 from tdmguard.signals.metadata import read_embedded
 from tdmguard.signals.metadata.audio_tags import read_audio_tags
+from tests.declare.examples import CORPUS
 
 pytest.importorskip("mutagen")
 
