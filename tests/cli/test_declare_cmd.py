@@ -158,3 +158,25 @@ def test_declare_from_json_without_registry(
         str(tmp_path / "c"),
     )
     assert code == 3 and "missing.json" in err
+
+
+def test_publish_demo_on_the_demo_registry(tmp_path: Path) -> None:
+    from tdmguard.cli.declare_cmd import publish_demo
+    from tdmguard.registry.store import Registry
+    from tdmguard.signals.metadata import read_embedded
+    from tdmguard.vocab import Stance, Use
+
+    reg = Registry.open(f"sqlite:///{tmp_path / 'demo.db'}")
+    reg.add_holder("Aurora Records", contact="licensing@aurora.example")
+    from datetime import date
+
+    reg.reserve("Aurora Records", uses=[Use.TDM], effective_from=date(2024, 5, 16))
+    out = publish_demo(reg, "Aurora Records", tmp_path / "demo")
+    reg.close()
+    assert (tmp_path / "demo/declaration/robots.txt").exists()
+    stamped = sorted((tmp_path / "demo/stamped").iterdir())
+    assert [p.name for p in stamped] == ["awakening-excerpt.ogg", "chelsea-artwork.png"]
+    assert len(out["stamped"]) == 2  # type: ignore[arg-type]
+    for path in stamped:
+        reading = read_embedded(path, c2pa=False)
+        assert any(v.stance(Use.AI_TRAIN) is Stance.DENY for v in reading.verdicts)

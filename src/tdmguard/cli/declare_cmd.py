@@ -29,7 +29,7 @@ from tdmguard.errors import InputError, NotFoundError, TdmguardError
 from tdmguard.registry.store import Registry
 from tdmguard.vocab import Purpose
 
-__all__ = ["declaration_from_registry", "register"]
+__all__ = ["declaration_from_registry", "publish_demo", "register"]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 HolderOpt = Annotated[
@@ -244,3 +244,28 @@ def stamp(
 def register(app: typer.Typer) -> None:
     app.command("declare")(declare)
     app.command("stamp")(stamp)
+
+
+def publish_demo(
+    registry: Registry, holder: str, workdir: Path, *, base_url: str | None = None
+) -> dict[str, object]:
+    """For ``tdmguard demo``: write ``holder``'s bundle into ``workdir/declaration`` and
+    stamp copies of the sample media (``demo/data/declare``) into ``workdir/stamped``.
+    The stamped files are not registered works: a scan excludes them by their embedded
+    signals alone."""
+    import shutil
+
+    from tdmguard.demo import demo_data_dir
+
+    decl = declaration_from_registry(registry, holder, base_url=base_url)
+    bundle = write_bundle(decl, workdir / "declaration")
+    stamped_dir = workdir / "stamped"
+    stamped_dir.mkdir(parents=True, exist_ok=True)
+    fields = StampFields.from_declaration(decl)
+    stamped = []
+    for sample in sorted((demo_data_dir() / "declare").iterdir()):
+        if sample.suffix in {".ogg", ".png"}:
+            target = stamped_dir / sample.name
+            shutil.copyfile(sample, target)
+            stamped.append(stamp_file(target, fields).to_json())
+    return {"bundle": bundle.to_json(), "stamped": stamped}
