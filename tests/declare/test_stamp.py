@@ -23,8 +23,10 @@ Image = pytest.importorskip("PIL.Image")
 FIELDS = StampFields.from_declaration(example_declaration(), "awakening")
 AUDIO = [
     "awakening-excerpt.ogg",
+    "awakening-excerpt.opus",
     "awakening-excerpt.flac",
     "awakening-excerpt.wav",
+    "awakening-excerpt.aiff",
     "awakening-excerpt.mp3",
 ]
 IMAGES = ["chelsea-small.png", "coffee-small.jpg"]
@@ -58,7 +60,7 @@ def test_audio_samples_are_unchanged_and_read_back_as_deny(tmp_path: Path, name:
     reading = read_embedded(path)
     assert reading.isrc == "GBABC2600001"
     assert reading.copyright.startswith("Example Music.")
-    if name.endswith((".mp3", ".wav")):  # ID3 carries the XMP packet too
+    if name.endswith((".mp3", ".wav", ".aiff")):  # ID3 carries the XMP packet too
         assert "PRIV:XMP" in result.fields
         assert {"id3:tdmguard", "xmp:plus:DataMining", "xmp:tdm:reservation"} <= set(sources)
     else:

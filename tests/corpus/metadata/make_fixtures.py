@@ -34,6 +34,8 @@ def main() -> None:
     mono = audio[: rate // 2].mean(axis=1)
     sf.write(HERE / "awakening-excerpt.wav", mono[::2], rate // 2, subtype="PCM_16")
     sf.write(HERE / "awakening-excerpt.flac", mono[::2], rate // 2, subtype="PCM_16")
+    sf.write(HERE / "awakening-excerpt.aiff", mono[::4], rate // 4, subtype="PCM_16")
+    sf.write(HERE / "awakening-excerpt.opus", mono, rate, format="OGG", subtype="OPUS")
     sf.write(HERE / "awakening-excerpt.mp3", audio[: rate * 2], rate, format="MP3",
              compression_level=0.99)  # fmt: skip
     if shutil.which("ffmpeg"):

@@ -17,7 +17,7 @@ pytest.importorskip("mutagen")
 MEDIA = sorted(
     p.name
     for p in CORPUS.iterdir()
-    if p.suffix in {".ogg", ".flac", ".wav", ".mp3", ".m4a", ".png", ".jpg"}
+    if p.suffix in {".ogg", ".opus", ".flac", ".wav", ".aiff", ".mp3", ".m4a", ".png", ".jpg"}
 )
 
 
