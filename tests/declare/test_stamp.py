@@ -216,3 +216,29 @@ def test_unreadable_existing_xmp_refuses_rather_than_destroys(tmp_path: Path) ->
 def test_unknown_work_is_refused() -> None:
     with pytest.raises(InputError):
         StampFields.from_declaration(example_declaration(), "nope")
+
+
+@pytest.mark.slow
+def test_full_length_real_tracks(tmp_path: Path) -> None:
+    """Every track of Debian's ``singularity-music`` (cached, see dev-data.md §1): stamping
+    keeps all decoded samples and the original Vorbis comments."""
+    import os
+
+    import mutagen
+
+    cache = Path(os.environ.get("TDMGUARD_CACHE", Path.home() / ".cache" / "tdmguard"))
+    folder = cache / "deb/x/singularity-music/usr/share/games/singularity/music"
+    tracks = sorted(folder.glob("*.ogg"))
+    if not tracks:
+        pytest.skip(f"no tracks under {folder}: apt-get download singularity-music; dpkg -x")
+    for track in tracks[:4]:
+        path = tmp_path / track.name
+        shutil.copyfile(track, path)
+        before, _ = sf.read(path, dtype="float32")
+        tags_before = dict(mutagen.File(path).tags.as_dict())
+        stamp_file(path, FIELDS)
+        after, _ = sf.read(path, dtype="float32")
+        assert np.array_equal(before, after), track.name
+        tags_after = mutagen.File(path).tags.as_dict()
+        assert all(tags_after[k] == v for k, v in tags_before.items())
+        assert "vorbis:tdmguard" in _denies_everything(path)
