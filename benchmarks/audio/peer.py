@@ -39,11 +39,16 @@ class Chromaprint:
     def fingerprint(self, path: Path) -> np.ndarray:
         out = subprocess.run(
             [self.exe, "-raw", "-json", "-length", "0", str(path)],
-            check=True,
+            check=False,
             capture_output=True,
             text=True,
         )
-        return np.asarray(json.loads(out.stdout)["fingerprint"], dtype=np.uint32)
+        # fpcalc exits 3 on a decoding hiccup at the end of some Ogg files but still prints
+        # the fingerprint of what it decoded
+        try:
+            return np.asarray(json.loads(out.stdout)["fingerprint"], dtype=np.uint32)
+        except (ValueError, KeyError):
+            return np.zeros(0, np.uint32)
 
     def add(self, work_id: str, path: Path) -> None:
         self.refs[work_id] = self.fingerprint(path)

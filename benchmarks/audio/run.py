@@ -1,7 +1,7 @@
 """Audio recording matching benchmark (issue 5), tdmguard vs Chromaprint, in one run.
 
-    python -m benchmarks.audio            # quick: 1 excerpt per track and distortion
-    python -m benchmarks.audio --full     # 4 excerpts per track and distortion, 400 negatives
+    python -m benchmarks.audio            # quick: 1 excerpt per track and distortion, 300 negatives
+    python -m benchmarks.audio --full     # 4 excerpts per track and distortion, 1000 negatives
 
 Catalogue: the 14 tracks of Debian ``singularity-music`` (CC-BY-SA-3.0), registered.
 Negatives (never indexed): ``fretsonfire-songs-muldjord`` and ``drascula-music``.
@@ -198,12 +198,14 @@ def build_big_index(
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--full", action="store_true", help="4 excerpts per track and distortion")
+    ap.add_argument(
+        "--full", action="store_true", help="4 excerpts per track and distortion, 1000 negatives"
+    )
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--workers", type=int, default=2, help="processes for the 100 h index build")
     ap.add_argument("--no-peer", action="store_true")
     args = ap.parse_args(argv)
-    per_track, n_neg = (4, 400) if args.full else (1, 100)
+    per_track, n_neg = (4, 1000) if args.full else (1, 300)
     _ensure_librosa()
     cat = load_catalogue()
     print(

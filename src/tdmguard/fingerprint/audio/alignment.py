@@ -44,7 +44,7 @@ class AlignParams:
     tol_st: float = 0.5
     ratio_tol: float = 0.12  # |ln(per-hash factor / line factor)| allowed
     candidates: int = 8
-    min_score: int = 6
+    min_score: int = 8
     min_votes: int = 4
 
 
@@ -64,9 +64,30 @@ class Alignment:
     hits: int
 
 
+_TABLE = 1 << 18  # vote slots of the coarse stage
+
+
 def _best_cells(keys: I64) -> tuple[I64, I64]:
     cells, counts = np.unique(keys, return_counts=True)
     return cells, counts.astype(np.int64)
+
+
+def _top_cells(keys: I64, n_top: int) -> tuple[I64, I64]:
+    """The ~``n_top`` most voted cells of ``keys`` (shape (m,)) and their exact counts.
+
+    Votes go to ``_TABLE`` hashed slots with one ``bincount`` (O(m), no sort of all votes);
+    only the members of the best slots are then counted exactly, so a slot shared by two
+    cells never merges them.
+    """
+    slot = ((keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(46)).astype(
+        np.int64
+    )
+    votes = np.bincount(slot, minlength=_TABLE)
+    n_top = min(n_top, _TABLE)
+    best = np.argpartition(votes, _TABLE - n_top)[_TABLE - n_top :]
+    mark = np.zeros(_TABLE, dtype=bool)
+    mark[best[votes[best] > 0]] = True
+    return _best_cells(keys[mark[slot]])
 
 
 def align_hits(
@@ -102,7 +123,7 @@ def align_hits(
         obin -= omin
         span = int(obin.max()) + 1
         keys = (work[None, :] * n_f + np.arange(n_f)[:, None]) * span + obin
-        cells, counts = _best_cells(keys.reshape(-1))
+        cells, counts = _top_cells(keys.reshape(-1), 4 * p.candidates)
         strong = counts >= p.min_votes
         cells, counts = cells[strong], counts[strong]
         if cells.shape[0] == 0:
@@ -178,7 +199,13 @@ def _fine(
             if p.min_factor <= s_fit <= p.max_factor:
                 s, a = float(s_fit), float(a_fit)
         pitch = float(np.median(dp_w[inl]))
-    score = int(np.unique(src_w[inl]).shape[0])
+    # distinct query triplets, counted once per query frame and once per reference frame:
+    # a steady tone repeats one triplet shape frame after frame and must not outvote music
+    score = min(
+        int(np.unique(src_w[inl]).shape[0]),
+        int(np.unique(np.rint(qt_w[inl])).shape[0]),
+        int(np.unique(np.rint(rt_w[inl])).shape[0]),
+    )
     centre = float(qt_w[0] - qc_w[0])
     q_lo, q_hi = float(qt_w[inl].min()), float(qt_w[inl].max())
     return Alignment(

@@ -52,6 +52,7 @@ class AudioParams:
     align: AlignParams = field(default_factory=AlignParams)
     max_duration_s: float = 3 * 3600.0  # longer files: only the first 3 h are fingerprinted
     min_duration_s: float = 1.0  # shorter: an empty fingerprint (nothing to match reliably)
+    max_hits_per_key: int = 150  # keys stored more often than this are skipped at query time
 
 
 class AudioFingerprinter:
@@ -116,7 +117,9 @@ class AudioFingerprinter:
         p = self.params
         q_t, q_f, q_code, q_span = _unpack_aux(query.aux)
         keys, source = expand_keys(query.keys, q_code, p.triplets)
-        hits = index.lookup(keys)
+        # keys stored very often (steady tones, common intervals) carry little evidence and
+        # most of the random hits: the index skips them (HashIndex.lookup's max_per_key)
+        hits = index.lookup(keys, max_per_key=p.max_hits_per_key)
         if hits.query_row.shape[0] == 0:
             return []
         src = source[hits.query_row]
