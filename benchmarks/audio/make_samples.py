@@ -59,8 +59,8 @@ def main() -> None:
     _save(DEMO / "query-awakening-speed105-noise15db.ogg", q1)
     q2, _ = _pitch(2)(refs["nebula"][9 * sec : 19 * sec], rng)
     _save(DEMO / "query-nebula-pitch-up-2st.ogg", q2)
-    q3, _ = _tempo(0.92)(refs["chaos-god"][4 * sec : 14 * sec], rng)
-    _save(DEMO / "query-chaos-god-tempo92.ogg", q3[: int(10.5 * sec)])
+    q3, _ = _tempo(0.94)(refs["chaos-god"][2 * sec : 12 * sec], rng)
+    _save(DEMO / "query-chaos-god-tempo94.ogg", q3[: int(10.5 * sec)])
     # never registered
     _save(DEMO / "unregistered-armygeddon.ogg", _cut(fof["armygeddon"], 50.0, 10.0))
     # unit-test fixture: two short real cuts

@@ -52,7 +52,7 @@ class AudioParams:
     align: AlignParams = field(default_factory=AlignParams)
     max_duration_s: float = 3 * 3600.0  # longer files: only the first 3 h are fingerprinted
     min_duration_s: float = 1.0  # shorter: an empty fingerprint (nothing to match reliably)
-    max_hits_per_key: int = 150  # keys stored more often than this are skipped at query time
+    max_hits_per_key: int = 300  # keys stored more often than this are skipped at query time
 
 
 class AudioFingerprinter:
