@@ -333,6 +333,11 @@ def main(argv: list[str] | None = None) -> None:
         "summary": summary,
         "peer": peer_info,
         "table": table,
+        # every query's outcome, for error analysis: kind, truth, top work, its score
+        "queries": [
+            [q["kind"], q["truth"], by_id[q["id"]]["top"], by_id[q["id"]]["score"]]
+            for q in queries
+        ],
     }
     (HERE / "results.json").write_text(json.dumps(result, indent=1))
     md = _markdown(result)
