@@ -23,7 +23,8 @@ from tdmguard.errors import MediaError, MissingExtraError
 __all__ = ["DecodedAudio", "decode_mono"]
 
 F32 = npt.NDArray[np.float32]
-_BLOCK_FRAMES = 1 << 16  # input frames per read: ~1.4 s at 48 kHz, bounded whatever the file
+# input samples per read (all channels): 0.5 MB of float32, whatever the file's channel count
+_BLOCK_SAMPLES = 1 << 17
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -52,11 +53,13 @@ def _soundfile_blocks(path: Path) -> tuple[int, Generator[F32, None, None]]:
             f"invalid stream (rate {rate}, {handle.channels} channels)", where=str(path)
         )
 
+    frames_per_block = max(64, _BLOCK_SAMPLES // int(handle.channels))
+
     def blocks() -> Generator[F32, None, None]:
         with handle:
             while True:
                 try:
-                    data = handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+                    data = handle.read(frames_per_block, dtype="float32", always_2d=True)
                 except (sf.LibsndfileError, RuntimeError) as exc:
                     raise MediaError(f"decoding failed ({exc})", where=str(path)) from exc
                 if data.shape[0] == 0:
