@@ -81,7 +81,7 @@ class MelodySettings:
     gap: float = 1.0
     divergence: float = 0.5  # cost per weighted token where query and reference diverge
     divergence_tokens: int = 8
-    threshold_raw: float = 15.75
+    threshold_raw: float = 15.9
     scale_raw: float = 1.0
 
 
