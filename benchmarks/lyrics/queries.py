@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from benchmarks.lyrics.data import BackgroundDoc, Lyric
 
-__all__ = ["Condition", "Query", "make_queries", "shuffled_variant"]
+__all__ = ["TARGETED", "Condition", "Query", "make_queries", "shuffled_variant"]
 
 
 class Condition(enum.StrEnum):
@@ -20,6 +20,13 @@ class Condition(enum.StrEnum):
     SUBST5 = "subst5"  # restyled + 5 % of words substituted
     SUBST10 = "subst10"  # restyled + 10 % of words substituted
     INTERLEAVED = "interleaved"  # restyled, a sentence of other text after every line
+    # stress conditions beyond issue 6's targets, to show where matching stops
+    SUBST20 = "subst20"  # restyled + 20 % of words substituted
+    SHORT8 = "short8"  # 8 words only, restyled
+
+
+TARGETED = (Condition.VERBATIM, Condition.RESTYLED, Condition.SUBST5, Condition.SUBST10,
+            Condition.INTERLEAVED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,10 +46,16 @@ def _excerpt(lyric: Lyric, rng: random.Random) -> list[str]:
     lines = [ln for ln in lyric.text.split("\n") if ln.strip()]
     k = rng.randint(2, 8)
     start = rng.randrange(0, max(1, len(lines) - k + 1))
-    chosen = lines[start : start + k]
-    while sum(len(ln.split()) for ln in chosen) < 12 and start + len(chosen) < len(lines):
-        chosen.append(lines[start + len(chosen)])
-    return chosen
+    stop = min(len(lines), start + k)
+    # issue 6 counts excerpts of 2+ lines with >= 12 words: grow forwards, then backwards
+    while sum(len(ln.split()) for ln in lines[start:stop]) < 12 and (
+        stop < len(lines) or start > 0
+    ):
+        if stop < len(lines):
+            stop += 1
+        else:
+            start -= 1
+    return lines[start:stop]
 
 
 def _restyle(lines: list[str], rng: random.Random) -> list[str]:
@@ -119,6 +132,9 @@ def make_queries(
             lyric = rng.choice(lyrics)
             doc = rng.choice(docs)
             lines = _excerpt(lyric, rng)
+            if condition is Condition.SHORT8:
+                first = rng.randrange(0, max(1, len(lines[0].split()) - 1))
+                lines = [" ".join(" ".join(lines).split()[first : first + 8])]
             words = sum(len(ln.split()) for ln in lines)
             if condition is Condition.VERBATIM:
                 excerpt = "\n".join(lines)
@@ -131,6 +147,8 @@ def make_queries(
                     excerpt = _substitute(excerpt, 0.05, vocabulary, rng)
                 elif condition is Condition.SUBST10:
                     excerpt = _substitute(excerpt, 0.10, vocabulary, rng)
+                elif condition is Condition.SUBST20:
+                    excerpt = _substitute(excerpt, 0.20, vocabulary, rng)
             text, start, end = _plant(doc, excerpt, rng)
             out.append(Query(condition, lyric.work_id, text, start, end, words))
     return out

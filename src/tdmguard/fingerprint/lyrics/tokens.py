@@ -32,15 +32,15 @@ class TokenArrays:
 
     ``hashes``: token hashes; ``units``: window units (``hashing.UNITS``); ``raw_index``:
     index of the raw token in ``TOKEN_PATTERN.findall(text)`` (line breaks included);
-    ``sub_offset``/``sub_length``: characters within that raw token; ``line``: 1-based line
-    number within the text."""
+    ``line``: 1-based line number within the text; ``sub``: the token's row in the
+    encoder's vocabulary (for :meth:`TokenEncoder.char_offsets`, asked only for the few
+    tokens a fingerprint keeps positions of)."""
 
     hashes: U64
     units: I8
     raw_index: I64
-    sub_offset: I32
-    sub_length: I32
     line: I64
+    sub: I64
 
     def __len__(self) -> int:
         return int(self.hashes.shape[0])
@@ -162,7 +162,12 @@ class TokenEncoder:
             hashes=np.asarray(self._s_hash.view[sub], dtype=np.uint64),
             units=np.asarray(self._s_units.view[sub], dtype=np.int8),
             raw_index=raw_index.astype(np.int64, copy=False),
-            sub_offset=np.asarray(self._s_offset.view[sub], dtype=np.int32),
-            sub_length=np.asarray(self._s_length.view[sub], dtype=np.int32),
             line=line_of_raw[raw_index],
+            sub=np.asarray(sub, dtype=np.int64),
         )
+
+    def char_offsets(self, sub: I64) -> tuple[I32, I32]:
+        """Offset and length (characters) of tokens ``sub`` (shape (m,), from
+        :attr:`TokenArrays.sub` of the latest :meth:`encode`) within their raw tokens."""
+        return (np.asarray(self._s_offset.view[sub], dtype=np.int32),
+                np.asarray(self._s_length.view[sub], dtype=np.int32))
