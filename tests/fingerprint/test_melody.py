@@ -325,3 +325,21 @@ def test_background_weights_common_ngrams_less() -> None:
     assert np.array_equal(back.keys, table.keys) and back.works == 3
     shipped = default_background()
     assert shipped.works > 1000 and "music21" in shipped.source
+
+
+def test_corrupt_compressed_musicxml_and_absurd_times(
+    tmp_path: Path, engine: MelodyFingerprinter,
+) -> None:
+    data = bytearray((DATA / "bach-bwv66.6.mxl").read_bytes())
+    data[200:260] = b"\xff" * 60  # inside the deflate stream of the score
+    path = tmp_path / "corrupt.mxl"
+    path.write_bytes(bytes(data))
+    with pytest.raises(MediaError):
+        engine.extract(path)
+    line = notes_module.skyline(
+        np.array([0.0, 1.0, np.inf, np.nan, 1e300, 2.0]),
+        np.array([60, 62, 64, 65, 67, 300], np.int16),
+        np.ones(6),
+        name="x",
+    )
+    assert line.pitches.tolist() == [60, 62]

@@ -16,6 +16,7 @@ refusal of XML entity declarations (billion-laughs); a breach raises :class:`Med
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ MAX_XML_BYTES = 12 * 1024 * 1024  # uncompressed MusicXML (also the .mxl unpacke
 MAX_TEXT_SCORE_BYTES = 4 * 1024 * 1024  # ABC, kern
 MAX_NOTES = 200_000  # notes in one file, all lines together
 MAX_LINES = 256
+MAX_ONSET_Q = 1e9  # quarter notes; anything later is corrupt data
 DRUM_CHANNEL = 9  # General MIDI channel 10, zero-based
 
 
@@ -78,6 +80,12 @@ def skyline(onsets_q: F64, pitches: I16, durations_q: F64, *, name: str) -> Note
     Inputs have shape (n,) each, in any order. Onsets closer than 1/1000 quarter note count
     as simultaneous (MIDI ticks and music21 fractions both land exactly on that grid).
     """
+    # Hostile files can carry absurd times (inf, NaN, 2**60 ticks): drop those notes.
+    sane = (np.isfinite(onsets_q) & np.isfinite(durations_q) & (np.abs(onsets_q) < MAX_ONSET_Q)
+            & (pitches >= 0) & (pitches <= 127))
+    if not sane.all():
+        onsets_q, pitches, durations_q = onsets_q[sane], pitches[sane], durations_q[sane]
+    durations_q = np.clip(durations_q, 0.0, MAX_ONSET_Q)
     if onsets_q.shape[0] == 0:
         return NoteLine(name, onsets_q.astype(np.float64), pitches.astype(np.int16),
                         durations_q.astype(np.float64))
@@ -156,7 +164,10 @@ def _check_mxl(path: Path) -> None:
                         "XML entity declarations are not allowed in MusicXML",
                         where=f"{path}:{info.filename}",
                     )
-    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, RuntimeError,
+            NotImplementedError) as exc:
+        # zlib.error: corrupt deflate data; RuntimeError: encrypted member;
+        # NotImplementedError: a compression method zipfile lacks
         raise MediaError(f"not a readable .mxl archive ({exc})", where=str(path)) from exc
 
 
