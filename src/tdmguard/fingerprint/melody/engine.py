@@ -81,7 +81,11 @@ class MelodySettings:
     gap: float = 1.0
     divergence: float = 0.5  # cost per weighted token where query and reference diverge
     divergence_tokens: int = 8
-    threshold_raw: float = 15.9
+    threshold_raw: float = 15.9  # for a 16-note query (15 tokens)
+    # Longer queries have more chances of a chance alignment (the expected best local score
+    # grows with the log of the sequence lengths): the threshold rises by this much per
+    # doubling of the query line beyond 15 tokens (fitted on whole held-out works).
+    threshold_per_doubling: float = 8.0
     scale_raw: float = 1.0
 
 
@@ -101,6 +105,7 @@ class MelodyCandidate:
     query_end: int
     ref_start: int
     ref_end: int
+    query_tokens: int  # length of the query line in tokens (notes - 1)
 
 
 @dataclass(slots=True)
@@ -136,7 +141,7 @@ class MelodyFingerprinter:
         """Registered works whose melody the query contains, best first, above threshold."""
         out: list[Match] = []
         for cand in self.rank(query, index):
-            score = self.calibrated(cand.raw)
+            score = self.calibrated(cand.raw, cand.query_tokens)
             if score < 0.5:
                 continue
             out.append(
@@ -158,11 +163,19 @@ class MelodyFingerprinter:
                     ),
                 )
             )
+        out.sort(key=lambda m: -m.score)
         return out
 
-    def calibrated(self, raw: float) -> float:
+    def threshold(self, query_tokens: int) -> float:
+        """Raw score needed to report a match in a query line of ``query_tokens`` tokens."""
+        s = self.settings
+        return s.threshold_raw + s.threshold_per_doubling * math.log2(
+            max(1.0, query_tokens / 15.0)
+        )
+
+    def calibrated(self, raw: float, query_tokens: int = 15) -> float:
         """Map a raw alignment score to (0, 1); 0.5 is the decision threshold."""
-        z = (raw - self.settings.threshold_raw) / self.settings.scale_raw
+        z = (raw - self.threshold(query_tokens)) / self.settings.scale_raw
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
     def rank(self, query: Fingerprint, index: HashLookup) -> list[MelodyCandidate]:
@@ -200,7 +213,10 @@ class MelodyFingerprinter:
             )
             if best is not None:
                 wid = hits.work_ids[int(w)]
-                out.append(MelodyCandidate(int(w), wid, best[0], float(votes[w]), *best[1:]))
+                q_len = int(q_tokens[best[1]].shape[0])
+                out.append(
+                    MelodyCandidate(int(w), wid, best[0], float(votes[w]), *best[1:], q_len)
+                )
         out.sort(key=lambda c: -c.raw)
         return out
 
