@@ -73,6 +73,8 @@ WORK_SIDE = 256
 PDQ_SIDE = 64
 #: smallest region side that is hashed at all, px (below it nothing is left to hash)
 MIN_SIDE = 16
+#: smallest side of a trimmed region, px of the working image
+MIN_TRIMMED_SIDE = 32
 #: most pixels decoded (after a JPEG's DCT scaling): ~64 Mpx, 256 MB as RGBA
 MAX_PIXELS = 1 << 26
 #: colour distance (0..255 grey levels) still counted as "border" when trimming
@@ -91,7 +93,7 @@ CROPS: tuple[tuple[float, float, float], ...] = (
     (0.90, 1.0, 1.0),
 )
 #: Pillow formats tried; anything else is "not an image" (less parser surface for hostile files)
-FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "PPM", "TGA", "ICO", "MPO")
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "PPM", "TGA", "ICO")
 
 AUX_WIDTH = 12
 COL_QUALITY, COL_VARIANT, COL_REGION, COL_CROP = 8, 9, 10, 11
@@ -222,7 +224,7 @@ def _decode(image_mod: Any, im: Any, where: str) -> npt.NDArray[np.uint8]:
         raise MediaError(f"image has no pixels ({width} x {height})", where=where)
     if im.format in ("JPEG", "MPO"):
         # DCT-domain downscaling (1/2 .. 1/8) while decoding: most of the speed of the pipeline
-        im.draft("RGB" if im.mode not in ("L", "CMYK") else im.mode, (2 * WORK_SIDE,) * 2)
+        im.draft("RGB" if im.mode not in ("L", "CMYK") else im.mode, (WORK_SIDE, WORK_SIDE))
     width, height = im.size
     if width * height > MAX_PIXELS:
         raise MediaError(
@@ -294,8 +296,8 @@ def _trim(grey: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8] | None:
     if rows.size == 0 or cols.size == 0:
         return None
     top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
-    if bottom - top < MIN_SIDE or right - left < MIN_SIDE:
-        return None
+    if min(bottom - top, right - left) < MIN_TRIMMED_SIDE:
+        return None  # a speck on a blank ground: too little left to hash reliably
     if (bottom - top) * (right - left) > (1 - BORDER_MIN_LOSS) * grey.size:
         return None
     return grey[top:bottom, left:right]
