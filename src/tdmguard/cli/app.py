@@ -33,6 +33,7 @@ app = typer.Typer(
 _MODULES = (
     "tdmguard.cli.registry_cmds",
     "tdmguard.cli.scan_cmd",
+    "tdmguard.cli.check_cmd",
     "tdmguard.cli.demo_cmd",
 )
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from tdmguard.vocab import Stance, Use, uses_for_label
+from tdmguard.vocab import Stance, Use, covered_uses, uses_for_label
 
 __all__ = [
     "CURRENT_LABELS",
@@ -57,7 +57,7 @@ class UsagePreferences:
         out: dict[Use, Stance] = {}
         for label, stance in self.labels.items():
             protocol = "aipref" if label in CURRENT_LABELS else "aipref-legacy"
-            for use in uses_for_label(protocol, label):
+            for use in covered_uses(uses_for_label(protocol, label)):
                 if out.get(use) is not Stance.DENY:
                     out[use] = stance
         return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from urllib.parse import urljoin
 
 from tdmguard.signals.agents import TOKEN_ONLY_CRAWLERS, load_ai_agents
 from tdmguard.signals.ai_txt import AiTxt, parse_ai_txt
@@ -217,8 +218,11 @@ class _Stances:
                 self.values[use] = stance
 
     def update(self, stances: Mapping[Use, Stance]) -> None:
+        """Merge a reading already expanded to the uses it covers (no second expansion:
+        "not permitted: everything but search" must not spread to search)."""
         for use, stance in stances.items():
-            self.put((use,), stance)
+            if self.values.get(use) is not Stance.DENY:
+                self.values[use] = stance
 
     def frozen(self) -> Mapping[Use, Stance]:
         return MappingProxyType(dict(self.values))
@@ -524,7 +528,12 @@ def licence_urls(url: str, agent: str, site: SiteSignals, page: PageSignals | No
     (section 5.1), so the fetcher gets each of them."""
     urls: list[str] = []
     if site.robots is not None:
-        urls += licence_urls_from_robots(site.robots, _crawler_token(agent))[0]
+        # License values must be absolute URIs; a relative one is read against the origin.
+        robots_url = site.origin + "/robots.txt"
+        urls += [
+            urljoin(robots_url, v)
+            for v in licence_urls_from_robots(site.robots, _crawler_token(agent))[0]
+        ]
     if page is not None:
         base = page.resource.final_url or url
         urls += licence_urls_from_link_headers(page.resource.headers, base)

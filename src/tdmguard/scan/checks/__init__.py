@@ -19,7 +19,11 @@ __all__ = [
     "load_factory",
 ]
 
-CHECK_FACTORIES: Mapping[str, str] = MappingProxyType({})
+CHECK_FACTORIES: Mapping[str, str] = MappingProxyType(
+    {
+        "url-signals": "tdmguard.scan.checks.url_signals:make_check",
+    }
+)
 
 
 def load_factory(name: str) -> CheckFactory:
