@@ -79,7 +79,7 @@ def check(
     if file is not None:
         url_list += _read_url_file(file)
     if not url_list:
-        raise typer.BadParameter("give at least one URL, or --file")
+        raise InputError("give at least one URL, or --file", where="tdmguard check")
     settings = FetchSettings(max_concurrency=concurrency)
 
     progress: Progress | None = None

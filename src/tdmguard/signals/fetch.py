@@ -136,7 +136,7 @@ class SignalFetcher:
             follow_redirects=False,
             trust_env=False,
         )
-        self.cache = cache or FetchCache(s.cache_ttl_s)
+        self.cache = cache if cache is not None else FetchCache(s.cache_ttl_s)
         self._inflight: dict[str, asyncio.Future[Resource]] = {}
         self._global = asyncio.Semaphore(s.max_concurrency)
         self._per_origin: dict[str, asyncio.Semaphore] = {}

@@ -39,6 +39,7 @@ __all__ = [
     "RobotsTxt",
     "RuleKind",
     "SelectedRules",
+    "decide_path",
     "encode_path",
     "escape_pattern",
     "parse_robots",

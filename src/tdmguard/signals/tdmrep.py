@@ -22,6 +22,7 @@ __all__ = [
     "layer_from_headers",
     "layer_from_html",
     "layer_from_rule",
+    "layer_from_xmp",
     "parse_tdmrep_json",
     "resolve_layers",
 ]
