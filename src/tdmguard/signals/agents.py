@@ -63,12 +63,13 @@ class AiAgentTable:
     source: str
     source_date: str
     agents: tuple[AiAgent, ...]
+    training: frozenset[str]  # tokens of the agents that collect for training
 
     def by_token(self) -> Mapping[str, AiAgent]:
         return MappingProxyType({a.token: a for a in self.agents})
 
     def training_tokens(self) -> frozenset[str]:
-        return frozenset(a.token for a in self.agents if a.purpose is AgentPurpose.TRAINING)
+        return self.training
 
 
 def _purpose(function: str) -> AgentPurpose:
@@ -127,4 +128,5 @@ def load_ai_agents() -> AiAgentTable:
         )
         for a in doc["agents"]
     )
-    return AiAgentTable(doc["source"], doc["source_date"], agents)
+    training = frozenset(a.token for a in agents if a.purpose is AgentPurpose.TRAINING)
+    return AiAgentTable(doc["source"], doc["source_date"], agents, training)

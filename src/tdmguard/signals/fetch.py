@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -126,16 +127,12 @@ class SignalFetcher:
         if httpx is None:  # pragma: no cover
             raise MissingExtraError("httpx", "web")
         self.settings = s = settings or FetchSettings()
-        self._own_client = client is None
-        self._client = client or httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(s.read_timeout_s, connect=s.connect_timeout_s),
-            limits=httpx.Limits(
-                max_connections=s.max_concurrency, max_keepalive_connections=s.max_concurrency
-            ),
-            follow_redirects=False,
-            trust_env=False,
-        )
+        # One small connection pool per origin: a shared pool churns (URLs of many origins
+        # interleave, idle connections get evicted) and scans every connection per request.
+        self._shared_client = client
+        self._transport = transport
+        self._clients: dict[str, httpx.AsyncClient] = {}
+        self._ssl = ssl.create_default_context()  # built once: loading CA files is slow
         self.cache = cache if cache is not None else FetchCache(s.cache_ttl_s)
         self._inflight: dict[str, asyncio.Future[Resource]] = {}
         self._global = asyncio.Semaphore(s.max_concurrency)
@@ -150,8 +147,9 @@ class SignalFetcher:
         await self.aclose()
 
     async def aclose(self) -> None:
-        if self._own_client:
-            await self._client.aclose()
+        clients, self._clients = list(self._clients.values()), {}
+        for c in clients:
+            await c.aclose()
 
     # -- public ------------------------------------------------------------------------
 
@@ -218,6 +216,25 @@ class SignalFetcher:
             return f"robots.txt disallows {token} ({match.rule.text}, line {match.rule.line})"
         return ""
 
+    def _client_for(self, url: str) -> httpx.AsyncClient:
+        if self._shared_client is not None:
+            return self._shared_client
+        origin = origin_of(url) or ""
+        client = self._clients.get(origin)
+        if client is None:
+            s = self.settings
+            client = self._clients[origin] = httpx.AsyncClient(
+                transport=self._transport,
+                timeout=httpx.Timeout(s.read_timeout_s, connect=s.connect_timeout_s),
+                limits=httpx.Limits(
+                    max_connections=s.per_origin, max_keepalive_connections=s.per_origin
+                ),
+                follow_redirects=False,
+                trust_env=False,
+                verify=self._ssl,
+            )
+        return client
+
     def _origin_gate(self, origin: str) -> asyncio.Semaphore:
         gate = self._per_origin.get(origin)
         if gate is None:
@@ -229,9 +246,8 @@ class SignalFetcher:
         origin = origin_of(url) or url
         try:
             async with self._origin_gate(origin), self._global:
-                return await asyncio.wait_for(
-                    self._follow(url, read_body, fetched_at), self.settings.deadline_s
-                )
+                async with asyncio.timeout(self.settings.deadline_s):
+                    return await self._follow(url, read_body, fetched_at)
         except TimeoutError:
             return Resource.make(
                 url,
@@ -244,7 +260,8 @@ class SignalFetcher:
         current = url
         for _hop in range(self.settings.max_redirects + 1):
             try:
-                request = self._client.build_request(
+                client = self._client_for(current)
+                request = client.build_request(
                     "GET",
                     current,
                     headers={"User-Agent": self.settings.user_agent, "Accept": "*/*"},
@@ -253,7 +270,7 @@ class SignalFetcher:
                 return Resource.make(url, None, fetched_at=fetched_at, error=f"invalid URL: {exc}")
             self.requests += 1
             try:
-                response = await self._client.send(request, stream=True)
+                response = await client.send(request, stream=True)
             except httpx.HTTPError as exc:
                 return Resource.make(
                     url,
@@ -264,6 +281,7 @@ class SignalFetcher:
                 )
             try:
                 if response.status_code in _REDIRECTS and "location" in response.headers:
+                    await _drain_if_small(response)
                     current = urljoin(current, response.headers["location"])
                     continue
                 return await self._read(url, current, response, read_body, fetched_at)
@@ -290,6 +308,7 @@ class SignalFetcher:
         ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         want = read_body if read_body is not None else ctype in _HTML_TYPES
         if not want or response.status_code >= 400:
+            await _drain_if_small(response)
             block = "".join(f"{k}: {v}\r\n" for k, v in headers).encode("utf-8", "replace")
             return Resource.make(
                 url,
@@ -329,3 +348,18 @@ class SignalFetcher:
             final_url=final,
             truncated=truncated,
         )
+
+
+_DRAIN_LIMIT = 64 * 1024
+
+
+async def _drain_if_small(response: httpx.Response) -> None:
+    """Read and drop a small unread body so the connection can be reused (closing a
+    response mid-body closes its connection); a large or unsized body is not worth it."""
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) <= _DRAIN_LIMIT:
+        try:
+            async for _ in response.aiter_raw():
+                pass
+        except httpx.HTTPError:
+            return
