@@ -28,7 +28,7 @@ demo: $(STAMP_RUN)
 	$(BIN)/tdmguard demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

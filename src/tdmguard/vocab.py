@@ -145,6 +145,11 @@ CROSSWALK: Mapping[tuple[str, str], frozenset[Use]] = MappingProxyType(
         ("iptc", "dmi-prohibited-aimltraining"): _T({Use.AI_TRAIN}),
         ("iptc", "dmi-prohibited-genaimltraining"): _T({Use.GENAI_TRAIN}),
         ("iptc", "dmi-prohibited-exceptsearchengineindexing"): _T({Use.AI_TRAIN, Use.AI_INPUT}),
+        # "Prohibited except as stated elsewhere": a reservation whose terms live in Other
+        # Constraints or a rights expression; without a licence it denies all mining.
+        ("iptc", "dmi-prohibited-seeconstraint"): _T({Use.TDM}),
+        ("iptc", "dmi-prohibited-seeembeddedrightsexpr"): _T({Use.TDM}),
+        ("iptc", "dmi-prohibited-seelinkedrightsexpr"): _T({Use.TDM}),
         # TDMRep: tdm-reservation: 1 reserves all TDM.
         ("tdmrep", "1"): _T({Use.TDM}),
         # robots.txt (DESIGN.md reading rule 2): a Disallow for the collecting crawler, or the
@@ -247,7 +252,7 @@ def merge_verdicts(verdicts: Iterable[Verdict]) -> MergedStances:
             stances[use] = Stance.ALLOW
         else:
             stances[use] = Stance.UNKNOWN
-    return MergedStances(MappingProxyType(stances), tuple(disagreements))
+    return MergedStances(stances, tuple(disagreements))
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,23 +272,41 @@ class Match:
     ref_end: float = 0.0
     time_factor: float = 1.0
     pitch_factor: float = 1.0
-    detail: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    detail: Mapping[str, object] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
+        """JSON with units in the span names: ``_s`` for audio, ``_char`` / ``_line`` for
+        lyrics (document characters, lyric lines), ``_note`` for melody; none for images."""
         out: dict[str, object] = {
             "work_id": self.work_id,
             "modality": self.modality.value,
             "score": round(self.score, 4),
-            "query_start": self.query_start,
-            "query_end": self.query_end,
-            "ref_start": self.ref_start,
-            "ref_end": self.ref_end,
         }
+        q_unit, r_unit = _SPAN_UNITS[self.modality]
+        if q_unit:
+            out[f"query_start_{q_unit}"] = _num(self.query_start)
+            out[f"query_end_{q_unit}"] = _num(self.query_end)
+            out[f"ref_start_{r_unit}"] = _num(self.ref_start)
+            out[f"ref_end_{r_unit}"] = _num(self.ref_end)
         if self.modality is Modality.AUDIO:
             out["time_factor"] = round(self.time_factor, 4)
             out["pitch_factor"] = round(self.pitch_factor, 4)
         out.update(self.detail)
         return out
+
+
+_SPAN_UNITS: Mapping[Modality, tuple[str, str]] = MappingProxyType(
+    {
+        Modality.AUDIO: ("s", "s"),
+        Modality.LYRICS: ("char", "line"),
+        Modality.MELODY: ("note", "note"),
+        Modality.IMAGE: ("", ""),
+    }
+)
+
+
+def _num(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else round(value, 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +316,7 @@ class Reason:
 
     code: str
     detail: str = ""
-    refs: Mapping[str, str | int] = field(default_factory=lambda: MappingProxyType({}))
+    refs: Mapping[str, str | int] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"code": self.code}

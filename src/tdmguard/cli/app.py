@@ -33,6 +33,8 @@ app = typer.Typer(
 _MODULES = (
     "tdmguard.cli.registry_cmds",
     "tdmguard.cli.scan_cmd",
+    "tdmguard.cli.identify_cmd",
+    "tdmguard.cli.declare_cmd",
     "tdmguard.cli.check_cmd",
     "tdmguard.cli.demo_cmd",
 )

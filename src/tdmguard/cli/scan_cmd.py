@@ -1,7 +1,186 @@
-"""(being written)"""
+"""``tdmguard scan``: the main job. Reads a dataset, checks every item, decides, writes
+``kept.jsonl``, ``excluded.jsonl``, ``review.jsonl``, ``errors.jsonl`` and ``report.json``."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from tdmguard.cli.context import settings_from
+from tdmguard.cli.output import console, print_json, print_table
+from tdmguard.cli.params import parse_date, parse_purposes, parse_uses, today
+from tdmguard.config import Settings
+from tdmguard.errors import InputError
+from tdmguard.registry.store import Registry
+from tdmguard.scan.checks import CHECK_FACTORIES
+from tdmguard.scan.decide import DecisionSettings
+from tdmguard.scan.job import ScanJob, registry_view
+from tdmguard.scan.runner import run_scan
+from tdmguard.vocab import DecisionKind
+
+__all__ = ["register", "scan_dataset"]
+
+
+def scan_dataset(
+    settings: Settings,
+    source: Path,
+    out: Path,
+    *,
+    decision: DecisionSettings,
+    checks: list[str] | None = None,
+    check_options: dict[str, str] | None = None,
+    workers: int = 1,
+    shard_size: int = 64,
+    resume: bool = False,
+    show_progress: bool = True,
+) -> dict[str, Any]:
+    """Run a scan with a progress bar (items and throughput); returns the report."""
+    registry = Registry.open(settings.db_url)
+    job = ScanJob(
+        source=source.resolve(),
+        out_dir=out.resolve(),
+        index_dir=settings.index_dir,
+        decision=decision,
+        view=registry_view(registry),
+        checks=tuple(checks or CHECK_FACTORIES),
+        check_options=check_options or {},
+        shard_size=shard_size,
+        workers=workers,
+    )
+    registry.close()
+    columns = (
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, disable=not show_progress, transient=False) as bar:
+        task = bar.add_task("scan", total=None, rate="")
+
+        t0 = time.perf_counter()
+        start_done: list[int] = []
+
+        def progress(done: int, total: int) -> None:
+            if not start_done:
+                start_done.append(done)
+            elapsed = time.perf_counter() - t0
+            rate = (done - start_done[0]) / elapsed if elapsed > 0 else 0.0
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.1f} items/s")
+
+        return run_scan(job, resume=resume, progress=progress)
+
+
+def _print_summary(report: dict[str, Any], out: Path) -> None:
+    counts = report["counts"]
+    print_table("scan summary", ["decision", "records"], [(k, v) for k, v in counts.items()])
+    if report["by_reason"]:
+        print_table("reasons", ["reason", "count"], list(report["by_reason"].items()))
+    if report["by_holder"]:
+        print_table("holders matched", ["holder", "count"], list(report["by_holder"].items()))
+    skipped = report["checks"]["skipped"]
+    console.print(f"checks active: {', '.join(report['checks']['active']) or 'none'}")
+    for name, why in skipped.items():
+        console.print(f"  [dim]{name}: {why}[/]")
+    console.print(f"report: {out / 'report.json'}")
+
+
+def scan(
+    ctx: typer.Context,
+    source: Annotated[Path, typer.Argument(help="A folder (recursive) or a .jsonl manifest.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    use: Annotated[
+        str,
+        typer.Option(
+            "--use", help="Use being judged: tdm, ai-train, genai-train, ai-input, search."
+        ),
+    ] = "ai-train",
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="commercial or research.")
+    ] = "commercial",
+    actor: Annotated[
+        str, typer.Option("--actor", help="Your organisation (licences name it).")
+    ] = "",
+    at: Annotated[str | None, typer.Option("--at", help="Date judged (default today).")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = min(
+        2, os.cpu_count() or 1
+    ),
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted scan.")] = False,
+    unknown: Annotated[
+        str,
+        typer.Option(
+            "--unknown", help="Items with no signal and no match: keep, exclude or review."
+        ),
+    ] = "keep",
+    check: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--check", help="Checks to run (repeat; default: all). A name or module:function."
+        ),
+    ] = None,
+    check_opt: Annotated[
+        list[str] | None, typer.Option("--check-opt", help="key=value handed to checks (repeat).")
+    ] = None,
+    shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Records per shard.")] = 64,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Scan a dataset before training: reserved, unlicensed items are excluded, with evidence."""
+    if not actor.strip():
+        raise InputError(
+            "say who will use the data (licences are per organisation)", where="--actor"
+        )
+    try:
+        unknown_kind = DecisionKind(unknown)
+    except ValueError as exc:
+        raise InputError(
+            f"expected keep, exclude or review, got {unknown!r}", where="--unknown"
+        ) from exc
+    options: dict[str, str] = {}
+    for item in check_opt or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InputError(f"expected key=value, got {item!r}", where="--check-opt")
+        options[key.strip()] = value.strip()
+    decision = DecisionSettings(
+        use=parse_uses([use])[0],
+        purpose=parse_purposes([purpose])[0],
+        actor=actor.strip(),
+        at=parse_date(at, flag="--at") or today(),
+        unknown=unknown_kind,
+        research_exception=settings_from(ctx).research_exception,
+    )
+    report = scan_dataset(
+        settings_from(ctx),
+        source,
+        out,
+        decision=decision,
+        checks=check,
+        check_options=options,
+        workers=workers,
+        shard_size=shard_size,
+        resume=resume,
+        show_progress=not json_out,
+    )
+    if json_out:
+        print_json(report)
+    else:
+        _print_summary(report, out)
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("scan")(scan)

@@ -6,7 +6,6 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
 __all__ = ["MediaKind", "Record"]
 
@@ -37,7 +36,7 @@ class Record:
     text: str | None = None
     url: str | None = None
     size_bytes: int = 0
-    meta: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
+    meta: Mapping[str, object] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"id": self.id, "media": self.media.value}

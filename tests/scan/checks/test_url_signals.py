@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from signals.local_sites import TEXT, Route, Site, serve
+from tests.signals.local_sites import TEXT, Route, Site, serve
 from tdmguard.scan.checks import CHECK_FACTORIES, CheckContext, load_factory
 from tdmguard.scan.checks.url_signals import UrlSignalsCheck
 from tdmguard.scan.record import MediaKind, Record

@@ -21,12 +21,21 @@ __all__ = [
 
 CHECK_FACTORIES: Mapping[str, str] = MappingProxyType(
     {
+        "audio-match": "tdmguard.scan.checks.content:make_audio",
+        "lyrics-match": "tdmguard.scan.checks.content:make_lyrics",
+        "melody-match": "tdmguard.scan.checks.content:make_melody",
+        "image-match": "tdmguard.scan.checks.content:make_image",
+        "embedded-signals": "tdmguard.scan.checks.embedded:make_check",
         "url-signals": "tdmguard.scan.checks.url_signals:make_check",
     }
 )
 
 
 def load_factory(name: str) -> CheckFactory:
-    module_name, _, attr = CHECK_FACTORIES[name].partition(":")
+    """A registered check by name, or a plug-in given as ``package.module:function``."""
+    spec = CHECK_FACTORIES.get(name, name)
+    if ":" not in spec:
+        raise KeyError(name)
+    module_name, _, attr = spec.partition(":")
     factory: CheckFactory = getattr(importlib.import_module(module_name), attr)
     return factory

@@ -1,0 +1,89 @@
+"""The append-only audit log: each entry carries the SHA-256 of the previous one.
+
+``hash = sha256(prev_hash || canonical JSON of {seq, at, action, payload})``. Editing,
+deleting or reordering any entry breaks the chain at that entry, and :func:`verify_chain`
+names the first broken one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tdmguard.registry.tables import AuditEntry
+from tdmguard.registry.values import VerifyResult
+
+__all__ = ["GENESIS", "append", "canonical", "entry_hash", "verify_chain"]
+
+GENESIS = "0" * 64
+
+
+def canonical(data: Mapping[str, Any]) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def entry_hash(prev_hash: str, seq: int, at: str, action: str, payload: str) -> str:
+    body = canonical({"seq": seq, "at": at, "action": action, "payload": payload})
+    return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
+
+
+def append(session: Session, action: str, payload: Mapping[str, Any]) -> AuditEntry:
+    """Append one entry in the caller's transaction (a concurrent writer that takes the same
+    sequence number fails on the unique constraint instead of forking the chain)."""
+    last = session.execute(
+        select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    seq = 1 if last is None else last.seq + 1
+    prev = GENESIS if last is None else last.hash
+    at = datetime.now(UTC).isoformat(timespec="microseconds")
+    body = canonical(payload)
+    entry = AuditEntry(
+        seq=seq,
+        at=at,
+        action=action,
+        payload=body,
+        prev_hash=prev,
+        hash=entry_hash(prev, seq, at, action, body),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def verify_chain(entries: Iterable[AuditEntry]) -> VerifyResult:
+    """Walk the entries in storage order (by row id) and check sequence and hashes."""
+    prev = GENESIS
+    count = 0
+    for expected_seq, entry in enumerate(entries, start=1):
+        count += 1
+        if entry.seq != expected_seq:
+            return VerifyResult(
+                False,
+                count,
+                entry.seq,
+                f"entry {entry.seq} found where {expected_seq} belongs "
+                "(an entry was deleted or the log reordered)",
+            )
+        if entry.prev_hash != prev:
+            return VerifyResult(
+                False,
+                count,
+                entry.seq,
+                f"entry {entry.seq} does not point to the hash of entry {expected_seq - 1}",
+            )
+        recomputed = entry_hash(entry.prev_hash, entry.seq, entry.at, entry.action, entry.payload)
+        if recomputed != entry.hash:
+            return VerifyResult(
+                False,
+                count,
+                entry.seq,
+                f"entry {entry.seq} was edited (its content does not match its hash)",
+            )
+        prev = entry.hash
+    return VerifyResult(True, count)

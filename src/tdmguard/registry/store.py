@@ -1,0 +1,650 @@
+"""The registry: holders, works, reservations, licences, fingerprints and the audit log.
+
+One :class:`Registry` per database URL (SQLite by default, PostgreSQL for servers). Every
+write runs in one transaction together with its audit entry; a failure rolls both back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.exc import IntegrityError as SAIntegrityError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tdmguard.config import sqlite_path
+from tdmguard.errors import (
+    ConflictError,
+    InputError,
+    NotFoundError,
+    RegistryError,
+)
+from tdmguard.fingerprint.base import Fingerprint
+from tdmguard.policy import Licence, PolicyFacts, Reservation
+from tdmguard.registry import audit
+from tdmguard.registry.tables import (
+    AuditEntry,
+    FingerprintRow,
+    Holder,
+    LicenceRow,
+    ReservationRow,
+    Revocation,
+    Work,
+)
+from tdmguard.registry.values import (
+    HolderInfo,
+    LicenceInfo,
+    ReservationInfo,
+    VerifyResult,
+    WorkInfo,
+)
+from tdmguard.vocab import Modality, Purpose, Use, WorkKind
+
+__all__ = ["NewWork", "Registry"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}\d{7}$")
+_ISWC = re.compile(r"^T\d{10}$")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def normalise_isrc(value: str | None, *, where: str = "isrc") -> str | None:
+    if value is None or not value.strip():
+        return None
+    code = value.strip().upper().replace("-", "")
+    if not _ISRC.match(code):
+        raise InputError(f"not an ISRC (CC-XXX-YY-NNNNN): {value!r}", where=where)
+    return code
+
+
+def normalise_iswc(value: str | None, *, where: str = "iswc") -> str | None:
+    if value is None or not value.strip():
+        return None
+    code = re.sub(r"[\s.\-]", "", value.strip().upper())
+    if not _ISWC.match(code):
+        raise InputError(f"not an ISWC (T-DDD.DDD.DDD-C): {value!r}", where=where)
+    return code
+
+
+class NewWork:
+    """A work to add (validated on construction, so an import fails before writing)."""
+
+    __slots__ = ("artists", "external_id", "iscc", "isrc", "iswc", "kind", "title", "upc")
+
+    def __init__(
+        self,
+        *,
+        title: str,
+        kind: WorkKind = WorkKind.RECORDING,
+        artists: Sequence[str] = (),
+        isrc: str | None = None,
+        iswc: str | None = None,
+        upc: str | None = None,
+        iscc: str | None = None,
+        external_id: str | None = None,
+        where: str = "",
+    ) -> None:
+        prefix = f"{where}: " if where else ""
+        if not title or not title.strip():
+            raise InputError("a work needs a title", where=f"{prefix}title".strip())
+        self.title = title.strip()
+        self.kind = kind
+        self.artists = tuple(a.strip() for a in artists if a.strip())
+        self.isrc = normalise_isrc(isrc, where=f"{prefix}isrc")
+        self.iswc = normalise_iswc(iswc, where=f"{prefix}iswc")
+        self.upc = upc.strip() if upc and upc.strip() else None
+        if self.upc is not None and not (self.upc.isdigit() and len(self.upc) in (12, 13, 14)):
+            raise InputError(f"not a UPC/EAN (12 to 14 digits): {upc!r}", where=f"{prefix}upc")
+        self.iscc = iscc.strip() if iscc and iscc.strip() else None
+        ext = external_id.strip() if external_id else ""
+        if ext and (len(ext) > 200 or any(c.isspace() for c in ext)):
+            raise InputError(
+                f"an id has no spaces and at most 200 characters: {ext!r}", where=f"{prefix}id"
+            )
+        self.external_id = ext or None
+
+
+def _json_list(items: Iterable[str]) -> str:
+    return json.dumps(sorted(set(items)))
+
+
+def _load_list(text: str) -> list[str]:
+    data = json.loads(text or "[]")
+    return [str(x) for x in data] if isinstance(data, list) else []
+
+
+class Registry:
+    """Access to one registry database."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    # -- opening and migrating ----------------------------------------------------------
+    @classmethod
+    def open(cls, db_url: str, *, create: bool = True) -> Registry:
+        """Open (and, with ``create``, create or migrate to the latest schema) a registry."""
+        path = sqlite_path(db_url)
+        if path is not None:
+            if not create and not path.exists():
+                raise RegistryError(
+                    "no registry here: run `tdmguard registry init`", where=str(path)
+                )
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise RegistryError(
+                    f"cannot create folder ({exc})", where=str(path.parent)
+                ) from exc
+        try:
+            engine = create_engine(db_url, future=True)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise RegistryError(f"cannot open database ({exc})", where=_safe_url(db_url)) from exc
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        registry = cls(engine)
+        try:
+            if create:
+                registry.migrate()
+            else:
+                registry.check_schema()
+        except OperationalError as exc:
+            raise RegistryError(
+                f"cannot use database ({exc.orig})", where=_safe_url(db_url)
+            ) from exc
+        return registry
+
+    def _alembic_config(self) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(_MIGRATIONS))
+        return cfg
+
+    def migrate(self) -> None:
+        """Bring the schema to the latest Alembic revision (no-op when it is there)."""
+        cfg = self._alembic_config()
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        with self.engine.begin() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+            if current == head:
+                return
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def check_schema(self) -> None:
+        cfg = self._alembic_config()
+        head = ScriptDirectory.from_config(cfg).get_current_head()
+        with self.engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+        if current != head:
+            raise RegistryError(
+                f"registry schema is at {current or 'nothing'}, tdmguard needs {head}: "
+                "run `tdmguard registry init`",
+                where=_safe_url(str(self.engine.url)),
+            )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def _tx(self) -> Iterator[Session]:
+        session = self._sessions()
+        try:
+            with session.begin():
+                yield session
+        except SAIntegrityError as exc:
+            raise ConflictError(f"the change conflicts with the registry ({exc.orig})") from exc
+        except OperationalError as exc:
+            raise RegistryError(f"database error ({exc.orig})") from exc
+        finally:
+            session.close()
+
+    # -- holders --------------------------------------------------------------------------
+    def add_holder(self, name: str, *, contact: str | None = None) -> HolderInfo:
+        name = name.strip()
+        if not name:
+            raise InputError("a holder needs a name", where="name")
+        with self._tx() as s:
+            if s.execute(select(Holder).where(Holder.name == name)).scalar_one_or_none():
+                raise ConflictError(f"holder {name!r} exists already")
+            row = Holder(name=name, contact=contact, created_at=_now())
+            s.add(row)
+            s.flush()
+            audit.append(s, "holder.add", {"holder": row.id, "name": name, "contact": contact})
+            return HolderInfo(row.id, row.name, row.contact)
+
+    def _holder(self, s: Session, ref: str) -> Holder:
+        ref = str(ref).strip()
+        row = s.execute(select(Holder).where(Holder.name == ref)).scalar_one_or_none()
+        if row is None and ref.isdigit():
+            row = s.get(Holder, int(ref))
+        if row is None:
+            raise NotFoundError(f"no holder named or numbered {ref!r}", where="holder")
+        return row
+
+    def get_holder(self, ref: str) -> HolderInfo:
+        with self._tx() as s:
+            row = self._holder(s, ref)
+            return HolderInfo(row.id, row.name, row.contact)
+
+    def list_holders(self) -> list[HolderInfo]:
+        with self._tx() as s:
+            rows = s.execute(select(Holder).order_by(Holder.id)).scalars()
+            return [HolderInfo(r.id, r.name, r.contact) for r in rows]
+
+    # -- works ----------------------------------------------------------------------------
+    def add_works(self, holder: str, works: Sequence[NewWork]) -> list[WorkInfo]:
+        """Add works atomically: all of them or none."""
+        with self._tx() as s:
+            return self._add_works(s, holder, works)
+
+    def _add_works(self, s: Session, holder: str, works: Sequence[NewWork]) -> list[WorkInfo]:
+        h = self._holder(s, holder)
+        out: list[WorkInfo] = []
+        seen: set[str] = set()
+        for w in works:
+            if w.external_id is not None:
+                if (
+                    w.external_id in seen
+                    or s.execute(select(Work.id).where(Work.public_id == w.external_id)).first()
+                ):
+                    raise ConflictError(f"work id {w.external_id!r} exists already", where="id")
+                seen.add(w.external_id)
+            row = Work(
+                public_id=w.external_id or f"tmp-{len(out)}",
+                holder_id=h.id,
+                kind=w.kind.value,
+                title=w.title,
+                artists=json.dumps(list(w.artists)),
+                isrc=w.isrc,
+                iswc=w.iswc,
+                upc=w.upc,
+                iscc=w.iscc,
+                created_at=_now(),
+            )
+            s.add(row)
+            s.flush()
+            if w.external_id is None:
+                row.public_id = f"W{row.id:06d}"
+                s.flush()
+            info = self._work_info(row, h.name, ())
+            audit.append(s, "work.add", info.to_json())
+            out.append(info)
+        return out
+
+    def add_work(self, holder: str, work: NewWork) -> WorkInfo:
+        return self.add_works(holder, [work])[0]
+
+    def import_works(
+        self,
+        holder: str,
+        works: Sequence[tuple[NewWork, Sequence[tuple[Fingerprint, str]]]],
+    ) -> list[WorkInfo]:
+        """Add works with their fingerprints (fingerprint, media SHA-256) in one transaction:
+        all of them or none."""
+        with self._tx() as s:
+            infos = self._add_works(s, holder, [w for w, _ in works])
+            for info, (_, fps) in zip(infos, works, strict=True):
+                for fp, sha in fps:
+                    self._add_fingerprint(s, info.id, fp, sha)
+            return [
+                self._work_info(self._work(s, i.id), i.holder, [fp.modality.value for fp, _ in fps])
+                for i, (_, fps) in zip(infos, works, strict=True)
+            ]
+
+    @staticmethod
+    def _work_info(row: Work, holder_name: str, modalities: Sequence[str]) -> WorkInfo:
+        return WorkInfo(
+            id=row.public_id,
+            holder=holder_name,
+            kind=WorkKind(row.kind),
+            title=row.title,
+            artists=tuple(_load_list(row.artists)),
+            isrc=row.isrc,
+            iswc=row.iswc,
+            upc=row.upc,
+            iscc=row.iscc,
+            modalities=tuple(sorted(set(modalities))),
+        )
+
+    def _work(self, s: Session, ref: str) -> Work:
+        row = s.execute(select(Work).where(Work.public_id == str(ref))).scalar_one_or_none()
+        if row is None:
+            raise NotFoundError(f"no work with id {ref!r}", where="work")
+        return row
+
+    def _modalities(self, s: Session, work_pks: Sequence[int]) -> dict[int, list[str]]:
+        out: dict[int, list[str]] = {}
+        if not work_pks:
+            return out
+        for pk, modality in s.execute(
+            select(FingerprintRow.work_id, FingerprintRow.modality).where(
+                FingerprintRow.work_id.in_(work_pks)
+            )
+        ):
+            out.setdefault(pk, []).append(modality)
+        return out
+
+    def get_work(self, ref: str) -> WorkInfo:
+        with self._tx() as s:
+            row = self._work(s, ref)
+            holder = s.get(Holder, row.holder_id)
+            assert holder is not None
+            mods = self._modalities(s, [row.id]).get(row.id, [])
+            return self._work_info(row, holder.name, mods)
+
+    def list_works(self, holder: str | None = None) -> list[WorkInfo]:
+        with self._tx() as s:
+            query = select(Work, Holder.name).join(Holder, Holder.id == Work.holder_id)
+            if holder is not None:
+                query = query.where(Work.holder_id == self._holder(s, holder).id)
+            rows = list(s.execute(query.order_by(Work.id)))
+            mods = self._modalities(s, [w.id for w, _ in rows])
+            return [self._work_info(w, name, mods.get(w.id, [])) for w, name in rows]
+
+    # -- reservations and licences ----------------------------------------------------------
+    def reserve(
+        self,
+        holder: str,
+        *,
+        uses: Iterable[Use],
+        effective_from: date,
+        effective_until: date | None = None,
+        work_ids: Iterable[str] = (),
+        purposes: Iterable[Purpose] = (),
+        declared_at: str | None = None,
+        exempt: bool = False,
+    ) -> ReservationInfo:
+        use_set = sorted({u.value for u in uses})
+        if not use_set:
+            raise InputError("name at least one use", where="use")
+        if effective_until is not None and effective_until <= effective_from:
+            raise InputError("--until must be after --from", where="until")
+        with self._tx() as s:
+            h = self._holder(s, holder)
+            works = sorted(set(work_ids))
+            for ref in works:
+                if self._work(s, ref).holder_id != h.id:
+                    raise InputError(f"work {ref!r} belongs to another holder", where="work")
+            row = ReservationRow(
+                holder_id=h.id,
+                work_ids=_json_list(works),
+                uses=json.dumps(use_set),
+                purposes=_json_list(p.value for p in purposes),
+                effective_from=effective_from,
+                effective_until=effective_until,
+                exempt=exempt,
+                declared_at=declared_at,
+                created_at=_now(),
+            )
+            s.add(row)
+            s.flush()
+            info = self._reservation_info(row, h.name, None)
+            audit.append(s, "reservation.add", info.to_json())
+            return info
+
+    def grant_licence(
+        self,
+        holder: str,
+        *,
+        licensee: str,
+        uses: Iterable[Use],
+        valid_from: date,
+        valid_until: date | None = None,
+        work_ids: Iterable[str] = (),
+        purposes: Iterable[Purpose] = (),
+    ) -> LicenceInfo:
+        use_set = sorted({u.value for u in uses})
+        if not use_set:
+            raise InputError("name at least one use", where="use")
+        if not licensee.strip():
+            raise InputError("a licence needs a licensee", where="licensee")
+        if valid_until is not None and valid_until <= valid_from:
+            raise InputError("--until must be after --from", where="until")
+        with self._tx() as s:
+            h = self._holder(s, holder)
+            works = sorted(set(work_ids))
+            for ref in works:
+                if self._work(s, ref).holder_id != h.id:
+                    raise InputError(f"work {ref!r} belongs to another holder", where="work")
+            row = LicenceRow(
+                holder_id=h.id,
+                licensee=licensee.strip(),
+                work_ids=_json_list(works),
+                uses=json.dumps(use_set),
+                purposes=_json_list(p.value for p in purposes),
+                valid_from=valid_from,
+                valid_until=valid_until,
+                created_at=_now(),
+            )
+            s.add(row)
+            s.flush()
+            info = self._licence_info(row, h.name, None)
+            audit.append(s, "licence.grant", info.to_json())
+            return info
+
+    def revoke(self, entry_type: str, entry_id: int, *, on: date, note: str | None = None) -> None:
+        """Revoke a reservation or a licence from ``on`` (a new dated entry)."""
+        table = {"reservation": ReservationRow, "licence": LicenceRow}.get(entry_type)
+        if table is None:
+            raise InputError(f"cannot revoke a {entry_type!r}", where="entry")
+        with self._tx() as s:
+            if s.get(table, entry_id) is None:
+                raise NotFoundError(f"no {entry_type} {entry_id}", where=entry_type)
+            s.add(
+                Revocation(
+                    entry_type=entry_type,
+                    entry_id=entry_id,
+                    revoked_on=on,
+                    note=note,
+                    created_at=_now(),
+                )
+            )
+            s.flush()
+            audit.append(
+                s,
+                f"{entry_type}.revoke",
+                {"entry": entry_id, "revoked_on": on.isoformat(), "note": note},
+            )
+
+    def _revocations(self, s: Session, entry_type: str) -> dict[int, date]:
+        out: dict[int, date] = {}
+        for rev in s.execute(
+            select(Revocation).where(Revocation.entry_type == entry_type)
+        ).scalars():
+            prev = out.get(rev.entry_id)
+            out[rev.entry_id] = rev.revoked_on if prev is None else min(prev, rev.revoked_on)
+        return out
+
+    @staticmethod
+    def _reservation_info(
+        row: ReservationRow, holder: str, revoked: date | None
+    ) -> ReservationInfo:
+        return ReservationInfo(
+            id=row.id,
+            holder=holder,
+            uses=tuple(Use(u) for u in _load_list(row.uses)),
+            purposes=tuple(Purpose(p) for p in _load_list(row.purposes)),
+            work_ids=tuple(_load_list(row.work_ids)),
+            effective_from=row.effective_from,
+            effective_until=row.effective_until,
+            exempt=row.exempt,
+            declared_at=row.declared_at,
+            revoked_on=revoked,
+        )
+
+    @staticmethod
+    def _licence_info(row: LicenceRow, holder: str, revoked: date | None) -> LicenceInfo:
+        return LicenceInfo(
+            id=row.id,
+            holder=holder,
+            licensee=row.licensee,
+            uses=tuple(Use(u) for u in _load_list(row.uses)),
+            purposes=tuple(Purpose(p) for p in _load_list(row.purposes)),
+            work_ids=tuple(_load_list(row.work_ids)),
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            revoked_on=revoked,
+        )
+
+    def reservations(self, holder: str | None = None) -> list[ReservationInfo]:
+        with self._tx() as s:
+            revoked = self._revocations(s, "reservation")
+            query = select(ReservationRow, Holder.name).join(
+                Holder, Holder.id == ReservationRow.holder_id
+            )
+            if holder is not None:
+                query = query.where(ReservationRow.holder_id == self._holder(s, holder).id)
+            return [
+                self._reservation_info(r, name, revoked.get(r.id))
+                for r, name in s.execute(query.order_by(ReservationRow.id))
+            ]
+
+    def licences(self, holder: str | None = None) -> list[LicenceInfo]:
+        with self._tx() as s:
+            revoked = self._revocations(s, "licence")
+            query = select(LicenceRow, Holder.name).join(Holder, Holder.id == LicenceRow.holder_id)
+            if holder is not None:
+                query = query.where(LicenceRow.holder_id == self._holder(s, holder).id)
+            return [
+                self._licence_info(r, name, revoked.get(r.id))
+                for r, name in s.execute(query.order_by(LicenceRow.id))
+            ]
+
+    def facts(self) -> dict[str, PolicyFacts]:
+        """Policy facts of every holder, keyed by holder name."""
+        out: dict[str, tuple[list[Reservation], list[Licence]]] = {
+            h.name: ([], []) for h in self.list_holders()
+        }
+        for r in self.reservations():
+            out[r.holder][0].append(
+                Reservation(
+                    id=r.id,
+                    holder=r.holder,
+                    uses=frozenset(r.uses),
+                    effective_from=r.effective_from,
+                    effective_until=r.effective_until,
+                    work_ids=frozenset(r.work_ids),
+                    purposes=frozenset(r.purposes),
+                    exempt=r.exempt,
+                    revoked_on=r.revoked_on,
+                    declared_at=r.declared_at,
+                )
+            )
+        for lic in self.licences():
+            out[lic.holder][1].append(
+                Licence(
+                    id=lic.id,
+                    holder=lic.holder,
+                    licensee=lic.licensee,
+                    uses=frozenset(lic.uses),
+                    valid_from=lic.valid_from,
+                    valid_until=lic.valid_until,
+                    work_ids=frozenset(lic.work_ids),
+                    purposes=frozenset(lic.purposes),
+                    revoked_on=lic.revoked_on,
+                )
+            )
+        return {
+            name: PolicyFacts(name, tuple(res), tuple(lics)) for name, (res, lics) in out.items()
+        }
+
+    # -- fingerprints ---------------------------------------------------------------------
+    def add_fingerprint(self, work: str, fp: Fingerprint, *, source_sha256: str) -> int:
+        with self._tx() as s:
+            return self._add_fingerprint(s, work, fp, source_sha256)
+
+    def _add_fingerprint(self, s: Session, work: str, fp: Fingerprint, source_sha256: str) -> int:
+        row_work = self._work(s, work)
+        row = FingerprintRow(
+            work_id=row_work.id,
+            modality=fp.modality.value,
+            engine=fp.engine,
+            n_hashes=len(fp),
+            source_sha256=source_sha256,
+            data=fp.to_bytes(),
+            created_at=_now(),
+        )
+        s.add(row)
+        s.flush()
+        audit.append(
+            s,
+            "fingerprint.add",
+            {
+                "work": row_work.public_id,
+                "modality": fp.modality.value,
+                "engine": fp.engine,
+                "hashes": len(fp),
+                "source_sha256": source_sha256,
+                "data_sha256": hashlib.sha256(row.data).hexdigest(),
+            },
+        )
+        return row.id
+
+    def fingerprints(self, modality: Modality) -> Iterator[tuple[str, Fingerprint]]:
+        """Every stored fingerprint of ``modality`` as (work id, fingerprint), in row order."""
+        with self._tx() as s:
+            query = (
+                select(Work.public_id, FingerprintRow.data, FingerprintRow.id)
+                .join(Work, Work.id == FingerprintRow.work_id)
+                .where(FingerprintRow.modality == modality.value)
+                .order_by(FingerprintRow.id)
+            )
+            for public_id, data, fid in s.execute(query).yield_per(256):
+                yield public_id, Fingerprint.from_bytes(data, where=f"fingerprint {fid}")
+
+    # -- audit ----------------------------------------------------------------------------
+    def audit_entries(self) -> list[dict[str, Any]]:
+        with self._tx() as s:
+            return [
+                {
+                    "seq": e.seq,
+                    "at": e.at,
+                    "action": e.action,
+                    "payload": json.loads(e.payload),
+                    "hash": e.hash,
+                }
+                for e in s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
+            ]
+
+    def verify(self) -> VerifyResult:
+        with self._tx() as s:
+            return audit.verify_chain(
+                s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
+            )
+
+    def state_digest(self) -> str:
+        """Digest of the registry state a decision used: the head of the audit chain (every
+        change is in the chain, so equal heads mean equal registries)."""
+        with self._tx() as s:
+            last = s.execute(
+                select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)
+            ).scalar_one_or_none()
+            return last.hash if last is not None else audit.GENESIS
+
+
+def _safe_url(url: str) -> str:
+    """A database URL with its password masked, for messages."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.close()

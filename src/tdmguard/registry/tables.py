@@ -1,0 +1,135 @@
+"""SQLAlchemy 2 table definitions of the registry (SQLite and PostgreSQL alike).
+
+Nothing is overwritten: reservations and licences are never updated in place; revoking one
+is a new dated row in ``revocations``. Every change appends to ``audit_log``, a hash chain.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "FingerprintRow",
+    "Holder",
+    "LicenceRow",
+    "ReservationRow",
+    "Revocation",
+    "Work",
+]
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Holder(Base):
+    __tablename__ = "holders"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), unique=True)
+    contact: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Work(Base):
+    __tablename__ = "works"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The id users see: the holder's external id when given, else "W" + zero-padded row id.
+    public_id: Mapped[str] = mapped_column(String(200), unique=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holders.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(500))
+    artists: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of names
+    isrc: Mapped[str | None] = mapped_column(String(12), index=True)
+    iswc: Mapped[str | None] = mapped_column(String(15), index=True)
+    upc: Mapped[str | None] = mapped_column(String(14))
+    iscc: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReservationRow(Base):
+    __tablename__ = "reservations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holders.id"), index=True)
+    work_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list; [] = holder-wide
+    uses: Mapped[str] = mapped_column(Text)  # JSON list of Use values
+    purposes: Mapped[str] = mapped_column(Text, default="[]")  # JSON list; [] = every purpose
+    effective_from: Mapped[date] = mapped_column(Date)
+    effective_until: Mapped[date | None] = mapped_column(Date)
+    exempt: Mapped[bool] = mapped_column(Boolean, default=False)
+    declared_at: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LicenceRow(Base):
+    __tablename__ = "licences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder_id: Mapped[int] = mapped_column(ForeignKey("holders.id"), index=True)
+    licensee: Mapped[str] = mapped_column(String(300), index=True)
+    work_ids: Mapped[str] = mapped_column(Text, default="[]")  # JSON list; [] = all works
+    uses: Mapped[str] = mapped_column(Text)
+    purposes: Mapped[str] = mapped_column(Text, default="[]")
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Revocation(Base):
+    """A dated end to a reservation or a licence (the entry itself stays as it was)."""
+
+    __tablename__ = "revocations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_type: Mapped[str] = mapped_column(String(20))  # "reservation" | "licence"
+    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    revoked_on: Mapped[date] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FingerprintRow(Base):
+    """A work's fingerprint for one modality (never the media itself)."""
+
+    __tablename__ = "fingerprints"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    work_id: Mapped[int] = mapped_column(ForeignKey("works.id"), index=True)
+    modality: Mapped[str] = mapped_column(String(20), index=True)
+    engine: Mapped[str] = mapped_column(String(100))
+    n_hashes: Mapped[int] = mapped_column(Integer)
+    source_sha256: Mapped[str] = mapped_column(String(64))  # digest of the media it came from
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Append-only, hash-chained log: ``hash = sha256(prev_hash + canonical entry)``."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (UniqueConstraint("seq", name="uq_audit_seq"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    at: Mapped[str] = mapped_column(String(40))  # ISO 8601 UTC, kept as text so it hashes stably
+    action: Mapped[str] = mapped_column(String(50))
+    payload: Mapped[str] = mapped_column(Text)  # canonical JSON
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

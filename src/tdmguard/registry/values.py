@@ -1,0 +1,118 @@
+"""Plain values the registry hands out (never ORM rows, so callers cannot write through them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from tdmguard.vocab import Purpose, Use, WorkKind
+
+__all__ = ["HolderInfo", "LicenceInfo", "ReservationInfo", "VerifyResult", "WorkInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class HolderInfo:
+    id: int
+    name: str
+    contact: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"id": self.id, "name": self.name, "contact": self.contact}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkInfo:
+    id: str  # the public id (holder's external id when given)
+    holder: str
+    kind: WorkKind
+    title: str
+    artists: tuple[str, ...] = ()
+    isrc: str | None = None
+    iswc: str | None = None
+    upc: str | None = None
+    iscc: str | None = None
+    modalities: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "holder": self.holder,
+            "title": self.title,
+            "kind": self.kind.value,
+            "artists": list(self.artists),
+            "isrc": self.isrc,
+            "iswc": self.iswc,
+            "upc": self.upc,
+            "iscc": self.iscc,
+            "fingerprints": list(self.modalities),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ReservationInfo:
+    id: int
+    holder: str
+    uses: tuple[Use, ...]
+    purposes: tuple[Purpose, ...]
+    work_ids: tuple[str, ...]
+    effective_from: date
+    effective_until: date | None
+    exempt: bool
+    declared_at: str | None
+    revoked_on: date | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "holder": self.holder,
+            "uses": [u.value for u in self.uses],
+            "purposes": [p.value for p in self.purposes],
+            "works": list(self.work_ids),
+            "from": self.effective_from.isoformat(),
+            "until": self.effective_until.isoformat() if self.effective_until else None,
+            "exempt": self.exempt,
+            "declared_at": self.declared_at,
+            "revoked_on": self.revoked_on.isoformat() if self.revoked_on else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class LicenceInfo:
+    id: int
+    holder: str
+    licensee: str
+    uses: tuple[Use, ...]
+    purposes: tuple[Purpose, ...]
+    work_ids: tuple[str, ...]
+    valid_from: date
+    valid_until: date | None
+    revoked_on: date | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "holder": self.holder,
+            "licensee": self.licensee,
+            "uses": [u.value for u in self.uses],
+            "purposes": [p.value for p in self.purposes],
+            "works": list(self.work_ids),
+            "from": self.valid_from.isoformat(),
+            "until": self.valid_until.isoformat() if self.valid_until else None,
+            "revoked_on": self.revoked_on.isoformat() if self.revoked_on else None,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    ok: bool
+    entries: int
+    first_broken_seq: int | None = None
+    problem: str | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "entries": self.entries,
+            "first_broken": self.first_broken_seq,
+            "problem": self.problem,
+        }

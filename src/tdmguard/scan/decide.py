@@ -1,0 +1,156 @@
+"""The decision step: a record's check outcomes -> keep / exclude / review, with reasons and
+evidence (DESIGN.md, scan pipeline).
+
+Order of precedence: an error is never kept (it goes to ``errors.jsonl``); then ``exclude``
+beats ``review`` beats ``keep``. A record with neither a signal nor a match is ``unknown``,
+which the caller's ``--unknown`` policy turns into keep, exclude or review (never silently
+allowed: the reason ``no-signal`` is counted in the report).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from tdmguard.policy import PolicyFacts, decide
+from tdmguard.scan.checks.base import CheckOutcome
+from tdmguard.scan.record import Record
+from tdmguard.vocab import (
+    Decision,
+    DecisionKind,
+    Evidence,
+    Match,
+    Purpose,
+    Reason,
+    Stance,
+    Use,
+    merge_verdicts,
+)
+
+__all__ = ["DecisionSettings", "RegistryView", "WorkRef", "decide_record"]
+
+
+@dataclass(frozen=True, slots=True)
+class WorkRef:
+    holder: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryView:
+    """What a scan needs of the registry, loaded once and shipped to every worker."""
+
+    works: Mapping[str, WorkRef]
+    facts: Mapping[str, PolicyFacts]
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionSettings:
+    use: Use
+    purpose: Purpose
+    actor: str
+    at: date
+    unknown: DecisionKind = DecisionKind.KEEP
+    research_exception: bool = False
+
+
+_RANK = {DecisionKind.KEEP: 0, DecisionKind.REVIEW: 1, DecisionKind.EXCLUDE: 2}
+
+
+def _match_evidence(record: Record, match: Match) -> Evidence:
+    unit = {"audio": "s", "lyrics": "chars", "melody": "notes", "image": ""}[match.modality.value]
+    span = f"{match.query_start:g}-{match.query_end:g}{unit}" if unit else "whole image"
+    return Evidence(
+        source=f"registry:{match.modality.value}",
+        locator=f"{record.path or record.id}@{span}",
+        raw=json.dumps(match.to_json(), sort_keys=True, default=str),
+    )
+
+
+def decide_record(
+    record: Record,
+    outcomes: Sequence[CheckOutcome],
+    view: RegistryView,
+    settings: DecisionSettings,
+) -> tuple[Decision, list[Match]]:
+    """Decide one record; returns the decision and the matches that bore on it."""
+    kind = DecisionKind.KEEP
+    reasons: list[Reason] = []
+    evidence: list[Evidence] = []
+    matches = [m for o in outcomes for m in o.matches]
+
+    # 1. Signals (embedded metadata, source URL): any applicable deny wins.
+    verdicts = [v for o in outcomes for v in o.verdicts]
+    merged = merge_verdicts(verdicts)
+    stance = merged.stances[settings.use]
+    if stance is Stance.DENY:
+        kind = DecisionKind.EXCLUDE
+        deniers = [v for v in verdicts if v.stance(settings.use) is Stance.DENY]
+        reasons.append(
+            Reason(
+                "signal-deny",
+                f"{settings.use.value} denied by {', '.join(sorted({v.source for v in deniers}))}",
+            )
+        )
+        evidence.extend(e for v in deniers for e in v.evidence)
+    elif stance is Stance.ALLOW:
+        reasons.append(Reason("signal-allow", f"{settings.use.value} explicitly allowed"))
+    for text in merged.disagreements:
+        reasons.append(Reason("signal-disagreement", text))
+
+    # 2. Content matches against registered works, judged by the holder's policy.
+    seen: set[str] = set()
+    for match in sorted(matches, key=lambda m: -m.score):
+        if match.work_id in seen:
+            continue
+        seen.add(match.work_id)
+        ref = view.works.get(match.work_id)
+        evidence.append(_match_evidence(record, match))
+        if ref is None:
+            kind = max(kind, DecisionKind.REVIEW, key=_RANK.__getitem__)
+            reasons.append(
+                Reason(
+                    "unknown-work",
+                    f"matched {match.work_id}, which the registry no longer holds (stale index?)",
+                    {"work": match.work_id},
+                )
+            )
+            continue
+        facts = view.facts.get(ref.holder, PolicyFacts(ref.holder))
+        decision = decide(
+            facts,
+            work_id=match.work_id,
+            use=settings.use,
+            purpose=settings.purpose,
+            actor=settings.actor,
+            at=settings.at,
+            research_exception=settings.research_exception,
+        )
+        kind = max(kind, decision.kind, key=_RANK.__getitem__)
+        for reason in decision.reasons:
+            reasons.append(
+                Reason(
+                    reason.code,
+                    reason.detail,
+                    dict(reason.refs)
+                    | {
+                        "work": match.work_id,
+                        "holder": ref.holder,
+                        "modality": match.modality.value,
+                    },
+                )
+            )
+
+    if not matches and stance is Stance.UNKNOWN:
+        kind = settings.unknown
+        reasons.append(
+            Reason(
+                "no-signal",
+                "no reservation signal and no registered work "
+                f"found; --unknown {settings.unknown.value}",
+            )
+        )
+    return Decision(kind, tuple(reasons), tuple(evidence)), matches

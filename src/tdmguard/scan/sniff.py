@@ -1,0 +1,93 @@
+"""Media kind from the content's first bytes, never from the file extension."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from tdmguard.errors import MediaError
+from tdmguard.scan.record import MediaKind
+
+__all__ = ["SNIFF_BYTES", "sniff_bytes", "sniff_path"]
+
+SNIFF_BYTES = 4096
+
+
+def _is_mp3_frame(head: bytes) -> bool:
+    # MPEG audio frame sync: 11 set bits, a valid layer and bitrate index.
+    if len(head) < 4 or head[0] != 0xFF or (head[1] & 0xE0) != 0xE0:
+        return False
+    layer = (head[1] >> 1) & 0x3
+    bitrate = head[2] >> 4
+    return layer != 0 and bitrate not in (0, 15)
+
+
+def sniff_bytes(head: bytes) -> MediaKind:
+    """Media kind of a file whose first bytes are ``head`` (up to :data:`SNIFF_BYTES`)."""
+    if head[:4] == b"RIFF" and head[8:12] in (b"WAVE", b"AVI "):
+        return MediaKind.AUDIO if head[8:12] == b"WAVE" else MediaKind.UNKNOWN
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return MediaKind.IMAGE
+    if head[:4] in (b"fLaC", b"OggS") or head[:3] == b"ID3" or head[:4] == b"FORM":
+        return MediaKind.AUDIO
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"avif", b"avis", b"heic", b"heix", b"mif1"):
+            return MediaKind.IMAGE
+        return MediaKind.AUDIO  # M4A / MP4 audio (video containers carry audio too)
+    if head[:4] == b"MThd":
+        return MediaKind.SYMBOLIC
+    if (
+        head[:8] == b"\x89PNG\r\n\x1a\n"
+        or head[:3] == b"\xff\xd8\xff"
+        or head[:6] in (b"GIF87a", b"GIF89a")
+        or head[:2] == b"BM"
+        or head[:4] in (b"II*\x00", b"MM\x00*")
+    ):
+        return MediaKind.IMAGE
+    if _is_mp3_frame(head):
+        return MediaKind.AUDIO
+    if b"\x00" in head[:1024]:
+        return MediaKind.UNKNOWN
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut at the end of the sniffed block is still text.
+        if exc.start < len(head) - 4:
+            return MediaKind.UNKNOWN
+        text = head[: exc.start].decode("utf-8")
+    stripped = text.lstrip("\ufeff \t\r\n")
+    if (
+        stripped.startswith("<?xml")
+        or stripped.startswith("<!DOCTYPE score")
+        or stripped.startswith("<score-")
+    ):
+        return (
+            MediaKind.SYMBOLIC
+            if "score-partwise" in text or "score-timewise" in text
+            else MediaKind.TEXT
+        )
+    if stripped.startswith("**kern") or (stripped.startswith("X:") and "\nK:" in text):
+        return MediaKind.SYMBOLIC
+    return MediaKind.TEXT
+
+
+def sniff_path(path: Path) -> MediaKind:
+    """Media kind of a file; raises :class:`MediaError` naming it when it cannot be read."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise MediaError(f"cannot read ({exc.strerror or exc})", where=str(path)) from exc
+    if not head:
+        raise MediaError("empty file", where=str(path))
+    if head[:4] == b"PK\x03\x04":  # compressed MusicXML (.mxl) is a zip with a container
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+        except (zipfile.BadZipFile, OSError):
+            return MediaKind.UNKNOWN
+        if "META-INF/container.xml" in names and not any(n.endswith(".opf") for n in names):
+            return MediaKind.SYMBOLIC
+        return MediaKind.UNKNOWN
+    return sniff_bytes(head)

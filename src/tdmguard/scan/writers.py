@@ -1,0 +1,113 @@
+"""Scan outputs: JSON Lines per decision, written per shard then merged, and the report.
+
+Every file is written under a temporary name and renamed into place, so a killed scan never
+leaves a half-written output behind (and nothing already written is lost).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = [
+    "OUTPUTS",
+    "ShardWriter",
+    "completed_shards",
+    "merge_shards",
+    "read_stats",
+    "write_json_atomic",
+]
+
+OUTPUTS = ("kept", "excluded", "review", "errors")
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, indent=2, sort_keys=True, default=str)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class ShardWriter:
+    """Writes one shard's outputs into a temporary folder; :meth:`commit` renames it into
+    place (the rename is the shard's completion marker, with ``stats.json`` inside)."""
+
+    def __init__(self, shards_dir: Path, shard: int) -> None:
+        self.final = shards_dir / f"{shard:06d}"
+        self.tmp = Path(tempfile.mkdtemp(dir=shards_dir, prefix=f".{shard:06d}."))
+        self._files: dict[str, IO[str]] = {
+            name: (self.tmp / f"{name}.jsonl").open("w", encoding="utf-8") for name in OUTPUTS
+        }
+
+    def write(self, output: str, obj: Mapping[str, Any]) -> None:
+        self._files[output].write(_dumps(obj) + "\n")
+
+    def commit(self, stats: Mapping[str, Any]) -> None:
+        for fh in self._files.values():
+            fh.flush()
+            os.fsync(fh.fileno())
+            fh.close()
+        (self.tmp / "stats.json").write_text(_dumps(stats), encoding="utf-8")
+        if self.final.exists():  # a shard rerun after a crash between rename and merge
+            shutil.rmtree(self.final)
+        os.replace(self.tmp, self.final)
+
+    def abort(self) -> None:
+        for fh in self._files.values():
+            fh.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def completed_shards(shards_dir: Path) -> set[int]:
+    done: set[int] = set()
+    for entry in shards_dir.iterdir() if shards_dir.exists() else []:
+        if entry.name.isdigit() and (entry / "stats.json").exists():
+            done.add(int(entry.name))
+    return done
+
+
+def merge_shards(shards_dir: Path, out_dir: Path, shards: Sequence[int]) -> dict[str, int]:
+    """Concatenate the shards' outputs in shard order into ``out_dir/<output>.jsonl``."""
+    counts: dict[str, int] = {}
+    for name in OUTPUTS:
+        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
+        lines = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for shard in shards:
+                    with (shards_dir / f"{shard:06d}" / f"{name}.jsonl").open("rb") as fh:
+                        for line in fh:
+                            out.write(line)
+                            lines += 1
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, out_dir / f"{name}.jsonl")
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        counts[name] = lines
+    return counts
+
+
+def read_stats(shards_dir: Path, shards: Iterable[int]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for shard in shards:
+        data = json.loads((shards_dir / f"{shard:06d}" / "stats.json").read_text("utf-8"))
+        out.append(data)
+    return out

@@ -1,0 +1,50 @@
+"""Shared fixtures: registry database URLs (a real SQLite file, and a real PostgreSQL server
+when ``TDMGUARD_TEST_PG_URL`` points to one: ``.ci/run`` installs and starts it)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+def _pg_database(base_url: str) -> Iterator[str]:
+    from sqlalchemy import create_engine, text
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = base_url.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'registry.db'}"
+        return
+    base = os.environ.get("TDMGUARD_TEST_PG_URL")
+    if not base:
+        if os.environ.get("CI"):
+            pytest.fail("CI must provide TDMGUARD_TEST_PG_URL (see .ci/run)")
+        pytest.skip("no PostgreSQL server: set TDMGUARD_TEST_PG_URL (bash .ci/postgres.sh "
+                    "starts one) to run the PostgreSQL tests")
+    yield from _pg_database(base)
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip(f"../shared not found at {SHARED}")
+    return SHARED

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tdmguard.errors import MediaError
+from tdmguard.scan.record import MediaKind
+from tdmguard.scan.sniff import sniff_bytes, sniff_path
+
+
+@pytest.mark.parametrize(("head", "kind"), [
+    (b"RIFF\x00\x00\x00\x00WAVEfmt ", MediaKind.AUDIO),
+    (b"fLaC\x00\x00", MediaKind.AUDIO),
+    (b"OggS\x00\x02", MediaKind.AUDIO),
+    (b"ID3\x04\x00", MediaKind.AUDIO),
+    (b"\xff\xfb\x90\x64" + b"\x00" * 8, MediaKind.AUDIO),
+    (b"\x00\x00\x00\x20ftypM4A \x00", MediaKind.AUDIO),
+    (b"\x00\x00\x00\x1cftypavif", MediaKind.IMAGE),
+    (b"\x89PNG\r\n\x1a\n\x00", MediaKind.IMAGE),
+    (b"\xff\xd8\xff\xe0\x00\x10JFIF", MediaKind.IMAGE),
+    (b"GIF89a", MediaKind.IMAGE),
+    (b"RIFF\x00\x00\x00\x00WEBPVP8 ", MediaKind.IMAGE),
+    (b"MThd\x00\x00\x00\x06", MediaKind.SYMBOLIC),
+    (b'<?xml version="1.0"?>\n<!DOCTYPE score-partwise>\n<score-partwise>', MediaKind.SYMBOLIC),
+    (b'<?xml version="1.0"?><html></html>', MediaKind.TEXT),
+    (b"X:1\nT:Tune\nK:G\nGABc", MediaKind.SYMBOLIC),
+    (b"**kern\t**kern\n*M4/4", MediaKind.SYMBOLIC),
+    ("Und über allen Gipfeln ist Ruh".encode(), MediaKind.TEXT),
+    (b"[00:12.00]Line one\n", MediaKind.TEXT),
+    ("日本語の歌詞".encode()[:-1], MediaKind.TEXT),  # multi-byte char cut at the end
+    (b"\x00\x01\x02binary", MediaKind.UNKNOWN),
+    (b"\xc3\x28 invalid utf8 in the middle of a long line" * 3, MediaKind.UNKNOWN),
+])
+def test_sniff_bytes(head: bytes, kind: MediaKind) -> None:
+    assert sniff_bytes(head) is kind
+
+
+def test_sniff_path_errors_and_mxl(tmp_path: Path) -> None:
+    with pytest.raises(MediaError, match="empty"):
+        (tmp_path / "e").write_bytes(b"")
+        sniff_path(tmp_path / "e")
+    with pytest.raises(MediaError, match=str(tmp_path / "missing")):
+        sniff_path(tmp_path / "missing")
+    mxl = tmp_path / "score.bin"
+    with zipfile.ZipFile(mxl, "w") as zf:
+        zf.writestr("META-INF/container.xml", "<container/>")
+        zf.writestr("score.xml", "<score-partwise/>")
+    assert sniff_path(mxl) is MediaKind.SYMBOLIC
+    plain_zip = tmp_path / "other.zip"
+    with zipfile.ZipFile(plain_zip, "w") as zf:
+        zf.writestr("a.txt", "x")
+    assert sniff_path(plain_zip) is MediaKind.UNKNOWN
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04truncated")
+    assert sniff_path(tmp_path / "bad.zip") is MediaKind.UNKNOWN
