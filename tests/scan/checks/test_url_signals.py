@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from tests.signals.local_sites import TEXT, Route, Site, serve
 from tdmguard.scan.checks import CHECK_FACTORIES, CheckContext, load_factory
 from tdmguard.scan.checks.url_signals import UrlSignalsCheck
 from tdmguard.scan.record import MediaKind, Record
 from tdmguard.vocab import Stance, Use, merge_verdicts
+from tests.signals.local_sites import TEXT, Route, Site, serve
 
 
 def _context(**options: str) -> CheckContext:
