@@ -43,7 +43,6 @@ def test_parses_every_file_without_raising() -> None:
     assert elapsed < 60, f"{elapsed:.1f} s for the corpus"
 
 
-@pytest.mark.slow
 def test_every_file_through_the_whole_assessment() -> None:
     for path in _files():
         body = path.read_bytes()

@@ -152,3 +152,15 @@ def test_no_pages_mode_reads_only_site_files() -> None:
     with serve(*_sites()) as s:
         check_urls([s[2].base + "/p"], fetch_pages=False)
         assert s[2].requests_for("/p") == 0
+
+
+def test_an_unexpected_failure_is_one_unknown_answer_not_a_crash(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import tdmguard.signals.check as check_module
+
+    async def boom(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("parser bug")
+
+    monkeypatch.setattr(check_module, "_assess_one", boom)
+    [result] = check_urls(["http://127.0.0.1:9/x"])
+    assert set(result.stances.values()) == {U}
+    assert "parser bug" in result.problems[0]

@@ -20,7 +20,12 @@ from tdmguard.cli.output import console, err_console, print_json_line
 from tdmguard.errors import InputError
 from tdmguard.vocab import Stance, Use
 
-__all__ = ["register", "serve_demo_site"]
+__all__ = ["DEMO_PATHS", "register", "serve_demo_site"]
+
+# What `tdmguard demo` checks on the demo site (src/tdmguard/demo/data/web/): the home page
+# (TDMRep meta, noai, RSL), a track page (agent-scoped noai, Content-Usage header, Link
+# licence), the press kit (tdmrep.json 0 for /press/: disagreements) and a disallowed path.
+DEMO_PATHS = ("/", "/music/track01.html", "/press/kit.txt", "/private/x")
 
 _STYLE = {Stance.DENY: "bold red", Stance.ALLOW: "green", Stance.UNKNOWN: "dim"}
 _PROGRESS_FROM = 20  # show a progress bar from this many URLs on

@@ -65,6 +65,20 @@ async def _check_one(
     sites: dict[str, asyncio.Task[SiteSignals]],
     options: CheckOptions,
 ) -> UrlAssessment:
+    """One URL; an unexpected failure becomes an all-unknown answer with the reason (one
+    bad URL must not stop ten thousand, and unknown is never read as allow)."""
+    try:
+        return await _assess_one(url, fetcher, sites, options)
+    except Exception as exc:
+        return _invalid(url, f"not checked: {type(exc).__name__}: {exc}"[:300])
+
+
+async def _assess_one(
+    url: str,
+    fetcher: SignalFetcher,
+    sites: dict[str, asyncio.Task[SiteSignals]],
+    options: CheckOptions,
+) -> UrlAssessment:
     origin = origin_of(url)
     if origin is None:
         return _invalid(url, "not an http(s) URL with a host: nothing fetched")
