@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import string
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tdmguard.fingerprint.lyrics.normalise import (
@@ -30,6 +30,7 @@ def test_never_raises_and_yields_clean_tokens(text: str) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(st.text())
+@example("\u0e33")  # Thai SARA AM: NFKC splits it into a mark and a letter
 def test_idempotent(text: str) -> None:
     once = normalise_text(text)
     assert normalise_text(" ".join(once)) == once

@@ -164,11 +164,20 @@ class Matcher:
         return cls(engine, index)
 
     def identify_path(self, path: Path) -> list[Match]:
+        # Engines that can stream a large file in bounded memory offer match_file.
+        match_file = getattr(self.engine, "match_file", None)
+        if match_file is not None:
+            matches: list[Match] = match_file(path, self.index)
+            return matches
         return self.engine.match(self.engine.extract(path), self.index)
 
     def identify_text(self, text: str, *, where: str) -> list[Match]:
         if self.engine.modality is not Modality.LYRICS:
             raise InputError("only lyrics are matched in inline text", where=where)
+        match_text = getattr(self.engine, "match_text", None)
+        if match_text is not None:
+            matches: list[Match] = match_text(text, self.index, where=where)
+            return matches
         return self.engine.match(self.engine.extract_text(text, where=where), self.index)
 
 

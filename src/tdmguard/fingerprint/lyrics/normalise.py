@@ -164,6 +164,10 @@ def split_token(raw: str) -> list[SubToken]:
             _add_word(out, raw, word_start, i)
             word_start = -1
         j = i + 1
+        # A mark that starts a run (NFKC writes Thai SARA AM as NIKHAHIT + SARA AA) belongs
+        # to the letter after it, so normalising twice gives the same tokens.
+        if unicodedata.category(raw[i]).startswith("M") and j < n and _NOSPACE.match(raw, j):
+            j += 1
         while j < n and unicodedata.category(raw[j]).startswith("M"):
             j += 1
         text = unicodedata.normalize("NFKC", raw[i:j]).casefold()
