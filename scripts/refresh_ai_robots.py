@@ -1,4 +1,4 @@
-"""Refresh ``src/tdmguard/signals/data/ai_robots.json`` from ai.robots.txt's ``robots.json``.
+"""Refresh ``src/tdmguard/data/ai_robots.json`` from ai.robots.txt's ``robots.json``.
 
 Usage::
 
@@ -16,9 +16,9 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from tdmguard.signals.agents import build_agent_table
+from tdmguard.crawlers import build_agent_table
 
-OUT = Path(__file__).resolve().parents[1] / "src/tdmguard/signals/data/ai_robots.json"
+OUT = Path(__file__).resolve().parents[1] / "src/tdmguard/data/ai_robots.json"
 
 
 def main() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tdmguard.signals.agents import AgentPurpose, build_agent_table, load_ai_agents
+from tdmguard.crawlers import AgentPurpose, build_agent_table, load_ai_agents
 
 SHARED_JSON = Path(__file__).resolve().parents[2].parent / "shared/data/ai-robots-txt/robots.json"
 
@@ -29,7 +29,7 @@ def test_shipped_table_matches_the_refresh_of_the_pinned_source() -> None:
     )
     shipped = json.loads(
         (
-            Path(__file__).resolve().parents[2] / "src/tdmguard/signals/data/ai_robots.json"
+            Path(__file__).resolve().parents[2] / "src/tdmguard/data/ai_robots.json"
         ).read_text("utf-8")
     )
     assert doc == shipped

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import urljoin
 
-from tdmguard.signals.agents import TOKEN_ONLY_CRAWLERS, load_ai_agents
+from tdmguard.crawlers import TOKEN_ONLY_CRAWLERS, load_ai_agents, product_token
 from tdmguard.signals.ai_txt import AiTxt, parse_ai_txt
 from tdmguard.signals.aipref import UsagePreferences, parse_content_usage, split_robots_rule
 from tdmguard.signals.content_signal import parse_content_signal
@@ -88,7 +88,6 @@ class AssessOptions:
 def normalise_agent(agent: str) -> tuple[str, str | None]:
     """The RFC 9309 product token of ``agent`` (lower-cased) and a problem when it changed
     (``AI2Bot`` -> ``ai``: digits are not token characters, section 2.2.1)."""
-    from tdmguard.signals.robots import product_token
 
     raw = agent.strip()
     if raw in ("", "*"):

@@ -30,6 +30,8 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
+from tdmguard.crawlers import product_token
+
 __all__ = [
     "MAX_ROBOTS_BYTES",
     "ExtensionRecord",
@@ -54,7 +56,6 @@ MAX_ROBOTS_BYTES = 500 * 1024
 _MAX_LINE = 2083 * 8
 _BOM = b"\xef\xbb\xbf"
 
-_TOKEN = re.compile(r"[A-Za-z_-]*")
 # Records we know. Keys are matched as prefixes, case-insensitively, as Google does;
 # the typo spellings are protego's and Google's "frequent typos".
 _USER_AGENT_KEYS = ("user-agent", "useragent", "user agent")
@@ -272,13 +273,6 @@ def url_path(url: str) -> str:
 def _find_any(s: str, chars: str, start: int) -> int:
     hits = [i for i in (s.find(c, start) for c in chars) if i >= 0]
     return min(hits) if hits else -1
-
-
-def product_token(value: str) -> str:
-    """The product token of a user-agent line or UA string: its leading ``[A-Za-z_-]``
-    characters (RFC 9309 section 2.2.1), e.g. ``MistralAI-User/1.0`` -> ``MistralAI-User``."""
-    m = _TOKEN.match(value.strip())
-    return m.group() if m else ""
 
 
 def _key_kind(key: str) -> str | None:

@@ -1,6 +1,8 @@
 """AI crawler product tokens (ai.robots.txt ``robots.json``), shipped as dated package data.
 
-The table is ``signals/data/ai_robots.json``; refresh it with
+Shared by the readers (``signals``) and the emitters (``declare``), which are siblings, so it
+sits in the bottom layer. The table is ``tdmguard/data/ai_robots.json`` (MIT, licence
+beside it); refresh it with
 ``python scripts/refresh_ai_robots.py PATH-OR-URL-OF-robots.json`` (docs/signals.md).
 Token-only agents (optout-protocols.md section 2.2) govern *use*, not crawling: another
 crawler fetches for them, so their Disallow denies training and leaves search alone.
@@ -17,8 +19,6 @@ from functools import lru_cache
 from importlib import resources
 from types import MappingProxyType
 
-from tdmguard.signals.robots import product_token
-
 __all__ = [
     "TOKEN_ONLY_CRAWLERS",
     "AgentPurpose",
@@ -26,12 +26,24 @@ __all__ = [
     "AiAgentTable",
     "build_agent_table",
     "load_ai_agents",
+    "product_token",
 ]
 
 # Token-only agents and the crawler that fetches for them (section 2.2 of the reference).
 TOKEN_ONLY_CRAWLERS: Mapping[str, str] = MappingProxyType(
     {"google-extended": "Googlebot", "applebot-extended": "Applebot"}
 )
+
+_TOKEN = re.compile(r"[A-Za-z_-]+")
+
+
+def product_token(value: str) -> str:
+    """The product token of a user-agent line or UA string: its leading ``[A-Za-z_-]``
+    characters (RFC 9309 section 2.2.1), e.g. ``MistralAI-User/1.0`` -> ``MistralAI-User``,
+    ``ChatGPT Agent`` -> ``ChatGPT``."""
+    m = _TOKEN.match(value.strip())
+    return m.group() if m else ""
+
 
 _TRAINING = re.compile(
     r"train|scrap|dataset|\bLLM\b|data provider|machine learning|crawl data", re.I
@@ -114,7 +126,7 @@ def build_agent_table(
 @lru_cache(maxsize=1)
 def load_ai_agents() -> AiAgentTable:
     """The shipped table (read once per process)."""
-    raw = resources.files("tdmguard.signals").joinpath("data/ai_robots.json").read_text("utf-8")
+    raw = resources.files("tdmguard").joinpath("data/ai_robots.json").read_text("utf-8")
     doc = json.loads(raw)
     agents = tuple(
         AiAgent(
