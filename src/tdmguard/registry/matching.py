@@ -9,6 +9,7 @@ engine uses its binary-hash index. Both share one life cycle: ``create``, ``appe
 from __future__ import annotations
 
 import importlib
+import itertools
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -132,13 +133,11 @@ def rebuild_index(
     spec = _backend(modality)
     spec.index_cls.create(staging, engine=engine.engine, aux_width=engine.aux_width)
     works = stale = 0
-    batch: list[tuple[str, Fingerprint]] = []
-    for item in [*items, None]:
-        if item is not None:
-            batch.append(item)
-        if batch and (item is None or len(batch) >= 2000):
-            added, skipped = _append(staging, engine, spec, batch, strict=False)
-            works, stale, batch = works + added, stale + skipped, []
+    items = iter(items)
+    # Segments of at most 2,000 works, so memory stays flat however large the catalogue.
+    while batch := list(itertools.islice(items, 2000)):
+        added, skipped = _append(staging, engine, spec, batch, strict=False)
+        works, stale = works + added, stale + skipped
     old = index_dir / f".{modality.value}.old"
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
