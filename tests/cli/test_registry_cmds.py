@@ -115,3 +115,10 @@ def test_audit_tamper_is_reported(run, tmp_path: Path) -> None:  # type: ignore[
     con.commit()
     out = run("registry", "verify", code=ExitCode.INTEGRITY)
     assert "audit entry 1" in out
+
+
+def test_usage_errors_exit_2_without_traceback(run) -> None:  # type: ignore[no-untyped-def]
+    out = run("holder", "add", code=ExitCode.USAGE)
+    assert "Missing argument" in out and "Traceback" not in out
+    out = run("scan", "--bogus", code=ExitCode.USAGE)
+    assert "No such option" in out

@@ -25,6 +25,8 @@ CHECK_FACTORIES: Mapping[str, str] = MappingProxyType(
         "lyrics-match": "tdmguard.scan.checks.content:make_lyrics",
         "melody-match": "tdmguard.scan.checks.content:make_melody",
         "image-match": "tdmguard.scan.checks.content:make_image",
+        "embedded-signals": "tdmguard.scan.checks.embedded:make_check",
+        "url-signals": "tdmguard.scan.checks.url_signals:make_check",
     }
 )
 

@@ -1,0 +1,271 @@
+"""``tdmguard declare`` (write a holder's declaration bundle) and ``tdmguard stamp`` (write
+the reservation into audio and image files).
+
+The declaration is built here from the registry (``declare`` is a sibling of ``registry``
+and does not import it), or read from a JSON file (``--from-json``, the shape of
+``HolderDeclaration.to_json``) when there is no registry at hand.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tdmguard.cli.context import settings_from
+from tdmguard.cli.output import console, print_json, print_table
+from tdmguard.cli.params import parse_date, today
+from tdmguard.declare import (
+    DeclaredWork,
+    HolderDeclaration,
+    StampFields,
+    stamp_file,
+    write_bundle,
+)
+from tdmguard.errors import InputError, NotFoundError, TdmguardError
+from tdmguard.registry.store import Registry
+from tdmguard.vocab import Purpose
+
+__all__ = ["declaration_from_registry", "publish_demo", "register"]
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+HolderOpt = Annotated[
+    str | None, typer.Option("--holder", help="Holder name or id in the registry.")
+]
+FromJsonOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--from-json", help="Read the declaration from a JSON file instead of the registry."
+    ),
+]
+BaseUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--base-url",
+        help="Origin the bundle is served from (default: https:// + the contact's e-mail domain).",
+    ),
+]
+ContactOpt = Annotated[
+    str | None, typer.Option("--contact", help="Licensing e-mail (default: the holder's contact).")
+]
+LicensingOpt = Annotated[
+    str | None,
+    typer.Option("--licensing-url", help="Licensing page (default: BASE_URL/ai-licensing)."),
+]
+AtOpt = Annotated[
+    str | None, typer.Option("--at", help="Date whose reservations count (default: today).")
+]
+
+
+def declaration_from_registry(
+    registry: Registry,
+    holder: str,
+    *,
+    base_url: str | None = None,
+    contact: str | None = None,
+    licensing_url: str | None = None,
+    at: date | None = None,
+) -> HolderDeclaration:
+    """The declaration of ``holder``'s reservations in force at ``at`` (default today).
+
+    Reserved uses and purposes are the union over the active reservations (not revoked,
+    not ended, not exemptions); the works listed are every work of the holder when a
+    reservation is holder-wide, else the works the reservations name."""
+    day = at or today()
+    info = registry.get_holder(holder)
+    active = [
+        r
+        for r in registry.reservations(info.name)
+        if not r.exempt
+        and r.revoked_on is None
+        and (r.effective_until is None or r.effective_until > day)
+    ]
+    if not active:
+        raise NotFoundError(
+            f"holder {info.name!r} has no reservation in force: run `tdmguard reserve` first",
+            where="holder",
+        )
+    email = contact or (info.contact if info.contact and "@" in info.contact else None)
+    if email is None:
+        raise InputError(
+            f"holder {info.name!r} has no e-mail contact in the registry: pass --contact",
+            where="--contact",
+        )
+    origin = base_url or f"https://{email.rsplit('@', 1)[1]}"
+    uses = frozenset(u for r in active for u in r.uses)
+    purposes = frozenset(p for r in active for p in (r.purposes or tuple(Purpose)))
+    holder_wide = any(not r.work_ids for r in active)
+    named = {w for r in active for w in r.work_ids}
+    works = tuple(
+        DeclaredWork(w.id, w.title, w.isrc or "", w.iswc or "")
+        for w in registry.list_works(info.name)
+        if holder_wide or w.id in named
+    )
+    return HolderDeclaration(
+        holder=info.name,
+        contact_email=email,
+        licensing_url=licensing_url or f"{origin.rstrip('/')}/ai-licensing",
+        base_url=origin,
+        reserved_uses=uses,
+        purposes=purposes,
+        effective_from=min(r.effective_from for r in active),
+        works=works,
+    )
+
+
+def _load_declaration(
+    ctx: typer.Context,
+    holder: str | None,
+    from_json: Path | None,
+    *,
+    base_url: str | None,
+    contact: str | None,
+    licensing_url: str | None,
+    at: str | None,
+) -> HolderDeclaration:
+    if from_json is not None:
+        try:
+            data = json.loads(from_json.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read the declaration ({exc})", where=str(from_json)) from exc
+        if not isinstance(data, dict):
+            raise InputError("expected a JSON object", where=str(from_json))
+        if base_url:
+            data["base_url"] = base_url
+        return HolderDeclaration.from_json(data, where=str(from_json))
+    if holder is None:
+        raise InputError(
+            "name the holder (--holder) or a declaration file (--from-json)", where="--holder"
+        )
+    registry = Registry.open(settings_from(ctx).db_url, create=False)
+    try:
+        return declaration_from_registry(
+            registry,
+            holder,
+            base_url=base_url,
+            contact=contact,
+            licensing_url=licensing_url,
+            at=parse_date(at, flag="--at"),
+        )
+    finally:
+        registry.close()
+
+
+def declare(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the bundle into.")],
+    holder: HolderOpt = None,
+    from_json: FromJsonOpt = None,
+    base_url: BaseUrlOpt = None,
+    contact: ContactOpt = None,
+    licensing_url: LicensingOpt = None,
+    at: AtOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write a holder's declaration bundle: robots.txt, ai.txt, tdmrep.json, TDM policy,
+    RSL licence, declaration page, nginx/Apache/Caddy header snippets and a manifest."""
+    decl = _load_declaration(
+        ctx,
+        holder,
+        from_json,
+        base_url=base_url,
+        contact=contact,
+        licensing_url=licensing_url,
+        at=at,
+    )
+    bundle = write_bundle(decl, out)
+    if json_out:
+        print_json(bundle.to_json() | {"declaration": decl.to_json()})
+        return
+    print_table(
+        f"declaration bundle for {decl.holder} in {bundle.folder}",
+        ["file", "serve at", "bytes", "sha256"],
+        [(f.path, f.url or "(server config)", len(f.content), f.sha256[:16]) for f in bundle.files],
+    )
+    console.print(f"manifest.json sha256 {bundle.manifest_sha256}")
+
+
+def stamp(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(help="Audio or image files to stamp in place.")],
+    holder: HolderOpt = None,
+    work: Annotated[
+        str | None, typer.Option("--work", help="Work id: adds its ISRC and id to the tags.")
+    ] = None,
+    from_json: FromJsonOpt = None,
+    base_url: BaseUrlOpt = None,
+    contact: ContactOpt = None,
+    licensing_url: LicensingOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Write the holder's reservation into FILES (ID3 / Vorbis / MP4 tags and XMP in audio;
+    XMP plus:DataMining and IPTC in JPEG/PNG) without re-encoding them."""
+    decl = _load_declaration(
+        ctx,
+        holder,
+        from_json,
+        base_url=base_url,
+        contact=contact,
+        licensing_url=licensing_url,
+        at=None,
+    )
+    fields = StampFields.from_declaration(decl, work)
+    results: list[dict[str, object]] = []
+    rows: list[tuple[str, str, int, str]] = []
+    failures: list[TdmguardError] = []
+    for path in files:
+        try:
+            result = stamp_file(path, fields)
+        except TdmguardError as exc:
+            failures.append(exc)
+            results.append({"path": str(path), "error": str(exc)})
+            rows.append((str(path), "-", 0, str(exc)))
+            continue
+        results.append(result.to_json())
+        rows.append((str(path), result.container, len(result.fields), "; ".join(result.notes)))
+    if json_out:
+        uses = sorted(u.value for u in decl.reserved_uses)
+        print_json({"holder": decl.holder, "reserved_uses": uses, "files": results})
+    else:
+        print_table(f"stamped for {decl.holder}", ["file", "container", "fields", "notes"], rows)
+    if failures:
+        raise (
+            failures[0]
+            if len(failures) == 1
+            else InputError(
+                f"{len(failures)} of {len(files)} files not stamped; first: {failures[0]}"
+            )
+        )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("declare")(declare)
+    app.command("stamp")(stamp)
+
+
+def publish_demo(
+    registry: Registry, holder: str, workdir: Path, *, base_url: str | None = None
+) -> dict[str, object]:
+    """For ``tdmguard demo``: write ``holder``'s bundle into ``workdir/declaration`` and
+    stamp copies of the sample media (``demo/data/declare``) into ``workdir/stamped``.
+    The stamped files are not registered works: a scan excludes them by their embedded
+    signals alone."""
+    import shutil
+
+    from tdmguard.demo import demo_data_dir
+
+    decl = declaration_from_registry(registry, holder, base_url=base_url)
+    bundle = write_bundle(decl, workdir / "declaration")
+    stamped_dir = workdir / "stamped"
+    stamped_dir.mkdir(parents=True, exist_ok=True)
+    fields = StampFields.from_declaration(decl)
+    stamped = []
+    for sample in sorted((demo_data_dir() / "declare").iterdir()):
+        if sample.suffix in {".ogg", ".png"}:
+            target = stamped_dir / sample.name
+            shutil.copyfile(sample, target)
+            stamped.append(stamp_file(target, fields).to_json())
+    return {"bundle": bundle.to_json(), "stamped": stamped}
