@@ -177,7 +177,10 @@ class Matcher:
         if match_file is not None:
             matches: list[Match] = match_file(path, self.index)
             return matches
-        return self.engine.match(self.engine.extract(path), self.index)
+        # Engines whose registration fingerprint is richer than a query needs (image: the
+        # eight dihedral variants and canonical crops) offer a cheaper extract_query.
+        extract = getattr(self.engine, "extract_query", self.engine.extract)
+        return self.engine.match(extract(path), self.index)
 
     def identify_text(self, text: str, *, where: str) -> list[Match]:
         if self.engine.modality is not Modality.LYRICS:
