@@ -221,6 +221,7 @@ def test_no_notes_gives_empty_fingerprint(
     mido.MidiFile().save(str(path))
     fp = engine.extract(path)
     assert len(fp) == 0 and engine.match(fp, index) == []
+    assert "no pitched notes" in str(fp.meta["reason"])
     short = NoteLine("s", np.arange(3.0), np.array([60, 62, 64], np.int16), np.ones(3))
     assert engine.match(engine.fingerprint_lines([short]), index) == []
 

@@ -133,6 +133,12 @@ class MelodyFingerprinter:
             "lines": len(lines),
             "notes": sum(len(line) for line in lines),
         }
+        if keyed.keys.shape[0] == 0:  # the registry refuses such a file, saying why
+            meta["reason"] = (
+                "no pitched notes (drums and unpitched parts are left out)"
+                if not meta["notes"]
+                else f"no melody line of at least {N + 1} notes"
+            )
         return Fingerprint(self.modality, self.engine, keyed.keys, keyed.aux,
                            MappingProxyType(meta))
 
