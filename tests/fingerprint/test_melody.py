@@ -295,6 +295,10 @@ def test_wrong_engine_fingerprint_is_refused(engine: MelodyFingerprinter, index:
                      np.zeros((1, engine.aux_width), np.int32))
     with pytest.raises(InputError):
         engine.match(fp, index)
+    hostile = Fingerprint(Modality.MELODY, engine.engine, np.zeros(1, np.uint64),
+                          np.array([[0, 2**31 - 1, 0, 0, 0, 0, 0, 0]], np.int32))
+    with pytest.raises(InputError, match="malformed"):
+        engine.match(hostile, index)
 
 
 def test_smith_waterman_spans_and_note_edits() -> None:

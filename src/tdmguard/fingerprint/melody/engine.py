@@ -193,6 +193,9 @@ class MelodyFingerprinter:
         if m == 0:
             return []
         s = self.settings
+        if (query.aux.shape[1] != AUX_WIDTH or int(query.aux[:, :2].min()) < 0
+                or int(query.aux[:, 1].max()) > s.max_keys):
+            raise InputError("melody fingerprint has malformed aux columns", where="melody query")
         idf = self.background.idf_bits(query.keys)
         hits = index.lookup(query.keys)
         q_row = np.asarray(hits.query_row, dtype=np.int64)
