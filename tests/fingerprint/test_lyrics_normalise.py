@@ -31,6 +31,9 @@ def test_never_raises_and_yields_clean_tokens(text: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text())
 @example("\u0e33")  # Thai SARA AM: NFKC splits it into a mark and a letter
+@example("0\U0001f210")  # a squared ideograph inside a word: NFKC makes it Han
+@example("\u32c0")  # NFKC gives a digit and an ideograph
+@example("TIL\x1b")  # an elision hidden behind a control character
 def test_idempotent(text: str) -> None:
     once = normalise_text(text)
     assert normalise_text(" ".join(once)) == once

@@ -113,21 +113,33 @@ ELISIONS: Mapping[str, str] = MappingProxyType(
 )
 
 
-def normalise_word(word: str) -> str:
-    """The normalised form of a word of a space-separated script (may be empty: drop it)."""
-    if word.isascii():
-        text = word.lower()
-        text = ELISIONS.get(text.replace("`", "'"), text)
-        if len(text) > 3 and text.endswith("in'"):
-            text = text[:-1] + "g"
-        return _ASCII_DROP.sub("", text)
-    text = unicodedata.normalize("NFKC", word).casefold().translate(_APOSTROPHE_TABLE)
+_BARE_ELISIONS = {k: v for k, v in ELISIONS.items() if "'" not in k}
+_ASCII_KEEP = re.compile(r"[^a-z0-9']+")
+
+
+def _elide(text: str) -> str:
     text = ELISIONS.get(text, text)
     if len(text) > 3 and text.endswith("in'"):
         text = text[:-1] + "g"
+    return text
+
+
+def normalise_word(word: str) -> str:
+    """The normalised form of a word of a space-separated script (may be empty: drop it).
+
+    Elisions are looked up once the word is reduced to letters, digits and apostrophes, and
+    the bare forms (``til``, ``cos``) once more at the end, so normalising a normalised word
+    changes nothing."""
+    if word.isascii():
+        text = _elide(_ASCII_KEEP.sub("", word.lower().replace("`", "'")))
+        text = _ASCII_DROP.sub("", text)
+        return _BARE_ELISIONS.get(text, text)
+    text = unicodedata.normalize("NFKC", word).casefold().translate(_APOSTROPHE_TABLE)
+    text = _elide("".join(c for c in text if c == "'" or unicodedata.category(c)[0] in "LMN"))
     text = unicodedata.normalize("NFC", _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", text)))
     # keep letters, marks (Thai and Devanagari vowels are marks) and numbers only
-    return "".join(c for c in text if unicodedata.category(c)[0] in "LMN")
+    text = "".join(c for c in text if unicodedata.category(c)[0] in "LMN")
+    return _BARE_ELISIONS.get(text, text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +166,10 @@ def split_token(raw: str) -> list[SubToken]:
     i = 0
     n = len(raw)
     while i < n:
-        hit = _NOSPACE.match(raw, i)
+        # Classify by the NFKC form: compatibility characters (squared or half-width forms,
+        # enclosed ideographs) must land where their normal form would, or normalising
+        # twice would give other tokens.
+        hit = _NOSPACE.search(unicodedata.normalize("NFKC", raw[i]))
         if hit is None:
             if word_start < 0:
                 word_start = i
@@ -170,13 +185,34 @@ def split_token(raw: str) -> list[SubToken]:
             j += 1
         while j < n and unicodedata.category(raw[j]).startswith("M"):
             j += 1
-        text = unicodedata.normalize("NFKC", raw[i:j]).casefold()
         kind = TokenKind.IDEOGRAPH if hit.group(1) else TokenKind.SYLLABIC
-        out.append(SubToken(text, kind, i, j - i))
+        for piece in _nospace_pieces(unicodedata.normalize("NFKC", raw[i:j]).casefold()):
+            out.append(SubToken(piece, kind, i, j - i))
         i = j
     if word_start >= 0:
         _add_word(out, raw, word_start, n)
     return out
+
+
+def _nospace_pieces(text: str) -> list[str]:
+    """Split normalised no-space text into the tokens a second pass would find: one per
+    letter with its marks; anything else (digits, Latin letters, punctuation that NFKC
+    produced) is normalised as a word, or dropped."""
+    pieces: list[str] = []
+    k, m = 0, len(text)
+    while k < m:
+        e = k + 1
+        if unicodedata.category(text[k]).startswith("M") and e < m:
+            e += 1
+        while e < m and unicodedata.category(text[e]).startswith("M"):
+            e += 1
+        piece = text[k:e]
+        if _NOSPACE.match(piece):
+            pieces.append(piece)
+        else:
+            pieces.extend(sub.text for sub in split_token(piece) if sub.text)
+        k = e
+    return pieces
 
 
 def _add_word(out: list[SubToken], raw: str, start: int, end: int) -> None:
