@@ -105,9 +105,11 @@ class HashHits(Protocol):
 
 @runtime_checkable
 class HashLookup(Protocol):
-    """What an engine needs of an index: exact look-up of many hashes at once."""
+    """What an engine needs of an index: exact look-up of many hashes at once.
 
-    def lookup(self, keys: U64) -> HashHits: ...
+    ``max_per_key`` (optional): skip keys stored more often than this (stop-word keys)."""
+
+    def lookup(self, keys: U64, max_per_key: int | None = None) -> HashHits: ...
 
     def work_meta(self, work: int) -> Mapping[str, float | int | str]: ...
 

@@ -231,10 +231,12 @@ class HashIndex:
     def size_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
 
-    def lookup(self, keys: U64) -> SegmentHits:
+    def lookup(self, keys: U64, max_per_key: int | None = None) -> SegmentHits:
         """Exact look-up of every key; removed works are left out.
 
         ``keys``: shape (q,) uint64. Returns hits with ``query_row`` into ``keys``.
+        ``max_per_key``: a key stored more often than this in a segment is skipped there
+        (such "stop-word" keys carry little evidence and would cost most of the gathering).
         """
         query = np.asarray(keys, dtype=np.uint64)
         rows: list[I64] = []
@@ -246,6 +248,8 @@ class HashIndex:
             lo = np.searchsorted(seg.keys, query, side="left")
             hi = np.searchsorted(seg.keys, query, side="right")
             counts = hi - lo
+            if max_per_key is not None:
+                counts = np.where(counts > max_per_key, 0, counts)
             total = int(counts.sum())
             if total == 0:
                 continue

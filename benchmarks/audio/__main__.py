@@ -1,0 +1,3 @@
+from benchmarks.audio.run import main
+
+main()

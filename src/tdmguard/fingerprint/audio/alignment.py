@@ -1,0 +1,222 @@
+"""Score index hits by a consistent time line and pitch offset per work (Hough, then a fit).
+
+A query that is an excerpt of a reference, played ``s`` times faster and shifted by ``p``
+semitones, puts every true hit on the line ``t_ref = a + s * t_query`` with
+``f_query - f_ref = p``. Random hits scatter. So, per work:
+
+1. coarse vote over 7 time factors 0.87..1.15 and 32-frame offset bins (both halves);
+2. for the best few works, a fine vote over time factors +-3 % around the coarse one (0.4 %
+   steps), 3-frame offsets and half-semitone pitch offsets;
+3. inliers within ``tol_frames`` and ``tol_st`` of the winning cell; a least-squares line fit
+   through them gives the time factor and offset; refit once on the refined inliers.
+
+The score is the number of distinct query triplets that agree. Random agreement is rare: with
+~0.5 random hits per query triplet spread over every work's whole length, six or more of them
+on one line within +-2.5 frames is unlikely; ``min_score`` is set from the false-positive
+runs in ``benchmarks/audio`` (see docs/audio.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["AlignParams", "Alignment", "align_hits"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class AlignParams:
+    min_factor: float = 0.87
+    max_factor: float = 1.15
+    coarse_factors: int = 7
+    coarse_bin: float = 32.0  # frames
+    fine_span: float = 0.03  # +- relative, around the coarse factor
+    fine_step: float = 0.004
+    fine_bin: float = 3.0  # frames
+    pitch_bin: float = 0.5  # semitones
+    max_pitch_st: float = 4.0
+    tol_frames: float = 2.5
+    tol_st: float = 0.5
+    ratio_tol: float = 0.12  # |ln(per-hash factor / line factor)| allowed
+    candidates: int = 8
+    min_score: int = 8
+    min_votes: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """One work's agreement. Times are in frames; ``offset`` is ``a`` of ``t_ref = a + s*t_q``."""
+
+    work: int
+    score: int
+    time_factor: float
+    offset: float
+    pitch_st: float
+    query_start: float
+    query_end: float
+    ref_start: float
+    ref_end: float
+    hits: int
+
+
+_TABLE = 1 << 18  # vote slots of the coarse stage
+
+
+def _best_cells(keys: I64) -> tuple[I64, I64]:
+    cells, counts = np.unique(keys, return_counts=True)
+    return cells, counts.astype(np.int64)
+
+
+def _top_cells(keys: I64, n_top: int) -> tuple[I64, I64]:
+    """The ~``n_top`` most voted cells of ``keys`` (shape (m,)) and their exact counts.
+
+    Votes go to ``_TABLE`` hashed slots with one ``bincount`` (O(m), no sort of all votes);
+    only the members of the best slots are then counted exactly, so a slot shared by two
+    cells never merges them.
+    """
+    slot = ((keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(46)).astype(
+        np.int64
+    )
+    votes = np.bincount(slot, minlength=_TABLE)
+    n_top = min(n_top, _TABLE)
+    best = np.argpartition(votes, _TABLE - n_top)[_TABLE - n_top :]
+    mark = np.zeros(_TABLE, dtype=bool)
+    mark[best[votes[best] > 0]] = True
+    return _best_cells(keys[mark[slot]])
+
+
+def align_hits(
+    qt: F64, qf: F64, source: I64, work: I64, rt: F64, rf: F64, ratio: F64, p: AlignParams
+) -> list[Alignment]:
+    """Alignments of works with at least ``p.min_score`` agreeing query triplets, best first.
+
+    All arrays have shape (m,), one entry per hit: ``qt``/``qf`` the query triplet's anchor
+    (frames, semitones), ``source`` its row in the query, ``work`` the reference work number,
+    ``rt``/``rf`` the reference anchor, ``ratio`` the hash's own time-factor estimate
+    (reference span / query span: noisy, used to drop hits that cannot be on any line).
+    """
+    dp = qf - rf
+    lr = np.log(ratio)
+    keep = (
+        (np.abs(dp) <= p.max_pitch_st)
+        & (lr >= np.log(p.min_factor) - p.ratio_tol)
+        & (lr <= np.log(p.max_factor) + p.ratio_tol)
+    )
+    qt, source, work, rt, dp, lr = qt[keep], source[keep], work[keep], rt[keep], dp[keep], lr[keep]
+    if qt.shape[0] < p.min_score:
+        return []
+    centre = 0.5 * (float(qt.min()) + float(qt.max()))
+    qc = qt - centre
+    factors = np.geomspace(p.min_factor, p.max_factor, p.coarse_factors)
+    # stage 1: (work, factor, offset bin) votes, with bins shifted by half to catch edges
+    n_f = factors.shape[0]
+    best_per_work: dict[int, tuple[int, float, float]] = {}
+    for shift in (0.0, 0.5):
+        off = rt[None, :] - factors[:, None] * qc[None, :]
+        obin = np.floor(off / p.coarse_bin + shift).astype(np.int64)
+        omin = int(obin.min())
+        obin -= omin
+        span = int(obin.max()) + 1
+        keys = (work[None, :] * n_f + np.arange(n_f)[:, None]) * span + obin
+        cells, counts = _top_cells(keys.reshape(-1), 4 * p.candidates)
+        strong = counts >= p.min_votes
+        cells, counts = cells[strong], counts[strong]
+        if cells.shape[0] == 0:
+            continue
+        top = np.argsort(-counts, kind="stable")[: 4 * p.candidates]
+        for cell, count in zip(cells[top], counts[top], strict=True):
+            w, rest = divmod(int(cell), n_f * span)
+            fi, ob = divmod(rest, span)
+            prev = best_per_work.get(w)
+            if prev is None or count > prev[0]:
+                # the offset bin's centre, with the half-bin shift undone
+                best_per_work[w] = (int(count), float(factors[fi]), omin + ob + 0.5 - shift)
+    ranked = sorted(best_per_work.items(), key=lambda kv: -kv[1][0])[: p.candidates]
+    out: list[Alignment] = []
+    for w, (_, factor, obin_centre) in ranked:
+        found = _fine(w, factor, obin_centre * p.coarse_bin, qc, qt, dp, lr, source, work, rt, p)
+        if found is not None and found.score >= p.min_score:
+            out.append(found)
+    out.sort(key=lambda a: -a.score)
+    return out
+
+
+def _fine(
+    w: int,
+    factor: float,
+    offset: float,
+    qc: F64,
+    qt: F64,
+    dp: F64,
+    lr: F64,
+    source: I64,
+    work: I64,
+    rt: F64,
+    p: AlignParams,
+) -> Alignment | None:
+    near = (work == w) & (np.abs(rt - factor * qc - offset) <= 1.5 * p.coarse_bin)
+    if int(near.sum()) < p.min_score:
+        return None
+    qc_w, qt_w, dp_w, src_w, rt_w = qc[near], qt[near], dp[near], source[near], rt[near]
+    lr_w = lr[near]
+    fine = factor * np.exp(
+        np.arange(-p.fine_span, p.fine_span + 1e-9, p.fine_step, dtype=np.float64)
+    )
+    off = rt_w[None, :] - fine[:, None] * qc_w[None, :]
+    obin = np.floor(off / p.fine_bin).astype(np.int64)
+    obin -= obin.min()
+    pbin = np.floor((dp_w + p.max_pitch_st) / p.pitch_bin).astype(np.int64)
+    n_p = int(pbin.max()) + 1
+    span = int(obin.max()) + 1
+    keys = (np.arange(fine.shape[0])[:, None] * span + obin) * n_p + pbin[None, :]
+    cells, counts = _best_cells(keys.reshape(-1))
+    best = int(cells[int(np.argmax(counts))])
+    rest, pb = divmod(best, n_p)
+    fi, _ = divmod(rest, span)
+    s = float(fine[fi])
+    pitch = (pb + 0.5) * p.pitch_bin - p.max_pitch_st
+    # the winning cell's offset, as the median over its members
+    member = (obin[fi] == rest % span) & (pbin == pb)
+    a = float(np.median(off[fi][member]))
+    inl = np.zeros(0, dtype=bool)
+    for _ in range(2):
+        resid = rt_w - (a + s * qc_w)
+        inl = (
+            (np.abs(resid) <= p.tol_frames)
+            & (np.abs(dp_w - pitch) <= p.tol_st)
+            & (np.abs(lr_w - np.log(s)) <= p.ratio_tol)
+        )
+        if int(inl.sum()) < 3:
+            return None
+        x, y = qc_w[inl], rt_w[inl]
+        if float(np.ptp(x)) > 20.0:  # enough spread (> 0.3 s) for a slope
+            s_fit, a_fit = np.polyfit(x, y, 1)
+            if p.min_factor <= s_fit <= p.max_factor:
+                s, a = float(s_fit), float(a_fit)
+        pitch = float(np.median(dp_w[inl]))
+    # distinct query triplets, counted once per query frame and once per reference frame:
+    # a steady tone repeats one triplet shape frame after frame and must not outvote music
+    score = min(
+        int(np.unique(src_w[inl]).shape[0]),
+        int(np.unique(np.rint(qt_w[inl])).shape[0]),
+        int(np.unique(np.rint(rt_w[inl])).shape[0]),
+    )
+    centre = float(qt_w[0] - qc_w[0])
+    q_lo, q_hi = float(qt_w[inl].min()), float(qt_w[inl].max())
+    return Alignment(
+        work=w,
+        score=score,
+        time_factor=s,
+        offset=a - s * centre,
+        pitch_st=pitch,
+        query_start=q_lo,
+        query_end=q_hi,
+        ref_start=float(rt_w[inl].min()),
+        ref_end=float(rt_w[inl].max()),
+        hits=int(near.sum()),
+    )

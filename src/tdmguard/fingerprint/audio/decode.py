@@ -1,0 +1,152 @@
+"""Decode any audio file to mono float32 at the engine's sample rate, in bounded memory.
+
+soundfile (libsndfile 1.2: WAV, FLAC, OGG Vorbis, Opus, MP3, AIFF, ...) is tried first; PyAV
+(FFmpeg: AAC/M4A, WMA, video containers, ...) second, when installed (``tdmguard[audio-av]``).
+Both are read block by block and resampled with a streaming soxr resampler, so memory stays
+proportional to ``max_duration_s`` at the *output* rate (8 kHz float32: 115 MB for 1 h),
+never to the input's size or rate. Longer files are cut at ``max_duration_s`` and the
+fingerprint says so in ``meta["truncated"]``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tdmguard.errors import MediaError, MissingExtraError
+
+__all__ = ["DecodedAudio", "decode_mono"]
+
+F32 = npt.NDArray[np.float32]
+_BLOCK_FRAMES = 1 << 16  # input frames per read: ~1.4 s at 48 kHz, bounded whatever the file
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class DecodedAudio:
+    """``samples``: shape (n,), float32 mono at ``rate_hz``; ``source_rate_hz``: the file's rate;
+    ``truncated``: the file was longer than the cap and only its start was decoded."""
+
+    samples: F32
+    rate_hz: int
+    source_rate_hz: int
+    truncated: bool
+    decoder: str
+
+
+def _soundfile_blocks(path: Path) -> tuple[int, Generator[F32, None, None]]:
+    import soundfile as sf
+
+    try:
+        handle = sf.SoundFile(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
+        raise _UnsupportedError(str(exc)) from exc
+    rate = int(handle.samplerate)
+    if rate <= 0 or handle.channels <= 0:
+        handle.close()
+        raise MediaError(
+            f"invalid stream (rate {rate}, {handle.channels} channels)", where=str(path)
+        )
+
+    def blocks() -> Generator[F32, None, None]:
+        with handle:
+            while True:
+                try:
+                    data = handle.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
+                except (sf.LibsndfileError, RuntimeError) as exc:
+                    raise MediaError(f"decoding failed ({exc})", where=str(path)) from exc
+                if data.shape[0] == 0:
+                    return
+                yield np.ascontiguousarray(data.mean(axis=1, dtype=np.float32))
+
+    return rate, blocks()
+
+
+def _pyav_blocks(path: Path) -> tuple[int, Generator[F32, None, None]]:
+    try:
+        import av
+    except ModuleNotFoundError as exc:
+        raise MissingExtraError("av", "audio-av") from exc
+    try:
+        container: Any = av.open(str(path))
+        streams = [s for s in container.streams if s.type == "audio"]
+        if not streams:
+            container.close()
+            raise MediaError("no audio stream in the file", where=str(path))
+        stream = streams[0]
+        rate = int(stream.codec_context.sample_rate or stream.rate or 0)
+    except av.FFmpegError as exc:
+        raise MediaError(f"not a readable media file ({exc})", where=str(path)) from exc
+    if rate <= 0:
+        container.close()
+        raise MediaError("audio stream without a sample rate", where=str(path))
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+
+    def blocks() -> Generator[F32, None, None]:
+        try:
+            with container:
+                for frame in container.decode(stream):
+                    for out in resampler.resample(frame):
+                        yield np.asarray(out.to_ndarray(), dtype=np.float32).reshape(-1)
+        except av.FFmpegError as exc:
+            raise MediaError(f"decoding failed ({exc})", where=str(path)) from exc
+
+    return rate, blocks()
+
+
+class _UnsupportedError(Exception):
+    """soundfile cannot open the format (try the next decoder)."""
+
+
+def decode_mono(path: Path, *, rate_hz: int, max_duration_s: float) -> DecodedAudio:
+    """Decode ``path`` to mono float32 at ``rate_hz`` (at most ``max_duration_s`` seconds).
+
+    Raises :class:`MediaError` for a missing, unreadable, corrupt or unsupported file, and
+    :class:`MissingExtraError` when only PyAV could read it and PyAV is absent.
+    """
+    import soxr
+
+    if not path.is_file():
+        raise MediaError("no such file", where=str(path))
+    if path.stat().st_size == 0:
+        raise MediaError("empty file", where=str(path))
+    decoder = "soundfile"
+    try:
+        source_rate, blocks = _soundfile_blocks(path)
+    except _UnsupportedError as first:
+        decoder = "pyav"
+        try:
+            source_rate, blocks = _pyav_blocks(path)
+        except MissingExtraError as exc:
+            raise MediaError(
+                f"soundfile cannot read it ({first}); other formats need PyAV: "
+                "pip install 'tdmguard[audio-av]'",
+                where=str(path),
+            ) from exc
+    cap = int(max_duration_s * rate_hz)
+    stream = soxr.ResampleStream(source_rate, rate_hz, 1, dtype="float32", quality="LQ")
+    parts: list[F32] = []
+    have = 0
+    truncated = False
+    for block in blocks:
+        if not np.all(np.isfinite(block)):
+            block = np.nan_to_num(block, nan=0.0, posinf=0.0, neginf=0.0)
+        out = np.asarray(stream.resample_chunk(block), dtype=np.float32).reshape(-1)
+        parts.append(out)
+        have += out.shape[0]
+        if have >= cap:
+            truncated = True
+            blocks.close()  # closes the file now, not when the generator is collected
+            break
+    if not truncated:
+        parts.append(
+            np.asarray(
+                stream.resample_chunk(np.zeros(0, np.float32), last=True), dtype=np.float32
+            ).reshape(-1)
+        )
+    samples = np.concatenate(parts)[:cap] if parts else np.zeros(0, np.float32)
+    return DecodedAudio(samples, rate_hz, source_rate, truncated, decoder)

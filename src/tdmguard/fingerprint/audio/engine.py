@@ -1,0 +1,176 @@
+"""``AudioFingerprinter``: decode, peaks, triplet hashes; match by a consistent line.
+
+Fingerprint layout (what the index stores per triplet, 16 bytes):
+
+- ``keys``: shape (n,) uint64, the packed triplet fields (``triplets.py``);
+- ``aux``: shape (n, 2) int32. Column 0: ``anchor_frame << 9 | anchor_pitch``, the anchor's
+  16 ms frame (22 bits: up to 18 h) and its log frequency in 1/8 semitone above 110 Hz
+  (9 bits). Column 1: ``span << 8 | code``, the anchor-to-third-peak time in 1/4 frame (a
+  per-hash time-factor estimate, ``span_ref / span_query``) and the neighbour code that lets
+  a query be expanded to neighbouring bins (``triplets.quantise``). 20 bytes per hash in the
+  index (8 key + 4 work + 8 aux).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tdmguard.errors import InputError
+from tdmguard.fingerprint.audio.alignment import AlignParams, align_hits
+from tdmguard.fingerprint.audio.decode import decode_mono
+from tdmguard.fingerprint.audio.peaks import PeakParams, Peaks, find_peaks
+from tdmguard.fingerprint.audio.triplets import (
+    TripletParams,
+    Triplets,
+    expand_keys,
+    make_triplets,
+    quantise,
+)
+from tdmguard.fingerprint.base import Fingerprint, HashLookup
+from tdmguard.vocab import Match, Modality
+
+__all__ = ["AudioFingerprinter", "AudioParams"]
+
+F32 = npt.NDArray[np.float32]
+I32 = npt.NDArray[np.int32]
+_PITCH_UNITS = 8  # aux pitch resolution: 1/8 semitone
+_PITCH_BITS = 9
+_MAX_FRAME = (1 << 22) - 1
+_SPAN_UNITS = 4  # anchor-to-third-peak span in 1/4 frame
+
+
+@dataclass(frozen=True, slots=True)
+class AudioParams:
+    peaks: PeakParams = field(default_factory=PeakParams)
+    triplets: TripletParams = field(default_factory=TripletParams)
+    align: AlignParams = field(default_factory=AlignParams)
+    max_duration_s: float = 3 * 3600.0  # longer files: only the first 3 h are fingerprinted
+    min_duration_s: float = 1.0  # shorter: an empty fingerprint (nothing to match reliably)
+    max_hits_per_key: int = 300  # keys stored more often than this are skipped at query time
+
+
+class AudioFingerprinter:
+    """Audio recording fingerprints robust to excerpts, codecs, noise, speed, tempo and pitch."""
+
+    modality = Modality.AUDIO
+    engine = "audio-triplet/1"
+    aux_width = 2
+
+    def __init__(self, params: AudioParams | None = None) -> None:
+        self.params = params or AudioParams()
+
+    # -- extraction ------------------------------------------------------------------------
+    def extract(self, path: Path) -> Fingerprint:
+        """Fingerprint an audio file (any format soundfile or PyAV reads)."""
+        p = self.params
+        decoded = decode_mono(Path(path), rate_hz=p.peaks.rate_hz, max_duration_s=p.max_duration_s)
+        fp = self.extract_samples(decoded.samples)
+        meta = dict(fp.meta)
+        meta.update(source_rate_hz=decoded.source_rate_hz, decoder=decoded.decoder)
+        if decoded.truncated:
+            meta["truncated"] = 1
+        return Fingerprint(fp.modality, fp.engine, fp.keys, fp.aux, MappingProxyType(meta))
+
+    def extract_samples(self, samples: F32) -> Fingerprint:
+        """Fingerprint mono float32 samples at ``params.peaks.rate_hz`` (shape (n,))."""
+        p = self.params
+        x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        duration_s = x.shape[0] / p.peaks.rate_hz
+        meta: dict[str, float | int | str] = {"duration_s": round(duration_s, 3)}
+        if duration_s < p.min_duration_s:
+            return self._fingerprint(np.zeros(0, np.uint64), np.zeros((0, 2), np.int32), meta)
+        peaks = find_peaks(x, p.peaks)
+        trip = make_triplets(peaks, p.triplets)
+        keys, codes = quantise(trip, p.triplets)
+        meta["peaks"] = len(peaks)
+        return self._fingerprint(keys, _pack_aux(trip, codes, p.triplets), meta)
+
+    def peaks_of(self, samples: F32) -> Peaks:
+        return find_peaks(np.asarray(samples, dtype=np.float32), self.params.peaks)
+
+    def _fingerprint(
+        self, keys: npt.NDArray[np.uint64], aux: I32, meta: dict[str, float | int | str]
+    ) -> Fingerprint:
+        return Fingerprint(self.modality, self.engine, keys, aux, MappingProxyType(meta))
+
+    def extract_text(self, text: str, *, where: str) -> Fingerprint:
+        raise InputError("the audio engine fingerprints audio files, not text", where=where)
+
+    # -- matching --------------------------------------------------------------------------
+    def match(self, query: Fingerprint, index: Any) -> list[Match]:
+        """Works of ``index`` (a :class:`HashLookup`) that ``query`` contains, best first."""
+        if query.modality is not Modality.AUDIO or query.engine != self.engine:
+            raise InputError(
+                f"fingerprint of engine {query.engine!r}, expected {self.engine!r}",
+                where="query",
+            )
+        if not isinstance(index, HashLookup):
+            raise TypeError("the audio engine matches against a HashLookup index")
+        if len(query) == 0:
+            return []
+        p = self.params
+        q_t, q_f, q_code, q_span = _unpack_aux(query.aux)
+        keys, source = expand_keys(query.keys, q_code, p.triplets)
+        # keys stored very often (steady tones, common intervals) carry little evidence and
+        # most of the random hits: the index skips them (HashIndex.lookup's max_per_key)
+        hits = index.lookup(keys, max_per_key=p.max_hits_per_key)
+        if hits.query_row.shape[0] == 0:
+            return []
+        src = source[hits.query_row]
+        r_t, r_f, _, r_span = _unpack_aux(hits.aux)
+        found = align_hits(
+            q_t[src], q_f[src], src, hits.work, r_t, r_f, r_span / q_span[src], p.align
+        )
+        sec = p.peaks.hop / p.peaks.rate_hz
+        out: list[Match] = []
+        for a in found:
+            out.append(
+                Match(
+                    work_id=hits.work_ids[a.work],
+                    modality=Modality.AUDIO,
+                    score=float(a.score),
+                    query_start=round(a.query_start * sec, 3),
+                    query_end=round(a.query_end * sec, 3),
+                    ref_start=round(a.ref_start * sec, 3),
+                    ref_end=round(a.ref_end * sec, 3),
+                    time_factor=a.time_factor,
+                    pitch_factor=float(2.0 ** (a.pitch_st / 12.0)),
+                    detail=MappingProxyType(
+                        {"hits": a.hits, "query_hashes": len(query), "engine": self.engine}
+                    ),
+                )
+            )
+        return out
+
+
+def _pack_aux(trip: Triplets, codes: npt.NDArray[np.int64], p: TripletParams) -> I32:
+    """Shape (n, 2) int32: ``frame << 9 | pitch`` and ``span << 8 | neighbour code``."""
+    frame = np.clip(np.rint(trip.t1), 0, _MAX_FRAME).astype(np.int64)
+    pitch = np.clip(np.rint(trip.f1 * _PITCH_UNITS), 0, (1 << _PITCH_BITS) - 1).astype(np.int64)
+    span = np.rint(np.exp(trip.fields[:, 3]) * p.dt_min * _SPAN_UNITS).astype(np.int64)
+    return np.stack([(frame << _PITCH_BITS) | pitch, (span << 8) | codes], axis=1).astype(np.int32)
+
+
+def _unpack_aux(
+    aux: I32,
+) -> tuple[
+    npt.NDArray[np.float64],
+    npt.NDArray[np.float64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+]:
+    """(anchor frame, anchor semitones, neighbour code, span in frames), each shape (n,)."""
+    c0 = np.asarray(aux[:, 0], dtype=np.int64)
+    c1 = np.asarray(aux[:, 1], dtype=np.int64)
+    return (
+        (c0 >> _PITCH_BITS).astype(np.float64),
+        (c0 & ((1 << _PITCH_BITS) - 1)) / _PITCH_UNITS,
+        c1 & 0xFF,
+        np.maximum(c1 >> 8, 1) / _SPAN_UNITS,
+    )

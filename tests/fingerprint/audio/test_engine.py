@@ -1,0 +1,152 @@
+"""The engine end to end on real music: excerpts, noise, codecs, speed and pitch changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import soxr
+
+from tdmguard.errors import InputError
+from tdmguard.fingerprint.audio import AudioFingerprinter
+from tdmguard.fingerprint.base import Fingerprint
+from tdmguard.index.hash_index import HashIndex
+from tdmguard.vocab import Modality
+
+RATE = 8000
+
+
+def _speed(x: np.ndarray, factor: float) -> np.ndarray:
+    """Play ``factor`` times faster: tempo and pitch together (tape speed)."""
+    return np.asarray(soxr.resample(x, RATE * factor, RATE), dtype=np.float32)
+
+
+def _noise(x: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
+    n = np.random.default_rng(seed).standard_normal(x.shape[0])
+    n *= np.sqrt(np.mean(x.astype(np.float64) ** 2) / 10 ** (snr_db / 10))
+    return (x + n).astype(np.float32)
+
+
+def _pitch(x: np.ndarray, semitones: float) -> np.ndarray:
+    """Pitch shift without tempo change: resample, then restore the duration by overlap-add
+    of 64 ms Hann grains (a crude granular stretch; enough to move every partial)."""
+    factor = 2.0 ** (semitones / 12.0)
+    y = _speed(x, factor)
+    grain, hop_out = 512, 128
+    hop_in = hop_out / factor
+    n_out = x.shape[0]
+    out = np.zeros(n_out + grain, np.float64)
+    norm = np.zeros(n_out + grain, np.float64)
+    win = np.hanning(grain)
+    for k, start in enumerate(range(0, n_out - grain, hop_out)):
+        src = int(k * hop_in)
+        if src + grain > y.shape[0]:
+            break
+        out[start : start + grain] += y[src : src + grain] * win
+        norm[start : start + grain] += win
+    return (out[:n_out] / np.maximum(norm[:n_out], 1e-3)).astype(np.float32)
+
+
+def _query(engine: AudioFingerprinter, index: HashIndex, x: np.ndarray) -> list[object]:
+    return list(engine.match(engine.extract_samples(x), index))
+
+
+def test_attributes(engine: AudioFingerprinter) -> None:
+    assert engine.modality is Modality.AUDIO
+    assert engine.engine.startswith("audio-")
+    assert engine.aux_width == 2
+
+
+def test_excerpt_matches_with_spans(
+    engine: AudioFingerprinter, index: HashIndex, signals: dict[str, np.ndarray]
+) -> None:
+    x = signals["aberrations"][3 * RATE : 9 * RATE]  # 6 s from 3 s
+    matches = engine.match(engine.extract_samples(x), index)
+    assert matches and matches[0].work_id == "aberrations"
+    top = matches[0]
+    assert top.modality is Modality.AUDIO
+    assert abs(top.time_factor - 1.0) < 0.01 and abs(top.pitch_factor - 1.0) < 0.01
+    assert top.query_start < 1.5 and top.query_end > 4.0
+    # reference span = query span moved by the 3 s cut offset
+    assert abs((top.ref_start - top.query_start) - 3.0) < 0.1
+    assert all(m.work_id != "coherence" for m in matches)
+
+
+@pytest.mark.parametrize("factor", [0.9, 0.95, 1.05, 1.1])
+def test_speed_change_reports_both_factors(
+    engine: AudioFingerprinter,
+    index: HashIndex,
+    signals: dict[str, np.ndarray],
+    factor: float,
+) -> None:
+    x = _speed(signals["coherence"][2 * RATE : 11 * RATE], factor)
+    matches = engine.match(engine.extract_samples(x), index)
+    assert matches and matches[0].work_id == "coherence"
+    assert matches[0].time_factor == pytest.approx(factor, rel=0.01)
+    assert matches[0].pitch_factor == pytest.approx(factor, rel=0.015)
+
+
+@pytest.mark.parametrize("semitones", [-2.0, 2.0])
+def test_pitch_shift_keeps_tempo(
+    engine: AudioFingerprinter,
+    index: HashIndex,
+    signals: dict[str, np.ndarray],
+    semitones: float,
+) -> None:
+    x = _pitch(signals["aberrations"][1 * RATE : 11 * RATE], semitones)
+    matches = engine.match(engine.extract_samples(x), index)
+    assert matches and matches[0].work_id == "aberrations"
+    assert matches[0].time_factor == pytest.approx(1.0, abs=0.01)
+    assert matches[0].pitch_factor == pytest.approx(2 ** (semitones / 12), rel=0.02)
+
+
+def test_noise_at_10_db(
+    engine: AudioFingerprinter, index: HashIndex, signals: dict[str, np.ndarray]
+) -> None:
+    x = _noise(signals["coherence"][1 * RATE : 11 * RATE], 10.0)
+    matches = engine.match(engine.extract_samples(x), index)
+    assert matches and matches[0].work_id == "coherence"
+
+
+def test_mp3_reencode_through_a_file(
+    engine: AudioFingerprinter, index: HashIndex, signals: dict[str, np.ndarray], tmp_path: Path
+) -> None:
+    path = tmp_path / "clip.mp3"
+    sf.write(str(path), signals["aberrations"][2 * RATE : 10 * RATE], RATE, format="MP3")
+    matches = engine.match(engine.extract(path), index)
+    assert matches and matches[0].work_id == "aberrations"
+
+
+def test_unrelated_audio_does_not_match(
+    engine: AudioFingerprinter, index: HashIndex, signals: dict[str, np.ndarray]
+) -> None:
+    rng = np.random.default_rng(3)
+    noise = (0.1 * rng.standard_normal(10 * RATE)).astype(np.float32)
+    assert engine.match(engine.extract_samples(noise), index) == []
+    # a chord progression of pure tones: music-like peaks, not a registered recording
+    t = np.arange(10 * RATE) / RATE
+    chords = sum(0.1 * np.sin(2 * np.pi * f * t * (1 + (t // 2) / 12)) for f in (220, 277, 330))
+    assert engine.match(engine.extract_samples(np.asarray(chords, np.float32)), index) == []
+
+
+def test_fingerprint_round_trip_and_shape(
+    engine: AudioFingerprinter, signals: dict[str, np.ndarray]
+) -> None:
+    fp = engine.extract_samples(signals["coherence"])
+    assert fp.keys.dtype == np.uint64 and fp.aux.shape == (len(fp), engine.aux_width)
+    # density sets the index size: ~28 hashes per second of music
+    assert 15 < len(fp) / float(fp.meta["duration_s"]) < 40
+    again = Fingerprint.from_bytes(fp.to_bytes())
+    assert np.array_equal(again.keys, fp.keys) and np.array_equal(again.aux, fp.aux)
+
+
+def test_foreign_fingerprint_is_refused(engine: AudioFingerprinter, index: HashIndex) -> None:
+    other = Fingerprint(
+        Modality.AUDIO, "audio-other/9", np.zeros(1, np.uint64), np.zeros((1, 2), np.int32)
+    )
+    with pytest.raises(InputError):
+        engine.match(other, index)
+    with pytest.raises(InputError):
+        engine.extract_text("la la la", where="lyrics.txt")
