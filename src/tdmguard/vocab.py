@@ -152,6 +152,16 @@ CROSSWALK: Mapping[tuple[str, str], frozenset[Use]] = MappingProxyType(
         ("iptc", "dmi-prohibited-seelinkedrightsexpr"): _T({Use.TDM}),
         # TDMRep: tdm-reservation: 1 reserves all TDM.
         ("tdmrep", "1"): _T({Use.TDM}),
+        # robots.txt (DESIGN.md reading rule 2): a Disallow for the collecting crawler, or the
+        # complete disallow after a 5xx, means it may not collect the content at all.
+        ("robots", "disallow"): _T({Use.TDM}),
+        # Token-only agents govern use, not crawling (optout-protocols.md section 2.2).
+        ("robots-token", "google-extended"): _T({Use.AI_TRAIN, Use.AI_INPUT}),
+        ("robots-token", "applebot-extended"): _T({Use.AI_TRAIN}),
+        # Spawning ai.txt: a Disallow keeps the file out of AI datasets (section 7.1).
+        ("ai-txt", "disallow"): _T({Use.AI_TRAIN}),
+        # RSL: a licence that cannot be obtained means the asset is unlicensed (section 5.1).
+        ("rsl", "unlicensed"): _T({Use.AI_TRAIN, Use.AI_INPUT}),
         # robots meta / X-Robots-Tag (DeviantArt convention covers training and input).
         ("robots-meta", "noai"): _T({Use.AI_TRAIN, Use.AI_INPUT}),
         ("robots-meta", "noimageai"): _T({Use.AI_TRAIN, Use.AI_INPUT}),

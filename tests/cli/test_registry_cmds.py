@@ -115,3 +115,21 @@ def test_audit_tamper_is_reported(run, tmp_path: Path) -> None:  # type: ignore[
     con.commit()
     out = run("registry", "verify", code=ExitCode.INTEGRITY)
     assert "audit entry 1" in out
+
+
+def test_usage_errors_exit_2_without_traceback(run) -> None:  # type: ignore[no-untyped-def]
+    out = run("holder", "add", code=ExitCode.USAGE)
+    assert "Missing argument" in out and "Traceback" not in out
+    out = run("scan", "--bogus", code=ExitCode.USAGE)
+    assert "No such option" in out
+
+
+def test_blank_media_is_refused_not_registered_empty(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from PIL import Image
+
+    Image.new("RGB", (300, 300), (128, 128, 128)).save(tmp_path / "blank.png")
+    run("holder", "add", "H")
+    out = run("work", "add", "--holder", "H", "--title", "Blank", "--image",
+              str(tmp_path / "blank.png"), code=ExitCode.INPUT)
+    assert "blank.png" in out and "nothing to fingerprint" in out
+    assert run("work", "list", "--json") == []

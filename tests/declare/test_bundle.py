@@ -17,8 +17,8 @@ import http_sf
 import pytest
 from protego import Protego
 
+from tdmguard.crawlers import product_token
 from tdmguard.declare import HolderDeclaration, crawler_tokens, reservation_headers, write_bundle
-from tdmguard.declare.crawlers import product_token
 from tdmguard.declare.rsl_licence import RSL_NAMESPACE
 from tdmguard.vocab import Purpose, Use, covered_uses, uses_for_label
 from tests.declare.examples import example_declaration

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tdmguard.crawlers import product_token
 from tdmguard.declare import crawler_tokens, reservation_headers, write_bundle
-from tdmguard.declare.crawlers import product_token
 from tdmguard.vocab import Stance, Use, covered_uses, uses_for_label
 from tests.declare.examples import example_declaration
 

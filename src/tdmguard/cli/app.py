@@ -35,6 +35,7 @@ _MODULES = (
     "tdmguard.cli.scan_cmd",
     "tdmguard.cli.identify_cmd",
     "tdmguard.cli.declare_cmd",
+    "tdmguard.cli.check_cmd",
     "tdmguard.cli.demo_cmd",
 )
 
@@ -76,24 +77,13 @@ for _name in _MODULES:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app and maps every tdmguard error to its exit code, with a
-    one-line message naming the file, line, field or URL (never a traceback)."""
+    one-line message naming the file, line, field or URL (never a traceback). Usage errors
+    are Typer's (exit 2, with the usage line)."""
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv, standalone_mode=True)
     except TdmguardError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
         sys.exit(int(exit_code_for(exc)))
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(int(ExitCode.INTERRUPTED))
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(int(ExitCode.INTERRUPTED))
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(int(ExitCode.USAGE))
-        raise
-    sys.exit(0)

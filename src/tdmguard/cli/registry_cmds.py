@@ -525,7 +525,7 @@ def index_build(
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Rebuild the fingerprint index from the registry (one compact segment per modality)."""
+    """Rebuild the fingerprint index from the registry (drops removed and stale entries)."""
     settings = settings_from(ctx)
     reg = open_registry(settings)
     try:

@@ -1,5 +1,4 @@
-"""The AI crawler product tokens, from ai.robots.txt's ``robots.json`` (MIT; a copy ships
-as package data, ``data/ai-robots.json``, with its licence).
+"""The AI crawlers the emitters name, from the shared table (:mod:`tdmguard.crawlers`).
 
 optout-protocols.md §2.2: a raw ``User-Agent`` header must be matched against the tokens as
 whole words, not substrings (``GPTBot`` must not match ``NotGPTBotX``).
@@ -7,29 +6,24 @@ whole words, not substrings (``GPTBot`` must not match ``NotGPTBotX``).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
-from tdmguard.errors import InputError
+from tdmguard.crawlers import load_ai_agents, product_token
 
 __all__ = [
     "AICrawler",
     "ai_crawlers",
     "crawler_in_user_agent",
     "crawler_tokens",
-    "product_token",
     "robots_user_agents",
 ]
-
-_DATA = "ai-robots.json"
 
 
 @dataclass(frozen=True, slots=True)
 class AICrawler:
-    """One entry of the list: its product token and what the list says it does."""
+    """One entry of the list: its key as the list writes it and what the list says it does."""
 
     token: str
     operator: str = ""
@@ -39,43 +33,13 @@ class AICrawler:
 
 @cache
 def ai_crawlers() -> tuple[AICrawler, ...]:
-    """Every AI crawler of the shipped list, in the list's order (cached per process)."""
-    raw = resources.files("tdmguard.declare").joinpath("data", _DATA).read_bytes()
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise InputError(f"invalid JSON: {exc}", where=f"tdmguard/declare/data/{_DATA}") from exc
-    if not isinstance(data, dict):
-        raise InputError(
-            "expected an object keyed by token", where=f"tdmguard/declare/data/{_DATA}"
-        )
-    out = []
-    for token, info in data.items():
-        info = info if isinstance(info, dict) else {}
-        out.append(
-            AICrawler(
-                token=str(token),
-                operator=str(info.get("operator", "")),
-                function=str(info.get("function", "")),
-                respect=str(info.get("respect", "")),
-            )
-        )
-    return tuple(out)
+    """Every AI crawler of the shipped list (cached per process)."""
+    return tuple(AICrawler(token=a.name, operator=a.operator, function=a.function,
+                           respect=a.respect) for a in load_ai_agents().agents)
 
 
 def crawler_tokens() -> tuple[str, ...]:
     return tuple(c.token for c in ai_crawlers())
-
-
-_PRODUCT_TOKEN = re.compile(r"[A-Za-z_-]+")
-
-
-def product_token(key: str) -> str:
-    """The RFC 9309 §2.2.1 product token of a list key: its leading ``[A-Za-z_-]+`` run, as
-    Google's parser reads a ``User-agent`` value (``MistralAI-User/1.0`` -> ``MistralAI-User``,
-    ``ChatGPT Agent`` -> ``ChatGPT``)."""
-    match = _PRODUCT_TOKEN.match(key)
-    return match.group(0) if match else key
 
 
 def robots_user_agents() -> tuple[str, ...]:
@@ -85,7 +49,7 @@ def robots_user_agents() -> tuple[str, ...]:
     out: list[str] = []
     seen: set[str] = set()
     for key in crawler_tokens():
-        for value in (key, product_token(key)):
+        for value in (key, product_token(key) or key):
             if value.lower() not in seen:
                 seen.add(value.lower())
                 out.append(value)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from tdmguard.errors import InputError
+from tdmguard.errors import InputError, MediaError
 from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.fingerprint.engines import get_engine
 from tdmguard.registry.store import NewWork
@@ -177,6 +177,16 @@ def fingerprint_media(
                     exc.message, where=f"{where}: {modality.value}: {exc.where or media_path}"
                 ) from exc
             raise
+        if len(fp) == 0:
+            # A blank image, silence, or text without words: registering it would protect
+            # nothing and look as if it did.
+            quality = fp.meta.get("quality")
+            why = f"quality {quality} is below the cutoff" if quality is not None else \
+                str(fp.meta.get("reason", "no usable content"))
+            raise MediaError(
+                f"nothing to fingerprint ({modality.value}: {why})",
+                where=f"{where}: {modality.value}: {media_path}" if where else str(media_path),
+            )
         out.append((fp, sha256_file(media_path)))
         if on_done is not None:
             on_done()

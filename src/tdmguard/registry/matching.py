@@ -9,6 +9,7 @@ engine uses its binary-hash index. Both share one life cycle: ``create``, ``appe
 from __future__ import annotations
 
 import importlib
+import itertools
 import shutil
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ class IndexStats:
     hashes: int
     size_bytes: int
     folder: Path
+    stale: int = 0  # fingerprints of an older engine version, left out
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -75,34 +77,54 @@ class IndexStats:
             "hashes": self.hashes,
             "size_bytes": self.size_bytes,
             "folder": str(self.folder),
+            "stale_fingerprints": self.stale,
         }
 
 
 def append_to_index(
     index_dir: Path, engine: Fingerprinter, items: Iterable[tuple[str, Fingerprint]]
 ) -> int:
-    """Append fingerprints as one new segment; returns the number of works added."""
+    """Append fingerprints as one new segment; returns the number of works added. A
+    fingerprint made by another engine version is refused (re-register the media)."""
     spec = _backend(engine.modality)
     folder = index_folder(index_dir, engine.modality)
     spec.index_cls.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+    added, _ = _append(folder, engine, spec, items, strict=True)
+    return added
+
+
+def _append(
+    folder: Path,
+    engine: Fingerprinter,
+    spec: _BackendSpec,
+    items: Iterable[tuple[str, Fingerprint]],
+    *,
+    strict: bool,
+) -> tuple[int, int]:
+    """Write ``items`` as one segment; returns (works added, stale fingerprints skipped)."""
     writer: _Writer = spec.writer_cls(engine.aux_width)
+    skipped = 0
     for work_id, fp in items:
         if fp.engine != engine.engine:
-            raise IndexStoreError(
-                f"fingerprint of work {work_id} was made by {fp.engine}, the index uses "
-                f"{engine.engine}: re-register the work's media",
-                where=str(folder),
-            )
+            if strict:
+                raise IndexStoreError(
+                    f"fingerprint of work {work_id} was made by {fp.engine}, the index uses "
+                    f"{engine.engine}: re-register the work's media",
+                    where=str(folder),
+                )
+            skipped += 1
+            continue
         writer.add(work_id, fp.keys, fp.aux, dict(fp.meta))
     if len(writer):
         spec.index_cls.append_segment(folder, writer)
-    return len(writer)
+    return len(writer), skipped
 
 
 def rebuild_index(
     index_dir: Path, modality: Modality, items: Iterable[tuple[str, Fingerprint]]
 ) -> IndexStats:
-    """Rebuild one modality's index from scratch into a fresh folder, then swap it in."""
+    """Rebuild one modality's index from scratch into a fresh folder, then swap it in.
+    Fingerprints made by an older engine version are skipped and counted."""
     engine = get_engine(modality)
     folder = index_folder(index_dir, modality)
     index_dir.mkdir(parents=True, exist_ok=True)
@@ -110,14 +132,12 @@ def rebuild_index(
     shutil.rmtree(staging, ignore_errors=True)
     spec = _backend(modality)
     spec.index_cls.create(staging, engine=engine.engine, aux_width=engine.aux_width)
-    works = 0
-    batch: list[tuple[str, Fingerprint]] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= 2000:
-            works += append_to_index_folder(staging, engine, spec, batch)
-            batch = []
-    works += append_to_index_folder(staging, engine, spec, batch)
+    works = stale = 0
+    items = iter(items)
+    # Segments of at most 2,000 works, so memory stays flat however large the catalogue.
+    while batch := list(itertools.islice(items, 2000)):
+        added, skipped = _append(staging, engine, spec, batch, strict=False)
+        works, stale = works + added, stale + skipped
     old = index_dir / f".{modality.value}.old"
     shutil.rmtree(old, ignore_errors=True)
     if folder.exists():
@@ -125,19 +145,7 @@ def rebuild_index(
     staging.rename(folder)
     shutil.rmtree(old, ignore_errors=True)
     opened = spec.index_cls.open(folder)
-    return IndexStats(modality, works, len(opened), opened.size_bytes(), folder)
-
-
-def append_to_index_folder(
-    folder: Path, engine: Fingerprinter, spec: _BackendSpec, items: list[tuple[str, Fingerprint]]
-) -> int:
-    writer: _Writer = spec.writer_cls(engine.aux_width)
-    for work_id, fp in items:
-        if fp.engine == engine.engine:
-            writer.add(work_id, fp.keys, fp.aux, dict(fp.meta))
-    if len(writer):
-        spec.index_cls.append_segment(folder, writer)
-    return len(writer)
+    return IndexStats(modality, works, len(opened), opened.size_bytes(), folder, stale)
 
 
 class Matcher:
@@ -164,11 +172,23 @@ class Matcher:
         return cls(engine, index)
 
     def identify_path(self, path: Path) -> list[Match]:
-        return self.engine.match(self.engine.extract(path), self.index)
+        # Engines that can stream a large file in bounded memory offer match_file.
+        match_file = getattr(self.engine, "match_file", None)
+        if match_file is not None:
+            matches: list[Match] = match_file(path, self.index)
+            return matches
+        # Engines whose registration fingerprint is richer than a query needs (image: the
+        # eight dihedral variants and canonical crops) offer a cheaper extract_query.
+        extract = getattr(self.engine, "extract_query", self.engine.extract)
+        return self.engine.match(extract(path), self.index)
 
     def identify_text(self, text: str, *, where: str) -> list[Match]:
         if self.engine.modality is not Modality.LYRICS:
             raise InputError("only lyrics are matched in inline text", where=where)
+        match_text = getattr(self.engine, "match_text", None)
+        if match_text is not None:
+            matches: list[Match] = match_text(text, self.index, where=where)
+            return matches
         return self.engine.match(self.engine.extract_text(text, where=where), self.index)
 
 

@@ -26,6 +26,7 @@ CHECK_FACTORIES: Mapping[str, str] = MappingProxyType(
         "melody-match": "tdmguard.scan.checks.content:make_melody",
         "image-match": "tdmguard.scan.checks.content:make_image",
         "embedded-signals": "tdmguard.scan.checks.embedded:make_check",
+        "url-signals": "tdmguard.scan.checks.url_signals:make_check",
     }
 )
 

@@ -1,0 +1,764 @@
+"""Image matching benchmark: tdmguard's PDQ engine vs imagehash pHash on the same files.
+
+    python benchmarks/image/run.py --quick     # ~1-2 minutes
+    python benchmarks/image/run.py             # full, a few minutes
+
+Data (cached under ``${TDMGUARD_CACHE:-~/.cache/tdmguard}/image``, fetched on first run):
+Debian ``openclipart-png`` (public domain clip-art), ``wesnoth-1.16-data`` (painted portraits and
+story illustrations, GPL-2+) and ``skimage.data`` (photographs). Files are de-duplicated by
+content; images above 16 Mpx or under 200 px a side are not used as references.
+
+Protocol:
+* references: registered with ``ImageFingerprinter.extract`` (8 dihedral variants, trimmed
+  region, canonical crops) into a ``BinaryHashIndex``, together with distractor images
+  (other real images, also registered) until the index holds >= 100k distractor hashes (full).
+* queries: each reference's pixels (alpha composited over white) distorted, written to a file,
+  then read back end to end with ``extract_query`` + ``match``: resize x0.25/x0.5/x2, JPEG
+  q30/50/90, brightness +-20 %, mirror, rotations 90/180/270, centre crops of 5/10/20 % of each
+  side, a corner crop of 10 %, a random-offset crop of 10 % (harder than any registered crop:
+  reported, no target), and 10 % black borders. Plus unregistered real images as queries.
+* recall = the true work is among the matches; a false positive = a query whose matches
+  include any other work. pHash (imagehash, 64 bits, match at Hamming <= 10, anchors.md section
+  3) is run on the same query files against the same reference and distractor images (one
+  hash per image: pHash has no dihedral variants).
+* throughput: single process, faiss on one thread, decode included, per query file format.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+CACHE = Path(os.environ.get("TDMGUARD_CACHE", Path.home() / ".cache" / "tdmguard")) / "image"
+DEBS = {
+    "openclipart-png": "oc",
+    "wesnoth-1.16-data": "wd",
+}
+WESNOTH = "usr/share/games/wesnoth/1.16/data/core/images"
+PHASH_MAX_DISTANCE = 10
+TARGETS = {
+    "resize": 0.98,
+    "jpeg": 0.98,
+    "brightness": 0.98,
+    "mirror": 0.98,
+    "rotate": 0.98,
+    "crop-centre-10": 0.90,
+}
+
+
+# -- setup ----------------------------------------------------------------------------------
+def ensure_peers() -> None:
+    """imagehash (the peer) and scikit-image (photographs) are installed on demand."""
+    missing = []
+    for module, package in (("imagehash", "imagehash"), ("skimage", "scikit-image")):
+        try:
+            __import__(module)
+        except ModuleNotFoundError:
+            missing.append(package)
+    if missing:
+        uv = shutil.which("uv") or str(Path(sys.executable).parent / "uv")
+        cmd = (
+            [uv, "pip", "install", "--python", sys.executable, *missing]
+            if Path(uv).exists()
+            else [sys.executable, "-m", "pip", "install", *missing]
+        )
+        print("installing", *missing, flush=True)
+        subprocess.run(cmd, check=True)
+
+
+def ensure_debs() -> None:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for package, folder in DEBS.items():
+        if (CACHE / folder).is_dir():
+            continue
+        debs = list(CACHE.glob(f"{package}_*.deb"))
+        if not debs:
+            print("apt-get download", package, flush=True)
+            subprocess.run(["apt-get", "download", package], cwd=CACHE, check=True)
+            debs = list(CACHE.glob(f"{package}_*.deb"))
+        tmp = CACHE / f".{folder}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run(["dpkg", "-x", str(debs[0]), str(tmp)], check=True)
+        tmp.rename(CACHE / folder)
+
+
+def skimage_files() -> list[Path]:
+    """skimage.data photographs written once as PNG files (the engine reads files)."""
+    from PIL import Image
+    from skimage import data
+
+    out_dir = CACHE / "skimage"
+    out_dir.mkdir(exist_ok=True)
+    names = [
+        "astronaut", "camera", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina",
+        "moon", "coins", "page", "text", "logo", "brick", "grass", "gravel",
+        "immunohistochemistry", "colorwheel", "microaneurysms", "eagle", "cell",
+    ]  # fmt: skip
+    files = []
+    for name in names:
+        path = out_dir / f"{name}.png"
+        if not path.exists():
+            try:
+                pixels = getattr(data, name)()
+            except Exception:  # an image missing from this version is skipped
+                continue
+            Image.fromarray(pixels).save(path)
+        files.append(path)
+    for number, pixels in enumerate(data.stereo_motorcycle()[:2]):
+        path = out_dir / f"motorcycle_{number}.png"
+        if not path.exists():
+            Image.fromarray(pixels).save(path)
+        files.append(path)
+    return files
+
+
+@dataclass(frozen=True)
+class Source:
+    path: Path
+    origin: str  # skimage | wesnoth-portrait | wesnoth-story | openclipart | wesnoth-other
+    width: int
+    height: int
+
+
+def collect() -> list[Source]:
+    """Every usable real image, de-duplicated by content (openclipart ships duplicates)."""
+    from PIL import Image
+
+    candidates: list[tuple[Path, str]] = [(p, "skimage") for p in skimage_files()]
+    for path in sorted((CACHE / "wd" / WESNOTH / "portraits").rglob("*.png")):
+        candidates.append((path, "wesnoth-portrait"))
+    for path in sorted((CACHE / "wd" / WESNOTH / "story").glob("*")):
+        candidates.append((path, "wesnoth-story"))
+    for path in sorted((CACHE / "oc" / "usr/share/openclipart/png").rglob("*.png")):
+        candidates.append((path, "openclipart"))
+    for path in sorted((CACHE / "wd" / "usr/share/games/wesnoth/1.16").rglob("*.png")):
+        if "/portraits/" not in str(path):
+            candidates.append((path, "wesnoth-other"))
+    seen: set[str] = set()
+    out = []
+    for path, origin in candidates:
+        if path.is_symlink() or not path.is_file():
+            continue
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        if digest in seen:
+            continue
+        seen.add(digest)
+        try:
+            with Image.open(path) as im:
+                width, height = im.size
+        except Exception:  # unreadable files are not benchmark data
+            continue
+        if width * height > 16_000_000:
+            continue
+        out.append(Source(path, origin, width, height))
+    return out
+
+
+# -- distortions ------------------------------------------------------------------------------
+def flatten(path: Path) -> Any:
+    """The reference as a viewer shows it: RGB, transparency over white."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.load()
+        if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+            rgba = im.convert("RGBA")
+            ground = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            return Image.alpha_composite(ground, rgba).convert("RGB")
+        return im.convert("RGB")
+
+
+def _crop(im: Any, drop: float, ax: float, ay: float) -> Any:
+    width, height = im.size
+    cw, ch = round(width * (1 - drop)), round(height * (1 - drop))
+    x, y = round((width - cw) * ax), round((height - ch) * ay)
+    return im.crop((x, y, x + cw, y + ch))
+
+
+def distortions(rng: random.Random) -> dict[str, tuple[str, Callable[[Any], Any], str]]:
+    """name -> (group, transform on an RGB image, file format written)."""
+    from PIL import Image, ImageEnhance, ImageOps
+
+    def resize(f: float) -> Callable[[Any], Any]:
+        return lambda im: im.resize(
+            (max(1, round(im.width * f)), max(1, round(im.height * f))), Image.Resampling.BICUBIC
+        )
+
+    def corner(im: Any) -> Any:
+        return _crop(im, 0.10, rng.choice([0.0, 1.0]), rng.choice([0.0, 1.0]))
+
+    def anywhere(im: Any) -> Any:
+        return _crop(im, 0.10, rng.random(), rng.random())
+
+    def border(im: Any) -> Any:
+        return ImageOps.expand(im, round(0.1 * max(im.size)), fill=(0, 0, 0))
+
+    return {
+        "resize-0.25": ("resize", resize(0.25), "PNG"),
+        "resize-0.5": ("resize", resize(0.5), "PNG"),
+        "resize-2": ("resize", resize(2.0), "PNG"),
+        "jpeg-30": ("jpeg", lambda im: im, "JPEG30"),
+        "jpeg-50": ("jpeg", lambda im: im, "JPEG50"),
+        "jpeg-90": ("jpeg", lambda im: im, "JPEG90"),
+        "brightness+20": ("brightness", lambda im: ImageEnhance.Brightness(im).enhance(1.2), "PNG"),
+        "brightness-20": ("brightness", lambda im: ImageEnhance.Brightness(im).enhance(0.8), "PNG"),
+        "mirror": ("mirror", ImageOps.mirror, "PNG"),
+        "rotate-90": ("rotate", lambda im: im.transpose(Image.Transpose.ROTATE_90), "PNG"),
+        "rotate-180": ("rotate", lambda im: im.transpose(Image.Transpose.ROTATE_180), "PNG"),
+        "rotate-270": ("rotate", lambda im: im.transpose(Image.Transpose.ROTATE_270), "PNG"),
+        "crop-centre-5": ("crop-centre-5", lambda im: _crop(im, 0.05, 0.5, 0.5), "PNG"),
+        "crop-centre-10": ("crop-centre-10", lambda im: _crop(im, 0.10, 0.5, 0.5), "PNG"),
+        "crop-centre-20": ("crop-centre-20", lambda im: _crop(im, 0.20, 0.5, 0.5), "PNG"),
+        "crop-corner-10": ("crop-corner-10", corner, "PNG"),
+        "crop-random-10": ("crop-random-10", anywhere, "PNG"),
+        "border-10": ("border", border, "PNG"),
+    }
+
+
+def save(im: Any, path: Path, fmt: str) -> None:
+    if fmt.startswith("JPEG"):
+        im.save(path, "JPEG", quality=int(fmt[4:]))
+    else:
+        im.save(path, fmt, compress_level=1)
+
+
+# -- pHash peer ---------------------------------------------------------------------------------
+def phash_of(path: Path) -> int | None:
+    """imagehash's pHash of the image as shown (transparency over white, as for PDQ)."""
+    import imagehash
+
+    try:
+        return int(str(imagehash.phash(flatten(path))), 16)
+    except Exception:  # counted as a miss, as for PDQ
+        return None
+
+
+def collection(path_or_id: str) -> str:
+    """Which collection (one project's artists) an image comes from: near-duplicates inside a
+    collection can be real derivatives (recolours, repaints, one template), across collections
+    they cannot."""
+    if "/oc/" in path_or_id:
+        return "openclipart"
+    if "/wd/" in path_or_id:
+        return "wesnoth"
+    return "skimage"
+
+
+def popcount64(x: np.ndarray) -> np.ndarray:
+    return np.unpackbits(x.view(np.uint8).reshape(-1, 8), axis=1).sum(axis=1)
+
+
+def throughput(
+    engine: Any, index: Any, registered: list[Source], work: Path, ph_codes: np.ndarray
+) -> dict[str, Any]:
+    """Query speed on web-typical files: the references as JPEG q85, longest side 1024 px
+    (the size anchors.md section 3 measured); best of 3 passes to damp the shared machine."""
+    from PIL import Image
+
+    folder = work / "speed"
+    folder.mkdir()
+    files = []
+    for number, s in enumerate(registered[:200]):
+        im = flatten(s.path)
+        im.thumbnail((1024, 1024), Image.Resampling.LANCZOS)
+        path = folder / f"{number}.jpg"
+        im.save(path, "JPEG", quality=85)
+        files.append(path)
+    pdq_s, ph_s = [], []
+    for _ in range(3):
+        t0 = time.process_time()
+        for path in files:
+            engine.match(engine.extract_query(path), index)
+        pdq_s.append(time.process_time() - t0)
+        t0 = time.process_time()
+        for path in files:
+            ph = phash_of(path)
+            if ph is not None:
+                popcount64(ph_codes ^ np.uint64(ph))
+        ph_s.append(time.process_time() - t0)
+    return {
+        "jpeg_1024px_files": len(files),
+        "pdq_jpeg_1024px_img_s": round(len(files) / min(pdq_s), 1),
+        "phash_jpeg_1024px_img_s": round(len(files) / min(ph_s), 1),
+    }
+
+
+def montage(pairs: list[dict[str, Any]], out: Path) -> None:
+    """False-positive pairs side by side (query's original | matched image), for a person to
+    judge; written to the cache, not the repository."""
+    from PIL import Image
+
+    pairs = [p for p in pairs if p["truth"]][:12] + [p for p in pairs if not p["truth"]][:12]
+    if not pairs:
+        return
+    cell = 128
+    sheet = Image.new("RGB", (4 * cell, cell * ((len(pairs) + 1) // 2)), (128, 128, 128))
+    for number, pair in enumerate(pairs):
+        left = pair["truth"] or pair["query_file_source"]
+        matched = pair["matched"].removeprefix("distractor:")
+        for side, path in enumerate((left, matched)):
+            try:
+                im = flatten(Path(path))
+            except Exception:
+                continue
+            im.thumbnail((cell - 4, cell - 4))
+            x = (number % 2) * 2 * cell + side * cell
+            sheet.paste(im, (x + 2, (number // 2) * cell + 2))
+    sheet.save(out)
+
+
+# -- the run --------------------------------------------------------------------------------------
+def run(quick: bool, seed: int) -> dict[str, Any]:
+    import faiss
+
+    from tdmguard import __version__
+    from tdmguard.errors import MediaError
+    from tdmguard.fingerprint.image import ImageFingerprinter
+    from tdmguard.index import BinaryHashIndex, BinarySegmentWriter
+
+    faiss.omp_set_num_threads(1)  # per-core numbers
+    rng = random.Random(seed)
+    ensure_peers()
+    ensure_debs()
+    sources = collect()
+    by_origin: dict[str, list[Source]] = {}
+    for s in sources:
+        by_origin.setdefault(s.origin, []).append(s)
+    for group in by_origin.values():
+        rng.shuffle(group)
+
+    def big(s: Source) -> bool:
+        return min(s.width, s.height) >= 200
+
+    n_oc, n_port, n_distract_hashes = (60, 30, 20_000) if quick else (300, 120, 100_000)
+    refs = (
+        [s for s in by_origin["skimage"] if big(s)]
+        + by_origin["wesnoth-story"]
+        + [s for s in by_origin["wesnoth-portrait"] if big(s)][:n_port]
+        + [s for s in by_origin["openclipart"] if big(s)][:n_oc]
+    )
+    ref_paths = {s.path for s in refs}
+    # Wesnoth's unit sprites and terrain tiles (< 200 px) are left out: they are animation
+    # frames and tile variants of one another, near-duplicates by construction.
+    pool = [
+        s
+        for origin in ("openclipart", "wesnoth-portrait", "wesnoth-other")
+        for s in by_origin.get(origin, [])
+        if s.path not in ref_paths
+        and min(s.width, s.height) >= (64 if origin == "openclipart" else 200)
+    ]
+    rng.shuffle(pool)
+    n_unregistered = 200 if quick else 1000
+    unregistered, pool = pool[:n_unregistered], pool[n_unregistered:]
+
+    engine = ImageFingerprinter()
+    work = Path(tempfile.mkdtemp(prefix="tdmguard-image-bench-"))
+    try:
+        # -- register references and distractors -------------------------------------------------
+        writer = BinarySegmentWriter(engine.aux_width)
+        ref_phash: list[tuple[str, int]] = []
+        t0 = time.process_time()
+        registered: list[Source] = []
+        refused: list[str] = []
+        for s in refs:
+            try:
+                fp = engine.extract(s.path)
+            except MediaError:
+                refused.append(str(s.path))
+                continue
+            if len(fp) == 0:  # every hash under the quality gate: a registry refuses it
+                refused.append(str(s.path))
+                continue
+            writer.add(str(s.path), fp.keys, fp.aux, dict(fp.meta))
+            registered.append(s)
+            ph = phash_of(s.path)
+            if ph is not None:
+                ref_phash.append((str(s.path), ph))
+        t_ref = time.process_time() - t0
+        distract_hashes = 0
+        distract_images = 0
+        distract_phash: list[tuple[str, int]] = []
+        t0 = time.process_time()
+        for s in pool:
+            if distract_hashes >= n_distract_hashes:
+                break
+            try:
+                fp = engine.extract(s.path)
+            except MediaError:
+                continue
+            writer.add(f"distractor:{s.path}", fp.keys, fp.aux, dict(fp.meta))
+            distract_hashes += len(fp)
+            distract_images += 1
+            ph = phash_of(s.path)
+            if ph is not None:
+                distract_phash.append((f"distractor:{s.path}", ph))
+        t_distract = time.process_time() - t0
+        registration_per_s = (len(registered) + distract_images) / (t_ref + t_distract)
+        folder = work / "index"
+        BinaryHashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+        BinaryHashIndex.append_segment(folder, writer)
+        t0 = time.process_time()
+        index = BinaryHashIndex.open(folder)
+        open_s = time.process_time() - t0
+        print(
+            f"registered {len(registered)} references + {distract_images} distractor images: "
+            f"{len(index)} hashes ({distract_hashes} distractor); {registration_per_s:.0f} img/s",
+            flush=True,
+        )
+        ph_ids = [w for w, _ in ref_phash + distract_phash]
+        ph_codes = np.array([h for _, h in ref_phash + distract_phash], dtype=np.uint64)
+
+        # -- queries ---------------------------------------------------------------------------
+        table = distortions(rng)
+        qdir = work / "queries"
+        qdir.mkdir()
+        queries: list[tuple[str, str, str, Path]] = []  # (distortion, group, true id, file)
+        source_of: dict[Path, str] = {}
+        for number, s in enumerate(registered):
+            base = flatten(s.path)
+            for name, (group, transform, fmt) in table.items():
+                path = qdir / f"{number}-{name}.{'jpg' if fmt.startswith('JPEG') else 'png'}"
+                save(transform(base), path, fmt)
+                queries.append((name, group, str(s.path), path))
+        for number, s in enumerate(unregistered):
+            path = qdir / f"u{number}.jpg"
+            save(flatten(s.path), path, "JPEG75")
+            source_of[path] = str(s.path)
+            queries.append(("unregistered", "unregistered", "", path))
+        print(f"{len(queries)} query files written", flush=True)
+
+        pdq_found: list[bool] = []
+        pdq_fp: list[bool] = []
+        pdq_err = 0
+        ph_found: list[bool] = []
+        ph_fp: list[bool] = []
+        pdq_time: dict[str, float] = {"jpg": 0.0, "png": 0.0}
+        ph_time: dict[str, float] = {"jpg": 0.0, "png": 0.0}
+        count: dict[str, int] = {"jpg": 0, "png": 0}
+        fp_examples: list[dict[str, Any]] = []
+        misses: dict[str, list[str]] = {}
+        distances: list[int] = []
+        order = list(range(len(queries)))
+        rng.shuffle(order)  # interleave formats and origins so machine noise spreads evenly
+        results: list[tuple[bool, bool, bool, bool]] = [(False, False, False, False)] * len(queries)
+        # per query: distance of the true work and of the closest wrong work (None: no hit)
+        true_d: list[int | None] = [None] * len(queries)
+        wrong_d: list[int | None] = [None] * len(queries)
+        wrong_pairs = [0, 0]  # (query, other indexed image) pairs within the threshold
+        cross = [0, 0]  # queries matching an image of another collection (PDQ, pHash)
+        wall0 = time.perf_counter()
+        for i in order:
+            name, _group, truth, path = queries[i]
+            ext = path.suffix[1:]
+            count[ext] += 1
+            t0 = time.process_time()
+            try:
+                matches = engine.match(engine.extract_query(path), index)
+            except MediaError:
+                matches = []
+                pdq_err += 1
+            pdq_time[ext] += time.process_time() - t0
+            found = any(m.work_id == truth for m in matches)
+            wrong = [m for m in matches if m.work_id != truth]
+            if found:
+                distances.append(
+                    int(next(m.detail["hamming"] for m in matches if m.work_id == truth))
+                )
+            if not found and truth and len(misses.setdefault(name, [])) < 5:
+                misses[name].append(truth)
+            if wrong:
+                fp_examples.append(
+                    {
+                        "query": name,
+                        "query_file_source": source_of.get(path, ""),
+                        "truth": truth,
+                        "matched": wrong[0].work_id,
+                        "hamming": wrong[0].detail["hamming"],
+                    }
+                )
+            t0 = time.process_time()
+            ph = phash_of(path)
+            if ph is None:
+                ph_hits: set[str] = set()
+            else:
+                dist = popcount64(ph_codes ^ np.uint64(ph))
+                ph_hits = {ph_ids[j] for j in np.flatnonzero(dist <= PHASH_MAX_DISTANCE)}
+            ph_time[ext] += time.process_time() - t0
+            results[i] = (found, bool(wrong), truth in ph_hits, bool(ph_hits - {truth}))
+            wrong_pairs[0] += len(wrong)
+            wrong_pairs[1] += len(ph_hits - {truth})
+            home = collection(truth or source_of.get(path, ""))
+            cross[0] += any(collection(m.work_id) != home for m in wrong)
+            cross[1] += any(collection(w) != home for w in ph_hits - {truth})
+            hit = [int(m.detail["hamming"]) for m in matches if m.work_id == truth]
+            true_d[i] = hit[0] if hit else None
+            wrong_d[i] = min((int(m.detail["hamming"]) for m in wrong), default=None)
+        wall_s = time.perf_counter() - wall0
+        for found, wrong, pfound, pwrong in results:
+            pdq_found.append(found)
+            pdq_fp.append(wrong)
+            ph_found.append(pfound)
+            ph_fp.append(pwrong)
+        speed = throughput(engine, index, registered, work, ph_codes)
+        montage(fp_examples, CACHE / "false-positive-pairs.png")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    # -- tables ------------------------------------------------------------------------------------
+    rows: dict[str, dict[str, Any]] = {}
+    for (name, group, truth, _), found, pfound in zip(queries, pdq_found, ph_found, strict=True):
+        if not truth:
+            continue
+        row = rows.setdefault(name, {"group": group, "n": 0, "pdq": 0, "phash": 0})
+        row["n"] += 1
+        row["pdq"] += found
+        row["phash"] += pfound
+    per_origin: dict[str, dict[str, float]] = {}
+    origin_of = {str(s.path): s.origin for s in registered}
+    for (name, _group, truth, _), found in zip(queries, pdq_found, strict=True):
+        if truth and name != "crop-random-10":
+            cell = per_origin.setdefault(origin_of[truth], {"n": 0, "found": 0})
+            cell["n"] += 1
+            cell["found"] += found
+    n_q = len(queries)
+    sweep = {}
+    for limit in (16, 20, 24, 28, 31):
+        by_group: dict[str, list[bool]] = {}
+        for (name, group, truth, _), d in zip(queries, true_d, strict=True):
+            if truth and name != "crop-random-10":
+                by_group.setdefault(group, []).append(d is not None and d <= limit)
+        false = sum(1 for d in wrong_d if d is not None and d <= limit)
+        sweep[str(limit)] = {
+            "recall": {g: round(sum(v) / len(v), 4) for g, v in by_group.items()},
+            "queries_with_false_match": false,
+            "false_match_rate": false / n_q,
+        }
+    n_unreg = sum(1 for q in queries if not q[2])
+    n_images = len(registered) + distract_images
+    clipart = {str(s.path) for s in registered if s.origin == "openclipart"}
+    painted = [
+        f for q, f in zip(queries, pdq_fp, strict=True) if q[2] and q[2] not in clipart
+    ]
+    unreg_fp = sum(f for q, f in zip(queries, pdq_fp, strict=True) if not q[2])
+    ph_unreg_fp = sum(f for q, f in zip(queries, ph_fp, strict=True) if not q[2])
+    result = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "cpu_count": os.cpu_count(),
+            "note": "2 cores shared with other engineers' jobs: throughput is images per "
+            "CPU-second of the benchmark process (process_time), wall time is noisier",
+        },
+        "tdmguard": __version__,
+        "engine": engine.engine,
+        "mode": "quick" if quick else "full",
+        "seed": seed,
+        "references": len(registered),
+        "references_refused_low_quality_or_unreadable": refused,
+        "references_by_origin": {
+            o: sum(1 for s in registered if s.origin == o) for o in sorted(origin_of.values())
+        },
+        "distractor_images": distract_images,
+        "distractor_hashes": distract_hashes,
+        "index_hashes": len(index),
+        "index_open_s": round(open_s, 4),
+        "search_method": index.search_method,
+        "queries": n_q,
+        "unregistered_queries": n_unreg,
+        "pdq_unreadable_queries": pdq_err,
+        "recall": {
+            name: {
+                "group": r["group"],
+                "n": r["n"],
+                "pdq": round(r["pdq"] / r["n"], 4),
+                "phash": round(r["phash"] / r["n"], 4),
+            }
+            for name, r in rows.items()
+        },
+        "recall_by_origin": {
+            o: round(c["found"] / c["n"], 4) for o, c in sorted(per_origin.items())
+        },
+        "median_hamming_of_true_match": statistics.median(distances) if distances else None,
+        "false_positive_rate": {
+            "pdq_per_query": sum(pdq_fp) / n_q,
+            "pdq_per_pair": wrong_pairs[0] / (n_q * n_images),
+            "pdq_queries_matching_another_collection": cross[0],
+            "phash_queries_matching_another_collection": cross[1],
+            "phash_per_pair": wrong_pairs[1] / (n_q * n_images),
+            "pdq_painted_or_photo_queries": len(painted),
+            "pdq_painted_or_photo_with_false_match": sum(painted),
+            "pdq_queries_with_false_match": sum(pdq_fp),
+            "pdq_unregistered_with_match": unreg_fp,
+            "phash_per_query": sum(ph_fp) / n_q,
+            "phash_queries_with_false_match": sum(ph_fp),
+            "phash_unregistered_with_match": ph_unreg_fp,
+        },
+        "threshold_sweep": sweep,
+        "query_loop_wall_s": round(wall_s, 1),
+        "false_positives_listed": min(len(fp_examples), 200),
+        "false_positives": fp_examples[:200],  # the first 200 found
+        "misses_first_5": misses,
+        "throughput_per_core": {
+            "pdq_query_img_s": {k: round(count[k] / pdq_time[k], 1) for k in count if count[k]},
+            "phash_query_img_s": {k: round(count[k] / ph_time[k], 1) for k in count if count[k]},
+            "pdq_query_img_s_all": round(n_q / sum(pdq_time.values()), 1),
+            "phash_query_img_s_all": round(n_q / sum(ph_time.values()), 1),
+            "pdq_registration_img_s": round(registration_per_s, 1),
+            **speed,
+        },
+        "targets": TARGETS,
+    }
+    return result
+
+
+def render(result: dict[str, Any]) -> str:
+    groups: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for name, r in result["recall"].items():
+        groups.setdefault(r["group"], []).append((name, r))
+    lines = [
+        f"Image matching ({result['mode']} run, {result['date']}, {result['engine']}, "
+        f"tdmguard {result['tdmguard']}; {result['machine']['platform']}, "
+        f"{result['machine']['cpu_count']} shared cores)",
+        "",
+        f"{result['references']} references {result['references_by_origin']} "
+        f"({len(result['references_refused_low_quality_or_unreadable'])} more refused at "
+        "registration: no hash of PDQ quality >= 50); index of "
+        f"{result['index_hashes']} hashes incl. {result['distractor_hashes']} distractor hashes "
+        f"from {result['distractor_images']} other real images ({result['search_method']} "
+        f"search, opened in {result['index_open_s'] * 1000:.1f} ms); {result['queries']} queries "
+        f"incl. {result['unregistered_queries']} unregistered images.",
+        "",
+        "| distortion | n | PDQ (tdmguard) | pHash-64 (imagehash) | target |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in result["recall"].items():
+        target = TARGETS.get(r["group"]) or TARGETS.get(name)
+        mark = ""
+        if target is not None:
+            mark = f">= {target:.0%} " + ("ok" if r["pdq"] >= target else "MISSED")
+        lines.append(f"| {name} | {r['n']} | {r['pdq']:.1%} | {r['phash']:.1%} | {mark} |")
+    fpr = result["false_positive_rate"]
+    tput = result["throughput_per_core"]
+    ratio = tput["pdq_query_img_s_all"] / tput["phash_query_img_s_all"]
+    lines += [
+        "",
+        "| measure | PDQ (tdmguard) | pHash-64 (imagehash) | target |",
+        "|---|---|---|---|",
+        f"| queries with a false match | {fpr['pdq_queries_with_false_match']} of "
+        f"{result['queries']} ({fpr['pdq_per_query']:.4%}) | "
+        f"{fpr['phash_queries_with_false_match']} ({fpr['phash_per_query']:.4%}) | <= 0.01 % |",
+        f"| (query, other image) pairs within threshold | {fpr['pdq_per_pair']:.5%} | "
+        f"{fpr['phash_per_pair']:.5%} | |",
+        f"| queries matching an image of another collection | "
+        f"{fpr['pdq_queries_matching_another_collection']} of {result['queries']} | "
+        f"{fpr['phash_queries_matching_another_collection']} | |",
+        f"| painted/photo queries (Wesnoth, skimage) with a false match | "
+        f"{fpr['pdq_painted_or_photo_with_false_match']} of "
+        f"{fpr['pdq_painted_or_photo_queries']} | | |",
+        f"| unregistered images matched | {fpr['pdq_unregistered_with_match']} of "
+        f"{result['unregistered_queries']} | {fpr['phash_unregistered_with_match']} | |",
+        f"| query img/s per core, JPEG files | {tput['pdq_query_img_s'].get('jpg', 0)} | "
+        f"{tput['phash_query_img_s'].get('jpg', 0)} | |",
+        f"| query img/s per core, PNG files | {tput['pdq_query_img_s'].get('png', 0)} | "
+        f"{tput['phash_query_img_s'].get('png', 0)} | |",
+        f"| query img/s per core, all (PDQ/pHash = {ratio:.2f}) | "
+        f"{tput['pdq_query_img_s_all']} | {tput['phash_query_img_s_all']} | |",
+        f"| query img/s per core, JPEG q85 1024 px ({tput['jpeg_1024px_files']} files) | "
+        f"{tput['pdq_jpeg_1024px_img_s']} | {tput['phash_jpeg_1024px_img_s']} | >= 330 |",
+        f"| registration img/s per core (~24 hashes each) | "
+        f"{tput['pdq_registration_img_s']} | | |",
+        "",
+        "",
+        "PDQ threshold sweep (recall by distortion group; queries with a false match):",
+        "",
+        "| max Hamming | "
+        + " | ".join(next(iter(result["threshold_sweep"].values()))["recall"])
+        + " | false matches |",
+        "|---|" + "---|" * (len(next(iter(result["threshold_sweep"].values()))["recall"]) + 1),
+        *(
+            f"| {limit} | "
+            + " | ".join(f"{v:.1%}" for v in cell["recall"].values())
+            + f" | {cell['queries_with_false_match']} ({cell['false_match_rate']:.3%}) |"
+            for limit, cell in result["threshold_sweep"].items()
+        ),
+        "",
+        f"PDQ recall by origin (all distortions but crop-random-10): "
+        f"{result['recall_by_origin']}; median Hamming distance of true matches "
+        f"{result['median_hamming_of_true_match']}.",
+    ]
+    return "\n".join(lines)
+
+
+NOTES = """
+Reading the numbers:
+
+- Recall is counted over every reference the engine accepted; references with no hash of PDQ
+  quality >= 50 (near-blank images) are refused at registration and listed in results.json.
+- Most misses are left-right or top-bottom symmetric designs (striped flags, pictograms, a
+  plain cross): half of their DCT coefficients are ~0, so PDQ's median threshold sets those
+  bits by noise and copies land 40-70 bits away. Brightness +20 % also washes out pale
+  clip-art.
+- False matches: no query matched an image of another collection (different projects,
+  different artists). Inside one collection, near-identical images exist: Wesnoth's repainted
+  or recoloured portraits (zombie-gryphon / gryphon, general / marshal-2), a story painting
+  reused as a dialog background, and openclipart's families (one jigsaw piece or arrow in
+  several colours, clock faces, folder icons, card faces, star polygons). PDQ sees luminance
+  only, so these are within its radius; results.json lists every pair, and a montage of them
+  is written to the cache for review. The per-query rate is therefore a property of the data
+  set as much as of the hash; the per-pair rate and the cross-collection count are the
+  comparable numbers.
+- Throughput is per CPU-second of one process (faiss on one thread), decoding included. The
+  JPEG 1024 px row is the web-typical case that the >= 330 target refers to; PNG queries
+  include 2x upscaled clip-art written with fast compression, and PNG has no DCT-domain
+  downscaling, so decoding dominates.
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer images (about a minute)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite RESULTS.md from --out, no run"
+    )
+    args = parser.parse_args()
+    if args.render_only:
+        result = json.loads(args.out.read_text(encoding="utf-8"))
+        args.quick = result["mode"] == "quick"
+    else:
+        result = run(args.quick, args.seed)
+    table = render(result)
+    print(table)
+    if not args.render_only:
+        args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    command = "python benchmarks/image/run.py" + (" --quick" if args.quick else "")
+    (HERE / "RESULTS.md").write_text(
+        f"## Image matching\n\nReproduce: `{command}` (fetches its data into "
+        f"`${{TDMGUARD_CACHE:-~/.cache/tdmguard}}/image`, installs imagehash and "
+        f"scikit-image).\n\n{table}\n{NOTES}",
+        encoding="utf-8",
+    )
+
+
+if __name__ == "__main__":
+    main()

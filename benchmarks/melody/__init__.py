@@ -1,0 +1,1 @@
+"""Melody benchmark on the music21 corpus (see RESULTS.md)."""

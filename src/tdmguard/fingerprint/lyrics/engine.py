@@ -1,0 +1,339 @@
+"""The lyrics engine: normalised n-gram hashes, background weighting, chain alignment.
+
+Stages (``docs/lyrics.md``): text -> tokens (:mod:`.normalise`, :mod:`.tokens`) -> n-gram
+hashes with a packed position column (:mod:`.hashing`) -> n-grams frequent in ordinary text
+dropped, common ones weighted down (:mod:`.background`) -> candidate stage: exact look-up of
+the hashes in the shared :class:`~tdmguard.index.HashIndex` -> alignment per candidate work
+(:mod:`.align`) -> a :class:`~tdmguard.vocab.Match` with the character span in the document,
+the line span in the lyrics, a score and the quoted text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tdmguard.errors import InputError, MediaError
+from tdmguard.fingerprint.base import Fingerprint, HashLookup
+from tdmguard.fingerprint.lyrics.align import best_chain
+from tdmguard.fingerprint.lyrics.background import BackgroundTable
+from tdmguard.fingerprint.lyrics.hashing import (
+    MAX_TOKEN,
+    WINDOW_UNITS,
+    ngram_windows,
+    pack_aux,
+    unpack_aux,
+    window_hashes,
+)
+from tdmguard.fingerprint.lyrics.normalise import TOKEN_PATTERN
+from tdmguard.fingerprint.lyrics.reading import (
+    TimedTextFormat,
+    blank_timing,
+    cut_near,
+    decode_bytes,
+    iter_text_chunks,
+    sniff_format,
+)
+from tdmguard.fingerprint.lyrics.tokens import TokenEncoder
+from tdmguard.vocab import Match, Modality
+
+__all__ = ["LyricsDocument", "LyricsFingerprinter", "MatchSettings"]
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+
+ENGINE = "lyrics-ngram4/1"
+LAYOUT_PACKED = "packed"  # aux = token | line << 20 | span << 30 (hashing.pack_aux)
+LAYOUT_POS = "pos"  # aux = token position only (texts of more than MAX_TOKEN tokens)
+EXTRACT_MAX_BYTES = 32 << 20  # larger files: match_file streams them
+CHUNK_CHARS = 1_000_000  # < MAX_TOKEN tokens per chunk whatever the script
+OVERLAP_CHARS = 8192  # longer than any 8-line excerpt, so none is cut in two
+QUOTE_CHARS = 300
+
+
+@dataclass(frozen=True, slots=True)
+class MatchSettings:
+    """Decision thresholds (tuned on the benchmark, ``docs/lyrics.md``).
+
+    A work matches when a chain of at least ``min_ngrams`` n-grams of total background
+    weight at least ``min_weight`` appears in order, with gaps of at most ``max_gap``
+    tokens."""
+
+    min_ngrams: int = 3
+    min_weight: float = 3.0
+    max_gap: int = 48
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LyricsDocument(Fingerprint):
+    """A lyrics fingerprint that also remembers its text, for spans and quotes.
+
+    Only the :class:`Fingerprint` fields are serialised (the registry never stores the
+    text). Per n-gram row, shape (n,) int32: ``first_raw``/``last_raw`` index the raw tokens
+    (``TOKEN_PATTERN.findall(text)``) of the n-gram's first and last token; ``first_off``
+    and ``last_end`` are character offsets within those raw tokens. ``char_base`` is the
+    offset of ``text[0]`` in the whole document."""
+
+    text: str = ""
+    char_base: int = 0
+    first_raw: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
+    first_off: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
+    last_raw: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
+    last_end: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
+
+    def char_span(self, first_row: int, last_row: int) -> tuple[int, int]:
+        """Characters (in the whole document) from n-gram ``first_row``'s start to n-gram
+        ``last_row``'s end."""
+        wanted = {int(self.first_raw[first_row]), int(self.last_raw[last_row])}
+        starts: dict[int, int] = {}
+        for number, found in enumerate(TOKEN_PATTERN.finditer(self.text)):
+            if number in wanted:
+                starts[number] = found.start()
+                if len(starts) == len(wanted):
+                    break
+        begin = starts[int(self.first_raw[first_row])] + int(self.first_off[first_row])
+        end = starts[int(self.last_raw[last_row])] + int(self.last_end[last_row])
+        return self.char_base + begin, self.char_base + end
+
+
+def _decode_positions(aux: I32, layout: object) -> tuple[I64, I64, I64]:
+    if layout == LAYOUT_POS:
+        token = np.ascontiguousarray(aux[:, 0]).astype(np.int64)
+        zero = np.zeros_like(token)
+        return token, zero, zero
+    return unpack_aux(np.ascontiguousarray(aux[:, 0]))
+
+
+class LyricsFingerprinter:
+    """Lyrics engine (``Fingerprinter`` protocol); no constructor arguments."""
+
+    modality = Modality.LYRICS
+    engine = ENGINE
+    aux_width = 1
+
+    def __init__(self) -> None:
+        self.settings = MatchSettings()
+        self._encoder = TokenEncoder()
+        self._background = BackgroundTable.packaged()
+
+    # -- fingerprints -----------------------------------------------------------------
+    def fingerprint(
+        self, text: str, *, dedup: bool = True, char_base: int = 0, line_base: int = 1,
+        meta: Mapping[str, float | int | str] | None = None,
+    ) -> LyricsDocument:
+        """Fingerprint ``text`` (already decoded, timing blanked).
+
+        ``dedup`` keeps each distinct n-gram once, at its first occurrence (a registered
+        lyric's chorus is indexed once); matching a document keeps every occurrence."""
+        toks = self._encoder.encode(text)
+        start, end = ngram_windows(toks.units)
+        keys = window_hashes(toks.hashes, start, end)
+        rows = np.flatnonzero(self._background.weights(keys) > 0)
+        if dedup and rows.shape[0]:
+            _, first = np.unique(keys[rows], return_index=True)
+            rows = rows[np.sort(first)]
+        s, e = start[rows], end[rows]
+        line_s = toks.line[s] + (line_base - 1)
+        line_e = toks.line[e] + (line_base - 1)
+        layout = LAYOUT_PACKED if len(toks) <= MAX_TOKEN else LAYOUT_POS
+        if layout == LAYOUT_PACKED:
+            aux = pack_aux(s, line_s, line_e - line_s)
+        else:
+            aux = s.astype(np.int32)
+        info: dict[str, float | int | str] = {
+            "tokens": len(toks),
+            "ngrams": int(rows.shape[0]),
+            "lines": text.count("\n") + 1,
+            "layout": layout,
+            "window_units": WINDOW_UNITS,
+        }
+        info.update(meta or {})
+        first_off, _ = self._encoder.char_offsets(toks.sub[s])
+        last_off, last_len = self._encoder.char_offsets(toks.sub[e])
+        return LyricsDocument(
+            modality=Modality.LYRICS,
+            engine=ENGINE,
+            keys=np.ascontiguousarray(keys[rows], dtype=np.uint64),
+            aux=aux.reshape(-1, 1),
+            meta=MappingProxyType(info),
+            text=text,
+            char_base=char_base,
+            first_raw=toks.raw_index[s].astype(np.int32),
+            first_off=first_off,
+            last_raw=toks.raw_index[e].astype(np.int32),
+            last_end=(last_off + last_len).astype(np.int32),
+        )
+
+    def extract_text(self, text: str, *, where: str) -> LyricsDocument:
+        """Fingerprint inline text (a JSONL/Parquet field; ``where`` names it)."""
+        if not isinstance(text, str):
+            raise InputError(f"expected text, got {type(text).__name__}", where=where)
+        if len(text) > EXTRACT_MAX_BYTES:
+            raise InputError(
+                f"text of {len(text):,} characters is too long to fingerprint at once "
+                "(use match_text, which works in chunks)", where=where)
+        fmt = sniff_format("", text[:4096])
+        return self.fingerprint(blank_timing(text, fmt), meta={"format": fmt.value})
+
+    def extract(self, path: Path) -> LyricsDocument:
+        """Fingerprint a plain text, LRC or SRT/WebVTT file (timestamps blanked).
+
+        Raises :class:`MediaError` naming the file for unreadable, binary or too large
+        files (``match_file`` streams files of any size)."""
+        where = str(path)
+        try:
+            size = path.stat().st_size
+            if size > EXTRACT_MAX_BYTES:
+                raise MediaError(
+                    f"{size:,} bytes is more than the {EXTRACT_MAX_BYTES:,} a fingerprint "
+                    "holds; match_file streams large files", where=where)
+            data = path.read_bytes()
+        except OSError as exc:
+            raise MediaError(f"cannot read ({exc.strerror or exc})", where=where) from exc
+        text, encoding = decode_bytes(data, where=where)
+        fmt = sniff_format(path.name, text[:4096])
+        meta: dict[str, float | int | str] = {"format": fmt.value, "encoding": encoding}
+        if "\ufffd" in text:
+            meta["decode_errors"] = text.count("\ufffd")
+        return self.fingerprint(blank_timing(text, fmt), meta=meta)
+
+    # -- matching ---------------------------------------------------------------------
+    def match(self, query: Fingerprint, index: Any) -> list[Match]:
+        """Matches of the works of ``index`` (a :class:`HashLookup`) in ``query``,
+        best first: at most one per work (its best-aligned occurrence)."""
+        # duck-typed: isinstance() on a runtime Protocol costs ~30 us, per document
+        if not callable(getattr(index, "lookup", None)):
+            raise InputError("the lyrics engine needs a hash index", where="index")
+        if query.keys.shape[0] == 0:
+            return []
+        # sorted look-up keys make the index's binary searches walk memory forwards
+        # (about 2.5x faster); hit rows are mapped back to the query's own order
+        order_keys = np.argsort(query.keys)
+        hits = index.lookup(query.keys[order_keys])
+        if hits.query_row.shape[0] == 0:
+            return []
+        hit_rows = order_keys[hits.query_row]
+        settings = self.settings
+        counts = np.bincount(hits.work)
+        candidates = np.flatnonzero(counts >= settings.min_ngrams)
+        if candidates.shape[0] == 0:
+            return []
+        q_tok_all, _, _ = _decode_positions(query.aux, query.meta.get("layout"))
+        order = np.argsort(hits.work, kind="stable")
+        bounds = np.searchsorted(hits.work[order], candidates)
+        out: list[tuple[float, Match]] = []
+        for work, lo in zip(candidates.tolist(), bounds.tolist(), strict=True):
+            sel = order[lo : lo + int(counts[work])]
+            rows = hit_rows[sel]
+            r_tok, r_line, r_span = _decode_positions(
+                hits.aux[sel], index.work_meta(work).get("layout"))
+            weights = self._background.weights(query.keys[rows])
+            chain = best_chain(q_tok_all[rows], r_tok, weights, max_gap=settings.max_gap)
+            if len(chain) < settings.min_ngrams or chain.weight < settings.min_weight:
+                continue
+            found = self._to_match(query, index, work, rows[chain.hits], chain.weight,
+                                   q_tok_all, r_line[chain.hits], r_span[chain.hits])
+            out.append((chain.weight, found))
+        out.sort(key=lambda pair: (-pair[1].score, -pair[0]))
+        return [m for _, m in out]
+
+    def _to_match(
+        self, query: Fingerprint, index: HashLookup, work: int, rows: I64, weight: float,
+        q_tok_all: I64, r_line: I64, r_span: I64,
+    ) -> Match:
+        first, last = int(rows[0]), int(rows[-1])
+        in_span = (q_tok_all >= q_tok_all[first]) & (q_tok_all <= q_tok_all[last])
+        span_weight = float(self._background.weights(query.keys[in_span]).sum())
+        meta = index.work_meta(work)
+        ref_ngrams = int(meta.get("ngrams", 0) or 0)
+        detail: dict[str, object] = {
+            "ngrams": int(rows.shape[0]),
+            "weight": round(weight, 2),
+            "ref_coverage": round(rows.shape[0] / ref_ngrams, 4) if ref_ngrams else 0.0,
+        }
+        ref_start = float(r_line.min()) if r_line.shape[0] else 0.0
+        ref_end = float((r_line + r_span).max()) if r_line.shape[0] else 0.0
+        if isinstance(query, LyricsDocument) and query.text:
+            q_start, q_end = query.char_span(first, last)
+            local = query.text[q_start - query.char_base : q_end - query.char_base]
+            quote = " ".join(local.split())
+            detail["quote"] = quote if len(quote) <= QUOTE_CHARS else quote[:QUOTE_CHARS] + "…"
+        else:
+            q_start, q_end = int(q_tok_all[first]), int(q_tok_all[last])
+            detail["query_unit"] = "token"
+        return Match(
+            work_id=index_work_id(index, work),
+            modality=Modality.LYRICS,
+            score=min(1.0, weight / span_weight) if span_weight > 0 else 0.0,
+            query_start=float(q_start),
+            query_end=float(q_end),
+            ref_start=ref_start,
+            ref_end=ref_end,
+            detail=MappingProxyType(detail),
+        )
+
+    def match_text(self, text: str, index: HashLookup, *, where: str = "text") -> list[Match]:
+        """Match inline text of any length, chunk by chunk (bounded memory)."""
+        if not isinstance(text, str):
+            raise InputError(f"expected text, got {type(text).__name__}", where=where)
+        fmt = sniff_format("", text[:4096])
+        return self._match_chunks(_string_chunks(text, fmt), index)
+
+    def match_file(self, path: Path, index: HashLookup) -> list[Match]:
+        """Match a text/LRC/SRT file of any size, streamed in chunks (bounded memory)."""
+        chunks = (
+            (c.text, c.char_base, c.line_base)
+            for c in iter_text_chunks(path, chunk_chars=CHUNK_CHARS, overlap_chars=OVERLAP_CHARS)
+        )
+        return self._match_chunks(chunks, index)
+
+    def _match_chunks(
+        self, chunks: Iterator[tuple[str, int, int]], index: HashLookup
+    ) -> list[Match]:
+        best: dict[str, Match] = {}
+        for text, char_base, line_base in chunks:
+            doc = self.fingerprint(text, dedup=False, char_base=char_base, line_base=line_base)
+            for found in self.match(doc, index):
+                held = best.get(found.work_id)
+                if held is None or _strength(found) > _strength(held):
+                    best[found.work_id] = found
+        return sorted(best.values(), key=lambda m: -m.score)
+
+
+def _strength(found: Match) -> float:
+    weight = found.detail.get("weight", 0.0)
+    return float(weight) if isinstance(weight, int | float) else 0.0
+
+
+def index_work_id(index: HashLookup, work: int) -> str:
+    """Work id of dense work number ``work`` (indexes expose ``work_ids``)."""
+    ids = getattr(index, "work_ids", None)
+    if ids is None:
+        raise InputError("the index does not expose work ids", where="index")
+    return str(ids[work])
+
+
+def _string_chunks(text: str, fmt: TimedTextFormat) -> Iterator[tuple[str, int, int]]:
+    """(chunk, char_base, line_base) over ``text`` with :data:`OVERLAP_CHARS` overlap."""
+    if len(text) <= CHUNK_CHARS:
+        yield blank_timing(text, fmt), 0, 1
+        return
+    base = 0
+    line_base = 1
+    while True:
+        stop = len(text) if len(text) - base <= CHUNK_CHARS else cut_near(text, base + CHUNK_CHARS)
+        if stop <= base:
+            stop = min(len(text), base + CHUNK_CHARS)
+        yield blank_timing(text[base:stop], fmt), base, line_base
+        if stop >= len(text):
+            return
+        nxt = max(base + 1, cut_near(text, stop - OVERLAP_CHARS))
+        line_base += text.count("\n", base, nxt)
+        base = nxt

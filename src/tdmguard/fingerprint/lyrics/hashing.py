@@ -1,0 +1,131 @@
+"""Stable token hashes, variable-width n-gram hashes and the packed aux column.
+
+An n-gram is the shortest run of tokens, starting at each token, that holds
+:data:`WINDOW_UNITS` units: a word is 4 units, a Han/kana character 2, a Thai/Lao/Khmer/
+Myanmar letter 1. So in space-separated languages an n-gram is four words, in Chinese eight
+characters, in Thai sixteen letters: about the same amount of text.
+
+The n-gram hash is a polynomial hash of the token hashes modulo 2**64, computed for every
+window at once from prefix sums (numpy's uint64 arithmetic wraps), then mixed with the
+SplitMix64 finaliser so every bit depends on every token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import numpy.typing as npt
+
+from tdmguard.fingerprint.lyrics.normalise import TokenKind
+
+__all__ = [
+    "LINE_BITS",
+    "MAX_LINE",
+    "MAX_TOKEN",
+    "TOKEN_BITS",
+    "UNITS",
+    "WINDOW_UNITS",
+    "ngram_windows",
+    "pack_aux",
+    "token_hash",
+    "unpack_aux",
+    "window_hashes",
+]
+
+U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
+I32 = npt.NDArray[np.int32]
+
+UNITS = {TokenKind.WORD: 4, TokenKind.IDEOGRAPH: 2, TokenKind.SYLLABIC: 1}
+WINDOW_UNITS = 16  # four words
+
+# aux column (one int32 per n-gram, read as uint32): token position of the n-gram's first
+# token (bits 0-19), line number of that token (bits 20-29, 1-based, clamped at MAX_LINE),
+# number of line breaks the n-gram spans (bits 30-31, clamped at 3). 20 + 10 + 2 bits keep
+# the index at 16 bytes per n-gram (8 key + 4 work + 4 aux). Documents longer than
+# MAX_TOKEN tokens store the plain token position instead (layout "pos").
+TOKEN_BITS = 20
+LINE_BITS = 10
+MAX_TOKEN = (1 << TOKEN_BITS) - 1
+MAX_LINE = (1 << LINE_BITS) - 1
+
+_BASE = np.uint64(0x9E3779B97F4A7C15 | 1)  # odd, so invertible modulo 2**64
+_BASE_INV = np.uint64(pow(int(_BASE), -1, 1 << 64))
+
+
+def token_hash(normalised: str) -> int:
+    """Stable 64-bit hash of a normalised token (BLAKE2b; computed once per distinct
+    token, so its speed does not matter)."""
+    return int.from_bytes(hashlib.blake2b(normalised.encode(), digest_size=8).digest(), "little")
+
+
+def ngram_windows(units: npt.NDArray[np.int8]) -> tuple[I64, I64]:
+    """Start and end (inclusive) token of every complete n-gram window.
+
+    ``units``: shape (t,), units per token. Returns two (m,) int64 arrays, m <= t."""
+    if units.shape[0] == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    cum = np.cumsum(units, dtype=np.int64)  # cum[j] = units of tokens 0..j
+    before = cum - units  # units before token i
+    end = np.searchsorted(cum, before + WINDOW_UNITS, side="left").astype(np.int64)
+    ok = end < units.shape[0]
+    start = np.flatnonzero(ok).astype(np.int64)
+    return start, end[ok]
+
+
+def _mix(x: U64) -> U64:
+    """SplitMix64 finaliser (Steele, Lea, Flood 2014), elementwise."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * np.uint64(0xBF58476D1CE4E5B9)
+    x = x ^ (x >> np.uint64(27))
+    x = x * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def window_hashes(tokens: U64, start: I64, end: I64) -> U64:
+    """Hash of tokens[start[i]..end[i]] for every i: shape (m,) uint64.
+
+    sum_k t_k * B**(end-k) = B**end * (S[end+1] - S[start]) with S the prefix sums of
+    t_k * B**-k, all modulo 2**64."""
+    t = tokens.shape[0]
+    if start.shape[0] == 0:
+        return np.zeros(0, np.uint64)
+    with np.errstate(over="ignore"):
+        inv_pow = np.empty(t, np.uint64)
+        inv_pow[0] = 1
+        if t > 1:
+            inv_pow[1:] = _BASE_INV
+            inv_pow = np.cumprod(inv_pow, dtype=np.uint64)
+        prefix = np.zeros(t + 1, np.uint64)
+        np.cumsum(tokens * inv_pow, dtype=np.uint64, out=prefix[1:])
+        pow_end = np.empty(t, np.uint64)
+        pow_end[0] = 1
+        if t > 1:
+            pow_end[1:] = _BASE
+            pow_end = np.cumprod(pow_end, dtype=np.uint64)
+        raw = (prefix[end + 1] - prefix[start]) * pow_end[end]
+        # the window length goes in too, so windows of different widths never collide
+        length = (end - start + 1).astype(np.uint64)
+        return _mix(raw ^ (length * np.uint64(0xD6E8FEB86659FD93)))
+
+
+def pack_aux(token: I64, line: I64, span: I64) -> I32:
+    """Pack token position, line and spanned line breaks into one int32 per n-gram
+    (layout above). All inputs shape (m,); token must be <= MAX_TOKEN."""
+    word = (
+        token.astype(np.uint32)
+        | (np.clip(line, 0, MAX_LINE).astype(np.uint32) << np.uint32(TOKEN_BITS))
+        | (np.clip(span, 0, 3).astype(np.uint32) << np.uint32(TOKEN_BITS + LINE_BITS))
+    )
+    packed: I32 = word.view(np.int32)
+    return packed
+
+
+def unpack_aux(aux: I32) -> tuple[I64, I64, I64]:
+    """Inverse of :func:`pack_aux`: (token, line, span), each shape (m,) int64."""
+    word = np.ascontiguousarray(aux).view(np.uint32).astype(np.int64)
+    token = word & MAX_TOKEN
+    line = (word >> TOKEN_BITS) & MAX_LINE
+    span = word >> (TOKEN_BITS + LINE_BITS)
+    return token, line, span

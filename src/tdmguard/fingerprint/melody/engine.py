@@ -1,0 +1,385 @@
+"""The melody engine: extract interval/rhythm n-grams, vote with rarity weights, verify by
+local alignment.
+
+Matching (anchors.md section 4) runs in three stages:
+
+1. **Look-up**: every query n-gram key is looked up in the index; keys with more than
+   ``max_hits_per_key`` hits are stop-grams and dropped.
+2. **Rarity-weighted votes**: each work scores the sum, over the distinct query n-grams it
+   holds, of their inverse document frequency in the background corpus
+   (:mod:`.background`); the ``candidates`` best works go on.
+3. **Alignment**: within a candidate, hits of one (query line, reference line) pair are
+   clustered by diagonal (reference position - query position, tolerant to a few inserted or
+   deleted notes); for the best clusters the reference tokens around the hits are rebuilt
+   from the context stored with each hit and aligned to the query by Smith-Waterman.
+   Aligned tokens gain their rarity weight (a token inside rare n-grams counts more), a token
+   with the right interval but another rhythm class, or a rhythm with an interval off by one
+   or two semitones, gains part of it; mismatches and gaps cost.
+
+The raw alignment score (in weighted tokens) maps to a calibrated score
+``1 / (1 + exp(-(raw - threshold_raw) / scale_raw))``; a match is reported when it is at
+least 0.5, i.e. when ``raw >= threshold_raw``. Both constants were fitted by
+``benchmarks/melody`` so that 1 % of excerpts of unregistered folk songs pass (see
+docs/melody.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tdmguard.errors import InputError
+from tdmguard.fingerprint.base import Fingerprint, HashLookup
+from tdmguard.fingerprint.melody.alignment import smith_waterman
+from tdmguard.fingerprint.melody.background import BackgroundTable, default_background
+from tdmguard.fingerprint.melody.encoding import (
+    AUX_WIDTH,
+    CONTEXT_BEFORE,
+    CONTEXT_LEN,
+    N,
+    code_parts,
+    encode_lines,
+    unpack_context,
+)
+from tdmguard.fingerprint.melody.notes import NoteLine, read_note_lines
+from tdmguard.vocab import Match, Modality
+
+__all__ = ["MelodyCandidate", "MelodyFingerprinter", "MelodySettings"]
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+U8 = npt.NDArray[np.uint8]
+
+ENGINE = "melody-ngram-align/1"
+
+
+@dataclass(frozen=True, slots=True)
+class MelodySettings:
+    """Tuned settings (``benchmarks/melody``); the engine takes no arguments, tests may."""
+
+    max_keys: int = 100_000  # n-grams per fingerprint (bounds memory on huge scores)
+    max_hits_per_key: int = 5_000  # stop-gram cut-off
+    candidates: int = 12  # works verified by alignment
+    clusters_per_work: int = 2
+    band: int = 4  # diagonal tolerance (inserted/deleted notes) inside one cluster
+    max_window: int = 512  # tokens aligned per side
+    idf_unit_bits: float = 8.0  # rarity weight 1.0 = an n-gram this rare
+    weight_power: float = 1.0
+    min_weight: float = 0.15
+    max_weight: float = 2.0
+    partial_rhythm: float = 0.45  # same interval, other rhythm class
+    partial_pitch: float = 0.2  # same rhythm class, interval off by 1-2 semitones
+    merge_gain: float = 0.5  # fragmentation / consolidation (note inserted / deleted)
+    mismatch: float = 1.0
+    unknown: float = 0.3  # reference token not rebuilt from the hits' contexts
+    gap: float = 1.0
+    divergence: float = 0.5  # cost per weighted token where query and reference diverge
+    divergence_tokens: int = 8
+    threshold_raw: float = 15.9  # for a 16-note query (15 tokens)
+    # Longer queries have more chances of a chance alignment (the expected best local score
+    # grows with the log of the sequence lengths): the threshold rises by this much per
+    # doubling of the query line beyond 15 tokens (fitted on whole held-out works).
+    threshold_per_doubling: float = 8.0
+    scale_raw: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class MelodyCandidate:
+    """An aligned candidate before thresholding. Spans are half-open note indices of the
+    query line ``query_line`` and the reference line ``ref_line``; ``votes`` is the
+    rarity-weighted n-gram vote (bits) of stage 2, ``raw`` the alignment score."""
+
+    work: int
+    work_id: str
+    raw: float
+    votes: float
+    query_line: int
+    ref_line: int
+    query_start: int
+    query_end: int
+    ref_start: int
+    ref_end: int
+    query_tokens: int  # length of the query line in tokens (notes - 1)
+
+
+@dataclass(slots=True)
+class MelodyFingerprinter:
+    """Engine for :attr:`Modality.MELODY` (see the module docstring)."""
+
+    settings: MelodySettings = field(default_factory=MelodySettings)
+    background: BackgroundTable = field(default_factory=default_background)
+    modality: Modality = field(default=Modality.MELODY, init=False)
+    engine: str = field(default=ENGINE, init=False)
+    aux_width: int = field(default=AUX_WIDTH, init=False)
+
+    # -- extraction ------------------------------------------------------------------------
+    def extract(self, path: Path) -> Fingerprint:
+        """Fingerprint a MIDI, MusicXML, ABC or kern file (``MediaError`` if unreadable)."""
+        return self.fingerprint_lines(read_note_lines(Path(path)))
+
+    def extract_text(self, text: str, *, where: str) -> Fingerprint:
+        raise InputError("the melody engine reads score files, not text", where=where)
+
+    def fingerprint_lines(self, lines: list[NoteLine]) -> Fingerprint:
+        """Fingerprint note lines: one key per n-gram, aux = (line, position, context)."""
+        keyed = encode_lines(lines, max_keys=self.settings.max_keys)
+        meta: dict[str, float | int | str] = {
+            "lines": len(lines),
+            "notes": sum(len(line) for line in lines),
+        }
+        if keyed.keys.shape[0] == 0:  # the registry refuses such a file, saying why
+            meta["reason"] = (
+                "no pitched notes (drums and unpitched parts are left out)"
+                if not meta["notes"]
+                else f"no melody line of at least {N + 1} notes"
+            )
+        return Fingerprint(self.modality, self.engine, keyed.keys, keyed.aux,
+                           MappingProxyType(meta))
+
+    # -- matching --------------------------------------------------------------------------
+    def match(self, query: Fingerprint, index: Any) -> list[Match]:
+        """Registered works whose melody the query contains, best first, above threshold."""
+        out: list[Match] = []
+        for cand in self.rank(query, index):
+            score = self.calibrated(cand.raw, cand.query_tokens)
+            if score < 0.5:
+                continue
+            out.append(
+                Match(
+                    work_id=cand.work_id,
+                    modality=Modality.MELODY,
+                    score=score,
+                    query_start=float(cand.query_start),
+                    query_end=float(cand.query_end),
+                    ref_start=float(cand.ref_start),
+                    ref_end=float(cand.ref_end),
+                    detail=MappingProxyType(
+                        {
+                            "query_line": cand.query_line,
+                            "ref_line": cand.ref_line,
+                            "raw_score": round(cand.raw, 3),
+                            "vote_bits": round(cand.votes, 2),
+                        }
+                    ),
+                )
+            )
+        out.sort(key=lambda m: -m.score)
+        return out
+
+    def threshold(self, query_tokens: int) -> float:
+        """Raw score needed to report a match in a query line of ``query_tokens`` tokens."""
+        s = self.settings
+        return s.threshold_raw + s.threshold_per_doubling * math.log2(
+            max(1.0, query_tokens / 15.0)
+        )
+
+    def calibrated(self, raw: float, query_tokens: int = 15) -> float:
+        """Map a raw alignment score to (0, 1); 0.5 is the decision threshold."""
+        z = (raw - self.threshold(query_tokens)) / self.settings.scale_raw
+        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+
+    def rank(self, query: Fingerprint, index: HashLookup) -> list[MelodyCandidate]:
+        """Every verified candidate (no threshold), best raw score first."""
+        if query.engine != self.engine:
+            raise InputError(f"fingerprint made by {query.engine!r}, not {self.engine!r}",
+                             where="melody query")
+        m = len(query)
+        if m == 0:
+            return []
+        s = self.settings
+        if (query.aux.shape[1] != AUX_WIDTH or int(query.aux[:, :2].min()) < 0
+                or int(query.aux[:, 1].max()) > s.max_keys):
+            raise InputError("melody fingerprint has malformed aux columns", where="melody query")
+        idf = self.background.idf_bits(query.keys)
+        hits = index.lookup(query.keys)
+        q_row = np.asarray(hits.query_row, dtype=np.int64)
+        if q_row.shape[0] == 0:
+            return []
+        per_row = np.bincount(q_row, minlength=m)
+        keep = per_row[q_row] <= s.max_hits_per_key
+        q_row = q_row[keep]
+        work = np.asarray(hits.work, dtype=np.int64)[keep]
+        r_aux = np.asarray(hits.aux, dtype=np.int32)[keep]
+        if q_row.shape[0] == 0:
+            return []
+        # Stage 2: rarity-weighted votes of distinct query n-grams per work.
+        pair = np.unique(work * m + q_row)
+        votes = np.bincount(pair // m, weights=idf[pair % m])
+        order = np.argsort(-votes, kind="stable")[: s.candidates]
+        order = order[votes[order] > 0]
+        q_tokens, q_weights = self._query_tokens(query, idf)
+        out: list[MelodyCandidate] = []
+        for w in order:
+            sel = work == w
+            best = self._verify_work(
+                int(w), q_row[sel], r_aux[sel], query.aux, idf, q_tokens, q_weights
+            )
+            if best is not None:
+                wid = hits.work_ids[int(w)]
+                q_len = int(q_tokens[best[1]].shape[0])
+                out.append(
+                    MelodyCandidate(int(w), wid, best[0], float(votes[w]), *best[1:], q_len)
+                )
+        out.sort(key=lambda c: -c.raw)
+        return out
+
+    def _query_tokens(self, query: Fingerprint, idf: F64) -> tuple[dict[int, U8], dict[int, F64]]:
+        """Rebuild each query line's tokens from its own contexts, and per-token weights:
+        the mean rarity (idf) of the n-grams covering the token, in ``idf_unit_bits``."""
+        s = self.settings
+        ctx = unpack_context(query.aux)
+        lines = query.aux[:, 0]
+        tokens: dict[int, U8] = {}
+        weights: dict[int, F64] = {}
+        for line in np.unique(lines):
+            rows = np.flatnonzero(lines == line)
+            pos = query.aux[rows, 1].astype(np.int64)
+            length = int(pos.max()) + N
+            toks = np.zeros(length, dtype=np.uint8)
+            cover = pos[:, None] + np.arange(N)
+            toks[cover] = ctx[rows, CONTEXT_BEFORE : CONTEXT_BEFORE + N]
+            total = np.zeros(length)
+            count = np.zeros(length)
+            np.add.at(total, cover, np.repeat(idf[rows], N).reshape(-1, N))
+            np.add.at(count, cover, 1.0)
+            mean_bits = total / np.maximum(count, 1.0)
+            weight = np.clip((mean_bits / s.idf_unit_bits) ** s.weight_power,
+                             s.min_weight, s.max_weight)
+            tokens[int(line)] = toks
+            weights[int(line)] = weight
+        return tokens, weights
+
+    def _verify_work(
+        self,
+        work: int,
+        q_row: I64,
+        r_aux: npt.NDArray[np.int32],
+        q_aux: npt.NDArray[np.int32],
+        idf: F64,
+        q_tokens: dict[int, U8],
+        q_weights: dict[int, F64],
+    ) -> tuple[float, int, int, int, int, int, int] | None:
+        """Best alignment of one work: (raw, q_line, r_line, q_start, q_end, r_start, r_end)."""
+        s = self.settings
+        q_line = q_aux[q_row, 0].astype(np.int64)
+        q_pos = q_aux[q_row, 1].astype(np.int64)
+        r_line = r_aux[:, 0].astype(np.int64)
+        r_pos = r_aux[:, 1].astype(np.int64)
+        diag = r_pos - q_pos
+        order = np.lexsort((diag, r_line, q_line))
+        q_line, r_line, diag, q_row = q_line[order], r_line[order], diag[order], q_row[order]
+        q_pos, r_pos, r_aux = q_pos[order], r_pos[order], r_aux[order]
+        new = np.ones(order.shape[0], dtype=bool)
+        new[1:] = (q_line[1:] != q_line[:-1]) | (r_line[1:] != r_line[:-1]) | (
+            diag[1:] - diag[:-1] > s.band
+        )
+        starts = np.flatnonzero(new)
+        ends = np.append(starts[1:], order.shape[0])
+        cluster_votes = np.array(
+            [float(idf[np.unique(q_row[a:b])].sum()) for a, b in zip(starts, ends, strict=True)]
+        )
+        best: tuple[float, int, int, int, int, int, int] | None = None
+        for c in np.argsort(-cluster_votes, kind="stable")[: s.clusters_per_work]:
+            a, b = int(starts[c]), int(ends[c])
+            found = self._align_cluster(
+                int(q_line[a]), q_pos[a:b], r_pos[a:b], r_aux[a:b], q_tokens, q_weights
+            )
+            if found is not None and (best is None or found[0] > best[0]):
+                best = (found[0], int(q_line[a]), int(r_line[a]), *found[1:])
+        return best
+
+    def _align_cluster(
+        self,
+        line: int,
+        q_pos: I64,
+        r_pos: I64,
+        r_aux: npt.NDArray[np.int32],
+        q_tokens: dict[int, U8],
+        q_weights: dict[int, F64],
+    ) -> tuple[float, int, int, int, int] | None:
+        s = self.settings
+        toks_q = q_tokens[line]
+        # Reference tokens around the hits, from the context stored with each hit.
+        r_lo = max(0, int(r_pos.min()) - CONTEXT_BEFORE)
+        r_hi = int(r_pos.max()) - CONTEXT_BEFORE + CONTEXT_LEN
+        r_hi = min(r_hi, r_lo + s.max_window)
+        ref = np.zeros(r_hi - r_lo, dtype=np.uint8)
+        ctx = unpack_context(r_aux)
+        at = r_pos[:, None] - CONTEXT_BEFORE + np.arange(CONTEXT_LEN) - r_lo
+        ok = (at >= 0) & (at < ref.shape[0]) & (ctx > 0)
+        ref[at[ok]] = ctx[ok]
+        diag = r_pos - q_pos
+        q_lo = max(0, r_lo - int(diag.max()) - s.band)
+        q_hi = min(toks_q.shape[0], r_hi - int(diag.min()) + s.band, q_lo + s.max_window)
+        if q_hi <= q_lo:
+            return None
+        sim, frag, cons = self._similarity(toks_q[q_lo:q_hi], q_weights[line][q_lo:q_hi], ref)
+        al = smith_waterman(sim, s.gap, frag, cons)
+        if al.score <= 0:
+            return None
+        score = al.score - s.divergence * self._divergence(
+            q_weights[line][q_lo:q_hi], ref, al.q_start, al.q_end, al.r_start, al.r_end
+        )
+        # token span [a, b) covers notes a .. b, i.e. the half-open note span [a, b + 1)
+        return (score, q_lo + al.q_start, q_lo + al.q_end + 1,
+                r_lo + al.r_start, r_lo + al.r_end + 1)
+
+    def _divergence(
+        self, weight: F64, ref: U8, q_start: int, q_end: int, r_start: int, r_end: int
+    ) -> float:
+        """Rarity of the query tokens next to the alignment (up to ``divergence_tokens`` on
+        each side) where the reference goes on too, yet differently: a copied excerpt is
+        aligned up to its ends or to the reference's, while an unrelated melody that shares
+        a phrase diverges on both sides. Bounded, so a long query that embeds a copied
+        passage loses at most a fixed amount."""
+        n = self.settings.divergence_tokens
+        after = min(n, weight.shape[0] - q_end, ref.shape[0] - r_end)
+        before = min(n, q_start, r_start)
+        total = 0.0
+        if after > 0:
+            known = ref[r_end : r_end + after] > 0
+            total += float(weight[q_end : q_end + after][known].sum())
+        if before > 0:
+            known = ref[r_start - before : r_start] > 0
+            total += float(weight[q_start - before : q_start][known].sum())
+        return total
+
+    def _similarity(self, q: U8, weight: F64, r: U8) -> tuple[F64, F64, F64]:
+        """Gains of aligning query tokens with reference tokens, each (len(q), len(r)):
+        one to one; two query tokens (i-1, i) to one reference token j whose interval is
+        their sum (a note inserted in the copy); one query token i to reference tokens
+        (j-1, j) (a note deleted). Weighted by the query tokens' rarity."""
+        s = self.settings
+        qi, qr = code_parts(q)
+        ri, rr = code_parts(r)
+        same_i = qi[:, None] == ri[None, :]
+        same_r = qr[:, None] == rr[None, :]
+        near_i = np.abs(qi[:, None] - ri[None, :]) <= 2
+        gain = np.where(
+            same_i & same_r,
+            1.0,
+            np.where(same_i, s.partial_rhythm, np.where(same_r & near_i, s.partial_pitch, 0.0)),
+        )
+        sim = np.where(gain > 0, gain * weight[:, None], -s.mismatch)
+        unknown = r == 0
+        sim[:, unknown] = -s.unknown
+        known_q = qi != 99
+        frag = np.full(sim.shape, -np.inf)
+        if q.shape[0] >= 2:
+            pair_i = qi[:-1] + qi[1:]
+            ok = (pair_i[:, None] == ri[None, :]) & known_q[1:, None] & known_q[:-1, None]
+            ok &= ~unknown[None, :]
+            w2 = 0.5 * (weight[:-1] + weight[1:])
+            frag[1:] = np.where(ok, s.merge_gain * w2[:, None], -np.inf)
+        cons = np.full(sim.shape, -np.inf)
+        if r.shape[0] >= 2:
+            pair_r = ri[:-1] + ri[1:]
+            ok = (qi[:, None] == pair_r[None, :]) & ~unknown[None, 1:] & ~unknown[None, :-1]
+            cons[:, 1:] = np.where(ok, s.merge_gain * weight[:, None], -np.inf)
+        return np.asarray(sim, dtype=np.float64), frag, cons

@@ -1,0 +1,251 @@
+"""ImageFingerprinter on real public-domain clip-art (tests/corpus/image, openclipart) with
+generated distortions, and on malformed or hostile files."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("pdqhash")
+pytest.importorskip("faiss")
+from PIL import Image, ImageEnhance, ImageOps
+
+from tdmguard.errors import InputError, MediaError
+from tdmguard.fingerprint.base import Fingerprint
+from tdmguard.fingerprint.engines import get_engine
+from tdmguard.fingerprint.image import (
+    MATCH_MAX_DISTANCE,
+    QUALITY_MIN,
+    ImageFingerprinter,
+    Variant,
+)
+from tdmguard.index import BinaryHashIndex, BinarySegmentWriter
+from tdmguard.vocab import Modality
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "image"
+WORKS = {"snail": "snail.png", "armadillo": "armadillo.png", "dinosaur": "dinosaur.png"}
+
+
+@pytest.fixture(scope="module")
+def engine() -> ImageFingerprinter:
+    return ImageFingerprinter()
+
+
+@pytest.fixture(scope="module")
+def index(engine: ImageFingerprinter, tmp_path_factory: pytest.TempPathFactory) -> BinaryHashIndex:
+    folder = tmp_path_factory.mktemp("idx") / "image"
+    BinaryHashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+    writer = BinarySegmentWriter(engine.aux_width)
+    for work_id, name in WORKS.items():
+        fp = engine.extract(CORPUS / name)
+        writer.add(work_id, fp.keys, fp.aux, dict(fp.meta))
+    BinaryHashIndex.append_segment(folder, writer)
+    return BinaryHashIndex.open(folder)
+
+
+def _shown(name: str) -> Image.Image:
+    """The reference as a viewer shows it: RGB, transparency over white."""
+    with Image.open(CORPUS / name) as im:
+        rgba = im.convert("RGBA")
+    ground = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(ground, rgba).convert("RGB")
+
+
+def _crop(im: Image.Image, drop: float) -> Image.Image:
+    w, h = im.size
+    dx, dy = round(w * drop / 2), round(h * drop / 2)
+    return im.crop((dx, dy, w - dx, h - dy))
+
+
+DISTORTIONS: dict[str, tuple[Callable[[Image.Image], Image.Image], str, str]] = {
+    # name: (transform, file format, expected registered variant)
+    "half-size-jpeg-q40": (
+        lambda im: im.resize((im.width // 2, im.height // 2)),
+        "JPEG",
+        "original",
+    ),
+    "double-size": (lambda im: im.resize((im.width * 2, im.height * 2)), "PNG", "original"),
+    "brighter-20": (lambda im: ImageEnhance.Brightness(im).enhance(1.2), "PNG", "original"),
+    "mirror": (ImageOps.mirror, "PNG", "mirror"),
+    "rotate-90": (lambda im: im.transpose(Image.Transpose.ROTATE_90), "PNG", "rotate_90"),
+    "rotate-180": (lambda im: im.transpose(Image.Transpose.ROTATE_180), "JPEG", "rotate_180"),
+    "centre-crop-10": (lambda im: _crop(im, 0.10), "PNG", "original"),
+    "black-border": (lambda im: ImageOps.expand(im, 30, fill=(0, 0, 0)), "JPEG", "original"),
+}
+
+
+def test_engine_shape_and_fingerprint_layout(engine: ImageFingerprinter) -> None:
+    assert get_engine(Modality.IMAGE).engine == engine.engine == "image-pdq/1"
+    assert engine.modality is Modality.IMAGE and engine.aux_width == 12
+    fp = engine.extract(CORPUS / "snail.png")
+    assert fp.aux.shape == (len(fp), 12) and len(fp) >= 8 + 5
+    # keys are the first 64 bits of each hash, aux[:, :8] the whole hash
+    hashes = np.ascontiguousarray(fp.aux[:, :8]).astype("<i4").view(np.uint8)
+    assert np.array_equal(hashes[:, :8].copy().view(">u8").reshape(-1), fp.keys)
+    assert (fp.aux[:, 8] >= QUALITY_MIN).all()
+    whole = fp.aux[(fp.aux[:, 10] == 0) & (fp.aux[:, 11] == 0)]
+    assert sorted(whole[:, 9].tolist()) == list(range(8))  # all 8 dihedral variants
+    again = Fingerprint.from_bytes(fp.to_bytes())
+    assert np.array_equal(again.aux, fp.aux) and again.meta["quality"] == fp.meta["quality"]
+    query = engine.extract_query(CORPUS / "snail.png")
+    assert 1 <= len(query) <= 2 and (query.aux[:, 9] == 0).all() and (query.aux[:, 11] == 0).all()
+    assert query.aux[0].tolist() == fp.aux[fp.aux[:, 9] == 0][0].tolist()
+
+
+@pytest.mark.parametrize("work_id", sorted(WORKS))
+@pytest.mark.parametrize("distortion", sorted(DISTORTIONS))
+def test_distorted_copies_match_their_work_only(
+    engine: ImageFingerprinter,
+    index: BinaryHashIndex,
+    tmp_path: Path,
+    work_id: str,
+    distortion: str,
+) -> None:
+    transform, fmt, variant = DISTORTIONS[distortion]
+    path = tmp_path / f"query.{fmt.lower()}"
+    transform(_shown(WORKS[work_id])).save(path, fmt, **({"quality": 40} if fmt == "JPEG" else {}))
+    matches = engine.match(engine.extract_query(path), index)
+    assert [m.work_id for m in matches] == [work_id]
+    best = matches[0]
+    assert best.modality is Modality.IMAGE and (best.query_start, best.query_end) == (0.0, 1.0)
+    assert 0 <= int(best.detail["hamming"]) <= MATCH_MAX_DISTANCE  # type: ignore[call-overload]
+    assert best.score == pytest.approx(1 - int(best.detail["hamming"]) / 64)  # type: ignore[call-overload]
+    if distortion not in ("centre-crop-10", "black-border"):
+        assert best.detail["variant"] == variant
+    # the full registration fingerprint works as a query too (match picks its query rows)
+    assert [m.work_id for m in engine.match(engine.extract(path), index)] == [work_id]
+
+
+def test_exif_orientation_is_applied(
+    engine: ImageFingerprinter, index: BinaryHashIndex, tmp_path: Path
+) -> None:
+    # stored rotated, with EXIF orientation 6 ("rotate 90 clockwise to display"): the
+    # displayed image is the upright original
+    stored = _shown("dinosaur.png").transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "oriented.jpg"
+    stored.save(path, "JPEG", quality=90, exif=exif.tobytes())
+    (best,) = engine.match(engine.extract_query(path), index)
+    assert best.work_id == "dinosaur" and best.detail["variant"] == "original"
+
+
+@pytest.mark.parametrize("mode", ["CMYK", "P-transparent", "I;16", "L", "LA", "1"])
+def test_image_modes_are_read(
+    engine: ImageFingerprinter, index: BinaryHashIndex, tmp_path: Path, mode: str
+) -> None:
+    shown = _shown("snail.png")
+    if mode == "CMYK":
+        path = tmp_path / "q.jpg"
+        shown.convert("CMYK").save(path, "JPEG", quality=90)
+    elif mode == "P-transparent":
+        path = tmp_path / "q.png"
+        with Image.open(CORPUS / "snail.png") as im:
+            im.convert("RGBA").quantize(64).save(path)
+        with Image.open(path) as check:
+            assert check.mode == "P" and "transparency" in check.info
+    elif mode == "I;16":
+        path = tmp_path / "q.png"
+        grey = np.asarray(shown.convert("L"), dtype=np.uint16) * 257
+        Image.fromarray(grey).save(path)
+        with Image.open(path) as check:
+            assert check.mode.startswith("I")
+    else:
+        path = tmp_path / "q.png"
+        shown.convert(mode).save(path)
+    matches = engine.match(engine.extract_query(path), index)
+    assert [m.work_id for m in matches] == ["snail"]
+
+
+def test_low_quality_images_are_neither_indexed_nor_queried(
+    engine: ImageFingerprinter, index: BinaryHashIndex, tmp_path: Path
+) -> None:
+    path = tmp_path / "flat.png"
+    Image.new("RGB", (300, 200), (120, 130, 140)).save(path)
+    fp = engine.extract(path)
+    assert len(fp) == 0 and int(fp.meta["low_quality_dropped"]) > 0
+    assert int(fp.meta["quality"]) < QUALITY_MIN
+    assert engine.match(fp, index) == []
+    assert engine.match(engine.extract_query(path), index) == []
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose IHDR claims ``width`` x ``height`` (8-bit RGB), with a token IDAT."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = struct.pack(">I", zlib.crc32(kind + data))
+        return struct.pack(">I", len(data)) + kind + data + crc
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    idat = zlib.compress(b"\x00" * 64)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def _truncated(name: str, fraction: float) -> Callable[[Path], None]:
+    def write(path: Path) -> None:
+        data = (CORPUS / name).read_bytes()
+        path.write_bytes(data[: int(len(data) * fraction)])
+
+    return write
+
+
+def _truncated_jpeg(path: Path) -> None:
+    full = path.with_suffix(".full.jpg")
+    _shown("snail.png").save(full, "JPEG", quality=90)
+    data = full.read_bytes()
+    path.write_bytes(data[: len(data) // 3])
+
+
+BAD: dict[str, tuple[Callable[[Path], None], str]] = {
+    "empty": (lambda p: p.write_bytes(b""), "empty file"),
+    "text": (lambda p: p.write_text("<html>not an image</html>"), "not an image"),
+    "random-bytes": (
+        lambda p: p.write_bytes(np.random.default_rng(1).bytes(4096)),
+        "not an image",
+    ),
+    "bomb-header": (lambda p: p.write_bytes(_png_header(100_000, 100_000)), "bomb"),
+    "over-budget": (lambda p: p.write_bytes(_png_header(9_000, 8_000)), "decoding budget"),
+    "zero-width": (lambda p: p.write_bytes(_png_header(0, 10)), ""),
+    "tiny": (lambda p: Image.new("RGB", (8, 8), "red").save(p, "PNG"), "too small"),
+    "truncated-png": (_truncated("snail.png", 0.5), "truncated"),
+    "truncated-jpeg": (_truncated_jpeg, "truncated"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_is_a_clear_media_error(
+    engine: ImageFingerprinter, tmp_path: Path, case: str
+) -> None:
+    write, words = BAD[case]
+    path = tmp_path / f"{case}.img"
+    write(path)
+    for extract in (engine.extract, engine.extract_query):
+        with pytest.raises(MediaError) as info:
+            extract(path)
+        assert str(path) in str(info.value) and words in str(info.value)
+
+
+def test_missing_file_text_and_foreign_fingerprints(
+    engine: ImageFingerprinter, index: BinaryHashIndex, tmp_path: Path
+) -> None:
+    with pytest.raises(MediaError):
+        engine.extract(tmp_path / "nope.png")
+    with pytest.raises(InputError):
+        engine.extract_text("a poem", where="lyrics.txt")
+    foreign = Fingerprint(
+        modality=Modality.IMAGE,
+        engine="image-pdq/0",
+        keys=np.zeros(1, np.uint64),
+        aux=np.zeros((1, 12), np.int32),
+    )
+    with pytest.raises(InputError):
+        engine.match(foreign, index)
+
+
+def test_variant_names_follow_pillow() -> None:
+    assert Variant.MIRROR.name.lower() == "mirror" and Variant.ROTATE_90 == 1

@@ -1,0 +1,241 @@
+"""Lyrics engine: excerpts found in documents with edits, spans and quotes, timed-text
+formats, languages without spaces, chorus and background weighting, bad input."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tdmguard.errors import InputError, MediaError
+from tdmguard.fingerprint.base import Fingerprint
+from tdmguard.fingerprint.engines import get_engine
+from tdmguard.fingerprint.lyrics import LyricsDocument, LyricsFingerprinter
+from tdmguard.fingerprint.lyrics import engine as engine_module
+from tdmguard.index.hash_index import HashIndex, SegmentWriter
+from tdmguard.vocab import Match, Modality
+
+DATA = Path(__file__).parent / "data" / "lyrics"
+JEANIE = (DATA / "jeanie.txt").read_text("utf-8")
+# Li Bai, "Quiet Night Thought" (8th century): a lyric in a script without spaces.
+JINGYESI = "床前明月光，\n疑是地上霜。\n举头望明月，\n低头思故乡。\n"
+FILLER = (
+    "The committee met on Tuesday to review the harbour accounts. Several members asked "
+    "for a clearer statement of the repair costs, and the chair agreed to circulate one "
+    "before the next meeting. "
+)
+
+
+@pytest.fixture(scope="module")
+def engine() -> LyricsFingerprinter:
+    return LyricsFingerprinter()
+
+
+@pytest.fixture(scope="module")
+def index(engine: LyricsFingerprinter, tmp_path_factory: pytest.TempPathFactory) -> HashIndex:
+    folder = tmp_path_factory.mktemp("idx") / "lyrics"
+    HashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+    writer = SegmentWriter(engine.aux_width)
+    for path in sorted(DATA.iterdir()):
+        fp = engine.extract(path)
+        writer.add(path.stem, fp.keys, fp.aux, fp.meta)
+    zh = engine.extract_text(JINGYESI, where="jingyesi")
+    writer.add("jingyesi", zh.keys, zh.aux, zh.meta)
+    HashIndex.append_segment(folder, writer)
+    return HashIndex.open(folder)
+
+
+def only(matches: list[Match], work_id: str) -> Match:
+    assert [m.work_id for m in matches] == [work_id], matches
+    return matches[0]
+
+
+def test_engine_shape_and_registry_lookup() -> None:
+    engine = get_engine(Modality.LYRICS)
+    assert isinstance(engine, LyricsFingerprinter)
+    assert engine.modality is Modality.LYRICS
+    assert engine.engine.startswith("lyrics-")
+    assert engine.aux_width == 1
+
+
+def test_excerpt_with_changed_case_punctuation_and_line_breaks(
+    engine: LyricsFingerprinter, index: HashIndex
+) -> None:
+    excerpt = ("i see her TRIPPING where the bright streams play / happy as the daisies\n"
+               "that dance on her way. MANY WERE THE WILD NOTES")
+    doc = FILLER + "My gran sang: " + excerpt + "\n\n" + FILLER
+    found = only(engine.match(engine.extract_text(doc, where="doc"), index), "jeanie")
+    start = doc.index("i see her")
+    assert found.query_start == start
+    assert found.query_end == doc.index("NOTES") + len("NOTES")
+    assert (found.ref_start, found.ref_end) == (3.0, 5.0)  # lines of jeanie.txt
+    assert found.detail["quote"] == " ".join(excerpt.split())
+    assert found.modality is Modality.LYRICS
+    assert 0.9 <= found.score <= 1.0
+
+
+def test_word_substitutions_still_match(engine: LyricsFingerprinter, index: HashIndex) -> None:
+    words = " ".join(JEANIE.split("\n")[2:6]).split()
+    rng = random.Random(5)
+    for i in rng.sample(range(len(words)), round(0.1 * len(words))):
+        words[i] = "zebra"
+    doc = FILLER + " ".join(words) + " " + FILLER
+    found = only(engine.match_text(doc, index), "jeanie")
+    assert found.query_start >= len(FILLER) - 1
+    assert found.detail["ngrams"] >= 5
+
+
+def test_lines_interleaved_with_other_text(engine: LyricsFingerprinter, index: HashIndex) -> None:
+    lines = JEANIE.split("\n")[:4]
+    doc = "\n".join(f"{line}\nThat line always makes me smile." for line in lines)
+    only(engine.match_text(doc, index), "jeanie")
+
+
+def test_unrelated_text_has_no_match(engine: LyricsFingerprinter, index: HashIndex) -> None:
+    assert engine.match_text(FILLER * 20, index) == []
+    # a few shared words are not a match: "the light" and "summer air" alone
+    assert engine.match_text("He opened the light summer air vent in the brown hall.", index) == []
+
+
+def test_short_quote_below_threshold_is_not_a_match(
+    engine: LyricsFingerprinter, index: HashIndex
+) -> None:
+    assert engine.match_text("she said: light brown hair!", index) == []
+
+
+def test_lrc_timestamps_and_tags_blanked(engine: LyricsFingerprinter, index: HashIndex) -> None:
+    fp = engine.extract(DATA / "alexanders_ragtime_band.lrc")
+    assert fp.meta["format"] == "lrc"
+    assert "00:" not in fp.text and "Irving" not in fp.text
+    assert len(fp.text) == len((DATA / "alexanders_ragtime_band.lrc").read_text("utf-8"))
+    doc = "come on and hear come on and hear alexanders ragtime band come on and hear"
+    found = only(engine.match_text(doc, index), "alexanders_ragtime_band")
+    assert found.ref_start == 4.0  # file line of the first lyric line
+
+
+def test_srt_query_matches_plain_reference(
+    engine: LyricsFingerprinter, index: HashIndex, tmp_path: Path
+) -> None:
+    ref = tmp_path / "ref.txt"
+    ref.write_text(re.sub(r"^\d+$|^.*-->.*$|</?i>", "", (DATA / "lindenbaum.srt").read_text()),
+                   "utf-8")
+    fp = engine.extract(DATA / "lindenbaum.srt")
+    assert fp.meta["format"] == "srt"
+    assert "-->" not in fp.text and "<i>" not in fp.text
+    found = engine.match(fp, index)
+    assert found[0].work_id == "lindenbaum"
+    assert found[0].detail["quote"].startswith("Am Brunnen vor dem Tore")
+
+
+def test_chinese_without_spaces(engine: LyricsFingerprinter, index: HashIndex) -> None:
+    doc = "昨天晚上我读了一首诗举头望明月低头思故乡真的很美我们明天再见"
+    found = only(engine.match_text(doc, index), "jingyesi")
+    assert doc[int(found.query_start) : int(found.query_end)] == "举头望明月低头思故乡"
+    assert found.ref_start == 3.0
+
+
+def test_thai_letters_are_tokens(engine: LyricsFingerprinter) -> None:
+    # Thai is written without spaces: one token per letter (with its marks), 16 per n-gram
+    fp = engine.extract_text("ฉันรักเธอมากที่สุดในโลกนี้ตลอดไปไม่มีวันเปลี่ยนแปลง", where="th")
+    assert fp.meta["tokens"] > 30
+    assert len(fp) > 5
+
+
+def test_repeated_chorus_indexed_once(engine: LyricsFingerprinter) -> None:
+    chorus = "come on and hear come on and hear alexanders ragtime band"
+    once = engine.extract_text(chorus, where="a")
+    thrice = engine.extract_text(f"{chorus}\nverse line here\n{chorus}\n{chorus}", where="b")
+    assert len(np.unique(thrice.keys)) == len(thrice.keys)
+    assert set(once.keys.tolist()) <= set(thrice.keys.tolist())
+
+
+def test_repeated_chorus_in_query_counts_once(
+    engine: LyricsFingerprinter, index: HashIndex
+) -> None:
+    part = " ".join(JEANIE.split("\n")[:2])
+    single = only(engine.match_text(part, index), "jeanie")
+    double = only(engine.match_text(f"{part}\nSing it again!\n{part}", index), "jeanie")
+    assert double.detail["ngrams"] == single.detail["ngrams"]
+
+
+def test_frequent_background_ngrams_are_dropped(engine: LyricsFingerprinter) -> None:
+    assert len(engine.extract_text("of the united states", where="t")) == 0
+    assert len(engine.extract_text("the light brown hair", where="t")) == 1
+
+
+def test_serialised_fingerprint_matches_in_token_units(
+    engine: LyricsFingerprinter, index: HashIndex
+) -> None:
+    doc = engine.extract_text(FILLER + JEANIE, where="doc")
+    plain = Fingerprint.from_bytes(doc.to_bytes())
+    assert not isinstance(plain, LyricsDocument)
+    found = only(engine.match(plain, index), "jeanie")
+    assert found.detail["query_unit"] == "token"
+    assert found.ref_start == 1.0
+
+
+def test_match_file_streams_chunks_with_overlap(
+    engine: LyricsFingerprinter, index: HashIndex, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(engine_module, "CHUNK_CHARS", 3000)
+    monkeypatch.setattr(engine_module, "OVERLAP_CHARS", 600)
+    excerpt = " ".join(JEANIE.split("\n")[4:6])
+    prefix = (FILLER * 20)[:2960].rsplit(" ", 1)[0] + " "
+    text = prefix + excerpt + "\n" + FILLER * 30
+    assert len(prefix) < 3000 < len(prefix) + len(excerpt)  # straddles the first cut
+    path = tmp_path / "big.txt"
+    path.write_text(text, "utf-8")
+    for found in (engine.match_file(path, index), engine.match_text(text, index)):
+        m = only(found, "jeanie")
+        assert m.query_start == text.index(excerpt)
+        assert m.query_end == text.index(excerpt) + len(excerpt.rstrip(":"))
+
+
+def test_bad_inputs(engine: LyricsFingerprinter, index: HashIndex, tmp_path: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> None:
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(MediaError, match="binary"):
+        engine.extract(binary)
+    with pytest.raises(MediaError, match="binary"):
+        engine.match_file(binary, index)
+    with pytest.raises(MediaError, match="missing"):
+        engine.extract(tmp_path / "missing.txt")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    assert len(engine.extract(empty)) == 0
+    assert engine.match(engine.extract(empty), index) == []
+    assert engine.match_file(empty, index) == []
+    with pytest.raises(InputError):
+        engine.extract_text(b"bytes", where="field")  # type: ignore[arg-type]
+    monkeypatch.setattr(engine_module, "EXTRACT_MAX_BYTES", 100)
+    with pytest.raises(MediaError, match="match_file"):
+        engine.extract(DATA / "jeanie.txt")
+
+
+def test_wrong_and_mixed_encodings(engine: LyricsFingerprinter, index: HashIndex,
+                                   tmp_path: Path) -> None:
+    cp1252 = tmp_path / "latin.txt"
+    cp1252.write_bytes("Am Brunnen vor dem Tore, da steht ein Lindenbaum; ich träumt’ "
+                       "in seinem Schatten".encode("cp1252"))
+    fp = engine.extract(cp1252)
+    assert fp.meta["encoding"] == "cp1252"
+    assert engine.match(fp, index)[0].work_id == "lindenbaum"
+    utf16 = tmp_path / "utf16.txt"
+    utf16.write_text(JEANIE, encoding="utf-16")
+    assert only(engine.match(engine.extract(utf16), index), "jeanie")
+    mixed = tmp_path / "mixed.txt"
+    mixed.write_bytes(JEANIE.encode() + b"\xff\xfe broken \xc3" + "é".encode())
+    assert engine.extract(mixed).meta["encoding"] in ("utf-8", "cp1252")
+
+
+def test_huge_single_line_is_bounded(engine: LyricsFingerprinter, index: HashIndex,
+                                     tmp_path: Path) -> None:
+    path = tmp_path / "line.txt"
+    path.write_text("x" * 2_500_000 + " " + JEANIE.replace("\n", " "), "utf-8")
+    found = only(engine.match_file(path, index), "jeanie")
+    assert found.query_start == 2_500_001

@@ -1,0 +1,104 @@
+"""Lyrics engine parts: hashing and aux packing, alignment, background table, chunked
+reading (offsets of every chunk point into the whole text)."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tdmguard.fingerprint.lyrics.align import best_chain
+from tdmguard.fingerprint.lyrics.background import BackgroundTable, FrequencyClass, encode_table
+from tdmguard.fingerprint.lyrics.hashing import (
+    MAX_LINE,
+    MAX_TOKEN,
+    ngram_windows,
+    pack_aux,
+    unpack_aux,
+    window_hashes,
+)
+from tdmguard.fingerprint.lyrics.reading import (
+    TimedTextFormat,
+    blank_timing,
+    iter_text_chunks,
+    sniff_format,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, MAX_TOKEN), st.integers(1, MAX_LINE),
+                          st.integers(0, 3)), min_size=1, max_size=50))
+def test_aux_packing_round_trips(rows: list[tuple[int, int, int]]) -> None:
+    token, line, span = (np.array(col, dtype=np.int64) for col in zip(*rows, strict=True))
+    packed = pack_aux(token, line, span)
+    assert packed.dtype == np.int32
+    back = unpack_aux(packed)
+    for got, want in zip(back, (token, line, span), strict=True):
+        assert np.array_equal(got, want)
+
+
+def test_window_hash_depends_only_on_window_content() -> None:
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, 2**63, 40, dtype=np.int64).astype(np.uint64)
+    units = np.full(40, 4, np.int8)
+    start, end = ngram_windows(units)
+    assert np.array_equal(end - start, np.full(start.shape, 3))
+    keys = window_hashes(tokens, start, end)
+    shifted = window_hashes(np.concatenate([tokens[7:], tokens[:7]]), start, end)
+    assert keys[7] == shifted[0]  # same four tokens, another position: same hash
+    assert len(set(keys.tolist())) == keys.shape[0]
+    # ideographs weigh 2 units: a window holds 8 of them
+    s2, e2 = ngram_windows(np.full(20, 2, np.int8))
+    assert int(e2[0] - s2[0]) == 7
+
+
+def test_best_chain_takes_ordered_hits_and_skips_crossing_ones() -> None:
+    q = np.array([0, 1, 2, 3, 50, 4, 5], np.int64)
+    r = np.array([10, 11, 12, 13, 0, 14, 2], np.int64)
+    w = np.ones(7, np.float32)
+    chain = best_chain(q, r, w, max_gap=20)
+    assert sorted(chain.hits.tolist()) == [0, 1, 2, 3, 5]
+    assert chain.weight == 5.0
+    assert len(best_chain(q[:0], r[:0], w[:0], max_gap=20)) == 0
+
+
+def test_background_table_classes() -> None:
+    keys = np.array([8, 16, 1 << 63], np.uint64)
+    table = BackgroundTable(encode_table(keys, np.array([0, 1, 1])))
+    weights = table.weights(np.array([8, 16, 1 << 63, 24, 9], np.uint64))
+    assert weights.tolist() == [0.0, 0.5, 0.5, 1.0, 0.0]  # 9 shares 8's masked hash
+    assert len(BackgroundTable.packaged()) > 10_000
+    assert FrequencyClass.FREQUENT == 0
+
+
+def test_blank_timing_keeps_offsets_and_lines() -> None:
+    srt = "1\n00:00:01,000 --> 00:00:02,500\n<i>Hello there</i>\n\n2\n00:00:03,000 --> " \
+          "00:00:04,000\nGeneral Kenobi\n"
+    assert sniff_format("x.txt", srt) is TimedTextFormat.SRT
+    out = blank_timing(srt, TimedTextFormat.SRT)
+    assert len(out) == len(srt) and out.count("\n") == srt.count("\n")
+    assert out.split() == ["Hello", "there", "General", "Kenobi"]
+    lrc = "[ar:Someone]\n[00:01.00]first line\n[00:02.50]<00:02.60>second\n"
+    assert sniff_format("song.txt", lrc) is TimedTextFormat.LRC
+    assert blank_timing(lrc, TimedTextFormat.LRC).split() == ["first", "line", "second"]
+    assert sniff_format("plain.txt", "just [some] text") is TimedTextFormat.PLAIN
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab \n語é")), min_size=0, max_size=3000),
+       st.integers(50, 400))
+def test_chunks_point_into_the_whole_text(tmp_path_factory: object, text: str,
+                                          chunk: int) -> None:
+    folder = Path(__import__("tempfile").mkdtemp())
+    path = folder / "t.txt"
+    path.write_bytes(codecs.encode(text, "utf-8"))
+    covered = 0
+    for part in iter_text_chunks(path, chunk_chars=chunk, overlap_chars=chunk // 4):
+        assert part.text == text[part.char_base : part.char_base + len(part.text)]
+        assert part.line_base == text.count("\n", 0, part.char_base) + 1
+        assert part.char_base <= covered  # no gap between chunks
+        covered = part.char_base + len(part.text)
+    assert covered == len(text)
