@@ -1,8 +1,12 @@
 """``tdmguard demo``: the main job end to end on the embedded sample data.
 
-Builds a demo registry (two holders, works with fingerprints, a holder-wide commercial
-reservation, a per-work reservation, one licence) in a temporary folder, scans a small
-sample dataset as an AI developer would, and prints what was kept, excluded and why.
+1. A rights holder's side: a registry with two holders, works registered from real sample
+   media (recordings, artwork, lyrics, melodies: fingerprints only), a holder-wide commercial
+   reservation, a per-work reservation and one licence; the publishing kit writes the
+   declaration bundle and stamps two files.
+2. An AI developer's side: a scan of a sample dataset (distorted copies of registered works,
+   stamped files, unregistered items), then a scan of a JSONL text manifest, and a check of
+   a demo web site's opt-out signals served on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from typing import Annotated, Any
 
 import typer
 
+from tdmguard.cli.check_cmd import DEMO_PATHS, serve_demo_site
+from tdmguard.cli.declare_cmd import publish_demo
 from tdmguard.cli.output import console, print_json, print_table
 from tdmguard.cli.scan_cmd import scan_dataset
 from tdmguard.config import Settings
@@ -26,6 +32,7 @@ from tdmguard.registry.catalogue import fingerprint_media, read_catalogue
 from tdmguard.registry.matching import append_to_index
 from tdmguard.registry.store import Registry
 from tdmguard.scan.decide import DecisionSettings
+from tdmguard.signals.check import check_urls
 from tdmguard.vocab import DecisionKind, Purpose, Use
 
 __all__ = ["register", "run_demo"]
@@ -33,7 +40,22 @@ __all__ = ["register", "run_demo"]
 AURORA = "Aurora Records"
 MEADOW = "Meadow Music Publishing"
 ACTOR = "Demo AI Lab"
-LICENSEE = "Licensed Lab"
+
+# Dataset items copied from the sample folders: (area, file) -> where in the dataset.
+DATASET = {
+    ("audio", "query-awakening-speed105-noise15db.ogg"): "audio",
+    ("audio", "query-nebula-pitch-up-2st.ogg"): "audio",
+    ("audio", "query-chaos-god-tempo94.ogg"): "audio",
+    ("audio", "unregistered-armygeddon.ogg"): "audio",
+    ("image", "query-frog-resized.jpg"): "images",
+    ("image", "query-penguin-mirrored.jpg"): "images",
+    ("image", "query-caterpillar-cropped.png"): "images",
+    ("image", "armadillo-unregistered.png"): "images",
+    ("lyrics/training", "forum_thread_old_songs.txt"): "text",
+    ("lyrics/training", "essay_without_lyrics.txt"): "text",
+    ("melody", "query-jeanie-excerpt.mid"): "scores",
+    ("melody", "unregistered-essen-boehme10-12.mid"): "scores",
+}
 
 
 def _import(reg: Registry, settings: Settings, catalogue: Path, holder: str) -> int:
@@ -46,53 +68,112 @@ def _import(reg: Registry, settings: Settings, catalogue: Path, holder: str) -> 
     return len(infos)
 
 
-def build_demo_registry(workdir: Path) -> Settings:
+def build_demo_registry(workdir: Path) -> tuple[Settings, Registry]:
     """Registry and index for the demo, in ``workdir``."""
-    data = demo_data_dir()
-    settings = Settings(db_url=f"sqlite:///{workdir / 'demo.db'}",
-                        index_dir=workdir / "demo.index")
+    catalogues = demo_data_dir() / "catalogue"
+    settings = Settings(
+        db_url=f"sqlite:///{workdir / 'demo.db'}", index_dir=workdir / "demo.index"
+    )
     reg = Registry.open(settings.db_url)
     reg.add_holder(AURORA, contact="licensing@aurora.example")
     reg.add_holder(MEADOW, contact="rights@meadow.example")
-    _import(reg, settings, data / "catalogue" / "aurora.csv", AURORA)
-    _import(reg, settings, data / "catalogue" / "meadow.csv", MEADOW)
+    _import(reg, settings, catalogues / "aurora.csv", AURORA)
+    _import(reg, settings, catalogues / "meadow.csv", MEADOW)
     # Aurora reserves all TDM for commercial purposes, catalogue-wide (the label's notice).
     reg.reserve(AURORA, uses=[Use.TDM], purposes=[Purpose.COMMERCIAL],
                 effective_from=date(2024, 5, 16), declared_at="https://aurora.example/ai-notice")
-    # Meadow reserves AI training for one work only.
-    meadow_works = [w.id for w in reg.list_works(MEADOW)]
-    if meadow_works:
-        reg.reserve(MEADOW, uses=[Use.AI_TRAIN], work_ids=meadow_works[:1],
-                    effective_from=date(2025, 1, 1))
-    # One licence: Aurora licenses one work for AI training to a lab that is not us.
-    aurora_works = [w.id for w in reg.list_works(AURORA)]
-    if aurora_works:
-        reg.grant_licence(AURORA, licensee=LICENSEE, uses=[Use.AI_TRAIN],
-                          work_ids=aurora_works[:1], valid_from=date(2025, 6, 1))
-    reg.close()
-    return settings
+    # Meadow reserves AI training for two of its works only.
+    reg.reserve(MEADOW, uses=[Use.AI_TRAIN], work_ids=["MEA-001", "MEA-002"],
+                effective_from=date(2025, 1, 1), declared_at="https://meadow.example/tdm")
+    # One licence: Aurora licenses its penguin artwork to us for AI training.
+    reg.grant_licence(AURORA, licensee=ACTOR, uses=[Use.AI_TRAIN], work_ids=["AUR-ART-02"],
+                      valid_from=date(2025, 6, 1))
+    return settings, reg
+
+
+def _rows(scan_dir: Path) -> list[dict[str, Any]]:
+    rows = []
+    for name in ("kept", "excluded", "review", "errors"):
+        for line in (scan_dir / f"{name}.jsonl").read_text("utf-8").splitlines():
+            rec = json.loads(line)
+            reasons = rec.get("reasons", [])
+            codes = list(dict.fromkeys(r["code"] for r in reasons))
+            works = list(dict.fromkeys(r["work"] for r in reasons if "work" in r))
+            why = rec.get("error") or ", ".join(codes)
+            rows.append({"item": rec["id"], "media": rec["media"],
+                         "decision": rec.get("decision", "error"), "why": why,
+                         "work": ", ".join(works)})
+    return sorted(rows, key=lambda r: str(r["item"]))
 
 
 def run_demo(workdir: Path, *, show_progress: bool = True) -> dict[str, Any]:
     data = demo_data_dir()
-    settings = build_demo_registry(workdir)
+    settings, reg = build_demo_registry(workdir)
+    # The rights holder publishes: declaration bundle + two stamped files.
+    published = publish_demo(reg, AURORA, workdir, base_url="https://aurora.example")
+    works = [w.to_json() for w in reg.list_works()]
+    reg.close()
+
+    # The AI developer scans a dataset.
     dataset = workdir / "dataset"
-    shutil.copytree(data / "dataset", dataset)
+    for (area, name), sub in DATASET.items():
+        (dataset / sub).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(data / area / name, dataset / sub / name)
+    shutil.copytree(workdir / "stamped", dataset / "stamped")
     decision = DecisionSettings(use=Use.AI_TRAIN, purpose=Purpose.COMMERCIAL, actor=ACTOR,
                                 at=date.today(), unknown=DecisionKind.KEEP)
     report = scan_dataset(settings, dataset, workdir / "scan", decision=decision, workers=2,
                           shard_size=4, show_progress=show_progress)
-    rows = []
-    for name in ("kept", "excluded", "review", "errors"):
-        for line in (workdir / "scan" / f"{name}.jsonl").read_text("utf-8").splitlines():
-            rec = json.loads(line)
-            why = rec.get("error") or "; ".join(
-                r["code"] + (f" ({r['work']})" if "work" in r else "")
-                for r in rec.get("reasons", []))
-            rows.append({"item": rec["id"], "media": rec["media"],
-                         "decision": rec.get("decision", "error"), "why": why})
-    return {"workdir": str(workdir), "report": str(workdir / "scan" / "report.json"),
-            "counts": report["counts"], "items": rows}
+    # Text fields of a JSONL manifest go through the same pipeline.
+    manifest = workdir / "posts.jsonl"
+    shutil.copyfile(data / "lyrics" / "training" / "records.jsonl", manifest)
+    text_report = scan_dataset(settings, manifest, workdir / "scan-posts", decision=decision,
+                               workers=1, show_progress=False)
+
+    # Before crawling: the web signals of a demo site served on 127.0.0.1.
+    base, stop = serve_demo_site(data / "web")
+    web: list[dict[str, Any]] = []
+    try:
+        for agent in ("*", "GPTBot", "Google-Extended"):
+            for result in check_urls([base + p for p in DEMO_PATHS], agent=agent):
+                line = result.to_json()
+                line["url"] = str(line["url"]).removeprefix(base)
+                web.append({"agent": agent, **line})
+    finally:
+        stop()
+
+    return {
+        "workdir": str(workdir),
+        "registry": {"db": settings.db_url, "index": str(settings.index_dir), "works": works},
+        "declaration": published,
+        "scan": {"report": str(workdir / "scan" / "report.json"), "counts": report["counts"],
+                 "items": _rows(workdir / "scan")},
+        "scan_text_manifest": {"report": str(workdir / "scan-posts" / "report.json"),
+                               "counts": text_report["counts"],
+                               "items": _rows(workdir / "scan-posts")},
+        "web": web,
+    }
+
+
+def _print(summary: dict[str, Any]) -> None:
+    works = summary["registry"]["works"]
+    print_table("1. registered works (fingerprints only)", ["id", "holder", "title", "kind",
+                                                          "fingerprints"],
+                [w | {"fingerprints": ", ".join(w["fingerprints"])} for w in works])
+    names = [f["path"] for f in summary["declaration"]["bundle"]["files"]]
+    console.print(f"2. {AURORA} publishes its reservation in {len(names)} files under "
+                  f"{summary['workdir']}/declaration and stamps "
+                  f"{len(summary['declaration']['stamped'])} media files.")
+    print_table(f"3. scan of a dataset as {ACTOR} (ai-train, commercial)",
+                ["item", "media", "decision", "why", "work"], summary["scan"]["items"])
+    print_table("   totals", ["kept", "excluded", "review", "errors"],
+                [summary["scan"]["counts"]])
+    print_table("4. scan of a JSONL manifest's text fields", ["item", "decision", "why", "work"],
+                summary["scan_text_manifest"]["items"])
+    print_table("5. web signals of a demo site (tdmguard check)",
+                ["agent", "url", "tdm", "ai-train", "genai-train", "ai-input", "search"],
+                [{"agent": w["agent"], "url": w["url"], **w["stances"]} for w in summary["web"]])
+    console.print(f"scan report: {summary['scan']['report']}")
 
 
 def demo(
@@ -107,16 +188,14 @@ def demo(
         raise InputError("demo folder is not empty", where=str(workdir))
     if not json_out:
         console.rule("tdmguard demo")
-        console.print(f"registry: {AURORA} reserves TDM for commercial use (catalogue-wide), "
-                      f"{MEADOW} reserves AI training for one work; {AURORA} licenses one "
-                      f"work to {LICENSEE}. We scan as {ACTOR} for commercial ai-train.")
+        console.print(f"{AURORA} reserves all TDM for commercial use, catalogue-wide, and "
+                      f"licenses one artwork to {ACTOR}; {MEADOW} reserves AI training for "
+                      f"two works. {ACTOR} scans a dataset for commercial AI training.")
     summary = run_demo(workdir, show_progress=not json_out)
     if json_out:
         print_json(summary)
-        return
-    print_table("what the scan decided", ["item", "media", "decision", "why"], summary["items"])
-    print_table("totals", ["kept", "excluded", "review", "errors"], [summary["counts"]])
-    console.print(f"report: {summary['report']}")
+    else:
+        _print(summary)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,37 @@
+"""The demo end to end: every engine, the publishing kit, the scan and the web check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tdmguard.cli.demo_cmd import run_demo
+
+
+def test_demo_decides_every_sample(tmp_path: Path) -> None:
+    summary = run_demo(tmp_path / "demo", show_progress=False)
+    got = {row["item"]: (row["decision"], row["work"]) for row in summary["scan"]["items"]}
+    assert got == {
+        "audio/query-awakening-speed105-noise15db.ogg": ("exclude", "AUR-REC-01"),
+        "audio/query-nebula-pitch-up-2st.ogg": ("exclude", "AUR-REC-02"),
+        "audio/query-chaos-god-tempo94.ogg": ("exclude", "AUR-REC-03"),
+        "audio/unregistered-armygeddon.ogg": ("keep", ""),
+        "images/query-frog-resized.jpg": ("exclude", "AUR-ART-01"),
+        "images/query-penguin-mirrored.jpg": ("keep", "AUR-ART-02"),  # licensed to us
+        "images/query-caterpillar-cropped.png": ("exclude", "AUR-ART-03"),
+        "images/armadillo-unregistered.png": ("keep", ""),
+        "scores/query-jeanie-excerpt.mid": ("exclude", "MEA-001"),
+        "scores/unregistered-essen-boehme10-12.mid": ("keep", ""),
+        "stamped/awakening-excerpt.ogg": ("exclude", ""),  # embedded signal only
+        "stamped/chelsea-artwork.png": ("exclude", ""),
+        "text/forum_thread_old_songs.txt": ("exclude", "MEA-001"),
+        "text/essay_without_lyrics.txt": ("keep", ""),
+    }
+    penguin = next(r for r in summary["scan"]["items"] if "penguin" in r["item"])
+    assert "licensed" in penguin["why"]
+    posts = {r["item"]: (r["decision"], r["work"]) for r in summary["scan_text_manifest"]["items"]}
+    assert posts == {"post-1": ("exclude", "MEA-002"), "post-2": ("keep", "MEA-003"),
+                     "post-3": ("keep", "")}
+    home = next(w for w in summary["web"] if w["agent"] == "*" and w["url"] == "/")
+    assert home["stances"]["ai-train"] == "deny"
+    assert summary["scan"]["counts"] == {"kept": 5, "excluded": 9, "review": 0, "errors": 0}
+    assert (tmp_path / "demo" / "declaration" / ".well-known" / "tdmrep.json").is_file()
