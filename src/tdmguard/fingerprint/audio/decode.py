@@ -64,7 +64,7 @@ def _soundfile_blocks(path: Path) -> tuple[int, Generator[F32, None, None]]:
                     raise MediaError(f"decoding failed ({exc})", where=str(path)) from exc
                 if data.shape[0] == 0:
                     return
-                yield np.ascontiguousarray(data.mean(axis=1, dtype=np.float32))
+                yield _mix_to_mono(data)
 
     return rate, blocks()
 
@@ -99,6 +99,22 @@ def _pyav_blocks(path: Path) -> tuple[int, Generator[F32, None, None]]:
             raise MediaError(f"decoding failed ({exc})", where=str(path)) from exc
 
     return rate, blocks()
+
+
+def _mix_to_mono(data: npt.NDArray[np.float32]) -> F32:
+    """Mean over channels of a (frames, channels) block, shape (frames,).
+
+    One vector add per channel: ``data.mean(axis=1)`` reduces along the short, strided axis
+    and took a quarter of the whole fingerprinting time on stereo Vorbis.
+    """
+    channels = data.shape[1]
+    if channels == 1:
+        return np.ascontiguousarray(data[:, 0])
+    acc = data[:, 0] + data[:, 1]
+    for ch in range(2, channels):
+        acc += data[:, ch]
+    acc /= np.float32(channels)
+    return acc
 
 
 class _UnsupportedError(Exception):
