@@ -311,6 +311,7 @@ def main(argv: list[str] | None = None) -> None:
         "median_latency_ms": float(np.median(lat) * 1000),
         "median_match_only_ms": float(np.median(match_lat) * 1000),
         "worker_peak_rss_mb": ours["peak_rss_mb"],
+        "worker_startup_s": ours.get("startup_s", 0.0),
         "min_score": threshold,
         "negative_top_scores": neg_scores[:10],
         "bench_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -335,8 +336,7 @@ def main(argv: list[str] | None = None) -> None:
         "table": table,
         # every query's outcome, for error analysis: kind, truth, top work, its score
         "queries": [
-            [q["kind"], q["truth"], by_id[q["id"]]["top"], by_id[q["id"]]["score"]]
-            for q in queries
+            [q["kind"], q["truth"], by_id[q["id"]]["top"], by_id[q["id"]]["score"]] for q in queries
         ],
     }
     (HERE / "results.json").write_text(json.dumps(result, indent=1))
@@ -399,6 +399,8 @@ def _markdown(result: dict[str, object]) -> str:
         f"(match only {s['median_match_only_ms']:.0f} ms) | "
         f"{s.get('peer_median_latency_ms', float('nan')):.0f} ms |",
         f"| index open | {s['index_open_s'] * 1000:.0f} ms | |",
+        f"| worker start-up (first query, numba kernels loaded) | "
+        f"{s.get('worker_startup_s', 0.0) * 1000:.0f} ms | |",
         f"| worker peak RSS | {s['worker_peak_rss_mb']:.0f} MB | |",
         f"| match threshold; 10 best negative scores | {s['min_score']}; "
         f"{', '.join(str(int(v)) for v in s['negative_top_scores'])} | |",

@@ -64,30 +64,9 @@ class Alignment:
     hits: int
 
 
-_TABLE = 1 << 18  # vote slots of the coarse stage
-
-
 def _best_cells(keys: I64) -> tuple[I64, I64]:
     cells, counts = np.unique(keys, return_counts=True)
     return cells, counts.astype(np.int64)
-
-
-def _top_cells(keys: I64, n_top: int) -> tuple[I64, I64]:
-    """The ~``n_top`` most voted cells of ``keys`` (shape (m,)) and their exact counts.
-
-    Votes go to ``_TABLE`` hashed slots with one ``bincount`` (O(m), no sort of all votes);
-    only the members of the best slots are then counted exactly, so a slot shared by two
-    cells never merges them.
-    """
-    slot = ((keys.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(46)).astype(
-        np.int64
-    )
-    votes = np.bincount(slot, minlength=_TABLE)
-    n_top = min(n_top, _TABLE)
-    best = np.argpartition(votes, _TABLE - n_top)[_TABLE - n_top :]
-    mark = np.zeros(_TABLE, dtype=bool)
-    mark[best[votes[best] > 0]] = True
-    return _best_cells(keys[mark[slot]])
 
 
 def align_hits(
@@ -100,6 +79,9 @@ def align_hits(
     ``rt``/``rf`` the reference anchor, ``ratio`` the hash's own time-factor estimate
     (reference span / query span: noisy, used to drop hits that cannot be on any line).
     """
+    # compiled kernels: imported here so that importing the engine needs no numba
+    from tdmguard.fingerprint.audio.coarse_vote import top_cells
+
     dp = qf - rf
     lr = np.log(ratio)
     keep = (
@@ -117,13 +99,9 @@ def align_hits(
     n_f = factors.shape[0]
     best_per_work: dict[int, tuple[int, float, float]] = {}
     for shift in (0.0, 0.5):
-        off = rt[None, :] - factors[:, None] * qc[None, :]
-        obin = np.floor(off / p.coarse_bin + shift).astype(np.int64)
-        omin = int(obin.min())
-        obin -= omin
-        span = int(obin.max()) + 1
-        keys = (work[None, :] * n_f + np.arange(n_f)[:, None]) * span + obin
-        cells, counts = _top_cells(keys.reshape(-1), 4 * p.candidates)
+        cells, counts, omin, span = top_cells(
+            work, qc, rt, factors, p.coarse_bin, shift, 4 * p.candidates
+        )
         strong = counts >= p.min_votes
         cells, counts = cells[strong], counts[strong]
         if cells.shape[0] == 0:
