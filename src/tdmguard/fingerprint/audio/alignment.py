@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["AlignParams", "Alignment", "align_hits"]
+__all__ = ["AlignParams", "Alignment", "align_hits", "hit_filter"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -69,27 +69,30 @@ def _best_cells(keys: I64) -> tuple[I64, I64]:
     return cells, counts.astype(np.int64)
 
 
+def hit_filter(p: AlignParams) -> tuple[float, tuple[float, float]]:
+    """``(max |pitch offset| in semitones, (min, max) ln span ratio)`` a hit needs to be kept:
+    outside them it cannot lie on any line this search allows."""
+    return p.max_pitch_st, (
+        float(np.log(p.min_factor)) - p.ratio_tol,
+        float(np.log(p.max_factor)) + p.ratio_tol,
+    )
+
+
 def align_hits(
-    qt: F64, qf: F64, source: I64, work: I64, rt: F64, rf: F64, ratio: F64, p: AlignParams
+    qt: F64, source: I64, work: I64, rt: F64, dp: F64, lr: F64, p: AlignParams
 ) -> list[Alignment]:
     """Alignments of works with at least ``p.min_score`` agreeing query triplets, best first.
 
-    All arrays have shape (m,), one entry per hit: ``qt``/``qf`` the query triplet's anchor
-    (frames, semitones), ``source`` its row in the query, ``work`` the reference work number,
-    ``rt``/``rf`` the reference anchor, ``ratio`` the hash's own time-factor estimate
-    (reference span / query span: noisy, used to drop hits that cannot be on any line).
+    All arrays have shape (m,), one entry per hit that passed :func:`hit_filter`
+    (``coarse_vote.select_hits``): ``qt`` the query triplet's anchor frame, ``source`` its row
+    in the query, ``work`` the reference work number, ``rt`` the reference anchor frame,
+    ``dp`` the pitch offset (query minus reference, semitones), ``lr`` the log of the hash's
+    own time-factor estimate (reference span / query span: noisy, used to drop hits that
+    cannot be on the line).
     """
     # compiled kernels: imported here so that importing the engine needs no numba
     from tdmguard.fingerprint.audio.coarse_vote import top_cells
 
-    dp = qf - rf
-    lr = np.log(ratio)
-    keep = (
-        (np.abs(dp) <= p.max_pitch_st)
-        & (lr >= np.log(p.min_factor) - p.ratio_tol)
-        & (lr <= np.log(p.max_factor) + p.ratio_tol)
-    )
-    qt, source, work, rt, dp, lr = qt[keep], source[keep], work[keep], rt[keep], dp[keep], lr[keep]
     if qt.shape[0] < p.min_score:
         return []
     centre = 0.5 * (float(qt.min()) + float(qt.max()))

@@ -1,27 +1,30 @@
-"""Compiled (numba) coarse Hough vote of :mod:`alignment`: one pass per hit, no temporaries.
+"""Compiled (numba) hot loops of :mod:`alignment`: hit selection and the coarse Hough vote.
 
-The numpy formulation built seven ``(factors, hits)`` float64/int64 arrays per offset shift
-(~1.4 M elements each for a 10 s query against 100 h) and spent ~30 ms per query in them; the
-loops below compute the same cells with the same float64 arithmetic in ~3 ms. numba is part of
-the ``audio`` extra; the kernels are compiled on first use and cached on disk
-(``__pycache__``), so only the first process after an install pays the ~1 s compile.
+For a 10 s query against 100 h the index returns ~200k hits. The numpy formulation unpacked
+them into float64 arrays, filtered them with six masked copies and then built seven
+``(factors, hits)`` float64/int64 arrays per offset shift (~1.4 M elements each): ~17 ms per
+query, mostly memory traffic. The loops below compute the same values with the same float64
+arithmetic in one pass per stage and store only what survives. numba is part of the
+``audio`` extra; the kernels are compiled on first use and cached on disk (``__pycache__``),
+so a worker process pays a one-time load (~1 s) and no per-query compile.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import numpy.typing as npt
 
 from tdmguard.errors import MissingExtraError
 
-__all__ = ["TABLE_BITS", "top_cells"]
+__all__ = ["TABLE_BITS", "select_hits", "top_cells"]
 
 I64 = npt.NDArray[np.int64]
-F64 = npt.NDArray[np.float64]
 I32 = npt.NDArray[np.int32]
-TABLE_BITS = 18  # 2^18 hashed vote slots
+F64 = npt.NDArray[np.float64]
+TABLE_BITS = 18  # 2^18 hashed vote slots (1 MB of int32 counters: stays in L2)
 _GOLDEN = 0x9E3779B97F4A7C15  # Fibonacci hashing multiplier
-
 
 try:
     from numba import njit
@@ -30,51 +33,152 @@ except ModuleNotFoundError as exc:  # pragma: no cover - numba is in the audio e
 
 
 @njit(cache=True, nogil=True)
-def _vote(
+def _select(
+    row: I64,
+    q_t: F64,
+    q_f: F64,
+    q_span: F64,
+    aux: I32,
+    work: I64,
+    pitch_bits: int,
+    pitch_units: float,
+    code_bits: int,
+    span_units: float,
+    max_pitch: float,
+    lr_lo: float,
+    lr_hi: float,
+) -> tuple[F64, I64, I64, F64, F64, F64]:
+    m = row.shape[0]
+    o_qt = np.empty(m, np.float64)
+    o_src = np.empty(m, np.int64)
+    o_work = np.empty(m, np.int64)
+    o_rt = np.empty(m, np.float64)
+    o_dp = np.empty(m, np.float64)
+    o_lr = np.empty(m, np.float64)
+    pitch_mask = (1 << pitch_bits) - 1
+    k = 0
+    for j in range(m):
+        s = row[j]
+        c0 = np.int64(aux[j, 0])
+        c1 = np.int64(aux[j, 1])
+        dp = q_f[s] - (c0 & pitch_mask) / pitch_units
+        if abs(dp) > max_pitch:
+            continue
+        span_q = int(c1 >> code_bits)
+        r_span = (span_q if span_q > 1 else 1) / span_units
+        lr = math.log(r_span / q_span[s])
+        if lr < lr_lo or lr > lr_hi:
+            continue
+        o_qt[k] = q_t[s]
+        o_src[k] = s
+        o_work[k] = work[j]
+        o_rt[k] = np.float64(c0 >> pitch_bits)
+        o_dp[k] = dp
+        o_lr[k] = lr
+        k += 1
+    return o_qt[:k], o_src[:k], o_work[:k], o_rt[:k], o_dp[:k], o_lr[:k]
+
+
+@njit(cache=True, nogil=True)
+def _votes(
     work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, shift: float
-) -> tuple[I64, I64, I32, I64]:
-    """Cell key and hashed slot of every (factor, hit), shape (n_f * n,), the votes per
-    slot, shape (2^18,), and ``[lo, span]`` of the offset bins."""
+) -> tuple[I32, int, int]:
+    """Votes per hashed slot, shape (2^TABLE_BITS,), and ``lo``, ``span`` of the offset bins."""
     n = qc.shape[0]
     n_f = factors.shape[0]
-    obin = np.empty(n_f * n, np.int64)
     lo = np.iinfo(np.int64).max
     hi = np.iinfo(np.int64).min
     for f in range(n_f):
         s = factors[f]
         for i in range(n):
             ob = int(np.floor((rt[i] - s * qc[i]) / bin_width + shift))
-            obin[f * n + i] = ob
             if ob < lo:
                 lo = ob
             if ob > hi:
                 hi = ob
     span = hi - lo + 1
-    keys = np.empty(n_f * n, np.int64)
-    slots = np.empty(n_f * n, np.int64)
-    votes = np.zeros(1 << TABLE_BITS, np.int32)  # 1 MB: stays in L2
+    votes = np.zeros(1 << TABLE_BITS, np.int32)
     mult = np.uint64(_GOLDEN)
     down = np.uint64(64 - TABLE_BITS)
     for f in range(n_f):
+        s = factors[f]
         for i in range(n):
-            k = (work[i] * n_f + f) * span + (obin[f * n + i] - lo)
-            slot = np.int64((np.uint64(k) * mult) >> down)
-            keys[f * n + i] = k
-            slots[f * n + i] = slot
-            votes[slot] += 1
-    return keys, slots, votes, np.array([lo, span], np.int64)
+            ob = int(np.floor((rt[i] - s * qc[i]) / bin_width + shift))
+            key = (work[i] * n_f + f) * span + (ob - lo)
+            votes[np.int64((np.uint64(key) * mult) >> down)] += 1
+    return votes, lo, span
 
 
 @njit(cache=True, nogil=True)
-def _members(keys: I64, slots: I64, mark: npt.NDArray[np.bool_]) -> I64:
-    """The keys whose slot is marked, in input order."""
-    out = np.empty(keys.shape[0], np.int64)
+def _members(
+    work: I64,
+    qc: F64,
+    rt: F64,
+    factors: F64,
+    bin_width: float,
+    shift: float,
+    lo: int,
+    span: int,
+    mark: npt.NDArray[np.uint8],
+    total: int,
+) -> I64:
+    """The cell keys of all ``total`` votes whose slot is marked (recomputed: the vote pass
+    stored nothing)."""
+    n = qc.shape[0]
+    n_f = factors.shape[0]
+    out = np.empty(total, np.int64)
     m = 0
-    for j in range(keys.shape[0]):
-        if mark[slots[j]]:
-            out[m] = keys[j]
-            m += 1
+    mult = np.uint64(_GOLDEN)
+    down = np.uint64(64 - TABLE_BITS)
+    for f in range(n_f):
+        s = factors[f]
+        for i in range(n):
+            ob = int(np.floor((rt[i] - s * qc[i]) / bin_width + shift))
+            key = (work[i] * n_f + f) * span + (ob - lo)
+            if mark[np.int64((np.uint64(key) * mult) >> down)] != 0:
+                out[m] = key
+                m += 1
     return out[:m]
+
+
+def select_hits(
+    row: I64,
+    q_t: F64,
+    q_f: F64,
+    q_span: F64,
+    aux: I32,
+    work: I64,
+    *,
+    layout: tuple[int, float, int, float],
+    max_pitch: float,
+    lr_range: tuple[float, float],
+) -> tuple[F64, I64, I64, F64, F64, F64]:
+    """Unpack and filter index hits in one pass.
+
+    ``row``: shape (m,), the query triplet of each hit; ``q_t``/``q_f``/``q_span``: per query
+    triplet anchor frame, anchor semitones, span in frames; ``aux``: shape (m, 2), the hits'
+    stored aux; ``work``: shape (m,). ``layout``: ``(pitch_bits, pitch_units, code_bits,
+    span_units)`` of the engine's aux packing. A hit is kept when ``|f_q - f_ref| <=
+    max_pitch`` and ``ln(span_ref / span_q)`` lies in ``lr_range``. Returns, for the kept hits,
+    ``(query frame, query row, work, reference frame, pitch offset st, ln span ratio)``.
+    """
+    pitch_bits, pitch_units, code_bits, span_units = layout
+    out: tuple[F64, I64, I64, F64, F64, F64] = _select(
+        np.ascontiguousarray(row, dtype=np.int64),
+        np.ascontiguousarray(q_t, dtype=np.float64),
+        np.ascontiguousarray(q_f, dtype=np.float64),
+        np.ascontiguousarray(q_span, dtype=np.float64),
+        np.ascontiguousarray(aux, dtype=np.int32),
+        np.ascontiguousarray(work, dtype=np.int64),
+        int(pitch_bits),
+        float(pitch_units),
+        int(code_bits),
+        float(span_units),
+        float(max_pitch),
+        float(lr_range[0]),
+        float(lr_range[1]),
+    )
+    return out
 
 
 def top_cells(
@@ -87,11 +191,14 @@ def top_cells(
     slots; only the members of the ``n_top`` best slots are counted exactly, so a slot shared
     by two cells never merges them. Returns ``(cells, counts, lo, span)``.
     """
-    keys, slots, votes, lo_span = _vote(work, qc, rt, factors, float(bin_width), float(shift))
+    votes, lo, span = _votes(work, qc, rt, factors, float(bin_width), float(shift))
     table = votes.shape[0]
     n_top = min(n_top, table)
     best = np.argpartition(votes, table - n_top)[table - n_top :]
-    mark = np.zeros(table, dtype=bool)
-    mark[best[votes[best] > 0]] = True
-    cells, counts = np.unique(_members(keys, slots, mark), return_counts=True)
-    return cells, counts.astype(np.int64), int(lo_span[0]), int(lo_span[1])
+    best = best[votes[best] > 0]
+    mark = np.zeros(table, dtype=np.uint8)
+    mark[best] = 1
+    total = int(votes[best].sum())  # the marked slots' votes: exactly the members' count
+    keys = _members(work, qc, rt, factors, float(bin_width), float(shift), lo, span, mark, total)
+    cells, counts = np.unique(keys, return_counts=True)
+    return cells, counts.astype(np.int64), int(lo), int(span)

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tdmguard.errors import InputError
-from tdmguard.fingerprint.audio.alignment import AlignParams, align_hits
+from tdmguard.fingerprint.audio.alignment import AlignParams, align_hits, hit_filter
 from tdmguard.fingerprint.audio.decode import decode_mono
 from tdmguard.fingerprint.audio.peaks import PeakParams, Peaks, find_peaks
 from tdmguard.fingerprint.audio.triplets import (
@@ -43,6 +43,7 @@ _PITCH_UNITS = 8  # aux pitch resolution: 1/8 semitone
 _PITCH_BITS = 9
 _MAX_FRAME = (1 << 22) - 1
 _SPAN_UNITS = 4  # anchor-to-third-peak span in 1/4 frame
+_CODE_BITS = 8  # neighbour code: 5 base-3 digits < 3**5 = 243
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,11 +123,22 @@ class AudioFingerprinter:
         hits = index.lookup(keys, max_per_key=p.max_hits_per_key)
         if hits.query_row.shape[0] == 0:
             return []
-        src = source[hits.query_row]
-        r_t, r_f, _, r_span = _unpack_aux(hits.aux)
-        found = align_hits(
-            q_t[src], q_f[src], src, hits.work, r_t, r_f, r_span / q_span[src], p.align
+        # compiled kernels: imported here so that importing the engine needs no numba
+        from tdmguard.fingerprint.audio.coarse_vote import select_hits
+
+        max_pitch, lr_range = hit_filter(p.align)
+        qt, src, work, rt, dp, lr = select_hits(
+            source[hits.query_row],
+            q_t,
+            q_f,
+            q_span,
+            hits.aux,
+            hits.work,
+            layout=(_PITCH_BITS, float(_PITCH_UNITS), _CODE_BITS, float(_SPAN_UNITS)),
+            max_pitch=max_pitch,
+            lr_range=lr_range,
         )
+        found = align_hits(qt, src, work, rt, dp, lr, p.align)
         sec = p.peaks.hop / p.peaks.rate_hz
         out: list[Match] = []
         for a in found:
@@ -154,7 +166,9 @@ def _pack_aux(trip: Triplets, codes: npt.NDArray[np.int64], p: TripletParams) ->
     frame = np.clip(np.rint(trip.t1), 0, _MAX_FRAME).astype(np.int64)
     pitch = np.clip(np.rint(trip.f1 * _PITCH_UNITS), 0, (1 << _PITCH_BITS) - 1).astype(np.int64)
     span = np.rint(np.exp(trip.fields[:, 3]) * p.dt_min * _SPAN_UNITS).astype(np.int64)
-    return np.stack([(frame << _PITCH_BITS) | pitch, (span << 8) | codes], axis=1).astype(np.int32)
+    return np.stack([(frame << _PITCH_BITS) | pitch, (span << _CODE_BITS) | codes], axis=1).astype(
+        np.int32
+    )
 
 
 def _unpack_aux(
@@ -171,6 +185,6 @@ def _unpack_aux(
     return (
         (c0 >> _PITCH_BITS).astype(np.float64),
         (c0 & ((1 << _PITCH_BITS) - 1)) / _PITCH_UNITS,
-        c1 & 0xFF,
-        np.maximum(c1 >> 8, 1) / _SPAN_UNITS,
+        c1 & ((1 << _CODE_BITS) - 1),
+        np.maximum(c1 >> _CODE_BITS, 1) / _SPAN_UNITS,
     )
