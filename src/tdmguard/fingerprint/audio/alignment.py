@@ -119,8 +119,19 @@ def align_hits(
                 best_per_work[w] = (int(count), float(factors[fi]), omin + ob + 0.5 - shift)
     ranked = sorted(best_per_work.items(), key=lambda kv: -kv[1][0])[: p.candidates]
     out: list[Alignment] = []
-    for w, (_, factor, obin_centre) in ranked:
-        found = _fine(w, factor, obin_centre * p.coarse_bin, qc, qt, dp, lr, source, work, rt, p)
+    if not ranked:
+        return out
+    # the hits of every ranked work, found in one pass over all hits (not one pass per work)
+    rank_of = np.full(int(work.max()) + 1, -1, np.int64)
+    for j, (w, _) in enumerate(ranked):
+        rank_of[w] = j
+    mine = np.flatnonzero(rank_of[work] >= 0)
+    mine_rank = rank_of[work[mine]]
+    for j, (w, (_, factor, obin_centre)) in enumerate(ranked):
+        i = mine[mine_rank == j]
+        found = _fine(
+            w, factor, obin_centre * p.coarse_bin, qc[i], qt[i], dp[i], lr[i], source[i], rt[i], p
+        )
         if found is not None and found.score >= p.min_score:
             out.append(found)
     out.sort(key=lambda a: -a.score)
@@ -136,11 +147,11 @@ def _fine(
     dp: F64,
     lr: F64,
     source: I64,
-    work: I64,
     rt: F64,
     p: AlignParams,
 ) -> Alignment | None:
-    near = (work == w) & (np.abs(rt - factor * qc - offset) <= 1.5 * p.coarse_bin)
+    """Fine vote and line fit for work ``w``; the arrays hold that work's hits only."""
+    near = np.abs(rt - factor * qc - offset) <= 1.5 * p.coarse_bin
     if int(near.sum()) < p.min_score:
         return None
     qc_w, qt_w, dp_w, src_w, rt_w = qc[near], qt[near], dp[near], source[near], rt[near]
