@@ -114,6 +114,20 @@ class _Segment:
     base: int  # global number of this segment's work 0
 
 
+def _gather_rows(aux: I32, pos: I64) -> I32:
+    """``aux[pos]`` for a C-contiguous (n, k) int32 array, shape (len(pos), k).
+
+    Each row is gathered as one k*4-byte item: numpy's 2-D fancy indexing copies element by
+    element and was 6x slower (2 ms for 200k hits of a 100 h audio index).
+    """
+    k = aux.shape[1]
+    if k == 0 or not aux.flags.c_contiguous:
+        return np.asarray(aux[pos], dtype=np.int32)
+    rows = np.asarray(aux).view(np.dtype((np.void, 4 * k))).reshape(-1)
+    out: I32 = rows[pos].view(np.int32).reshape(-1, k)
+    return out
+
+
 class HashIndex:
     """Read side: all segments of one modality, memory-mapped, answering batched look-ups."""
 
@@ -265,7 +279,7 @@ class HashIndex:
             pos = starts + np.arange(total, dtype=np.int64)
             rows.append(q_rows)
             works.append(seg.work[pos].astype(np.int64) + seg.base)
-            auxs.append(np.asarray(seg.aux[pos], dtype=np.int32))
+            auxs.append(_gather_rows(seg.aux, pos))
         if not rows:
             return SegmentHits(
                 np.zeros(0, np.int64),
@@ -273,9 +287,10 @@ class HashIndex:
                 np.zeros((0, self.aux_width), np.int32),
                 self._work_ids,
             )
-        row = np.concatenate(rows)
-        work_arr = np.concatenate(works)
-        aux_arr = np.concatenate(auxs)
+        # one segment (the usual case after compaction): no concatenation copies
+        row = rows[0] if len(rows) == 1 else np.concatenate(rows)
+        work_arr = works[0] if len(works) == 1 else np.concatenate(works)
+        aux_arr = auxs[0] if len(auxs) == 1 else np.concatenate(auxs)
         if self.removed:
             keep = ~self._removed_mask[work_arr]
             row, work_arr, aux_arr = row[keep], work_arr[keep], aux_arr[keep]
