@@ -56,10 +56,15 @@ def _soundfile_blocks(path: Path) -> tuple[int, Generator[F32, None, None]]:
     frames_per_block = max(64, _BLOCK_SAMPLES // int(handle.channels))
 
     def blocks() -> Generator[F32, None, None]:
+        # one read buffer for the whole file: a fresh 0.5 MB array per block is a fresh mmap
+        # (page faults on every block); each yielded mono block is a new array
+        buffer = np.empty((frames_per_block, int(handle.channels)), np.float32)
         with handle:
             while True:
                 try:
-                    data = handle.read(frames_per_block, dtype="float32", always_2d=True)
+                    data = handle.read(
+                        frames_per_block, dtype="float32", always_2d=True, out=buffer
+                    )
                 except (sf.LibsndfileError, RuntimeError) as exc:
                     raise MediaError(f"decoding failed ({exc})", where=str(path)) from exc
                 if data.shape[0] == 0:
@@ -109,7 +114,7 @@ def _mix_to_mono(data: npt.NDArray[np.float32]) -> F32:
     """
     channels = data.shape[1]
     if channels == 1:
-        return np.ascontiguousarray(data[:, 0])
+        return data[:, 0].copy()  # a copy: ``data`` may be a reused read buffer
     acc = data[:, 0] + data[:, 1]
     for ch in range(2, channels):
         acc += data[:, ch]

@@ -63,8 +63,11 @@ def _power(x: F32, start_frame: int, n_frames: int, p: PeakParams, lo: int, hi: 
         seg = np.concatenate([seg, np.zeros(need - seg.shape[0], np.float32)])
     frames = np.lib.stride_tricks.sliding_window_view(seg, p.n_fft)[:: p.hop][:n_frames]
     window = np.hanning(p.n_fft).astype(np.float32)
-    spec = fft.rfft(frames * window, axis=1, workers=1)[:, lo:hi]
-    power: F32 = (spec.real * spec.real + spec.imag * spec.imag).astype(np.float32)
+    # the windowed copy is ours: the FFT may overwrite it
+    spec = fft.rfft(frames * window, axis=1, workers=1, overwrite_x=True)[:, lo:hi]
+    re, im = spec.real, spec.imag
+    power: F32 = re * re
+    power += im * im
     return power
 
 
@@ -113,7 +116,9 @@ def find_peaks(x: F32, p: PeakParams) -> Peaks:
         c1 = min(n_frames, c0 + chunk)
         a = max(0, c0 - pad)
         b = min(n_frames, c1 + pad)
-        logp = np.log(_power(x, a, b - a, p, lo, hi) + np.float32(1e-12))
+        logp = _power(x, a, b - a, p, lo, hi)
+        logp += np.float32(1e-12)
+        np.log(logp, out=logp)
         local = _sliding_max(_sliding_max(logp, p.freq_radius, 1), p.time_radius, 0)
         peak = logp == local
         peak &= logp > floor
