@@ -246,8 +246,13 @@ class HashIndex:
             if seg.keys.shape[0] == 0 or query.shape[0] == 0:
                 continue
             lo = np.searchsorted(seg.keys, query, side="left")
-            hi = np.searchsorted(seg.keys, query, side="right")
-            counts = hi - lo
+            # most query keys are absent: the second binary search runs only for present ones
+            present = np.flatnonzero(
+                seg.keys[np.minimum(lo, seg.keys.shape[0] - 1)] == query)
+            counts = np.zeros(query.shape[0], np.int64)
+            if present.shape[0]:
+                counts[present] = np.searchsorted(
+                    seg.keys, query[present], side="right") - lo[present]
             if max_per_key is not None:
                 counts = np.where(counts > max_per_key, 0, counts)
             total = int(counts.sum())
