@@ -83,6 +83,28 @@ def _mix(x: U64) -> U64:
     return x ^ (x >> np.uint64(31))
 
 
+def _power_table(n: int, base: np.uint64) -> U64:
+    table = np.empty(n, np.uint64)
+    table[0] = 1
+    table[1:] = base
+    with np.errstate(over="ignore"):
+        return np.cumprod(table, dtype=np.uint64)
+
+
+_POWERS: tuple[U64, U64] = (_power_table(1 << 16, _BASE_INV), _power_table(1 << 16, _BASE))
+
+
+def _powers(t: int) -> tuple[U64, U64]:
+    """B**-k and B**k for k < t, shape (t,) each: prefixes of tables kept per process and
+    grown by doubling (every document would otherwise recompute them)."""
+    global _POWERS
+    if _POWERS[0].shape[0] < t:
+        size = max(t, 2 * _POWERS[0].shape[0])
+        _POWERS = (_power_table(size, _BASE_INV), _power_table(size, _BASE))
+    inv, fwd = _POWERS
+    return inv[:t], fwd[:t]
+
+
 def window_hashes(tokens: U64, start: I64, end: I64) -> U64:
     """Hash of tokens[start[i]..end[i]] for every i: shape (m,) uint64.
 
@@ -91,19 +113,10 @@ def window_hashes(tokens: U64, start: I64, end: I64) -> U64:
     t = tokens.shape[0]
     if start.shape[0] == 0:
         return np.zeros(0, np.uint64)
+    inv_pow, pow_end = _powers(t)
     with np.errstate(over="ignore"):
-        inv_pow = np.empty(t, np.uint64)
-        inv_pow[0] = 1
-        if t > 1:
-            inv_pow[1:] = _BASE_INV
-            inv_pow = np.cumprod(inv_pow, dtype=np.uint64)
         prefix = np.zeros(t + 1, np.uint64)
         np.cumsum(tokens * inv_pow, dtype=np.uint64, out=prefix[1:])
-        pow_end = np.empty(t, np.uint64)
-        pow_end[0] = 1
-        if t > 1:
-            pow_end[1:] = _BASE
-            pow_end = np.cumprod(pow_end, dtype=np.uint64)
         raw = (prefix[end + 1] - prefix[start]) * pow_end[end]
         # the window length goes in too, so windows of different widths never collide
         length = (end - start + 1).astype(np.uint64)
