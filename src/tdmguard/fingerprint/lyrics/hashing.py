@@ -64,8 +64,15 @@ def ngram_windows(units: npt.NDArray[np.int8]) -> tuple[I64, I64]:
     """Start and end (inclusive) token of every complete n-gram window.
 
     ``units``: shape (t,), units per token. Returns two (m,) int64 arrays, m <= t."""
-    if units.shape[0] == 0:
+    t = units.shape[0]
+    if t == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    word = UNITS[TokenKind.WORD]
+    if WINDOW_UNITS % word == 0 and int(units.min()) == word == int(units.max()):
+        # words only (most text): every window is the same number of tokens
+        width = WINDOW_UNITS // word
+        start = np.arange(max(0, t - width + 1), dtype=np.int64)
+        return start, start + (width - 1)
     cum = np.cumsum(units, dtype=np.int64)  # cum[j] = units of tokens 0..j
     before = cum - units  # units before token i
     end = np.searchsorted(cum, before + WINDOW_UNITS, side="left").astype(np.int64)
