@@ -21,17 +21,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tdmguard import __version__
+from tdmguard.atomic import write_json_atomic
 from tdmguard.errors import InputError
 from tdmguard.scan.job import ScanJob
 from tdmguard.scan.readers import read_source
 from tdmguard.scan.record import Record
 from tdmguard.scan.shard import build_checks, init_worker, run_shard, run_shard_task
-from tdmguard.scan.writers import (
-    completed_shards,
-    merge_shards,
-    read_stats,
-    write_json_atomic,
-)
+from tdmguard.scan.writers import completed_shards, merge_shards, read_stats
 
 __all__ = ["ProgressFn", "run_scan"]
 
