@@ -29,28 +29,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tdmguard.atomic import write_json_atomic
 from tdmguard.errors import IndexStoreError
 
-__all__ = ["HashIndex", "SegmentHits", "SegmentWriter", "write_json_atomic"]
+__all__ = ["HashIndex", "SegmentHits", "SegmentWriter"]
 
 FORMAT = 1
 U64 = npt.NDArray[np.uint64]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temporary name beside ``path`` then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True, slots=True, eq=False)
