@@ -15,7 +15,7 @@ $(BIN)/uv:
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[audio,image,melody,web,server]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[all]'
 	touch $@
 
 $(STAMP): pyproject.toml | $(BIN)/uv

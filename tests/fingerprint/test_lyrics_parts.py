@@ -15,6 +15,7 @@ from tdmguard.fingerprint.lyrics.background import BackgroundTable, FrequencyCla
 from tdmguard.fingerprint.lyrics.hashing import (
     MAX_LINE,
     MAX_TOKEN,
+    WINDOW_UNITS,
     ngram_windows,
     pack_aux,
     unpack_aux,
@@ -38,6 +39,21 @@ def test_aux_packing_round_trips(rows: list[tuple[int, int, int]]) -> None:
     back = unpack_aux(packed)
     for got, want in zip(back, (token, line, span), strict=True):
         assert np.array_equal(got, want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from([4, 4, 4, 2, 1]), max_size=40) | st.lists(st.just(4), max_size=40))
+def test_ngram_windows_are_the_shortest_runs_of_window_units(units: list[int]) -> None:
+    want = []
+    for i in range(len(units)):
+        total = 0
+        for j in range(i, len(units)):
+            total += units[j]
+            if total >= WINDOW_UNITS:
+                want.append((i, j))
+                break
+    start, end = ngram_windows(np.array(units, np.int8))
+    assert list(zip(start.tolist(), end.tolist(), strict=True)) == want
 
 
 def test_window_hash_depends_only_on_window_content() -> None:

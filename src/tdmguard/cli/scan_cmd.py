@@ -27,7 +27,7 @@ from tdmguard.errors import InputError
 from tdmguard.registry.store import Registry
 from tdmguard.scan.checks import CHECK_FACTORIES
 from tdmguard.scan.decide import DecisionSettings
-from tdmguard.scan.job import ScanJob, registry_view
+from tdmguard.scan.job import Executor, ScanJob, registry_view
 from tdmguard.scan.runner import run_scan
 from tdmguard.vocab import DecisionKind
 
@@ -46,6 +46,7 @@ def scan_dataset(
     shard_size: int = 64,
     resume: bool = False,
     show_progress: bool = True,
+    executor: Executor = Executor.LOCAL,
 ) -> dict[str, Any]:
     """Run a scan with a progress bar (items and throughput); returns the report."""
     registry = Registry.open(settings.db_url)
@@ -59,6 +60,7 @@ def scan_dataset(
         check_options=check_options or {},
         shard_size=shard_size,
         workers=workers,
+        executor=executor,
     )
     registry.close()
     columns = (
@@ -84,6 +86,13 @@ def scan_dataset(
             bar.update(task, completed=done, total=total, rate=f"{rate:,.1f} items/s")
 
         return run_scan(job, resume=resume, progress=progress)
+
+
+def _executor(value: str) -> Executor:
+    try:
+        return Executor(value.strip().lower())
+    except ValueError as exc:
+        raise InputError(f"expected local or ray, got {value!r}", where="--executor") from exc
 
 
 def _print_summary(report: dict[str, Any], out: Path) -> None:
@@ -137,6 +146,13 @@ def scan(
         list[str] | None, typer.Option("--check-opt", help="key=value handed to checks (repeat).")
     ] = None,
     shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Records per shard.")] = 64,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="local (process pool) or ray (RAY_ADDRESS, else a local Ray instance; extra ray).",
+        ),
+    ] = "local",
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Scan a dataset before training: reserved, unlicensed items are excluded, with evidence."""
@@ -175,6 +191,7 @@ def scan(
         shard_size=shard_size,
         resume=resume,
         show_progress=not json_out,
+        executor=_executor(executor),
     )
     if json_out:
         print_json(report)

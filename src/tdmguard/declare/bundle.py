@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from tdmguard import __version__
+from tdmguard.atomic import write_bytes_atomic
 from tdmguard.declare.declaration import HolderDeclaration
 from tdmguard.declare.http_headers import render_apache, render_caddy, render_nginx
 from tdmguard.declare.page import render_declaration_page
@@ -110,21 +109,6 @@ def bundle_files(decl: HolderDeclaration) -> tuple[BundleFile, ...]:
     return tuple(files)
 
 
-def _write_atomic(target: Path, content: bytes) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_bundle(
     decl: HolderDeclaration, folder: Path, *, generated_at: datetime | None = None
 ) -> DeclarationBundle:
@@ -142,8 +126,8 @@ def write_bundle(
     root = folder.resolve()
     try:
         for f in files:
-            _write_atomic(root / f.path, f.content)
-        _write_atomic(root / MANIFEST_NAME, manifest_bytes)
+            write_bytes_atomic(root / f.path, f.content, file_mode=0o644)
+        write_bytes_atomic(root / MANIFEST_NAME, manifest_bytes, file_mode=0o644)
     except OSError as exc:
         raise InputError(
             f"cannot write the bundle: {exc.strerror or exc}", where=str(folder)

@@ -1,7 +1,7 @@
 """On-disk match indexes, one folder per modality, grown by immutable segments."""
 
 from tdmguard.index.binary_index import BinaryHashIndex, BinaryHits, BinarySegmentWriter
-from tdmguard.index.hash_index import HashIndex, SegmentHits, SegmentWriter, write_json_atomic
+from tdmguard.index.hash_index import HashIndex, SegmentHits, SegmentWriter
 
 __all__ = [
     "BinaryHashIndex",
@@ -10,5 +10,4 @@ __all__ = [
     "HashIndex",
     "SegmentHits",
     "SegmentWriter",
-    "write_json_atomic",
 ]

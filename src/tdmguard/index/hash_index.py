@@ -29,28 +29,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tdmguard.atomic import write_json_atomic
 from tdmguard.errors import IndexStoreError
 
-__all__ = ["HashIndex", "SegmentHits", "SegmentWriter", "write_json_atomic"]
+__all__ = ["HashIndex", "SegmentHits", "SegmentWriter"]
 
 FORMAT = 1
 U64 = npt.NDArray[np.uint64]
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to a temporary name beside ``path`` then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=1, sort_keys=True)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -263,11 +250,20 @@ class HashIndex:
         for seg in self._segments:
             if seg.keys.shape[0] == 0 or query.shape[0] == 0:
                 continue
+            n_keys = seg.keys.shape[0]
+            lo_sorted = np.searchsorted(seg.keys, sorted_query, side="left")
+            # most query keys are absent: the second binary search runs only for present ones
+            present = np.flatnonzero(seg.keys[np.minimum(lo_sorted, n_keys - 1)] == sorted_query)
+            counts_sorted = np.zeros(query.shape[0], np.int64)
+            if present.shape[0]:
+                counts_sorted[present] = (
+                    np.searchsorted(seg.keys, sorted_query[present], side="right")
+                    - lo_sorted[present]
+                )
             lo = np.empty(query.shape[0], np.int64)
-            hi = np.empty(query.shape[0], np.int64)
-            lo[order] = np.searchsorted(seg.keys, sorted_query, side="left")
-            hi[order] = np.searchsorted(seg.keys, sorted_query, side="right")
-            counts = hi - lo
+            counts = np.empty(query.shape[0], np.int64)
+            lo[order] = lo_sorted
+            counts[order] = counts_sorted
             if max_per_key is not None:
                 counts = np.where(counts > max_per_key, 0, counts)
             total = int(counts.sum())

@@ -119,6 +119,16 @@ class NewWork:
         self.external_id = ext or None
 
 
+def _terms(uses: Iterable[Use], start: date, until: date | None) -> list[str]:
+    """Validated terms of a reservation or licence: the sorted use values."""
+    use_set = sorted({u.value for u in uses})
+    if not use_set:
+        raise InputError("name at least one use", where="use")
+    if until is not None and until <= start:
+        raise InputError("--until must be after --from", where="until")
+    return use_set
+
+
 def _json_list(items: Iterable[str]) -> str:
     return json.dumps(sorted(set(items)))
 
@@ -369,17 +379,10 @@ class Registry:
         declared_at: str | None = None,
         exempt: bool = False,
     ) -> ReservationInfo:
-        use_set = sorted({u.value for u in uses})
-        if not use_set:
-            raise InputError("name at least one use", where="use")
-        if effective_until is not None and effective_until <= effective_from:
-            raise InputError("--until must be after --from", where="until")
+        use_set = _terms(uses, effective_from, effective_until)
         with self._tx() as s:
             h = self._holder(s, holder)
-            works = sorted(set(work_ids))
-            for ref in works:
-                if self._work(s, ref).holder_id != h.id:
-                    raise InputError(f"work {ref!r} belongs to another holder", where="work")
+            works = self._own_works(s, h, work_ids)
             row = ReservationRow(
                 holder_id=h.id,
                 work_ids=_json_list(works),
@@ -408,19 +411,12 @@ class Registry:
         work_ids: Iterable[str] = (),
         purposes: Iterable[Purpose] = (),
     ) -> LicenceInfo:
-        use_set = sorted({u.value for u in uses})
-        if not use_set:
-            raise InputError("name at least one use", where="use")
         if not licensee.strip():
             raise InputError("a licence needs a licensee", where="licensee")
-        if valid_until is not None and valid_until <= valid_from:
-            raise InputError("--until must be after --from", where="until")
+        use_set = _terms(uses, valid_from, valid_until)
         with self._tx() as s:
             h = self._holder(s, holder)
-            works = sorted(set(work_ids))
-            for ref in works:
-                if self._work(s, ref).holder_id != h.id:
-                    raise InputError(f"work {ref!r} belongs to another holder", where="work")
+            works = self._own_works(s, h, work_ids)
             row = LicenceRow(
                 holder_id=h.id,
                 licensee=licensee.strip(),
@@ -436,6 +432,14 @@ class Registry:
             info = self._licence_info(row, h.name, None)
             audit.append(s, "licence.grant", info.to_json())
             return info
+
+    def _own_works(self, s: Session, holder: Holder, work_ids: Iterable[str]) -> list[str]:
+        """The ids, sorted and unique, after checking each names a work of ``holder``."""
+        works = sorted(set(work_ids))
+        for ref in works:
+            if self._work(s, ref).holder_id != holder.id:
+                raise InputError(f"work {ref!r} belongs to another holder", where="work")
+        return works
 
     def revoke(self, entry_type: str, entry_id: int, *, on: date, note: str | None = None) -> None:
         """Revoke a reservation or a licence from ``on`` (a new dated entry)."""

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tdmguard.registry.store import Registry
 from tdmguard.scan.decide import DecisionSettings, RegistryView, WorkRef
 
-__all__ = ["ScanJob", "registry_view"]
+__all__ = ["Executor", "ScanJob", "registry_view"]
+
+
+class Executor(enum.StrEnum):
+    """Where shards run (``scan/executors.py``); the outputs are the same for each."""
+
+    LOCAL = "local"  # a process pool on this machine (inline with one worker)
+    RAY = "ray"  # a Ray cluster (RAY_ADDRESS, else a local Ray instance); extra `ray`
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +30,7 @@ class ScanJob:
     check_options: dict[str, str] = field(default_factory=dict)
     shard_size: int = 64
     workers: int = 1
+    executor: Executor = Executor.LOCAL
 
     @property
     def shards_dir(self) -> Path:

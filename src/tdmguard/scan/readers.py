@@ -10,12 +10,13 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from tdmguard.errors import InputError, MediaError
+from tdmguard.errors import InputError, MediaError, MissingExtraError
 from tdmguard.scan.record import MediaKind, Record
 from tdmguard.scan.sniff import sniff_path
 
-__all__ = ["read_directory", "read_manifest", "read_source"]
+__all__ = ["read_directory", "read_manifest", "read_parquet", "read_source", "record_from_fields"]
 
 MAX_MANIFEST_LINE = 16 << 20  # 16 MiB of text in one record
 
@@ -95,45 +96,77 @@ def read_manifest(manifest: Path) -> Iterator[Record]:
                     meta={"error": f"{where}: invalid JSON record ({exc})"},
                 )
                 continue
-            rid = str(obj.pop("id", f"line-{number}"))
-            url = obj.pop("url", None)
-            url = str(url) if url is not None else None
-            text = obj.pop("text", None)
-            path_value = obj.pop("path", None)
-            meta = {k: v for k, v in obj.items() if isinstance(k, str)}
-            if isinstance(text, str):
-                yield Record(
-                    id=rid,
-                    media=MediaKind.TEXT,
-                    text=text,
-                    url=url,
-                    size_bytes=len(text.encode("utf-8", "replace")),
-                    meta=meta,
+            yield record_from_fields(obj, base=base, where=where, default_id=f"line-{number}")
+
+
+def record_from_fields(
+    fields: dict[str, Any], *, base: Path, where: str, default_id: str
+) -> Record:
+    """One manifest row (JSONL object or Parquet row) as a record: ``id``, then ``text``
+    (inline text), ``path`` (relative to the manifest) or ``url``; other fields go to meta."""
+    obj = dict(fields)
+    raw_id = obj.pop("id", None)
+    rid = str(raw_id) if raw_id is not None else default_id
+    url_value = obj.pop("url", None)
+    url = str(url_value) if url_value is not None else None
+    text = obj.pop("text", None)
+    path_value = obj.pop("path", None)
+    meta = {k: v for k, v in obj.items() if isinstance(k, str)}
+    if isinstance(text, str):
+        return Record(
+            id=rid,
+            media=MediaKind.TEXT,
+            text=text,
+            url=url,
+            size_bytes=len(text.encode("utf-8", "replace")),
+            meta=meta,
+        )
+    if isinstance(path_value, str):
+        path = (base / path_value).resolve()
+        try:
+            media = sniff_path(path)
+            size = path.stat().st_size
+        except (MediaError, OSError) as exc:
+            msg = str(exc)  # names the file
+            return Record(
+                id=rid, media=MediaKind.UNKNOWN, path=path, url=url, meta=meta | {"error": msg}
+            )
+        return Record(id=rid, media=media, path=path, url=url, size_bytes=size, meta=meta)
+    if url is not None:
+        return Record(id=rid, media=MediaKind.UNKNOWN, url=url, meta=meta)
+    return Record(
+        id=rid,
+        media=MediaKind.UNKNOWN,
+        meta=meta | {"error": f"{where}: a record needs text, path or url"},
+    )
+
+
+def read_parquet(manifest: Path) -> Iterator[Record]:
+    """Parquet rows with the same fields as a JSONL manifest, read batch by batch (bounded
+    memory on large files). Needs the ``parquet`` extra (pyarrow)."""
+    try:
+        import pyarrow.parquet as pq
+    except ModuleNotFoundError as exc:
+        raise MissingExtraError("pyarrow", "parquet") from exc
+    try:
+        parquet = pq.ParquetFile(manifest)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputError(f"not a readable Parquet file ({exc})", where=str(manifest)) from exc
+    row = 0
+    try:
+        for batch in parquet.iter_batches(batch_size=1024):
+            for fields in batch.to_pylist():
+                row += 1
+                yield record_from_fields(
+                    fields,
+                    base=manifest.parent,
+                    where=f"{manifest}: row {row}",
+                    default_id=f"row-{row}",
                 )
-            elif isinstance(path_value, str):
-                path = (base / path_value).resolve()
-                try:
-                    media = sniff_path(path)
-                    size = path.stat().st_size
-                except (MediaError, OSError) as exc:
-                    msg = exc.message if isinstance(exc, MediaError) else str(exc)
-                    yield Record(
-                        id=rid,
-                        media=MediaKind.UNKNOWN,
-                        path=path,
-                        url=url,
-                        meta=meta | {"error": msg},
-                    )
-                    continue
-                yield Record(id=rid, media=media, path=path, url=url, size_bytes=size, meta=meta)
-            elif url is not None:
-                yield Record(id=rid, media=MediaKind.UNKNOWN, url=url, meta=meta)
-            else:
-                yield Record(
-                    id=rid,
-                    media=MediaKind.UNKNOWN,
-                    meta=meta | {"error": f"{where}: a record needs text, path or url"},
-                )
+    except (OSError, ValueError) as exc:
+        raise InputError(
+            f"unreadable Parquet data after row {row} ({exc})", where=str(manifest)
+        ) from exc
 
 
 def read_source(source: Path) -> Iterator[Record]:
@@ -141,6 +174,10 @@ def read_source(source: Path) -> Iterator[Record]:
         return read_directory(source)
     if source.is_file() and source.suffix.lower() in (".jsonl", ".ndjson"):
         return read_manifest(source)
+    if source.is_file() and source.suffix.lower() == ".parquet":
+        return read_parquet(source)
     if source.exists():
-        raise InputError("a scan source is a folder or a .jsonl manifest", where=str(source))
+        raise InputError(
+            "a scan source is a folder, a .jsonl or a .parquet manifest", where=str(source)
+        )
     raise InputError("no such file or folder", where=str(source))

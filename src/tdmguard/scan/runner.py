@@ -15,23 +15,18 @@ import platform
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from tdmguard import __version__
+from tdmguard.atomic import write_json_atomic
 from tdmguard.errors import InputError
+from tdmguard.scan.executors import run_shards
 from tdmguard.scan.job import ScanJob
 from tdmguard.scan.readers import read_source
 from tdmguard.scan.record import Record
-from tdmguard.scan.shard import build_checks, init_worker, run_shard, run_shard_task
-from tdmguard.scan.writers import (
-    completed_shards,
-    merge_shards,
-    read_stats,
-    write_json_atomic,
-)
+from tdmguard.scan.writers import completed_shards, merge_shards, read_stats
 
 __all__ = ["ProgressFn", "run_scan"]
 
@@ -112,31 +107,13 @@ def run_scan(
     if progress:
         progress(done_records, len(records))
 
-    if todo and job.workers <= 1:
-        worker = build_checks(job)
-        for i in todo:
-            run_shard(job, worker, i, shards[i])
-            done_records += len(shards[i])
-            if progress:
-                progress(done_records, len(records))
-    elif todo:
-        with ProcessPoolExecutor(
-            max_workers=job.workers, initializer=init_worker, initargs=(job,)
-        ) as pool:
-            pending: dict[Future[dict[str, Any]], int] = {}
-            queue = list(todo)
-            # Keep a bounded number of shards in flight so memory stays flat on huge scans.
-            while queue or pending:
-                while queue and len(pending) < 2 * job.workers:
-                    i = queue.pop(0)
-                    pending[pool.submit(run_shard_task, i, shards[i])] = i
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    i = pending.pop(fut)
-                    fut.result()
-                    done_records += len(shards[i])
-                    if progress:
-                        progress(done_records, len(records))
+    def shard_done(i: int) -> None:
+        nonlocal done_records
+        done_records += len(shards[i])
+        if progress:
+            progress(done_records, len(records))
+
+    run_shards(job.executor, job, todo, shards, shard_done)
 
     order = list(range(n_shards))
     counts = merge_shards(job.shards_dir, job.out_dir, order)

@@ -20,7 +20,14 @@ from tdmguard.scan.job import ScanJob
 from tdmguard.scan.record import Record
 from tdmguard.scan.writers import ShardWriter
 
-__all__ = ["WorkerChecks", "build_checks", "init_worker", "run_shard", "run_shard_task"]
+__all__ = [
+    "WorkerChecks",
+    "build_checks",
+    "init_worker",
+    "run_shard",
+    "run_shard_cached",
+    "run_shard_task",
+]
 
 
 @dataclass
@@ -64,6 +71,15 @@ def init_worker(job: ScanJob) -> None:
 def run_shard_task(shard: int, records: Sequence[Record]) -> dict[str, Any]:
     job, checks = _WORKER[0]
     return run_shard(job, checks, shard, records)
+
+
+def run_shard_cached(job: ScanJob, shard: int, records: Sequence[Record]) -> dict[str, Any]:
+    """For executors whose workers outlive one job (Ray): build the checks on the first
+    shard of a job this process sees, reuse them for the next ones."""
+    key = (str(job.out_dir), job.view.digest)
+    if not _WORKER or (str(_WORKER[0][0].out_dir), _WORKER[0][0].view.digest) != key:
+        init_worker(job)
+    return run_shard(_WORKER[0][0], _WORKER[0][1], shard, records)
 
 
 def _error_line(record: Record, check: str, message: str) -> dict[str, Any]:

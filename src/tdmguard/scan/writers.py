@@ -14,13 +14,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
+from tdmguard.atomic import atomic_writer
+
 __all__ = [
     "OUTPUTS",
     "ShardWriter",
     "completed_shards",
     "merge_shards",
     "read_stats",
-    "write_json_atomic",
 ]
 
 OUTPUTS = ("kept", "excluded", "review", "errors")
@@ -28,20 +29,6 @@ OUTPUTS = ("kept", "excluded", "review", "errors")
 
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=2, sort_keys=True, default=str)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class ShardWriter:
@@ -86,21 +73,13 @@ def merge_shards(shards_dir: Path, out_dir: Path, shards: Sequence[int]) -> dict
     """Concatenate the shards' outputs in shard order into ``out_dir/<output>.jsonl``."""
     counts: dict[str, int] = {}
     for name in OUTPUTS:
-        fd, tmp = tempfile.mkstemp(dir=out_dir, prefix=f".{name}.", suffix=".tmp")
         lines = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for shard in shards:
-                    with (shards_dir / f"{shard:06d}" / f"{name}.jsonl").open("rb") as fh:
-                        for line in fh:
-                            out.write(line)
-                            lines += 1
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, out_dir / f"{name}.jsonl")
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_writer(out_dir / f"{name}.jsonl", "wb") as out:
+            for shard in shards:
+                with (shards_dir / f"{shard:06d}" / f"{name}.jsonl").open("rb") as fh:
+                    for line in fh:
+                        out.write(line)
+                        lines += 1
         counts[name] = lines
     return counts
 

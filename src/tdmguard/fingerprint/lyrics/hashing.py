@@ -64,8 +64,15 @@ def ngram_windows(units: npt.NDArray[np.int8]) -> tuple[I64, I64]:
     """Start and end (inclusive) token of every complete n-gram window.
 
     ``units``: shape (t,), units per token. Returns two (m,) int64 arrays, m <= t."""
-    if units.shape[0] == 0:
+    t = units.shape[0]
+    if t == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    word = UNITS[TokenKind.WORD]
+    if WINDOW_UNITS % word == 0 and int(units.min()) == word == int(units.max()):
+        # words only (most text): every window is the same number of tokens
+        width = WINDOW_UNITS // word
+        start = np.arange(max(0, t - width + 1), dtype=np.int64)
+        return start, start + (width - 1)
     cum = np.cumsum(units, dtype=np.int64)  # cum[j] = units of tokens 0..j
     before = cum - units  # units before token i
     end = np.searchsorted(cum, before + WINDOW_UNITS, side="left").astype(np.int64)
@@ -83,6 +90,28 @@ def _mix(x: U64) -> U64:
     return x ^ (x >> np.uint64(31))
 
 
+def _power_table(n: int, base: np.uint64) -> U64:
+    table = np.empty(n, np.uint64)
+    table[0] = 1
+    table[1:] = base
+    with np.errstate(over="ignore"):
+        return np.cumprod(table, dtype=np.uint64)
+
+
+_POWERS: tuple[U64, U64] = (_power_table(1 << 16, _BASE_INV), _power_table(1 << 16, _BASE))
+
+
+def _powers(t: int) -> tuple[U64, U64]:
+    """B**-k and B**k for k < t, shape (t,) each: prefixes of tables kept per process and
+    grown by doubling (every document would otherwise recompute them)."""
+    global _POWERS
+    if _POWERS[0].shape[0] < t:
+        size = max(t, 2 * _POWERS[0].shape[0])
+        _POWERS = (_power_table(size, _BASE_INV), _power_table(size, _BASE))
+    inv, fwd = _POWERS
+    return inv[:t], fwd[:t]
+
+
 def window_hashes(tokens: U64, start: I64, end: I64) -> U64:
     """Hash of tokens[start[i]..end[i]] for every i: shape (m,) uint64.
 
@@ -91,19 +120,10 @@ def window_hashes(tokens: U64, start: I64, end: I64) -> U64:
     t = tokens.shape[0]
     if start.shape[0] == 0:
         return np.zeros(0, np.uint64)
+    inv_pow, pow_end = _powers(t)
     with np.errstate(over="ignore"):
-        inv_pow = np.empty(t, np.uint64)
-        inv_pow[0] = 1
-        if t > 1:
-            inv_pow[1:] = _BASE_INV
-            inv_pow = np.cumprod(inv_pow, dtype=np.uint64)
         prefix = np.zeros(t + 1, np.uint64)
         np.cumsum(tokens * inv_pow, dtype=np.uint64, out=prefix[1:])
-        pow_end = np.empty(t, np.uint64)
-        pow_end[0] = 1
-        if t > 1:
-            pow_end[1:] = _BASE
-            pow_end = np.cumprod(pow_end, dtype=np.uint64)
         raw = (prefix[end + 1] - prefix[start]) * pow_end[end]
         # the window length goes in too, so windows of different widths never collide
         length = (end - start + 1).astype(np.uint64)

@@ -47,6 +47,7 @@ _SRT_TIMING = re.compile(
     r"[,.]\d{1,3}[^\n]*$",
     re.MULTILINE,
 )
+_LRC_LINE_TAG = re.compile(r"^\[\d{1,3}:\d{1,2}", re.MULTILINE)
 _SRT_CUE_NUMBER = re.compile(r"^[ \t]*\d{1,7}[ \t]*\r?$", re.MULTILINE)
 _SRT_MARKUP = re.compile(r"</?[a-zA-Z][^<>\n]{0,40}>|\{\\[^{}\n]{0,40}\}|^WEBVTT[^\n]*$",
                          re.MULTILINE)
@@ -59,9 +60,12 @@ def sniff_format(name: str, head: str) -> TimedTextFormat:
         return TimedTextFormat.LRC
     if suffix in (".srt", ".vtt"):
         return TimedTextFormat.SRT
-    if len(_SRT_TIMING.findall(head)) >= 2 or head.lstrip().startswith("WEBVTT"):
+    # the substring tests skip the regexes for ordinary prose (scans call this per document)
+    if head.count("-->") >= 2 and len(_SRT_TIMING.findall(head)) >= 2:
         return TimedTextFormat.SRT
-    if len(re.findall(r"^\[\d{1,3}:\d{1,2}", head, re.MULTILINE)) >= 2:
+    if head.lstrip().startswith("WEBVTT"):
+        return TimedTextFormat.SRT
+    if head.count("[") >= 2 and len(_LRC_LINE_TAG.findall(head)) >= 2:
         return TimedTextFormat.LRC
     return TimedTextFormat.PLAIN
 

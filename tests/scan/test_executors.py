@@ -1,0 +1,42 @@
+"""Executors change where shards run, never what a scan writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tdmguard.scan.job import Executor
+from tdmguard.scan.runner import run_scan
+from tests.scan.test_runner import ROOT, _dataset, _job, _outputs, _registry
+
+
+def test_inline_process_pool_and_ray_write_the_same(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    reg = _registry(tmp_path / "r.db")
+    _dataset(tmp_path / "ds", 30)
+    run_scan(_job(tmp_path, reg, tmp_path / "inline", shard_size=4, workers=1))
+    run_scan(_job(tmp_path, reg, tmp_path / "pool", shard_size=4, workers=2))
+    # The plug-in check lives in this repository's tests package: Ray's workers need it too.
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+    try:
+        report = run_scan(_job(tmp_path, reg, tmp_path / "ray", shard_size=4, workers=2,
+                               executor=Executor.RAY))
+    finally:
+        ray.shutdown()
+    assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "pool") == \
+        _outputs(tmp_path / "inline")
+    assert report["shards"] == 8 and sum(report["counts"].values()) == 32
+
+
+def test_ray_missing_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from tdmguard.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray now fails
+    reg = _registry(tmp_path / "r.db")
+    _dataset(tmp_path / "ds", 3)
+    with pytest.raises(MissingExtraError, match=r"tdmguard\[ray\]"):
+        run_scan(_job(tmp_path, reg, tmp_path / "out", executor=Executor.RAY))
