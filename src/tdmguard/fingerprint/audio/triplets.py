@@ -181,18 +181,29 @@ def expand_keys(keys: U64, codes: I64, p: TripletParams) -> tuple[U64, I64]:
     for col in range(k):
         digits[:, col] = rest % 3
         rest //= 3
-    alt = base + np.where(digits == 1, -1, np.where(digits == 2, 1, 0))
+    step = np.where(digits == 1, -1, np.where(digits == 2, 1, 0))
+    alt = base + step
     has_alt = (digits != 0) & (alt >= 0) & (alt < bins[None, :])
+    # mixed radix (see _pack): moving field ``col`` by one bin moves the key by its stride, so a
+    # neighbour key is the key plus the strides of its changed fields (no re-packing)
+    stride = np.ones(k, np.int64)
+    for col in range(k - 2, -1, -1):
+        stride[col] = stride[col + 1] * bins[col + 1]
+    delta = np.where(has_alt, step * stride[None, :], 0)
+    alt_fields = (has_alt.astype(np.int64) << np.arange(k, dtype=np.int64)[None, :]).sum(axis=1)
+    key0 = _pack(base, bins).astype(np.int64)
     out_keys: list[U64] = []
     sources: list[I64] = []
     rows = np.arange(n, dtype=np.int64)
     for combo in range(1 << k):
-        use = np.array([(combo >> col) & 1 for col in range(k)], dtype=bool)
-        sel = np.all(has_alt[:, use], axis=1) if use.any() else np.ones(n, dtype=bool)
+        sel = (alt_fields & combo) == combo  # every field of the combination has a neighbour
         if not sel.any():
             continue
-        q = np.where(use[None, :], alt[sel], base[sel])
-        out_keys.append(_pack(q, bins))
+        shift = np.zeros(int(sel.sum()), np.int64)
+        for col in range(k):
+            if (combo >> col) & 1:
+                shift += delta[sel, col]
+        out_keys.append((key0[sel] + shift).astype(np.uint64))
         sources.append(rows[sel])
     if not out_keys:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
