@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 from datetime import date
+from typing import TypeVar
 
 from tdmguard.errors import InputError
 from tdmguard.vocab import Purpose, Use
 
 __all__ = ["parse_date", "parse_purposes", "parse_uses", "today"]
+
+E = TypeVar("E", bound=enum.Enum)
 
 
 def today() -> date:
@@ -24,23 +28,20 @@ def parse_date(value: str | None, *, flag: str) -> date | None:
         raise InputError(f"expected a date YYYY-MM-DD, got {value!r}", where=flag) from exc
 
 
-def parse_uses(values: Iterable[str], *, flag: str = "--use") -> list[Use]:
-    out: list[Use] = []
+def _parse_enum(cls: type[E], values: Iterable[str], *, flag: str, noun: str) -> list[E]:
+    out: list[E] = []
     for value in values:
         try:
-            out.append(Use(value.strip().lower()))
+            out.append(cls(value.strip().lower()))
         except ValueError as exc:
-            choices = ", ".join(u.value for u in Use)
-            raise InputError(f"unknown use {value!r} (one of {choices})", where=flag) from exc
+            choices = ", ".join(str(member.value) for member in cls)
+            raise InputError(f"unknown {noun} {value!r} (one of {choices})", where=flag) from exc
     return out
+
+
+def parse_uses(values: Iterable[str], *, flag: str = "--use") -> list[Use]:
+    return _parse_enum(Use, values, flag=flag, noun="use")
 
 
 def parse_purposes(values: Iterable[str], *, flag: str = "--purpose") -> list[Purpose]:
-    out: list[Purpose] = []
-    for value in values:
-        try:
-            out.append(Purpose(value.strip().lower()))
-        except ValueError as exc:
-            choices = ", ".join(p.value for p in Purpose)
-            raise InputError(f"unknown purpose {value!r} (one of {choices})", where=flag) from exc
-    return out
+    return _parse_enum(Purpose, values, flag=flag, noun="purpose")
