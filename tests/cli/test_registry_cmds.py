@@ -133,3 +133,13 @@ def test_blank_media_is_refused_not_registered_empty(run, tmp_path: Path) -> Non
               str(tmp_path / "blank.png"), code=ExitCode.INPUT)
     assert "blank.png" in out and "nothing to fingerprint" in out
     assert run("work", "list", "--json") == []
+
+
+def test_scan_and_identify_never_create_a_registry(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "a.txt").write_text("hello")
+    out = run("scan", str(tmp_path / "ds"), "--out", str(tmp_path / "out"), "--actor", "X",
+              code=ExitCode.REGISTRY)
+    assert "registry init" in out
+    run("identify", str(tmp_path / "ds" / "a.txt"), code=ExitCode.REGISTRY)
+    assert not (tmp_path / "cli.db").exists()

@@ -31,7 +31,7 @@ def identify(
 ) -> None:
     """Identify registered works in files (the media kind is read from the content)."""
     settings = settings_from(ctx)
-    registry = Registry.open(settings.db_url)
+    registry = Registry.open(settings.db_url, create=False)  # never create one as a side effect
     works = {w.id: w for w in registry.list_works()}
     matchers: dict[Modality, Matcher | None] = {}
     failures = 0

@@ -49,7 +49,7 @@ def scan_dataset(
     executor: Executor = Executor.LOCAL,
 ) -> dict[str, Any]:
     """Run a scan with a progress bar (items and throughput); returns the report."""
-    registry = Registry.open(settings.db_url)
+    registry = Registry.open(settings.db_url, create=False)  # never create one as a side effect
     job = ScanJob(
         source=source.resolve(),
         out_dir=out.resolve(),
