@@ -184,7 +184,8 @@ def _read_midi(path: Path) -> list[NoteLine]:
         # clip=True clamps out-of-range data bytes instead of raising on sloppy files.
         midi = mido.MidiFile(str(path), clip=True)
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
-        raise MediaError(f"unreadable MIDI file ({exc})", where=where) from exc
+        why = str(exc) or f"{type(exc).__name__}: truncated or malformed"
+        raise MediaError(f"unreadable MIDI file ({why})", where=where) from exc
     tpb = int(midi.ticks_per_beat or 0)
     if tpb <= 0:
         raise MediaError(f"MIDI header has no usable ticks per beat ({tpb})", where=where)
