@@ -110,10 +110,7 @@ def run_shard(
             outcomes: list[CheckOutcome] = []
             failed = False
             for check in worker.checks:
-                applies = record.media in check.media or (
-                    record.url is not None and "url" in getattr(check, "inputs", ())
-                )
-                if not applies:
+                if record.media not in check.media:
                     continue
                 t0 = time.perf_counter()
                 try:
