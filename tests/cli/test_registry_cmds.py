@@ -143,3 +143,23 @@ def test_scan_and_identify_never_create_a_registry(run, tmp_path: Path) -> None:
     assert "registry init" in out
     run("identify", str(tmp_path / "ds" / "a.txt"), code=ExitCode.REGISTRY)
     assert not (tmp_path / "cli.db").exists()
+
+
+def test_work_add_media_index_build_and_identify(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from tdmguard.demo import demo_data_dir
+
+    lyrics = demo_data_dir() / "lyrics"
+    run("holder", "add", "Meadow")
+    work = run("work", "add", "--holder", "Meadow", "--title", "Jeanie", "--id", "MEA-1",
+               "--lyrics", str(lyrics / "jeanie_with_the_light_brown_hair.txt"), "--json")
+    assert work["fingerprints"] == ["lyrics"]
+    forum = str(lyrics / "training" / "forum_thread_old_songs.txt")
+    before = run("identify", forum, "--json")
+    built = run("index", "build", "--json")
+    assert [(m["modality"], m["works"], m["stale_fingerprints"]) for m in built["modalities"]] \
+        == [("lyrics", 1, 0)]
+    after = run("identify", forum, "--json")
+    assert before == after  # the index appended at registration equals the rebuilt one
+    assert after["matches"][0]["work_id"] == "MEA-1"
+    assert after["matches"][0]["holder"] == "Meadow"
+    assert after["matches"][0]["ref_start_line"] >= 1
