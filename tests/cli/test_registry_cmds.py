@@ -163,3 +163,13 @@ def test_work_add_media_index_build_and_identify(run, tmp_path: Path) -> None:  
     assert after["matches"][0]["work_id"] == "MEA-1"
     assert after["matches"][0]["holder"] == "Meadow"
     assert after["matches"][0]["ref_start_line"] >= 1
+
+
+def test_unwritable_output_is_one_line(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    run("holder", "add", "H")
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "a.txt").write_text("hello")
+    (tmp_path / "file").write_text("a file where the output folder should go")
+    out = run("scan", str(tmp_path / "ds"), "--out", str(tmp_path / "file" / "out"),
+              "--actor", "X", code=ExitCode.FILESYSTEM)
+    assert "file" in out and "Traceback" not in out

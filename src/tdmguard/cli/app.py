@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None) -> None:
     except TdmguardError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
         sys.exit(int(exit_code_for(exc)))
+    except OSError as exc:  # permissions, disk full, a folder where a file should be
+        where = f"{exc.filename}: " if exc.filename else ""
+        err_console.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False)
+        sys.exit(int(ExitCode.FILESYSTEM))
     except KeyboardInterrupt:
         err_console.print("interrupted")
         sys.exit(int(ExitCode.INTERRUPTED))

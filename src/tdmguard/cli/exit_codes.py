@@ -22,6 +22,7 @@ class ExitCode(enum.IntEnum):
     NETWORK = 9  # a fetch failed
     EXTRA_MISSING = 10  # an optional dependency is not installed
     CONFIG = 11  # a setting or environment variable is wrong
+    FILESYSTEM = 12  # a file or folder cannot be read or written (permissions, disk full)
     INTERRUPTED = 130  # Ctrl-C
 
 
