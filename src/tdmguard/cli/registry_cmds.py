@@ -534,7 +534,7 @@ def index_build(
         raise InputError(str(exc), where="--modality") from exc
     stats = []
     for m in wanted:
-        if not any(True for _ in reg.fingerprints(m)):
+        if not reg.count_fingerprints(m):
             continue
         stats.append(rebuild_index(settings.index_dir, m, reg.fingerprints(m)))
     if json_out:

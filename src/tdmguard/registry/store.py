@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -598,6 +598,12 @@ class Registry:
             },
         )
         return row.id
+
+    def count_fingerprints(self, modality: Modality) -> int:
+        with self._tx() as s:
+            query = select(func.count()).select_from(FingerprintRow).where(
+                FingerprintRow.modality == modality.value)
+            return int(s.execute(query).scalar_one())
 
     def fingerprints(self, modality: Modality) -> Iterator[tuple[str, Fingerprint]]:
         """Every stored fingerprint of ``modality`` as (work id, fingerprint), in row order."""
