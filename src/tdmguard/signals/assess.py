@@ -13,9 +13,10 @@ Pure: no network. ``signals/fetch.py`` gets the resources, ``signals/check.py`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Protocol
 from urllib.parse import urljoin
 
 from tdmguard.crawlers import TOKEN_ONLY_CRAWLERS, load_ai_agents, product_token
@@ -388,37 +389,46 @@ def _robots_extension_verdicts(path: str, agent: str, site: SiteSignals) -> list
     return out
 
 
+class _ParsedPreference(Protocol):
+    @property
+    def problems(self) -> Sequence[str]: ...
+
+    def stances(self) -> Mapping[Use, Stance]: ...
+
+
+def _header_channel(
+    source: str,
+    name: str,
+    values: Sequence[str],
+    res: Resource,
+    parse: Callable[[str], _ParsedPreference],
+) -> Verdict:
+    """One verdict from every value of a header (or meta) channel: any deny wins."""
+    st = _Stances()
+    problems: list[str] = []
+    for value in values:
+        pref = parse(value)
+        st.update(pref.stances())
+        problems.extend(pref.problems)
+    raw = "; ".join(f"{name}: {v}" for v in values)
+    return _verdict(source, st, [_evidence(source, res, raw)], problems)
+
+
 def _header_verdicts(page: PageSignals, agent: str) -> list[Verdict]:
     res = page.resource
     out: list[Verdict] = []
     usage = header_values(res.headers, "content-usage")
     if usage:
-        st = _Stances()
-        problems: list[str] = []
-        for value in usage:
-            pref = parse_content_usage(value)
-            st.update(pref.stances())
-            problems.extend(pref.problems)
-        raw = "; ".join(f"Content-Usage: {v}" for v in usage)
         out.append(
-            _verdict(
-                "http:content-usage", st, [_evidence("http:content-usage", res, raw)], problems
-            )
+            _header_channel("http:content-usage", "Content-Usage", usage, res, parse_content_usage)
         )
     signal_values = header_values(res.headers, "content-signal")
     if page.html is not None:
         signal_values += [m.content for m in page.html.meta("content-signal")]
     if signal_values:
-        st = _Stances()
-        problems = []
-        for value in signal_values:
-            cs = parse_content_signal(value)
-            st.update(cs.stances())
-            problems.extend(cs.problems)
-        raw = "; ".join(f"Content-Signal: {v}" for v in signal_values)
         out.append(
-            _verdict(
-                "http:content-signal", st, [_evidence("http:content-signal", res, raw)], problems
+            _header_channel(
+                "http:content-signal", "Content-Signal", signal_values, res, parse_content_signal
             )
         )
     # noai / noimageai
