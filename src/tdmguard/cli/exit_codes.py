@@ -23,6 +23,8 @@ class ExitCode(enum.IntEnum):
     EXTRA_MISSING = 10  # an optional dependency is not installed
     CONFIG = 11  # a setting or environment variable is wrong
     FILESYSTEM = 12  # a file or folder cannot be read or written (permissions, disk full)
+    PARTIAL = 13  # the run finished, but some items failed (listed in errors.jsonl / the output)
+    ALL_FAILED = 14  # the run finished, but every item failed: nothing was checked
     INTERRUPTED = 130  # Ctrl-C
 
 
