@@ -182,10 +182,21 @@ def demo(
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run the main job on the embedded sample data and show what it decides."""
-    workdir = out if out is not None else Path(tempfile.mkdtemp(prefix="tdmguard-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    if any(workdir.iterdir()):
-        raise InputError("demo folder is not empty", where=str(workdir))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        if any(out.iterdir()):
+            raise InputError("demo folder is not empty", where=str(out))
+        _run(out, json_out=json_out)
+        return
+    # Without --out everything goes to a temporary folder that is removed afterwards.
+    with tempfile.TemporaryDirectory(prefix="tdmguard-demo-") as tmp:
+        _run(Path(tmp), json_out=json_out)
+    if not json_out:
+        console.print("(the demo's temporary folder was removed: `tdmguard demo --out DIR` "
+                      "keeps the registry, the declaration and the scan outputs)")
+
+
+def _run(workdir: Path, *, json_out: bool) -> None:
     if not json_out:
         console.rule("tdmguard demo")
         console.print(f"{AURORA} reserves all TDM for commercial use, catalogue-wide, and "
