@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from tdmguard.errors import (
 from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.policy import Licence, PolicyFacts, Reservation
 from tdmguard.registry import audit
+from tdmguard.registry.identifiers import normalise_isrc, normalise_iswc, normalise_upc
 from tdmguard.registry.tables import (
     AuditEntry,
     FingerprintRow,
@@ -55,36 +56,17 @@ from tdmguard.vocab import Modality, Purpose, Use, WorkKind
 __all__ = ["NewWork", "Registry"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-_ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}\d{7}$")
-_ISWC = re.compile(r"^T\d{10}$")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def normalise_isrc(value: str | None, *, where: str = "isrc") -> str | None:
-    if value is None or not value.strip():
-        return None
-    code = value.strip().upper().replace("-", "")
-    if not _ISRC.match(code):
-        raise InputError(f"not an ISRC (CC-XXX-YY-NNNNN): {value!r}", where=where)
-    return code
-
-
-def normalise_iswc(value: str | None, *, where: str = "iswc") -> str | None:
-    if value is None or not value.strip():
-        return None
-    code = re.sub(r"[\s.\-]", "", value.strip().upper())
-    if not _ISWC.match(code):
-        raise InputError(f"not an ISWC (T-DDD.DDD.DDD-C): {value!r}", where=where)
-    return code
-
-
 class NewWork:
     """A work to add (validated on construction, so an import fails before writing)."""
 
-    __slots__ = ("artists", "external_id", "iscc", "isrc", "iswc", "kind", "title", "upc")
+    __slots__ = ("artists", "external_id", "extra", "iscc", "isrc", "iswc", "kind", "title",
+                 "upc")
 
     def __init__(
         self,
@@ -97,6 +79,7 @@ class NewWork:
         upc: str | None = None,
         iscc: str | None = None,
         external_id: str | None = None,
+        extra: Mapping[str, str] | None = None,
         where: str = "",
     ) -> None:
         prefix = f"{where}: " if where else ""
@@ -107,9 +90,9 @@ class NewWork:
         self.artists = tuple(a.strip() for a in artists if a.strip())
         self.isrc = normalise_isrc(isrc, where=f"{prefix}isrc")
         self.iswc = normalise_iswc(iswc, where=f"{prefix}iswc")
-        self.upc = upc.strip() if upc and upc.strip() else None
-        if self.upc is not None and not (self.upc.isdigit() and len(self.upc) in (12, 13, 14)):
-            raise InputError(f"not a UPC/EAN (12 to 14 digits): {upc!r}", where=f"{prefix}upc")
+        self.upc = normalise_upc(upc, where=f"{prefix}upc")
+        # Columns a catalogue has beyond ours (label, release date, ISNI, ...), kept as given.
+        self.extra: dict[str, str] = dict(sorted((extra or {}).items()))
         self.iscc = iscc.strip() if iscc and iscc.strip() else None
         ext = external_id.strip() if external_id else ""
         if ext and (len(ext) > 200 or any(c.isspace() for c in ext)):
