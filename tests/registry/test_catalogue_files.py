@@ -114,3 +114,22 @@ def test_not_a_workbook(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"not a readable \.xlsx") as info:
         list(read_rows(path)[1])
     assert info.value.where == str(path)
+
+
+CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "catalogue"
+
+
+@pytest.mark.parametrize("name", ["source-utf8-comma.csv", "libreoffice-utf8-semicolon.csv",
+                                  "libreoffice-cp1252-semicolon-quoted.csv", "libreoffice.xlsx"])
+def test_libreoffice_exports_read_alike(name: str) -> None:
+    """The same sheet exported by LibreOffice in four ways reads as the same rows (only the
+    UPC differs: the spreadsheet made it a number and dropped its leading zero)."""
+    pytest.importorskip("openpyxl")
+    rows, warnings, encoding = _read(CORPUS / name)
+    assert [n for n, _ in rows] == [2, 3, 4]
+    first = rows[0][1]
+    assert first["title"] == "Café Noir" and first["artists"] == "Zoë Ensemble"
+    assert first["label"] == "Aurora Records" and first["release_date"] == "2024-05-01"
+    assert first["upc"] in ("036000291452", "36000291452")
+    assert rows[1][1]["title"] == "Fjäll; live" and rows[2][1]["title"] == "Señor «Niño»"
+    assert bool(warnings) == (encoding == "cp1252")

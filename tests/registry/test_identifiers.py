@@ -57,6 +57,12 @@ def test_upc_ean_gtin_valid(value: str) -> None:
     assert normalise_upc(value) == value
 
 
+def test_upc_leading_zeros_lost_by_a_spreadsheet_are_restored() -> None:
+    assert normalise_upc("36000291452") == "036000291452"
+    with pytest.raises(InputError, match="check digit"):
+        normalise_upc("36000291453")
+
+
 @pytest.mark.parametrize(("value", "why"), [("036000291453", "check digit"),
                                            ("12ab", "12 to 14 digits"),
                                            ("12345", "12 to 14 digits")])

@@ -75,11 +75,17 @@ def normalise_iswc(value: str | None, *, where: str = "iswc") -> str | None:
 
 
 def normalise_upc(value: str | None, *, where: str = "upc") -> str | None:
-    """A UPC-A (12 digits), EAN-13 or GTIN-14 with its GS1 check digit."""
+    """A UPC-A (12 digits), EAN-13 or GTIN-14 with its GS1 check digit.
+
+    Spreadsheets store a UPC as a number and drop its leading zeros (``036000291452`` becomes
+    ``36000291452``); leading zeros do not change a GTIN, so a code of 8 to 11 digits is padded
+    to 12 and must then pass the check digit."""
     if _blank(value):
         return None
     assert value is not None
     code = re.sub(r"[\s\-]", "", value.strip())
+    if code.isdigit() and 8 <= len(code) < 12:
+        code = code.zfill(12)
     if not (code.isdigit() and len(code) in (12, 13, 14)):
         raise InputError(f"not a UPC/EAN (12 to 14 digits): {value!r}", where=where)
     try:
