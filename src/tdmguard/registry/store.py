@@ -66,7 +66,7 @@ class NewWork:
     """A work to add (validated on construction, so an import fails before writing)."""
 
     __slots__ = ("artists", "external_id", "extra", "iscc", "isrc", "iswc", "kind", "title",
-                 "upc")
+                 "upc", "where")
 
     def __init__(
         self,
@@ -82,6 +82,7 @@ class NewWork:
         extra: Mapping[str, str] | None = None,
         where: str = "",
     ) -> None:
+        self.where = where  # the catalogue line it came from, for messages
         prefix = f"{where}: " if where else ""
         if not title or not title.strip():
             raise InputError("a work needs a title", where=f"{prefix}title".strip())
@@ -110,6 +111,11 @@ def _terms(uses: Iterable[Use], start: date, until: date | None) -> list[str]:
     if until is not None and until <= start:
         raise InputError("--until must be after --from", where="until")
     return use_set
+
+
+def _load_extra(text: str | None) -> dict[str, str]:
+    data = json.loads(text or "{}")
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def _json_list(items: Iterable[str]) -> str:
@@ -251,11 +257,17 @@ class Registry:
         seen: set[str] = set()
         for w in works:
             if w.external_id is not None:
-                if (
-                    w.external_id in seen
-                    or s.execute(select(Work.id).where(Work.public_id == w.external_id)).first()
-                ):
+                if w.external_id in seen:
                     raise ConflictError(f"work id {w.external_id!r} exists already", where="id")
+                existing = s.execute(
+                    select(Work.removed_on).where(Work.public_id == w.external_id)
+                ).first()
+                if existing is not None:
+                    removed = existing[0]
+                    hint = (f" (removed on {removed}; re-import with --mode upsert to restore it)"
+                            if removed else " (re-import with --mode upsert to update works)")
+                    raise ConflictError(f"work id {w.external_id!r} exists already{hint}",
+                                        where=f"{w.where}: id" if w.where else "id")
                 seen.add(w.external_id)
             row = Work(
                 public_id=w.external_id or f"tmp-{len(out)}",
@@ -267,6 +279,7 @@ class Registry:
                 iswc=w.iswc,
                 upc=w.upc,
                 iscc=w.iscc,
+                extra=json.dumps(w.extra, sort_keys=True, ensure_ascii=False),
                 created_at=_now(),
             )
             s.add(row)
@@ -312,6 +325,8 @@ class Registry:
             upc=row.upc,
             iscc=row.iscc,
             modalities=tuple(sorted(set(modalities))),
+            extra=tuple(sorted(_load_extra(row.extra).items())),
+            removed_on=row.removed_on,
         )
 
     def _work(self, s: Session, ref: str) -> Work:
@@ -326,7 +341,7 @@ class Registry:
             return out
         for pk, modality in s.execute(
             select(FingerprintRow.work_id, FingerprintRow.modality).where(
-                FingerprintRow.work_id.in_(work_pks)
+                FingerprintRow.work_id.in_(work_pks), FingerprintRow.superseded_at.is_(None)
             )
         ):
             out.setdefault(pk, []).append(modality)
@@ -340,14 +355,120 @@ class Registry:
             mods = self._modalities(s, [row.id]).get(row.id, [])
             return self._work_info(row, holder.name, mods)
 
-    def list_works(self, holder: str | None = None) -> list[WorkInfo]:
+    def list_works(
+        self, holder: str | None = None, *, include_removed: bool = False
+    ) -> list[WorkInfo]:
         with self._tx() as s:
             query = select(Work, Holder.name).join(Holder, Holder.id == Work.holder_id)
             if holder is not None:
                 query = query.where(Work.holder_id == self._holder(s, holder).id)
+            if not include_removed:
+                query = query.where(Work.removed_on.is_(None))
             rows = list(s.execute(query.order_by(Work.id)))
             mods = self._modalities(s, [w.id for w, _ in rows])
             return [self._work_info(w, name, mods.get(w.id, [])) for w, name in rows]
+
+    def _own_work(self, s: Session, holder: str, ref: str) -> tuple[Holder, Work]:
+        h = self._holder(s, holder)
+        row = self._work(s, ref)
+        if row.holder_id != h.id:  # the same answer as a missing work: no probing of others'
+            raise NotFoundError(f"no work with id {ref!r} of {h.name}", where="work")
+        return h, row
+
+    def update_work(
+        self,
+        holder: str,
+        ref: str,
+        work: NewWork,
+        fingerprints: Sequence[tuple[Fingerprint, str]] = (),
+    ) -> tuple[WorkInfo, dict[str, object]]:
+        """Replace a work's metadata with ``work``'s and, for each (fingerprint, media SHA-256)
+        given, its fingerprint of that modality (the old one is kept, marked superseded). A
+        removed work is restored. Returns the new state and the changes (field -> [old, new]);
+        nothing changed means no audit entry."""
+        with self._tx() as s:
+            h, row = self._own_work(s, holder, ref)
+            changes: dict[str, object] = {}
+            new_values: dict[str, object] = {
+                "kind": work.kind.value,
+                "title": work.title,
+                "artists": json.dumps(list(work.artists)),
+                "isrc": work.isrc,
+                "iswc": work.iswc,
+                "upc": work.upc,
+                "iscc": work.iscc,
+                "extra": json.dumps(work.extra, sort_keys=True, ensure_ascii=False),
+            }
+            for name, value in new_values.items():
+                old = getattr(row, name)
+                if old != value:
+                    changes[name] = [old, value]
+                    setattr(row, name, value)
+            if row.removed_on is not None:
+                changes["removed_on"] = [row.removed_on.isoformat(), None]
+                row.removed_on = None
+            current = self._current_fingerprints(s, [row.id]).get(row.id, {})
+            for fp, sha in fingerprints:
+                old_fp = current.get(fp.modality.value)
+                if old_fp is not None and old_fp.source_sha256 == sha:
+                    continue
+                if old_fp is not None:
+                    old_fp.superseded_at = _now()
+                changes[f"fingerprint.{fp.modality.value}"] = [
+                    old_fp.source_sha256 if old_fp is not None else None, sha]
+                self._add_fingerprint(s, row.public_id, fp, sha)
+            if changes:
+                row.updated_at = _now()
+                s.flush()
+            mods = self._modalities(s, [row.id]).get(row.id, [])
+            info = self._work_info(row, h.name, mods)
+            if changes:
+                audit.append(s, "work.update",
+                             {"work": info.id, "changes": changes, "state": info.to_json()})
+            return info, changes
+
+    def remove_work(self, holder: str, ref: str, *, on: date) -> WorkInfo:
+        """Take a work out of the catalogue from ``on``: it leaves the index, while decisions
+        at earlier dates and the audit log still see it."""
+        with self._tx() as s:
+            h, row = self._own_work(s, holder, ref)
+            if row.removed_on is not None:
+                raise ConflictError(f"work {ref!r} was removed already on {row.removed_on}",
+                                    where="work")
+            row.removed_on = on
+            row.updated_at = _now()
+            s.flush()
+            info = self._work_info(row, h.name, self._modalities(s, [row.id]).get(row.id, []))
+            audit.append(s, "work.remove", {"work": info.id, "removed_on": on.isoformat()})
+            return info
+
+    def _current_fingerprints(
+        self, s: Session, work_pks: Sequence[int]
+    ) -> dict[int, dict[str, FingerprintRow]]:
+        out: dict[int, dict[str, FingerprintRow]] = {}
+        if not work_pks:
+            return out
+        rows = s.execute(
+            select(FingerprintRow).where(
+                FingerprintRow.work_id.in_(work_pks), FingerprintRow.superseded_at.is_(None)
+            ).order_by(FingerprintRow.id)
+        ).scalars()
+        for fp in rows:
+            out.setdefault(fp.work_id, {})[fp.modality] = fp
+        return out
+
+    def media_digests(self, holder: str) -> dict[str, dict[str, str]]:
+        """For each of the holder's works (removed ones too): modality -> SHA-256 of the media
+        its current fingerprint came from (how a re-import sees that media changed)."""
+        with self._tx() as s:
+            h = self._holder(s, holder)
+            works: dict[int, str] = {
+                pk: public_id for pk, public_id in
+                s.execute(select(Work.id, Work.public_id).where(Work.holder_id == h.id))
+            }
+            current = self._current_fingerprints(s, list(works))
+            return {works[pk]: {m: fp.source_sha256 for m, fp in fps.items()}
+                    for pk, fps in current.items()}
 
     # -- reservations and licences ----------------------------------------------------------
     def reserve(
@@ -584,17 +705,23 @@ class Registry:
 
     def count_fingerprints(self, modality: Modality) -> int:
         with self._tx() as s:
-            query = select(func.count()).select_from(FingerprintRow).where(
-                FingerprintRow.modality == modality.value)
+            query = (
+                select(func.count()).select_from(FingerprintRow)
+                .join(Work, Work.id == FingerprintRow.work_id)
+                .where(FingerprintRow.modality == modality.value,
+                       FingerprintRow.superseded_at.is_(None), Work.removed_on.is_(None))
+            )
             return int(s.execute(query).scalar_one())
 
     def fingerprints(self, modality: Modality) -> Iterator[tuple[str, Fingerprint]]:
-        """Every stored fingerprint of ``modality`` as (work id, fingerprint), in row order."""
+        """The current fingerprint of ``modality`` of every work in the catalogue (not removed,
+        not superseded) as (work id, fingerprint), in row order."""
         with self._tx() as s:
             query = (
                 select(Work.public_id, FingerprintRow.data, FingerprintRow.id)
                 .join(Work, Work.id == FingerprintRow.work_id)
-                .where(FingerprintRow.modality == modality.value)
+                .where(FingerprintRow.modality == modality.value,
+                       FingerprintRow.superseded_at.is_(None), Work.removed_on.is_(None))
                 .order_by(FingerprintRow.id)
             )
             for public_id, data, fid in s.execute(query).yield_per(256):

@@ -60,7 +60,12 @@ class Work(Base):
     iswc: Mapped[str | None] = mapped_column(String(15), index=True)
     upc: Mapped[str | None] = mapped_column(String(14))
     iscc: Mapped[str | None] = mapped_column(String(100))
+    # Columns of the holder's catalogue beyond ours (label, release date, ...): a JSON object.
+    extra: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A removed work stays (decisions at earlier dates still see it) but leaves the index.
+    removed_on: Mapped[date | None] = mapped_column(Date)
 
 
 class ReservationRow(Base):
@@ -118,6 +123,8 @@ class FingerprintRow(Base):
     source_sha256: Mapped[str] = mapped_column(String(64))  # digest of the media it came from
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Replaced by a newer fingerprint of the same work and modality (kept, not deleted).
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEntry(Base):
