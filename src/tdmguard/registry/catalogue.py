@@ -20,7 +20,7 @@ from pathlib import Path
 
 from tdmguard.errors import InputError, MediaError
 from tdmguard.fingerprint.base import Fingerprint
-from tdmguard.fingerprint.engines import get_engine
+from tdmguard.fingerprint.engines import MODALITIES, get_engine
 from tdmguard.registry.catalogue_files import read_rows
 from tdmguard.registry.identifiers import normalise_isni
 from tdmguard.registry.store import NewWork
@@ -90,13 +90,7 @@ class Catalogue:
 
 def default_kind(media: Sequence[Modality]) -> WorkKind:
     """A work's kind when the row does not say: from the first media given."""
-    kinds = {
-        Modality.AUDIO: WorkKind.RECORDING,
-        Modality.LYRICS: WorkKind.LYRICS,
-        Modality.MELODY: WorkKind.MELODY,
-        Modality.IMAGE: WorkKind.ARTWORK,
-    }
-    return kinds[media[0]] if media else WorkKind.RECORDING
+    return MODALITIES[media[0]].work_kind if media else WorkKind.RECORDING
 
 
 def _text(value: object, where: str) -> str | None:
