@@ -30,9 +30,11 @@ __all__ = [
     "MEDIA_COLUMNS",
     "Catalogue",
     "CatalogueRow",
+    "RowFingerprints",
     "RowProblem",
     "default_kind",
     "fingerprint_media",
+    "fingerprint_rows",
     "parse_catalogue",
     "read_catalogue",
 ]
@@ -257,3 +259,81 @@ def fingerprint_media(
         if on_done is not None:
             on_done()
     return out
+
+
+# -- fingerprinting a catalogue on every core -----------------------------------------------
+# Below this many media files, starting worker processes costs more than it saves.
+_PARALLEL_FROM = 8
+
+
+@dataclass(frozen=True, slots=True)
+class RowFingerprints:
+    """The fingerprints of one catalogue row, or why its media could not be fingerprinted."""
+
+    fingerprints: tuple[tuple[Fingerprint, str], ...] = ()
+    error: InputError | None = None
+
+
+def _fingerprint_row_task(
+    media: tuple[tuple[Modality, Path], ...], where: str
+) -> tuple[list[tuple[bytes, str]], tuple[str, str, str | None] | None]:
+    """Worker side: fingerprints travel back as bytes (their meta mapping does not pickle)
+    and errors as (class name, message, where) (our errors take keyword arguments)."""
+    try:
+        fps = fingerprint_media(media, where=where)
+    except InputError as exc:
+        return [], (type(exc).__name__, exc.message, exc.where)
+    return [(fp.to_bytes(), sha) for fp, sha in fps], None
+
+
+def fingerprint_rows(
+    rows: Sequence[CatalogueRow],
+    *,
+    workers: int | None = None,
+    on_done: Callable[[int], None] | None = None,
+) -> list[RowFingerprints]:
+    """Fingerprint every row's media, on ``workers`` processes (default: every core), in
+    row order. A row whose media cannot be fingerprinted gets its error instead, so a caller
+    can refuse it or skip it; ``on_done(n_media)`` after each row."""
+    import os
+
+    n_media = sum(len(r.media) for r in rows)
+    workers = workers or os.cpu_count() or 1
+    out: list[RowFingerprints] = []
+    if workers <= 1 or n_media < _PARALLEL_FROM:
+        for row in rows:
+            try:
+                out.append(RowFingerprints(tuple(fingerprint_media(row.media, where=row.where))))
+            except InputError as exc:
+                out.append(RowFingerprints(error=exc))
+            if on_done is not None:
+                on_done(len(row.media))
+        return out
+
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # forkserver: workers start clean (no copy of the caller's threads or open database).
+    context = multiprocessing.get_context("forkserver")
+    results: dict[int, RowFingerprints] = {}
+    with ProcessPoolExecutor(max_workers=min(workers, n_media), mp_context=context) as pool:
+        futures = {pool.submit(_fingerprint_row_task, row.media, row.where): i
+                   for i, row in enumerate(rows) if row.media}
+        for i, row in enumerate(rows):
+            if not row.media:
+                results[i] = RowFingerprints()
+        from concurrent.futures import as_completed
+
+        for future in as_completed(futures):
+            i = futures[future]
+            blobs, error = future.result()
+            if error is not None:
+                cls = MediaError if error[0] == "MediaError" else InputError
+                results[i] = RowFingerprints(error=cls(error[1], where=error[2]))
+            else:
+                results[i] = RowFingerprints(tuple(
+                    (Fingerprint.from_bytes(blob, where=rows[i].where), sha)
+                    for blob, sha in blobs))
+            if on_done is not None:
+                on_done(len(rows[i].media))
+    return [results[i] for i in range(len(rows))]

@@ -125,6 +125,20 @@ def _terms(uses: Iterable[Use], start: date, until: date | None) -> list[str]:
     return use_set
 
 
+def _work_columns(work: NewWork) -> dict[str, Any]:
+    """The ``works`` columns a catalogue row sets (what an update compares and replaces)."""
+    return {
+        "kind": work.kind.value,
+        "title": work.title,
+        "artists": json.dumps(list(work.artists)),
+        "isrc": work.isrc,
+        "iswc": work.iswc,
+        "upc": work.upc,
+        "iscc": work.iscc,
+        "extra": json.dumps(work.extra, sort_keys=True, ensure_ascii=False),
+    }
+
+
 def _load_extra(text: str | None) -> dict[str, str]:
     data = json.loads(text or "{}")
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
@@ -312,14 +326,7 @@ class Registry:
             row = Work(
                 public_id=w.external_id or f"tmp-{len(out)}",
                 holder_id=h.id,
-                kind=w.kind.value,
-                title=w.title,
-                artists=json.dumps(list(w.artists)),
-                isrc=w.isrc,
-                iswc=w.iswc,
-                upc=w.upc,
-                iscc=w.iscc,
-                extra=json.dumps(w.extra, sort_keys=True, ensure_ascii=False),
+                **_work_columns(w),
                 created_at=_now(),
             )
             s.add(row)
@@ -446,65 +453,96 @@ class Registry:
         given, its fingerprint of that modality (the old one is kept, marked superseded). A
         removed work is restored. Returns the new state and the changes (field -> [old, new]);
         nothing changed means no audit entry."""
-        with self._tx() as s:
-            h, row = self._own_work(s, holder, ref)
-            changes: dict[str, object] = {}
-            new_values: dict[str, object] = {
-                "kind": work.kind.value,
-                "title": work.title,
-                "artists": json.dumps(list(work.artists)),
-                "isrc": work.isrc,
-                "iswc": work.iswc,
-                "upc": work.upc,
-                "iscc": work.iscc,
-                "extra": json.dumps(work.extra, sort_keys=True, ensure_ascii=False),
-            }
-            for name, value in new_values.items():
-                old = getattr(row, name)
-                if old != value:
-                    changes[name] = [old, value]
-                    setattr(row, name, value)
-            if row.removed_on is not None:
-                changes["removed_on"] = [row.removed_on.isoformat(), None]
-                row.removed_on = None
-            current = self._current_fingerprints(s, [row.id]).get(row.id, {})
-            for fp, sha in fingerprints:
-                old_fp = current.get(fp.modality.value)
-                if old_fp is not None and old_fp.source_sha256 == sha:
-                    continue
-                if old_fp is not None:
-                    old_fp.superseded_at = _now()
-                changes[f"fingerprint.{fp.modality.value}"] = [
-                    old_fp.source_sha256 if old_fp is not None else None, sha]
-                self._add_fingerprint(s, row.public_id, fp, sha, actor)
-            if changes:
-                row.updated_at = _now()
-                s.flush()
-            mods = self._modalities(s, [row.id]).get(row.id, [])
-            info = self._work_info(row, h.name, mods)
-            if changes:
-                audit.append(s, "work.update",
-                             {"work": info.id, "changes": changes, "state": info.to_json()},
-                             actor=actor.to_audit())
-            return info, changes
+        with self._tx(write=True) as s:
+            return self._update_work(s, holder, ref, work, fingerprints, actor)
 
     def remove_work(
         self, holder: str, ref: str, *, on: date, actor: Actor = CLI_ACTOR
     ) -> WorkInfo:
         """Take a work out of the catalogue from ``on``: it leaves the index, while decisions
         at earlier dates and the audit log still see it."""
-        with self._tx() as s:
-            h, row = self._own_work(s, holder, ref)
-            if row.removed_on is not None:
-                raise ConflictError(f"work {ref!r} was removed already on {row.removed_on}",
-                                    where="work")
-            row.removed_on = on
+        with self._tx(write=True) as s:
+            return self._remove_work(s, holder, ref, on, actor)
+
+    def apply_catalogue(
+        self,
+        holder: str,
+        *,
+        add: Sequence[tuple[NewWork, Sequence[tuple[Fingerprint, str]]]] = (),
+        update: Sequence[tuple[NewWork, Sequence[tuple[Fingerprint, str]]]] = (),
+        remove: Sequence[str] = (),
+        removed_on: date,
+        actor: Actor = CLI_ACTOR,
+    ) -> tuple[list[WorkInfo], list[WorkInfo], list[WorkInfo]]:
+        """One catalogue re-import in one transaction (all of it or nothing): works added,
+        updated (matched by their id) and removed. Returns (added, updated, removed)."""
+        with self._tx(write=True) as s:
+            added_infos = self._add_works(s, holder, [w for w, _ in add], actor)
+            for info, (_, fps) in zip(added_infos, add, strict=True):
+                for fp, sha in fps:
+                    self._add_fingerprint(s, info.id, fp, sha, actor)
+            added = [self._work_info(self._work(s, i.id), i.holder,
+                                     [fp.modality.value for fp, _ in fps])
+                     for i, (_, fps) in zip(added_infos, add, strict=True)]
+            updated = []
+            for w, fps in update:
+                if w.external_id is None:
+                    raise InputError("an update names the work's id", where=w.where or "id")
+                updated.append(self._update_work(s, holder, w.external_id, w, fps, actor)[0])
+            removed = [self._remove_work(s, holder, ref, removed_on, actor) for ref in remove]
+            return added, updated, removed
+
+    def _update_work(
+        self,
+        s: Session,
+        holder: str,
+        ref: str,
+        work: NewWork,
+        fingerprints: Sequence[tuple[Fingerprint, str]],
+        actor: Actor,
+    ) -> tuple[WorkInfo, dict[str, object]]:
+        h, row = self._own_work(s, holder, ref)
+        changes: dict[str, object] = {}
+        for name, value in _work_columns(work).items():
+            old = getattr(row, name)
+            if old != value:
+                changes[name] = [old, value]
+                setattr(row, name, value)
+        if row.removed_on is not None:
+            changes["removed_on"] = [row.removed_on.isoformat(), None]
+            row.removed_on = None
+        current = self._current_fingerprints(s, [row.id]).get(row.id, {})
+        for fp, sha in fingerprints:
+            old_fp = current.get(fp.modality.value)
+            if old_fp is not None and old_fp.source_sha256 == sha:
+                continue
+            if old_fp is not None:
+                old_fp.superseded_at = _now()
+            changes[f"fingerprint.{fp.modality.value}"] = [
+                old_fp.source_sha256 if old_fp is not None else None, sha]
+            self._add_fingerprint(s, row.public_id, fp, sha, actor)
+        if changes:
             row.updated_at = _now()
             s.flush()
-            info = self._work_info(row, h.name, self._modalities(s, [row.id]).get(row.id, []))
-            audit.append(s, "work.remove", {"work": info.id, "removed_on": on.isoformat()},
+        info = self._work_info(row, h.name, self._modalities(s, [row.id]).get(row.id, []))
+        if changes:
+            audit.append(s, "work.update",
+                         {"work": info.id, "changes": changes, "state": info.to_json()},
                          actor=actor.to_audit())
-            return info
+        return info, changes
+
+    def _remove_work(self, s: Session, holder: str, ref: str, on: date, actor: Actor) -> WorkInfo:
+        h, row = self._own_work(s, holder, ref)
+        if row.removed_on is not None:
+            raise ConflictError(f"work {ref!r} was removed already on {row.removed_on}",
+                                where="work")
+        row.removed_on = on
+        row.updated_at = _now()
+        s.flush()
+        info = self._work_info(row, h.name, self._modalities(s, [row.id]).get(row.id, []))
+        audit.append(s, "work.remove", {"work": info.id, "removed_on": on.isoformat()},
+                     actor=actor.to_audit())
+        return info
 
     def _current_fingerprints(
         self, s: Session, work_pks: Sequence[int]
