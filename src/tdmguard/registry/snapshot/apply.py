@@ -306,7 +306,7 @@ def _delete_source_rows(s: Session, source_id: int, entries: Mapping[str, Mappin
 
 
 def _owner_names(s: Session) -> dict[int, str]:
-    return dict(s.execute(select(SnapshotSource.id, SnapshotSource.name)).tuples().all())
+    return dict(s.execute(select(SnapshotSource.id, SnapshotSource.name)).all())
 
 
 def pull_snapshot(
@@ -496,7 +496,7 @@ def _insert_rows(s: Session, source_id: int, rows: _Rows,
                             "local_id": local})
 
     # holders
-    names = dict(s.execute(select(Holder.name, Holder.id)).tuples().all())
+    names = dict(s.execute(select(Holder.name, Holder.id)).all())
     ids = _Ids(names.values())
     batch: list[dict[str, Any]] = []
     for where, r in rows.read("holders"):
@@ -525,7 +525,7 @@ def _insert_rows(s: Session, source_id: int, rows: _Rows,
         return local
 
     # works
-    public = dict(s.execute(select(Work.public_id, Work.id)).tuples().all())
+    public = dict(s.execute(select(Work.public_id, Work.id)).all())
     ids = _Ids(public.values())
     batch = []
     for where, r in rows.read("works"):

@@ -57,10 +57,10 @@ def list_sources(registry: Registry) -> list[SourceInfo]:
         works = dict(s.execute(
             select(SnapshotEntry.source_id, func.count())
             .where(SnapshotEntry.kind == "work").group_by(SnapshotEntry.source_id)
-        ).tuples().all())
+        ).all())
         segments = dict(s.execute(
             select(SnapshotSegment.source_id, func.count()).group_by(SnapshotSegment.source_id)
-        ).tuples().all())
+        ).all())
         return [
             SourceInfo(
                 name=r.name, registry_id=r.registry_id, scope=r.scope,
