@@ -127,14 +127,19 @@ def test_delta_applied_equals_full_export_of_new_state(tmp_path: Path, key: Sign
     assert index_content(by_delta.index) == index_content(by_full.index) == index_content(index)
     assert [(s.seq, s.head) for s in list_sources(by_delta.reg)] == [
         (s2.manifest.seq_to, s2.manifest.head)]
-    # a full snapshot on top of a delta-built mirror replaces the source's rows, same answers
-    grow_more = export_snapshot(reg, tmp_path / "unused", key, since=s1.manifest.seq_to)
-    assert grow_more.manifest.seq_to == s2.manifest.seq_to
+    # a later full snapshot on top of the delta-built mirror replaces the source's rows
+    reg.reserve("A Newcomer", uses=[Use.SEARCH], effective_from=date(2026, 1, 1))
+    s3 = export_snapshot(reg, tmp_path / "s3", key)
+    by_delta.pull(s3.folder, key)
+    assert registry_content(by_delta.reg) == registry_content(reg)
+    assert all_decisions(by_delta.reg) == all_decisions(reg)
+    assert index_content(by_delta.index) == index_content(index)
+    assert len(list((by_delta.index / "lyrics").glob("seg-*"))) == 1  # replaced ones deleted
 
 
 def test_federation_two_sources_then_drop_one(tmp_path: Path, key: SigningKey) -> None:
-    reg_a, index_a = build_source(tmp_path / "a", "A")
-    reg_b, index_b = build_source(tmp_path / "b", "B")
+    reg_a, _index_a = build_source(tmp_path / "a", "A")
+    reg_b, _index_b = build_source(tmp_path / "b", "B")
     key_b = generate_signing_key()
     sa = export_snapshot(reg_a, tmp_path / "sa", key)
     sb = export_snapshot(reg_b, tmp_path / "sb", key_b)
@@ -182,17 +187,30 @@ def test_clashing_ids_need_a_namespace(tmp_path: Path, key: SigningKey) -> None:
 
 
 # -- hostile input ------------------------------------------------------------------------
-@pytest.fixture
-def held(tmp_path: Path, key: SigningKey) -> tuple[Registry, Path, Mirror, Path, Path]:
-    """A source (exported at s1, then grown: s2 and the delta d1) and a mirror holding s1."""
-    reg, index = build_source(tmp_path)
-    s1 = export_snapshot(reg, tmp_path / "s1", key)
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[SigningKey, Path]:
+    """Once per module: a source exported at s1, then grown (s2 and the delta d1), and a
+    mirror holding s1 (copied by each test)."""
+    root = tmp_path_factory.mktemp("held")
+    key = generate_signing_key()
+    reg, index = build_source(root)
+    s1 = export_snapshot(reg, root / "s1", key)
     grow(reg, index)
-    d1 = export_snapshot(reg, tmp_path / "d1", key, since=s1.manifest.seq_to)
-    s2 = export_snapshot(reg, tmp_path / "s2", key)
-    mirror = Mirror(tmp_path / "m")
+    export_snapshot(reg, root / "d1", key, since=s1.manifest.seq_to)
+    export_snapshot(reg, root / "s2", key)
+    mirror = Mirror(root / "m")
     mirror.pull(s1.folder, key)
-    return reg, s1.folder, mirror, d1.folder, s2.folder
+    mirror.reg.engine.dispose()
+    return key, root
+
+
+@pytest.fixture
+def held(built: tuple[SigningKey, Path], tmp_path: Path
+         ) -> tuple[SigningKey, Path, Mirror, Path, Path]:
+    """(key, s1, a fresh copy of the mirror holding s1, d1, s2)."""
+    key, root = built
+    shutil.copytree(root / "m", tmp_path / "m")
+    return key, root / "s1", Mirror(tmp_path / "m"), root / "d1", root / "s2"
 
 
 def _refused(mirror: Mirror, folder: Path, key: SigningKey, error: type[TdmguardError],
@@ -204,9 +222,9 @@ def _refused(mirror: Mirror, folder: Path, key: SigningKey, error: type[Tdmguard
     assert not list(mirror.index.parent.glob(".mirror.index.pull-*"))
 
 
-def test_one_changed_byte_in_any_file_is_refused(held: tuple, key: SigningKey,  # type: ignore[type-arg]
-                                                 tmp_path: Path) -> None:
-    _, _, mirror, _, s2 = held
+def test_one_changed_byte_in_any_file_is_refused(held: tuple, tmp_path: Path  # type: ignore[type-arg]
+                                                 ) -> None:
+    key, _, mirror, _, s2 = held
     files = [p for p in sorted(s2.rglob("*")) if p.is_file()]
     assert len(files) >= 10
     for path in files:
@@ -219,12 +237,11 @@ def test_one_changed_byte_in_any_file_is_refused(held: tuple, key: SigningKey,  
         target.write_bytes(bytes(data))
         rel = str(target.relative_to(bad))
         _refused(mirror, bad, key, IntegrityError,
-                 "signature" if rel in (MANIFEST, SIGNATURE) else re.escape(rel))
+                 "sign" if rel in (MANIFEST, SIGNATURE) else re.escape(rel))
 
 
-def test_truncated_file_is_refused(held: tuple, key: SigningKey,  # type: ignore[type-arg]
-                                   tmp_path: Path) -> None:
-    _, _, mirror, _, s2 = held
+def test_truncated_file_is_refused(held: tuple, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    key, _, mirror, _, s2 = held
     bad = tmp_path / "bad"
     shutil.copytree(s2, bad)
     npy = next(bad.glob("index/lyrics/seg-*/keys.npy"))
@@ -232,13 +249,13 @@ def test_truncated_file_is_refused(held: tuple, key: SigningKey,  # type: ignore
     _refused(mirror, bad, key, IntegrityError, r"keys\.npy.*truncated")
 
 
-def test_resigned_with_another_key_is_refused(held: tuple, key: SigningKey,  # type: ignore[type-arg]
-                                              tmp_path: Path) -> None:
-    _, _, mirror, _, s2 = held
+def test_resigned_with_another_key_is_refused(held: tuple, tmp_path: Path  # type: ignore[type-arg]
+                                              ) -> None:
+    key, _, mirror, _, s2 = held
     bad = tmp_path / "bad"
     shutil.copytree(s2, bad)
     manifest = SnapshotManifest.from_bytes((bad / MANIFEST).read_bytes(), where="m")
-    body, sig = sign_manifest(manifest, generate_signing_key())
+    _body, sig = sign_manifest(manifest, generate_signing_key())
     (bad / SIGNATURE).write_bytes(sig)
     _refused(mirror, bad, key, IntegrityError, "not by the trusted key")
     # the signature alone, with the trusted key's name on it, still does not verify
@@ -253,17 +270,17 @@ def test_wrong_trusted_key_is_refused(held: tuple) -> None:  # type: ignore[type
     _refused(mirror, s2, generate_signing_key(), IntegrityError, "not by the trusted key")
 
 
-def test_older_snapshot_and_replay_are_refused(held: tuple, key: SigningKey) -> None:  # type: ignore[type-arg]
-    _, s1, mirror, _, s2 = held
+def test_older_snapshot_and_replay_are_refused(held: tuple) -> None:  # type: ignore[type-arg]
+    key, s1, mirror, _, s2 = held
     _refused(mirror, s1, key, IntegrityError, "not newer")
     mirror.pull(s2, key)
     _refused(mirror, s1, key, IntegrityError, "rollback")
     _refused(mirror, s2, key, IntegrityError, "replay")
 
 
-def test_delta_for_another_source_or_state_is_refused(held: tuple, key: SigningKey,  # type: ignore[type-arg]
-                                                      tmp_path: Path) -> None:
-    _, _, mirror, d1, s2 = held
+def test_delta_for_another_source_or_state_is_refused(held: tuple, tmp_path: Path  # type: ignore[type-arg]
+                                                      ) -> None:
+    key, _, mirror, d1, _ = held
     other, other_index = build_source(tmp_path / "other", "Z")
     first = export_snapshot(other, tmp_path / "z1", key)
     grow(other, other_index, "Z")
@@ -285,9 +302,9 @@ def test_delta_with_a_gap_is_refused(tmp_path: Path, key: SigningKey) -> None:
     _refused(mirror, gap.folder, key, IntegrityError, "deltas in between")
 
 
-def test_path_traversal_in_a_signed_manifest_is_refused(held: tuple, key: SigningKey,  # type: ignore[type-arg]
-                                                        tmp_path: Path) -> None:
-    _, _, mirror, _, s2 = held
+def test_path_traversal_in_a_signed_manifest_is_refused(held: tuple, tmp_path: Path  # type: ignore[type-arg]
+                                                        ) -> None:
+    key, _, mirror, _, s2 = held
     for evil in ("../../evil.txt", "tables/../../evil", "/etc/passwd", "index\\..\\x",
                  "tables/./x", "other/x"):
         bad = tmp_path / "bad"

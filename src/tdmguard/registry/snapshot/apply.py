@@ -230,6 +230,8 @@ def _remove_segments(index_dir: Path, segments: Mapping[str, Sequence[str]]) -> 
 def recover(registry: Registry, index_dir: Path) -> str | None:
     """Finish or undo a pull that was killed inside its last step (see the module
     docstring). Returns "forward", "back" or None when there was nothing to do."""
+    for staging in index_dir.parent.glob(f".{index_dir.name}.pull-*"):
+        shutil.rmtree(staging, ignore_errors=True)  # left by a killed pull: never applied
     journal = index_dir / JOURNAL
     if not journal.exists():
         return None
