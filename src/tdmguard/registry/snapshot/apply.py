@@ -333,7 +333,8 @@ def pull_snapshot(
             SnapshotSource.scope == manifest.scope)).scalar_one_or_none()
         _check_against_held(manifest, held, trusted, where)
         if held is None:
-            name = name or manifest.scope or f"registry-{manifest.registry_id[:8]}"
+            slug = re.sub(r"[^A-Za-z0-9._-]+", "-", manifest.scope).strip("-._")
+            name = name or slug or f"registry-{manifest.registry_id[:8]}"
             if not _NAME.match(name):
                 raise InputError("a source name is letters, digits, '.', '_' or '-'",
                                  where="--name")
