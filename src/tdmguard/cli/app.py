@@ -34,6 +34,7 @@ app = typer.Typer(
 # Command modules, each with register(app). Order is the order of `tdmguard --help`.
 _MODULES = (
     "tdmguard.cli.registry_cmds",
+    "tdmguard.cli.snapshot_cmds",
     "tdmguard.cli.scan_cmd",
     "tdmguard.cli.identify_cmd",
     "tdmguard.cli.declare_cmd",

@@ -45,6 +45,7 @@ class RegistryView:
     works: Mapping[str, WorkRef]
     facts: Mapping[str, PolicyFacts]
     digest: str
+    sources: tuple[Mapping[str, object], ...] = ()  # mirrored snapshots (registry/snapshot)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tdmguard.registry.snapshot.sources import mirror_sources_json
 from tdmguard.registry.store import Registry
 from tdmguard.scan.decide import DecisionSettings, RegistryView, WorkRef
 
@@ -40,4 +41,5 @@ class ScanJob:
 def registry_view(registry: Registry) -> RegistryView:
     """Load what a scan needs of the registry once, in the parent process."""
     works = {w.id: WorkRef(w.holder, w.title) for w in registry.list_works()}
-    return RegistryView(works=works, facts=registry.facts(), digest=registry.state_digest())
+    return RegistryView(works=works, facts=registry.facts(), digest=registry.state_digest(),
+                        sources=tuple(mirror_sources_json(registry)))

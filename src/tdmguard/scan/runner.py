@@ -174,6 +174,7 @@ def _report(
             "digest": job.view.digest,
             "works": len(job.view.works),
             "holders": len(job.view.facts),
+            "sources": [dict(src) for src in job.view.sources],
         },
         "counts": {
             "kept": counts["kept"],

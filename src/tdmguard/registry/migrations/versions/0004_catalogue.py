@@ -2,7 +2,7 @@
 replaced fingerprints are kept with the time they were superseded.
 
 Revision ID: 0004_catalogue
-Revises: 0002_server
+Revises: 0003_sources
 Create Date: 2026-12-03
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_catalogue"
-down_revision = "0002_server"
+down_revision = "0003_sources"
 branch_labels = None
 depends_on = None
 
