@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 
 from tdmguard.errors import InputError
 from tdmguard.scan.report_facts import iter_jsonl, load_scan
-from tdmguard.scan.summary import UNKNOWN, build_summary, load_provider_info, size_bin, write_summary
+from tdmguard.scan.summary import (
+    UNKNOWN,
+    build_summary,
+    load_provider_info,
+    size_bin,
+    write_summary,
+)
 from tdmguard.vocab import DecisionKind
 from tests.scan.scan_factory import BODIES, HERE, fixed_scans, plugin_scan
 
