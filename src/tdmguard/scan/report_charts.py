@@ -25,6 +25,7 @@ DECISION_COLOURS = {
     "error": "#7f8c8d",
 }
 TOP = 15
+MAX_TIME_BARS = 240
 WIDTH = 380
 
 
@@ -81,14 +82,17 @@ def _counter_chart(
 
 
 def _timeline(facts: ReportFacts) -> Chart:
-    values: list[dict[str, Any]] = []
-    for scan in facts.scans:
-        for point in scan.report.get("timeline") or []:
-            minute = str(point.get("minute", ""))
-            for decision in DECISION_COLOURS:
-                n = int(point.get(decision, 0) or 0)
-                if n and minute:
-                    values.append({"minute": minute, "decision": decision, "items": n})
+    points = [p for scan in facts.scans for p in scan.report.get("timeline") or []]
+    # A long scan has many minutes: past MAX_TIME_BARS, count per hour (same totals).
+    width = 16 if len({str(p.get("minute", "")) for p in points}) <= MAX_TIME_BARS else 13
+    totals: dict[tuple[str, str], int] = {}
+    for point in points:
+        minute = str(point.get("minute", ""))[:width]
+        for decision in DECISION_COLOURS:
+            n = int(point.get(decision, 0) or 0)
+            if n and minute:
+                totals[(minute, decision)] = totals.get((minute, decision), 0) + n
+    values = [{"minute": m, "decision": d, "items": n} for (m, d), n in sorted(totals.items())]
     rows = tuple((v["minute"], v["decision"], v["items"]) for v in values)
     if not values:
         return Chart("timeline", "Decisions over time", None, ("minute", "decision", "items"),
@@ -100,7 +104,8 @@ def _timeline(facts: ReportFacts) -> Chart:
         "data": {"values": values},
         "mark": "bar",
         "encoding": {
-            "x": {"field": "minute", "type": "ordinal", "title": "shard completed (UTC minute)",
+            "x": {"field": "minute", "type": "ordinal",
+                  "title": f"shard completed (UTC {'minute' if width == 16 else 'hour'})",
                   "axis": {"labelAngle": -40, "labelOverlap": True}},
             "y": {"field": "items", "type": "quantitative", "stack": "zero", "title": "items"},
             "color": _decision_colour(),
@@ -133,6 +138,15 @@ def _by_media(facts: ReportFacts) -> Chart:
     return Chart("by-media", "Decisions by media kind", spec, ("media", "decision", "items"), rows)
 
 
+def _extent(values: Sequence[float], threshold: float | None) -> list[float]:
+    """Bins over the scores and the threshold, so bars keep a readable width."""
+    points = [*values, *([] if threshold is None else [threshold])]
+    lo, hi = min(points), max(points)
+    if hi > lo:
+        return [lo, hi]
+    return [lo - 0.1 * (abs(lo) or 1.0), lo + 0.1 * (abs(lo) or 1.0)]  # one value, centred
+
+
 def _scores(facts: ReportFacts) -> Chart:
     panels: list[dict[str, Any]] = []
     rows: list[tuple[Any, ...]] = []
@@ -148,8 +162,9 @@ def _scores(facts: ReportFacts) -> Chart:
                 "data": {"values": [{"score": v} for v in values]},
                 "mark": {"type": "bar", "color": "#34495e"},
                 "encoding": {
-                    "x": {"field": "score", "type": "quantitative", "bin": {"maxbins": 30},
-                          "title": f"{modality} match score"},
+                    "x": {"field": "score", "type": "quantitative",
+                          "bin": {"maxbins": 20, "extent": _extent(values, threshold)},
+                          "title": f"{modality} match score", "scale": {"zero": False}},
                     "y": {"aggregate": "count", "type": "quantitative", "title": "matches"},
                 },
             }
