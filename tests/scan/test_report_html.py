@@ -203,3 +203,36 @@ def test_a_report_of_several_scans_lists_each(tmp_path: Path) -> None:
     assert facts.counts()["excluded"] == 2 and facts.rows_total == 3
     page = write_report_html(facts, tmp_path / "both.html").read_text("utf-8")
     assert "Scan 1: settings" in page and "Scan 2: settings" in page
+
+
+@pytest.mark.slow
+def test_a_million_items_stay_usable(browser: Any, tmp_path: Path) -> None:
+    """1,000,000 items (outputs written from real output lines, benchmarks/report/synth.py):
+    aggregated charts, at most MAX_ROWS rows embedded with a pointer to the JSONL, under
+    20 MB, and the page pages and searches in chromium."""
+    from benchmarks.report.synth import write_outputs
+
+    report = write_outputs(tmp_path / "big", 1_000_000)
+    facts = collect_facts([tmp_path / "big"])
+    assert facts.counts() == {k: report["counts"][k] for k in facts.counts()}
+    assert sum(facts.decision_media.values()) == 1_000_000
+    path = write_report_html(facts, tmp_path / "big.html")
+    assert path.stat().st_size < 20_000_000
+    assert facts.rows_left_out == facts.rows_total - 20_000 > 0
+    opened = Opened(browser, path)
+    assert opened.errors == [] and opened.requests == [opened.url]
+    assert opened.page.locator("#items-body tr").count() == 50
+    assert opened.page.locator("#rows-left-out").count() == 1
+    opened.page.fill("#items-search", "item/00000")
+    assert opened.page.locator("#items-body tr").count() >= 1
+    assert opened.page.locator("figure.chart svg").count() >= 7
+
+
+def test_registry_sources_are_shown_when_listed(tmp_path: Path) -> None:
+    media, _ = fixed_scans(tmp_path)
+    report = json.loads((media / "report.json").read_text("utf-8"))
+    report["sources"] = [{"name": "aurora", "snapshot": "snap-0042", "head_hash": "ab12cd"}]
+    (media / "report.json").write_text(json.dumps(report), "utf-8")
+    page = write_report([media], tmp_path / "r.html").read_text("utf-8")
+    table = page.split('<table class="sources">')[1].split("</table>")[0]
+    assert "snap-0042" in table and "ab12cd" in table and "<th>head_hash</th>" in table
