@@ -40,6 +40,7 @@ _MODULES = (
     "tdmguard.cli.declare_cmd",
     "tdmguard.cli.check_cmd",
     "tdmguard.cli.demo_cmd",
+    "tdmguard.cli.report_cmds",
 )
 
 

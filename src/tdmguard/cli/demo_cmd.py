@@ -32,6 +32,7 @@ from tdmguard.registry.catalogue import fingerprint_media, read_catalogue
 from tdmguard.registry.matching import append_to_index
 from tdmguard.registry.store import Registry
 from tdmguard.scan.decide import DecisionSettings
+from tdmguard.scan.summary import write_summary
 from tdmguard.signals.check import check_urls
 from tdmguard.vocab import DecisionKind, Purpose, Use
 
@@ -131,6 +132,10 @@ def run_demo(workdir: Path, *, show_progress: bool = True) -> dict[str, Any]:
     text_report = scan_dataset(settings, manifest, workdir / "scan-posts", decision=decision,
                                workers=1, show_progress=False)
 
+    # What the developer hands on: the HTML report (written by the scan) and a draft of
+    # the EU AI Act training-content summary with the removal manifest.
+    summary = write_summary([workdir / "scan", workdir / "scan-posts"], workdir / "summary")
+
     # Before crawling: the web signals of a demo site served on 127.0.0.1.
     base, stop = serve_demo_site(data / "web")
     web: list[dict[str, Any]] = []
@@ -147,12 +152,17 @@ def run_demo(workdir: Path, *, show_progress: bool = True) -> dict[str, Any]:
         "workdir": str(workdir),
         "registry": {"db": settings.db_url, "index": str(settings.index_dir), "works": works},
         "declaration": published,
-        "scan": {"report": str(workdir / "scan" / "report.json"), "counts": report["counts"],
+        "scan": {"report": str(workdir / "scan" / "report.json"),
+                 "report_html": str(workdir / "scan" / "report.html"),
+                 "counts": report["counts"],
                  "items": _rows(workdir / "scan")},
         "scan_text_manifest": {"report": str(workdir / "scan-posts" / "report.json"),
                                "counts": text_report["counts"],
                                "items": _rows(workdir / "scan-posts")},
         "web": web,
+        "summary": {"markdown": str(summary.markdown), "html": str(summary.html),
+                    "json": str(summary.json), "removal_manifest": str(summary.manifest),
+                    "open_questions": len(summary.summary["open_questions"])},
     }
 
 
@@ -175,6 +185,11 @@ def _print(summary: dict[str, Any]) -> None:
                 ["agent", "url", "tdm", "ai-train", "genai-train", "ai-input", "search"],
                 [{"agent": w["agent"], "url": w["url"], **w["stances"]} for w in summary["web"]])
     console.print(f"scan report: {summary['scan']['report']}")
+    console.print(f"report page (open in a browser): {summary['scan']['report_html']}")
+    console.print(f"training-content summary (draft, {summary['summary']['open_questions']} "
+                  f"open questions): {summary['summary']['markdown']} and "
+                  f"{summary['summary']['html']}")
+    console.print(f"removal manifest: {summary['summary']['removal_manifest']}")
 
 
 def demo(

@@ -107,6 +107,7 @@ def _print_summary(report: dict[str, Any], out: Path) -> None:
     for name, why in skipped.items():
         console.print(f"  [dim]{name}: {why}[/]")
     console.print(f"report: {out / 'report.json'}")
+    console.print(f"report page: {out / 'report.html'}")
 
 
 def scan(

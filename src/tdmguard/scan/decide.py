@@ -9,7 +9,6 @@ allowed: the reason ``no-signal`` is counted in the report).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -67,7 +66,7 @@ def _match_evidence(record: Record, match: Match) -> Evidence:
     return Evidence(
         source=f"registry:{match.modality.value}",
         locator=f"{record.path or record.id}@{span}",
-        raw=json.dumps(match.to_json(), sort_keys=True, default=str),
+        raw=match.to_json(),
     )
 
 
@@ -140,6 +139,7 @@ def decide_record(
                     | {
                         "work": match.work_id,
                         "holder": ref.holder,
+                        "title": ref.title,
                         "modality": match.modality.value,
                     },
                 )

@@ -26,6 +26,8 @@ from tdmguard.scan.executors import run_shards
 from tdmguard.scan.job import ScanJob
 from tdmguard.scan.readers import read_source
 from tdmguard.scan.record import Record
+from tdmguard.scan.report_facts import collect_facts, content_section
+from tdmguard.scan.report_html import write_report_html
 from tdmguard.scan.writers import completed_shards, merge_shards, read_stats
 
 __all__ = ["ProgressFn", "run_scan"]
@@ -126,7 +128,10 @@ def run_scan(
         resumed=bool(resume and done),
         wall_s=time.perf_counter() - t0,
     )
+    facts = collect_facts([job.out_dir], reports=[report])  # one pass over the outputs
+    report["content"] = content_section(facts)
     write_json_atomic(job.out_dir / "report.json", report)
+    write_report_html(facts, job.out_dir / "report.html")
     return report
 
 
@@ -145,12 +150,15 @@ def _report(
     media: Counter[str] = Counter()
     holders: Counter[str] = Counter()
     check_seconds: dict[str, float] = {}
+    timeline: dict[str, Counter[str]] = {}  # decisions per minute of shard completion
     size = 0
     cpu_s = 0.0
     active: set[str] = set()
     skipped: dict[str, str] = {}
     for s in stats:
         decisions.update(s["decisions"])
+        minute = timeline.setdefault(str(s.get("finished_at", ""))[:16], Counter())
+        minute.update(s["decisions"] | {"error": int(s.get("errors", 0))})
         reasons.update(s["reasons"])
         media.update(s["media"])
         holders.update(s["holders"])
@@ -191,6 +199,7 @@ def _report(
             "skipped": skipped,
             "seconds": {k: round(v, 3) for k, v in sorted(check_seconds.items())},
         },
+        "timeline": [{"minute": m, **dict(sorted(c.items()))} for m, c in sorted(timeline.items())],
         "shards": len(stats),
         "bytes": size,
         "started_at": plan.get("started_at"),

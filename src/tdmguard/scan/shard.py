@@ -10,11 +10,13 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from tdmguard.errors import MissingExtraError, TdmguardError
 from tdmguard.scan.checks import load_factory
 from tdmguard.scan.checks.base import Check, CheckContext, CheckOutcome
+from tdmguard.scan.content_digest import content_sha256
 from tdmguard.scan.decide import decide_record
 from tdmguard.scan.job import ScanJob
 from tdmguard.scan.record import Record
@@ -151,7 +153,9 @@ def run_shard(
                 | {
                     "matches": [m.to_json() for m in matches],
                     "problems": [p for o in outcomes for p in o.problems],
-                },
+                }
+                # the removal manifest names excluded and review items by content hash
+                | ({} if decision.kind.value == "keep" else {"sha256": content_sha256(record)}),
             )
         stats = {
             "shard": shard,
@@ -163,6 +167,7 @@ def run_shard(
             "errors": errors,
             "bytes": bytes_read,
             "seconds": round(time.perf_counter() - started, 4),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "check_seconds": {k: round(v, 4) for k, v in check_seconds.items()},
             "checks": [c.name for c in worker.checks],
             "skipped_checks": worker.skipped,
