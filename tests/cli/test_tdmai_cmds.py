@@ -15,6 +15,7 @@ from tdmguard.vocab import Purpose, Use
 
 ISCC_A = "ISCC:KEC7VSV5QH7FTV7N5YVD5UMF4TUKFFGDGCOI4UDFKE4FNPW6C3L7J2Y"
 ISCC_B = "ISCC:KACV5NAQXBCHCWFWAYCJRAL5Z36G7AZALCN3HBKABNDND26WJ5IVG4I"
+ISCC_C = "ISCC:KACV5NAQXBCHCWFWHOLOZGPWRBQ7M5QA6IGEVCSHWSQTIZMSLXSM47Q"
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
@@ -60,6 +61,10 @@ def source(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[str, Pat
        "--purpose", "commercial", "--from", "2026-01-01")  # fmt: skip
     ok(capsys, "--db", db, "reserve", "--holder", "Example Music", "--use", "ai-input",
        "--work", "lyric", "--from", "2026-02-01", "--until", "2027-01-01")  # fmt: skip
+    ok(capsys, "--db", db, "work", "add", "--holder", "Example Music", "--title", "Free",
+       "--id", "free", "--kind", "lyrics", "--iscc", ISCC_C)  # fmt: skip
+    ok(capsys, "--db", db, "reserve", "--holder", "Example Music", "--use", "ai-train",
+       "--work", "free", "--exempt", "--from", "2026-01-01")  # fmt: skip
     key = tmp_path / "holder.key"
     pub = save_signing_key(generate_signing_key(), key)
     return db, key, pub
@@ -83,6 +88,9 @@ def test_round_trip_into_a_fresh_registry_decides_the_same(
     assert all(r["declared_at"].startswith("tdmai:decl.json#") for r in imported["reservations"])
     for work in ("awakening", "lyric"):
         assert decisions(capsys, fresh, work) == decisions(capsys, db, work)
+    # The exempted work is not declared: nothing reserved there, in both registries.
+    assert "free" not in imported["works_added"]
+    assert set(decisions(capsys, db, "free").values()) == {"keep"}
     assert "exclude" in decisions(capsys, fresh, "lyric").values()
     # Importing the same file again adds nothing.
     again = json.loads(ok(capsys, "--db", fresh, "declaration", "import", str(out_file),

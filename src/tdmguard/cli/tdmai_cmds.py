@@ -3,6 +3,7 @@ bound to its works' ISCC codes and signed with the holder's Ed25519 key (docs/de
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,7 @@ from tdmguard.registry.declarations import DeclaredReservation, import_declared_
 from tdmguard.registry.store import Registry
 from tdmguard.registry.values import ReservationInfo
 from tdmguard.signing import load_public_key, load_signing_key
+from tdmguard.vocab import Use, covered_uses
 
 __all__ = ["entries_for_holder", "register"]
 
@@ -38,18 +40,36 @@ def _in_force(r: ReservationInfo, at: date) -> bool:
     return r.revoked_on is None or r.revoked_on > at
 
 
+def _exempted(reservations: list[ReservationInfo], at: date) -> dict[str, frozenset[Use]]:
+    """Per work, the uses a per-work exemption in force lifts (policy rule 2)."""
+    out: dict[str, frozenset[Use]] = {}
+    for r in reservations:
+        if r.exempt and _in_force(replace(r, exempt=False), at):
+            for work_id in r.work_ids:
+                out[work_id] = out.get(work_id, frozenset()) | covered_uses(frozenset(r.uses))
+    return out
+
+
 def entries_for_holder(
     reg: Registry, holder: str, at: date
 ) -> tuple[list[TdmAiEntry], list[str]]:
-    """One entry per (reservation in force at ``at``, work with an ISCC); and the ids of the
-    works left out for want of an ISCC."""
+    """One entry per (reservation in force at ``at``, work with an ISCC), less the uses a
+    per-work exemption lifts from a holder-wide reservation; and the ids of the works left
+    out for want of an ISCC. Licences are not part of a TDM·AI declaration."""
     works = {w.id: w for w in reg.list_works(holder)}
+    reservations = reg.reservations(holder)
+    exempted = _exempted(reservations, at)
     entries: list[TdmAiEntry] = []
     skipped: set[str] = set()
-    for r in reg.reservations(holder):
+    for r in reservations:
         if not _in_force(r, at):
             continue
         for work_id in r.work_ids or tuple(works):
+            uses = frozenset(r.uses)
+            if not r.work_ids and work_id in exempted:
+                uses = frozenset(u for u in uses if u not in exempted[work_id])
+                if not uses:
+                    continue
             work = works.get(work_id)
             if work is None:
                 continue
@@ -59,7 +79,7 @@ def entries_for_holder(
             entries.append(
                 TdmAiEntry(
                     iscc=work.iscc,
-                    reserved=frozenset(r.uses),
+                    reserved=uses,
                     effective_from=r.effective_from,
                     effective_until=r.effective_until,
                     work_id=work.id,
