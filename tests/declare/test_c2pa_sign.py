@@ -155,3 +155,18 @@ def test_entries_and_credentials_checks(ca: C2paTestCA, tmp_path: Path) -> None:
         load_c2pa_credentials(ca.cert_path, other.key_path)
     with pytest.raises(InputError, match="PEM certificate"):
         load_c2pa_credentials(ca.key_path, ca.key_path)
+
+
+def test_a_file_already_carrying_a_manifest_gets_a_new_active_one(
+    ca: C2paTestCA, tmp_path: Path
+) -> None:
+    # The corpus file was signed by another (untrusted) CA with ai_generative_training and
+    # data_mining restricted; the new active manifest is the holder's, the old one becomes
+    # its parent ingredient.
+    target = tmp_path / "signed-before.jpg"
+    shutil.copyfile(CORPUS / "coffee-c2pa-cawg.jpg", target)
+    creds = load_c2pa_credentials(ca.cert_path, ca.key_path)
+    stamp_file(target, _fields(frozenset({Use.AI_INPUT})), c2pa=C2paStamp(creds))
+    stances, problems = _denied(target, ca.root_pem)
+    assert stances == {Use.AI_INPUT: Stance.DENY}
+    assert any("non-active manifest" in p for p in problems)

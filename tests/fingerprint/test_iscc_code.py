@@ -148,3 +148,23 @@ def test_parse_iscc_refuses_garbage() -> None:
     with pytest.raises(InputError, match="not a valid ISCC"):
         parse_iscc("ISCC:NOT-A-CODE")
     assert parse_iscc("EEA4GQZQTY6J5DTH") == ("ISCC:EEA4GQZQTY6J5DTH",)
+
+
+def test_work_media_pick_the_primary_file_and_read_lrc_as_lyrics(tmp_path: Path) -> None:
+    from tdmguard.fingerprint.iscc_code import iscc_for_media
+    from tdmguard.vocab import Modality
+
+    plain = (SAMPLES / "text/demo.txt").read_text(encoding="utf-8")
+    lines = [ln for ln in plain.splitlines() if ln.strip()][:20]
+    (tmp_path / "a.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lrc = "[ar:Someone]\n" + "".join(f"[00:{i:02d}.00]{ln}\n" for i, ln in enumerate(lines))
+    (tmp_path / "a.lrc").write_text(lrc, encoding="utf-8")
+    txt = iscc_for_media([(Modality.LYRICS, tmp_path / "a.txt")], title="T")
+    timed = iscc_for_media([(Modality.LYRICS, tmp_path / "a.lrc")], title="T")
+    assert txt and timed and txt.content == timed.content
+    both = iscc_for_media(
+        [(Modality.LYRICS, tmp_path / "a.txt"), (Modality.IMAGE, SAMPLES / "image/demo.png")],
+        title="T",
+    )
+    assert both and both.content_kind is ContentKind.IMAGE
+    assert iscc_for_media([(Modality.MELODY, tmp_path / "a.txt")], title="T") is None

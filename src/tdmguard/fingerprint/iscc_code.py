@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from tdmguard.errors import InputError, MediaError, MissingExtraError
+from tdmguard.vocab import Modality
 
 __all__ = [
     "AUDIO_SUFFIXES",
@@ -51,6 +52,8 @@ __all__ = [
     "content_unit",
     "image_content_code",
     "image_pixels",
+    "iscc_available",
+    "iscc_for_media",
     "meta_code",
     "parse_iscc",
     "text_content_code",
@@ -62,7 +65,7 @@ AUDIO_SUFFIXES = frozenset(
 IMAGE_SUFFIXES = frozenset(
     {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
 )
-TEXT_SUFFIXES = frozenset({".txt", ".md", ".lrc"})
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".lrc", ".srt", ".vtt"})
 
 # iscc_sdk.image: TRIM_MAX_PASSES and the tolerant trim's default tolerance.
 _TRIM_MAX_PASSES = 16
@@ -225,10 +228,15 @@ def text_content_code(text: str) -> str:
 
 
 def _read_text(path: Path) -> str:
+    """The lyrics engine's reading: encoding sniffed, LRC/SRT timing blanked out."""
+    from tdmguard.fingerprint.lyrics.reading import blank_timing, decode_bytes, sniff_format
+
     try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise MediaError("text is not UTF-8", where=str(path)) from exc
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MediaError(f"cannot read: {exc.strerror or exc}", where=str(path)) from exc
+    text, _ = decode_bytes(data, where=str(path))
+    return blank_timing(text, sniff_format(path.name, text[:4096]))
 
 
 def content_kind_for(path: Path) -> ContentKind | None:
@@ -284,6 +292,42 @@ def compute_iscc(
     units = [u for u in (meta, content, data, instance) if u]
     iscc = str(ic.gen_iscc_code_v0(units)["iscc"])
     return IsccCode(iscc, data, instance, meta, content, kind if content else None, tuple(notes))
+
+
+_KIND_BY_MODALITY = {
+    Modality.AUDIO: ContentKind.AUDIO,
+    Modality.IMAGE: ContentKind.IMAGE,
+    Modality.LYRICS: ContentKind.TEXT,
+}
+
+
+def iscc_available() -> bool:
+    """Whether the ``iscc`` extra is installed (registration then computes ISCCs)."""
+    try:
+        import iscc_core  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def iscc_for_media(
+    media: Sequence[tuple[Modality, Path]],
+    *,
+    title: str,
+    artists: Sequence[str] = (),
+    fpcalc: str | None = None,
+) -> IsccCode | None:
+    """The ISCC of a work's primary media file (its recording, else its artwork, else its
+    lyrics; a score has no ISCC Content-Code), or ``None`` when there is none of these or
+    the ``iscc`` extra is not installed."""
+    if not iscc_available():
+        return None
+    for modality in (Modality.AUDIO, Modality.IMAGE, Modality.LYRICS):
+        for given, path in media:
+            if given is modality:
+                kind = _KIND_BY_MODALITY[modality]
+                return compute_iscc(path, title=title, artists=artists, kind=kind, fpcalc=fpcalc)
+    return None
 
 
 def parse_iscc(text: str, *, where: str = "iscc") -> tuple[str, ...]:
