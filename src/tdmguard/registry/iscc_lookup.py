@@ -19,9 +19,9 @@ from tdmguard.registry.values import WorkInfo
 
 __all__ = ["DEFAULT_MAX_DISTANCE", "IsccMatch", "find_by_iscc"]
 
-# Bits of 64 that may differ. Measured on the iscc-samples image (docs/registry.md): a
-# third-size JPEG re-encode is 0-4 bits away, a 90° rotation more than 12; the same
-# recording in MP3 / OGG / Opus / WAV is 0 bits away, AAC 2.
+# Bits of 64 that may differ. Measured on the iscc-samples files (docs/registry.md): a
+# third-size JPEG re-encode is 0 bits away, a 90° rotation or a mirror image 34; the same
+# recording in MP3 / Ogg / Opus / WAV is 0 bits away, AAC 2.
 DEFAULT_MAX_DISTANCE = 10
 
 
