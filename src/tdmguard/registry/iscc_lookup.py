@@ -3,9 +3,9 @@ subtype (audio, image, text) within :data:`DEFAULT_MAX_DISTANCE` bits (Hamming d
 the 64-bit Content-Code bodies stored in each work's ISCC-CODE).
 
 The lookup is a linear scan over the ISCCs the registry stores, optionally one holder's:
-O(n) distance computations of 64 bits for n works with an ISCC (about 1 µs each in Python
-after decoding; a catalogue of 10^5 works scans in well under a second). An index (e.g. a
-multi-index hash table over 16-bit blocks) would be the step beyond catalogue scale.
+O(n) 64-bit XOR-popcounts for n works with an ISCC, each stored code decoded once per
+process (cached). Measured (loaded 2-core machine): 20 000 codes in 1.9 s cold, 0.09 s
+warm. An index (e.g. a multi-index hash over 16-bit blocks) would be the step beyond.
 """
 
 from __future__ import annotations
