@@ -5,6 +5,7 @@ HTTP status (and nothing else does)."""
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
     "ConfigError",
     "ConflictError",
     "FetchError",
@@ -14,6 +15,7 @@ __all__ = [
     "MediaError",
     "MissingExtraError",
     "NotFoundError",
+    "PermissionDeniedError",
     "RegistryError",
     "TdmguardError",
 ]
@@ -61,6 +63,14 @@ class RegistryError(TdmguardError):
 
 class NotFoundError(RegistryError):
     """A holder, work, reservation or licence does not exist."""
+
+
+class PermissionDeniedError(RegistryError):
+    """The acting holder or key may not do this (another holder's record, a read-only key)."""
+
+
+class AuthenticationError(RegistryError):
+    """No API key, an unknown one, or a revoked one."""
 
 
 class ConflictError(RegistryError):

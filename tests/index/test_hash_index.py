@@ -55,8 +55,8 @@ def test_engine_mismatch_and_corruption(tmp_path: Path) -> None:
     HashIndex.create(folder, engine="e/1", aux_width=2)
     with pytest.raises(IndexStoreError, match="e/1"):
         HashIndex.create(folder, engine="e/2", aux_width=2)
-    HashIndex.append_segment(folder, _writer({"a": [1]}))
-    (folder / "seg-000001" / "keys.npy").write_bytes(b"garbage")
+    name = HashIndex.append_segment(folder, _writer({"a": [1]}))
+    (folder / name / "keys.npy").write_bytes(b"garbage")
     with pytest.raises(IndexStoreError, match="corrupt segment"):
         HashIndex.open(folder)
     (folder / "manifest.json").write_text("{not json")

@@ -31,6 +31,9 @@ class ExitCode(enum.IntEnum):
 # Most specific first: the first class the error is an instance of decides.
 _TABLE: tuple[tuple[type[errors.TdmguardError], ExitCode], ...] = (
     (errors.NotFoundError, ExitCode.NOT_FOUND),
+    # another holder's record named with --holder: the field given is wrong for this holder
+    (errors.PermissionDeniedError, ExitCode.INPUT),
+    (errors.AuthenticationError, ExitCode.CONFIG),
     (errors.ConflictError, ExitCode.CONFLICT),
     (errors.IntegrityError, ExitCode.INTEGRITY),
     (errors.RegistryError, ExitCode.REGISTRY),

@@ -10,54 +10,58 @@ import typer
 from tdmguard.cli.context import settings_from
 from tdmguard.cli.exit_codes import ExitCode
 from tdmguard.cli.output import console, print_json_line, print_table
+from tdmguard.cli.params import parse_date, parse_purposes, parse_uses, today
 from tdmguard.errors import InputError, TdmguardError
-from tdmguard.registry.matching import Matcher
-from tdmguard.registry.store import Registry
-from tdmguard.scan.checks.content import MEDIA_OF
+from tdmguard.fingerprint.engines import modality_for_media
+from tdmguard.registry.service import RegistryService
+from tdmguard.registry.values import CLI_ACTOR
 from tdmguard.scan.sniff import sniff_path
-from tdmguard.vocab import Modality
 
 __all__ = ["register"]
-
-_MODALITY_OF = {media: modality for modality, media in MEDIA_OF.items()}
 
 
 def identify(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Audio, text, score or image files.")],
+    use: Annotated[
+        str | None,
+        typer.Option("--use", help="Also decide each match for this use (tdm, ai-train, ...)."),
+    ] = None,
+    purpose: Annotated[
+        str, typer.Option("--purpose", help="Purpose decided for (with --use).")
+    ] = "commercial",
+    actor: Annotated[
+        str, typer.Option("--actor", help="Organisation decided for (with --use).")
+    ] = "cli",
+    at: Annotated[str | None, typer.Option("--at", help="Date judged (default today).")] = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="One JSON object per file per line.")
     ] = False,
 ) -> None:
     """Identify registered works in files (the media kind is read from the content)."""
-    settings = settings_from(ctx)
-    registry = Registry.open(settings.db_url, create=False)  # never create one as a side effect
-    works = {w.id: w for w in registry.list_works()}
-    matchers: dict[Modality, Matcher | None] = {}
+    # never create a registry as a side effect
+    service = RegistryService.open(settings_from(ctx), create=False)
+    the_use = parse_uses([use])[0] if use is not None else None
+    the_purpose = parse_purposes([purpose])[0]
+    date_at = parse_date(at, flag="--at") or today()
     failures = 0
     rows: list[dict[str, Any]] = []
     for path in files:
         out: dict[str, Any] = {"path": str(path)}
         try:
-            modality = _MODALITY_OF.get(sniff_path(path))
+            modality = modality_for_media(sniff_path(path).value)
             if modality is None:
                 raise InputError("not audio, text, a score or an image", where=str(path))
-            if modality not in matchers:
-                matchers[modality] = Matcher.open(settings.index_dir, modality)
-            matcher = matchers[modality]
-            matches = matcher.identify_path(path) if matcher is not None else []
-            out["modality"] = modality.value
-            out["matches"] = []
-            for m in matches:
-                work = works.get(m.work_id)
-                out["matches"].append(
-                    {
-                        "work_id": m.work_id,
-                        "holder": work.holder if work else None,
-                        "title": work.title if work else None,
-                    }
-                    | m.to_json()
-                )
+            result = service.identify(
+                CLI_ACTOR,
+                path,
+                modality,
+                use=the_use,
+                purpose=the_purpose,
+                org=actor,
+                at=date_at,
+            )
+            out |= result.to_json()
         except TdmguardError as exc:
             failures += 1
             out["matches"] = []

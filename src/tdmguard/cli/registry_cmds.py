@@ -15,21 +15,20 @@ from tdmguard.cli.output import console, print_json, print_table
 from tdmguard.cli.params import parse_date, parse_purposes, parse_uses, today
 from tdmguard.config import Settings
 from tdmguard.errors import InputError, IntegrityError
-from tdmguard.fingerprint.engines import get_engine
-from tdmguard.policy import PolicyFacts, decide
-from tdmguard.registry.catalogue import (
-    default_kind,
-    fingerprint_media,
-    read_catalogue,
-)
-from tdmguard.registry.matching import append_to_index, rebuild_index
+from tdmguard.registry.catalogue import default_kind
+from tdmguard.registry.service import RegistryService
 from tdmguard.registry.store import NewWork, Registry
-from tdmguard.vocab import Modality, Purpose, Use, WorkKind
+from tdmguard.registry.values import CLI_ACTOR
+from tdmguard.vocab import Modality, WorkKind
 
 __all__ = ["register"]
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 HolderOpt = Annotated[str, typer.Option("--holder", help="Holder name or id.")]
+OwnerOpt = Annotated[
+    str | None,
+    typer.Option("--holder", help="Refuse unless the entry is this holder's (name or id)."),
+]
 
 registry_app = typer.Typer(help="Create and verify the registry database.", no_args_is_help=True)
 holder_app = typer.Typer(help="Rights holders.", no_args_is_help=True)
@@ -44,6 +43,12 @@ index_app = typer.Typer(help="The fingerprint index.", no_args_is_help=True)
 
 def open_registry(settings: Settings, *, create: bool = True) -> Registry:
     return Registry.open(settings.db_url, create=create)
+
+
+def open_service(ctx: typer.Context, *, create: bool = True) -> RegistryService:
+    """The service layer over the registry and index of the command's settings; the CLI
+    acts as :data:`CLI_ACTOR` (the local operator)."""
+    return RegistryService.open(settings_from(ctx), create=create)
 
 
 # -- registry -----------------------------------------------------------------------------
@@ -67,7 +72,9 @@ def registry_init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 def registry_verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Check the audit log's hash chain; names the first edited, deleted or moved entry."""
     reg = open_registry(settings_from(ctx), create=False)
-    result = reg.verify()
+    result = RegistryService(
+        reg, settings_from(ctx).index_dir, research_exception=False
+    ).verify(CLI_ACTOR)
     if json_out:
         print_json(result.to_json() | {"head": reg.state_digest()})
     elif result.ok:
@@ -81,7 +88,7 @@ def registry_verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 @registry_app.command("log")
 def registry_log(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Print the audit log."""
-    entries = open_registry(settings_from(ctx), create=False).audit_entries()
+    entries = open_service(ctx, create=False).audit_entries(CLI_ACTOR)
     if json_out:
         print_json(entries)
     else:
@@ -105,7 +112,7 @@ def holder_add(
     json_out: JsonOpt = False,
 ) -> None:
     """Add a rights holder."""
-    info = open_registry(settings_from(ctx)).add_holder(name, contact=contact)
+    info = open_service(ctx).add_holder(CLI_ACTOR, name, contact=contact)
     if json_out:
         print_json({"id": info.id, "name": info.name})
     else:
@@ -115,7 +122,7 @@ def holder_add(
 @holder_app.command("list")
 def holder_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """List rights holders."""
-    holders = open_registry(settings_from(ctx)).list_holders()
+    holders = open_service(ctx).list_holders(CLI_ACTOR)
     if json_out:
         print_json([h.to_json() for h in holders])
     else:
@@ -154,7 +161,6 @@ def work_add(
     json_out: JsonOpt = False,
 ) -> None:
     """Register a work; media given are fingerprinted (only fingerprints are stored)."""
-    settings = settings_from(ctx)
     media = [
         (m, p)
         for m, p in (
@@ -182,11 +188,7 @@ def work_add(
         iscc=iscc,
         external_id=external_id,
     )
-    fps = fingerprint_media(media)
-    reg = open_registry(settings)
-    info = reg.import_works(holder, [(new, fps)])[0]
-    for fp, _sha in fps:
-        append_to_index(settings.index_dir, get_engine(fp.modality), [(info.id, fp)])
+    info = open_service(ctx).register_work(CLI_ACTOR, holder, new, media)
     if json_out:
         print_json({"id": info.id} | info.to_json())
     else:
@@ -204,34 +206,24 @@ def work_import(
     json_out: JsonOpt = False,
 ) -> None:
     """Import a catalogue; a bad row fails the whole import, naming file, line and field."""
-    settings = settings_from(ctx)
-    rows = read_catalogue(catalogue)
-    reg = open_registry(settings)
-    reg.get_holder(holder)  # fail early on an unknown holder
-    total_media = sum(len(r.media) for r in rows)
-    items = []
+    service = open_service(ctx)
+    service.get_holder(CLI_ACTOR, holder)  # fail early on an unknown holder
     with Progress(
         *Progress.get_default_columns()[:1],
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-        disable=json_out or total_media == 0,
+        disable=json_out,
         transient=True,
     ) as progress:
-        task = progress.add_task("fingerprinting", total=total_media)
-        for row in rows:
-            fps = fingerprint_media(
-                row.media, where=row.where, on_done=lambda: progress.advance(task)
-            )
-            items.append((row.work, fps))
-    infos = reg.import_works(holder, items)
-    by_modality: dict[Modality, list[tuple[str, object]]] = {}
-    for info, (_, fps) in zip(infos, items, strict=True):
-        for fp, _sha in fps:
-            by_modality.setdefault(fp.modality, []).append((info.id, fp))
-    for modality, pairs in by_modality.items():
-        append_to_index(settings.index_dir, get_engine(modality), pairs)  # type: ignore[arg-type]
+        task = progress.add_task("fingerprinting", total=None)
+        infos = service.import_catalogue(
+            CLI_ACTOR,
+            holder,
+            catalogue,
+            on_progress=lambda done, total: progress.update(task, completed=done, total=total),
+        )
     if json_out:
         print_json({"imported": len(infos)})
     else:
@@ -247,7 +239,7 @@ def work_list(
     json_out: JsonOpt = False,
 ) -> None:
     """List registered works."""
-    works = open_registry(settings_from(ctx)).list_works(holder)
+    works = open_service(ctx).list_works(CLI_ACTOR, holder)
     if json_out:
         print_json([w.to_json() for w in works])
     else:
@@ -265,18 +257,9 @@ def work_show(
     json_out: JsonOpt = False,
 ) -> None:
     """Show one work with the reservations and licences that name it or its holder."""
-    reg = open_registry(settings_from(ctx))
-    info = reg.get_work(work_id)
-    reservations = [
-        r for r in reg.reservations(info.holder) if not r.work_ids or info.id in r.work_ids
-    ]
-    licences = [
-        lic for lic in reg.licences(info.holder) if not lic.work_ids or info.id in lic.work_ids
-    ]
-    out = info.to_json() | {
-        "reservations": [r.to_json() for r in reservations],
-        "licences": [lic.to_json() for lic in licences],
-    }
+    detail = open_service(ctx).show_work(CLI_ACTOR, work_id)
+    info, reservations, licences = detail.work, detail.reservations, detail.licences
+    out = detail.to_json()
     if json_out:
         print_json(out)
         return
@@ -337,7 +320,8 @@ def reserve(
     """Reserve uses of a holder's works (holder-wide, or per work with --work)."""
     start = parse_date(from_, flag="--from")
     assert start is not None
-    info = open_registry(settings_from(ctx)).reserve(
+    info = open_service(ctx).reserve(
+        CLI_ACTOR,
         holder,
         uses=parse_uses(use),
         effective_from=start,
@@ -365,7 +349,7 @@ def reservation_list(
     json_out: JsonOpt = False,
 ) -> None:
     """List reservations (revoked ones show their revocation date)."""
-    items = open_registry(settings_from(ctx)).reservations(holder)
+    items = open_service(ctx).list_reservations(CLI_ACTOR, holder)
     if json_out:
         print_json([r.to_json() for r in items])
     else:
@@ -381,11 +365,12 @@ def reservation_revoke(
     ctx: typer.Context,
     reservation_id: Annotated[int, typer.Argument()],
     on: Annotated[str | None, typer.Option("--on", help="Date it ends (default today).")] = None,
+    holder: OwnerOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """End a reservation from a date (a new dated entry; the reservation stays on record)."""
     date_on = parse_date(on, flag="--on") or today()
-    open_registry(settings_from(ctx)).revoke("reservation", reservation_id, on=date_on)
+    open_service(ctx).revoke_reservation(CLI_ACTOR, reservation_id, on=date_on, holder=holder)
     if json_out:
         print_json({"revoked": reservation_id, "on": date_on.isoformat()})
     else:
@@ -407,7 +392,8 @@ def licence_grant(
     """Grant a licence to an organisation."""
     start = parse_date(from_, flag="--from")
     assert start is not None
-    info = open_registry(settings_from(ctx)).grant_licence(
+    info = open_service(ctx).grant_licence(
+        CLI_ACTOR,
         holder,
         licensee=licensee,
         uses=parse_uses(use),
@@ -430,11 +416,12 @@ def licence_revoke(
     ctx: typer.Context,
     licence_id: Annotated[int, typer.Argument()],
     on: Annotated[str | None, typer.Option("--on", help="Date it ends (default today).")] = None,
+    holder: OwnerOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """End a licence from a date (a new dated entry; the licence stays on record)."""
     date_on = parse_date(on, flag="--on") or today()
-    open_registry(settings_from(ctx)).revoke("licence", licence_id, on=date_on)
+    open_service(ctx).revoke_licence(CLI_ACTOR, licence_id, on=date_on, holder=holder)
     if json_out:
         print_json({"revoked": licence_id, "on": date_on.isoformat()})
     else:
@@ -448,7 +435,7 @@ def licence_list(
     json_out: JsonOpt = False,
 ) -> None:
     """List licences."""
-    items = open_registry(settings_from(ctx)).licences(holder)
+    items = open_service(ctx).list_licences(CLI_ACTOR, holder)
     if json_out:
         print_json([lic.to_json() for lic in items])
     else:
@@ -472,40 +459,31 @@ def licence_list(
 # -- decisions ----------------------------------------------------------------------------
 def decide_cmd(
     ctx: typer.Context,
-    work: Annotated[str, typer.Option("--work", help="Work id.")],
     use: Annotated[
         str, typer.Option("--use", help="tdm, ai-train, genai-train, ai-input or search.")
     ],
     purpose: Annotated[str, typer.Option("--purpose", help="commercial or research.")],
     actor: Annotated[str, typer.Option("--actor", help="Organisation that would use it.")],
     at: Annotated[str | None, typer.Option("--at", help="Date judged (default today).")] = None,
+    work: Annotated[str | None, typer.Option("--work", help="Work id.")] = None,
+    isrc: Annotated[str | None, typer.Option("--isrc", help="Or the work's ISRC.")] = None,
+    iswc: Annotated[str | None, typer.Option("--iswc", help="Or the work's ISWC.")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Decide keep / exclude / review for one work, with every reason."""
-    settings = settings_from(ctx)
-    reg = open_registry(settings)
-    info = reg.get_work(work)
-    facts = reg.facts().get(info.holder, PolicyFacts(info.holder))
-    the_use: Use = parse_uses([use])[0]
-    the_purpose: Purpose = parse_purposes([purpose])[0]
-    decision = decide(
-        facts,
-        work_id=info.id,
-        use=the_use,
-        purpose=the_purpose,
-        actor=actor,
+    service = open_service(ctx)
+    info = service.find_work(CLI_ACTOR, work=work, isrc=isrc, iswc=iswc)
+    result = service.decide(
+        CLI_ACTOR,
+        info,
+        use=parse_uses([use])[0],
+        purpose=parse_purposes([purpose])[0],
+        org=actor,
         at=parse_date(at, flag="--at") or today(),
-        research_exception=settings.research_exception,
     )
+    decision, the_use, the_purpose = result.decision, result.use, result.purpose
     if json_out:
-        print_json(
-            {
-                "decision": decision.kind.value,
-                "reasons": [r.to_json() for r in decision.reasons],
-                "work": info.id,
-                "holder": info.holder,
-            }
-        )
+        print_json(result.to_json())
     else:
         console.print(
             f"[bold]{decision.kind.value}[/] {info.id} ({info.title}) for "
@@ -527,16 +505,11 @@ def index_build(
 ) -> None:
     """Rebuild the fingerprint index from the registry (drops removed and stale entries)."""
     settings = settings_from(ctx)
-    reg = open_registry(settings)
     try:
         wanted = [Modality(m) for m in modality] if modality else list(Modality)
     except ValueError as exc:
         raise InputError(str(exc), where="--modality") from exc
-    stats = []
-    for m in wanted:
-        if not reg.count_fingerprints(m):
-            continue
-        stats.append(rebuild_index(settings.index_dir, m, reg.fingerprints(m)))
+    stats = open_service(ctx).build_index(CLI_ACTOR, wanted)
     if json_out:
         print_json({"index": str(settings.index_dir), "modalities": [s.to_json() for s in stats]})
     else:

@@ -21,7 +21,15 @@ import numpy.typing as npt
 from tdmguard.errors import InputError
 from tdmguard.vocab import Match, Modality
 
-__all__ = ["Fingerprint", "Fingerprinter", "HashHits", "HashLookup"]
+__all__ = [
+    "FileMatching",
+    "Fingerprint",
+    "Fingerprinter",
+    "HashHits",
+    "HashLookup",
+    "QueryExtracting",
+    "TextMatching",
+]
 
 U64 = npt.NDArray[np.uint64]
 I32 = npt.NDArray[np.int32]
@@ -140,3 +148,28 @@ class Fingerprinter(Protocol):
         ``index`` is a :class:`HashLookup` for the hash-based engines (audio, lyrics, melody)
         and the image engine's own binary-hash index for images."""
         ...
+
+
+# Optional capabilities an engine may add to :class:`Fingerprinter`. The index glue
+# (``registry/matching.py``) tests for them with ``isinstance`` against these protocols, so
+# the contract is typed in one place instead of probed by attribute name.
+@runtime_checkable
+class FileMatching(Protocol):
+    """An engine that streams a large file in bounded memory while matching it."""
+
+    def match_file(self, path: Path, index: HashLookup) -> list[Match]: ...
+
+
+@runtime_checkable
+class TextMatching(Protocol):
+    """An engine that matches inline text directly (lyrics)."""
+
+    def match_text(self, text: str, index: HashLookup, *, where: str = "text") -> list[Match]: ...
+
+
+@runtime_checkable
+class QueryExtracting(Protocol):
+    """An engine whose registration fingerprint is richer than a query needs (image: the
+    dihedral variants and crops) and that offers a cheaper query fingerprint."""
+
+    def extract_query(self, path: Path) -> Fingerprint: ...

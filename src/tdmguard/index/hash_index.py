@@ -3,15 +3,17 @@
 Layout of an index folder for one modality (``<index_dir>/<modality>/``)::
 
     manifest.json            {"format": 1, "engine": ..., "aux_width": k,
-                              "segments": ["seg-000001", ...], "removed": [work ids]}
-    seg-000001/keys.npy      (n,) uint64, sorted ascending
-    seg-000001/work.npy      (n,) uint32, segment-local work number
-    seg-000001/aux.npy       (n, k) int32, positional data stored with each hash
-    seg-000001/works.json    [{"id": work id, "meta": {...}}, ...] in work-number order
+                              "segments": ["seg-000001-1a2b3c4d", ...], "removed": [work ids]}
+    seg-000001-1a2b3c4d/keys.npy      (n,) uint64, sorted ascending
+    seg-000001-1a2b3c4d/work.npy      (n,) uint32, segment-local work number
+    seg-000001-1a2b3c4d/aux.npy       (n, k) int32, positional data stored with each hash
+    seg-000001-1a2b3c4d/works.json    [{"id": work id, "meta": {...}}, ...] in work-number order
 
 Segments are written to a temporary folder and renamed into place, then the manifest is
-replaced atomically, so a reader never sees a half-written segment. Opening memory-maps the
-arrays (well under a second at any size); every worker of a scan shares the pages read-only.
+replaced atomically, so a reader never sees a half-written segment. Writers hold the
+folder's lock (:mod:`tdmguard.index.locking`) around each manifest read-modify-write.
+Opening memory-maps the arrays (well under a second at any size); every worker of a scan
+shares the pages read-only.
 Removing a work adds it to ``removed``; :meth:`HashIndex.compact` rewrites segments without it.
 """
 
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +34,7 @@ import numpy.typing as npt
 
 from tdmguard.atomic import write_json_atomic
 from tdmguard.errors import IndexStoreError
+from tdmguard.index.locking import index_lock
 
 __all__ = ["HashIndex", "SegmentHits", "SegmentWriter"]
 
@@ -139,6 +143,11 @@ class HashIndex:
     @staticmethod
     def create(folder: Path, *, engine: str, aux_width: int) -> None:
         """Create an empty index folder (no-op if one of the same engine exists)."""
+        with index_lock(folder):
+            HashIndex._create(folder, engine=engine, aux_width=aux_width)
+
+    @staticmethod
+    def _create(folder: Path, *, engine: str, aux_width: int) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         manifest_path = folder / "manifest.json"
         if manifest_path.exists():
@@ -163,24 +172,48 @@ class HashIndex:
 
     @staticmethod
     def append_segment(folder: Path, writer: SegmentWriter) -> str:
-        """Write ``writer`` as a new segment and publish it in the manifest."""
-        manifest = HashIndex._read_manifest(folder)
-        if int(manifest["aux_width"]) != writer.aux_width:
-            raise IndexStoreError("segment aux width differs from the index's", where=str(folder))
-        number = 1 + max((int(s.split("-")[1]) for s in manifest["segments"]), default=0)
-        name = f"seg-{number:06d}"
-        writer.write(folder / name)
-        manifest["segments"] = [*manifest["segments"], name]
-        added = {w["id"] for w in writer._works}
-        manifest["removed"] = [w for w in manifest["removed"] if w not in added]
-        write_json_atomic(folder / "manifest.json", manifest)
-        return name
+        """Write ``writer`` as a new segment and publish it in the manifest.
+
+        Runs under the folder's lock (:mod:`tdmguard.index.locking`), so concurrent writers
+        each add their segment; the name carries a random suffix, so even a writer that
+        ignored the lock could not overwrite another's segment."""
+        with index_lock(folder):
+            manifest = HashIndex._read_manifest(folder)
+            if int(manifest["aux_width"]) != writer.aux_width:
+                raise IndexStoreError(
+                    "segment aux width differs from the index's", where=str(folder)
+                )
+            name = _segment_name(manifest["segments"])
+            writer.write(folder / name)
+            manifest["segments"] = [*manifest["segments"], name]
+            added = {w["id"] for w in writer._works}
+            manifest["removed"] = [w for w in manifest["removed"] if w not in added]
+            write_json_atomic(folder / "manifest.json", manifest)
+            return name
 
     @staticmethod
     def remove_works(folder: Path, work_ids: Iterable[str]) -> None:
+        with index_lock(folder):
+            manifest = HashIndex._read_manifest(folder)
+            manifest["removed"] = sorted(set(manifest["removed"]) | set(work_ids))
+            write_json_atomic(folder / "manifest.json", manifest)
+
+    @staticmethod
+    def stored_work_ids(folder: Path) -> set[str]:
+        """Ids of the works the index holds (removed ones left out), read from the segments'
+        ``works.json`` without mapping any array. Empty when there is no index yet."""
+        if not (folder / "manifest.json").exists():
+            return set()
         manifest = HashIndex._read_manifest(folder)
-        manifest["removed"] = sorted(set(manifest["removed"]) | set(work_ids))
-        write_json_atomic(folder / "manifest.json", manifest)
+        out: set[str] = set()
+        for name in manifest["segments"]:
+            path = folder / name / "works.json"
+            try:
+                works = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise IndexStoreError(f"corrupt segment ({exc})", where=str(path)) from exc
+            out.update(str(w["id"]) for w in works)
+        return out - {str(w) for w in manifest.get("removed", [])}
 
     # -- reading ---------------------------------------------------------------------------
     @staticmethod
@@ -310,13 +343,24 @@ class HashIndex:
             aux = np.concatenate(parts_a) if parts_a else np.zeros((0, self.aux_width), np.int32)
             writer.add(work_id, keys, aux, self._work_meta[number])
         old = list(self._segments)
-        manifest = self._read_manifest(self.folder)
-        manifest["segments"] = []
-        manifest["removed"] = []
-        tmp_manifest = dict(manifest)
-        name = f"seg-{1 + max((int(s.name.split('-')[1]) for s in old), default=0):06d}"
-        writer.write(self.folder / name)
-        tmp_manifest["segments"] = [name]
-        write_json_atomic(self.folder / "manifest.json", tmp_manifest)
-        for seg in old:
-            shutil.rmtree(self.folder / seg.name, ignore_errors=True)
+        with index_lock(self.folder):
+            manifest = self._read_manifest(self.folder)
+            if list(manifest["segments"]) != [seg.name for seg in old]:
+                raise IndexStoreError(
+                    "the index changed while compacting: open it again and retry",
+                    where=str(self.folder),
+                )
+            name = _segment_name(manifest["segments"])
+            writer.write(self.folder / name)
+            manifest["segments"] = [name]
+            manifest["removed"] = []
+            write_json_atomic(self.folder / "manifest.json", manifest)
+            for seg in old:
+                shutil.rmtree(self.folder / seg.name, ignore_errors=True)
+
+
+def _segment_name(existing: Sequence[str]) -> str:
+    """``seg-<number>-<random>``: numbered after the highest existing segment (so names sort
+    in write order), with 32 random bits so no two writers can pick the same name."""
+    number = 1 + max((int(str(s).split("-")[1]) for s in existing), default=0)
+    return f"seg-{number:06d}-{secrets.token_hex(4)}"

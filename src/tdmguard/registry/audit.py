@@ -33,9 +33,22 @@ def entry_hash(prev_hash: str, seq: int, at: str, action: str, payload: str) -> 
     return hashlib.sha256((prev_hash + body).encode("utf-8")).hexdigest()
 
 
-def append(session: Session, action: str, payload: Mapping[str, Any]) -> AuditEntry:
-    """Append one entry in the caller's transaction (a concurrent writer that takes the same
-    sequence number fails on the unique constraint instead of forking the chain)."""
+def append(
+    session: Session,
+    action: str,
+    payload: Mapping[str, Any],
+    *,
+    actor: Mapping[str, object] | None = None,
+) -> AuditEntry:
+    """Append one entry in the caller's transaction; ``actor`` (who acted: name, holder, key
+    id) is recorded in the payload under ``by``.
+
+    The caller's transaction must be a registry write transaction, which holds the
+    database's write lock (SQLite ``BEGIN IMMEDIATE``, a PostgreSQL advisory lock) from its
+    start: appends are serialised, so two writers never read the same head. The unique
+    constraint on ``seq`` stays as the last line of defence against a forked chain."""
+    if actor is not None:
+        payload = {**payload, "by": dict(actor)}
     last = session.execute(
         select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)
     ).scalar_one_or_none()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tdmguard.errors import InputError, MediaError
 from tdmguard.fingerprint.base import Fingerprint
-from tdmguard.fingerprint.engines import get_engine
+from tdmguard.fingerprint.engines import MODALITIES, get_engine
 from tdmguard.registry.store import NewWork
 from tdmguard.vocab import Modality, WorkKind
 
@@ -43,13 +43,7 @@ class CatalogueRow:
 
 def default_kind(media: Sequence[Modality]) -> WorkKind:
     """A work's kind when the row does not say: from the first media given."""
-    kinds = {
-        Modality.AUDIO: WorkKind.RECORDING,
-        Modality.LYRICS: WorkKind.LYRICS,
-        Modality.MELODY: WorkKind.MELODY,
-        Modality.IMAGE: WorkKind.ARTWORK,
-    }
-    return kinds[media[0]] if media else WorkKind.RECORDING
+    return MODALITIES[media[0]].work_kind if media else WorkKind.RECORDING
 
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:

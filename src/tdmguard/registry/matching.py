@@ -1,60 +1,65 @@
 """Glue between the registry, the engines and the indexes: build an index per modality from
-registered fingerprints, and identify media against it.
+registered fingerprints, append new ones, and identify media against it.
 
-Hash-based engines (audio, lyrics, melody) use :class:`~tdmguard.index.HashIndex`; the image
-engine uses its binary-hash index. Both share one life cycle: ``create``, ``append_segment``,
-``open``, ``remove_works``.
+Which index a modality uses comes from the modality table (``fingerprint.engines``): hash
+engines (audio, lyrics, melody) use :class:`~tdmguard.index.HashIndex`, images its binary-hash
+subclass. Both share one life cycle: ``create``, ``append_segment``, ``open``,
+``remove_works``.
+
+Concurrency (many writers, many reader processes):
+
+- every write to one modality's folder holds that folder's lock (``index.locking``);
+- the registry commits first, the index is appended second. A crash in between leaves works
+  in the database that the index lacks; ``tdmguard index build`` (:func:`rebuild_index`)
+  rebuilds from the database and so repairs it. Appending is idempotent: a work the index
+  already holds is skipped, so a retried append never duplicates it;
+- a rebuild holds the lock from reading the database to swapping the folder in, so an
+  append waits and then sees the rebuilt folder (and skips what the rebuild already took);
+- a :class:`Matcher` stats the manifest before each query and reopens the index when it
+  changed, so long-lived readers (every server worker, every scan worker) see new segments
+  without a restart.
 """
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import shutil
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
 
 from tdmguard.errors import IndexStoreError, InputError
-from tdmguard.fingerprint.base import Fingerprint, Fingerprinter
-from tdmguard.fingerprint.engines import get_engine
+from tdmguard.fingerprint.base import (
+    FileMatching,
+    Fingerprint,
+    Fingerprinter,
+    QueryExtracting,
+    TextMatching,
+)
+from tdmguard.fingerprint.engines import MODALITIES, IndexKind, get_engine
+from tdmguard.index.binary_index import BinaryHashIndex, BinarySegmentWriter
 from tdmguard.index.hash_index import HashIndex, SegmentWriter
+from tdmguard.index.locking import index_lock
 from tdmguard.vocab import Match, Modality
 
 __all__ = ["IndexStats", "Matcher", "append_to_index", "index_folder", "rebuild_index"]
 
 
-class _Writer(Protocol):
-    def add(self, work_id: str, keys: Any, aux: Any, meta: Any = None) -> None: ...
-
-    def __len__(self) -> int: ...
-
-
-class _Backend(Protocol):
-    """The life cycle both index kinds share (see module docstring)."""
-
-    @staticmethod
-    def create(folder: Path, *, engine: str, aux_width: int) -> None: ...
-
-    @staticmethod
-    def append_segment(folder: Path, writer: Any) -> str: ...
-
-    @classmethod
-    def open(cls, folder: Path) -> Any: ...
-
-
 @dataclass(frozen=True, slots=True)
 class _BackendSpec:
-    index_cls: Any
-    writer_cls: Any
+    index_cls: type[HashIndex]
+    writer_cls: type[SegmentWriter]
+
+
+_BACKENDS: Mapping[IndexKind, _BackendSpec] = {
+    IndexKind.HASH: _BackendSpec(HashIndex, SegmentWriter),
+    IndexKind.BINARY: _BackendSpec(BinaryHashIndex, BinarySegmentWriter),
+}
 
 
 def _backend(modality: Modality) -> _BackendSpec:
-    if modality is Modality.IMAGE:
-        module = importlib.import_module("tdmguard.index.binary_index")
-        return _BackendSpec(module.BinaryHashIndex, module.BinarySegmentWriter)
-    return _BackendSpec(HashIndex, SegmentWriter)
+    return _BACKENDS[MODALITIES[modality].index_kind]
 
 
 def index_folder(index_dir: Path, modality: Modality) -> Path:
@@ -84,12 +89,17 @@ class IndexStats:
 def append_to_index(
     index_dir: Path, engine: Fingerprinter, items: Iterable[tuple[str, Fingerprint]]
 ) -> int:
-    """Append fingerprints as one new segment; returns the number of works added. A
+    """Append fingerprints as one new segment; returns the number of works added. Works the
+    index already holds are skipped (a retried or repaired append never duplicates one). A
     fingerprint made by another engine version is refused (re-register the media)."""
     spec = _backend(engine.modality)
     folder = index_folder(index_dir, engine.modality)
-    spec.index_cls.create(folder, engine=engine.engine, aux_width=engine.aux_width)
-    added, _ = _append(folder, engine, spec, items, strict=True)
+    with index_lock(folder):
+        spec.index_cls.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+        present = spec.index_cls.stored_work_ids(folder)
+        added, _ = _append(
+            folder, engine, spec, ((w, fp) for w, fp in items if w not in present), strict=True
+        )
     return added
 
 
@@ -102,7 +112,7 @@ def _append(
     strict: bool,
 ) -> tuple[int, int]:
     """Write ``items`` as one segment; returns (works added, stale fingerprints skipped)."""
-    writer: _Writer = spec.writer_cls(engine.aux_width)
+    writer = spec.writer_cls(engine.aux_width)
     skipped = 0
     for work_id, fp in items:
         if fp.engine != engine.engine:
@@ -124,36 +134,54 @@ def rebuild_index(
     index_dir: Path, modality: Modality, items: Iterable[tuple[str, Fingerprint]]
 ) -> IndexStats:
     """Rebuild one modality's index from scratch into a fresh folder, then swap it in.
-    Fingerprints made by an older engine version are skipped and counted."""
+    Fingerprints made by an older engine version are skipped and counted.
+
+    ``items`` should be lazy (the registry's ``fingerprints(modality)``): it is read under
+    the folder's lock, so an append that committed to the database before the rebuild read
+    it is either in the rebuilt index or skipped as already there."""
     engine = get_engine(modality)
     folder = index_folder(index_dir, modality)
     index_dir.mkdir(parents=True, exist_ok=True)
-    staging = index_dir / f".{modality.value}.building"
-    shutil.rmtree(staging, ignore_errors=True)
     spec = _backend(modality)
-    spec.index_cls.create(staging, engine=engine.engine, aux_width=engine.aux_width)
-    works = stale = 0
-    items = iter(items)
-    # Segments of at most 2,000 works, so memory stays flat however large the catalogue.
-    while batch := list(itertools.islice(items, 2000)):
-        added, skipped = _append(staging, engine, spec, batch, strict=False)
-        works, stale = works + added, stale + skipped
-    old = index_dir / f".{modality.value}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        folder.rename(old)
-    staging.rename(folder)
-    shutil.rmtree(old, ignore_errors=True)
+    with index_lock(folder):
+        staging = index_dir / f".{modality.value}.building"
+        shutil.rmtree(staging, ignore_errors=True)
+        spec.index_cls.create(staging, engine=engine.engine, aux_width=engine.aux_width)
+        works = stale = 0
+        items = iter(items)
+        # Segments of at most 2,000 works, so memory stays flat however large the catalogue.
+        while batch := list(itertools.islice(items, 2000)):
+            added, skipped = _append(staging, engine, spec, batch, strict=False)
+            works, stale = works + added, stale + skipped
+        old = index_dir / f".{modality.value}.old"
+        shutil.rmtree(old, ignore_errors=True)
+        if folder.exists():
+            folder.rename(old)
+        staging.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
     opened = spec.index_cls.open(folder)
     return IndexStats(modality, works, len(opened), opened.size_bytes(), folder, stale)
 
 
-class Matcher:
-    """An engine plus its opened index, ready to identify media of one modality."""
+def _stamp(folder: Path) -> tuple[int, int, int] | None:
+    """What changes when a manifest is replaced (a new file each time: see atomic writes)."""
+    try:
+        st = (folder / "manifest.json").stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
-    def __init__(self, engine: Fingerprinter, index: Any) -> None:
+
+class Matcher:
+    """An engine plus its opened index, ready to identify media of one modality. The index
+    is reopened when its manifest changes (new segments, a rebuild)."""
+
+    def __init__(self, engine: Fingerprinter, index: HashIndex, folder: Path | None = None) -> None:
         self.engine = engine
-        self.index = index
+        self._index = index
+        self._folder = folder
+        self._stamp = _stamp(folder) if folder is not None else None
+        self._reopen_lock = threading.Lock()
 
     @classmethod
     def open(cls, index_dir: Path, modality: Modality) -> Matcher | None:
@@ -162,34 +190,53 @@ class Matcher:
         if not (folder / "manifest.json").exists():
             return None
         engine = get_engine(modality)
-        index = _backend(modality).index_cls.open(folder)
-        if getattr(index, "engine", engine.engine) != engine.engine:
+        return cls(engine, cls._open_index(engine, folder), folder)
+
+    @staticmethod
+    def _open_index(engine: Fingerprinter, folder: Path) -> HashIndex:
+        index = _backend(engine.modality).index_cls.open(folder)
+        if index.engine != engine.engine:
             raise IndexStoreError(
                 f"index was built by {index.engine}, this tdmguard uses {engine.engine}: "
                 "run `tdmguard index build`",
                 where=str(folder),
             )
-        return cls(engine, index)
+        return index
+
+    @property
+    def index(self) -> HashIndex:
+        """The current index (reopened first when the manifest changed since last time)."""
+        folder = self._folder
+        if folder is None:
+            return self._index
+        stamp = _stamp(folder)
+        if stamp is not None and stamp != self._stamp:
+            with self._reopen_lock:
+                if stamp != self._stamp:
+                    try:
+                        self._index = self._open_index(self.engine, folder)
+                    except IndexStoreError:
+                        # a compaction removed a segment between our stat and our read:
+                        # the manifest is already the next one, so one retry sees it
+                        self._index = self._open_index(self.engine, folder)
+                    self._stamp = stamp
+        return self._index
 
     def identify_path(self, path: Path) -> list[Match]:
-        # Engines that can stream a large file in bounded memory offer match_file.
-        match_file = getattr(self.engine, "match_file", None)
-        if match_file is not None:
-            matches: list[Match] = match_file(path, self.index)
-            return matches
-        # Engines whose registration fingerprint is richer than a query needs (image: the
-        # eight dihedral variants and canonical crops) offer a cheaper extract_query.
-        extract = getattr(self.engine, "extract_query", self.engine.extract)
-        return self.engine.match(extract(path), self.index)
+        index = self.index
+        if isinstance(self.engine, FileMatching):
+            return self.engine.match_file(path, index)
+        if isinstance(self.engine, QueryExtracting):
+            return self.engine.match(self.engine.extract_query(path), index)
+        return self.engine.match(self.engine.extract(path), index)
 
     def identify_text(self, text: str, *, where: str) -> list[Match]:
         if self.engine.modality is not Modality.LYRICS:
             raise InputError("only lyrics are matched in inline text", where=where)
-        match_text = getattr(self.engine, "match_text", None)
-        if match_text is not None:
-            matches: list[Match] = match_text(text, self.index, where=where)
-            return matches
-        return self.engine.match(self.engine.extract_text(text, where=where), self.index)
+        index = self.index
+        if isinstance(self.engine, TextMatching):
+            return self.engine.match_text(text, index, where=where)
+        return self.engine.match(self.engine.extract_text(text, where=where), index)
 
 
 def open_matchers(

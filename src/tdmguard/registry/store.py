@@ -7,8 +7,10 @@ write runs in one transaction together with its audit entry; a failure rolls bot
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
+import secrets
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -19,22 +21,25 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tdmguard.config import sqlite_path
 from tdmguard.errors import (
+    AuthenticationError,
     ConflictError,
     InputError,
     NotFoundError,
+    PermissionDeniedError,
     RegistryError,
 )
 from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.policy import Licence, PolicyFacts, Reservation
 from tdmguard.registry import audit
 from tdmguard.registry.tables import (
+    ApiKey,
     AuditEntry,
     FingerprintRow,
     Holder,
@@ -44,9 +49,13 @@ from tdmguard.registry.tables import (
     Work,
 )
 from tdmguard.registry.values import (
+    CLI_ACTOR,
+    Actor,
+    ApiKeyInfo,
     HolderInfo,
     LicenceInfo,
     ReservationInfo,
+    Scope,
     VerifyResult,
     WorkInfo,
 )
@@ -57,6 +66,9 @@ __all__ = ["NewWork", "Registry"]
 _MIGRATIONS = Path(__file__).parent / "migrations"
 _ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}\d{7}$")
 _ISWC = re.compile(r"^T\d{10}$")
+# Key of the PostgreSQL advisory lock that serialises registry writes (b"tdmguard" as int64).
+_PG_WRITE_LOCK = int.from_bytes(b"tdmguard", "big") & 0x7FFF_FFFF_FFFF_FFFF
+_KEY_PREFIX = "tdm"
 
 
 def _now() -> datetime:
@@ -144,6 +156,10 @@ class Registry:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Write transactions take the database's write lock when they begin (see _tx).
+        self._write_sessions = sessionmaker(
+            engine.execution_options(tdmguard_write=True), expire_on_commit=False
+        )
 
     # -- opening and migrating ----------------------------------------------------------
     @classmethod
@@ -167,6 +183,7 @@ class Registry:
             raise RegistryError(f"cannot open database ({exc})", where=_safe_url(db_url)) from exc
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "begin", _sqlite_begin)
         registry = cls(engine)
         try:
             if create:
@@ -211,10 +228,18 @@ class Registry:
         self.engine.dispose()
 
     @contextmanager
-    def _tx(self) -> Iterator[Session]:
-        session = self._sessions()
+    def _tx(self, *, write: bool = False) -> Iterator[Session]:
+        """One transaction. A ``write`` transaction holds the database's write lock from its
+        start (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: a transaction-scoped advisory lock),
+        so writers are serialised: the audit chain's head is read by one writer at a time,
+        and check-then-insert rules (unique names) cannot race."""
+        session = (self._write_sessions if write else self._sessions)()
         try:
             with session.begin():
+                if write and self.engine.dialect.name == "postgresql":
+                    session.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_WRITE_LOCK}
+                    )
                 yield session
         except SAIntegrityError as exc:
             raise ConflictError(f"the change conflicts with the registry ({exc.orig})") from exc
@@ -224,17 +249,28 @@ class Registry:
             session.close()
 
     # -- holders --------------------------------------------------------------------------
-    def add_holder(self, name: str, *, contact: str | None = None) -> HolderInfo:
+    def add_holder(
+        self, name: str, *, contact: str | None = None, actor: Actor = CLI_ACTOR
+    ) -> HolderInfo:
         name = name.strip()
         if not name:
             raise InputError("a holder needs a name", where="name")
-        with self._tx() as s:
+        if len(name) > 300:
+            raise InputError("a holder name has at most 300 characters", where="name")
+        if contact is not None and len(contact) > 500:
+            raise InputError("a contact has at most 500 characters", where="contact")
+        with self._tx(write=True) as s:
             if s.execute(select(Holder).where(Holder.name == name)).scalar_one_or_none():
                 raise ConflictError(f"holder {name!r} exists already")
             row = Holder(name=name, contact=contact, created_at=_now())
             s.add(row)
             s.flush()
-            audit.append(s, "holder.add", {"holder": row.id, "name": name, "contact": contact})
+            audit.append(
+                s,
+                "holder.add",
+                {"holder": row.id, "name": name, "contact": contact},
+                actor=actor.to_audit(),
+            )
             return HolderInfo(row.id, row.name, row.contact)
 
     def _holder(self, s: Session, ref: str) -> Holder:
@@ -257,12 +293,16 @@ class Registry:
             return [HolderInfo(r.id, r.name, r.contact) for r in rows]
 
     # -- works ----------------------------------------------------------------------------
-    def add_works(self, holder: str, works: Sequence[NewWork]) -> list[WorkInfo]:
+    def add_works(
+        self, holder: str, works: Sequence[NewWork], *, actor: Actor = CLI_ACTOR
+    ) -> list[WorkInfo]:
         """Add works atomically: all of them or none."""
-        with self._tx() as s:
-            return self._add_works(s, holder, works)
+        with self._tx(write=True) as s:
+            return self._add_works(s, holder, works, actor)
 
-    def _add_works(self, s: Session, holder: str, works: Sequence[NewWork]) -> list[WorkInfo]:
+    def _add_works(
+        self, s: Session, holder: str, works: Sequence[NewWork], actor: Actor
+    ) -> list[WorkInfo]:
         h = self._holder(s, holder)
         out: list[WorkInfo] = []
         seen: set[str] = set()
@@ -292,25 +332,27 @@ class Registry:
                 row.public_id = f"W{row.id:06d}"
                 s.flush()
             info = self._work_info(row, h.name, ())
-            audit.append(s, "work.add", info.to_json())
+            audit.append(s, "work.add", info.to_json(), actor=actor.to_audit())
             out.append(info)
         return out
 
-    def add_work(self, holder: str, work: NewWork) -> WorkInfo:
-        return self.add_works(holder, [work])[0]
+    def add_work(self, holder: str, work: NewWork, *, actor: Actor = CLI_ACTOR) -> WorkInfo:
+        return self.add_works(holder, [work], actor=actor)[0]
 
     def import_works(
         self,
         holder: str,
         works: Sequence[tuple[NewWork, Sequence[tuple[Fingerprint, str]]]],
+        *,
+        actor: Actor = CLI_ACTOR,
     ) -> list[WorkInfo]:
         """Add works with their fingerprints (fingerprint, media SHA-256) in one transaction:
         all of them or none."""
-        with self._tx() as s:
-            infos = self._add_works(s, holder, [w for w, _ in works])
+        with self._tx(write=True) as s:
+            infos = self._add_works(s, holder, [w for w, _ in works], actor)
             for info, (_, fps) in zip(infos, works, strict=True):
                 for fp, sha in fps:
-                    self._add_fingerprint(s, info.id, fp, sha)
+                    self._add_fingerprint(s, info.id, fp, sha, actor)
             return [
                 self._work_info(self._work(s, i.id), i.holder, [fp.modality.value for fp, _ in fps])
                 for i, (_, fps) in zip(infos, works, strict=True)
@@ -357,6 +399,22 @@ class Registry:
             mods = self._modalities(s, [row.id]).get(row.id, [])
             return self._work_info(row, holder.name, mods)
 
+    def find_works(self, *, isrc: str | None = None, iswc: str | None = None) -> list[WorkInfo]:
+        """Works with this ISRC or ISWC (normalised first), oldest first."""
+        code_isrc = normalise_isrc(isrc) if isrc is not None else None
+        code_iswc = normalise_iswc(iswc) if iswc is not None else None
+        if code_isrc is None and code_iswc is None:
+            raise InputError("name an ISRC or an ISWC", where="isrc")
+        with self._tx() as s:
+            query = select(Work, Holder.name).join(Holder, Holder.id == Work.holder_id)
+            if code_isrc is not None:
+                query = query.where(Work.isrc == code_isrc)
+            if code_iswc is not None:
+                query = query.where(Work.iswc == code_iswc)
+            rows = list(s.execute(query.order_by(Work.id)))
+            mods = self._modalities(s, [w.id for w, _ in rows])
+            return [self._work_info(w, name, mods.get(w.id, [])) for w, name in rows]
+
     def list_works(self, holder: str | None = None) -> list[WorkInfo]:
         with self._tx() as s:
             query = select(Work, Holder.name).join(Holder, Holder.id == Work.holder_id)
@@ -378,9 +436,12 @@ class Registry:
         purposes: Iterable[Purpose] = (),
         declared_at: str | None = None,
         exempt: bool = False,
+        actor: Actor = CLI_ACTOR,
     ) -> ReservationInfo:
         use_set = _terms(uses, effective_from, effective_until)
-        with self._tx() as s:
+        if declared_at is not None and len(declared_at) > 2000:
+            raise InputError("at most 2,000 characters", where="declared_at")
+        with self._tx(write=True) as s:
             h = self._holder(s, holder)
             works = self._own_works(s, h, work_ids)
             row = ReservationRow(
@@ -397,7 +458,7 @@ class Registry:
             s.add(row)
             s.flush()
             info = self._reservation_info(row, h.name, None)
-            audit.append(s, "reservation.add", info.to_json())
+            audit.append(s, "reservation.add", info.to_json(), actor=actor.to_audit())
             return info
 
     def grant_licence(
@@ -410,11 +471,14 @@ class Registry:
         valid_until: date | None = None,
         work_ids: Iterable[str] = (),
         purposes: Iterable[Purpose] = (),
+        actor: Actor = CLI_ACTOR,
     ) -> LicenceInfo:
         if not licensee.strip():
             raise InputError("a licence needs a licensee", where="licensee")
+        if len(licensee.strip()) > 300:
+            raise InputError("a licensee has at most 300 characters", where="licensee")
         use_set = _terms(uses, valid_from, valid_until)
-        with self._tx() as s:
+        with self._tx(write=True) as s:
             h = self._holder(s, holder)
             works = self._own_works(s, h, work_ids)
             row = LicenceRow(
@@ -430,7 +494,7 @@ class Registry:
             s.add(row)
             s.flush()
             info = self._licence_info(row, h.name, None)
-            audit.append(s, "licence.grant", info.to_json())
+            audit.append(s, "licence.grant", info.to_json(), actor=actor.to_audit())
             return info
 
     def _own_works(self, s: Session, holder: Holder, work_ids: Iterable[str]) -> list[str]:
@@ -441,14 +505,37 @@ class Registry:
                 raise InputError(f"work {ref!r} belongs to another holder", where="work")
         return works
 
-    def revoke(self, entry_type: str, entry_id: int, *, on: date, note: str | None = None) -> None:
-        """Revoke a reservation or a licence from ``on`` (a new dated entry)."""
-        table = {"reservation": ReservationRow, "licence": LicenceRow}.get(entry_type)
-        if table is None:
+    def revoke(
+        self,
+        entry_type: str,
+        entry_id: int,
+        *,
+        on: date,
+        note: str | None = None,
+        holder: str | None = None,
+        actor: Actor = CLI_ACTOR,
+    ) -> None:
+        """Revoke a reservation or a licence from ``on`` (a new dated entry). With ``holder``,
+        the entry must be that holder's (else :class:`PermissionDeniedError`)."""
+        if entry_type not in ("reservation", "licence"):
             raise InputError(f"cannot revoke a {entry_type!r}", where="entry")
-        with self._tx() as s:
-            if s.get(table, entry_id) is None:
+        if note is not None and len(note) > 2000:
+            raise InputError("at most 2,000 characters", where="note")
+        with self._tx(write=True) as s:
+            entry: ReservationRow | LicenceRow | None = None
+            if 0 < entry_id < 2**31:
+                entry = (
+                    s.get(ReservationRow, entry_id)
+                    if entry_type == "reservation"
+                    else s.get(LicenceRow, entry_id)
+                )
+            if entry is None:
                 raise NotFoundError(f"no {entry_type} {entry_id}", where=entry_type)
+            owner = entry.holder_id
+            if holder is not None and owner != self._holder(s, holder).id:
+                raise PermissionDeniedError(
+                    f"{entry_type} {entry_id} belongs to another holder", where=entry_type
+                )
             s.add(
                 Revocation(
                     entry_type=entry_type,
@@ -463,6 +550,7 @@ class Registry:
                 s,
                 f"{entry_type}.revoke",
                 {"entry": entry_id, "revoked_on": on.isoformat(), "note": note},
+                actor=actor.to_audit(),
             )
 
     def _revocations(self, s: Session, entry_type: str) -> dict[int, date]:
@@ -568,11 +656,15 @@ class Registry:
         }
 
     # -- fingerprints ---------------------------------------------------------------------
-    def add_fingerprint(self, work: str, fp: Fingerprint, *, source_sha256: str) -> int:
-        with self._tx() as s:
-            return self._add_fingerprint(s, work, fp, source_sha256)
+    def add_fingerprint(
+        self, work: str, fp: Fingerprint, *, source_sha256: str, actor: Actor = CLI_ACTOR
+    ) -> int:
+        with self._tx(write=True) as s:
+            return self._add_fingerprint(s, work, fp, source_sha256, actor)
 
-    def _add_fingerprint(self, s: Session, work: str, fp: Fingerprint, source_sha256: str) -> int:
+    def _add_fingerprint(
+        self, s: Session, work: str, fp: Fingerprint, source_sha256: str, actor: Actor
+    ) -> int:
         row_work = self._work(s, work)
         row = FingerprintRow(
             work_id=row_work.id,
@@ -596,6 +688,7 @@ class Registry:
                 "source_sha256": source_sha256,
                 "data_sha256": hashlib.sha256(row.data).hexdigest(),
             },
+            actor=actor.to_audit(),
         )
         return row.id
 
@@ -617,9 +710,106 @@ class Registry:
             for public_id, data, fid in s.execute(query).yield_per(256):
                 yield public_id, Fingerprint.from_bytes(data, where=f"fingerprint {fid}")
 
-    # -- audit ----------------------------------------------------------------------------
-    def audit_entries(self) -> list[dict[str, Any]]:
+    # -- API keys -------------------------------------------------------------------------
+    def create_api_key(
+        self,
+        *,
+        name: str,
+        scope: Scope,
+        holder: str | None = None,
+        actor: Actor = CLI_ACTOR,
+    ) -> tuple[ApiKeyInfo, str]:
+        """A new key; returns its info and the full key text (shown once, never stored:
+        only the SHA-256 of its secret is kept). A write key needs a holder."""
+        name = name.strip()
+        if not name or len(name) > 300:
+            raise InputError("a key needs a name of 1 to 300 characters", where="name")
+        if scope is Scope.WRITE and holder is None:
+            raise InputError("a write key acts for a holder: name it", where="holder")
+        key_id = secrets.token_hex(8)
+        secret = secrets.token_urlsafe(32)
+        with self._tx(write=True) as s:
+            h = self._holder(s, holder) if holder is not None else None
+            row = ApiKey(
+                id=key_id,
+                name=name,
+                scope=scope.value,
+                holder_id=h.id if h is not None else None,
+                secret_sha256=hashlib.sha256(secret.encode()).hexdigest(),
+                created_at=_now(),
+                revoked_at=None,
+            )
+            s.add(row)
+            s.flush()
+            info = ApiKeyInfo(key_id, name, scope, h.name if h else None, row.created_at, None)
+            audit.append(
+                s,
+                "apikey.create",
+                {"key": key_id, "name": name, "scope": scope.value, "holder": info.holder},
+                actor=actor.to_audit(),
+            )
+        return info, f"{_KEY_PREFIX}_{key_id}_{secret}"
+
+    def list_api_keys(self) -> list[ApiKeyInfo]:
         with self._tx() as s:
+            rows = s.execute(
+                select(ApiKey, Holder.name)
+                .outerjoin(Holder, Holder.id == ApiKey.holder_id)
+                .order_by(ApiKey.created_at, ApiKey.id)
+            )
+            return [self._key_info(k, name) for k, name in rows]
+
+    @staticmethod
+    def _key_info(row: ApiKey, holder: str | None) -> ApiKeyInfo:
+        return ApiKeyInfo(
+            row.id, row.name, Scope(row.scope), holder, row.created_at, row.revoked_at
+        )
+
+    def revoke_api_key(self, key_id: str, *, actor: Actor = CLI_ACTOR) -> ApiKeyInfo:
+        with self._tx(write=True) as s:
+            row = s.get(ApiKey, key_id)
+            if row is None:
+                raise NotFoundError(f"no API key {key_id!r}", where="key")
+            if row.revoked_at is None:
+                row.revoked_at = _now()
+                s.flush()
+                audit.append(s, "apikey.revoke", {"key": key_id}, actor=actor.to_audit())
+            holder = s.get(Holder, row.holder_id) if row.holder_id is not None else None
+            return self._key_info(row, holder.name if holder else None)
+
+    def authenticate(self, key: str) -> Actor:
+        """The actor an API key stands for; :class:`AuthenticationError` for a malformed,
+        unknown or revoked key (one message for all three: nothing to probe)."""
+        prefix, _, rest = key.strip().partition("_")
+        key_id, _, secret = rest.partition("_")
+        if prefix != _KEY_PREFIX or not key_id or not secret or len(key) > 200:
+            raise AuthenticationError("invalid or revoked API key", where="Authorization")
+        with self._tx() as s:
+            row = s.get(ApiKey, key_id)
+            digest = hashlib.sha256(secret.encode()).hexdigest()
+            if (
+                row is None
+                or row.revoked_at is not None
+                or not hmac.compare_digest(row.secret_sha256, digest)
+            ):
+                raise AuthenticationError("invalid or revoked API key", where="Authorization")
+            holder = s.get(Holder, row.holder_id) if row.holder_id is not None else None
+            return Actor(
+                name=row.name,
+                scope=Scope(row.scope),
+                holder=holder.name if holder else None,
+                key_id=row.id,
+            )
+
+    # -- audit ----------------------------------------------------------------------------
+    def audit_entries(
+        self, *, after_seq: int = 0, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Audit entries with ``seq > after_seq`` in order, at most ``limit`` of them."""
+        with self._tx() as s:
+            query = select(AuditEntry).where(AuditEntry.seq > after_seq).order_by(AuditEntry.id)
+            if limit is not None:
+                query = query.limit(limit)
             return [
                 {
                     "seq": e.seq,
@@ -628,7 +818,7 @@ class Registry:
                     "payload": json.loads(e.payload),
                     "hash": e.hash,
                 }
-                for e in s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
+                for e in s.execute(query).scalars()
             ]
 
     def verify(self) -> VerifyResult:
@@ -642,9 +832,9 @@ class Registry:
         change is in the chain, so equal heads mean equal registries)."""
         with self._tx() as s:
             last = s.execute(
-                select(AuditEntry).order_by(AuditEntry.seq.desc()).limit(1)
+                select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
             ).scalar_one_or_none()
-            return last.hash if last is not None else audit.GENESIS
+        return str(last) if last is not None else audit.GENESIS
 
 
 def _safe_url(url: str) -> str:
@@ -653,8 +843,18 @@ def _safe_url(url: str) -> str:
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # The driver's own transaction handling would begin lazily (at the first write, after
+    # reads: a lost race then fails at once instead of waiting); _sqlite_begin begins instead.
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """Write transactions begin IMMEDIATE: they take SQLite's write lock at once (waiting up
+    to the busy timeout), so concurrent writers queue instead of failing mid-transaction."""
+    immediate = conn.get_execution_options().get("tdmguard_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

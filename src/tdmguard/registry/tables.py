@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "ApiKey",
     "AuditEntry",
     "Base",
     "FingerprintRow",
@@ -133,3 +134,18 @@ class AuditEntry(Base):
     payload: Mapped[str] = mapped_column(Text)  # canonical JSON
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class ApiKey(Base):
+    """An API key of the server: ``tdm_<id>_<secret>``; only the secret's SHA-256 is kept
+    (the secret is 256 random bits, so a fast hash is enough: nothing to brute-force)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    scope: Mapped[str] = mapped_column(String(10))  # admin | write | read
+    holder_id: Mapped[int | None] = mapped_column(ForeignKey("holders.id"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -2,12 +2,73 @@
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from tdmguard.vocab import Purpose, Use, WorkKind
 
-__all__ = ["HolderInfo", "LicenceInfo", "ReservationInfo", "VerifyResult", "WorkInfo"]
+__all__ = [
+    "CLI_ACTOR",
+    "Actor",
+    "ApiKeyInfo",
+    "HolderInfo",
+    "LicenceInfo",
+    "ReservationInfo",
+    "Scope",
+    "VerifyResult",
+    "WorkInfo",
+]
+
+
+class Scope(enum.StrEnum):
+    """What an actor may do. ``admin``: everything (operators, the local CLI); ``write``: read,
+    and change its own holder's records; ``read``: public terms, decide, identify, check."""
+
+    ADMIN = "admin"
+    WRITE = "write"
+    READ = "read"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: every use case of the service layer takes one, and every audit entry names
+    it. ``holder`` is the holder a write key acts for (None for admins and most readers);
+    ``key_id`` the API key used (None for the CLI)."""
+
+    name: str
+    scope: Scope
+    holder: str | None = None
+    key_id: str | None = None
+
+    def to_audit(self) -> dict[str, object]:
+        return {"name": self.name, "holder": self.holder, "key": self.key_id}
+
+
+#: The local command line: the operator of the registry file, acting as admin.
+CLI_ACTOR = Actor("cli", Scope.ADMIN)
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyInfo:
+    """An API key as listed (never the secret or its hash)."""
+
+    id: str
+    name: str
+    scope: Scope
+    holder: str | None
+    created_at: datetime
+    revoked_at: datetime | None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "scope": self.scope.value,
+            "holder": self.holder,
+            "created_at": self.created_at.isoformat(),
+            "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None,
+        }
 
 
 @dataclass(frozen=True, slots=True)

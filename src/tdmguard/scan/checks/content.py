@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tdmguard.fingerprint.engines import MODALITIES
 from tdmguard.registry.matching import Matcher
 from tdmguard.scan.checks.base import CheckContext, CheckOutcome
 from tdmguard.scan.record import MediaKind, Record
@@ -13,10 +14,7 @@ from tdmguard.vocab import Modality
 __all__ = ["ContentMatchCheck", "make_audio", "make_image", "make_lyrics", "make_melody"]
 
 MEDIA_OF: dict[Modality, MediaKind] = {
-    Modality.AUDIO: MediaKind.AUDIO,
-    Modality.LYRICS: MediaKind.TEXT,
-    Modality.MELODY: MediaKind.SYMBOLIC,
-    Modality.IMAGE: MediaKind.IMAGE,
+    m: MediaKind(spec.media_kind) for m, spec in MODALITIES.items()
 }
 
 
