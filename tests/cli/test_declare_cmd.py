@@ -180,3 +180,34 @@ def test_publish_demo_on_the_demo_registry(tmp_path: Path) -> None:
     for path in stamped:
         reading = read_embedded(path, c2pa=False)
         assert any(v.stance(Use.AI_TRAIN) is Stance.DENY for v in reading.verdicts)
+
+
+def test_stamp_with_c2pa_manifest(
+    registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("c2pa")
+    from tdmguard.signals.metadata.c2pa_manifest import read_c2pa
+    from tdmguard.vocab import Stance, Use
+    from tests.declare.c2pa_test_ca import make_test_ca
+
+    db = registry
+    run(capsys, "--db", db, "reserve", "--holder", "Example Music", "--use", "genai-train",
+        "--from", "2026-01-01")  # fmt: skip
+    ca = make_test_ca(tmp_path / "ca")
+    target = tmp_path / "a.jpg"
+    shutil.copyfile(CORPUS / "coffee-small.jpg", target)
+    code, _, err = run(capsys, "--db", db, "stamp", str(target), "--holder", "Example Music",
+                       "--c2pa", "--cert", str(ca.cert_path), "--key", str(ca.key_path),
+                       "--json")  # fmt: skip
+    assert code == 0, err
+    verdicts, _ = read_c2pa(target, trust_anchors_pem=ca.root_pem)
+    assert verdicts and verdicts[0].stances == {Use.GENAI_TRAIN: Stance.DENY}
+    code, _, err = run(capsys, "--db", db, "stamp", str(target), "--holder", "Example Music",
+                       "--c2pa", "--cert", str(ca.cert_path))  # fmt: skip
+    assert code == 2 and "--key" in err
+    ogg = tmp_path / "a.ogg"
+    shutil.copyfile(CORPUS / "awakening-excerpt.ogg", ogg)
+    code, _, err = run(capsys, "--db", db, "stamp", str(ogg), "--holder", "Example Music",
+                       "--c2pa", "--cert", str(ca.cert_path),
+                       "--key", str(ca.key_path))  # fmt: skip
+    assert code == 3 and "room for a C2PA manifest" in " ".join(err.split())

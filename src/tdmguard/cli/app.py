@@ -38,6 +38,7 @@ _MODULES = (
     "tdmguard.cli.scan_cmd",
     "tdmguard.cli.identify_cmd",
     "tdmguard.cli.declare_cmd",
+    "tdmguard.cli.tdmai_cmds",
     "tdmguard.cli.check_cmd",
     "tdmguard.cli.demo_cmd",
     "tdmguard.cli.report_cmds",

@@ -25,6 +25,8 @@ from tdmguard.declare import (
     stamp_file,
     write_bundle,
 )
+from tdmguard.declare.c2pa_sign import load_c2pa_credentials
+from tdmguard.declare.stamp import C2paStamp
 from tdmguard.errors import InputError, NotFoundError, TdmguardError
 from tdmguard.registry.store import Registry
 from tdmguard.signing import load_public_key, load_signing_key
@@ -208,10 +210,38 @@ def stamp(
     base_url: BaseUrlOpt = None,
     contact: ContactOpt = None,
     licensing_url: LicensingOpt = None,
+    c2pa: Annotated[
+        bool,
+        typer.Option(
+            "--c2pa",
+            help="Also embed a signed C2PA manifest with the cawg.training-mining assertion"
+            " (JPEG, PNG, MP3, WAV, M4A, FLAC; needs --cert and --key).",
+        ),
+    ] = False,
+    cert: Annotated[
+        Path | None,
+        typer.Option("--cert", help="C2PA signing certificate chain (PEM, signer first)."),
+    ] = None,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="Private key of the --cert certificate (PEM).")
+    ] = None,
+    c2pa_legacy: Annotated[
+        bool,
+        typer.Option(
+            "--c2pa-legacy-label",
+            help="Also write the C2PA 1.x label c2pa.training-mining for older readers.",
+        ),
+    ] = False,
     json_out: JsonOpt = False,
 ) -> None:
     """Write the holder's reservation into FILES (ID3 / Vorbis / MP4 tags and XMP in audio;
-    XMP plus:DataMining and IPTC in JPEG/PNG) without re-encoding them."""
+    XMP plus:DataMining and IPTC in JPEG/PNG) without re-encoding them; with --c2pa also a
+    C2PA manifest signed with the holder's certificate."""
+    c2pa_stamp: C2paStamp | None = None
+    if c2pa or cert or key or c2pa_legacy:
+        if not (c2pa and cert and key):
+            raise typer.BadParameter("--c2pa needs both --cert and --key (and they need --c2pa)")
+        c2pa_stamp = C2paStamp(load_c2pa_credentials(cert, key), legacy_label=c2pa_legacy)
     decl = _load_declaration(
         ctx,
         holder,
@@ -227,7 +257,7 @@ def stamp(
     failures: list[TdmguardError] = []
     for path in files:
         try:
-            result = stamp_file(path, fields)
+            result = stamp_file(path, fields, c2pa=c2pa_stamp)
         except TdmguardError as exc:
             failures.append(exc)
             results.append({"path": str(path), "error": str(exc)})

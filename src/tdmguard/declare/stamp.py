@@ -30,13 +30,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tdmguard.declare.c2pa_sign import C2paCredentials, sign_c2pa
 from tdmguard.declare.declaration import HolderDeclaration
 from tdmguard.declare.image_segments import iim_block, stamp_jpeg, stamp_png
 from tdmguard.declare.xmp_packet import XmpRights, build_xmp_packet
 from tdmguard.errors import InputError, MediaError, MissingExtraError
 from tdmguard.vocab import Use, covered_uses
 
-__all__ = ["MP4_XMP_UUID", "TAG_NAMES", "StampFields", "StampResult", "stamp_file"]
+__all__ = [
+    "MP4_XMP_UUID",
+    "TAG_NAMES",
+    "C2paStamp",
+    "StampFields",
+    "StampResult",
+    "stamp_file",
+]
 
 # XMP spec part 3 §1.1.4: the UUID of the top-level box that carries XMP in ISO BMFF.
 MP4_XMP_UUID = bytes.fromhex("BE7ACFCB97A942E89C71999491E3AFAC")
@@ -123,6 +131,15 @@ class StampFields:
             policy_url=self.policy_url,
         )
         return build_xmp_packet(rights, existing)
+
+
+@dataclass(frozen=True, slots=True)
+class C2paStamp:
+    """Also embed a signed C2PA manifest (``cawg.training-mining``; with ``legacy_label``
+    also ``c2pa.training-mining``), after the tags, so its hashes cover them."""
+
+    credentials: C2paCredentials
+    legacy_label: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,8 +333,9 @@ def _stamp_image(
     return container, list(outcome.fields), list(outcome.notes)
 
 
-def stamp_file(path: Path, fields: StampFields) -> StampResult:
-    """Write the reservation into ``path`` in place (through a temporary copy).
+def stamp_file(path: Path, fields: StampFields, *, c2pa: C2paStamp | None = None) -> StampResult:
+    """Write the reservation into ``path`` in place (through a temporary copy); with ``c2pa``
+    also a signed C2PA manifest (a file type without room for one fails, unchanged).
 
     Raises :class:`MediaError` naming the file when it is not a supported, readable
     container; the original is then unchanged."""
@@ -333,6 +351,7 @@ def stamp_file(path: Path, fields: StampFields) -> StampResult:
     )
     os.close(fd)
     tmp = Path(name)
+    signed = tmp.with_name(tmp.name + ".c2pa" + path.suffix)
     try:
         shutil.copyfile(path, tmp)
         shutil.copymode(path, tmp)
@@ -342,7 +361,22 @@ def stamp_file(path: Path, fields: StampFields) -> StampResult:
         else:
             stamp = lambda: _stamp_audio(tmp, fields, where)  # noqa: E731
         container, written, notes = stamp()
+        if c2pa is not None:
+            labels, c2pa_notes = sign_c2pa(
+                tmp,
+                signed,
+                fields.reserved_uses,
+                c2pa.credentials,
+                legacy_label=c2pa.legacy_label,
+                where=where,
+                suffix=path.suffix,
+            )
+            shutil.copymode(path, signed)
+            os.replace(signed, tmp)
+            written += [f"c2pa:{label}" for label in labels]
+            notes += list(c2pa_notes)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+        signed.unlink(missing_ok=True)
     return StampResult(path, container, tuple(written), tuple(notes))

@@ -122,15 +122,27 @@ def training_mining_verdicts(
     return tuple(verdicts), tuple(f"{locator}: c2pa: {p}" for p in problems)
 
 
-def read_c2pa(path: Path) -> tuple[tuple[Verdict, ...], tuple[str, ...]]:
+def read_c2pa(
+    path: Path, *, trust_anchors_pem: bytes | None = None
+) -> tuple[tuple[Verdict, ...], tuple[str, ...]]:
     """Open ``path``'s embedded C2PA manifest store, if any. Files without one (or of a
-    format c2pa-python does not read) give nothing; errors become problems."""
+    format c2pa-python does not read) give nothing; errors become problems.
+
+    ``trust_anchors_pem``: root certificates (PEM) whose signers count as trusted; without
+    them c2pa-python's defaults apply."""
     try:
         import c2pa
     except ImportError:
         return (), (f"{path}: C2PA not checked (pip install 'tdmguard[c2pa]')",)
+    context = None
+    if trust_anchors_pem:
+        trust = {
+            "trust": {"trust_anchors": trust_anchors_pem.decode("ascii", "replace")},
+            "verify": {"verify_trust": True},
+        }
+        context = c2pa.Context(c2pa.Settings.from_dict(trust))
     try:
-        with c2pa.Reader(str(path)) as reader:
+        with c2pa.Reader(str(path), context=context) as reader:
             store = json.loads(reader.json())
     except Exception as exc:  # c2pa.C2paError subclasses, ValueError, OSError
         name = type(exc).__name__
