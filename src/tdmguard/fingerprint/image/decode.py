@@ -49,7 +49,8 @@ _ORIENTATION_FIX = {
 @dataclass(frozen=True, slots=True)
 class Working:
     """``grey`` (h, w) uint8, longest side <= :data:`WORK_SIDE`; ``colour`` (16, 16, 3) uint8
-    RGB thumbnail of the whole image (aspect ratio not kept), for the colour layout."""
+    RGB thumbnail of the whole image (aspect ratio not kept), for the colour layout, or an
+    empty (0, 0, 3) array when decoded grey only."""
 
     grey: U8
     colour: U8
@@ -68,8 +69,11 @@ def load_grey(path: Path) -> U8:
     return load_working(path).grey
 
 
-def load_working(path: Path) -> Working:
-    """Decode ``path`` into a :class:`Working` image. Raises :class:`MediaError`."""
+def load_working(path: Path, *, colour: bool = True) -> Working:
+    """Decode ``path`` into a :class:`Working` image. Raises :class:`MediaError`.
+
+    ``colour=False``: grey only (``colour`` is then an empty array); a JPEG is then decoded
+    from its luma channel alone, which skips the chroma work (the fast path of queries)."""
     image_mod = pil()
     where = str(path)
     try:
@@ -83,7 +87,7 @@ def load_working(path: Path) -> Working:
             # Pillow warns above its own pixel budget and errors at twice it; both are refused
             warnings.simplefilter("error", image_mod.DecompressionBombWarning)
             with image_mod.open(path, formats=FORMATS) as im:
-                return _decode(image_mod, im, where)
+                return _decode(image_mod, im, where, colour)
     except MediaError:
         raise
     except image_mod.UnidentifiedImageError as exc:
@@ -97,7 +101,7 @@ def load_working(path: Path) -> Working:
         raise MediaError("image too large to decode", where=where) from exc
 
 
-def _decode(image_mod: Any, im: Any, where: str) -> Working:
+def _decode(image_mod: Any, im: Any, where: str, colour: bool) -> Working:
     width, height = im.size
     if width <= 0 or height <= 0:
         raise MediaError(f"image has no pixels ({width} x {height})", where=where)
@@ -107,7 +111,10 @@ def _decode(image_mod: Any, im: Any, where: str) -> Working:
         scale = WORK_SIDE / max(width, height)
         if scale < 1:
             want = (max(1, round(width * scale)), max(1, round(height * scale)))
-            im.draft("RGB" if im.mode not in ("L", "CMYK") else im.mode, want)
+            if im.mode == "CMYK":
+                im.draft("CMYK", want)
+            else:
+                im.draft("RGB" if colour and im.mode != "L" else "L", want)
     width, height = im.size
     if width * height > MAX_PIXELS:
         raise MediaError(
@@ -120,19 +127,23 @@ def _decode(image_mod: Any, im: Any, where: str) -> Working:
     except Exception:
         orientation = 1
     im.load()
-    rgb = _to_rgb(image_mod, im)
+    shown = _to_rgb(image_mod, im, colour)
     fix = _ORIENTATION_FIX.get(orientation)
     if fix is not None:
-        rgb = rgb.transpose(getattr(image_mod.Transpose, fix))
-    grey = np.asarray(rgb.convert("L"), dtype=np.uint8)
-    colour = np.asarray(
-        rgb.resize((COLOUR_SIDE, COLOUR_SIDE), image_mod.Resampling.BOX), dtype=np.uint8
-    )
-    return Working(np.ascontiguousarray(grey), np.ascontiguousarray(colour))
+        shown = shown.transpose(getattr(image_mod.Transpose, fix))
+    grey = np.asarray(shown if shown.mode == "L" else shown.convert("L"), dtype=np.uint8)
+    thumb = np.zeros((0, 0, 3), np.uint8)
+    if colour:
+        rgb = shown if shown.mode == "RGB" else shown.convert("RGB")
+        thumb = np.asarray(
+            rgb.resize((COLOUR_SIDE, COLOUR_SIDE), image_mod.Resampling.BOX), dtype=np.uint8
+        )
+    return Working(np.ascontiguousarray(grey), np.ascontiguousarray(thumb))
 
 
-def _to_rgb(image_mod: Any, im: Any) -> Any:
-    """Any Pillow mode -> an RGB (or L) Pillow image, longest side <= :data:`WORK_SIDE`.
+def _to_rgb(image_mod: Any, im: Any, colour: bool) -> Any:
+    """Any Pillow mode -> an RGB Pillow image (``colour=False``: L), longest side <=
+    :data:`WORK_SIDE`.
 
     Transparent pixels are composited over white (how clip-art is shown); 16-bit and float
     data are scaled, not clipped."""
@@ -159,5 +170,9 @@ def _to_rgb(image_mod: Any, im: Any) -> Any:
         im, mode = ground, "RGB"
     if mode not in ("L", "RGB"):
         im = im.convert("RGB")  # CMYK, YCbCr, LAB, HSV, P, 1
+    if not colour and im.mode != "L":
+        im = im.convert("L")  # grey before resampling: a third of the work
     im.thumbnail(size, bilinear, reducing_gap=2.0)
-    return im if im.mode == "RGB" else im.convert("RGB")
+    if colour and im.mode != "RGB":
+        return im.convert("RGB")
+    return im

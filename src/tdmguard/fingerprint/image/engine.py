@@ -378,8 +378,14 @@ class ImageFingerprinter:
 
     # -- fingerprints ----------------------------------------------------------------------------
     def _fingerprint(self, path: Path, *, register: bool) -> Fingerprint:
-        work = load_working(path)
-        return self.fingerprint_working(work, register=register, where=str(path))
+        # a query is decoded grey only (faster); the rare low-detail query, which needs its
+        # colours, is decoded again in colour
+        work = load_working(path, colour=register)
+        fp = self.fingerprint_working(work, register=register, where=str(path))
+        if not register and fp.meta.get("needs_colour"):
+            work = load_working(path, colour=True)
+            fp = self.fingerprint_working(work, register=register, where=str(path))
+        return fp
 
     def fingerprint_working(self, work: Working, *, register: bool, where: str) -> Fingerprint:
         """Fingerprint a decoded :class:`Working` image (``register``: the full set)."""
@@ -396,18 +402,19 @@ class ImageFingerprinter:
             "height": int(grey.shape[0]),
             **stats,
         }
-        colour_range = int(np.ptp(work.colour.reshape(-1, 3).astype(np.int16), axis=0).max())
+        margin = float(stats.get("margin", 0.0))
+        if work.colour.size == 0 and (pdq_rows.keys.shape[0] == 0 or margin < LAYOUT_MARGIN):
+            return self._pack(_concat([]), {**meta, "needs_colour": 1})
         if (
             pdq_rows.keys.shape[0] == 0
             and float(stats.get("range", 0.0)) < BLANK_RANGE
-            and colour_range < BLANK_RANGE
+            and int(np.ptp(work.colour.reshape(-1, 3).astype(np.int16), axis=0).max()) < BLANK_RANGE
         ):
             meta.pop("quality", None)
             meta["reason"] = "blank image (one colour): nothing to fingerprint"
             return self._pack(_concat([]), meta)
-        margin = float(stats.get("margin", 0.0))
         parts = [pdq_rows, self._local_rows(grey)]
-        if not register or margin < LAYOUT_MARGIN:
+        if margin < LAYOUT_MARGIN:
             parts.append(self._layout_row(work.colour, margin))
         return self._pack(_concat(parts), meta)
 
