@@ -115,7 +115,7 @@ def test_sigkill_then_resume_gives_the_same_output(tmp_path: Path) -> None:
               "--actor", "LicensedAI", "--at", "2026-01-01", "--check", PLUGIN,
               "--shard-size", "4", "--workers", "2", "--json"]
     ref = _cli([*common, "--out", str(tmp_path / "ref")], env)
-    assert ref.wait(120) == 0, ref.stderr.read() if ref.stderr else ""
+    assert ref.wait(120) == 13, ref.stderr.read() if ref.stderr else ""
 
     out = tmp_path / "killed"
     proc = _cli([*common, "--out", str(out), "--check-opt", "delay_s=0.02"], env)
@@ -133,7 +133,7 @@ def test_sigkill_then_resume_gives_the_same_output(tmp_path: Path) -> None:
     assert not (out / "report.json").exists()
 
     resumed = _cli([*common, "--out", str(out), "--check-opt", "delay_s=0.02", "--resume"], env)
-    assert resumed.wait(120) == 0, resumed.stderr.read() if resumed.stderr else ""
+    assert resumed.wait(120) == 13, resumed.stderr.read() if resumed.stderr else ""
     report = json.loads(resumed.stdout.read() if resumed.stdout else b"{}")
     assert report["resumed"] is True
     assert _outputs(out) == _outputs(tmp_path / "ref")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tdmguard.errors import IndexStoreError, MediaError
 from tdmguard.registry.matching import Matcher
 from tdmguard.scan.checks.base import CheckContext, CheckOutcome
 from tdmguard.scan.record import MediaKind, Record
@@ -28,6 +29,8 @@ class ContentMatchCheck:
 
     def evaluate(self, record: Record) -> CheckOutcome:
         if record.path is not None:
+            if record.media is MediaKind.AUDIO:
+                _refuse_silent(record)
             matches = self.matcher.identify_path(record.path)
         elif record.text is not None:
             matches = self.matcher.identify_text(record.text, where=record.id)
@@ -36,9 +39,32 @@ class ContentMatchCheck:
         return CheckOutcome(matches=tuple(matches))
 
 
+def _refuse_silent(record: Record) -> None:
+    """A file that decodes to zero samples cannot be checked: an error, never a keep."""
+    assert record.path is not None
+    try:
+        import soundfile
+    except ModuleNotFoundError:
+        return
+    try:
+        info = soundfile.info(str(record.path))
+    except Exception:  # not a format soundfile reads (MP3/M4A via av): the engine decides
+        return
+    if info.frames == 0 or info.samplerate <= 0:
+        raise MediaError("the file decodes to zero samples", where=str(record.path))
+
+
 def _make(modality: Modality, ctx: CheckContext) -> ContentMatchCheck | None:
     matcher = Matcher.open(ctx.index_dir, modality)
     if matcher is None:
+        registered = ctx.fingerprinted.get(modality.value, 0)
+        if registered:
+            raise IndexStoreError(
+                f"the registry holds {registered} {modality.value} fingerprint(s) but the index "
+                f"has no {modality.value} folder (missing, mistyped or deleted): run "
+                "`tdmguard index build`, or check TDMGUARD_INDEX",
+                where=str(ctx.index_dir),
+            )
         return None
     return ContentMatchCheck(matcher, f"{modality.value}-match", frozenset({MEDIA_OF[modality]}))
 
