@@ -8,4 +8,13 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0+source"
 
-__all__ = ["__version__"]
+__all__ = ["Scanner", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    """``tdmguard.Scanner`` is imported on first use, so ``import tdmguard`` stays light."""
+    if name == "Scanner":
+        from tdmguard.scan.api import Scanner
+
+        return Scanner
+    raise AttributeError(f"module 'tdmguard' has no attribute {name!r}")

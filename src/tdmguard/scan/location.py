@@ -9,6 +9,7 @@ FIFOs and permissions); only remote ones go through fsspec, imported on first us
 from __future__ import annotations
 
 import glob
+import io
 import os
 import re
 from typing import IO, Any
@@ -63,9 +64,11 @@ def open_binary(location: str) -> IO[bytes]:
     if is_remote(location):
         fs, path = remote_fs(location)
         try:
-            fh: IO[bytes] = fs.open(path, "rb")
+            remote = fs.open(path, "rb")
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot read ({exc})", where=location) from exc
+        # A standard buffered reader on top: readline(limit), peek, the io contract.
+        fh: IO[bytes] = io.BufferedReader(remote, buffer_size=1 << 20)
         return fh
     path = local_path(location)
     try:

@@ -192,9 +192,11 @@ def plan_file(
         if kind is SpecKind.TAR:
             yield from _plan_tar(location, name, shard_size, stamp)
         elif kind is SpecKind.PARQUET:
-            yield from _plan_rows(kind, location, name, shard_size, stamp, _parquet_rows(location))
+            rows = _parquet_rows(location)
+            yield from _plan_rows(kind, location, name, shard_size, stamp, rows, base)
         elif kind is SpecKind.ARROW:
-            yield from _plan_rows(kind, location, name, shard_size, stamp, _arrow_rows(location))
+            rows = _arrow_rows(location)
+            yield from _plan_rows(kind, location, name, shard_size, stamp, rows, base)
         elif kind in (SpecKind.LINES, SpecKind.CSV):
             yield from _plan_manifest(kind, location, name, shard_size, stamp, base)
         else:
@@ -210,12 +212,12 @@ def plan_file(
 
 
 def _plan_rows(
-    kind: SpecKind, location: str, name: str, size: int, stamp: str, rows: int
+    kind: SpecKind, location: str, name: str, size: int, stamp: str, rows: int, base: str
 ) -> Iterator[ShardSpec]:
     for start in range(0, rows, size):
         yield ShardSpec(
             kind, location, name=name, start=start, stop=min(rows, start + size),
-            first_row=start + 1, stamp=stamp,
+            first_row=start + 1, stamp=stamp, base=base,
         )
 
 

@@ -554,11 +554,12 @@ def _read_tar(spec: ShardSpec) -> Iterator[Record]:
                     members.append((member.name, ext, data))
         except (tarfile.TarError, OSError, EOFError, InputError) as exc:
             why = exc.message if isinstance(exc, InputError) else str(exc) or type(exc).__name__
-            at = key if key is not None else f"offset {spec.start}"
-            rid = f"{spec.name}#{at}" if spec.name else str(at)
+            if key is not None:
+                rid, where = (f"{spec.name}#{key}" if spec.name else key), f"{label}#{key}"
+            else:
+                rid = where = label if not spec.start else f"{label}@{spec.start}"
             yield _error(
-                rid, f"{label}#{at}: unreadable tar shard, stopped here ({why})",
-                where=f"{label}#{at}",
+                rid, f"{where}: unreadable tar shard, stopped here ({why})", where=where
             )
             return
     if key is not None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from tdmguard.errors import InputError, MissingExtraError, TdmguardError
+from tdmguard.errors import InputError, MediaError, MissingExtraError, TdmguardError
 from tdmguard.scan.checks import load_factory
 from tdmguard.scan.checks.base import Check, CheckContext, CheckFactory, CheckOutcome
 from tdmguard.scan.decide import decide_record
@@ -27,7 +27,7 @@ from tdmguard.scan.job import ScanJob
 from tdmguard.scan.keep_format import kept_writer
 from tdmguard.scan.plan import ShardSpec
 from tdmguard.scan.readers import read_shard
-from tdmguard.scan.record import Record
+from tdmguard.scan.record import MediaKind, Record
 from tdmguard.scan.writers import ShardWriter
 
 __all__ = [
@@ -166,6 +166,22 @@ def _budget(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, old)
 
 
+def refuse_silent_audio(path: Path) -> None:
+    """A file that decodes to zero samples cannot be checked: an error, never a keep
+    (whether or not an audio index exists). Formats soundfile does not read (MP3, M4A) are
+    left to the engine."""
+    try:
+        import soundfile
+    except ModuleNotFoundError:
+        return
+    try:
+        info = soundfile.info(str(path))
+    except Exception:  # not a format soundfile reads, or corrupt: the engine decides
+        return
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise MediaError("the file decodes to zero samples", where=str(path))
+
+
 def _error_line(record: Record, check: str, message: str) -> dict[str, Any]:
     return record.to_json() | {"check": check, "error": message}
 
@@ -198,6 +214,8 @@ def evaluate_record(
                 if "error" in item.meta:
                     return outcomes, ("read", f"{item.id}: {item.meta['error']}")
                 subject = _materialise(item, media_dir, n)
+                if subject.media is MediaKind.AUDIO and subject.path is not None:
+                    refuse_silent_audio(subject.path)
                 if subject is not record and record.url and not subject.url:
                     subject = replace(subject, url=record.url)
                 for check in worker.checks:

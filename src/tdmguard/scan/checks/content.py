@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tdmguard.errors import IndexStoreError, MediaError
+from tdmguard.errors import IndexStoreError
 from tdmguard.registry.matching import Matcher
 from tdmguard.scan.checks.base import CheckContext, CheckOutcome
 from tdmguard.scan.record import MediaKind, Record
@@ -29,29 +29,12 @@ class ContentMatchCheck:
 
     def evaluate(self, record: Record) -> CheckOutcome:
         if record.path is not None:
-            if record.media is MediaKind.AUDIO:
-                _refuse_silent(record)
             matches = self.matcher.identify_path(record.path)
         elif record.text is not None:
             matches = self.matcher.identify_text(record.text, where=record.id)
         else:
             return CheckOutcome()
         return CheckOutcome(matches=tuple(matches))
-
-
-def _refuse_silent(record: Record) -> None:
-    """A file that decodes to zero samples cannot be checked: an error, never a keep."""
-    assert record.path is not None
-    try:
-        import soundfile
-    except ModuleNotFoundError:
-        return
-    try:
-        info = soundfile.info(str(record.path))
-    except Exception:  # not a format soundfile reads (MP3/M4A via av): the engine decides
-        return
-    if info.frames == 0 or info.samplerate <= 0:
-        raise MediaError("the file decodes to zero samples", where=str(record.path))
 
 
 def _make(modality: Modality, ctx: CheckContext) -> ContentMatchCheck | None:
