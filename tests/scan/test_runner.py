@@ -338,3 +338,61 @@ def test_sigkill_then_resume_for_every_source_kind(tmp_path: Path, kind: str) ->
         if rel.endswith((".jsonl", ".csv", ".tar")):
             assert (out / "kept" / rel).read_bytes() == (tmp_path / "ref" / "kept" / rel
                                                          ).read_bytes(), rel
+
+
+# --- per-item budget, no lingering workers -------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_item_over_its_time_budget_is_an_error_and_the_scan_goes_on(
+    tmp_path: Path, workers: int
+) -> None:
+    reg = _registry(tmp_path / "r.db")
+    _dataset(tmp_path / "ds", 3)
+    job = replace(_job(tmp_path, reg, tmp_path / "out", workers=workers, shard_size=2,
+                       check_options={"delay_s": "3"}), item_timeout_s=0.3)
+    t0 = time.time()
+    report = run_scan(job)
+    assert time.time() - t0 < 20
+    errors = _rows(tmp_path / "out", "errors")
+    timed_out = [e["id"] for e in errors if "per-item time budget" in str(e["error"])]
+    assert sorted(timed_out) == ["doc0000.txt", "doc0001.txt", "doc0002.txt"]
+    assert report["counts"]["errors"] == 4  # + the empty file
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.update(int(x) for x in text)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_killing_the_scan_parent_ends_its_workers(tmp_path: Path) -> None:
+    reg = _registry(tmp_path / "r.db")
+    reg.close()
+    _dataset(tmp_path / "ds", 60)
+    env = dict(os.environ, TDMGUARD_DB=str(tmp_path / "r.db"), PYTHONPATH=str(ROOT))
+    proc = _cli(["scan", str(tmp_path / "ds"), "--out", str(tmp_path / "out"), "--actor", "X",
+                 "--check", PLUGIN, "--check-opt", "delay_s=0.2", "--workers", "2",
+                 "--shard-size", "2"], env)
+    deadline = time.time() + 60
+    workers: set[int] = set()
+    while time.time() < deadline and len(workers) < 2:
+        workers = {c for c in _children(proc.pid) if _alive(c)}
+        time.sleep(0.05)
+    assert len(workers) >= 2
+    os.kill(proc.pid, signal.SIGKILL)  # the parent only, not its process group
+    proc.wait(30)
+    deadline = time.time() + 20
+    while time.time() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers)
