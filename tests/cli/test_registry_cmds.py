@@ -85,7 +85,7 @@ def test_import_is_all_or_nothing(run, tmp_path: Path) -> None:  # type: ignore[
     good = tmp_path / "cat.csv"
     good.write_text("id,title,artists,isrc,kind\nH-1,One,A;B,GBAYE2500001,recording\n"
                     "H-2,Two,,,lyrics\n")
-    assert run("work", "import", str(good), "--holder", "H", "--json") == {"imported": 2}
+    assert run("work", "import", str(good), "--holder", "H", "--json")["imported"] == 2
     bad = tmp_path / "bad.csv"
     bad.write_text("id,title,isrc\nH-3,Three,\nH-4,Four,NOT-AN-ISRC\n")
     out = run("work", "import", str(bad), "--holder", "H", code=ExitCode.INPUT)

@@ -80,8 +80,10 @@ def holder_side(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Side, P
     src("holder", "add", "Aurora Records", "--contact", "licensing@aurora.example", "--json")
     src("holder", "add", "Meadow Music Publishing", "--json")
     src("holder", "add", "Quiet Label", "--json")
-    src("work", "import", str(cat / "aurora.csv"), "--holder", "Aurora Records", "--json")
-    src("work", "import", str(cat / "meadow.csv"), "--holder", "Meadow Music Publishing",
+    src("work", "import", str(cat / "aurora.csv"), "--holder", "Aurora Records",
+        "--allow-outside-paths", "--json")
+    src("work", "import", str(cat / "meadow.csv"), "--allow-outside-paths", "--holder",
+        "Meadow Music Publishing",
         "--json")
     src("work", "add", "--holder", "Quiet Label", "--title", "Hush", "--isrc", "GBAYE2500009",
         "--json")

@@ -43,6 +43,7 @@ class RowOutcome:
     changes: tuple[str, ...] = ()
     reason: str | None = None
     field: str | None = None
+    conflict: bool = False  # refused because the id is registered already (exit 5, not 3)
 
     def to_json(self) -> dict[str, object]:
         out: dict[str, object] = {"action": self.action.value, "id": self.id, "line": self.line}
@@ -140,7 +141,7 @@ def plan_import(
         if mode is ImportMode.ADD:
             hint = "upsert to restore it" if existing.removed_on else "upsert to update works"
             outcomes.append(RowOutcome(
-                RowAction.REFUSE, ext, row.line, field="id",
+                RowAction.REFUSE, ext, row.line, field="id", conflict=True,
                 reason=f"work id {ext!r} exists already (use --mode {hint})"))
             continue
         assert ext is not None

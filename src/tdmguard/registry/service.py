@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tdmguard.config import Settings
-from tdmguard.errors import InputError, NotFoundError, PermissionDeniedError
+from tdmguard.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.fingerprint.engines import get_engine
 from tdmguard.policy import PolicyFacts, decide
@@ -259,7 +259,7 @@ class RegistryService:
             [r for r in parsed.rows if r not in other], parsed.problems, mode, current,
             self.registry.media_digests(name) if mode is not ImportMode.ADD else {})
         outcomes.extend(RowOutcome(RowAction.REFUSE, r.work.external_id, r.line, field="id",
-                                   reason="this id belongs to another holder's work")
+                                   conflict=True, reason="this id belongs to another holder's work")
                         for r in other)
         outcomes.sort(key=lambda o: (o.line is None, o.line or 0))
         report.outcomes = outcomes
@@ -267,7 +267,8 @@ class RegistryService:
             return report
         if any(o.action is RowAction.REFUSE for o in outcomes):
             first = next(o for o in outcomes if o.action is RowAction.REFUSE)
-            raise InputError(f"{first.reason} ({report.count(RowAction.REFUSE)} refused rows; "
+            refusal = ConflictError if first.conflict else InputError
+            raise refusal(f"{first.reason} ({report.count(RowAction.REFUSE)} refused rows; "
                              "nothing was imported)",
                              where=f"{catalogue}:{first.line}" + (f": {first.field}"
                                                                   if first.field else ""))

@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -76,7 +77,8 @@ from tdmguard.vocab import Modality, Purpose, Use, WorkKind
 __all__ = ["JOURNAL", "PullResult", "drop_source", "pull_snapshot", "recover"]
 
 JOURNAL = ".snapshot-journal.json"
-_SEG = re.compile(r"^seg-(\d{6,})$")
+# Segment names as the index writes them: seg-<number>[-<random hex>] (index/hash_index.py).
+_SEG = re.compile(r"^seg-(\d{6,})(?:-[0-9a-f]{8})?$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _CHUNK = 500
 
@@ -681,7 +683,7 @@ def _plan_index(s: Session, source_id: int, index_dir: Path, staging: Path,
                     for w in works:
                         w["id"] = ns + str(w["id"])
                     (seg_dir / "works.json").write_text(json.dumps(works), "utf-8")
-                final = f"seg-{number:06d}"
+                final = f"seg-{number:06d}-{secrets.token_hex(4)}"
                 number += 1
                 moves.setdefault(modality, []).append((str(seg_dir), final))
                 added.setdefault(modality, []).append(final)

@@ -36,6 +36,7 @@ from tdmguard.errors import InputError, IntegrityError, NotFoundError
 from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.fingerprint.engines import get_engine
 from tdmguard.index import BinaryHashIndex, BinarySegmentWriter, HashIndex, SegmentWriter
+from tdmguard.index.locking import lock_path
 from tdmguard.registry import audit
 from tdmguard.registry.snapshot.manifest import (
     MANIFEST,
@@ -422,6 +423,8 @@ def _write_index(
                 continue
             out.add(work_id, fp)
         out.flush()
+        # The index writer's lock file beside the folder is no part of a snapshot.
+        lock_path(out.folder).unlink(missing_ok=True)
         if out.added:
             engines[modality.value] = out.engine.engine
             counts[f"fingerprints_{modality.value}"] = out.added
