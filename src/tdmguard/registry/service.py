@@ -253,8 +253,10 @@ class RegistryService:
         parsed = parse_catalogue(catalogue, allow_outside=allow_outside_paths)
         report = ImportReport(str(catalogue), mode, warnings=list(parsed.warnings))
         current = {w.id: w for w in self.registry.list_works(name, include_removed=True)}
-        other = [r for r in parsed.rows if r.work.external_id is not None
-                 and r.work.external_id not in current and self._exists(r.work.external_id)]
+        taken = self.registry.registered_ids(
+            [r.work.external_id for r in parsed.rows
+             if r.work.external_id is not None and r.work.external_id not in current])
+        other = [r for r in parsed.rows if r.work.external_id in taken]
         outcomes, to_add, to_update = plan_import(
             [r for r in parsed.rows if r not in other], parsed.problems, mode, current,
             self.registry.media_digests(name) if mode is not ImportMode.ADD else {})
@@ -329,13 +331,6 @@ class RegistryService:
         for modality in sorted(changed, key=lambda m: m.value):
             rebuild_index(self.index_dir, modality, self.registry.fingerprints(modality))
         return report
-
-    def _exists(self, work_id: str) -> bool:
-        try:
-            self.registry.get_work(work_id)
-        except NotFoundError:
-            return False
-        return True
 
     def update_work(
         self,

@@ -13,6 +13,7 @@ import re
 import secrets
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -309,15 +310,14 @@ class Registry:
         h = self._holder(s, holder)
         out: list[WorkInfo] = []
         seen: set[str] = set()
+        # One query per 500 ids for the ids already registered, not one per work.
+        taken = self._removal_dates(s, [w.external_id for w in works if w.external_id])
         for w in works:
             if w.external_id is not None:
                 if w.external_id in seen:
                     raise ConflictError(f"work id {w.external_id!r} exists already", where="id")
-                existing = s.execute(
-                    select(Work.removed_on).where(Work.public_id == w.external_id)
-                ).first()
-                if existing is not None:
-                    removed = existing[0]
+                if w.external_id in taken:
+                    removed = taken[w.external_id]
                     hint = (f" (removed on {removed}; re-import with --mode upsert to restore it)"
                             if removed else " (re-import with --mode upsert to update works)")
                     raise ConflictError(f"work id {w.external_id!r} exists already{hint}",
@@ -338,6 +338,22 @@ class Registry:
             audit.append(s, "work.add", info.to_json(), actor=actor.to_audit())
             out.append(info)
         return out
+
+    @staticmethod
+    def _removal_dates(s: Session, ids: Sequence[str]) -> dict[str, date | None]:
+        """Which of ``ids`` are registered (to any holder), with their removal dates."""
+        out: dict[str, date | None] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            rows = s.execute(
+                select(Work.public_id, Work.removed_on).where(Work.public_id.in_(chunk)))
+            out.update({public_id: removed for public_id, removed in rows})
+        return out
+
+    def registered_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` name a registered work (of any holder, removed ones too)."""
+        with self._tx() as s:
+            return set(self._removal_dates(s, list(ids)))
 
     def add_work(self, holder: str, work: NewWork, *, actor: Actor = CLI_ACTOR) -> WorkInfo:
         return self.add_works(holder, [work], actor=actor)[0]
@@ -481,8 +497,7 @@ class Registry:
             for info, (_, fps) in zip(added_infos, add, strict=True):
                 for fp, sha in fps:
                     self._add_fingerprint(s, info.id, fp, sha, actor)
-            added = [self._work_info(self._work(s, i.id), i.holder,
-                                     [fp.modality.value for fp, _ in fps])
+            added = [replace(i, modalities=tuple(sorted({fp.modality.value for fp, _ in fps})))
                      for i, (_, fps) in zip(added_infos, add, strict=True)]
             updated = []
             for w, fps in update:
