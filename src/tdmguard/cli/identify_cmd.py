@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,6 +23,17 @@ __all__ = ["register"]
 _MODALITY_OF = {media: modality for modality, media in MEDIA_OF.items()}
 
 
+def _require_regular_file(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise InputError("no such file", where=str(path)) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror or exc})", where=str(path)) from exc
+    if not stat.S_ISREG(mode):
+        raise InputError("not a regular file (a FIFO, device or folder)", where=str(path))
+
+
 def identify(
     ctx: typer.Context,
     files: Annotated[list[Path], typer.Argument(help="Audio, text, score or image files.")],
@@ -39,6 +51,7 @@ def identify(
     for path in files:
         out: dict[str, Any] = {"path": str(path)}
         try:
+            _require_regular_file(path)  # before any open: a FIFO would block it forever
             modality = _MODALITY_OF.get(sniff_path(path))
             if modality is None:
                 raise InputError("not audio, text, a score or an image", where=str(path))

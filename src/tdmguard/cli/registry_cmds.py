@@ -202,10 +202,17 @@ def work_import(
     catalogue: Annotated[Path, typer.Argument(help="Catalogue file (.csv, .tsv or .jsonl).")],
     holder: HolderOpt,
     json_out: JsonOpt = False,
+    allow_outside_paths: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside-paths",
+            help="Let media paths point outside the catalogue's folder (refused by default).",
+        ),
+    ] = False,
 ) -> None:
     """Import a catalogue; a bad row fails the whole import, naming file, line and field."""
     settings = settings_from(ctx)
-    rows = read_catalogue(catalogue)
+    rows = read_catalogue(catalogue, allow_outside_paths=allow_outside_paths)
     reg = open_registry(settings)
     reg.get_holder(holder)  # fail early on an unknown holder
     total_media = sum(len(r.media) for r in rows)

@@ -2,9 +2,13 @@
 
 Columns (CSV header or JSONL keys): ``id, title, artists, isrc, iswc, upc, iscc, kind, audio,
 lyrics, melody, image``. ``artists`` is ``;``-separated in CSV, a list or string in JSONL.
-Media paths are relative to the catalogue file. Every row is validated and every media file
-fingerprinted *before* anything is written, so a bad row fails the whole import with the
-file, line and field named, and nothing is half-imported.
+Media paths are relative to the catalogue file and must stay inside its folder (``../``,
+absolute paths and links leading out, such as ``/etc/passwd``, are refused unless
+``allow_outside_paths``), and must be regular files (a FIFO would block the import). Control
+characters are stripped from every text field (a title must not drive the terminal). Every
+row is validated and every media file fingerprinted *before* anything is written, so a bad
+row fails the whole import with the file, line and field named, and nothing is
+half-imported. Validation is linear in the number of rows.
 """
 
 from __future__ import annotations
@@ -12,6 +16,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
+import re
+import stat
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,11 +60,23 @@ def default_kind(media: Sequence[Modality]) -> WorkKind:
     return kinds[media[0]] if media else WorkKind.RECORDING
 
 
-def _rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file, opened without blocking (a FIFO blocked forever)."""
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise InputError(f"cannot read ({exc.strerror or exc})", where=str(path)) from exc
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise InputError("not a regular file (a FIFO, device or folder)", where=str(path))
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise InputError(f"cannot read ({exc.strerror or exc})", where=str(path)) from exc
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+    raw = _read_regular(path)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -93,18 +113,42 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, object]]]:
         raise InputError(f"malformed CSV ({exc})", where=f"{path}:{reader.line_num}") from exc
 
 
+# C0 and C1 controls (ESC sequences, CR that rewrites a terminal line, BEL, ...) and the
+# bidirectional overrides that reorder what a terminal shows.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _text(value: object, where: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, str | int | float):
-        return str(value).strip() or None
+        return _CONTROL.sub("", str(value)).strip() or None
     raise InputError(f"expected text, got {type(value).__name__}", where=where)
 
 
-def read_catalogue(path: Path) -> list[CatalogueRow]:
-    """Parse and validate every row (not the media: see :func:`fingerprint_media`)."""
+def _media_path(base: Path, value: str, where: str, allow_outside: bool) -> Path:
+    """The media file ``value`` names, relative to the catalogue's folder ``base``."""
+    media_path = (base / value).resolve()
+    if not allow_outside and not media_path.is_relative_to(base):
+        raise InputError(
+            f"{value!r} is outside the catalogue's folder {str(base)!r} (allow it with"
+            " --allow-outside-paths)",
+            where=where,
+        )
+    try:
+        mode = media_path.stat().st_mode
+    except OSError as exc:
+        raise InputError(f"no such file {value!r}", where=where) from exc
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{value!r} is not a regular file (a FIFO, device or folder)", where=where)
+    return media_path
+
+
+def read_catalogue(path: Path, *, allow_outside_paths: bool = False) -> list[CatalogueRow]:
+    """Parse and validate every row (not the media: see :func:`fingerprint_media`).
+    ``allow_outside_paths``: media may lie outside the catalogue's folder."""
     out: list[CatalogueRow] = []
-    base = path.parent
+    base = path.parent.resolve()
     for number, row in _rows(path):
         where = f"{path}:{number}"
         unknown = sorted(set(row) - _KNOWN)
@@ -112,16 +156,14 @@ def read_catalogue(path: Path) -> list[CatalogueRow]:
             raise InputError(f"unknown column(s) {', '.join(unknown)}", where=where)
         artists_raw = row.get("artists")
         if isinstance(artists_raw, list):
-            artists = [str(a) for a in artists_raw]
+            artists = [_CONTROL.sub("", str(a)) for a in artists_raw]
         else:
             artists = [a for a in (_text(artists_raw, f"{where}: artists") or "").split(";")]
         media: list[tuple[Modality, Path]] = []
         for column, modality in MEDIA_COLUMNS.items():
             value = _text(row.get(column), f"{where}: {column}")
             if value:
-                media_path = (base / value).resolve()
-                if not media_path.is_file():
-                    raise InputError(f"no such file {value!r}", where=f"{where}: {column}")
+                media_path = _media_path(base, value, f"{where}: {column}", allow_outside_paths)
                 media.append((modality, media_path))
         kind_text = _text(row.get("kind"), f"{where}: kind")
         try:
@@ -145,8 +187,9 @@ def read_catalogue(path: Path) -> list[CatalogueRow]:
         out.append(CatalogueRow(where, work, tuple(media)))
     if not out:
         raise InputError("the catalogue has no rows", where=str(path))
-    ids = [r.work.external_id for r in out if r.work.external_id]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    # one pass (a list.count per id made 40,000 rows take 79 s)
+    counts = Counter(r.work.external_id for r in out if r.work.external_id)
+    dupes = sorted(i for i, n in counts.items() if n > 1)
     if dupes:
         raise InputError(f"duplicate id(s) {', '.join(dupes)}", where=str(path))
     return out
@@ -154,7 +197,7 @@ def read_catalogue(path: Path) -> list[CatalogueRow]:
 
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
-    with path.open("rb") as fh:
+    with path.open("rb") as fh:  # checked a regular file by read_catalogue
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import codecs
 import enum
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -241,10 +243,14 @@ def iter_text_chunks(path: Path, *, chunk_chars: int, overlap_chars: int) -> Ite
     Raises ``MediaError`` naming the file when it cannot be read or holds binary data."""
     where = str(path)
     try:
-        fh = path.open("rb")
+        # without blocking: open() on a FIFO waits for a writer forever
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise MediaError(f"cannot read ({exc.strerror or exc})", where=where) from exc
+    fh = os.fdopen(fd, "rb")
     with fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise MediaError("not a regular file (a FIFO, device or folder)", where=where)
         try:
             head = fh.read(SNIFF_BYTES)
         except OSError as exc:
