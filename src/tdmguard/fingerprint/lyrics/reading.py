@@ -31,8 +31,10 @@ __all__ = [
     "blank_timing",
     "cut_near",
     "decode_bytes",
+    "has_wide_bom",
     "iter_text_chunks",
     "sniff_format",
+    "text_encoding",
 ]
 
 SNIFF_BYTES = 64 * 1024
@@ -211,6 +213,40 @@ def _choose_encoding(head: bytes) -> str:
         except LookupError:
             pass
     return "cp1252"
+
+
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def text_encoding(head: bytes) -> str | None:
+    """The encoding the first bytes of a file read as text in (the same choice as
+    :func:`decode_bytes`), or None when they are not text. For media sniffers that know
+    only UTF-8: a lyric saved as Windows-1252, KOI8-R, Shift-JIS or UTF-16 is text too.
+    ``has_wide_bom`` tells whether a UTF-16/32 byte-order mark starts it (``FF FE`` also
+    looks like an MP3 frame header)."""
+    if not head:
+        return None
+    encoding = _choose_encoding(head[:SNIFF_BYTES])
+    wide = encoding.startswith(("utf-16", "utf-32"))
+    if not wide and _looks_binary(head[:SNIFF_BYTES]):
+        return None
+    sample = head[:SNIFF_BYTES]
+    if wide:
+        sample = sample[: len(sample) - len(sample) % 4]
+    try:
+        text = codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=False)
+    except UnicodeDecodeError:
+        return None
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        return None
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f\x1b")
+    return encoding if controls <= len(text) // 20 else None
+
+
+def has_wide_bom(head: bytes) -> bool:
+    """True when ``head`` starts with a UTF-16 or UTF-32 byte-order mark."""
+    return head.startswith(_WIDE_BOMS)
 
 
 def decode_bytes(data: bytes, *, where: str) -> tuple[str, str]:
