@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-AREAS = ("audio", "lyrics", "melody", "image", "check_urls", "report")
+AREAS = ("audio", "lyrics", "melody", "image", "check_urls", "report", "hostile", "catalogue")
 
 HEADER = """# Benchmark results
 
@@ -27,6 +27,8 @@ Each section says how to reproduce it; raw numbers with date, machine and versio
 | image | `python benchmarks/image/run.py` | imagehash pHash |
 | check_urls | `python -m benchmarks.check_urls` | datadiligence 0.1.7 |
 | report | `python -m benchmarks.report` | none (sizes and times up to 1,000,000 items) |
+| hostile | `python -m benchmarks.hostile` | the figures of the issue #18 probe |
+| catalogue | `python -m benchmarks.catalogue` | none (10,000-row import; audio on 1 and 2 cores) |
 
 """
 

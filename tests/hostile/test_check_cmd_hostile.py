@@ -4,16 +4,12 @@ error, and ``--json`` is valid UTF-8 whatever bytes a site sends."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tdmguard.cli.app import main
 from tests.signals.local_sites import TEXT, Route, Site, serve
-
-_MAIN = "import sys; from tdmguard.cli.app import main; main(sys.argv[1:])"
 
 
 def _code(argv: list[str]) -> int:
@@ -42,22 +38,20 @@ def test_a_url_file_with_a_bad_line_names_the_line(
     assert "urls.txt:3" in err and "\x1b" not in err
 
 
-def test_check_json_is_valid_utf8_with_non_utf8_site_bytes(tmp_path: Path) -> None:
+def test_check_json_is_valid_utf8_with_non_utf8_site_bytes(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
     # A robots.txt rule with a byte that is not UTF-8 and an ESC: the evidence quotes it
     # (before the fix: UnicodeEncodeError on the lone surrogate, a traceback and exit 1).
     robots = b"User-agent: *\nContent-Usage: train-ai=n\xe9\xff\x1b[31m\n"
     with serve(Site({"/robots.txt": Route(200, robots, TEXT)})) as (site,):
         url = site.base + "/a"
-        proc = subprocess.run(
-            [sys.executable, "-c", _MAIN, "check", url, "--json", "--no-pages"],
-            capture_output=True,
-            timeout=120,
-            check=False,
-        )
-    assert proc.returncode == 0, proc.stderr
-    text = proc.stdout.decode("utf-8")  # strict: raises on invalid UTF-8
+        code = _code(["check", url, "--json", "--no-pages"])
+    out = capsysbinary.readouterr().out
+    assert code == 0
+    text = out.decode("utf-8")  # strict: raises on invalid UTF-8
     line = json.loads(text)
     assert line["url"] == url
-    assert b"\x1b" not in proc.stdout  # control characters are JSON-escaped
+    assert b"\x1b" not in out  # control characters are JSON-escaped
     raws = [e["raw"] for e in line["evidence"] if e["source"] == "robots.txt:content-usage"]
     assert raws and "\udcff" in raws[0]  # the byte is kept as its JSON escape

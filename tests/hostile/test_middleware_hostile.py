@@ -210,3 +210,22 @@ def test_ai_train_reservation_keeps_search_crawlers() -> None:
     for name in ("GPTBot", "ClaudeBot", "CCBot", "Google-Extended", "Applebot-Extended"):
         assert by_name[name].reserved_by({Use.AI_TRAIN}), name
         assert not by_name[name].reserved_by({Use.SEARCH}), name
+
+
+@pytest.mark.parametrize("use", list(Use), ids=lambda u: u.value)
+def test_robots_txt_of_each_reservable_use_disallows_exactly_its_crawlers(use: Use) -> None:
+    from tdmguard.crawlers import AgentPurpose, product_token
+    from tdmguard.declare.robots_files import render_robots_txt
+    from tdmguard.signals.robots import parse_robots
+
+    decl = example_declaration(frozenset({use}), paths=("/music/",))
+    parsed = parse_robots(render_robots_txt(decl))
+    url = "https://label.example/music/a.mp3"
+    for crawler in ai_crawlers():
+        blocked = crawler.reserved_by({use})
+        allowed = parsed.allows(url, product_token(crawler.token))
+        if blocked:
+            assert not allowed, (use, crawler.token)
+        elif crawler.purpose is AgentPurpose.SEARCH:
+            assert allowed, (use, crawler.token)  # search visibility is never given up
+    assert parsed.allows(url, "Googlebot")

@@ -104,3 +104,40 @@ def test_decode_never_raises_but_media_error(data: bytes) -> None:
     except MediaError:
         return
     assert isinstance(text, str) and encoding
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "utf-16", "utf-16-le"])
+def test_identify_reads_a_lyric_in_another_encoding(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    encoding: str,
+) -> None:
+    """The reproduction: a reserved lyric saved as Windows-1252 (or UTF-16, whose BOM looks
+    like an MP3 frame) was not read as text at all, while its UTF-8 copy matched."""
+    import json
+
+    from tdmguard.cli.app import main
+
+    monkeypatch.setenv("TDMGUARD_DB", str(tmp_path / "cli.db"))
+    monkeypatch.setenv("TDMGUARD_INDEX", str(tmp_path / "index"))
+
+    def run(*args: str) -> str:
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(args))
+        out = capsys.readouterr().out
+        assert exit_info.value.code in (0, None), out
+        return out
+
+    text = LYRICS["chanson"][1]
+    original = tmp_path / "chanson.txt"
+    original.write_text(text, "utf-8")
+    run("registry", "init")
+    run("holder", "add", "H")
+    run("work", "add", "--holder", "H", "--title", "Chanson", "--id", "W1", "--lyrics",
+        str(original))  # fmt: skip
+    copy = tmp_path / f"copy-{encoding}.txt"
+    copy.write_bytes(("Posted by a fan:\n" + text).encode(encoding))
+    found = json.loads(run("identify", str(copy), "--json"))
+    assert found["modality"] == "lyrics"
+    assert [m["work_id"] for m in found["matches"]] == ["W1"]

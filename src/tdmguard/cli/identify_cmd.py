@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,8 +17,37 @@ from tdmguard.fingerprint.engines import modality_for_media
 from tdmguard.registry.service import RegistryService
 from tdmguard.registry.values import CLI_ACTOR
 from tdmguard.scan.sniff import sniff_path
+from tdmguard.vocab import Modality
 
 __all__ = ["register"]
+
+
+def _require_regular_file(path: Path) -> None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise InputError("no such file", where=str(path)) from exc
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror or exc})", where=str(path)) from exc
+    if not stat.S_ISREG(mode):
+        raise InputError("not a regular file (a FIFO, device or folder)", where=str(path))
+
+
+def _text_in_any_encoding(path: Path, modality: Modality | None) -> Modality | None:
+    """The sniffer knows UTF-8 text only: a lyric saved as Windows-1252, KOI8-R, Shift-JIS
+    or UTF-16 (whose byte-order mark looks like an MP3 frame) is text too (issue #18)."""
+    if modality not in (None, Modality.AUDIO):
+        return modality
+    from tdmguard.fingerprint.lyrics.reading import SNIFF_BYTES, has_wide_bom, text_encoding
+
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError:
+        return modality
+    if modality is Modality.AUDIO and not has_wide_bom(head):
+        return modality
+    return Modality.LYRICS if text_encoding(head) is not None else modality
 
 
 def identify(
@@ -49,7 +79,8 @@ def identify(
     for path in files:
         out: dict[str, Any] = {"path": str(path)}
         try:
-            modality = modality_for_media(sniff_path(path).value)
+            _require_regular_file(path)  # before any open: a FIFO would block it forever
+            modality = _text_in_any_encoding(path, modality_for_media(sniff_path(path).value))
             if modality is None:
                 raise InputError("not audio, text, a score or an image", where=str(path))
             result = service.identify(
@@ -91,8 +122,11 @@ def identify(
         print_table("identify", ["file", "modality", "work", "score", "span"], table)
         if failures:
             console.print(f"{failures} file(s) could not be read")
-    if failures == len(files):
-        raise typer.Exit(int(ExitCode.INPUT))
+    # Documented exit codes: 14 when no file could be read, 13 when some could not.
+    if failures and failures == len(files):
+        raise typer.Exit(int(ExitCode.ALL_FAILED))
+    if failures:
+        raise typer.Exit(int(ExitCode.PARTIAL))
 
 
 def register(app: typer.Typer) -> None:

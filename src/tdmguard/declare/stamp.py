@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import struct
 import tempfile
 from collections.abc import Callable
@@ -341,10 +342,17 @@ def stamp_file(path: Path, fields: StampFields, *, c2pa: C2paStamp | None = None
     container; the original is then unchanged."""
     where = str(path)
     try:
-        with path.open("rb") as fh:
-            head = fh.read(16)
+        # O_NONBLOCK and a regular-file check: a FIFO passed here blocked open() forever.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise MediaError(f"cannot read: {exc.strerror or exc}", where=where) from exc
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise MediaError("not a regular file (a FIFO, device or folder)", where=where)
+        try:
+            head = fh.read(16)
+        except OSError as exc:
+            raise MediaError(f"cannot read: {exc.strerror or exc}", where=where) from exc
     # The temporary copy keeps the suffix: mutagen weighs it when it picks a container.
     fd, name = tempfile.mkstemp(
         prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent

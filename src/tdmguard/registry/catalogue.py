@@ -13,6 +13,7 @@ problem (for a dry run), :func:`read_catalogue` raises the first one.
 from __future__ import annotations
 
 import hashlib
+import re
 import stat
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -95,11 +96,16 @@ def default_kind(media: Sequence[Modality]) -> WorkKind:
     return MODALITIES[media[0]].work_kind if media else WorkKind.RECORDING
 
 
+# C0 and C1 controls (ESC sequences, CR that rewrites a terminal line, BEL, ...) and the
+# bidirectional overrides that reorder what a terminal shows: never part of a title.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _text(value: object, where: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, str | int | float):
-        return str(value).strip() or None
+        return _CONTROL.sub("", str(value)).strip() or None
     raise InputError(f"expected text, got {type(value).__name__}", where=where)
 
 
@@ -125,7 +131,7 @@ def _row(base: Path, where: str, row: Mapping[str, object], *,
          allow_outside: bool) -> CatalogueRow:
     artists_raw = row.get("artists")
     if isinstance(artists_raw, list):
-        artists = [str(a) for a in artists_raw]
+        artists = [_CONTROL.sub("", str(a)) for a in artists_raw]
     else:
         artists = (_text(artists_raw, f"{where}: artists") or "").split(";")
     media: list[tuple[Modality, Path]] = []
@@ -146,7 +152,7 @@ def _row(base: Path, where: str, row: Mapping[str, object], *,
     for name, cell in row.items():
         if name in _KNOWN or cell is None:
             continue
-        text = cell if isinstance(cell, str) else str(cell)
+        text = _CONTROL.sub("", cell if isinstance(cell, str) else str(cell))
         if len(text) > MAX_EXTRA_CHARS:
             raise InputError(f"longer than {MAX_EXTRA_CHARS} characters", where=f"{where}: {name}")
         if text.strip():

@@ -12,8 +12,11 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import io
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,14 +74,7 @@ class CatalogueFile:
 
     # -- text ------------------------------------------------------------------------------
     def _text(self) -> str:
-        try:
-            size = self.path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                raise InputError(f"catalogue larger than {MAX_FILE_BYTES >> 20} MiB",
-                                 where=str(self.path))
-            raw = self.path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read ({exc.strerror or exc})", where=str(self.path)) from exc
+        raw = _read_regular(self.path)
         if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             self.encoding = "utf-16"
             try:
@@ -174,7 +170,10 @@ class CatalogueFile:
         except ImportError as exc:
             raise MissingExtraError("openpyxl", "xlsx") from exc
         try:
-            book = openpyxl.load_workbook(self.path, read_only=True, data_only=True)
+            book = openpyxl.load_workbook(io.BytesIO(_read_regular(self.path)), read_only=True,
+                                          data_only=True)
+        except InputError:
+            raise
         except Exception as exc:  # openpyxl raises zipfile, KeyError, ValueError, ...
             raise InputError(f"not a readable .xlsx workbook ({type(exc).__name__}: {exc})",
                              where=str(self.path)) from exc
@@ -197,6 +196,25 @@ class CatalogueFile:
                 }
         finally:
             book.close()
+
+
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES, opened without blocking (a FIFO
+    named as a catalogue blocked the import forever)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise InputError(f"cannot read ({exc.strerror or exc})", where=str(path)) from exc
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError("not a regular file (a FIFO, device or folder)", where=str(path))
+        if info.st_size > MAX_FILE_BYTES:
+            raise InputError(f"catalogue larger than {MAX_FILE_BYTES >> 20} MiB", where=str(path))
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise InputError(f"cannot read ({exc.strerror or exc})", where=str(path)) from exc
 
 
 def _count_outside_quotes(line: str, delimiter: str) -> int:

@@ -363,8 +363,12 @@ class SignalFetcher:
         shown = f"[{address}]" if ":" in address else address
         netloc = shown + (f":{parts.port}" if parts.port else "")
         pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-        host_header = host + (f":{parts.port}" if parts.port else "")
-        return _Pinned(pinned, host_header, host, address, is_public)
+        try:  # header and TLS server name are ASCII: an internationalised name as IDNA
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_host = host
+        host_header = ascii_host + (f":{parts.port}" if parts.port else "")
+        return _Pinned(pinned, host_header, ascii_host, address, is_public)
 
     def _own_robots_block(self, robots: Resource, url: str) -> str:
         """Why our own agent may not fetch ``url`` ("" when it may)."""

@@ -20,11 +20,24 @@ import numpy.typing as npt
 
 from tdmguard.errors import MediaError, MissingExtraError
 
-__all__ = ["DecodedAudio", "decode_mono"]
+__all__ = [
+    "MAX_CHANNELS",
+    "MAX_SOURCE_RATE_HZ",
+    "MIN_SOURCE_RATE_HZ",
+    "DecodedAudio",
+    "check_stream",
+    "decode_mono",
+]
 
 F32 = npt.NDArray[np.float32]
 # input samples per read (all channels): 0.5 MB of float32, whatever the file's channel count
 _BLOCK_SAMPLES = 1 << 17
+# Stream parameters read from a header are checked before anything is decoded: a 96 KB WAV
+# declaring a 1 Hz rate made the resampler upsample 8,000-fold (29 s and 5.2 GB). Real audio
+# lies between telephone-band 2 kHz recordings and 768 kHz studio masters.
+MIN_SOURCE_RATE_HZ = 2_000
+MAX_SOURCE_RATE_HZ = 768_000
+MAX_CHANNELS = 256
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -39,6 +52,21 @@ class DecodedAudio:
     decoder: str
 
 
+def check_stream(rate_hz: int, channels: int, *, where: str) -> None:
+    """Refuse absurd stream parameters before decoding (``MediaError`` naming them)."""
+    if not MIN_SOURCE_RATE_HZ <= rate_hz <= MAX_SOURCE_RATE_HZ:
+        raise MediaError(
+            f"sample rate {rate_hz:,} Hz is outside {MIN_SOURCE_RATE_HZ:,}-"
+            f"{MAX_SOURCE_RATE_HZ:,} Hz; refused before decoding",
+            where=where,
+        )
+    if not 1 <= channels <= MAX_CHANNELS:
+        raise MediaError(
+            f"{channels:,} channels (at most {MAX_CHANNELS}); refused before decoding",
+            where=where,
+        )
+
+
 def _soundfile_blocks(path: Path) -> tuple[int, Generator[F32, None, None]]:
     import soundfile as sf
 
@@ -47,11 +75,11 @@ def _soundfile_blocks(path: Path) -> tuple[int, Generator[F32, None, None]]:
     except (sf.LibsndfileError, RuntimeError, TypeError, ValueError) as exc:
         raise _UnsupportedError(str(exc)) from exc
     rate = int(handle.samplerate)
-    if rate <= 0 or handle.channels <= 0:
+    try:
+        check_stream(rate, int(handle.channels), where=str(path))
+    except MediaError:
         handle.close()
-        raise MediaError(
-            f"invalid stream (rate {rate}, {handle.channels} channels)", where=str(path)
-        )
+        raise
 
     frames_per_block = max(64, _BLOCK_SAMPLES // int(handle.channels))
 
@@ -89,9 +117,12 @@ def _pyav_blocks(path: Path) -> tuple[int, Generator[F32, None, None]]:
         rate = int(stream.codec_context.sample_rate or stream.rate or 0)
     except av.FFmpegError as exc:
         raise MediaError(f"not a readable media file ({exc})", where=str(path)) from exc
-    if rate <= 0:
+    channels = int(getattr(stream.codec_context, "channels", 1) or 1)
+    try:
+        check_stream(rate, channels, where=str(path))
+    except MediaError:
         container.close()
-        raise MediaError("audio stream without a sample rate", where=str(path))
+        raise
     resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
 
     def blocks() -> Generator[F32, None, None]:
@@ -122,6 +153,23 @@ def _mix_to_mono(data: npt.NDArray[np.float32]) -> F32:
     return acc
 
 
+def _require_regular_file(path: Path) -> None:
+    """A regular, non-empty file, checked with ``stat`` before any open: opening a FIFO
+    blocks until a writer comes (forever), a device can stream without end."""
+    import stat
+
+    try:
+        info = path.stat()
+    except FileNotFoundError as exc:
+        raise MediaError("no such file", where=str(path)) from exc
+    except OSError as exc:
+        raise MediaError(f"cannot read ({exc.strerror or exc})", where=str(path)) from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise MediaError("not a regular file (a FIFO, device or folder)", where=str(path))
+    if info.st_size == 0:
+        raise MediaError("empty file", where=str(path))
+
+
 class _UnsupportedError(Exception):
     """soundfile cannot open the format (try the next decoder)."""
 
@@ -134,10 +182,7 @@ def decode_mono(path: Path, *, rate_hz: int, max_duration_s: float) -> DecodedAu
     """
     import soxr
 
-    if not path.is_file():
-        raise MediaError("no such file", where=str(path))
-    if path.stat().st_size == 0:
-        raise MediaError("empty file", where=str(path))
+    _require_regular_file(path)
     decoder = "soundfile"
     try:
         source_rate, blocks = _soundfile_blocks(path)

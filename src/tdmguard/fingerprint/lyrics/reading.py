@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import codecs
 import enum
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +31,10 @@ __all__ = [
     "blank_timing",
     "cut_near",
     "decode_bytes",
+    "has_wide_bom",
     "iter_text_chunks",
     "sniff_format",
+    "text_encoding",
 ]
 
 SNIFF_BYTES = 64 * 1024
@@ -211,6 +215,40 @@ def _choose_encoding(head: bytes) -> str:
     return "cp1252"
 
 
+_WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def text_encoding(head: bytes) -> str | None:
+    """The encoding the first bytes of a file read as text in (the same choice as
+    :func:`decode_bytes`), or None when they are not text. For media sniffers that know
+    only UTF-8: a lyric saved as Windows-1252, KOI8-R, Shift-JIS or UTF-16 is text too.
+    ``has_wide_bom`` tells whether a UTF-16/32 byte-order mark starts it (``FF FE`` also
+    looks like an MP3 frame header)."""
+    if not head:
+        return None
+    encoding = _choose_encoding(head[:SNIFF_BYTES])
+    wide = encoding.startswith(("utf-16", "utf-32"))
+    if not wide and _looks_binary(head[:SNIFF_BYTES]):
+        return None
+    sample = head[:SNIFF_BYTES]
+    if wide:
+        sample = sample[: len(sample) - len(sample) % 4]
+    try:
+        text = codecs.getincrementaldecoder(encoding)("strict").decode(sample, final=False)
+    except UnicodeDecodeError:
+        return None
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        return None
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f\x1b")
+    return encoding if controls <= len(text) // 20 else None
+
+
+def has_wide_bom(head: bytes) -> bool:
+    """True when ``head`` starts with a UTF-16 or UTF-32 byte-order mark."""
+    return head.startswith(_WIDE_BOMS)
+
+
 def decode_bytes(data: bytes, *, where: str) -> tuple[str, str]:
     """Decode a whole (small) byte string: (text, encoding). Raises ``MediaError`` for
     binary data. Undecodable bytes become U+FFFD."""
@@ -241,10 +279,14 @@ def iter_text_chunks(path: Path, *, chunk_chars: int, overlap_chars: int) -> Ite
     Raises ``MediaError`` naming the file when it cannot be read or holds binary data."""
     where = str(path)
     try:
-        fh = path.open("rb")
+        # without blocking: open() on a FIFO waits for a writer forever
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise MediaError(f"cannot read ({exc.strerror or exc})", where=where) from exc
+    fh = os.fdopen(fd, "rb")
     with fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise MediaError("not a regular file (a FIFO, device or folder)", where=where)
         try:
             head = fh.read(SNIFF_BYTES)
         except OSError as exc:

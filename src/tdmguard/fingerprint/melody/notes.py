@@ -9,8 +9,10 @@ Times are in quarter notes (MIDI ticks / ticks per beat), never seconds: tempo m
 change them, so absurd or hostile tempo events cannot matter, and tempo changes of a copy are
 absorbed later by duration ratios.
 
-Bounds (hostile input): file size caps per format, a cap on notes per file and on lines, and
-refusal of XML entity declarations (billion-laughs); a breach raises :class:`MediaError`.
+Bounds (hostile input): regular files only (a FIFO would block), file size caps per format,
+note (and kern measure) counts checked *before* music21 parses a score, a cap on notes per
+file and on lines, and refusal of XML entity declarations (billion-laughs); a breach raises
+:class:`MediaError`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ import numpy.typing as npt
 from tdmguard.errors import MediaError, MissingExtraError
 
 __all__ = [
+    "MAX_KERN_MEASURES",
     "MAX_LINES",
+    "MAX_MUSIC21_NOTES",
     "MAX_NOTES",
     "MIDI_SUFFIXES",
     "MUSIC21_SUFFIXES",
@@ -48,8 +52,14 @@ MUSIC21_SUFFIXES = frozenset({".xml", ".musicxml", ".mxl", ".abc", ".krn"})
 # builds a deep object tree, so these bound memory to a few hundred MB at worst.
 MAX_MIDI_BYTES = 4 * 1024 * 1024
 MAX_XML_BYTES = 12 * 1024 * 1024  # uncompressed MusicXML (also the .mxl unpacked total)
-MAX_TEXT_SCORE_BYTES = 4 * 1024 * 1024  # ABC, kern
+MAX_TEXT_SCORE_BYTES = 1024 * 1024  # ABC, kern
 MAX_NOTES = 200_000  # notes in one file, all lines together
+# music21 parses far slower than mido and worse than linearly (kern, measured here under
+# load: 2,000 notes 13 s, 8,000 notes 87 s; a 4 MiB kern file ran > 420 s and 6.3 GB), so
+# scores it reads are counted before parsing: notes (pitch tokens, <note> elements) and
+# kern measures; over either limit the file is refused with the count.
+MAX_MUSIC21_NOTES = 5_000
+MAX_KERN_MEASURES = 1_500
 MAX_LINES = 256
 MAX_ONSET_Q = 1e9  # quarter notes; anything later is corrupt data
 DRUM_CHANNEL = 9  # General MIDI channel 10, zero-based
@@ -109,12 +119,18 @@ def read_note_lines(path: Path) -> list[NoteLine]:
     Raises :class:`MediaError` naming the file when it is unreadable, too large or of an
     unknown kind. A readable file without notes gives an empty list.
     """
+    import stat
+
     where = str(path)
     suffix = path.suffix.lower()
     try:
-        size = path.stat().st_size
+        info = path.stat()
     except OSError as exc:
         raise MediaError(f"cannot read file ({exc.strerror or exc})", where=where) from exc
+    if not stat.S_ISREG(info.st_mode):
+        # a FIFO would block the parsers' open() forever
+        raise MediaError("not a regular file (a FIFO, device or folder)", where=where)
+    size = info.st_size
     if suffix in MIDI_SUFFIXES:
         _check_size(size, MAX_MIDI_BYTES, where)
         return _read_midi(path)
@@ -126,6 +142,7 @@ def read_note_lines(path: Path) -> list[NoteLine]:
             _check_no_entities(path)
         else:
             _check_size(size, MAX_TEXT_SCORE_BYTES, where)
+            _check_text_score(path, suffix)
         return _read_music21(path)
     raise MediaError(
         f"not a symbolic score (expected one of {sorted(MIDI_SUFFIXES | MUSIC21_SUFFIXES)})",
@@ -138,13 +155,68 @@ def _check_size(size: int, cap: int, where: str) -> None:
         raise MediaError(f"file too large ({size} bytes; the limit is {cap})", where=where)
 
 
+def _read_regular(path: Path, cap: int) -> bytes:
+    """At most ``cap`` bytes of a regular file, opened without blocking: a FIFO or device
+    passed as a score would block ``open`` or stream forever."""
+    import os
+    import stat
+
+    where = str(path)
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise MediaError(f"cannot read file ({exc.strerror or exc})", where=where) from exc
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise MediaError("not a regular file (a FIFO, device or folder)", where=where)
+        return fh.read(cap)
+
+
+def _check_text_score(path: Path, suffix: str) -> None:
+    """Count an ABC or kern score's notes (and kern measures) before music21 parses it."""
+    import re
+
+    text = _read_regular(path, MAX_TEXT_SCORE_BYTES).decode("latin-1")
+    if suffix == ".krn":
+        notes = measures = 0
+        for line in text.splitlines():
+            if line.startswith("="):
+                measures += 1
+            elif line and not line.startswith(("!", "*")):
+                # data record: each token may be a chord of space-separated notes
+                notes += len(re.findall(r"(?:^|[\t ])[\d.]*\(?\[?[a-gA-G]", line))
+    else:  # ABC: note letters outside header fields, lyrics, comments and quoted text
+        measures = 0
+        body = (ln for ln in text.splitlines() if not re.match(r"^\s*(?:[A-Za-z]:|%)", ln))
+        notes = sum(len(re.findall(r"[A-Ga-g]", re.sub(r'"[^"]*"|![^!]*!', "", ln)))
+                    for ln in body)
+    if notes > MAX_MUSIC21_NOTES:
+        raise MediaError(
+            f"score has about {notes:,} notes; at most {MAX_MUSIC21_NOTES:,} are read from"
+            " ABC and kern files (convert it to MIDI)",
+            where=str(path),
+        )
+    if measures > MAX_KERN_MEASURES:
+        raise MediaError(
+            f"score has {measures:,} measures; at most {MAX_KERN_MEASURES:,} are read from"
+            " kern files (convert it to MIDI)",
+            where=str(path),
+        )
+
+
 def _check_no_entities(path: Path) -> None:
     # MusicXML never needs internal entity declarations; refusing them stops entity-expansion
     # bombs before any XML parser sees the file.
-    with path.open("rb") as fh:
-        head = fh.read(MAX_XML_BYTES)
+    head = _read_regular(path, MAX_XML_BYTES)
     if b"<!ENTITY" in head:
         raise MediaError("XML entity declarations are not allowed in MusicXML", where=str(path))
+    notes = head.count(b"<note")
+    if notes > MAX_MUSIC21_NOTES:
+        raise MediaError(
+            f"MusicXML score has {notes:,} notes; at most {MAX_MUSIC21_NOTES:,} are read"
+            " (convert it to MIDI)",
+            where=str(path),
+        )
 
 
 def _check_mxl(path: Path) -> None:
