@@ -175,3 +175,10 @@ def test_summary_figures_equal_report_json(
     md = files.markdown.read_text("utf-8")
     assert f"| {files.summary['figures']['records']:,} | {files.summary['figures']['kept']:,} |" \
         in md
+
+
+def test_a_domain_in_two_scans_counts_once(tmp_path: Path) -> None:
+    _, web = fixed_scans(tmp_path)
+    scans = [load_scan(web), load_scan(web)]
+    crawled = build_summary(scans, {})["2_list_of_data_sources"]["2_3_crawled_and_scraped_data"]
+    assert crawled["domains"] == 5 and crawled["items_with_url"] == 14
