@@ -171,6 +171,7 @@ def test_a_report_of_several_scans_lists_each(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # writing and reading 520 MB of JSON Lines on a 2-core machine
 def test_a_million_items_stay_usable(browser: Any, tmp_path: Path) -> None:
     """1,000,000 items (outputs written from real output lines, benchmarks/report/synth.py):
     aggregated charts, at most MAX_ROWS rows embedded with a pointer to the JSONL, under
