@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ def test_every_chart_with_data_draws(tmp_path: Path) -> None:
     assert [c.key for c in charts] == ["timeline", "by-media", "excluded-reasons",
                                        "excluded-channels", "holders", "works", "scores",
                                        "errors"]
-    svgs = render_svg(charts)
+    svgs, failed = render_svg(charts)
+    assert failed == {}
     assert set(svgs) == {c.key for c in charts if c.spec is not None} == {c.key for c in charts}
     for key, svg in svgs.items():
         assert svg.lstrip().startswith("<svg") and "http://" not in svg.replace(
@@ -34,3 +36,12 @@ def test_thresholds_are_the_engines() -> None:
     image = pytest.importorskip("tdmguard.fingerprint.image")
     assert MATCH_THRESHOLDS["audio"] == alignment.AlignParams().min_score
     assert MATCH_THRESHOLDS["image"] == 1 - image.MATCH_MAX_DISTANCE / 64
+
+
+def test_a_chart_that_fails_to_draw_is_named_not_fatal(tmp_path: Path) -> None:
+    pytest.importorskip("vl_convert")
+    charts = chart_specs(collect_facts(fixed_scans(tmp_path)))
+    broken = [replace(charts[0], spec={"mark": "no-such-mark", "data": {"values": []}}),
+              *charts[1:]]
+    svgs, failed = render_svg(broken)
+    assert set(failed) == {"timeline"} and "by-media" in svgs

@@ -175,3 +175,27 @@ def test_summary_figures_equal_report_json(
     md = files.markdown.read_text("utf-8")
     assert f"| {files.summary['figures']['records']:,} | {files.summary['figures']['kept']:,} |" \
         in md
+
+
+def test_a_domain_in_two_scans_counts_once(tmp_path: Path) -> None:
+    _, web = fixed_scans(tmp_path)
+    scans = [load_scan(web), load_scan(web)]
+    crawled = build_summary(scans, {})["2_list_of_data_sources"]["2_3_crawled_and_scraped_data"]
+    assert crawled["domains"] == 5 and crawled["items_with_url"] == 14
+
+
+def test_summary_html_in_chromium(browser: Any, tmp_path: Path) -> None:
+    files = write_summary(fixed_scans(tmp_path), tmp_path / "out")
+    page = browser.new_page()
+    errors: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(files.html.resolve().as_uri())
+    assert errors == [] and requests == [files.html.resolve().as_uri()]
+    questions = page.locator("#open-questions li").all_text_contents()
+    assert len(questions) == len(files.summary["open_questions"]) > 0
+    records = files.summary["figures"]["records"]
+    assert page.locator("#figures td").first.text_content() == f"{records:,}"
+    assert page.locator(".unknown").count() >= len(questions)
+    page.close()

@@ -219,15 +219,21 @@ def chart_specs(facts: ReportFacts) -> list[Chart]:
     ]
 
 
-def render_svg(charts: Sequence[Chart]) -> dict[str, str]:
-    """SVG text per chart key (charts without a spec are left out). Needs the ``report``
-    extra (vl-convert-python); raises :class:`MissingExtraError` naming it otherwise."""
+def render_svg(charts: Sequence[Chart]) -> tuple[dict[str, str], dict[str, str]]:
+    """SVG text per chart key (charts without a spec are left out), and why a chart could
+    not be drawn. Needs the ``report`` extra (vl-convert-python); raises
+    :class:`MissingExtraError` naming it otherwise."""
     try:
         import vl_convert as vlc
     except ModuleNotFoundError as exc:
         raise MissingExtraError("vl-convert-python", "report") from exc
     out: dict[str, str] = {}
+    failed: dict[str, str] = {}
     for chart in charts:
-        if chart.spec is not None:
+        if chart.spec is None:
+            continue
+        try:
             out[chart.key] = str(vlc.vegalite_to_svg(chart.spec))
-    return out
+        except Exception as exc:  # a drawing failure must not cost a finished scan its report
+            failed[chart.key] = f"{type(exc).__name__}: {str(exc)[:200]}"
+    return out, failed

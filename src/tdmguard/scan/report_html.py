@@ -42,8 +42,9 @@ def render_report_html(facts: ReportFacts, *, generated_at: str | None = None) -
 
     charts = chart_specs(facts)
     charts_note = ""
+    failed: dict[str, str] = {}
     try:
-        svgs = render_svg(charts)
+        svgs, failed = render_svg(charts)
     except MissingExtraError as exc:
         svgs = {}
         charts_note = (
@@ -66,6 +67,7 @@ def render_report_html(facts: ReportFacts, *, generated_at: str | None = None) -
         total=sum(counts.values()),
         charts=charts,
         svgs=svgs,
+        failed=failed,
         charts_note=charts_note,
         rows_json=_script_json(facts.rows),
         rows_total=facts.rows_total,

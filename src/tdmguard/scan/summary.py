@@ -246,6 +246,7 @@ def _merge_content(contents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     media: dict[str, list[int]] = {}
     domains: dict[str, list[int]] = {}
     domain_total = 0
+    tops_complete = True  # every scan listed all its domains: the union is exact
     languages: Counter[str] = Counter()
     period: list[str] = []
     for c in contents:
@@ -256,6 +257,7 @@ def _merge_content(contents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             slot[1] += int(v["bytes"])
         kd = c.get("kept_domains", {})
         domain_total += int(kd.get("domains", 0))
+        tops_complete &= int(kd.get("domains", 0)) == len(kd.get("top", []))
         for d in kd.get("top", []):
             slot = domains.setdefault(d["domain"], [0, 0])
             slot[0] += int(d["items"])
@@ -269,7 +271,9 @@ def _merge_content(contents: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "channels": channels,
         "media": media,
         "domains": domains,
-        "domain_total": max(domain_total, len(domains)) if len(contents) > 1 else domain_total,
+        # a domain in several scans counts once when the lists are complete; otherwise the
+        # sum over scans (an upper bound) is what is known
+        "domain_total": len(domains) if tops_complete else domain_total,
         "languages": languages,
         "period": period,
     }
