@@ -32,8 +32,7 @@ import soxr
 
 from benchmarks.audio.data import tracks
 from benchmarks.audio.distort import DISTORTIONS, RATE
-from tdmguard.fingerprint.audio import AudioFingerprinter
-from tdmguard.fingerprint.audio import coarse_vote
+from tdmguard.fingerprint.audio import AudioFingerprinter, coarse_vote
 from tdmguard.index.hash_index import HashIndex, SegmentWriter
 
 HERE = Path(__file__).resolve().parent
