@@ -25,7 +25,8 @@ $(STAMP): pyproject.toml | $(BIN)/uv
 venv: $(STAMP)
 
 demo: $(STAMP_RUN)
-	$(BIN)/tdmguard demo
+	rm -rf demo-out
+	$(BIN)/tdmguard demo --out demo-out
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)

@@ -9,10 +9,19 @@ from tdmguard.errors import ConfigError
 
 
 def test_defaults_next_to_the_sqlite_file(tmp_path: Path) -> None:
-    s = Settings.load(environ={}, cwd=tmp_path)
-    assert s.db_url == f"sqlite:///{tmp_path / 'tdmguard.db'}"
-    assert s.index_dir == tmp_path / "tdmguard.index"
+    s = Settings.load(environ={}, cwd=tmp_path, data_dir=tmp_path / "data")
+    assert s.db_url == f"sqlite:///{tmp_path / 'data' / 'tdmguard.db'}"
+    assert s.index_dir == tmp_path / "data" / "tdmguard.index"
     assert s.research_exception is False
+    assert s.db_is_default is True
+
+
+def test_default_registry_in_the_user_data_folder(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    s = Settings.load(environ={}, cwd=tmp_path)
+    assert sqlite_path(s.db_url) == tmp_path / "xdg" / "tdmguard" / "tdmguard.db"
+    assert Settings.load(environ={"TDMGUARD_DB": "x.db"}, cwd=tmp_path).db_is_default is False
 
 
 def test_flags_beat_environment(tmp_path: Path) -> None:

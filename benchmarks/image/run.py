@@ -46,6 +46,10 @@ from typing import Any
 
 import numpy as np
 
+if __package__ in (None, ""):  # run as a script: make the repository root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from benchmarks.image import synth
+
 HERE = Path(__file__).resolve().parent
 CACHE = Path(os.environ.get("TDMGUARD_CACHE", Path.home() / ".cache" / "tdmguard")) / "image"
 DEBS = {
@@ -61,6 +65,18 @@ TARGETS = {
     "mirror": 0.98,
     "rotate": 0.98,
     "crop-centre-10": 0.90,
+    "crop-random-10": 0.90,
+    "crop-offcentre-80": 0.90,
+    "rendition": 0.97,
+    "low-detail": 0.97,
+}
+#: figures of the previous engine (2026-11-25 full run, RESULTS.md then), shown beside
+PREVIOUS = {
+    "crop-random-10": "25.0% (eval: ~14%)",
+    "rendition": "eval: ~94%",
+    "low-detail": "~7% refused (eval)",
+    "speed-4mp": "eval: ~12 img/s",
+    "false-match": "775 of 9136 (8.48%)",
 }
 
 
@@ -230,6 +246,38 @@ def distortions(rng: random.Random) -> dict[str, tuple[str, Callable[[Any], Any]
         "crop-corner-10": ("crop-corner-10", corner, "PNG"),
         "crop-random-10": ("crop-random-10", anywhere, "PNG"),
         "border-10": ("border", border, "PNG"),
+        # crops at random positions (issue #14): 80 % of each side, random-resized-crop
+        # keeping 90 / 70 / 50 % of the area, a 4:5 full-height crop of a landscape image
+        "crop-offcentre-80": (
+            "crop-offcentre-80",
+            lambda im: synth.crop(im, 0.8, 0.8, rng.random(), rng.random()),
+            "JPEG85",
+        ),
+        "rrc-area-90": (
+            "rrc-area-90",
+            lambda im: synth.random_resized_crop(im, rng, 0.9),
+            "JPEG85",
+        ),
+        "rrc-area-70": (
+            "rrc-area-70",
+            lambda im: synth.random_resized_crop(im, rng, 0.7),
+            "JPEG85",
+        ),
+        "rrc-area-50": (
+            "rrc-area-50",
+            lambda im: synth.random_resized_crop(im, rng, 0.5),
+            "JPEG85",
+        ),
+        "portrait-crop": ("portrait-crop", lambda im: synth.portrait_crop(im, rng), "JPEG85"),
+        # renditions a publisher ships: other aspect ratios (centre crops) and a stretch
+        "rendition-1:1": ("rendition", lambda im: synth.aspect_rendition(im, (1, 1)), "JPEG85"),
+        "rendition-16:9": ("rendition", lambda im: synth.aspect_rendition(im, (16, 9)), "JPEG85"),
+        "rendition-4:5": ("rendition", lambda im: synth.aspect_rendition(im, (4, 5)), "JPEG85"),
+        "rendition-stretch": (
+            "rendition",
+            lambda im: im.resize((round(im.width * 0.75), im.height), Image.Resampling.LANCZOS),
+            "JPEG85",
+        ),
     }
 
 
@@ -255,6 +303,11 @@ def collection(path_or_id: str) -> str:
     """Which collection (one project's artists) an image comes from: near-duplicates inside a
     collection can be real derivatives (recolours, repaints, one template), across collections
     they cannot."""
+    if "/low-detail/" in path_or_id:  # made from a Wesnoth portrait or an openclipart logo
+        name = Path(path_or_id).name
+        if name.startswith(("night", "fog", "low-contrast")):
+            return "wesnoth"
+        return "openclipart" if name.startswith("logo") else "synthetic"
     if "/oc/" in path_or_id:
         return "openclipart"
     if "/wd/" in path_or_id:
@@ -298,6 +351,50 @@ def throughput(
         "jpeg_1024px_files": len(files),
         "pdq_jpeg_1024px_img_s": round(len(files) / min(pdq_s), 1),
         "phash_jpeg_1024px_img_s": round(len(files) / min(ph_s), 1),
+    }
+
+
+def throughput_4mp(engine: Any, index: Any, sources: list[Path], work: Path) -> dict[str, Any]:
+    """Query speed on 4 Mpx JPEG photographs (issue #14): real images scaled to 2448 x 1632
+    (or 1632 x 2448) with a little sensor-like grain, JPEG q90, so that the files have the
+    size of camera photos (1-3 MB); best of 3 passes. Reports the whole identify path
+    (``extract_query`` + ``match``) and decoding alone."""
+    from PIL import Image
+
+    from tdmguard.fingerprint.image import load_working
+
+    folder = work / "speed-4mp"
+    folder.mkdir()
+    rng = np.random.default_rng(4)
+    files = []
+    photos = [p for p in sources if "/wd/" in str(p) or "/skimage/" in str(p)][:30]
+    for number, path in enumerate(photos):
+        im = flatten(path)
+        size = (2448, 1632) if im.width >= im.height else (1632, 2448)
+        im = im.resize(size, Image.Resampling.BICUBIC)
+        grain = rng.normal(0, 3.0, (size[1], size[0], 3))
+        im = Image.fromarray(np.clip(np.asarray(im, np.float32) + grain, 0, 255).astype(np.uint8))
+        out = folder / f"{number}.jpg"
+        im.save(out, "JPEG", quality=90)
+        files.append(out)
+    if not files:
+        return {}
+    full, decode = [], []
+    for _ in range(3):
+        t0 = time.process_time()
+        for path in files:
+            engine.match(engine.extract_query(path), index)
+        full.append(time.process_time() - t0)
+        t0 = time.process_time()
+        for path in files:
+            load_working(path)
+        decode.append(time.process_time() - t0)
+    sizes = sorted(p.stat().st_size for p in files)
+    return {
+        "jpeg_4mp_files": len(files),
+        "jpeg_4mp_median_mb": round(sizes[len(sizes) // 2] / 1e6, 2),
+        "jpeg_4mp_identify_img_s": round(len(files) / min(full), 1),
+        "jpeg_4mp_decode_img_s": round(len(files) / min(decode), 1),
     }
 
 
@@ -368,6 +465,11 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
     rng.shuffle(pool)
     n_unregistered = 200 if quick else 1000
     unregistered, pool = pool[:n_unregistered], pool[n_unregistered:]
+    # low-detail originals (issue #14): made from images that are registered nowhere else
+    n_low = 30 if quick else 90
+    photos = [s.path for s in pool if s.origin == "wesnoth-portrait"][: n_low // 2]
+    logos = [s.path for s in pool if s.origin == "openclipart"][: n_low // 2]
+    pool = [s for s in pool if s.path not in set(photos) | set(logos)]
 
     engine = ImageFingerprinter()
     work = Path(tempfile.mkdtemp(prefix="tdmguard-image-bench-"))
@@ -393,6 +495,22 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
             if ph is not None:
                 ref_phash.append((str(s.path), ph))
         t_ref = time.process_time() - t0
+        low = synth.low_detail_set(
+            work / "low-detail", rng, count=n_low, logos=logos, photos=photos
+        )
+        low_refused: list[str] = []
+        for made in low:
+            fp = engine.extract(made.path)
+            if len(fp) == 0:
+                low_refused.append(f"{made.kind}: {fp.meta.get('reason', '')}")
+                continue
+            writer.add(str(made.path), fp.keys, fp.aux, dict(fp.meta))
+            ph = phash_of(made.path)
+            if ph is not None:
+                ref_phash.append((str(made.path), ph))
+        blanks = synth.blank(work / "blank", rng, 5)
+        blank_reasons = sorted({str(engine.extract(p).meta.get("reason")) for p in blanks})
+        blank_refused = sum(len(engine.extract(p)) == 0 for p in blanks)
         distract_hashes = 0
         distract_images = 0
         distract_phash: list[tuple[str, int]] = []
@@ -405,7 +523,7 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
             except MediaError:
                 continue
             writer.add(f"distractor:{s.path}", fp.keys, fp.aux, dict(fp.meta))
-            distract_hashes += len(fp)
+            distract_hashes += int((fp.aux[:, 8] >= 0).sum())  # PDQ rows, as before
             distract_images += 1
             ph = phash_of(s.path)
             if ph is not None:
@@ -438,6 +556,15 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
                 path = qdir / f"{number}-{name}.{'jpg' if fmt.startswith('JPEG') else 'png'}"
                 save(transform(base), path, fmt)
                 queries.append((name, group, str(s.path), path))
+        copies = synth.copy_distortions(rng)
+        for number, made in enumerate(low):
+            if any(r.startswith(made.kind + ":") for r in low_refused):
+                continue
+            base = flatten(made.path)
+            for k, distort in enumerate(copies):
+                path = qdir / f"low{number}-{k}.jpg"
+                save(distort(base), path, "JPEG75")
+                queries.append((f"low-detail-{made.kind}", "low-detail", str(made.path), path))
         for number, s in enumerate(unregistered):
             path = qdir / f"u{number}.jpg"
             save(flatten(s.path), path, "JPEG75")
@@ -464,6 +591,7 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
         wrong_d: list[int | None] = [None] * len(queries)
         wrong_pairs = [0, 0]  # (query, other indexed image) pairs within the threshold
         cross = [0, 0]  # queries matching an image of another collection (PDQ, pHash)
+        methods: dict[str, int] = {}  # which descriptor found the true work
         wall0 = time.perf_counter()
         for i in order:
             name, _group, truth, path = queries[i]
@@ -480,7 +608,7 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
             wrong = [m for m in matches if m.work_id != truth]
             if found:
                 distances.append(
-                    int(next(m.detail["hamming"] for m in matches if m.work_id == truth))
+                    int(next(m.detail.get("hamming", 0) for m in matches if m.work_id == truth))
                 )
             if not found and truth and len(misses.setdefault(name, [])) < 5:
                 misses[name].append(truth)
@@ -491,7 +619,8 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
                         "query_file_source": source_of.get(path, ""),
                         "truth": truth,
                         "matched": wrong[0].work_id,
-                        "hamming": wrong[0].detail["hamming"],
+                        "hamming": wrong[0].detail.get("hamming"),
+                        "method": wrong[0].detail.get("method"),
                     }
                 )
             t0 = time.process_time()
@@ -508,9 +637,14 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
             home = collection(truth or source_of.get(path, ""))
             cross[0] += any(collection(m.work_id) != home for m in wrong)
             cross[1] += any(collection(w) != home for w in ph_hits - {truth})
-            hit = [int(m.detail["hamming"]) for m in matches if m.work_id == truth]
+            hit = [int(m.detail.get("hamming", 0)) for m in matches if m.work_id == truth]
+            for m in matches:
+                if m.work_id == truth:
+                    methods[str(m.detail.get("method"))] = (
+                        methods.get(str(m.detail.get("method")), 0) + 1
+                    )
             true_d[i] = hit[0] if hit else None
-            wrong_d[i] = min((int(m.detail["hamming"]) for m in wrong), default=None)
+            wrong_d[i] = min((int(m.detail.get("hamming", 0)) for m in wrong), default=None)
         wall_s = time.perf_counter() - wall0
         for found, wrong, pfound, pwrong in results:
             pdq_found.append(found)
@@ -518,6 +652,7 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
             ph_found.append(pfound)
             ph_fp.append(pwrong)
         speed = throughput(engine, index, registered, work, ph_codes)
+        speed |= throughput_4mp(engine, index, [s.path for s in registered], work)
         montage(fp_examples, CACHE / "false-positive-pairs.png")
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -535,7 +670,7 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
     origin_of = {str(s.path): s.origin for s in registered}
     for (name, _group, truth, _), found in zip(queries, pdq_found, strict=True):
         if truth and name != "crop-random-10":
-            cell = per_origin.setdefault(origin_of[truth], {"n": 0, "found": 0})
+            cell = per_origin.setdefault(origin_of.get(truth, "low-detail"), {"n": 0, "found": 0})
             cell["n"] += 1
             cell["found"] += found
     n_q = len(queries)
@@ -554,9 +689,7 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
     n_unreg = sum(1 for q in queries if not q[2])
     n_images = len(registered) + distract_images
     clipart = {str(s.path) for s in registered if s.origin == "openclipart"}
-    painted = [
-        f for q, f in zip(queries, pdq_fp, strict=True) if q[2] and q[2] not in clipart
-    ]
+    painted = [f for q, f in zip(queries, pdq_fp, strict=True) if q[2] and q[2] not in clipart]
     unreg_fp = sum(f for q, f in zip(queries, pdq_fp, strict=True) if not q[2])
     ph_unreg_fp = sum(f for q, f in zip(queries, ph_fp, strict=True) if not q[2])
     result = {
@@ -574,6 +707,13 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
         "seed": seed,
         "references": len(registered),
         "references_refused_low_quality_or_unreadable": refused,
+        "low_detail_references": len(low),
+        "low_detail_by_kind": {k: sum(m.kind == k for m in low) for k in synth.KINDS},
+        "low_detail_refused": low_refused,
+        "blank_images": len(blanks),
+        "blank_refused": blank_refused,
+        "blank_reasons": blank_reasons,
+        "true_match_method": methods,
         "references_by_origin": {
             o: sum(1 for s in registered if s.origin == o) for o in sorted(origin_of.values())
         },
@@ -642,20 +782,37 @@ def render(result: dict[str, Any]) -> str:
         f"{result['references']} references {result['references_by_origin']} "
         f"({len(result['references_refused_low_quality_or_unreadable'])} more refused at "
         "registration: no hash of PDQ quality >= 50); index of "
-        f"{result['index_hashes']} hashes incl. {result['distractor_hashes']} distractor hashes "
+        f"{result['index_hashes']} rows incl. {result['distractor_hashes']} distractor PDQ hashes "
         f"from {result['distractor_images']} other real images ({result['search_method']} "
         f"search, opened in {result['index_open_s'] * 1000:.1f} ms); {result['queries']} queries "
         f"incl. {result['unregistered_queries']} unregistered images.",
         "",
-        "| distortion | n | PDQ (tdmguard) | pHash-64 (imagehash) | target |",
-        "|---|---|---|---|---|",
+        "| distortion | n | tdmguard | pHash-64 (imagehash) | target | before |",
+        "|---|---|---|---|---|---|",
     ]
     for name, r in result["recall"].items():
         target = TARGETS.get(r["group"]) or TARGETS.get(name)
         mark = ""
         if target is not None:
             mark = f">= {target:.0%} " + ("ok" if r["pdq"] >= target else "MISSED")
-        lines.append(f"| {name} | {r['n']} | {r['pdq']:.1%} | {r['phash']:.1%} | {mark} |")
+        before = PREVIOUS.get(name) or PREVIOUS.get(r["group"], "")
+        lines.append(
+            f"| {name} | {r['n']} | {r['pdq']:.1%} | {r['phash']:.1%} | {mark} | {before} |"
+        )
+    groups_total: dict[str, list[int]] = {}
+    for r in result["recall"].values():
+        cell = groups_total.setdefault(r["group"], [0, 0])
+        cell[0] += round(r["pdq"] * r["n"])
+        cell[1] += r["n"]
+    for group in ("rendition", "low-detail"):
+        if group in groups_total:
+            hit, n = groups_total[group]
+            target = TARGETS[group]
+            lines.append(
+                f"| **{group} (all)** | {n} | {hit / n:.1%} | | >= {target:.0%} "
+                + ("ok" if hit / n >= target else "MISSED")
+                + f" | {PREVIOUS.get(group, '')} |"
+            )
     fpr = result["false_positive_rate"]
     tput = result["throughput_per_core"]
     ratio = tput["pdq_query_img_s_all"] / tput["phash_query_img_s_all"]
@@ -665,7 +822,8 @@ def render(result: dict[str, Any]) -> str:
         "|---|---|---|---|",
         f"| queries with a false match | {fpr['pdq_queries_with_false_match']} of "
         f"{result['queries']} ({fpr['pdq_per_query']:.4%}) | "
-        f"{fpr['phash_queries_with_false_match']} ({fpr['phash_per_query']:.4%}) | <= 0.01 % |",
+        f"{fpr['phash_queries_with_false_match']} ({fpr['phash_per_query']:.4%}) | < 1 % "
+        f"(before: {PREVIOUS['false-match']}) |",
         f"| (query, other image) pairs within threshold | {fpr['pdq_per_pair']:.5%} | "
         f"{fpr['phash_per_pair']:.5%} | |",
         f"| queries matching an image of another collection | "
@@ -684,8 +842,18 @@ def render(result: dict[str, Any]) -> str:
         f"{tput['pdq_query_img_s_all']} | {tput['phash_query_img_s_all']} | |",
         f"| query img/s per core, JPEG q85 1024 px ({tput['jpeg_1024px_files']} files) | "
         f"{tput['pdq_jpeg_1024px_img_s']} | {tput['phash_jpeg_1024px_img_s']} | >= 330 |",
-        f"| registration img/s per core (~24 hashes each) | "
-        f"{tput['pdq_registration_img_s']} | | |",
+        f"| query img/s per core, 4 Mpx JPEG photos ({tput.get('jpeg_4mp_files', 0)} files, "
+        f"median {tput.get('jpeg_4mp_median_mb', 0)} MB): identify path / decode alone | "
+        f"{tput.get('jpeg_4mp_identify_img_s', 0)} / {tput.get('jpeg_4mp_decode_img_s', 0)} "
+        f"| | >= 100 (before: {PREVIOUS['speed-4mp']}) |",
+        f"| registration img/s per core | {tput['pdq_registration_img_s']} | | |",
+        f"| low-detail originals refused at registration | "
+        f"{len(result['low_detail_refused'])} of {result['low_detail_references']} "
+        f"{result['low_detail_by_kind']} | | 0 (before: {PREVIOUS['low-detail']}) |",
+        f"| blank (one-colour) images refused, with the reason | "
+        f"{result['blank_refused']} of {result['blank_images']}: {result['blank_reasons']} | | "
+        "all |",
+        f"| which descriptor found the true work | {result['true_match_method']} | | |",
         "",
         "",
         "PDQ threshold sweep (recall by distortion group; queries with a false match):",

@@ -8,4 +8,15 @@ try:
 except PackageNotFoundError:  # running from a source tree without installing
     __version__ = "0.0.0+source"
 
-__all__ = ["__version__"]
+__all__ = ["Scanner", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    """``tdmguard.Scanner`` is imported on first use, so ``import tdmguard`` stays light."""
+    if name == "Scanner":
+        # Imported by name: the root package is no layer, and the scan stack is loaded
+        # only by those who use it.
+        import importlib
+
+        return importlib.import_module("tdmguard.scan.api").Scanner
+    raise AttributeError(f"module 'tdmguard' has no attribute {name!r}")

@@ -10,9 +10,19 @@ from pathlib import Path
 
 from tdmguard.errors import ConfigError
 
-__all__ = ["DEFAULT_DB_FILE", "Settings", "sqlite_path"]
+__all__ = ["DEFAULT_DB_FILE", "Settings", "default_data_dir", "sqlite_path"]
 
 DEFAULT_DB_FILE = "tdmguard.db"
+
+
+def default_data_dir() -> Path:
+    """Where the registry lives when no ``--db``/``TDMGUARD_DB`` is given: the platform's user
+    data folder (``$XDG_DATA_HOME/tdmguard`` or ``~/.local/share/tdmguard`` on Linux,
+    ``~/Library/Application Support/tdmguard`` on macOS, ``%LOCALAPPDATA%\\tdmguard`` on
+    Windows)."""
+    import platformdirs
+
+    return platformdirs.user_data_path("tdmguard", appauthor=False)
 
 
 def sqlite_path(db_url: str) -> Path | None:
@@ -39,6 +49,7 @@ class Settings:
     db_url: str
     index_dir: Path
     research_exception: bool = False
+    db_is_default: bool = False  # neither --db nor TDMGUARD_DB named it
 
     @classmethod
     def load(
@@ -49,12 +60,15 @@ class Settings:
         research_exception: bool | None = None,
         environ: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        data_dir: Path | None = None,
     ) -> Settings:
         """Flags win over the environment (``TDMGUARD_DB``, ``TDMGUARD_INDEX``,
-        ``TDMGUARD_RESEARCH_EXCEPTION``), which wins over the defaults."""
+        ``TDMGUARD_RESEARCH_EXCEPTION``), which wins over the defaults (the registry in
+        :func:`default_data_dir`)."""
         env = os.environ if environ is None else environ
         base = cwd or Path.cwd()
-        raw_db = db or env.get("TDMGUARD_DB") or str(base / DEFAULT_DB_FILE)
+        named_db = db or env.get("TDMGUARD_DB")
+        raw_db = named_db or str((data_dir or default_data_dir()) / DEFAULT_DB_FILE)
         db_url = _as_db_url(raw_db)
         raw_index = index or env.get("TDMGUARD_INDEX")
         if raw_index:
@@ -72,4 +86,5 @@ class Settings:
                     f"expected 0/1/true/false, got {flag!r}", where="TDMGUARD_RESEARCH_EXCEPTION"
                 )
             research_exception = flag in {"1", "true", "yes"}
-        return cls(db_url=db_url, index_dir=index_dir, research_exception=research_exception)
+        return cls(db_url=db_url, index_dir=index_dir, research_exception=research_exception,
+                   db_is_default=not named_db)

@@ -20,6 +20,7 @@ from importlib import resources
 from types import MappingProxyType
 
 __all__ = [
+    "PURPOSE_OVERRIDES",
     "TOKEN_ONLY_CRAWLERS",
     "AgentPurpose",
     "AiAgent",
@@ -84,7 +85,24 @@ class AiAgentTable:
         return self.training
 
 
-def _purpose(function: str) -> AgentPurpose:
+# Entries whose ``function`` text the patterns above misread, by product token, with the
+# operator's own description as the reason (ai.robots.txt writes "AI Data Providers" for
+# crawlers that feed search APIs; Applebot-Extended's text names no training but Apple's
+# documentation and the reference, section 2.2, say it governs foundation-model training).
+PURPOSE_OVERRIDES: Mapping[str, AgentPurpose] = MappingProxyType(
+    {
+        "bravebot": AgentPurpose.SEARCH,  # the Brave Search crawler (its operator URL)
+        "querit-searchbot": AgentPurpose.SEARCH,  # indexes for a search API
+        "applebot-extended": AgentPurpose.TRAINING,  # token only: Apple model training
+        "amazonbot": AgentPurpose.ASSISTANT,  # answers for Alexa users
+    }
+)
+
+
+def _purpose(function: str, token: str = "") -> AgentPurpose:
+    override = PURPOSE_OVERRIDES.get(token)
+    if override is not None:
+        return override
     if _TRAINING.search(function):
         return AgentPurpose.TRAINING
     if _SEARCH.search(function):
@@ -117,7 +135,7 @@ def build_agent_table(
                 "operator": _plain(fields.get("operator", "")),
                 "function": function,
                 "respect": _plain(fields.get("respect", "")),
-                "purpose": _purpose(function).value,
+                "purpose": _purpose(function, token).value,
             }
         )
     return {"source": source, "source_date": source_date, "agents": agents}
@@ -135,7 +153,7 @@ def load_ai_agents() -> AiAgentTable:
             operator=a["operator"],
             function=a["function"],
             respect=a["respect"],
-            purpose=AgentPurpose(a["purpose"]),
+            purpose=PURPOSE_OVERRIDES.get(a["token"], AgentPurpose(a["purpose"])),
             token_only=a["token"] in TOKEN_ONLY_CRAWLERS,
         )
         for a in doc["agents"]

@@ -102,6 +102,15 @@ def _covers_purpose(purposes: frozenset[Purpose], purpose: Purpose) -> bool:
     return not purposes or purpose in purposes
 
 
+def _via(entry_uses: frozenset[Use], use: Use) -> str | None:
+    """The broader use through which an entry covers ``use`` (``tdm`` covers ``ai-train``),
+    or None when it names ``use`` itself."""
+    if use in entry_uses:
+        return None
+    parents = sorted(u.value for u in entry_uses if use in covered_uses([u]))
+    return parents[0] if parents else None
+
+
 def _same_actor(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 
@@ -156,22 +165,25 @@ def decide(
         return Decision(DecisionKind.REVIEW, tuple(reasons))
     if not reserved:
         if exempted:
+            via = _via(exempted[0].uses, use)
             reasons.append(
                 Reason(
                     "work-exemption" if per_work else "holder-exemption",
-                    f"exemption {exempted[0].id} lifts the reservation for {use.value}",
-                    {"exemption": exempted[0].id},
+                    f"exemption {exempted[0].id} lifts the reservation for {use.value}"
+                    + (f" (an exemption for {via} lifts every narrower use)" if via else ""),
+                    {"exemption": exempted[0].id} | ({"via": via} if via else {}),
                 )
             )
         reasons.append(Reason("no-reservation", f"nothing reserves {use.value} on {at}"))
         return Decision(DecisionKind.KEEP, tuple(reasons))
 
     first = reserved[0]
+    via = _via(first.uses, use)
     reserved_reason = Reason(
         "reserved-work" if per_work else "reserved-holder-wide",
         f"{facts.holder} reserved {', '.join(sorted(u.value for u in first.uses))} "
-        f"from {first.effective_from}",
-        {"reservation": first.id},
+        f"from {first.effective_from}" + (f" ({via} covers {use.value})" if via else ""),
+        {"reservation": first.id} | ({"via": via} if via else {}),
     )
     reasons.append(reserved_reason)
 

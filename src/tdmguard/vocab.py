@@ -180,12 +180,14 @@ class Evidence:
 
     ``source`` names the channel (``robots.txt``, ``tdmrep.json``, ``xmp:plus:DataMining``,
     ``registry:audio``); ``locator`` the URL, file path, byte or time offset; ``raw`` the
-    deciding rule or header (short) and ``digest`` the SHA-256 of the raw bytes read.
+    deciding rule or header (short text), or for a content match the match itself as a JSON
+    object (written as structured JSON, never as JSON inside a string); ``digest`` the SHA-256
+    of the raw bytes read.
     """
 
     source: str
     locator: str
-    raw: str = ""
+    raw: str | Mapping[str, object] = ""
     digest: str = ""
     observed_at: str = ""
     status: int | None = None
@@ -196,7 +198,7 @@ class Evidence:
         for key in ("raw", "digest", "observed_at", "parser_version"):
             value = getattr(self, key)
             if value:
-                out[key] = value
+                out[key] = dict(value) if isinstance(value, Mapping) else value
         if self.status is not None:
             out["status"] = self.status
         return out

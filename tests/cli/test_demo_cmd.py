@@ -35,3 +35,8 @@ def test_demo_decides_every_sample(tmp_path: Path) -> None:
     assert home["stances"]["ai-train"] == "deny"
     assert summary["scan"]["counts"] == {"kept": 5, "excluded": 9, "review": 0, "errors": 0}
     assert (tmp_path / "demo" / "declaration" / ".well-known" / "tdmrep.json").is_file()
+    # What the developer hands on: the scan's report page and the summary draft.
+    assert "Jeanie with the Light Brown Hair" in Path(summary["scan"]["report_html"]).read_text()
+    manifest = Path(summary["summary"]["removal_manifest"]).read_text().splitlines()
+    assert len(manifest) == 9 + 1  # both scans' excluded items
+    assert "Open questions" in Path(summary["summary"]["markdown"]).read_text()

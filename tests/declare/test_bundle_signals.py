@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tdmguard.crawlers import product_token
-from tdmguard.declare import crawler_tokens, reservation_headers, write_bundle
+from tdmguard.crawlers import AgentPurpose, product_token
+from tdmguard.declare import ai_crawlers, reservation_headers, write_bundle
 from tdmguard.vocab import Stance, Use, covered_uses, uses_for_label
 from tests.declare.examples import example_declaration
 
@@ -42,8 +42,14 @@ def test_own_parsers_read_every_reserved_use_as_deny(tmp_path: Path, uses: froze
     url = "https://label.example/music/track.mp3"
     parsed = robots.parse_robots((tmp_path / "robots.txt").read_text())
     assert not parsed.problems, parsed.problems
-    for token in crawler_tokens():
-        assert not parsed.allows(url, product_token(token)), token
+    for crawler in ai_crawlers():
+        # Exactly the crawlers of the reserved uses are disallowed (issue #14, Publishing).
+        blocked = crawler.reserved_by(uses)
+        assert parsed.allows(url, product_token(crawler.token)) is not blocked or (
+            # a token shared with a blocked crawler of another category (AI2Bot: "ai")
+            # is written, failing closed
+            not blocked and crawler.purpose is not AgentPurpose.SEARCH
+        ), crawler.token
     assert parsed.allows(url, "Googlebot")
 
     channels: dict[str, set[Use]] = {}

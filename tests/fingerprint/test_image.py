@@ -13,14 +13,16 @@ import pytest
 
 pytest.importorskip("pdqhash")
 pytest.importorskip("faiss")
-from PIL import Image, ImageEnhance, ImageOps
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 from tdmguard.errors import InputError, MediaError
 from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.fingerprint.engines import get_engine
 from tdmguard.fingerprint.image import (
+    CROPS,
+    KIND_LAYOUT,
+    KIND_LOCAL,
     MATCH_MAX_DISTANCE,
-    QUALITY_MIN,
     ImageFingerprinter,
     Variant,
 )
@@ -83,18 +85,28 @@ def test_engine_shape_and_fingerprint_layout(engine: ImageFingerprinter) -> None
     assert get_engine(Modality.IMAGE).engine == engine.engine == "image-pdq/1"
     assert engine.modality is Modality.IMAGE and engine.aux_width == 12
     fp = engine.extract(CORPUS / "snail.png")
-    assert fp.aux.shape == (len(fp), 12) and len(fp) >= 8 + 5
-    # keys are the first 64 bits of each hash, aux[:, :8] the whole hash
-    hashes = np.ascontiguousarray(fp.aux[:, :8]).astype("<i4").view(np.uint8)
-    assert np.array_equal(hashes[:, :8].copy().view(">u8").reshape(-1), fp.keys)
-    assert (fp.aux[:, 8] >= QUALITY_MIN).all()
-    whole = fp.aux[(fp.aux[:, 10] == 0) & (fp.aux[:, 11] == 0)]
+    assert fp.aux.shape == (len(fp), 12)
+    pdq = fp.aux[:, 8] >= 0
+    assert int(pdq.sum()) >= 8 + 5
+    # PDQ rows: keys are the first 64 bits of each hash, aux[:, :8] the whole hash
+    hashes = np.ascontiguousarray(fp.aux[pdq, :8]).astype("<i4").view(np.uint8)
+    assert np.array_equal(hashes[:, :8].copy().view(">u8").reshape(-1), fp.keys[pdq])
+    whole = fp.aux[pdq & (fp.aux[:, 10] == 0) & (fp.aux[:, 11] == 0)]
     assert sorted(whole[:, 9].tolist()) == list(range(8))  # all 8 dihedral variants
+    # aspect-ratio renditions are registered too (the snail is about 16:9)
+    assert (fp.aux[pdq, 11] > len(CROPS)).any()
+    # local-feature rows, TABLES per keypoint, tagged keys
+    loc = fp.aux[:, 8] == KIND_LOCAL
+    assert int(loc.sum()) % 3 == 0 and int(loc.sum()) >= 30
+    assert ((fp.keys[loc] >> np.uint64(56)) == 0x4C).all()
     again = Fingerprint.from_bytes(fp.to_bytes())
     assert np.array_equal(again.aux, fp.aux) and again.meta["quality"] == fp.meta["quality"]
     query = engine.extract_query(CORPUS / "snail.png")
-    assert 1 <= len(query) <= 2 and (query.aux[:, 9] == 0).all() and (query.aux[:, 11] == 0).all()
-    assert query.aux[0].tolist() == fp.aux[fp.aux[:, 9] == 0][0].tolist()
+    qpdq = query.aux[query.aux[:, 8] >= 0]
+    assert 1 <= len(qpdq) <= 2 and (qpdq[:, 9] == 0).all() and (qpdq[:, 11] == 0).all()
+    assert qpdq[0].tolist() == fp.aux[pdq & (fp.aux[:, 9] == 0)][0].tolist()
+    # a detailed image carries no colour-layout row (only low-detail ones do)
+    assert not (query.aux[:, 8] == KIND_LAYOUT).any() and float(query.meta["margin"]) > 12
 
 
 @pytest.mark.parametrize("work_id", sorted(WORKS))
@@ -162,16 +174,159 @@ def test_image_modes_are_read(
     assert [m.work_id for m in matches] == ["snail"]
 
 
-def test_low_quality_images_are_neither_indexed_nor_queried(
+def test_blank_images_give_an_empty_fingerprint_with_the_reason(
     engine: ImageFingerprinter, index: BinaryHashIndex, tmp_path: Path
 ) -> None:
     path = tmp_path / "flat.png"
     Image.new("RGB", (300, 200), (120, 130, 140)).save(path)
     fp = engine.extract(path)
-    assert len(fp) == 0 and int(fp.meta["low_quality_dropped"]) > 0
-    assert int(fp.meta["quality"]) < QUALITY_MIN
+    assert len(fp) == 0 and "blank" in str(fp.meta["reason"]) and "quality" not in fp.meta
     assert engine.match(fp, index) == []
     assert engine.match(engine.extract_query(path), index) == []
+
+
+def _painting(seed: int, size: tuple[int, int] = (640, 480)) -> Image.Image:
+    """A photo-like test picture: overlapping soft shapes over a textured ground."""
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGB", size, tuple(int(v) for v in rng.integers(40, 200, 3)))
+    draw = ImageDraw.Draw(im)
+    for _ in range(60):
+        x, y = int(rng.integers(0, size[0])), int(rng.integers(0, size[1]))
+        w, h = int(rng.integers(10, 120)), int(rng.integers(10, 120))
+        fill = tuple(int(v) for v in rng.integers(0, 256, 3))
+        if rng.random() < 0.5:
+            draw.ellipse((x, y, x + w, y + h), fill=fill)
+        else:
+            draw.rectangle((x, y, x + w, y + h), fill=fill)
+    noise = rng.normal(0, 6, (size[1], size[0], 3))
+    pixels = np.clip(np.asarray(im, np.float32) + noise, 0, 255).astype(np.uint8)
+    return Image.fromarray(pixels).filter(ImageFilter.GaussianBlur(1))
+
+
+def _gradient(a: tuple[int, int, int], b: tuple[int, int, int]) -> Image.Image:
+    t = np.linspace(0, 1, 800)[None, :, None]
+    row = np.asarray(a, np.float32) * (1 - t) + np.asarray(b, np.float32) * t
+    return Image.fromarray(np.repeat(row, 500, axis=0).astype(np.uint8))
+
+
+@pytest.fixture(scope="module")
+def hard_index(
+    engine: ImageFingerprinter, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[BinaryHashIndex, dict[str, Image.Image]]:
+    """Works that the PDQ-only engine refused or missed: a night version of a painting, a
+    pastel gradient, a plain cover with a small logo, and two paintings for crops."""
+    folder = tmp_path_factory.mktemp("hard")
+    night = np.asarray(_painting(3), np.float32) / 255
+    with Image.open(CORPUS / "dinosaur.png") as logo_im:
+        logo = logo_im.convert("RGBA")
+    logo.thumbnail((90, 90))
+    cover = Image.new("RGB", (700, 700), (24, 30, 60))
+    cover.paste(logo, (420, 480), logo)
+    works = {
+        "painting-a": _painting(1),
+        "painting-b": _painting(2),
+        "night": Image.fromarray((255 * 0.15 * night**2.2).astype(np.uint8)),
+        "pastel": _gradient((250, 200, 210), (200, 220, 250)),
+        "cover": cover,
+    }
+    index_folder = folder / "image"
+    BinaryHashIndex.create(index_folder, engine=engine.engine, aux_width=engine.aux_width)
+    writer = BinarySegmentWriter(engine.aux_width)
+    for work_id, im in works.items():
+        path = folder / f"{work_id}.png"
+        im.save(path)
+        fp = engine.extract(path)
+        assert len(fp) > 0, work_id  # every one of them is registrable
+        writer.add(work_id, fp.keys, fp.aux, dict(fp.meta))
+    BinaryHashIndex.append_segment(index_folder, writer)
+    return BinaryHashIndex.open(index_folder), works
+
+
+def _query(
+    engine: ImageFingerprinter, index: BinaryHashIndex, im: Image.Image, path: Path
+) -> list[str]:
+    im.save(path, "JPEG", quality=80)
+    return [m.work_id for m in engine.match(engine.extract_query(path), index)]
+
+
+@pytest.mark.parametrize("work_id", ["night", "pastel", "cover"])
+def test_dark_pale_and_minimal_artworks_are_found(
+    engine: ImageFingerprinter,
+    hard_index: tuple[BinaryHashIndex, dict[str, Image.Image]],
+    tmp_path: Path,
+    work_id: str,
+) -> None:
+    index, works = hard_index
+    im = works[work_id]
+    half = im.resize((im.width // 2, im.height // 2))
+    assert _query(engine, index, half, tmp_path / "q.jpg") == [work_id]
+    # darker (brightening a near-white pastel clips its channels and changes its colours)
+    darker = ImageEnhance.Brightness(half).enhance(0.9)
+    assert _query(engine, index, darker, tmp_path / "q2.jpg") == [work_id]
+
+
+def test_other_gradients_and_covers_are_not_matched(
+    engine: ImageFingerprinter,
+    hard_index: tuple[BinaryHashIndex, dict[str, Image.Image]],
+    tmp_path: Path,
+) -> None:
+    index, _ = hard_index
+    other = _gradient((200, 250, 210), (250, 230, 190))
+    assert _query(engine, index, other, tmp_path / "g.jpg") == []
+    plain = Image.new("RGB", (700, 700), (24, 30, 60))
+    assert _query(engine, index, plain, tmp_path / "p.jpg") == []
+    assert _query(engine, index, _painting(9), tmp_path / "u.jpg") == []
+
+
+@pytest.mark.parametrize(
+    ("keep_x", "keep_y", "ax", "ay"),
+    [(0.8, 0.8, 0.1, 0.9), (0.8, 0.8, 1.0, 0.3), (0.9, 0.9, 0.2, 0.7), (0.45, 1.0, 0.7, 0.5)],
+)
+def test_off_centre_crops_are_found_by_local_features(
+    engine: ImageFingerprinter,
+    hard_index: tuple[BinaryHashIndex, dict[str, Image.Image]],
+    tmp_path: Path,
+    keep_x: float,
+    keep_y: float,
+    ax: float,
+    ay: float,
+) -> None:
+    index, works = hard_index
+    for work_id in ("painting-a", "painting-b"):
+        im = works[work_id]
+        w, h = round(im.width * keep_x), round(im.height * keep_y)
+        x, y = round((im.width - w) * ax), round((im.height - h) * ay)
+        cut = im.crop((x, y, x + w, y + h)).resize((w * 3 // 4, h * 3 // 4))
+        cut.save(tmp_path / "crop.jpg", "JPEG", quality=80)
+        matches = engine.match(engine.extract_query(tmp_path / "crop.jpg"), index)
+        assert [m.work_id for m in matches] == [work_id]
+        if matches[0].detail["method"] == "local":
+            assert int(matches[0].detail["inliers"]) >= 10  # type: ignore[call-overload]
+
+
+def test_fingerprints_of_the_pdq_only_version_still_match(
+    engine: ImageFingerprinter, tmp_path: Path
+) -> None:
+    """A registry built before local features holds PDQ rows only (quality >= 50): an index
+    rebuilt from them answers the new engine's queries as before."""
+    fp = engine.extract(CORPUS / "armadillo.png")
+    old_rows = (fp.aux[:, 8] >= 50) & (fp.aux[:, 11] <= len(CROPS))
+    old = engine.from_hashes(
+        np.ascontiguousarray(fp.aux[old_rows, :8]).astype("<i4").view(np.uint8),
+        fp.aux[old_rows, 8:12],
+        {"quality": int(fp.meta["quality"])},
+    )
+    folder = tmp_path / "image"
+    BinaryHashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+    writer = BinarySegmentWriter(engine.aux_width)
+    writer.add("armadillo", old.keys, old.aux, dict(old.meta))
+    BinaryHashIndex.append_segment(folder, writer)
+    index = BinaryHashIndex.open(folder)
+    assert index.searchable_rows() == len(old)
+    path = tmp_path / "q.jpg"
+    _shown("armadillo.png").resize((300, 148)).save(path, "JPEG", quality=60)
+    (best,) = engine.match(engine.extract_query(path), index)
+    assert best.work_id == "armadillo" and best.detail["method"] == "pdq"
 
 
 def _png_header(width: int, height: int) -> bytes:

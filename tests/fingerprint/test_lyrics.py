@@ -106,6 +106,44 @@ def test_short_quote_below_threshold_is_not_a_match(
     assert engine.match_text("she said: light brown hair!", index) == []
 
 
+def test_six_word_stock_phrase_is_not_a_confident_match(
+    engine: LyricsFingerprinter, index: HashIndex
+) -> None:
+    # issue 14: six words of a lyric inside unrelated text used to match with score 1.0
+    phrase = "I see her tripping where the"
+    assert engine.match_text(FILLER + phrase + " garden path. " + FILLER, index) == []
+    # the same phrase crossing into a second lyric line with enough words is a quote
+    longer = "I see her tripping where the bright streams play, happy as the daisies"
+    found = only(engine.match_text(FILLER + longer + FILLER, index), "jeanie")
+    assert found.detail["lines"] == 2 and found.detail["words"] >= 12
+
+
+def test_evidence_needs_two_lyric_lines_or_a_long_run(
+    engine: LyricsFingerprinter, index: HashIndex
+) -> None:
+    # eight words, all on one line of the lyric: not enough on one line
+    one_line = "Many were the blithe birds that warbled them"
+    assert engine.match_text(FILLER + one_line + ". " + FILLER, index) == []
+    # the same eight words across two lines are
+    two_lines = "that warbled them o'er: I dream of Jeanie"
+    found = only(engine.match_text(FILLER + two_lines + ". " + FILLER, index), "jeanie")
+    assert found.detail["lines"] == 2
+    relaxed = LyricsFingerprinter()
+    relaxed.settings = engine_module.MatchSettings(min_lines=1)
+    assert only(relaxed.match_text(FILLER + one_line + ". " + FILLER, index), "jeanie")
+
+
+def test_covered_words_bridge_one_substituted_word() -> None:
+    start = np.array([0, 1, 6], np.int64)  # windows 0-3, 1-4, (5 substituted), 6-9
+    end = start + 3
+    cum = np.arange(1, 11, dtype=np.int64) * 4
+    keep = np.ones(3, np.bool_)
+    assert engine_module._union_units(start, end, cum, keep) == 40.0  # tokens 0-9
+    far = np.array([0, 9], np.int64)
+    assert engine_module._union_units(far, far + 3, np.arange(1, 14) * 4,
+                                      np.ones(2, np.bool_)) == 32.0
+
+
 def test_lrc_timestamps_and_tags_blanked(engine: LyricsFingerprinter, index: HashIndex) -> None:
     fp = engine.extract(DATA / "alexanders_ragtime_band.lrc")
     assert fp.meta["format"] == "lrc"
@@ -135,6 +173,18 @@ def test_chinese_without_spaces(engine: LyricsFingerprinter, index: HashIndex) -
     found = only(engine.match_text(doc, index), "jingyesi")
     assert doc[int(found.query_start) : int(found.query_end)] == "举头望明月低头思故乡"
     assert found.ref_start == 3.0
+
+
+def test_short_chinese_lines_with_a_substituted_character(
+    engine: LyricsFingerprinter, index: HashIndex
+) -> None:
+    # issue 14: CJK windows are four characters, so one changed character in two short
+    # lines of a classical poem leaves enough of the quote
+    doc = "今天读到这两句：举头望明月，低头思故土。真的很美。"
+    found = only(engine.match_text(doc, index), "jingyesi")
+    assert found.ref_start == 3.0 and found.detail["lines"] == 2
+    # but a four-character stock phrase alone is not a match
+    assert engine.match_text("今天晚上举头望明，然后回家睡觉了。", index) == []
 
 
 def test_thai_letters_are_tokens(engine: LyricsFingerprinter) -> None:

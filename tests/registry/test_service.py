@@ -94,7 +94,7 @@ def test_decide_by_id_isrc_and_cache_follows_changes(service: RegistryService) -
     with pytest.raises(InputError):
         service.find_work(reader, work="A-1", isrc="GBAYE2500001")
     with pytest.raises(NotFoundError):
-        service.find_work(reader, iswc="T0000000001")
+        service.find_work(reader, iswc="T0000000010")
 
 
 def test_revoked_key_is_refused_at_once(service: RegistryService) -> None:
@@ -175,3 +175,21 @@ def _fps(service: RegistryService, path: Path) -> list[tuple[object, str]]:
     from tdmguard.registry.catalogue import fingerprint_media
 
     return fingerprint_media([(Modality.LYRICS, path)])  # type: ignore[return-value]
+
+
+def test_catalogue_works_get_an_iscc_that_an_unchanged_upsert_keeps(
+    service: RegistryService, tmp_path: Path
+) -> None:
+    pytest.importorskip("iscc_core")
+    import shutil
+
+    from tdmguard.registry.catalogue_import import ImportMode, RowAction
+
+    shutil.copyfile(SONGS[0], tmp_path / SONGS[0].name)
+    catalogue = tmp_path / "cat.csv"
+    catalogue.write_text(f"id,title,kind,lyrics\nsong1,Song,lyrics,{SONGS[0].name}\n")
+    (work,) = service.import_catalogue(CLI_ACTOR, "A", catalogue)
+    assert work.iscc and work.iscc.startswith("ISCC:")
+    report = service.import_catalogue_report(CLI_ACTOR, "A", catalogue, mode=ImportMode.UPSERT)
+    assert [o.action for o in report.outcomes] == [RowAction.SKIP]
+    assert service.get_work(CLI_ACTOR, "song1").iscc == work.iscc

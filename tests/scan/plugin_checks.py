@@ -20,8 +20,11 @@ class NamesWorkCheck:
 
     def evaluate(self, record: Record) -> CheckOutcome:
         time.sleep(self.delay_s)
-        assert record.path is not None
-        first = record.path.read_text().splitlines()[0].strip()
+        if record.text is not None:
+            first = (record.text.splitlines() or [""])[0].strip()
+        else:
+            assert record.path is not None
+            first = record.path.read_text().splitlines()[0].strip()
         if first.startswith("work:"):
             return CheckOutcome(matches=(Match(first[5:], Modality.LYRICS, 0.9, 0, 10, 1, 2),))
         if first == "boom":

@@ -1,14 +1,32 @@
 from __future__ import annotations
 
+import gzip
+import io
+import json
+import os
+import wave
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from tdmguard.errors import InputError
-from tdmguard.scan.readers import read_directory, read_manifest, read_parquet, read_source
+from tdmguard.scan.plan import SpecKind, plan_source
+from tdmguard.scan.readers import read_shard, read_source
 from tdmguard.scan.record import MediaKind
+
+
+def _wav(seconds: float = 0.1, rate: int = 8000) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.sin(np.arange(int(seconds * rate)) / 5) * 8000).astype(np.int16)
+                      .tobytes())
+    return buf.getvalue()
 
 
 def test_directory_is_sorted_recursive_and_sniffs_content(tmp_path: Path) -> None:
@@ -17,15 +35,47 @@ def test_directory_is_sorted_recursive_and_sniffs_content(tmp_path: Path) -> Non
     (tmp_path / "a.mp3").write_text("plain words, not audio")
     (tmp_path / ".hidden").write_text("skipped")
     (tmp_path / "empty").write_bytes(b"")
-    records = list(read_directory(tmp_path))
+    records = list(read_source(tmp_path))
     assert [r.id for r in records] == ["a.mp3", "b/song.txt", "empty"]
     assert [r.media for r in records[:2]] == [MediaKind.TEXT, MediaKind.SYMBOLIC]
     assert records[2].meta["error"] == "empty file"
 
 
+def test_folder_fails_closed_on_what_it_cannot_open(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "ok.txt").write_text("words")
+    (ds / "lyrics.txt.gz").write_bytes(gzip.compress(b"reserved words"))
+    import zipfile
+
+    with zipfile.ZipFile(ds / "bundle.zip", "w") as zf:
+        zf.writestr("a.txt", "hidden inside")
+    (ds / "dangling").symlink_to(tmp_path / "nowhere")
+    (ds / "loop").symlink_to(ds)  # a symlinked folder pointing at an ancestor
+    os.mkfifo(ds / "pipe")
+    (ds / "secret.txt").write_text("x")
+    (ds / "secret.txt").chmod(0)
+    bad_name = os.fsencode(str(ds)) + b"/caf\xe9.txt"  # not UTF-8
+    with open(bad_name, "wb") as fh:
+        fh.write(b"latin-1 name")
+    records = {r.id: r for r in read_source(ds)}
+    errors = {k: str(r.meta.get("error", "")) for k, r in records.items()}
+    assert "gzip archive" in errors["lyrics.txt.gz"]
+    assert "zip archive" in errors["bundle.zip"]
+    assert "dangling symlink" in errors["dangling"]
+    assert "symlink loop" in errors["loop"]
+    assert "not a regular file (FIFO)" in errors["pipe"]
+    if os.geteuid() != 0:  # root reads any file
+        assert "cannot read" in errors["secret.txt"]
+    odd = next(k for k in records if k.startswith("caf"))
+    assert records[odd].media is MediaKind.TEXT and not errors[odd]
+    assert records["ok.txt"].media is MediaKind.TEXT
+
+
 def test_jsonl_manifest_rows_and_bad_lines(tmp_path: Path) -> None:
     (tmp_path / "x.txt").write_text("hello")
     manifest = tmp_path / "m.jsonl"
+    deep = "[" * 100_000 + "]" * 100_000
     manifest.write_text(
         '{"id": "t1", "text": "some lyrics", "lang": "en"}\n'
         '{"id": "p1", "path": "x.txt", "url": "https://e.example/x"}\n'
@@ -35,34 +85,82 @@ def test_jsonl_manifest_rows_and_bad_lines(tmp_path: Path) -> None:
         '{"id": "gone", "path": "missing.wav"}\n'
         '{"id": "u1", "url": "https://e.example/y"}\n'
         '{"id": "none"}\n'
+        f'{{"id": "deep", "x": {deep}}}\n'
+        '{"id": "\\ud800", "text": "lone surrogate id"}\n'
     )
-    records = {r.id: r for r in read_manifest(manifest)}
-    assert records["t1"].text == "some lyrics" and records["t1"].meta == {"lang": "en"}
+    records = {r.id: r for r in read_source(manifest, shard_size=3)}
+    assert records["t1"].text == "some lyrics" and records["t1"].fields == {
+        "id": "t1", "text": "some lyrics", "lang": "en"}
     assert records["p1"].media is MediaKind.TEXT and records["p1"].url == "https://e.example/x"
     assert "m.jsonl:4" in str(records["line-4"].meta["error"])
     assert "invalid JSON" in str(records["line-5"].meta["error"])
     assert "missing.wav" in str(records["gone"].meta["error"])
     assert records["u1"].media is MediaKind.UNKNOWN and records["u1"].url
-    assert "needs text, path or url" in str(records["none"].meta["error"])
+    assert "needs text" in str(records["none"].meta["error"])
+    assert "nested too deeply" in str(records["line-9"].meta["error"])
+    assert records["\ud800"].text == "lone surrogate id"
 
 
-def test_parquet_manifest(tmp_path: Path) -> None:
+def test_manifest_shards_are_byte_ranges_that_cover_every_row(tmp_path: Path) -> None:
+    rows = [json.dumps({"id": f"r{i}", "text": f"row {i}"}) for i in range(50)]
+    (tmp_path / "m.jsonl").write_text("\n".join(rows) + "\n")
+    (tmp_path / "m.jsonl.gz").write_bytes(gzip.compress(("\n".join(rows) + "\n").encode()))
+    import zstandard
+
+    (tmp_path / "m.jsonl.zst").write_bytes(
+        zstandard.ZstdCompressor().compress(("\n".join(rows) + "\n").encode()))
+    for name in ("m.jsonl", "m.jsonl.gz", "m.jsonl.zst"):
+        specs = list(plan_source(str(tmp_path / name), 7))
+        assert len(specs) == 8 and all(s.kind is SpecKind.LINES for s in specs)
+        ids = [r.id for s in specs for r in read_shard(s)]
+        assert ids == [f"r{i}" for i in range(50)], name
+
+
+def test_csv_manifest_with_quoted_newlines(tmp_path: Path) -> None:
+    text = 'id,text,lang\na,"first\nline",en\nb,second,fr\nc,"x, y",de\nd,bad\n'
+    (tmp_path / "m.csv").write_text(text)
+    for shard_size in (1, 2, 10):
+        records = list(read_source(tmp_path / "m.csv", shard_size=shard_size))
+        assert [r.id for r in records] == ["a", "b", "c", "row-4"]
+        assert records[0].text == "first\nline" and records[2].text == "x, y"
+        assert "2 fields, the header has 3" in str(records[3].meta["error"])
+
+
+def test_parquet_manifest_and_media_structs(tmp_path: Path) -> None:
     (tmp_path / "x.txt").write_text("hello")
-    table = pa.table({"id": ["r1", None, "r3"], "text": ["first lyrics", "second", None],
-                      "path": [None, None, "x.txt"], "source": ["forum", "blog", "web"]})
-    pq.write_table(table, tmp_path / "m.parquet")
-    records = list(read_source(tmp_path / "m.parquet"))
-    assert [r.id for r in records] == ["r1", "row-2", "r3"]
-    assert records[0].text == "first lyrics" and records[0].meta["source"] == "forum"
+    audio = {"bytes": _wav(), "path": "a.wav"}
+    table = pa.table({"id": ["r1", None, "r3", "r4"],
+                      "text": ["first lyrics", "second", None, None],
+                      "path": [None, None, "x.txt", None],
+                      "audio": [None, None, None, audio],
+                      "source": ["forum", "blog", "web", "web"]})
+    pq.write_table(table, tmp_path / "m.parquet", row_group_size=3)
+    specs = list(plan_source(str(tmp_path / "m.parquet"), 2))
+    assert [(s.start, s.stop) for s in specs] == [(0, 2), (2, 4)]
+    records = list(read_source(tmp_path / "m.parquet", shard_size=2))
+    assert [r.id for r in records] == ["r1", "row-2", "r3", "r4"]
+    assert records[0].text == "first lyrics" and records[0].fields["source"] == "forum"
     assert records[2].path == (tmp_path / "x.txt").resolve()
+    assert records[3].media is MediaKind.AUDIO and records[3].data == audio["bytes"]
+    assert records[3].fields["audio"] == {"bytes": f"<{len(audio['bytes'])} bytes>",
+                                          "path": "a.wav"}
     (tmp_path / "bad.parquet").write_bytes(b"PAR1 truncated")
     with pytest.raises(InputError, match=r"bad\.parquet"):
-        list(read_parquet(tmp_path / "bad.parquet"))
+        list(read_source(tmp_path / "bad.parquet"))
+
+
+def test_corrupt_parquet_inside_a_folder_is_an_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "good.parquet").parent.mkdir(exist_ok=True)
+    pq.write_table(pa.table({"text": ["a", "b"]}), tmp_path / "good.parquet")
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 truncated")
+    records = list(read_source(tmp_path))
+    assert [r.id for r in records] == ["bad.parquet", "good.parquet:row-1", "good.parquet:row-2"]
+    assert "not a readable Parquet file" in str(records[0].meta["error"])
 
 
 def test_unknown_sources(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no such file"):
-        read_source(tmp_path / "nope")
-    (tmp_path / "data.csv").write_text("a,b\n")
-    with pytest.raises(InputError, match=r"folder, a \.jsonl or a \.parquet"):
-        read_source(tmp_path / "data.csv")
+        list(read_source(tmp_path / "nope"))
+    (tmp_path / "data.bin").write_text("a,b\n")
+    with pytest.raises(InputError, match="a scan source is a folder"):
+        list(read_source(tmp_path / "data.bin"))

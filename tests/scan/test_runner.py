@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tdmguard.scan.decide import DecisionSettings
 from tdmguard.scan.job import ScanJob, registry_view
 from tdmguard.scan.runner import run_scan
 from tdmguard.vocab import DecisionKind, Purpose, Use
+from tests.scan.conftest import JEANIE, LyricsWorld, wav_bytes
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = "tests.scan.plugin_checks:make"
@@ -115,7 +117,7 @@ def test_sigkill_then_resume_gives_the_same_output(tmp_path: Path) -> None:
               "--actor", "LicensedAI", "--at", "2026-01-01", "--check", PLUGIN,
               "--shard-size", "4", "--workers", "2", "--json"]
     ref = _cli([*common, "--out", str(tmp_path / "ref")], env)
-    assert ref.wait(120) == 0, ref.stderr.read() if ref.stderr else ""
+    assert ref.wait(120) == 13, ref.stderr.read() if ref.stderr else ""
 
     out = tmp_path / "killed"
     proc = _cli([*common, "--out", str(out), "--check-opt", "delay_s=0.02"], env)
@@ -133,8 +135,264 @@ def test_sigkill_then_resume_gives_the_same_output(tmp_path: Path) -> None:
     assert not (out / "report.json").exists()
 
     resumed = _cli([*common, "--out", str(out), "--check-opt", "delay_s=0.02", "--resume"], env)
-    assert resumed.wait(120) == 0, resumed.stderr.read() if resumed.stderr else ""
+    assert resumed.wait(120) == 13, resumed.stderr.read() if resumed.stderr else ""
     report = json.loads(resumed.stdout.read() if resumed.stdout else b"{}")
     assert report["resumed"] is True
     assert _outputs(out) == _outputs(tmp_path / "ref")
     assert sum(report["counts"].values()) == 122
+
+
+# --- fail closed ---------------------------------------------------------------------------
+
+
+def test_index_missing_a_registered_modality_refuses_before_writing(
+    tmp_path: Path, lyrics_world: LyricsWorld
+) -> None:
+    import shutil
+
+    from tdmguard.errors import IndexStoreError
+
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "a.txt").write_text("some text")
+    shutil.rmtree(lyrics_world.index / "lyrics")  # a modality folder deleted
+    with pytest.raises(IndexStoreError, match=r"2 lyrics fingerprint"):
+        run_scan(lyrics_world.job(tmp_path / "ds", tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+    mistyped = replace(lyrics_world.job(tmp_path / "ds", tmp_path / "out2"),
+                       index_dir=tmp_path / "indx")
+    with pytest.raises(IndexStoreError, match="no lyrics folder"):
+        run_scan(mistyped)
+    assert not (tmp_path / "out2").exists()
+
+
+def test_cli_exit_codes_8_13_14_and_a_check_that_fails_to_load(
+    tmp_path: Path, lyrics_world: LyricsWorld
+) -> None:
+    import shutil
+
+    lyrics_world.registry.close()
+    env = dict(os.environ, TDMGUARD_DB=str(lyrics_world.db), TDMGUARD_INDEX=str(lyrics_world.index),
+               PYTHONPATH=str(ROOT))
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "lyric.txt").write_text(JEANIE)
+    (ds / "archive.tar.gz").write_bytes(b"\x1f\x8b not really")
+    common = ["--actor", "X", "--json", "--workers", "1"]
+
+    def run(*args: str) -> tuple[int, str]:
+        proc = _cli([*args, *common], env)
+        out, err = proc.communicate(timeout=120)
+        return proc.returncode, (out + err).decode("utf-8", "replace")
+
+    code, text = run("scan", str(ds), "--out", str(tmp_path / "bad"), "--check",
+                     "tests.scan.plugin_checks:nope")
+    assert code == 3 and "cannot load check" in text and "Traceback" not in text
+    assert not (tmp_path / "bad").exists()
+    code, _ = run("scan", str(ds), "--out", str(tmp_path / "some"))
+    assert code == 13  # the .tar.gz is not a readable tar shard: an error, never kept
+    errors = _rows(tmp_path / "some", "errors")
+    assert [e["id"] for e in errors] == ["archive.tar.gz"]
+    (ds / "lyric.txt").unlink()
+    code, _ = run("scan", str(ds), "--out", str(tmp_path / "all"))
+    assert code == 14
+    shutil.rmtree(lyrics_world.index / "lyrics")
+    code, text = run("scan", str(ds), "--out", str(tmp_path / "noindex"))
+    assert code == 8 and "index build" in text
+    assert not (tmp_path / "noindex").exists()
+
+
+def test_hostile_names_ids_and_content_never_break_the_outputs(
+    tmp_path: Path, lyrics_world: LyricsWorld
+) -> None:
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    with open(os.fsencode(str(ds)) + b"/caf\xe9-\xff.txt", "wb") as fh:
+        fh.write(JEANIE.encode())  # a reserved lyric under a non-UTF-8 name
+    (ds / "blob.bin").write_bytes(bytes(range(256)) * 8)  # unknown binary
+    (ds / "silent.wav").write_bytes(wav_bytes(seconds=0))  # decodes to zero samples
+    (ds / "m.jsonl").write_text('{"id": "\\udcff", "text": "x"}\n')  # read as a text file
+    out = tmp_path / "out"
+    report = run_scan(lyrics_world.job(ds, out))
+    rows = {name: _rows(out, name) for name in ("kept", "excluded", "review", "errors")}
+    excluded = [r["id"] for r in rows["excluded"]]
+    assert excluded == ["caf\\udce9-\\udcff.txt"]  # escaped, valid UTF-8
+    assert [r["id"] for r in rows["review"]] == ["blob.bin"]  # never kept: not checked
+    assert rows["review"][0]["reasons"][-1]["code"] == "content-not-checked"
+    assert [r["id"] for r in rows["errors"]] == ["silent.wav"]
+    assert "zero samples" in rows["errors"][0]["error"]
+    assert report["counts"] == {"kept": 1, "excluded": 1, "review": 1, "errors": 1}
+
+    rows_src = tmp_path / "m.jsonl"
+    rows_src.write_text('{"id": "\\ud800x", "text": "lone surrogate"}\n{"id": "ok", "text": "y"}\n')
+    run_scan(lyrics_world.job(rows_src, tmp_path / "out2"))
+    kept = _rows(tmp_path / "out2", "kept")
+    assert [r["id"] for r in kept] == ["\\ud800x", "ok"]
+
+
+def test_resume_removes_what_a_kill_left_behind(tmp_path: Path, lyrics_world: LyricsWorld) -> None:
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    for i in range(6):
+        (ds / f"{i}.txt").write_text(JEANIE if i % 2 else "plain")
+    out = tmp_path / "out"
+    run_scan(lyrics_world.job(ds, out, shard_size=2))
+    ref = _outputs(out)
+    import shutil
+
+    shutil.rmtree(out / "shards" / "000001")
+    (out / "report.json").unlink()
+    (out / "shards" / ".000001.abc").mkdir()
+    (out / "shards" / ".000001.abc" / "kept.jsonl").write_text("half")
+    (out / "shards" / ".media-000001-x").mkdir()
+    report = run_scan(lyrics_world.job(ds, out, shard_size=2), resume=True)
+    assert report["resumed"] is True
+    assert not [p for p in (out / "shards").iterdir() if p.name.startswith(".")]
+    assert _outputs(out) == ref
+
+
+def _rows(out: Path, name: str) -> list[dict[str, object]]:
+    raw = (out / f"{name}.jsonl").read_bytes()
+    return [json.loads(x) for x in raw.decode("utf-8").splitlines()]
+
+
+# --- resume after SIGKILL, every source kind -----------------------------------------------
+
+
+def _make_source(kind: str, root: Path) -> str:
+    import gzip
+
+    texts = [f"work:AUR-{i % 3}" if i % 2 else f"plain {i}" for i in range(40)]
+    if kind == "webdataset":
+        import webdataset as wds
+
+        (root / "wds").mkdir()
+        for s in range(2):
+            with wds.TarWriter(str(root / "wds" / f"s-{s:03d}.tar")) as sink:
+                for j in range(20):
+                    sink.write({"__key__": f"k{s}{j:03d}", "txt": texts[s * 20 + j],
+                                "json": {"i": j}})
+        return str(root / "wds" / "s-{000..001}.tar")
+    if kind == "huggingface":
+        import datasets
+
+        datasets.Dataset.from_dict({"text": texts}).save_to_disk(str(root / "hf"),
+                                                                   max_shard_size="1KB")
+        return str(root / "hf")
+    if kind == "parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        (root / "pq").mkdir()
+        for part in range(2):
+            pq.write_table(pa.table({"text": texts[part * 20:(part + 1) * 20]}),
+                           root / "pq" / f"p{part}.parquet", row_group_size=7)
+        return str(root / "pq")
+    if kind == "jsonl.gz":
+        rows = [json.dumps({"id": f"r{i}", "text": t}) for i, t in enumerate(texts)]
+        (root / "m.jsonl.gz").write_bytes(gzip.compress(("\n".join(rows) + "\n").encode()))
+        return str(root / "m.jsonl.gz")
+    rows = ["id,text", *[f"r{i},{t}" for i, t in enumerate(texts)]]
+    (root / "m.csv").write_text("\n".join(rows) + "\n")
+    return str(root / "m.csv")
+
+
+@pytest.mark.parametrize("kind", [
+    "webdataset", "huggingface",
+    pytest.param("parquet", marks=pytest.mark.slow),
+    pytest.param("jsonl.gz", marks=pytest.mark.slow),
+    pytest.param("csv", marks=pytest.mark.slow),
+])
+def test_sigkill_then_resume_for_every_source_kind(tmp_path: Path, kind: str) -> None:
+    reg = _registry(tmp_path / "r.db")
+    reg.close()
+    source = _make_source(kind, tmp_path)
+    env = dict(os.environ, TDMGUARD_DB=str(tmp_path / "r.db"), PYTHONPATH=str(ROOT))
+    common = ["scan", source, "--use", "ai-train", "--purpose", "commercial", "--actor",
+              "LicensedAI", "--at", "2026-01-01", "--check", PLUGIN, "--shard-size", "2",
+              "--workers", "2", "--json", "--write-kept"]
+    ref = _cli([*common, "--out", str(tmp_path / "ref")], env)
+    assert ref.wait(120) == 0, ref.stderr.read() if ref.stderr else ""
+    out = tmp_path / "killed"
+    slow = ["--check-opt", "delay_s=0.05"]
+    proc = _cli([*common, "--out", str(out), *slow], env)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        shards = out / "shards"
+        if shards.exists() and sum(1 for p in shards.iterdir() if p.name.isdigit()) >= 3:
+            break
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    done = sum(1 for p in (out / "shards").iterdir() if p.name.isdigit())
+    assert 3 <= done < 20
+    resumed = _cli([*common, "--out", str(out), *slow, "--resume"], env)
+    assert resumed.wait(120) == 0, resumed.stderr.read() if resumed.stderr else ""
+    assert _outputs(out) == _outputs(tmp_path / "ref")
+    assert sum(json.loads((out / "report.json").read_text())["counts"].values()) == 40
+    ref_kept = sorted(p.relative_to(tmp_path / "ref" / "kept").as_posix()
+                      for p in (tmp_path / "ref" / "kept").rglob("*") if p.is_file())
+    got_kept = sorted(p.relative_to(out / "kept").as_posix()
+                      for p in (out / "kept").rglob("*") if p.is_file())
+    assert got_kept == ref_kept and ref_kept
+    for rel in ref_kept:
+        if rel.endswith((".jsonl", ".csv", ".tar")):
+            assert (out / "kept" / rel).read_bytes() == (tmp_path / "ref" / "kept" / rel
+                                                         ).read_bytes(), rel
+
+
+# --- per-item budget, no lingering workers -------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_an_item_over_its_time_budget_is_an_error_and_the_scan_goes_on(
+    tmp_path: Path, workers: int
+) -> None:
+    reg = _registry(tmp_path / "r.db")
+    _dataset(tmp_path / "ds", 3)
+    job = replace(_job(tmp_path, reg, tmp_path / "out", workers=workers, shard_size=2,
+                       check_options={"delay_s": "3"}), item_timeout_s=0.3)
+    t0 = time.time()
+    report = run_scan(job)
+    assert time.time() - t0 < 20
+    errors = _rows(tmp_path / "out", "errors")
+    timed_out = [e["id"] for e in errors if "per-item time budget" in str(e["error"])]
+    assert sorted(timed_out) == ["doc0000.txt", "doc0001.txt", "doc0002.txt"]
+    assert report["counts"]["errors"] == 4  # + the empty file
+
+
+def _children(pid: int) -> set[int]:
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        text = (task / "children").read_text().split()
+        found.update(int(x) for x in text)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_killing_the_scan_parent_ends_its_workers(tmp_path: Path) -> None:
+    reg = _registry(tmp_path / "r.db")
+    reg.close()
+    _dataset(tmp_path / "ds", 60)
+    env = dict(os.environ, TDMGUARD_DB=str(tmp_path / "r.db"), PYTHONPATH=str(ROOT))
+    proc = _cli(["scan", str(tmp_path / "ds"), "--out", str(tmp_path / "out"), "--actor", "X",
+                 "--check", PLUGIN, "--check-opt", "delay_s=0.2", "--workers", "2",
+                 "--shard-size", "2"], env)
+    deadline = time.time() + 60
+    workers: set[int] = set()
+    while time.time() < deadline and len(workers) < 2:
+        workers = {c for c in _children(proc.pid) if _alive(c)}
+        time.sleep(0.05)
+    assert len(workers) >= 2
+    os.kill(proc.pid, signal.SIGKILL)  # the parent only, not its process group
+    proc.wait(30)
+    deadline = time.time() + 20
+    while time.time() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.05)
+    assert not any(_alive(w) for w in workers)

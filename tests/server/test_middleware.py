@@ -73,8 +73,8 @@ def test_reserved_path_gets_every_header(server: tuple[str, list[CrawlerDecision
     for name, value in reservation_headers(DECL):
         if name != "X-Robots-Tag":
             assert r.headers[name] == value
-    # The app's own X-Robots-Tag is kept (not duplicated or overwritten).
-    assert r.headers.get_list("X-Robots-Tag") == ["noarchive"]
+    # The app's own X-Robots-Tag is kept and ours is merged beside it (issue #18).
+    assert r.headers.get_list("X-Robots-Tag") == ["noarchive", "noai, noimageai"]
 
 
 def test_other_paths_are_untouched(server: tuple[str, list[CrawlerDecision]]) -> None:

@@ -6,6 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tdmguard.signals.tdmrep import (
+    MAX_TDMREP_BYTES,
     TdmLayer,
     layer_from_xmp,
     parse_tdmrep_json,
@@ -25,7 +26,7 @@ def test_lenient_object_and_bad_rules() -> None:
 
 def test_not_json_and_too_big() -> None:
     assert parse_tdmrep_json(b"\xff{").problems
-    assert parse_tdmrep_json(b"[" + b" " * (1024 * 1024 + 1) + b"]").problems
+    assert parse_tdmrep_json(b"[" + b" " * (MAX_TDMREP_BYTES + 1) + b"]").problems
 
 
 def test_resolve_reports_overrides() -> None:

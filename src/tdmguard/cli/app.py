@@ -12,14 +12,16 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+import typer.main
+from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from tdmguard import __version__
 from tdmguard.cli.exit_codes import ExitCode, exit_code_for
 from tdmguard.cli.output import err_console
-from tdmguard.config import Settings
+from tdmguard.config import Settings, sqlite_path
 from tdmguard.errors import TdmguardError
 
-__all__ = ["app", "main"]
+__all__ = ["app", "cli_command", "main"]
 
 app = typer.Typer(
     name="tdmguard",
@@ -32,12 +34,14 @@ app = typer.Typer(
 # Command modules, each with register(app). Order is the order of `tdmguard --help`.
 _MODULES = (
     "tdmguard.cli.registry_cmds",
+    "tdmguard.cli.snapshot_cmds",
     "tdmguard.cli.scan_cmd",
     "tdmguard.cli.identify_cmd",
     "tdmguard.cli.declare_cmd",
     "tdmguard.cli.tdmai_cmds",
     "tdmguard.cli.check_cmd",
     "tdmguard.cli.demo_cmd",
+    "tdmguard.cli.report_cmds",
 )
 
 
@@ -55,7 +59,8 @@ def _root(
         typer.Option(
             "--db",
             help="Registry database: a SQLite file or a database URL "
-            "(env TDMGUARD_DB; default ./tdmguard.db).",
+            "(env TDMGUARD_DB; default: tdmguard.db in the user data folder, "
+            "e.g. ~/.local/share/tdmguard).",
         ),
     ] = None,
     index: Annotated[
@@ -69,11 +74,62 @@ def _root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    ctx.obj = Settings.load(db=db, index=str(index) if index else None)
+    settings = Settings.load(db=db, index=str(index) if index else None)
+    default_file = sqlite_path(settings.db_url) if settings.db_is_default else None
+    if default_file is not None and not default_file.exists() and not ctx.resilient_parsing:
+        default_file.parent.mkdir(parents=True, exist_ok=True)
+        err_console.print(f"note: no --db or TDMGUARD_DB given: the registry is {default_file}",
+                          highlight=False)
+    ctx.obj = settings
 
 
 for _name in _MODULES:
     importlib.import_module(_name).register(app)
+
+# `tdmguard --help` groups commands by who uses them; a command not listed goes to "Other".
+_ROLES: dict[str, tuple[str, ...]] = {
+    "Rights holders": ("holder", "work", "reserve", "reservation", "licence", "declare",
+                       "stamp", "keys", "declaration", "apikey"),
+    "AI developers and dataset builders": ("check", "scan", "decide", "report", "summary"),
+    "Platforms": ("identify", "serve"),
+    "Registry and index": ("registry", "index"),
+    "Getting started": ("demo",),
+}
+_PANEL = {name: panel for panel, names in _ROLES.items() for name in names}
+
+
+def _group_by_role() -> None:
+    for cmd in app.registered_commands:
+        name = cmd.name or (cmd.callback.__name__.replace("_", "-") if cmd.callback else "")
+        cmd.rich_help_panel = _PANEL.get(name, "Other")
+    for group in app.registered_groups:
+        group.rich_help_panel = _PANEL.get(group.name or "", "Other")
+
+
+_group_by_role()
+
+
+def _flags_as_flags(command: TyperCommand | TyperGroup) -> None:
+    """Typer prints a flag's type (``--json <bool>``); a flag takes no value, so show none."""
+    for param in command.params:
+        if isinstance(param, TyperOption) and param.is_flag:
+            param.metavar = ""
+    # --help is made on first use from the context's names; make it now to set its metavar.
+    help_opt = command.get_help_option(typer.Context(command, help_option_names=["--help"]))
+    if help_opt is not None:
+        help_opt.metavar = ""
+    if isinstance(command, TyperGroup):
+        for sub in command.commands.values():
+            if isinstance(sub, TyperCommand | TyperGroup):
+                _flags_as_flags(sub)
+
+
+def cli_command() -> TyperGroup:
+    """The click command behind ``tdmguard`` (with flags shown as flags)."""
+    command = typer.main.get_command(app)
+    assert isinstance(command, TyperGroup)
+    _flags_as_flags(command)
+    return command
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -81,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     one-line message naming the file, line, field or URL (never a traceback). Usage errors
     are Typer's (exit 2, with the usage line)."""
     try:
-        app(args=argv, standalone_mode=True)
+        cli_command().main(args=argv, standalone_mode=True, prog_name="tdmguard")
     except TdmguardError as exc:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
         sys.exit(int(exit_code_for(exc)))

@@ -7,6 +7,7 @@ so ``tdmguard demo`` can check it (servers belong to the edges, not to ``signals
 from __future__ import annotations
 
 import json
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +17,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tdmguard.cli.output import console, err_console, print_json_line
+from tdmguard.cli.output import console, err_console
 from tdmguard.errors import InputError
 from tdmguard.vocab import Stance, Use
 
@@ -37,7 +38,38 @@ def _read_url_file(path: Path) -> list[str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read the URL list: {exc}", where=str(path)) from exc
     # One URL per line; blank lines and lines starting with '#' are skipped.
-    return [s for s in (line.strip() for line in text.splitlines()) if s and not s.startswith("#")]
+    out: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        if not _is_url(s):
+            raise InputError(
+                f"not an http(s) URL with a host: {_shown(s)}", where=f"{path}:{number}"
+            )
+        out.append(s)
+    return out
+
+
+def _is_url(text: str) -> bool:
+    from tdmguard.signals.fetch import origin_of
+
+    return origin_of(text) is not None and not any(c.isspace() for c in text)
+
+
+def _shown(text: str) -> str:
+    """A value for one line of an error message: control characters escaped, cut short."""
+    return ascii(text[:200])
+
+
+def _write_json_line(data: object) -> None:
+    """One JSON object per line, always valid UTF-8: a lone surrogate (a byte that was not
+    UTF-8 in a robots.txt or a header, kept by ``surrogateescape``) is written as its
+    ``\\udcXX`` JSON escape instead of failing or writing invalid bytes."""
+    text = json.dumps(data, ensure_ascii=False) + "\n"
+    sys.stdout.flush()  # what the text layer holds goes first
+    sys.stdout.buffer.write(text.encode("utf-8", "backslashreplace"))
+    sys.stdout.buffer.flush()
 
 
 def check(
@@ -74,6 +106,14 @@ def check(
     as_json: Annotated[
         bool, typer.Option("--json", help="One JSON object per URL per line.")
     ] = False,
+    allow_private_addresses: Annotated[
+        bool,
+        typer.Option(
+            "--allow-private-addresses",
+            help="Let redirects and licence links from public sites reach private, loopback "
+            "and link-local addresses (refused by default: server-side request forgery).",
+        ),
+    ] = False,
 ) -> None:
     """Check URLs against every web opt-out signal (robots.txt and AI tokens, AIPREF,
     Content Signals, RSL, TDMRep, noai, ai.txt)."""
@@ -81,11 +121,18 @@ def check(
     from tdmguard.signals.fetch import FetchSettings
 
     url_list = list(urls or [])
+    for url in url_list:
+        if not _is_url(url):
+            raise typer.BadParameter(
+                f"{_shown(url)} is not an http(s) URL with a host", param_hint="URLS"
+            )
     if file is not None:
         url_list += _read_url_file(file)
     if not url_list:
         raise InputError("give at least one URL, or --file", where="tdmguard check")
-    settings = FetchSettings(max_concurrency=concurrency)
+    settings = FetchSettings(
+        max_concurrency=concurrency, allow_private_addresses=allow_private_addresses
+    )
 
     progress: Progress | None = None
     on_result: Callable[[object], None] | None = None
@@ -121,7 +168,7 @@ def check(
 
     if as_json:
         for r in results:
-            print_json_line(r.to_json())
+            _write_json_line(r.to_json())
         return
     from rich.table import Table
 

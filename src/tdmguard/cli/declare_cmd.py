@@ -29,6 +29,7 @@ from tdmguard.declare.c2pa_sign import load_c2pa_credentials
 from tdmguard.declare.stamp import C2paStamp
 from tdmguard.errors import InputError, NotFoundError, TdmguardError
 from tdmguard.registry.store import Registry
+from tdmguard.signing import load_public_key, load_signing_key
 from tdmguard.vocab import Purpose
 
 __all__ = ["declaration_from_registry", "publish_demo", "register"]
@@ -165,10 +166,16 @@ def declare(
     contact: ContactOpt = None,
     licensing_url: LicensingOpt = None,
     at: AtOpt = None,
+    sign_key: Annotated[Path | None, typer.Option(
+        "--sign-key", help="Publish this signing key's public key (.well-known/"
+        "tdmguard-keys.json) so developers can pin it.")] = None,
+    public_key: Annotated[str | None, typer.Option(
+        "--public-key", help="Or publish this public key (ed25519:... or a .pub file).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Write a holder's declaration bundle: robots.txt, ai.txt, tdmrep.json, TDM policy,
-    RSL licence, declaration page, nginx/Apache/Caddy header snippets and a manifest."""
+    RSL licence, declaration page, nginx/Apache/Caddy header snippets and a manifest (and,
+    with --sign-key or --public-key, the key that signs its registry snapshots)."""
     decl = _load_declaration(
         ctx,
         holder,
@@ -178,7 +185,9 @@ def declare(
         licensing_url=licensing_url,
         at=at,
     )
-    bundle = write_bundle(decl, out)
+    keys = [load_signing_key(sign_key).public] if sign_key is not None else []
+    keys += [load_public_key(public_key)] if public_key is not None else []
+    bundle = write_bundle(decl, out, keys=keys)
     if json_out:
         print_json(bundle.to_json() | {"declaration": decl.to_json()})
         return

@@ -32,6 +32,7 @@ from tdmguard.registry.catalogue import fingerprint_media, read_catalogue
 from tdmguard.registry.matching import append_to_index
 from tdmguard.registry.store import Registry
 from tdmguard.scan.decide import DecisionSettings
+from tdmguard.scan.summary import write_summary
 from tdmguard.signals.check import check_urls
 from tdmguard.vocab import DecisionKind, Purpose, Use
 
@@ -59,7 +60,8 @@ DATASET = {
 
 
 def _import(reg: Registry, settings: Settings, catalogue: Path, holder: str) -> int:
-    rows = read_catalogue(catalogue)
+    # The demo's catalogues name media in sibling folders of the package's own data.
+    rows = read_catalogue(catalogue, allow_outside=True)
     items = [(row.work, fingerprint_media(row.media, where=row.where)) for row in rows]
     infos = reg.import_works(holder, items)
     for info, (_, fps) in zip(infos, items, strict=True):
@@ -130,6 +132,10 @@ def run_demo(workdir: Path, *, show_progress: bool = True) -> dict[str, Any]:
     text_report = scan_dataset(settings, manifest, workdir / "scan-posts", decision=decision,
                                workers=1, show_progress=False)
 
+    # What the developer hands on: the HTML report (written by the scan) and a draft of
+    # the EU AI Act training-content summary with the removal manifest.
+    summary = write_summary([workdir / "scan", workdir / "scan-posts"], workdir / "summary")
+
     # Before crawling: the web signals of a demo site served on 127.0.0.1.
     base, stop = serve_demo_site(data / "web")
     web: list[dict[str, Any]] = []
@@ -146,12 +152,17 @@ def run_demo(workdir: Path, *, show_progress: bool = True) -> dict[str, Any]:
         "workdir": str(workdir),
         "registry": {"db": settings.db_url, "index": str(settings.index_dir), "works": works},
         "declaration": published,
-        "scan": {"report": str(workdir / "scan" / "report.json"), "counts": report["counts"],
+        "scan": {"report": str(workdir / "scan" / "report.json"),
+                 "report_html": str(workdir / "scan" / "report.html"),
+                 "counts": report["counts"],
                  "items": _rows(workdir / "scan")},
         "scan_text_manifest": {"report": str(workdir / "scan-posts" / "report.json"),
                                "counts": text_report["counts"],
                                "items": _rows(workdir / "scan-posts")},
         "web": web,
+        "summary": {"markdown": str(summary.markdown), "html": str(summary.html),
+                    "json": str(summary.json), "removal_manifest": str(summary.manifest),
+                    "open_questions": len(summary.summary["open_questions"])},
     }
 
 
@@ -174,6 +185,11 @@ def _print(summary: dict[str, Any]) -> None:
                 ["agent", "url", "tdm", "ai-train", "genai-train", "ai-input", "search"],
                 [{"agent": w["agent"], "url": w["url"], **w["stances"]} for w in summary["web"]])
     console.print(f"scan report: {summary['scan']['report']}")
+    console.print(f"report page (open in a browser): {summary['scan']['report_html']}")
+    console.print(f"training-content summary (draft, {summary['summary']['open_questions']} "
+                  f"open questions): {summary['summary']['markdown']} and "
+                  f"{summary['summary']['html']}")
+    console.print(f"removal manifest: {summary['summary']['removal_manifest']}")
 
 
 def demo(
@@ -182,10 +198,21 @@ def demo(
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Run the main job on the embedded sample data and show what it decides."""
-    workdir = out if out is not None else Path(tempfile.mkdtemp(prefix="tdmguard-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    if any(workdir.iterdir()):
-        raise InputError("demo folder is not empty", where=str(workdir))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        if any(out.iterdir()):
+            raise InputError("demo folder is not empty", where=str(out))
+        _run(out, json_out=json_out)
+        return
+    # Without --out everything goes to a temporary folder that is removed afterwards.
+    with tempfile.TemporaryDirectory(prefix="tdmguard-demo-") as tmp:
+        _run(Path(tmp), json_out=json_out)
+    if not json_out:
+        console.print("(the demo's temporary folder was removed: `tdmguard demo --out DIR` "
+                      "keeps the registry, the declaration and the scan outputs)")
+
+
+def _run(workdir: Path, *, json_out: bool) -> None:
     if not json_out:
         console.rule("tdmguard demo")
         console.print(f"{AURORA} reserves all TDM for commercial use, catalogue-wide, and "

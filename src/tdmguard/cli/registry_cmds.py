@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -11,15 +13,17 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from tdmguard.cli.context import settings_from
-from tdmguard.cli.output import console, print_json, print_table
+from tdmguard.cli.output import console, err_console, print_json, print_table
 from tdmguard.cli.params import parse_date, parse_purposes, parse_uses, today
 from tdmguard.config import Settings
 from tdmguard.errors import InputError, IntegrityError
 from tdmguard.registry.catalogue import default_kind
+from tdmguard.registry.catalogue_files import normalise_column
+from tdmguard.registry.catalogue_import import ImportMode, RowAction
 from tdmguard.registry.service import RegistryService
 from tdmguard.registry.store import NewWork, Registry
 from tdmguard.registry.values import CLI_ACTOR
-from tdmguard.vocab import Modality, WorkKind
+from tdmguard.vocab import Modality, Use, WorkKind, covered_uses
 
 __all__ = ["register"]
 
@@ -130,6 +134,17 @@ def holder_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 
 # -- works --------------------------------------------------------------------------------
+def _media_options(
+    audio: Path | None, lyrics: Path | None, melody: Path | None, image: Path | None
+) -> list[tuple[Modality, Path]]:
+    media = [(m, p) for m, p in ((Modality.AUDIO, audio), (Modality.LYRICS, lyrics),
+                                  (Modality.MELODY, melody), (Modality.IMAGE, image)) if p]
+    for modality, path in media:
+        if not path.is_file():
+            raise InputError("no such file", where=f"--{modality.value} {path}")
+    return media
+
+
 @work_app.command("add")
 def work_add(
     ctx: typer.Context,
@@ -161,19 +176,7 @@ def work_add(
     json_out: JsonOpt = False,
 ) -> None:
     """Register a work; media given are fingerprinted (only fingerprints are stored)."""
-    media = [
-        (m, p)
-        for m, p in (
-            (Modality.AUDIO, audio),
-            (Modality.LYRICS, lyrics),
-            (Modality.MELODY, melody),
-            (Modality.IMAGE, image),
-        )
-        if p
-    ]
-    for modality, path in media:
-        if not path.is_file():
-            raise InputError("no such file", where=f"--{modality.value} {path}")
+    media = _media_options(audio, lyrics, melody, image)
     try:
         work_kind = WorkKind(kind.lower()) if kind else default_kind([m for m, _ in media])
     except ValueError as exc:
@@ -201,33 +204,163 @@ def work_add(
 @work_app.command("import")
 def work_import(
     ctx: typer.Context,
-    catalogue: Annotated[Path, typer.Argument(help="Catalogue file (.csv, .tsv or .jsonl).")],
+    catalogue: Annotated[
+        Path, typer.Argument(help="Catalogue file (.csv, .tsv, .jsonl or .xlsx).")
+    ],
     holder: HolderOpt,
+    mode: Annotated[
+        ImportMode,
+        typer.Option("--mode", help="add: new works only (an existing id fails the import); "
+                     "upsert: add new rows, update changed ones, skip unchanged ones; sync: "
+                     "upsert, and remove the holder's works missing from the file."),
+    ] = ImportMode.ADD,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Report row by row what would be added, updated, removed and "
+        "refused; change nothing.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="With --mode sync: remove without "
+                                      "asking.")] = False,
+    skip_unfingerprintable: Annotated[bool, typer.Option(
+        "--skip-unfingerprintable", help="Import the other rows when some media cannot be "
+        "fingerprinted (too short, silent, blank), and list the skipped rows.")] = False,
+    allow_outside_paths: Annotated[bool, typer.Option(
+        "--allow-outside-paths", help="Allow media paths outside the catalogue's folder.")
+    ] = False,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="Processes fingerprinting media (default: every core).")
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Import a catalogue; a bad row fails the whole import, naming file, line and field."""
+    """Import or re-import a catalogue. Every row is checked and media fingerprinted before
+    anything is written; a refused row fails the whole import, naming file, line and field."""
     service = open_service(ctx)
     service.get_holder(CLI_ACTOR, holder)  # fail early on an unknown holder
+
+    def confirm(ids: Sequence[str]) -> bool:
+        if yes:
+            return True
+        if json_out or not sys.stdin.isatty():
+            raise typer.BadParameter(
+                f"--mode sync would remove {len(ids)} works "
+                f"({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''}): add --yes, or check "
+                "them first with --dry-run", param_hint="--yes")
+        return typer.confirm(f"remove {len(ids)} works missing from {catalogue.name} "
+                             f"({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})?")
+
     with Progress(
         *Progress.get_default_columns()[:1],
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=console,
-        disable=json_out,
+        console=err_console,
+        disable=json_out or dry_run,
         transient=True,
     ) as progress:
         task = progress.add_task("fingerprinting", total=None)
-        infos = service.import_catalogue(
-            CLI_ACTOR,
-            holder,
-            catalogue,
+        report = service.import_catalogue_report(
+            CLI_ACTOR, holder, catalogue, mode=mode, dry_run=dry_run,
+            skip_unfingerprintable=skip_unfingerprintable,
+            allow_outside_paths=allow_outside_paths, confirm_removal=confirm, workers=workers,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
+    for warning in report.warnings:
+        err_console.print(f"warning: {warning}", highlight=False, markup=False)
+    counts = {a.value: report.count(a) for a in RowAction}
     if json_out:
-        print_json({"imported": len(infos)})
+        out = report.to_json()
+        if report.applied:
+            out["imported"] = counts["add"]  # the count earlier versions printed
+        print_json(out)
+        return
+    shown = [o for o in report.outcomes if dry_run or o.action is not RowAction.SKIP]
+    if shown:
+        print_table(
+            "dry run: nothing was changed" if dry_run else f"{catalogue.name} ({mode.value})",
+            ["line", "id", "action", "what"],
+            [{"line": o.line or "", "id": o.id or "", "action": o.action.value,
+              "what": o.reason or ", ".join(o.changes)} for o in shown],
+        )
+    console.print(("would: " if dry_run else "")
+                  + ", ".join(f"{n} {a}" for a, n in (
+                      ("added", counts["add"]), ("updated", counts["update"]),
+                      ("unchanged", counts["skip"]), ("removed", counts["remove"]),
+                      ("refused", counts["refuse"]))) + f" ({catalogue})")
+
+
+@work_app.command("update")
+def work_update(
+    ctx: typer.Context,
+    work_id: Annotated[str, typer.Argument(help="Work id.")],
+    holder: HolderOpt,
+    title: Annotated[str | None, typer.Option("--title")] = None,
+    artist: Annotated[list[str] | None, typer.Option(
+        "--artist", help="Artist (repeat; replaces the artists).")] = None,
+    isrc: Annotated[str | None, typer.Option("--isrc")] = None,
+    iswc: Annotated[str | None, typer.Option("--iswc")] = None,
+    upc: Annotated[str | None, typer.Option("--upc")] = None,
+    iscc: Annotated[str | None, typer.Option("--iscc")] = None,
+    kind: Annotated[str | None, typer.Option("--kind")] = None,
+    extra: Annotated[list[str] | None, typer.Option(
+        "--set", help="Extra metadata KEY=VALUE (repeat; an empty VALUE deletes KEY).")] = None,
+    audio: Annotated[Path | None, typer.Option("--audio", help="New recording.")] = None,
+    lyrics: Annotated[Path | None, typer.Option("--lyrics", help="New lyrics text.")] = None,
+    melody: Annotated[Path | None, typer.Option("--melody", help="New score.")] = None,
+    image: Annotated[Path | None, typer.Option("--image", help="New artwork.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Change a work's metadata or media (a new media file replaces that fingerprint and the
+    index follows). History is kept: the audit log records old and new values."""
+    service = open_service(ctx)
+    current = service.get_work(CLI_ACTOR, work_id)
+    fields = dict(current.extra)
+    for item in extra or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"expected KEY=VALUE, got {item!r}", where="--set")
+        if value.strip():
+            fields[normalise_column(key)] = value.strip()
+        else:
+            fields.pop(normalise_column(key), None)
+    try:
+        work_kind = WorkKind(kind.lower()) if kind else current.kind
+    except ValueError as exc:
+        raise InputError(f"unknown kind {kind!r}", where="--kind") from exc
+    new = NewWork(
+        title=title if title is not None else current.title,
+        kind=work_kind,
+        artists=artist if artist is not None else current.artists,
+        isrc=isrc if isrc is not None else current.isrc,
+        iswc=iswc if iswc is not None else current.iswc,
+        upc=upc if upc is not None else current.upc,
+        iscc=iscc if iscc is not None else current.iscc,
+        external_id=current.id,
+        extra=fields,
+    )
+    info, changes = service.update_work(CLI_ACTOR, holder, work_id, new,
+                                        _media_options(audio, lyrics, melody, image))
+    if json_out:
+        print_json(info.to_json() | {"changes": sorted(changes)})
     else:
-        console.print(f"imported {len(infos)} works from {catalogue}")
+        console.print(f"work {info.id}: " + (f"changed {', '.join(sorted(changes))}"
+                                            if changes else "nothing changed"))
+
+
+@work_app.command("remove")
+def work_remove(
+    ctx: typer.Context,
+    work_id: Annotated[str, typer.Argument(help="Work id.")],
+    holder: HolderOpt,
+    on: Annotated[str | None, typer.Option(
+        "--on", help="Date the work leaves the catalogue (default today).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Take a work out of the catalogue: it leaves the index; decisions at earlier dates
+    and the audit log still see it (re-import it with --mode upsert to restore it)."""
+    info = open_service(ctx).remove_work(CLI_ACTOR, holder, work_id,
+                                         on=parse_date(on, flag="--on") or today())
+    if json_out:
+        print_json(info.to_json())
+    else:
+        console.print(f"work {info.id} removed from {info.removed_on}")
 
 
 @work_app.command("list")
@@ -270,17 +403,31 @@ def work_show(
     )
     print_table(
         "reservations",
-        ["id", "uses", "purposes", "from", "until", "exempt", "revoked_on"],
-        [r.to_json() for r in reservations],
+        ["id", "uses", "purposes", "works", "from", "until", "exempt", "revoked_on"],
+        [_readable_terms(r.to_json()) for r in reservations],
     )
     print_table(
         "licences",
         ["id", "licensee", "uses", "from", "until", "revoked_on"],
-        [lic.to_json() for lic in licences],
+        [_readable_terms(lic.to_json()) for lic in licences],
     )
 
 
 # -- reservations and licences -----------------------------------------------------------
+def _readable_terms(row: dict[str, object]) -> dict[str, object]:
+    """An entry's terms for a table: an empty list means all of them, and the uses a broader
+    use covers are named (``tdm`` covers every AI use)."""
+    out = dict(row)
+    uses = [str(u) for u in row.get("uses") or []]  # type: ignore[attr-defined]
+    covered = sorted({u.value for u in covered_uses(Use(u) for u in uses)} - set(uses))
+    out["uses"] = ", ".join(uses) + (f" (covers {', '.join(covered)})" if covered else "")
+    if "purposes" in row:
+        out["purposes"] = row["purposes"] or "all purposes"
+    if "works" in row:
+        out["works"] = row["works"] or "all works"
+    return out
+
+
 UseOpt = Annotated[
     list[str],
     typer.Option("--use", help="tdm, ai-train, genai-train, ai-input or search (repeat)."),
@@ -356,7 +503,7 @@ def reservation_list(
         print_table(
             "reservations",
             ["id", "holder", "uses", "purposes", "works", "from", "until", "exempt", "revoked_on"],
-            [r.to_json() for r in items],
+            [_readable_terms(r.to_json()) for r in items],
         )
 
 
@@ -452,7 +599,7 @@ def licence_list(
                 "until",
                 "revoked_on",
             ],
-            [lic.to_json() for lic in items],
+            [_readable_terms(lic.to_json()) for lic in items],
         )
 
 

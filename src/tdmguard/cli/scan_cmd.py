@@ -20,6 +20,7 @@ from rich.progress import (
 )
 
 from tdmguard.cli.context import settings_from
+from tdmguard.cli.exit_codes import ExitCode
 from tdmguard.cli.output import console, print_json, print_table
 from tdmguard.cli.params import parse_date, parse_purposes, parse_uses, today
 from tdmguard.config import Settings
@@ -28,15 +29,17 @@ from tdmguard.registry.store import Registry
 from tdmguard.scan.checks import CHECK_FACTORIES
 from tdmguard.scan.decide import DecisionSettings
 from tdmguard.scan.job import Executor, ScanJob, registry_view
+from tdmguard.scan.location import is_remote
+from tdmguard.scan.readers import ReadOptions
 from tdmguard.scan.runner import run_scan
 from tdmguard.vocab import DecisionKind
 
-__all__ = ["register", "scan_dataset"]
+__all__ = ["exit_code_of", "register", "scan_dataset"]
 
 
 def scan_dataset(
     settings: Settings,
-    source: Path,
+    source: Path | str,
     out: Path,
     *,
     decision: DecisionSettings,
@@ -47,11 +50,16 @@ def scan_dataset(
     resume: bool = False,
     show_progress: bool = True,
     executor: Executor = Executor.LOCAL,
+    read: ReadOptions | None = None,
+    write_kept: bool = False,
+    item_timeout_s: float = 0.0,
+    item_memory_mb: int = 0,
 ) -> dict[str, Any]:
-    """Run a scan with a progress bar (items and throughput); returns the report."""
+    """Run a scan with a progress bar (shards and throughput); returns the report."""
     registry = Registry.open(settings.db_url, create=False)  # never create one as a side effect
+    text = str(source)
     job = ScanJob(
-        source=source.resolve(),
+        source=text if is_remote(text) or expand_pattern_like(text) else Path(text).resolve(),
         out_dir=out.resolve(),
         index_dir=settings.index_dir,
         decision=decision,
@@ -61,6 +69,10 @@ def scan_dataset(
         shard_size=shard_size,
         workers=workers,
         executor=executor,
+        read=read or ReadOptions(),
+        write_kept=write_kept,
+        item_timeout_s=item_timeout_s,
+        item_memory_mb=item_memory_mb,
     )
     registry.close()
     columns = (
@@ -83,9 +95,25 @@ def scan_dataset(
                 start_done.append(done)
             elapsed = time.perf_counter() - t0
             rate = (done - start_done[0]) / elapsed if elapsed > 0 else 0.0
-            bar.update(task, completed=done, total=total, rate=f"{rate:,.1f} items/s")
+            bar.update(task, completed=done, total=total, rate=f"{rate:,.2f} shards/s")
 
         return run_scan(job, resume=resume, progress=progress)
+
+
+def expand_pattern_like(text: str) -> bool:
+    """A brace pattern or glob names many files; it is kept as written."""
+    return any(ch in text for ch in "{*?[")
+
+
+def exit_code_of(report: dict[str, Any]) -> ExitCode:
+    """13 when some items errored, 14 when every item did (nothing was checked)."""
+    errors = int(report["counts"]["errors"])
+    total = sum(int(v) for v in report["counts"].values())
+    if errors and errors == total:
+        return ExitCode.ALL_FAILED
+    if errors:
+        return ExitCode.PARTIAL
+    return ExitCode.OK
 
 
 def _executor(value: str) -> Executor:
@@ -107,11 +135,21 @@ def _print_summary(report: dict[str, Any], out: Path) -> None:
     for name, why in skipped.items():
         console.print(f"  [dim]{name}: {why}[/]")
     console.print(f"report: {out / 'report.json'}")
+    console.print(f"report page: {out / 'report.html'}")
 
 
 def scan(
     ctx: typer.Context,
-    source: Annotated[Path, typer.Argument(help="A folder (recursive) or a .jsonl manifest.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="A folder (recursive; tar shards, Parquet/Arrow files and saved Hugging Face "
+            "datasets inside are read), a WebDataset .tar, a brace pattern "
+            "(shards-{000000..000099}.tar) or glob, a Parquet/Arrow file, a saved Hugging Face "
+            "dataset, a .jsonl/.csv manifest (.gz/.zst too); local or a URL (s3://, http://, "
+            "file://; extra datasets)."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", help="Output folder.")],
     use: Annotated[
         str,
@@ -153,9 +191,36 @@ def scan(
             help="local (process pool) or ray (RAY_ADDRESS, else a local Ray instance; extra ray).",
         ),
     ] = "local",
+    text_column: Annotated[
+        str, typer.Option("--text-column", help="Column or field holding inline text.")
+    ] = "text",
+    id_column: Annotated[str, typer.Option("--id-column", help="Column holding item ids.")] = "id",
+    write_kept: Annotated[
+        bool,
+        typer.Option(
+            "--write-kept",
+            help="Also write the kept items in the input's own format under OUT/kept "
+            "(filtered tar shards, Parquet with the same schema, a save_to_disk dataset).",
+        ),
+    ] = False,
+    item_timeout: Annotated[
+        float,
+        typer.Option("--item-timeout", min=0, help="Seconds one item may take (0: no limit)."),
+    ] = 0.0,
+    item_memory: Annotated[
+        int,
+        typer.Option(
+            "--worker-memory-mb", min=0, help="Address-space limit of each worker (0: none)."
+        ),
+    ] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Scan a dataset before training: reserved, unlicensed items are excluded, with evidence."""
+    """Scan a dataset before training: reserved, unlicensed items are excluded, with evidence.
+
+    Exit codes: 0 every item was decided; 13 some items could not be read or checked (listed
+    in errors.jsonl; never kept); 14 every item failed; 8 the index is missing, mistyped or
+    lacks a modality the registry has fingerprints for (nothing is kept on its strength).
+    """
     if not actor.strip():
         raise InputError(
             "say who will use the data (licences are per organisation)", where="--actor"
@@ -192,11 +257,18 @@ def scan(
         resume=resume,
         show_progress=not json_out,
         executor=_executor(executor),
+        read=ReadOptions(text_column=text_column, id_column=id_column),
+        write_kept=write_kept,
+        item_timeout_s=item_timeout,
+        item_memory_mb=item_memory,
     )
     if json_out:
         print_json(report)
     else:
         _print_summary(report, out)
+    code = exit_code_of(report)
+    if code is not ExitCode.OK:
+        raise typer.Exit(int(code))
 
 
 def register(app: typer.Typer) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,11 +19,13 @@ from tdmguard import __version__
 from tdmguard.atomic import write_bytes_atomic
 from tdmguard.declare.declaration import HolderDeclaration
 from tdmguard.declare.http_headers import render_apache, render_caddy, render_nginx
+from tdmguard.declare.keys_file import KEYS_PATH, render_keys_json
 from tdmguard.declare.page import render_declaration_page
 from tdmguard.declare.robots_files import render_ai_txt, render_robots_txt
 from tdmguard.declare.rsl_licence import render_rsl_xml
 from tdmguard.declare.tdmrep_files import render_tdm_policy, render_tdmrep_json
 from tdmguard.errors import InputError
+from tdmguard.signing import PublicKey
 
 __all__ = ["MANIFEST_NAME", "BundleFile", "DeclarationBundle", "bundle_files", "write_bundle"]
 
@@ -88,12 +90,19 @@ def _served(decl: HolderDeclaration) -> list[tuple[str, str, _Render]]:
     ]
 
 
-def bundle_files(decl: HolderDeclaration) -> tuple[BundleFile, ...]:
-    """Every file of the bundle, in memory (the manifest excepted)."""
+def bundle_files(
+    decl: HolderDeclaration, *, keys: Sequence[PublicKey] = ()
+) -> tuple[BundleFile, ...]:
+    """Every file of the bundle, in memory (the manifest excepted); with ``keys``, also the
+    holder's public signing keys at ``/.well-known/tdmguard-keys.json``."""
     files = [
         BundleFile(url_path.lstrip("/"), media, render(decl).encode(), decl.base_url + url_path)
         for url_path, media, render in _served(decl)
     ]
+    if keys:
+        files.append(BundleFile(KEYS_PATH.lstrip("/"), "application/json",
+                                render_keys_json(decl.holder, keys).encode(),
+                                decl.base_url + KEYS_PATH))
     for name, render in (
         ("server/nginx.conf", render_nginx),
         ("server/apache.conf", render_apache),
@@ -110,11 +119,15 @@ def bundle_files(decl: HolderDeclaration) -> tuple[BundleFile, ...]:
 
 
 def write_bundle(
-    decl: HolderDeclaration, folder: Path, *, generated_at: datetime | None = None
+    decl: HolderDeclaration,
+    folder: Path,
+    *,
+    generated_at: datetime | None = None,
+    keys: Sequence[PublicKey] = (),
 ) -> DeclarationBundle:
     """Write the bundle into ``folder`` (created if needed; other files there are left
     alone). Raises :class:`InputError` naming the path when it cannot be written."""
-    files = bundle_files(decl)
+    files = bundle_files(decl, keys=keys)
     stamp = (generated_at or datetime.now(UTC)).isoformat(timespec="seconds")
     manifest = {
         "generator": f"tdmguard {__version__}",

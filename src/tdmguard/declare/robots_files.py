@@ -1,7 +1,9 @@
 """robots.txt and ai.txt for a declaration.
 
 robots.txt (optout-protocols.md §12 item 1): one group naming every AI crawler token of the
-shipped ai.robots.txt list, disallowing the reserved paths (RFC 9309 §2.2.1: several
+shipped ai.robots.txt list whose category the reservation covers (``crawlers_for_uses``: an
+``ai-train`` reservation names training crawlers, not search or assistant ones), disallowing
+the reserved paths (RFC 9309 §2.2.1: several
 ``User-agent`` lines form one group); then a ``User-agent: *`` group that keeps ordinary
 crawling open and carries the use preferences: AIPREF ``Content-Usage`` (attach-05 §3),
 Cloudflare ``Content-Signal`` (§4.1) and RSL ``License:`` (§5.1). RFC 9309 parsers ignore
@@ -13,6 +15,7 @@ from __future__ import annotations
 from tdmguard.declare.crawlers import robots_user_agents
 from tdmguard.declare.declaration import HolderDeclaration
 from tdmguard.declare.labels import AIPREF_LABELS, CONTENT_SIGNAL_LABELS, labels_for
+from tdmguard.vocab import Use
 
 __all__ = [
     "AI_TXT_MEDIA_PATTERNS",
@@ -29,6 +32,9 @@ AI_TXT_MEDIA_PATTERNS = (
     "*.wav", "*.wma", "*.bmp", "*.gif", "*.jpeg", "*.jpg", "*.png", "*.tif", "*.tiff",
     "*.webp", "*.txt", "*.pdf", "*.lrc",
 )  # fmt: skip
+
+
+_TRAINING_USES = frozenset({Use.AI_TRAIN, Use.GENAI_TRAIN})
 
 
 def content_usage_value(decl: HolderDeclaration) -> str:
@@ -58,10 +64,12 @@ def _header(decl: HolderDeclaration, title: str) -> list[str]:
 def render_robots_txt(decl: HolderDeclaration) -> str:
     lines = _header(decl, "AI reservation block")
     lines.append("")
-    lines.extend(f"User-agent: {agent}" for agent in robots_user_agents())
-    lines.extend(f"Disallow: {path}" for path in decl.reserved_paths)
-    lines.append(f"License: {decl.licence_url}")
-    lines.append("")
+    agents = robots_user_agents(decl.reserved_uses)
+    if agents:
+        lines.extend(f"User-agent: {agent}" for agent in agents)
+        lines.extend(f"Disallow: {path}" for path in decl.reserved_paths)
+        lines.append(f"License: {decl.licence_url}")
+        lines.append("")
     lines.append("User-agent: *")
     usage = content_usage_value(decl)
     signal = content_signal_value(decl)
@@ -84,6 +92,9 @@ def render_ai_txt(decl: HolderDeclaration) -> str:
     lines.append("# Prevent datasets from using the following file types and paths")
     lines.append("")
     lines.append("User-Agent: *")
-    lines.extend(f"Disallow: {pattern}" for pattern in AI_TXT_MEDIA_PATTERNS)
-    lines.extend(f"Disallow: {path}" for path in decl.reserved_paths)
+    if decl.covered & _TRAINING_USES:
+        # ai.txt speaks for dataset building (training) only: a reservation that leaves
+        # training open (search or AI input only) writes no Disallow here.
+        lines.extend(f"Disallow: {pattern}" for pattern in AI_TXT_MEDIA_PATTERNS)
+        lines.extend(f"Disallow: {path}" for path in decl.reserved_paths)
     return "\n".join(lines) + "\n"

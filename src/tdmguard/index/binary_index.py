@@ -7,10 +7,16 @@ extra contract on the stored rows (:class:`BinarySegmentWriter` checks their wid
 
     aux[:, 0:8]   the 256-bit hash as 8 int32 words; the 32 hash bytes, in order, are the
                   words' little-endian bytes (``aux[:, :8].astype("<i4").view(np.uint8)``)
-    aux[:, 8:]    opaque to the index, returned with every hit (the image engine keeps
-                  quality, dihedral variant and region code there)
-    keys          opaque here too (the image engine stores the hash's first 64 bits, so an
+    aux[:, 8]     (when present) a row with a negative value here is a *lookup-only* row:
+                  kept out of the Hamming search, found by the exact-key ``lookup`` that
+                  :class:`HashIndex` provides (the image engine stores local-feature and
+                  colour-layout rows this way, beside its PDQ rows, which carry the PDQ
+                  quality >= 0 here)
+    aux[:, 9:]    opaque to the index, returned with every hit
+    keys          opaque here too (the image engine stores a PDQ hash's first 64 bits, so an
                   exact-hash ``lookup`` still works)
+
+Indexes written before lookup-only rows existed hold only searchable rows and read the same.
 
 :meth:`BinaryHashIndex.search` finds every stored hash within a Hamming radius of each query
 hash. Search structure (anchors.md section 3): an exhaustive ``faiss.IndexBinaryFlat`` up to
@@ -94,6 +100,7 @@ class BinaryHashIndex(HashIndex):
         self._faiss: Any = None
         self._row_work: I64 | None = None  # (n,) global work number of each stored row
         self._row_start: I64 | None = None  # (segments + 1,) first global row of each segment
+        self._searchable: I64 | None = None  # faiss row -> global row
 
     @staticmethod
     def create(folder: Path, *, engine: str, aux_width: int) -> None:
@@ -106,8 +113,16 @@ class BinaryHashIndex(HashIndex):
 
     @property
     def search_method(self) -> str:
-        """``"flat"`` (exhaustive) or ``"multi-hash"``, by the number of stored hashes."""
-        return "flat" if len(self) <= self.exhaustive_limit else "multi-hash"
+        """``"flat"`` (exhaustive) or ``"multi-hash"``, by the number of searchable hashes."""
+        return "flat" if self.searchable_rows() <= self.exhaustive_limit else "multi-hash"
+
+    def searchable_rows(self) -> int:
+        """Rows in the Hamming search (all rows but the lookup-only ones)."""
+        if self._searchable is not None:
+            return int(self._searchable.shape[0])
+        if self.aux_width <= HASH_WORDS:
+            return len(self)
+        return sum(int((np.asarray(s.aux[:, HASH_WORDS]) >= 0).sum()) for s in self._segments)
 
     def _build(self) -> Any:
         try:
@@ -115,8 +130,21 @@ class BinaryHashIndex(HashIndex):
         except ModuleNotFoundError as exc:
             raise MissingExtraError("faiss", "image") from exc
         segments = self._segments
-        parts = [hash_bytes_from_aux(s.aux) for s in segments]
+        parts = []
+        rows = []
+        start = 0
+        for s in segments:
+            aux = np.asarray(s.aux)
+            if self.aux_width > HASH_WORDS:
+                pick = np.flatnonzero(aux[:, HASH_WORDS] >= 0)
+                parts.append(hash_bytes_from_aux(aux[pick]))
+            else:
+                pick = np.arange(aux.shape[0])
+                parts.append(hash_bytes_from_aux(aux))
+            rows.append(pick.astype(np.int64) + start)
+            start += int(aux.shape[0])
         hashes = np.concatenate(parts) if parts else np.zeros((0, HASH_BYTES), np.uint8)
+        self._searchable = np.concatenate(rows) if rows else np.zeros(0, np.int64)
         index: Any
         if self.search_method == "flat":
             index = faiss.IndexBinaryFlat(HASH_BITS)
@@ -156,7 +184,8 @@ class BinaryHashIndex(HashIndex):
     def _hits(
         self, lims: npt.NDArray[Any], dist: npt.NDArray[Any], rows: npt.NDArray[Any]
     ) -> BinaryHits:
-        rows = np.asarray(rows, dtype=np.int64)
+        assert self._searchable is not None
+        rows = self._searchable[np.asarray(rows, dtype=np.int64)]
         bounds: I64 = np.asarray(lims, dtype=np.int64)
         counts: I64 = bounds[1:] - bounds[:-1] if bounds.shape[0] else np.zeros(0, np.int64)
         query_row = np.repeat(np.arange(counts.shape[0], dtype=np.int64), counts)

@@ -30,7 +30,19 @@ from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.fingerprint.engines import get_engine
 from tdmguard.fingerprint.iscc_code import iscc_for_media
 from tdmguard.policy import PolicyFacts, decide
-from tdmguard.registry.catalogue import fingerprint_media, read_catalogue
+from tdmguard.registry.catalogue import (
+    CatalogueRow,
+    fingerprint_media,
+    fingerprint_rows,
+    parse_catalogue,
+)
+from tdmguard.registry.catalogue_import import (
+    ImportMode,
+    ImportReport,
+    RowAction,
+    RowOutcome,
+    plan_import,
+)
 from tdmguard.registry.declarations import (
     DeclaredReservation,
     ImportResult,
@@ -49,7 +61,7 @@ from tdmguard.registry.values import (
     VerifyResult,
     WorkInfo,
 )
-from tdmguard.vocab import Decision, Match, Modality, Purpose, Use
+from tdmguard.vocab import Decision, DecisionKind, Match, Modality, Purpose, Reason, Use
 
 __all__ = ["DecideResult", "IdentifyResult", "RegistryService", "WorkDetail", "with_iscc"]
 
@@ -135,6 +147,7 @@ class RegistryService:
         self._matchers: dict[Modality, Matcher] = {}
         self._facts: tuple[str, dict[str, PolicyFacts]] | None = None
         self._works: dict[str, WorkInfo] = {}
+        self._works_head = ""
         self._keys: dict[str, tuple[str, Actor]] = {}
 
     @classmethod
@@ -237,30 +250,166 @@ class RegistryService:
         *,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> list[WorkInfo]:
-        """Import a catalogue file (every row validated and every media fingerprinted before
-        anything is written: all rows or none). ``on_progress(done, total)`` after each
-        media file."""
+        """Import a catalogue file of new works (every row validated and every media
+        fingerprinted before anything is written: all rows or none). ``on_progress(done,
+        total)`` as media files are fingerprinted."""
+        report = self.import_catalogue_report(actor, holder, catalogue, on_progress=on_progress)
+        return report.works
+
+    def import_catalogue_report(
+        self,
+        actor: Actor,
+        holder: str | None,
+        catalogue: Path,
+        *,
+        mode: ImportMode = ImportMode.ADD,
+        dry_run: bool = False,
+        skip_unfingerprintable: bool = False,
+        allow_outside_paths: bool = False,
+        confirm_removal: Callable[[Sequence[str]], bool] | None = None,
+        removed_on: date | None = None,
+        workers: int | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> ImportReport:
+        """Add, update (``upsert``) and remove (``sync``) a holder's works from a catalogue
+        file, all in one transaction, or (``dry_run``) report row by row what would happen.
+        Only new rows and rows whose media changed are fingerprinted, on ``workers``
+        processes. A refused row fails the whole import, except rows whose media cannot be
+        fingerprinted when ``skip_unfingerprintable`` (they are listed). ``sync`` removes
+        works only if ``confirm_removal(ids)`` says yes."""
         name = self._acting_holder(actor, holder)
-        rows = read_catalogue(catalogue)
-        total = sum(len(r.media) for r in rows)
+        parsed = parse_catalogue(catalogue, allow_outside=allow_outside_paths)
+        report = ImportReport(str(catalogue), mode, warnings=list(parsed.warnings))
+        current = {w.id: w for w in self.registry.list_works(name, include_removed=True)}
+        other = [r for r in parsed.rows if r.work.external_id is not None
+                 and r.work.external_id not in current and self._exists(r.work.external_id)]
+        outcomes, to_add, to_update = plan_import(
+            [r for r in parsed.rows if r not in other], parsed.problems, mode, current,
+            self.registry.media_digests(name) if mode is not ImportMode.ADD else {})
+        outcomes.extend(RowOutcome(RowAction.REFUSE, r.work.external_id, r.line, field="id",
+                                   reason="this id belongs to another holder's work")
+                        for r in other)
+        outcomes.sort(key=lambda o: (o.line is None, o.line or 0))
+        report.outcomes = outcomes
+        if dry_run:
+            return report
+        if any(o.action is RowAction.REFUSE for o in outcomes):
+            first = next(o for o in outcomes if o.action is RowAction.REFUSE)
+            raise InputError(f"{first.reason} ({report.count(RowAction.REFUSE)} refused rows; "
+                             "nothing was imported)",
+                             where=f"{catalogue}:{first.line}" + (f": {first.field}"
+                                                                  if first.field else ""))
+        removals = [o.id for o in outcomes if o.action is RowAction.REMOVE and o.id]
+        if removals and (confirm_removal is None or not confirm_removal(removals)):
+            raise InputError(f"sync would remove {len(removals)} works; confirm it (--yes)",
+                             where="mode")
+
+        # Fingerprint new rows, and updated rows whose media changed (all their media).
+        needing = to_add + [r for r in to_update if any(
+            c.startswith("media.") for o in outcomes if o.id == r.work.external_id
+            for c in o.changes)]
+        total = sum(len(r.media) for r in needing)
         done = 0
 
-        def tick() -> None:
+        def tick(n: int) -> None:
             nonlocal done
-            done += 1
+            done += n
             if on_progress is not None:
                 on_progress(done, total)
 
-        items = [
-            (
-                with_iscc(row.work, row.media),
-                fingerprint_media(row.media, where=row.where, on_done=tick),
-            )
-            for row in rows
-        ]
-        infos = self.registry.import_works(name, items, actor=actor)
-        self._append([(info, fps) for info, (_, fps) in zip(infos, items, strict=True)])
-        return infos
+        prints = dict(zip((id(r) for r in needing),
+                          fingerprint_rows(needing, workers=workers, on_done=tick), strict=True))
+        skipped: set[int] = set()
+        for row in needing:
+            error = prints[id(row)].error
+            if error is None:
+                continue
+            if not skip_unfingerprintable:
+                raise type(error)(f"{error.message} (nothing was imported; "
+                                  "--skip-unfingerprintable imports the other rows)",
+                                  where=error.where)
+            skipped.add(id(row))
+            report.outcomes = [
+                RowOutcome(RowAction.REFUSE, o.id, o.line, reason=error.message, field="media")
+                if o.line == row.line else o for o in report.outcomes]
+
+        def fps(row: CatalogueRow) -> Sequence[tuple[Fingerprint, str]]:
+            found = prints.get(id(row))
+            return found.fingerprints if found is not None else ()
+
+        added, updated, removed = self.registry.apply_catalogue(
+            name,
+            add=[(with_iscc(r.work, r.media), fps(r)) for r in to_add if id(r) not in skipped],
+            update=[(self._update_iscc(r, current, id(r) in prints), fps(r))
+                    for r in to_update if id(r) not in skipped],
+            remove=removals,
+            removed_on=removed_on or date.today(),
+            actor=actor,
+        )
+        report.applied = True
+        report.works = added + updated
+        # New works' fingerprints are appended; an update or removal changes what a work
+        # matches, so those modalities' indexes are rebuilt from the registry.
+        self._append([(info, fps(r)) for info, r in zip(
+            added, [r for r in to_add if id(r) not in skipped], strict=True)])
+        changed = {Modality(m) for w in updated + removed for m in w.modalities}
+        changed |= {fp.modality for r in to_update for fp, _ in fps(r)}
+        for modality in sorted(changed, key=lambda m: m.value):
+            rebuild_index(self.index_dir, modality, self.registry.fingerprints(modality))
+        return report
+
+    @staticmethod
+    def _update_iscc(
+        row: CatalogueRow, current: dict[str, WorkInfo], media_changed: bool
+    ) -> NewWork:
+        """An updated row without an ISCC keeps the one computed at registration, or gets
+        a new one when its media changed."""
+        if row.work.iscc:
+            return row.work
+        if media_changed:
+            return with_iscc(row.work, row.media)
+        stored = current.get(row.work.external_id or "")
+        if stored is None or not stored.iscc:
+            return row.work
+        out = copy.copy(row.work)
+        out.iscc = stored.iscc
+        return out
+
+    def _exists(self, work_id: str) -> bool:
+        try:
+            self.registry.get_work(work_id)
+        except NotFoundError:
+            return False
+        return True
+
+    def update_work(
+        self,
+        actor: Actor,
+        holder: str | None,
+        work_id: str,
+        work: NewWork,
+        media: Sequence[tuple[Modality, Path]] = (),
+    ) -> tuple[WorkInfo, dict[str, object]]:
+        """Replace a work's metadata (and, for each media given, its fingerprint of that
+        modality); the index follows. A removed work is restored."""
+        name = self._acting_holder(actor, holder)
+        fps = fingerprint_media(media)
+        info, changes = self.registry.update_work(name, work_id, work, fps, actor=actor)
+        if changes:
+            for modality in {Modality(m) for m in info.modalities}:
+                rebuild_index(self.index_dir, modality, self.registry.fingerprints(modality))
+        return info, changes
+
+    def remove_work(
+        self, actor: Actor, holder: str | None, work_id: str, *, on: date | None = None
+    ) -> WorkInfo:
+        """Take a work out of the catalogue (from ``on``, default today): it leaves the
+        index; decisions at earlier dates and the audit log still see it."""
+        name = self._acting_holder(actor, holder)
+        info = self.registry.remove_work(name, work_id, on=on or date.today(), actor=actor)
+        for modality in {Modality(m) for m in info.modalities}:
+            rebuild_index(self.index_dir, modality, self.registry.fingerprints(modality))
+        return info
 
     def _append(self, items: Iterable[tuple[WorkInfo, Sequence[tuple[Fingerprint, str]]]]) -> None:
         by_modality: dict[Modality, list[tuple[str, Fingerprint]]] = {}
@@ -274,6 +423,11 @@ class RegistryService:
         return self.registry.list_works(holder)
 
     def get_work(self, actor: Actor, work_id: str) -> WorkInfo:
+        # Works change (update, removal), so the cache holds one registry state, like facts.
+        head = self.registry.state_digest()
+        if head != self._works_head:
+            self._works.clear()
+            self._works_head = head
         info = self._works.get(work_id)
         if info is None:
             info = self.registry.get_work(work_id)
@@ -451,6 +605,13 @@ class RegistryService:
         """keep / exclude / review for ``work`` used for ``use``/``purpose`` by ``org``."""
         if not org.strip():
             raise InputError("name the organisation that would use the work", where="actor")
+        if work.removed_on is not None and at >= work.removed_on:
+            # History is kept: before its removal the work is judged as it was registered.
+            removed = Decision(DecisionKind.KEEP, (Reason(
+                "work-removed",
+                f"{work.holder} removed {work.id} from its catalogue on {work.removed_on}",
+                {"removed_on": work.removed_on.isoformat()}),))
+            return DecideResult(work, removed, use, purpose, org.strip(), at)
         decision = decide(
             self._facts_of(work.holder),
             work_id=work.id,

@@ -11,7 +11,7 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -38,6 +38,7 @@ from tdmguard.errors import (
 from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.policy import Licence, PolicyFacts, Reservation
 from tdmguard.registry import audit
+from tdmguard.registry.identifiers import normalise_isrc, normalise_iswc, normalise_upc
 from tdmguard.registry.tables import (
     ApiKey,
     AuditEntry,
@@ -64,8 +65,6 @@ from tdmguard.vocab import Modality, Purpose, Use, WorkKind
 __all__ = ["NewWork", "Registry"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
-_ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}\d{7}$")
-_ISWC = re.compile(r"^T\d{10}$")
 # Key of the PostgreSQL advisory lock that serialises registry writes (b"tdmguard" as int64).
 _PG_WRITE_LOCK = int.from_bytes(b"tdmguard", "big") & 0x7FFF_FFFF_FFFF_FFFF
 _KEY_PREFIX = "tdm"
@@ -75,28 +74,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def normalise_isrc(value: str | None, *, where: str = "isrc") -> str | None:
-    if value is None or not value.strip():
-        return None
-    code = value.strip().upper().replace("-", "")
-    if not _ISRC.match(code):
-        raise InputError(f"not an ISRC (CC-XXX-YY-NNNNN): {value!r}", where=where)
-    return code
-
-
-def normalise_iswc(value: str | None, *, where: str = "iswc") -> str | None:
-    if value is None or not value.strip():
-        return None
-    code = re.sub(r"[\s.\-]", "", value.strip().upper())
-    if not _ISWC.match(code):
-        raise InputError(f"not an ISWC (T-DDD.DDD.DDD-C): {value!r}", where=where)
-    return code
-
-
 class NewWork:
     """A work to add (validated on construction, so an import fails before writing)."""
 
-    __slots__ = ("artists", "external_id", "iscc", "isrc", "iswc", "kind", "title", "upc")
+    __slots__ = ("artists", "external_id", "extra", "iscc", "isrc", "iswc", "kind", "title",
+                 "upc", "where")
 
     def __init__(
         self,
@@ -109,8 +91,10 @@ class NewWork:
         upc: str | None = None,
         iscc: str | None = None,
         external_id: str | None = None,
+        extra: Mapping[str, str] | None = None,
         where: str = "",
     ) -> None:
+        self.where = where  # the catalogue line it came from, for messages
         prefix = f"{where}: " if where else ""
         if not title or not title.strip():
             raise InputError("a work needs a title", where=f"{prefix}title".strip())
@@ -119,9 +103,9 @@ class NewWork:
         self.artists = tuple(a.strip() for a in artists if a.strip())
         self.isrc = normalise_isrc(isrc, where=f"{prefix}isrc")
         self.iswc = normalise_iswc(iswc, where=f"{prefix}iswc")
-        self.upc = upc.strip() if upc and upc.strip() else None
-        if self.upc is not None and not (self.upc.isdigit() and len(self.upc) in (12, 13, 14)):
-            raise InputError(f"not a UPC/EAN (12 to 14 digits): {upc!r}", where=f"{prefix}upc")
+        self.upc = normalise_upc(upc, where=f"{prefix}upc")
+        # Columns a catalogue has beyond ours (label, release date, ISNI, ...), kept as given.
+        self.extra: dict[str, str] = dict(sorted((extra or {}).items()))
         self.iscc = iscc.strip() if iscc and iscc.strip() else None
         ext = external_id.strip() if external_id else ""
         if ext and (len(ext) > 200 or any(c.isspace() for c in ext)):
@@ -139,6 +123,25 @@ def _terms(uses: Iterable[Use], start: date, until: date | None) -> list[str]:
     if until is not None and until <= start:
         raise InputError("--until must be after --from", where="until")
     return use_set
+
+
+def _work_columns(work: NewWork) -> dict[str, Any]:
+    """The ``works`` columns a catalogue row sets (what an update compares and replaces)."""
+    return {
+        "kind": work.kind.value,
+        "title": work.title,
+        "artists": json.dumps(list(work.artists)),
+        "isrc": work.isrc,
+        "iswc": work.iswc,
+        "upc": work.upc,
+        "iscc": work.iscc,
+        "extra": json.dumps(work.extra, sort_keys=True, ensure_ascii=False),
+    }
+
+
+def _load_extra(text: str | None) -> dict[str, str]:
+    data = json.loads(text or "{}")
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def _json_list(items: Iterable[str]) -> str:
@@ -308,22 +311,22 @@ class Registry:
         seen: set[str] = set()
         for w in works:
             if w.external_id is not None:
-                if (
-                    w.external_id in seen
-                    or s.execute(select(Work.id).where(Work.public_id == w.external_id)).first()
-                ):
+                if w.external_id in seen:
                     raise ConflictError(f"work id {w.external_id!r} exists already", where="id")
+                existing = s.execute(
+                    select(Work.removed_on).where(Work.public_id == w.external_id)
+                ).first()
+                if existing is not None:
+                    removed = existing[0]
+                    hint = (f" (removed on {removed}; re-import with --mode upsert to restore it)"
+                            if removed else " (re-import with --mode upsert to update works)")
+                    raise ConflictError(f"work id {w.external_id!r} exists already{hint}",
+                                        where=f"{w.where}: id" if w.where else "id")
                 seen.add(w.external_id)
             row = Work(
                 public_id=w.external_id or f"tmp-{len(out)}",
                 holder_id=h.id,
-                kind=w.kind.value,
-                title=w.title,
-                artists=json.dumps(list(w.artists)),
-                isrc=w.isrc,
-                iswc=w.iswc,
-                upc=w.upc,
-                iscc=w.iscc,
+                **_work_columns(w),
                 created_at=_now(),
             )
             s.add(row)
@@ -371,6 +374,8 @@ class Registry:
             upc=row.upc,
             iscc=row.iscc,
             modalities=tuple(sorted(set(modalities))),
+            extra=tuple(sorted(_load_extra(row.extra).items())),
+            removed_on=row.removed_on,
         )
 
     def _work(self, s: Session, ref: str) -> Work:
@@ -385,7 +390,7 @@ class Registry:
             return out
         for pk, modality in s.execute(
             select(FingerprintRow.work_id, FingerprintRow.modality).where(
-                FingerprintRow.work_id.in_(work_pks)
+                FingerprintRow.work_id.in_(work_pks), FingerprintRow.superseded_at.is_(None)
             )
         ):
             out.setdefault(pk, []).append(modality)
@@ -415,14 +420,157 @@ class Registry:
             mods = self._modalities(s, [w.id for w, _ in rows])
             return [self._work_info(w, name, mods.get(w.id, [])) for w, name in rows]
 
-    def list_works(self, holder: str | None = None) -> list[WorkInfo]:
+    def list_works(
+        self, holder: str | None = None, *, include_removed: bool = False
+    ) -> list[WorkInfo]:
         with self._tx() as s:
             query = select(Work, Holder.name).join(Holder, Holder.id == Work.holder_id)
             if holder is not None:
                 query = query.where(Work.holder_id == self._holder(s, holder).id)
+            if not include_removed:
+                query = query.where(Work.removed_on.is_(None))
             rows = list(s.execute(query.order_by(Work.id)))
             mods = self._modalities(s, [w.id for w, _ in rows])
             return [self._work_info(w, name, mods.get(w.id, [])) for w, name in rows]
+
+    def _own_work(self, s: Session, holder: str, ref: str) -> tuple[Holder, Work]:
+        h = self._holder(s, holder)
+        row = self._work(s, ref)
+        if row.holder_id != h.id:  # the same answer as a missing work: no probing of others'
+            raise NotFoundError(f"no work with id {ref!r} of {h.name}", where="work")
+        return h, row
+
+    def update_work(
+        self,
+        holder: str,
+        ref: str,
+        work: NewWork,
+        fingerprints: Sequence[tuple[Fingerprint, str]] = (),
+        *,
+        actor: Actor = CLI_ACTOR,
+    ) -> tuple[WorkInfo, dict[str, object]]:
+        """Replace a work's metadata with ``work``'s and, for each (fingerprint, media SHA-256)
+        given, its fingerprint of that modality (the old one is kept, marked superseded). A
+        removed work is restored. Returns the new state and the changes (field -> [old, new]);
+        nothing changed means no audit entry."""
+        with self._tx(write=True) as s:
+            return self._update_work(s, holder, ref, work, fingerprints, actor)
+
+    def remove_work(
+        self, holder: str, ref: str, *, on: date, actor: Actor = CLI_ACTOR
+    ) -> WorkInfo:
+        """Take a work out of the catalogue from ``on``: it leaves the index, while decisions
+        at earlier dates and the audit log still see it."""
+        with self._tx(write=True) as s:
+            return self._remove_work(s, holder, ref, on, actor)
+
+    def apply_catalogue(
+        self,
+        holder: str,
+        *,
+        add: Sequence[tuple[NewWork, Sequence[tuple[Fingerprint, str]]]] = (),
+        update: Sequence[tuple[NewWork, Sequence[tuple[Fingerprint, str]]]] = (),
+        remove: Sequence[str] = (),
+        removed_on: date,
+        actor: Actor = CLI_ACTOR,
+    ) -> tuple[list[WorkInfo], list[WorkInfo], list[WorkInfo]]:
+        """One catalogue re-import in one transaction (all of it or nothing): works added,
+        updated (matched by their id) and removed. Returns (added, updated, removed)."""
+        with self._tx(write=True) as s:
+            added_infos = self._add_works(s, holder, [w for w, _ in add], actor)
+            for info, (_, fps) in zip(added_infos, add, strict=True):
+                for fp, sha in fps:
+                    self._add_fingerprint(s, info.id, fp, sha, actor)
+            added = [self._work_info(self._work(s, i.id), i.holder,
+                                     [fp.modality.value for fp, _ in fps])
+                     for i, (_, fps) in zip(added_infos, add, strict=True)]
+            updated = []
+            for w, fps in update:
+                if w.external_id is None:
+                    raise InputError("an update names the work's id", where=w.where or "id")
+                updated.append(self._update_work(s, holder, w.external_id, w, fps, actor)[0])
+            removed = [self._remove_work(s, holder, ref, removed_on, actor) for ref in remove]
+            return added, updated, removed
+
+    def _update_work(
+        self,
+        s: Session,
+        holder: str,
+        ref: str,
+        work: NewWork,
+        fingerprints: Sequence[tuple[Fingerprint, str]],
+        actor: Actor,
+    ) -> tuple[WorkInfo, dict[str, object]]:
+        h, row = self._own_work(s, holder, ref)
+        changes: dict[str, object] = {}
+        for name, value in _work_columns(work).items():
+            old = getattr(row, name)
+            if old != value:
+                changes[name] = [old, value]
+                setattr(row, name, value)
+        if row.removed_on is not None:
+            changes["removed_on"] = [row.removed_on.isoformat(), None]
+            row.removed_on = None
+        current = self._current_fingerprints(s, [row.id]).get(row.id, {})
+        for fp, sha in fingerprints:
+            old_fp = current.get(fp.modality.value)
+            if old_fp is not None and old_fp.source_sha256 == sha:
+                continue
+            if old_fp is not None:
+                old_fp.superseded_at = _now()
+            changes[f"fingerprint.{fp.modality.value}"] = [
+                old_fp.source_sha256 if old_fp is not None else None, sha]
+            self._add_fingerprint(s, row.public_id, fp, sha, actor)
+        if changes:
+            row.updated_at = _now()
+            s.flush()
+        info = self._work_info(row, h.name, self._modalities(s, [row.id]).get(row.id, []))
+        if changes:
+            audit.append(s, "work.update",
+                         {"work": info.id, "changes": changes, "state": info.to_json()},
+                         actor=actor.to_audit())
+        return info, changes
+
+    def _remove_work(self, s: Session, holder: str, ref: str, on: date, actor: Actor) -> WorkInfo:
+        h, row = self._own_work(s, holder, ref)
+        if row.removed_on is not None:
+            raise ConflictError(f"work {ref!r} was removed already on {row.removed_on}",
+                                where="work")
+        row.removed_on = on
+        row.updated_at = _now()
+        s.flush()
+        info = self._work_info(row, h.name, self._modalities(s, [row.id]).get(row.id, []))
+        audit.append(s, "work.remove", {"work": info.id, "removed_on": on.isoformat()},
+                     actor=actor.to_audit())
+        return info
+
+    def _current_fingerprints(
+        self, s: Session, work_pks: Sequence[int]
+    ) -> dict[int, dict[str, FingerprintRow]]:
+        out: dict[int, dict[str, FingerprintRow]] = {}
+        if not work_pks:
+            return out
+        rows = s.execute(
+            select(FingerprintRow).where(
+                FingerprintRow.work_id.in_(work_pks), FingerprintRow.superseded_at.is_(None)
+            ).order_by(FingerprintRow.id)
+        ).scalars()
+        for fp in rows:
+            out.setdefault(fp.work_id, {})[fp.modality] = fp
+        return out
+
+    def media_digests(self, holder: str) -> dict[str, dict[str, str]]:
+        """For each of the holder's works (removed ones too): modality -> SHA-256 of the media
+        its current fingerprint came from (how a re-import sees that media changed)."""
+        with self._tx() as s:
+            h = self._holder(s, holder)
+            works: dict[int, str] = {
+                pk: public_id for pk, public_id in
+                s.execute(select(Work.id, Work.public_id).where(Work.holder_id == h.id))
+            }
+            current = self._current_fingerprints(s, list(works))
+            return {works[pk]: {m: fp.source_sha256 for m, fp in fps.items()}
+                    for pk, fps in current.items()}
 
     # -- reservations and licences ----------------------------------------------------------
     def reserve(
@@ -694,17 +842,23 @@ class Registry:
 
     def count_fingerprints(self, modality: Modality) -> int:
         with self._tx() as s:
-            query = select(func.count()).select_from(FingerprintRow).where(
-                FingerprintRow.modality == modality.value)
+            query = (
+                select(func.count()).select_from(FingerprintRow)
+                .join(Work, Work.id == FingerprintRow.work_id)
+                .where(FingerprintRow.modality == modality.value,
+                       FingerprintRow.superseded_at.is_(None), Work.removed_on.is_(None))
+            )
             return int(s.execute(query).scalar_one())
 
     def fingerprints(self, modality: Modality) -> Iterator[tuple[str, Fingerprint]]:
-        """Every stored fingerprint of ``modality`` as (work id, fingerprint), in row order."""
+        """The current fingerprint of ``modality`` of every work in the catalogue (not removed,
+        not superseded) as (work id, fingerprint), in row order."""
         with self._tx() as s:
             query = (
                 select(Work.public_id, FingerprintRow.data, FingerprintRow.id)
                 .join(Work, Work.id == FingerprintRow.work_id)
-                .where(FingerprintRow.modality == modality.value)
+                .where(FingerprintRow.modality == modality.value,
+                       FingerprintRow.superseded_at.is_(None), Work.removed_on.is_(None))
                 .order_by(FingerprintRow.id)
             )
             for public_id, data, fid in s.execute(query).yield_per(256):

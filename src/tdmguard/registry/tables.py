@@ -28,8 +28,12 @@ __all__ = [
     "FingerprintRow",
     "Holder",
     "LicenceRow",
+    "RegistryMeta",
     "ReservationRow",
     "Revocation",
+    "SnapshotEntry",
+    "SnapshotSegment",
+    "SnapshotSource",
     "Work",
 ]
 
@@ -61,7 +65,12 @@ class Work(Base):
     iswc: Mapped[str | None] = mapped_column(String(15), index=True)
     upc: Mapped[str | None] = mapped_column(String(14))
     iscc: Mapped[str | None] = mapped_column(String(100))
+    # Columns of the holder's catalogue beyond ours (label, release date, ...): a JSON object.
+    extra: Mapped[str] = mapped_column(Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A removed work stays (decisions at earlier dates still see it) but leaves the index.
+    removed_on: Mapped[date | None] = mapped_column(Date)
 
 
 class ReservationRow(Base):
@@ -119,6 +128,8 @@ class FingerprintRow(Base):
     source_sha256: Mapped[str] = mapped_column(String(64))  # digest of the media it came from
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Replaced by a newer fingerprint of the same work and modality (kept, not deleted).
+    superseded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditEntry(Base):
@@ -149,3 +160,60 @@ class ApiKey(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# -- signed snapshots (registry/snapshot/) ------------------------------------------------
+class RegistryMeta(Base):
+    """Small key/value facts about this registry (``registry_id``: its stable random id)."""
+
+    __tablename__ = "registry_meta"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(2000))
+
+
+class SnapshotSource(Base):
+    """A registry this one mirrors: its pinned key and the snapshot state held from it."""
+
+    __tablename__ = "snapshot_sources"
+    __table_args__ = (UniqueConstraint("registry_id", "scope", name="uq_snapshot_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    registry_id: Mapped[str] = mapped_column(String(100))
+    scope: Mapped[str] = mapped_column(String(300))  # "" = whole registry, else a holder name
+    public_key: Mapped[str] = mapped_column(String(200))
+    namespace: Mapped[str | None] = mapped_column(String(100))
+    snapshot_id: Mapped[str] = mapped_column(String(100))
+    seq: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(String(64))
+    snapshot_created_at: Mapped[str] = mapped_column(String(40))
+    location: Mapped[str] = mapped_column(String(2000))
+    pulled_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SnapshotEntry(Base):
+    """Which local row came from which source row (kind: holder, work, reservation, licence,
+    revocation; ``source_key`` is the id in the source registry)."""
+
+    __tablename__ = "snapshot_entries"
+    __table_args__ = (
+        UniqueConstraint("source_id", "kind", "source_key", name="uq_snapshot_entry"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("snapshot_sources.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    source_key: Mapped[str] = mapped_column(String(200))
+    local_id: Mapped[int] = mapped_column(Integer)
+
+
+class SnapshotSegment(Base):
+    """An index segment (``<index>/<modality>/<segment>``) that came from a source."""
+
+    __tablename__ = "snapshot_segments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("snapshot_sources.id"), index=True)
+    modality: Mapped[str] = mapped_column(String(20))
+    segment: Mapped[str] = mapped_column(String(100))

@@ -93,6 +93,8 @@ class WorkInfo:
     upc: str | None = None
     iscc: str | None = None
     modalities: tuple[str, ...] = ()
+    extra: tuple[tuple[str, str], ...] = ()  # the catalogue's other columns, sorted by name
+    removed_on: date | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -106,6 +108,8 @@ class WorkInfo:
             "upc": self.upc,
             "iscc": self.iscc,
             "fingerprints": list(self.modalities),
+            "extra": dict(self.extra),
+            "removed_on": self.removed_on.isoformat() if self.removed_on else None,
         }
 
 

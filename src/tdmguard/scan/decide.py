@@ -9,14 +9,13 @@ allowed: the reason ``no-signal`` is counted in the report).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from tdmguard.policy import PolicyFacts, decide
 from tdmguard.scan.checks.base import CheckOutcome
-from tdmguard.scan.record import Record
+from tdmguard.scan.record import MediaKind, Record
 from tdmguard.vocab import (
     Decision,
     DecisionKind,
@@ -45,6 +44,10 @@ class RegistryView:
     works: Mapping[str, WorkRef]
     facts: Mapping[str, PolicyFacts]
     digest: str
+    sources: tuple[Mapping[str, object], ...] = ()  # mirrored snapshots (registry/snapshot)
+    # Registered fingerprints per modality ("audio" -> count): a scan whose index lacks a
+    # modality that has some is refused (nothing is kept on the strength of a missing index).
+    fingerprinted: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +68,8 @@ def _match_evidence(record: Record, match: Match) -> Evidence:
     span = f"{match.query_start:g}-{match.query_end:g}{unit}" if unit else "whole image"
     return Evidence(
         source=f"registry:{match.modality.value}",
-        locator=f"{record.path or record.id}@{span}",
-        raw=json.dumps(match.to_json(), sort_keys=True, default=str),
+        locator=f"{record.path or record.where or record.id}@{span}",
+        raw=match.to_json(),
     )
 
 
@@ -139,6 +142,7 @@ def decide_record(
                     | {
                         "work": match.work_id,
                         "holder": ref.holder,
+                        "title": ref.title,
                         "modality": match.modality.value,
                     },
                 )
@@ -151,6 +155,21 @@ def decide_record(
                 "no-signal",
                 "no reservation signal and no registered work "
                 f"found; --unknown {settings.unknown.value}",
+            )
+        )
+    # Fail closed: content the scan could not identify (an unknown binary, a member of an
+    # unknown kind) is never kept on the strength of nothing having matched it.
+    unchecked = [
+        p.id
+        for p in (record.parts or (record,))
+        if p.media is MediaKind.UNKNOWN and (p.path is not None or p.data is not None)
+    ]
+    if unchecked and kind is DecisionKind.KEEP:
+        kind = DecisionKind.REVIEW
+        reasons.append(
+            Reason(
+                "content-not-checked",
+                f"content of an unknown kind could not be checked: {', '.join(unchecked)}",
             )
         )
     return Decision(kind, tuple(reasons), tuple(evidence)), matches

@@ -1,25 +1,22 @@
 """Executors only schedule shards (DESIGN.md, scan pipeline): inline, a local process pool,
-or a Ray cluster. Every one runs the same ``run_shard`` and each shard commits itself, so
-the choice changes where work runs, never what it writes.
+or Ray Data. Every one runs the same ``run_shard`` on a shard descriptor (the worker reads
+the shard itself) and each shard commits itself, so the choice changes where work runs,
+never what it writes.
 """
 
 from __future__ import annotations
 
+import json
 import os
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 from tdmguard.errors import MissingExtraError
 from tdmguard.scan.job import Executor, ScanJob
-from tdmguard.scan.record import Record
-from tdmguard.scan.shard import (
-    build_checks,
-    init_worker,
-    run_shard,
-    run_shard_cached,
-    run_shard_task,
-)
+from tdmguard.scan.plan import ShardSpec
+from tdmguard.scan.shard import build_checks, init_worker, run_shard, run_shard_task
 
 __all__ = ["Executor", "run_shards"]
 
@@ -27,7 +24,7 @@ ShardDone = Callable[[int], None]  # called with the shard number when it has co
 
 
 def _inline(
-    job: ScanJob, todo: Sequence[int], shards: Mapping[int, Sequence[Record]], done: ShardDone
+    job: ScanJob, todo: Sequence[int], shards: Mapping[int, ShardSpec], done: ShardDone
 ) -> None:
     worker = build_checks(job)
     for i in todo:
@@ -36,17 +33,17 @@ def _inline(
 
 
 def _process_pool(
-    job: ScanJob, todo: Sequence[int], shards: Mapping[int, Sequence[Record]], done: ShardDone
+    job: ScanJob, todo: Sequence[int], shards: Mapping[int, ShardSpec], done: ShardDone
 ) -> None:
     with ProcessPoolExecutor(
         max_workers=job.workers, initializer=init_worker, initargs=(job,)
     ) as pool:
         pending: dict[Future[dict[str, Any]], int] = {}
-        queue = list(todo)
+        queue = deque(todo)
         # A bounded number of shards in flight keeps memory flat on huge scans.
         while queue or pending:
             while queue and len(pending) < 2 * job.workers:
-                i = queue.pop(0)
+                i = queue.popleft()
                 pending[pool.submit(run_shard_task, i, shards[i])] = i
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
@@ -55,13 +52,32 @@ def _process_pool(
                 done(i)
 
 
+class _ShardActor:
+    """A Ray Data actor: builds the checks (opens the index) once, then runs shards."""
+
+    def __init__(self, job: ScanJob) -> None:
+        self.job = job
+        self.worker = build_checks(job)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        out: list[int] = []
+        for shard, spec_json in zip(batch["shard"], batch["spec"], strict=True):
+            spec = ShardSpec.from_json(json.loads(str(spec_json)))
+            run_shard(self.job, self.worker, int(shard), spec)
+            out.append(int(shard))
+        return {"shard": out}
+
+
 def _ray(
-    job: ScanJob, todo: Sequence[int], shards: Mapping[int, Sequence[Record]], done: ShardDone
+    job: ScanJob, todo: Sequence[int], shards: Mapping[int, ShardSpec], done: ShardDone
 ) -> None:
-    """Shards as Ray tasks. On a cluster, the output folder and the index must be on a file
-    system every node mounts at the same path (shards commit there themselves)."""
+    """Shards on Ray Data: the shard descriptors are a dataset, ``map_batches`` runs them on
+    an actor pool of ``--workers`` actors, each opening the index once. On a cluster, the
+    output folder and the index must be on a file system every node mounts at the same path
+    (shards commit there themselves)."""
     try:
         import ray
+        import ray.data
     except ModuleNotFoundError as exc:
         raise MissingExtraError("ray", "ray") from exc
     started_here = not ray.is_initialized()
@@ -74,19 +90,20 @@ def _ray(
             log_to_driver=False,
         )
     try:
-        task = ray.remote(run_shard_cached)
-        job_ref = ray.put(job)
-        queue = list(todo)
-        pending: dict[Any, int] = {}
-        while queue or pending:
-            while queue and len(pending) < 2 * job.workers:
-                i = queue.pop(0)
-                pending[task.remote(job_ref, i, shards[i])] = i
-            finished, _ = ray.wait(list(pending), num_returns=1)
-            for ref in finished:
-                i = pending.pop(ref)
-                ray.get(ref)
-                done(i)
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = False
+        items = [
+            {"shard": i, "spec": json.dumps(shards[i].to_json(), sort_keys=True)} for i in todo
+        ]
+        ds = ray.data.from_items(items, override_num_blocks=max(1, len(items))).map_batches(
+            _ShardActor,
+            fn_constructor_args=(job,),
+            batch_size=1,
+            concurrency=max(1, job.workers),
+            num_cpus=1,
+        )
+        for row in ds.iter_rows():
+            done(int(row["shard"]))
     finally:
         if started_here:
             ray.shutdown()
@@ -96,7 +113,7 @@ def run_shards(
     executor: Executor,
     job: ScanJob,
     todo: Sequence[int],
-    shards: Mapping[int, Sequence[Record]],
+    shards: Mapping[int, ShardSpec],
     done: ShardDone,
 ) -> None:
     if not todo:

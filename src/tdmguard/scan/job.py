@@ -6,8 +6,11 @@ import enum
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tdmguard.registry.snapshot.sources import mirror_sources_json
 from tdmguard.registry.store import Registry
 from tdmguard.scan.decide import DecisionSettings, RegistryView, WorkRef
+from tdmguard.scan.readers import ReadOptions
+from tdmguard.vocab import Modality
 
 __all__ = ["Executor", "ScanJob", "registry_view"]
 
@@ -16,12 +19,14 @@ class Executor(enum.StrEnum):
     """Where shards run (``scan/executors.py``); the outputs are the same for each."""
 
     LOCAL = "local"  # a process pool on this machine (inline with one worker)
-    RAY = "ray"  # a Ray cluster (RAY_ADDRESS, else a local Ray instance); extra `ray`
+    RAY = "ray"  # Ray Data (RAY_ADDRESS, else a local Ray instance); extra `ray`
 
 
 @dataclass(frozen=True, slots=True)
 class ScanJob:
-    source: Path
+    """``source`` is a local path or a URL (``s3://...``), a brace pattern or a glob."""
+
+    source: Path | str
     out_dir: Path
     index_dir: Path
     decision: DecisionSettings
@@ -31,13 +36,28 @@ class ScanJob:
     shard_size: int = 64
     workers: int = 1
     executor: Executor = Executor.LOCAL
+    read: ReadOptions = field(default_factory=ReadOptions)
+    write_kept: bool = False  # also write kept items in the input's own format (out/kept/)
+    item_timeout_s: float = 0.0  # per-item wall-clock budget in workers (0: none)
+    item_memory_mb: int = 0  # per-worker address-space limit (0: none)
 
     @property
     def shards_dir(self) -> Path:
         return self.out_dir / "shards"
 
+    @property
+    def source_text(self) -> str:
+        return str(self.source)
+
 
 def registry_view(registry: Registry) -> RegistryView:
     """Load what a scan needs of the registry once, in the parent process."""
     works = {w.id: WorkRef(w.holder, w.title) for w in registry.list_works()}
-    return RegistryView(works=works, facts=registry.facts(), digest=registry.state_digest())
+    counts = {m.value: registry.count_fingerprints(m) for m in Modality}
+    return RegistryView(
+        works=works,
+        facts=registry.facts(),
+        digest=registry.state_digest(),
+        sources=tuple(mirror_sources_json(registry)),
+        fingerprinted={k: v for k, v in counts.items() if v},
+    )

@@ -1,183 +1,593 @@
-"""Readers turn a source (a folder, a JSONL manifest) into records, in a stable order.
+"""Readers: one shard descriptor (``scan/plan.py``) becomes records, read by the worker that
+runs the shard. Every reader streams: a shard holds at most ``--shard-size`` rows or samples.
 
-The order is what shards are cut from, so it must not depend on the file system's listing
-order: folders are walked sorted, manifests read line by line.
+What a reader cannot read becomes a record with ``meta['error']`` naming the shard and the
+row, member or key (the shard goes on); nothing unreadable is ever handed to the checks as
+if it were fine. Container kinds: loose files of a folder, JSON Lines and CSV manifests
+(plain, gzip or zstd), Parquet and Arrow tables (Hugging Face ``Audio``/``Image`` columns are
+``{bytes, path}`` structs), WebDataset tar shards (members grouped by key).
+
+Tables are read with pyarrow directly and tars with ``tarfile`` in stream mode: no extra
+copies, a seek to the shard's first member, and the same code for local and remote files
+(fsspec file objects). The webdataset and datasets libraries write the test data.
 """
 
 from __future__ import annotations
 
+import codecs
+import csv
 import json
 import os
-from collections.abc import Iterator
+import tarfile
+import zipfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from tdmguard.errors import InputError, MediaError, MissingExtraError
+from tdmguard.errors import InputError, MissingExtraError
+from tdmguard.scan.location import is_remote, join, local_path, open_binary
+from tdmguard.scan.plan import ShardSpec, SpecKind, decompressed, iter_lines, plan_source, tar_key
 from tdmguard.scan.record import MediaKind, Record
-from tdmguard.scan.sniff import sniff_path
+from tdmguard.scan.sniff import SNIFF_BYTES, container_magic, sniff_bytes
 
-__all__ = ["read_directory", "read_manifest", "read_parquet", "read_source", "record_from_fields"]
+__all__ = [
+    "MAX_MEMBER",
+    "ReadOptions",
+    "decode_text",
+    "read_shard",
+    "read_source",
+    "record_from_row",
+    "table_slice",
+]
 
-MAX_MANIFEST_LINE = 16 << 20  # 16 MiB of text in one record
-
-
-def _walk(root: Path) -> Iterator[Path]:
-    stack = [root]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name, reverse=True)
-        except OSError:
-            continue
-        for entry in entries:
-            if entry.name.startswith("."):
-                continue
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                elif entry.is_file():
-                    yield Path(entry.path)
-            except OSError:
-                continue
-    return
+MAX_MEMBER = 1 << 30  # one tar member or remote file held in memory at most
+META_EXTS = frozenset({"json", "cls", "cls2", "id", "idx", "index", "key", "label"})
+_PRIORITY = (MediaKind.AUDIO, MediaKind.IMAGE, MediaKind.SYMBOLIC, MediaKind.TEXT)
 
 
-def read_directory(root: Path) -> Iterator[Record]:
-    """Every file under ``root`` (recursive, sorted, hidden files skipped); the media kind is
-    sniffed from content. Unreadable files become records with ``meta['error']``."""
-    files = sorted(_walk(root), key=lambda p: p.relative_to(root).as_posix())
-    for path in files:
-        rel = path.relative_to(root).as_posix()
-        try:
-            media = sniff_path(path)
-            size = path.stat().st_size
-        except MediaError as exc:
-            yield Record(id=rel, media=MediaKind.UNKNOWN, path=path, meta={"error": exc.message})
-            continue
-        except OSError as exc:
-            yield Record(
-                id=rel,
-                media=MediaKind.UNKNOWN,
-                path=path,
-                meta={"error": f"cannot stat ({exc.strerror or exc})"},
-            )
-            continue
-        yield Record(id=rel, media=media, path=path, size_bytes=size)
+@dataclass(frozen=True, slots=True)
+class ReadOptions:
+    """Which columns of a manifest or table mean what (``--text-column`` and friends)."""
+
+    text_column: str = "text"
+    id_column: str = "id"
+    url_column: str = "url"
+    path_column: str = "path"
 
 
-def read_manifest(manifest: Path) -> Iterator[Record]:
-    """JSON Lines: each object has ``id`` (else the line number), and ``path`` (relative to
-    the manifest), ``text`` or ``url``; other keys are carried in ``meta``."""
-    base = manifest.parent
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Text and its encoding: a BOM, UTF-8, then a charset detector (never skipped)."""
+    for bom, enc in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(enc, "replace"), enc
     try:
-        fh = manifest.open("rb")
-    except OSError as exc:
-        raise InputError(f"cannot read ({exc.strerror or exc})", where=str(manifest)) from exc
-    with fh:
-        for number, raw in enumerate(fh, start=1):
-            where = f"{manifest}:{number}"
-            if len(raw) > MAX_MANIFEST_LINE:
-                yield Record(
-                    id=f"line-{number}",
-                    media=MediaKind.UNKNOWN,
-                    meta={"error": f"{where}: line longer than 16 MiB"},
-                )
-                continue
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-                if not isinstance(obj, dict):
-                    raise ValueError("not a JSON object")
-            except (ValueError, UnicodeDecodeError) as exc:
-                yield Record(
-                    id=f"line-{number}",
-                    media=MediaKind.UNKNOWN,
-                    meta={"error": f"{where}: invalid JSON record ({exc})"},
-                )
-                continue
-            yield record_from_fields(obj, base=base, where=where, default_id=f"line-{number}")
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data).best()
+        if best is not None:
+            return str(best), str(best.encoding)
+    except ModuleNotFoundError:
+        pass
+    return data.decode("cp1252", "replace"), "cp1252"
 
 
-def record_from_fields(
-    fields: dict[str, Any], *, base: Path, where: str, default_id: str
-) -> Record:
-    """One manifest row (JSONL object or Parquet row) as a record: ``id``, then ``text``
-    (inline text), ``path`` (relative to the manifest) or ``url``; other fields go to meta."""
-    obj = dict(fields)
-    raw_id = obj.pop("id", None)
-    rid = str(raw_id) if raw_id is not None else default_id
-    url_value = obj.pop("url", None)
-    url = str(url_value) if url_value is not None else None
-    text = obj.pop("text", None)
-    path_value = obj.pop("path", None)
-    meta = {k: v for k, v in obj.items() if isinstance(k, str)}
-    if isinstance(text, str):
-        return Record(
-            id=rid,
-            media=MediaKind.TEXT,
-            text=text,
-            url=url,
-            size_bytes=len(text.encode("utf-8", "replace")),
-            meta=meta,
+def _error(rid: str, message: str, *, where: str | None = None, **kw: Any) -> Record:
+    return Record(id=rid, media=MediaKind.UNKNOWN, where=where, meta={"error": message}, **kw)
+
+
+def _media_of(head: bytes, where: str) -> MediaKind:
+    """Media kind of content starting with ``head``; raises InputError for a container the
+    scan does not open (an archive inside a folder is never checked as one opaque item)."""
+    if not head:
+        raise InputError("empty file", where=where)
+    if head[:4] == b"PK\x03\x04":
+        raise InputError("zip archive: the scan does not open it (unpack it first)", where=where)
+    what = container_magic(head)
+    if what is not None:
+        raise InputError(
+            f"{what}: the scan does not open it here (name a tar shard .tar, a table "
+            ".parquet/.arrow, or unpack it)",
+            where=where,
         )
-    if isinstance(path_value, str):
-        path = (base / path_value).resolve()
-        try:
-            media = sniff_path(path)
-            size = path.stat().st_size
-        except (MediaError, OSError) as exc:
-            msg = str(exc)  # names the file
-            return Record(
-                id=rid, media=MediaKind.UNKNOWN, path=path, url=url, meta=meta | {"error": msg}
-            )
-        return Record(id=rid, media=media, path=path, url=url, size_bytes=size, meta=meta)
-    if url is not None:
-        return Record(id=rid, media=MediaKind.UNKNOWN, url=url, meta=meta)
+    return sniff_bytes(head)
+
+
+def _zip_media(location: str) -> MediaKind:
+    """Compressed MusicXML (.mxl) is a zip with a container file; other zips are refused."""
+    try:
+        with zipfile.ZipFile(local_path(location)) as zf:
+            names = zf.namelist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"unreadable zip archive ({exc})", where=location) from exc
+    if "META-INF/container.xml" in names and not any(n.endswith(".opf") for n in names):
+        return MediaKind.SYMBOLIC
+    raise InputError("zip archive: the scan does not open it (unpack it first)", where=location)
+
+
+def _file_record(rid: str, location: str, *, where: str | None = None) -> Record:
+    """A loose file (local, or remote and then held in memory)."""
+    try:
+        with open_binary(location) as fh:
+            if is_remote(location):
+                data = fh.read(MAX_MEMBER + 1)
+                if len(data) > MAX_MEMBER:
+                    raise InputError("remote file larger than 1 GiB", where=location)
+                media = _media_of(data[:SNIFF_BYTES], location)
+                return Record(id=rid, media=media, data=data, size_bytes=len(data), where=where)
+            head = fh.read(SNIFF_BYTES)
+            size = os.fstat(fh.fileno()).st_size
+        media = _zip_media(location) if head[:4] == b"PK\x03\x04" else _media_of(head, location)
+    except InputError as exc:
+        return _error(rid, exc.message, where=where, path=Path(local_path(location)))
+    except OSError as exc:
+        return _error(rid, f"cannot read ({exc.strerror or exc})", where=where)
     return Record(
-        id=rid,
-        media=MediaKind.UNKNOWN,
-        meta=meta | {"error": f"{where}: a record needs text, path or url"},
+        id=rid, media=media, path=Path(local_path(location)), size_bytes=size, where=where
     )
 
 
-def read_parquet(manifest: Path) -> Iterator[Record]:
-    """Parquet rows with the same fields as a JSONL manifest, read batch by batch (bounded
-    memory on large files). Needs the ``parquet`` extra (pyarrow)."""
+def _read_files(spec: ShardSpec) -> Iterator[Record]:
+    notes = spec.notes or ("",) * len(spec.names)
+    for rel, note in zip(spec.names, notes, strict=True):
+        location = join(spec.location, rel)
+        if note:
+            yield _error(rel, note, path=Path(local_path(location)))
+            continue
+        yield _file_record(rel, location)
+
+
+# --- rows ------------------------------------------------------------------------------
+
+
+def _is_media_struct(value: object) -> bool:
+    return isinstance(value, dict) and "bytes" in value and "path" in value
+
+
+def _bytes_note(data: bytes) -> str:
+    return f"<{len(data)} bytes>"
+
+
+def _text_part(rid: str, text: str) -> Record:
+    size = len(text.encode("utf-8", "replace"))
+    return Record(id=rid, media=MediaKind.TEXT, text=text, size_bytes=size)
+
+
+def _data_part(rid: str, data: bytes) -> Record:
     try:
+        media = _media_of(data[:SNIFF_BYTES], rid)
+    except InputError as exc:
+        return _error(rid, exc.message)
+    if media is MediaKind.TEXT:
+        text, enc = decode_text(data)
+        part = _text_part(rid, text)
+        return part if enc == "utf-8" else Record(
+            id=rid, media=part.media, text=text, size_bytes=len(data), meta={"encoding": enc}
+        )
+    return Record(id=rid, media=media, data=data, size_bytes=len(data))
+
+
+def _path_part(rid: str, value: str, base: str) -> Record:
+    location = value if is_remote(value) or os.path.isabs(value) else join(base, value)
+    if not is_remote(location):
+        location = str(Path(local_path(location)).resolve())
+    record = _file_record(rid, location)
+    if "error" in record.meta:
+        return replace(record, meta={"error": f"{location}: {record.meta['error']}"})
+    return record
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return _bytes_note(bytes(value))
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+def record_from_row(
+    row: Mapping[str, Any],
+    *,
+    base: str,
+    where: str,
+    default_id: str,
+    options: ReadOptions = ReadOptions(),
+) -> Record:
+    """One manifest or table row as a record: ``id``, inline text (``--text-column``), a
+    media path (relative to the manifest), embedded media (``{bytes, path}`` structs or
+    binary columns, as Hugging Face ``Audio``/``Image`` store them) and ``url``. A row with
+    several media is one record with parts, decided once. The row's fields are kept as they
+    were (bytes shown by their length)."""
+    raw_id = row.get(options.id_column)
+    rid = str(raw_id) if raw_id is not None else default_id
+    url_value = row.get(options.url_column)
+    url = str(url_value) if isinstance(url_value, str) else None
+    parts: list[Record] = []
+    for key, value in row.items():
+        if key in (options.id_column, options.url_column):
+            continue
+        if isinstance(value, (bytes, bytearray, memoryview)) and value:
+            parts.append(_data_part(f"{rid}:{key}", bytes(value)))
+        elif _is_media_struct(value):
+            data, path = value.get("bytes"), value.get("path")
+            if isinstance(data, (bytes, bytearray)) and data:
+                parts.append(_data_part(f"{rid}:{key}", bytes(data)))
+            elif isinstance(path, str) and path:
+                parts.append(_path_part(f"{rid}:{key}", path, base))
+        elif key == options.text_column and isinstance(value, str):
+            parts.append(_text_part(f"{rid}:{key}", value))
+        elif key == options.path_column and isinstance(value, str) and value:
+            parts.append(_path_part(f"{rid}:{key}", value, base))
+    fields = {str(k): _jsonable(v) for k, v in row.items()}
+    broken = [p for p in parts if "error" in p.meta]
+    if broken:
+        return Record(
+            id=rid, media=MediaKind.UNKNOWN, url=url, where=where, fields=fields,
+            meta={"error": "; ".join(f"{p.id}: {p.meta['error']}" for p in broken)},
+        )
+    if len(parts) == 1:
+        part = parts[0]
+        return Record(
+            id=rid, media=part.media, path=part.path, text=part.text, data=part.data, url=url,
+            size_bytes=part.size_bytes, where=where, fields=fields, meta=dict(part.meta),
+        )
+    if parts:
+        return Record(
+            id=rid, media=_primary(parts), url=url, where=where, fields=fields,
+            parts=tuple(parts), size_bytes=sum(p.size_bytes for p in parts),
+        )
+    if url is not None:
+        return Record(id=rid, media=MediaKind.UNKNOWN, url=url, where=where, fields=fields)
+    return Record(
+        id=rid, media=MediaKind.UNKNOWN, where=where, fields=fields,
+        meta={"error": f"{where}: a record needs text ({options.text_column!r}), media, "
+              f"a path ({options.path_column!r}) or a url"},
+    )
+
+
+def _primary(parts: list[Record]) -> MediaKind:
+    kinds = {p.media for p in parts}
+    return next((k for k in _PRIORITY if k in kinds), MediaKind.UNKNOWN)
+
+
+def _label(spec: ShardSpec) -> str:
+    return spec.name or spec.location
+
+
+def _default_id(spec: ShardSpec, unit: str, number: int) -> str:
+    return f"{spec.name}:{unit}-{number}" if spec.name else f"{unit}-{number}"
+
+
+def _read_lines(spec: ShardSpec, options: ReadOptions) -> Iterator[Record]:
+    label = _label(spec)
+    base = spec.base or os.path.dirname(spec.location) or "."
+    with open_binary(spec.location) as raw:
+        if spec.compression:
+            fh = decompressed(raw, spec.compression, spec.location)
+            skip = spec.start
+            budget = -1
+        else:
+            raw.seek(spec.start)
+            fh, skip, budget = raw, 0, spec.stop - spec.start
+        number = spec.first_row - 1 - skip
+        try:
+            for line, length in iter_lines(fh):
+                number += 1
+                if skip > 0:
+                    skip -= 1
+                    continue
+                if spec.compression and number > spec.stop:
+                    return
+                where = f"{label}:{number}"
+                rid = _default_id(spec, "line", number)
+                if line is None:
+                    yield _error(rid, f"{where}: line longer than 16 MiB", where=where)
+                elif line.strip():
+                    record = _line_record(line, where=where, rid=rid, base=base, options=options)
+                    yield _with_raw(record, line)
+                if budget >= 0:
+                    budget -= length
+                    if budget <= 0:
+                        return
+        except (OSError, EOFError, ValueError) as exc:  # truncated or corrupt compressed data
+            yield _error(
+                _default_id(spec, "line", number + 1),
+                f"{label}: unreadable after line {number} ({exc})",
+                where=f"{label}:{number + 1}",
+            )
+
+
+def _line_record(line: bytes, *, where: str, rid: str, base: str, options: ReadOptions) -> Record:
+    try:
+        obj = json.loads(line)
+        if not isinstance(obj, dict):
+            raise ValueError("not a JSON object")
+    except RecursionError:
+        return _error(rid, f"{where}: invalid JSON record (nested too deeply)", where=where)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _error(rid, f"{where}: invalid JSON record ({exc})", where=where)
+    return record_from_row(obj, base=base, where=where, default_id=rid, options=options)
+
+
+def _csv_lines(fh: IO[bytes], budget: int) -> Iterator[str]:
+    for line, length in iter_lines(fh):
+        yield (line or b"").decode("utf-8", "replace")
+        if budget >= 0:
+            budget -= length
+            if budget <= 0:
+                return
+
+
+def _read_csv(spec: ShardSpec, options: ReadOptions) -> Iterator[Record]:
+    label = _label(spec)
+    base = spec.base or os.path.dirname(spec.location) or "."
+    header: list[str] | None = None
+    if spec.first_row > 1:
+        with open_binary(spec.location) as raw:
+            fh = decompressed(raw, spec.compression, spec.location)
+            header = next(csv.reader(_csv_lines(fh, -1)), [])
+    with open_binary(spec.location) as raw:
+        if spec.compression:
+            fh, skip, budget = decompressed(raw, spec.compression, spec.location), spec.start, -1
+        else:
+            raw.seek(spec.start)
+            fh, skip, budget = raw, 0, spec.stop - spec.start
+        number = spec.first_row - 1 - skip
+        try:
+            for row in csv.reader(_csv_lines(fh, budget)):
+                number += 1
+                if skip > 0:
+                    skip -= 1
+                    continue
+                if spec.compression and number > spec.stop:
+                    return
+                if header is None:
+                    header = row
+                    continue
+                where = f"{label}:row {number}"
+                rid = _default_id(spec, "row", number - 1)
+                if not row:
+                    continue
+                if len(row) != len(header):
+                    yield _error(
+                        rid, f"{where}: {len(row)} fields, the header has {len(header)}",
+                        where=where,
+                    )
+                    continue
+                fields = {k: (v if v != "" else None) for k, v in zip(header, row, strict=True)}
+                record = record_from_row(
+                    fields, base=base, where=where, default_id=rid, options=options
+                )
+                yield _with_raw(record, row)
+        except (OSError, EOFError, ValueError, csv.Error) as exc:
+            yield _error(
+                _default_id(spec, "row", number), f"{label}: unreadable after row {number} ({exc})",
+                where=f"{label}:row {number + 1}",
+            )
+
+
+# --- tables ----------------------------------------------------------------------------
+
+# The last table (Arrow file) or row group (Parquet) a worker read: consecutive shards of
+# one file reuse it instead of reading it again.
+_TABLE_CACHE: dict[tuple[str, str, int], Any] = {}
+
+
+def _cached(key: tuple[str, str, int], load: Any) -> Any:
+    if key not in _TABLE_CACHE:
+        _TABLE_CACHE.clear()
+        _TABLE_CACHE[key] = load()
+    return _TABLE_CACHE[key]
+
+
+def table_slice(spec: ShardSpec) -> Any:
+    """The spec's rows as a pyarrow Table (same schema as the file)."""
+    try:
+        import pyarrow as pa
         import pyarrow.parquet as pq
     except ModuleNotFoundError as exc:
         raise MissingExtraError("pyarrow", "parquet") from exc
-    try:
-        parquet = pq.ParquetFile(manifest)
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        raise InputError(f"not a readable Parquet file ({exc})", where=str(manifest)) from exc
-    row = 0
-    try:
-        for batch in parquet.iter_batches(batch_size=1024):
-            for fields in batch.to_pylist():
-                row += 1
-                yield record_from_fields(
-                    fields,
-                    base=manifest.parent,
-                    where=f"{manifest}: row {row}",
-                    default_id=f"row-{row}",
-                )
-    except (OSError, ValueError) as exc:
-        raise InputError(
-            f"unreadable Parquet data after row {row} ({exc})", where=str(manifest)
-        ) from exc
+    if spec.kind is SpecKind.ARROW:
+
+        def load_arrow() -> Any:
+            if is_remote(spec.location):
+                with open_binary(spec.location) as fh:
+                    data = pa.py_buffer(fh.read())
+                source: Any = pa.BufferReader(data)
+            else:
+                source = pa.memory_map(local_path(spec.location))
+            try:
+                return pa.ipc.open_stream(source).read_all()
+            except pa.ArrowInvalid:
+                source.seek(0)
+                return pa.ipc.open_file(source).read_all()
+
+        table = _cached((spec.location, spec.stamp, -1), load_arrow)
+        return table.slice(spec.start, spec.stop - spec.start)
+    meta_key = (spec.location, spec.stamp, -2)
+
+    def open_parquet() -> Any:
+        fh = open_binary(spec.location)
+        return pq.ParquetFile(fh)
+
+    pf = _TABLE_CACHE.get(meta_key) or open_parquet()
+    pieces = []
+    offset = 0
+    for group in range(pf.metadata.num_row_groups):
+        rows = pf.metadata.row_group(group).num_rows
+        lo, hi = max(spec.start, offset), min(spec.stop, offset + rows)
+        if lo < hi:
+            table = _cached(
+                (spec.location, spec.stamp, group), lambda g=group: pf.read_row_group(g)
+            )
+            pieces.append(table.slice(lo - offset, hi - lo))
+        offset += rows
+        if offset >= spec.stop:
+            break
+    _TABLE_CACHE[meta_key] = pf
+    if not pieces:
+        return pf.schema_arrow.empty_table()
+    return pa.concat_tables(pieces)
 
 
-def read_source(source: Path) -> Iterator[Record]:
-    if source.is_dir():
-        return read_directory(source)
-    if source.is_file() and source.suffix.lower() in (".jsonl", ".ndjson"):
-        return read_manifest(source)
-    if source.is_file() and source.suffix.lower() == ".parquet":
-        return read_parquet(source)
-    if source.exists():
-        raise InputError(
-            "a scan source is a folder, a .jsonl or a .parquet manifest", where=str(source)
+def _read_table(spec: ShardSpec, options: ReadOptions) -> Iterator[Record]:
+    label = _label(spec)
+    base = spec.base or os.path.dirname(spec.location) or "."
+    try:
+        table = table_slice(spec)
+        rows = table.to_pylist()
+    except (OSError, ValueError, EOFError) as exc:
+        rid = f"{spec.name or spec.location}:rows {spec.start + 1}-{spec.stop}"
+        yield _error(rid, f"{label}: unreadable rows {spec.start + 1}-{spec.stop} ({exc})",
+                     where=f"{label}:rows {spec.start + 1}-{spec.stop}")
+        return
+    for i, row in enumerate(rows):
+        number = spec.start + i + 1
+        where = f"{label}:row {number}"
+        record = record_from_row(
+            row, base=base, where=where, default_id=_default_id(spec, "row", number),
+            options=options,
         )
-    raise InputError("no such file or folder", where=str(source))
+        yield _with_raw(record, i)
+
+
+def _with_raw(record: Record, raw: object) -> Record:
+    return replace(record, raw=raw)
+
+
+# --- WebDataset ------------------------------------------------------------------------
+
+
+def _sample(spec: ShardSpec, key: str, members: list[tuple[str, str, bytes]]) -> Record:
+    """One WebDataset sample: media members are parts, ``.json`` and label members are its
+    fields (a ``url`` in the JSON is the item's source URL)."""
+    label = _label(spec)
+    rid = f"{spec.name}#{key}" if spec.name else key
+    where = f"{label}#{key}"
+    fields: dict[str, object] = {"__key__": key}
+    parts: list[Record] = []
+    url: str | None = None
+    problems: list[str] = []
+    for name, ext, data in members:
+        last = ext.rsplit(".", 1)[-1]
+        if last in META_EXTS:
+            if last == "json":
+                try:
+                    obj = json.loads(data)
+                except RecursionError:
+                    problems.append(f"{name}: JSON nested too deeply")
+                    continue
+                except (ValueError, UnicodeDecodeError) as exc:
+                    problems.append(f"{name}: invalid JSON ({exc})")
+                    continue
+                fields[ext] = _jsonable(obj)
+                if isinstance(obj, dict) and isinstance(obj.get("url"), str):
+                    url = obj["url"]
+            else:
+                fields[ext] = data.decode("utf-8", "replace").strip()
+            continue
+        part = _data_part(f"{key}.{ext}", data)
+        if "error" in part.meta:
+            problems.append(f"{name}: {part.meta['error']}")
+        parts.append(part)
+    raw = [(name, data) for name, _, data in members]
+    if problems:
+        return Record(
+            id=rid, media=MediaKind.UNKNOWN, where=where, fields=fields, url=url, raw=raw,
+            meta={"error": f"{where}: " + "; ".join(problems)},
+        )
+    if not parts and url is None:
+        return Record(
+            id=rid, media=MediaKind.UNKNOWN, where=where, fields=fields, raw=raw,
+            meta={"error": f"{where}: sample has no media or text member"},
+        )
+    return Record(
+        id=rid, media=_primary(parts), url=url, where=where, fields=fields, parts=tuple(parts),
+        size_bytes=sum(p.size_bytes for p in parts), raw=raw,
+    )
+
+
+def _read_tar(spec: ShardSpec) -> Iterator[Record]:
+    label = _label(spec)
+    lower = spec.location.lower()
+    gz = lower.endswith((".tar.gz", ".tgz"))
+    key: str | None = None
+    members: list[tuple[str, str, bytes]] = []
+    with open_binary(spec.location) as raw:
+        if spec.start:
+            raw.seek(spec.start)
+        try:
+            with tarfile.open(fileobj=raw, mode="r|gz" if gz else "r|") as tf:
+                for member in tf:
+                    if spec.stop >= 0 and spec.start + member.offset >= spec.stop:
+                        break
+                    k, ext = tar_key(member.name)
+                    if k != key:
+                        if key is not None:
+                            yield _sample(spec, key, members)
+                        key, members = k, []
+                    if member.isdir():
+                        continue
+                    if not member.isfile():
+                        members.append((member.name, ext, b""))
+                        continue
+                    if member.size > MAX_MEMBER:
+                        raise InputError(f"member {member.name} larger than 1 GiB", where=label)
+                    fh = tf.extractfile(member)
+                    data = fh.read() if fh is not None else b""
+                    if len(data) != member.size:
+                        raise tarfile.ReadError("unexpected end of data")
+                    members.append((member.name, ext, data))
+        except (tarfile.TarError, OSError, EOFError, InputError) as exc:
+            why = exc.message if isinstance(exc, InputError) else str(exc) or type(exc).__name__
+            if key is not None:
+                rid, where = (f"{spec.name}#{key}" if spec.name else key), f"{label}#{key}"
+            else:
+                rid = where = label if not spec.start else f"{label}@{spec.start}"
+            yield _error(
+                rid, f"{where}: unreadable tar shard, stopped here ({why})", where=where
+            )
+            return
+    if key is not None:
+        yield _sample(spec, key, members)
+
+
+# --- entry points -------------------------------------------------------------------------
+
+
+def read_shard(spec: ShardSpec, options: ReadOptions = ReadOptions()) -> Iterator[Record]:
+    """The records of one shard, streamed."""
+    if spec.kind is SpecKind.ERROR:
+        yield _error(spec.name or spec.location, spec.error, where=spec.name or spec.location)
+    elif spec.kind is SpecKind.FILES:
+        yield from _read_files(spec)
+    elif spec.kind is SpecKind.LINES:
+        yield from _read_lines(spec, options)
+    elif spec.kind is SpecKind.CSV:
+        yield from _read_csv(spec, options)
+    elif spec.kind in (SpecKind.PARQUET, SpecKind.ARROW):
+        yield from _read_table(spec, options)
+    elif spec.kind is SpecKind.TAR:
+        yield from _read_tar(spec)
+
+
+def read_source(
+    source: str | Path, *, shard_size: int = 64, options: ReadOptions = ReadOptions()
+) -> Iterator[Record]:
+    """Every record of a source, in plan order (for tests and small sources)."""
+    for spec in list(plan_source(str(source), shard_size)):
+        yield from read_shard(spec, options)

@@ -1,10 +1,14 @@
-"""Runs a scan: plan shards, execute them on a local process pool, merge, report.
+"""Runs a scan: plan shards, execute them (process pool or Ray Data), merge, report.
 
-Resumability: the plan (record ids in order, shard size, settings) is saved first; each shard
-commits by renaming its folder into place. ``--resume`` re-reads the source, checks that the
-plan still holds, runs only the missing shards, then merges every shard in order. So a scan
-killed at any point and resumed ends with the same outputs as an uninterrupted one, with no
-record lost or duplicated.
+Streaming: the driver plans shard descriptors (``scan/plan.py``: a file and a byte, row or
+member range) and never holds the records; each worker reads its own shard.
+
+Resumability: the plan (the descriptors with each file's size and modification time, shard
+size, settings) is saved first; each shard commits by renaming its folder into place.
+``--resume`` plans again, checks that the plan still holds, removes temporary folders a kill
+left, runs only the missing shards, then merges every shard in order. So a scan killed at
+any point and resumed ends with the same outputs as an uninterrupted one, with no record lost
+or duplicated.
 """
 
 from __future__ import annotations
@@ -24,20 +28,24 @@ from tdmguard.atomic import write_json_atomic
 from tdmguard.errors import InputError
 from tdmguard.scan.executors import run_shards
 from tdmguard.scan.job import ScanJob
-from tdmguard.scan.readers import read_source
-from tdmguard.scan.record import Record
-from tdmguard.scan.writers import completed_shards, merge_shards, read_stats
+from tdmguard.scan.keep_format import merge_kept
+from tdmguard.scan.plan import ShardSpec, plan_source
+from tdmguard.scan.report_facts import collect_facts, content_section
+from tdmguard.scan.report_html import write_report_html
+from tdmguard.scan.shard import build_checks, resolve_check
+from tdmguard.scan.writers import clean_temporary, completed_shards, merge_shards, read_stats
 
-__all__ = ["ProgressFn", "run_scan"]
+__all__ = ["ProgressFn", "preflight", "run_scan"]
 
-ProgressFn = Callable[[int, int], None]  # (records done, records total)
+ProgressFn = Callable[[int, int], None]  # (shards done, shards total)
 PLAN = "plan.json"
 
 
-def _plan_digest(records: Sequence[Record]) -> str:
+def _plan_digest(specs: Sequence[ShardSpec]) -> str:
     digest = hashlib.sha256()
-    for record in records:
-        digest.update(record.id.encode("utf-8", "surrogatepass") + b"\n")
+    for spec in specs:
+        line = json.dumps(spec.to_json(), sort_keys=True, ensure_ascii=True)
+        digest.update(line.encode("ascii") + b"\n")
     return digest.hexdigest()
 
 
@@ -53,17 +61,32 @@ def _settings_json(job: ScanJob) -> dict[str, Any]:
         "checks": list(job.checks),
         "check_options": dict(job.check_options),
         "registry_digest": job.view.digest,
+        "read": asdict(job.read),
+        "write_kept": job.write_kept,
     }
 
 
-def _prepare(job: ScanJob, records: Sequence[Record], resume: bool) -> dict[str, Any]:
+def preflight(job: ScanJob) -> None:
+    """Everything that can fail before a single output is written: every check loads and
+    starts (an index missing, mistyped or lacking a registered modality raises
+    IndexStoreError, exit 8)."""
+    for name in job.checks:
+        resolve_check(name)
+    worker = build_checks(job)
+    for check in worker.checks:
+        close = getattr(check, "close", None)
+        if callable(close):
+            close()
+
+
+def _prepare(job: ScanJob, specs: Sequence[ShardSpec], resume: bool) -> dict[str, Any]:
     out = job.out_dir
     plan_path = out / PLAN
     plan = {
-        "source": str(job.source),
-        "records": len(records),
+        "source": job.source_text,
+        "shards": len(specs),
         "shard_size": job.shard_size,
-        "ids_sha256": _plan_digest(records),
+        "specs_sha256": _plan_digest(specs),
         "settings": _settings_json(job),
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -72,13 +95,14 @@ def _prepare(job: ScanJob, records: Sequence[Record], resume: bool) -> dict[str,
             old = json.loads(plan_path.read_text("utf-8"))
         except (OSError, ValueError) as exc:
             raise InputError(f"unreadable scan plan ({exc})", where=str(plan_path)) from exc
-        for key in ("source", "records", "shard_size", "ids_sha256", "settings"):
+        for key in ("source", "shards", "shard_size", "specs_sha256", "settings"):
             if old.get(key) != plan[key]:
                 raise InputError(
                     f"cannot resume: {key} differs from the interrupted scan "
                     "(the source, the registry or the flags changed); scan into a new folder",
                     where=str(plan_path),
                 )
+        clean_temporary(job.shards_dir)
         return dict(old)
     if out.exists() and any(out.iterdir()) and not resume:
         raise InputError(
@@ -96,37 +120,44 @@ def run_scan(
 ) -> dict[str, Any]:
     """Run (or resume) a scan and return the report (also written to report.json)."""
     t0 = time.perf_counter()
-    records = list(read_source(job.source))
-    plan = _prepare(job, records, resume)
+    specs = list(plan_source(job.source_text, job.shard_size))
+    preflight(job)
+    plan = _prepare(job, specs, resume)
     job.shards_dir.mkdir(parents=True, exist_ok=True)
-    n_shards = (len(records) + job.shard_size - 1) // job.shard_size
-    shards = {i: records[i * job.shard_size : (i + 1) * job.shard_size] for i in range(n_shards)}
+    n_shards = len(specs)
+    shards = dict(enumerate(specs))
     done = completed_shards(job.shards_dir) & set(shards)
     todo = [i for i in range(n_shards) if i not in done]
-    done_records = sum(len(shards[i]) for i in done)
+    finished = len(done)
     if progress:
-        progress(done_records, len(records))
+        progress(finished, n_shards)
 
-    def shard_done(i: int) -> None:
-        nonlocal done_records
-        done_records += len(shards[i])
+    def shard_done(_i: int) -> None:
+        nonlocal finished
+        finished += 1
         if progress:
-            progress(done_records, len(records))
+            progress(finished, n_shards)
 
     run_shards(job.executor, job, todo, shards, shard_done)
 
     order = list(range(n_shards))
     counts = merge_shards(job.shards_dir, job.out_dir, order)
+    if job.write_kept:
+        merge_kept(job.shards_dir, job.out_dir, order)
+    stats = read_stats(job.shards_dir, order)
     report = _report(
         job,
         plan,
-        read_stats(job.shards_dir, order),
+        stats,
         counts,
-        len(records),
+        sum(int(s["records"]) for s in stats),
         resumed=bool(resume and done),
         wall_s=time.perf_counter() - t0,
     )
+    facts = collect_facts([job.out_dir], reports=[report])  # one pass over the outputs
+    report["content"] = content_section(facts)
     write_json_atomic(job.out_dir / "report.json", report)
+    write_report_html(facts, job.out_dir / "report.html")
     return report
 
 
@@ -145,12 +176,15 @@ def _report(
     media: Counter[str] = Counter()
     holders: Counter[str] = Counter()
     check_seconds: dict[str, float] = {}
+    timeline: dict[str, Counter[str]] = {}  # decisions per minute of shard completion
     size = 0
     cpu_s = 0.0
     active: set[str] = set()
     skipped: dict[str, str] = {}
     for s in stats:
         decisions.update(s["decisions"])
+        minute = timeline.setdefault(str(s.get("finished_at", ""))[:16], Counter())
+        minute.update(s["decisions"] | {"error": int(s.get("errors", 0))})
         reasons.update(s["reasons"])
         media.update(s["media"])
         holders.update(s["holders"])
@@ -164,7 +198,7 @@ def _report(
     return {
         "tdmguard_version": __version__,
         "inputs": {
-            "source": str(job.source),
+            "source": job.source_text,
             "records": total,
             "shard_size": job.shard_size,
             "workers": job.workers,
@@ -174,6 +208,7 @@ def _report(
             "digest": job.view.digest,
             "works": len(job.view.works),
             "holders": len(job.view.facts),
+            "sources": [dict(src) for src in job.view.sources],
         },
         "counts": {
             "kept": counts["kept"],
@@ -190,6 +225,7 @@ def _report(
             "skipped": skipped,
             "seconds": {k: round(v, 3) for k, v in sorted(check_seconds.items())},
         },
+        "timeline": [{"minute": m, **dict(sorted(c.items()))} for m, c in sorted(timeline.items())],
         "shards": len(stats),
         "bytes": size,
         "started_at": plan.get("started_at"),

@@ -6,28 +6,58 @@ for every shard that process runs.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import signal
+import tempfile
+import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from tdmguard.errors import MissingExtraError, TdmguardError
+from tdmguard.errors import InputError, MediaError, MissingExtraError, TdmguardError
 from tdmguard.scan.checks import load_factory
-from tdmguard.scan.checks.base import Check, CheckContext, CheckOutcome
+from tdmguard.scan.checks.base import Check, CheckContext, CheckFactory, CheckOutcome
+from tdmguard.scan.content_digest import content_sha256
 from tdmguard.scan.decide import decide_record
 from tdmguard.scan.job import ScanJob
-from tdmguard.scan.record import Record
+from tdmguard.scan.keep_format import kept_writer
+from tdmguard.scan.plan import ShardSpec
+from tdmguard.scan.readers import read_shard
+from tdmguard.scan.record import MediaKind, Record
 from tdmguard.scan.writers import ShardWriter
 
 __all__ = [
     "WorkerChecks",
     "build_checks",
+    "evaluate_record",
     "init_worker",
+    "resolve_check",
     "run_shard",
     "run_shard_cached",
     "run_shard_task",
 ]
+
+
+def resolve_check(name: str) -> CheckFactory:
+    """The factory of a check name or ``module:function`` plug-in; InputError (before any
+    output is written) when it cannot be loaded."""
+    try:
+        return load_factory(name)
+    except KeyError as exc:
+        raise InputError(
+            f"unknown check {name!r} (a built-in name or package.module:function)",
+            where="--check",
+        ) from exc
+    except Exception as exc:  # ImportError, AttributeError, an error in the module itself
+        raise InputError(
+            f"cannot load check {name!r} ({type(exc).__name__}: {exc})", where="--check"
+        ) from exc
 
 
 @dataclass
@@ -43,15 +73,23 @@ def build_checks(job: ScanJob) -> WorkerChecks:
         at=job.decision.at,
         actor=job.decision.actor,
         options=dict(job.check_options),
+        fingerprinted=dict(job.view.fingerprinted),
     )
     checks: list[Check] = []
     skipped: dict[str, str] = {}
     for name in job.checks:
+        factory = resolve_check(name)
         try:
-            check = load_factory(name)(ctx)
+            check = factory(ctx)
         except MissingExtraError as exc:
             skipped[name] = exc.message
             continue
+        except TdmguardError:
+            raise
+        except Exception as exc:
+            raise InputError(
+                f"check {name!r} failed to start ({type(exc).__name__}: {exc})", where="--check"
+            ) from exc
         if check is None:
             skipped[name] = "nothing to check against (no index or no data for it)"
         else:
@@ -64,77 +102,180 @@ def build_checks(job: ScanJob) -> WorkerChecks:
 _WORKER: list[tuple[ScanJob, WorkerChecks]] = []
 
 
+def _die_with_parent() -> None:
+    """Linux: this worker gets SIGKILL when the process that started it dies, so killing a
+    scan's parent never leaves workers behind."""
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _limit_memory(megabytes: int) -> None:
+    if megabytes <= 0:
+        return
+    with contextlib.suppress(Exception):
+        import resource
+
+        limit = megabytes << 20
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 def init_worker(job: ScanJob) -> None:
+    """Pool initializer: one set of checks per worker process."""
+    _die_with_parent()
+    _limit_memory(job.item_memory_mb)
     _WORKER[:] = [(job, build_checks(job))]
 
 
-def run_shard_task(shard: int, records: Sequence[Record]) -> dict[str, Any]:
+def run_shard_task(shard: int, spec: ShardSpec) -> dict[str, Any]:
     job, checks = _WORKER[0]
-    return run_shard(job, checks, shard, records)
+    return run_shard(job, checks, shard, spec)
 
 
-def run_shard_cached(job: ScanJob, shard: int, records: Sequence[Record]) -> dict[str, Any]:
+def run_shard_cached(job: ScanJob, shard: int, spec: ShardSpec) -> dict[str, Any]:
     """For executors whose workers outlive one job (Ray): build the checks on the first
     shard of a job this process sees, reuse them for the next ones."""
     key = (str(job.out_dir), job.view.digest)
     if not _WORKER or (str(_WORKER[0][0].out_dir), _WORKER[0][0].view.digest) != key:
-        init_worker(job)
-    return run_shard(_WORKER[0][0], _WORKER[0][1], shard, records)
+        _WORKER[:] = [(job, build_checks(job))]
+    return run_shard(_WORKER[0][0], _WORKER[0][1], shard, spec)
+
+
+class ItemTimeoutError(Exception):
+    """An item ran past the per-item wall-clock budget."""
+
+
+@contextlib.contextmanager
+def _budget(seconds: float) -> Iterator[None]:
+    """SIGALRM-based wall-clock budget (main thread of a POSIX process only; else none)."""
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+
+    def expire(_sig: int, _frame: object) -> None:
+        raise ItemTimeoutError
+
+    old = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def refuse_silent_audio(path: Path) -> None:
+    """A file that decodes to zero samples cannot be checked: an error, never a keep
+    (whether or not an audio index exists). Formats soundfile does not read (MP3, M4A) are
+    left to the engine."""
+    try:
+        import soundfile
+    except ModuleNotFoundError:
+        return
+    try:
+        info = soundfile.info(str(path))
+    except Exception:  # not a format soundfile reads, or corrupt: the engine decides
+        return
+    if info.frames <= 0 or info.samplerate <= 0:
+        raise MediaError("the file decodes to zero samples", where=str(path))
 
 
 def _error_line(record: Record, check: str, message: str) -> dict[str, Any]:
     return record.to_json() | {"check": check, "error": message}
 
 
-def run_shard(
-    job: ScanJob, worker: WorkerChecks, shard: int, records: Sequence[Record]
-) -> dict[str, Any]:
-    """Scan ``records`` and commit the shard's outputs; returns the shard's stats."""
+def _materialise(part: Record, folder: Path, n: int) -> Record:
+    """A part held in memory, as a temporary file the checks (engines) can open."""
+    if part.data is None:
+        return part
+    suffix = os.path.splitext(part.id)[1][:16] if "." in part.id.rsplit("/", 1)[-1] else ""
+    path = folder / f"item{n}{suffix}"
+    path.write_bytes(part.data)
+    return replace(part, path=path, data=None)
+
+
+def evaluate_record(
+    worker: WorkerChecks,
+    record: Record,
+    media_dir: Path,
+    check_seconds: dict[str, float],
+    timeout_s: float = 0.0,
+) -> tuple[list[CheckOutcome], tuple[str, str] | None]:
+    """Run every check on the record (each of its parts); returns the outcomes, or the
+    (check, message) of the first failure."""
+    outcomes: list[CheckOutcome] = []
+    items = record.parts or (record,)
+    check_name = "read"
+    try:
+        with _budget(timeout_s):
+            for n, item in enumerate(items):
+                if "error" in item.meta:
+                    return outcomes, ("read", f"{item.id}: {item.meta['error']}")
+                subject = _materialise(item, media_dir, n)
+                if subject.media is MediaKind.AUDIO and subject.path is not None:
+                    refuse_silent_audio(subject.path)
+                if subject is not record and record.url and not subject.url:
+                    subject = replace(subject, url=record.url)
+                for check in worker.checks:
+                    if subject.media not in check.media:
+                        continue
+                    if check.name == "url-signals" and n > 0:
+                        continue  # a sample's URL is judged once
+                    check_name = check.name
+                    t0 = time.perf_counter()
+                    try:
+                        outcomes.append(check.evaluate(subject))
+                    finally:
+                        check_seconds[check.name] = (
+                            check_seconds.get(check.name, 0.0) + time.perf_counter() - t0
+                        )
+                if subject.path is not None and subject.path.parent == media_dir:
+                    subject.path.unlink(missing_ok=True)
+    except ItemTimeoutError:
+        return outcomes, (check_name, f"over the per-item time budget ({timeout_s:g} s)")
+    except TdmguardError as exc:
+        return outcomes, (check_name, str(exc))
+    except MemoryError:
+        return outcomes, (check_name, "out of memory (over the per-item memory budget)")
+    except RecursionError:
+        return outcomes, (check_name, "input nested too deeply")
+    except Exception as exc:  # a bug in a check must not stop the scan
+        return outcomes, (check_name, f"internal error {type(exc).__name__}: {exc}")
+    return outcomes, None
+
+
+def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -> dict[str, Any]:
+    """Read, scan and commit one shard; returns the shard's stats."""
     started = time.perf_counter()
     writer = ShardWriter(job.shards_dir, shard)
+    keep = kept_writer(spec, writer.tmp / "kept") if job.write_kept else None
+    media_dir = Path(tempfile.mkdtemp(dir=job.shards_dir, prefix=f".media-{shard:06d}-"))
     decisions: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     media: Counter[str] = Counter()
     holders: Counter[str] = Counter()
     check_seconds: dict[str, float] = {}
     errors = 0
+    records = 0
     bytes_read = 0
     try:
-        for record in records:
+        for record in read_shard(spec, job.read):
+            records += 1
             media[record.media.value] += 1
             bytes_read += record.size_bytes
             if "error" in record.meta:
                 writer.write("errors", _error_line(record, "read", str(record.meta["error"])))
                 errors += 1
                 continue
-            outcomes: list[CheckOutcome] = []
-            failed = False
-            for check in worker.checks:
-                if record.media not in check.media:
-                    continue
-                t0 = time.perf_counter()
-                try:
-                    outcomes.append(check.evaluate(record))
-                except TdmguardError as exc:
-                    writer.write("errors", _error_line(record, check.name, str(exc)))
-                    failed = True
-                except MemoryError:
-                    writer.write("errors", _error_line(record, check.name, "out of memory"))
-                    failed = True
-                except Exception as exc:  # a bug in a check must not stop the scan
-                    writer.write(
-                        "errors",
-                        _error_line(
-                            record, check.name, f"internal error {type(exc).__name__}: {exc}"
-                        ),
-                    )
-                    failed = True
-                check_seconds[check.name] = (
-                    check_seconds.get(check.name, 0.0) + time.perf_counter() - t0
-                )
-                if failed:
-                    break
-            if failed:
+            outcomes, failure = evaluate_record(
+                worker, record, media_dir, check_seconds, job.item_timeout_s
+            )
+            if failure is not None:
+                writer.write("errors", _error_line(record, *failure))
                 errors += 1
                 continue
             decision, matches = decide_record(record, outcomes, job.view, job.decision)
@@ -144,18 +285,28 @@ def run_shard(
                 holder = reason.refs.get("holder")
                 if holder is not None:
                     holders[str(holder)] += 1
+            output = {"keep": "kept", "exclude": "excluded", "review": "review"}[
+                decision.kind.value
+            ]
             writer.write(
-                {"keep": "kept", "exclude": "excluded", "review": "review"}[decision.kind.value],
+                output,
                 record.to_json()
                 | decision.to_json()
                 | {
                     "matches": [m.to_json() for m in matches],
                     "problems": [p for o in outcomes for p in o.problems],
-                },
+                }
+                # the removal manifest names excluded and review items by content hash
+                | ({} if decision.kind.value == "keep" else {"sha256": content_sha256(record)}),
             )
+            if keep is not None and output == "kept":
+                keep.add(record)
+        if keep is not None:
+            keep.close()
         stats = {
             "shard": shard,
-            "records": len(records),
+            "spec": spec.to_json(),
+            "records": records,
             "decisions": dict(decisions),
             "reasons": dict(reasons),
             "media": dict(media),
@@ -163,6 +314,7 @@ def run_shard(
             "errors": errors,
             "bytes": bytes_read,
             "seconds": round(time.perf_counter() - started, 4),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "check_seconds": {k: round(v, 4) for k, v in check_seconds.items()},
             "checks": [c.name for c in worker.checks],
             "skipped_checks": worker.skipped,
@@ -172,3 +324,5 @@ def run_shard(
     except BaseException:
         writer.abort()
         raise
+    finally:
+        shutil.rmtree(media_dir, ignore_errors=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 from tdmguard.errors import MediaError
 from tdmguard.scan.record import MediaKind
 
-__all__ = ["SNIFF_BYTES", "sniff_bytes", "sniff_path"]
+__all__ = ["SNIFF_BYTES", "container_magic", "sniff_bytes", "sniff_path"]
 
 SNIFF_BYTES = 4096
 
@@ -70,6 +70,29 @@ def sniff_bytes(head: bytes) -> MediaKind:
     if stripped.startswith("**kern") or (stripped.startswith("X:") and "\nK:" in text):
         return MediaKind.SYMBOLIC
     return MediaKind.TEXT
+
+
+def container_magic(head: bytes) -> str | None:
+    """The archive or dataset container ``head`` starts, if any: a scan must open these or
+    report them, never check (and keep) them as one opaque item."""
+    if head[257:262] == b"ustar":
+        return "tar archive"
+    for magic, what in (
+        (b"\x1f\x8b", "gzip archive"),
+        (b"7z\xbc\xaf\x27\x1c", "7z archive"),
+        (b"\xfd7zXZ\x00", "xz archive"),
+        (b"\x28\xb5\x2f\xfd", "zstd archive"),
+        (b"Rar!\x1a\x07", "rar archive"),
+        (b"PAR1", "Parquet file"),
+        (b"ARROW1", "Arrow file"),
+    ):
+        if head.startswith(magic):
+            return what
+    if head[:3] == b"BZh" and head[4:10] == b"\x31\x41\x59\x26\x53\x59":
+        return "bzip2 archive"
+    if head[:4] == b"\xff\xff\xff\xff" and head[8:12] in (b"\x10\x00\x00\x00", b"\x0c\x00\x00\x00"):
+        return "Arrow stream"
+    return None
 
 
 def sniff_path(path: Path) -> MediaKind:

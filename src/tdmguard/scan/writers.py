@@ -19,6 +19,7 @@ from tdmguard.atomic import atomic_writer
 __all__ = [
     "OUTPUTS",
     "ShardWriter",
+    "clean_temporary",
     "completed_shards",
     "merge_shards",
     "read_stats",
@@ -27,8 +28,46 @@ __all__ = [
 OUTPUTS = ("kept", "excluded", "review", "errors")
 
 
+def _escape_surrogates(value: Any) -> Any:
+    """Strings with lone surrogates (a non-UTF-8 file name, an id like "\\udcff") are not
+    UTF-8: each such code point is written as the text ``\\udcff`` instead."""
+    if isinstance(value, str):
+        return "".join(
+            f"\\u{ord(ch):04x}" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value
+        )
+    if isinstance(value, dict):
+        return {_escape_surrogates(k): _escape_surrogates(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_escape_surrogates(v) for v in value]
+    return value
+
+
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
+    """One output line: valid JSON and valid UTF-8 whatever the input held."""
+    try:
+        text = json.dumps(obj, ensure_ascii=False, sort_keys=True, default=str)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(_escape_surrogates(obj), ensure_ascii=False, sort_keys=True, default=str)
+    except RecursionError:
+        text = json.dumps(
+            {"id": str(obj.get("id", "?")), "error": "output too deeply nested to write"}
+            if isinstance(obj, dict)
+            else {"error": "output too deeply nested to write"},
+            ensure_ascii=True,
+        )
+    return text
+
+
+def clean_temporary(shards_dir: Path) -> int:
+    """Remove the temporary folders (unfinished shards, media files) a killed scan left;
+    returns how many. Called on resume, before any worker starts."""
+    removed = 0
+    for entry in shards_dir.iterdir() if shards_dir.exists() else []:
+        if entry.name.startswith(".") and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 class ShardWriter:

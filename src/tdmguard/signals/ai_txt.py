@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 from tdmguard.signals.robots import RobotsMatch, RobotsTxt, parse_robots, url_path
 
-__all__ = ["AiTxt", "parse_ai_txt"]
+__all__ = ["MAX_AI_TXT_BYTES", "AiTxt", "parse_ai_txt"]
+
+# Not robots.txt: RFC 9309's 500 KiB limit does not apply; a generous cap of its own.
+MAX_AI_TXT_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,4 +29,4 @@ class AiTxt:
 
 def parse_ai_txt(data: str | bytes) -> AiTxt:
     """Parse an ai.txt body. Never raises."""
-    return AiTxt(parse_robots(data))
+    return AiTxt(parse_robots(data, max_bytes=MAX_AI_TXT_BYTES, name="ai.txt"))

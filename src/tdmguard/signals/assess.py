@@ -65,6 +65,7 @@ from tdmguard.vocab import (
 )
 
 __all__ = [
+    "MAX_LICENCES_PER_URL",
     "AssessOptions",
     "PageSignals",
     "SiteSignals",
@@ -137,12 +138,27 @@ class SiteSignals:
                 problems.append("tdmrep.json is an HTML page, not JSON: the file layer is unset")
             else:
                 tdm = parse_tdmrep_json(tdmrep.body)
+                if tdmrep.truncated:
+                    problems.append(
+                        f"tdmrep.json was cut at {len(tdmrep.body)} bytes by the fetch limit:"
+                        f" the {len(tdm.rules)} complete rules before the cut were read"
+                    )
         ai = None
         if ai_txt is not None and ai_txt.outcome is RetrievalOutcome.SUCCESS:
             if ai_txt.looks_like_html():
                 problems.append("ai.txt is an HTML page (single-page-app fallback): ignored")
             else:
                 ai = parse_ai_txt(ai_txt.body)
+                if ai_txt.truncated:
+                    problems.append(
+                        f"ai.txt was cut at {len(ai_txt.body)} bytes by the fetch limit:"
+                        " the lines before the cut were read"
+                    )
+        if robots is not None and robots.truncated:
+            problems.append(
+                f"robots.txt was cut at {len(robots.body)} bytes (RFC 9309 section 2.5):"
+                " the lines before the cut were read"
+            )
         return cls(origin, robots, robots_txt, tdmrep, tdm, ai_txt, ai, tuple(problems))
 
 
@@ -532,9 +548,17 @@ def _ai_txt_verdict(url: str, agent: str, site: SiteSignals) -> Verdict | None:
     return _verdict("ai.txt", st, ev, problems + list(site.ai_txt.problems[:3]))
 
 
-def licence_urls(url: str, agent: str, site: SiteSignals, page: PageSignals | None) -> list[str]:
-    """Every RSL licence URL associated with ``url``; all association points count
-    (section 5.1), so the fetcher gets each of them."""
+# Licence documents read per URL. RSL section 5.1 makes every association point count, but
+# a page naming thousands (5,000 License: lines made 5,004 requests) is an attack, not a
+# licence: the first ones are read and the rest count as licences not obtained (unlicensed).
+MAX_LICENCES_PER_URL = 16
+
+
+def licence_urls(
+    url: str, agent: str, site: SiteSignals, page: PageSignals | None, *, limit: int | None = None
+) -> list[str]:
+    """Every RSL licence URL associated with ``url`` (the first ``limit`` when given); all
+    association points count (section 5.1), so the fetcher gets each of them."""
     urls: list[str] = []
     if site.robots is not None:
         # License values must be absolute URIs; a relative one is read against the origin.
@@ -548,7 +572,8 @@ def licence_urls(url: str, agent: str, site: SiteSignals, page: PageSignals | No
         urls += licence_urls_from_link_headers(page.resource.headers, base)
         if page.html is not None:
             urls += licence_urls_from_html(page.html, base)
-    return list(dict.fromkeys(u for u in urls if u.startswith(("http://", "https://"))))
+    found = list(dict.fromkeys(u for u in urls if u.startswith(("http://", "https://"))))
+    return found if limit is None else found[:limit]
 
 
 def _rsl_verdict(
@@ -566,6 +591,20 @@ def _rsl_verdict(
     st = _Stances()
     ev: list[Evidence] = []
     problems: list[str] = []
+    if len(wanted) > MAX_LICENCES_PER_URL:
+        extra = len(wanted) - MAX_LICENCES_PER_URL
+        st.put(uses_for_label("rsl", "unlicensed"), Stance.DENY)
+        ev.append(
+            _evidence(
+                "rsl",
+                None,
+                f"{len(wanted)} licence URLs are named; only the first {MAX_LICENCES_PER_URL}"
+                f" were read (cap per URL), the other {extra} count as not obtained: unlicensed",
+                url,
+            )
+        )
+        problems.append(f"licence cap: {extra} of {len(wanted)} licence URLs not read")
+        wanted = wanted[:MAX_LICENCES_PER_URL]
     docs = [(u, licences.get(u)) for u in wanted]
     for lic_url, res in docs:
         if res is None or res.outcome is not RetrievalOutcome.SUCCESS:
@@ -574,6 +613,11 @@ def _rsl_verdict(
             why = res.describe() if res is not None else "not fetched"
             ev.append(_evidence("rsl", res, f"licence {lic_url} {why}: unlicensed", lic_url))
             continue
+        if res.truncated:
+            problems.append(
+                f"licence {lic_url} was cut at {len(res.body)} bytes by the fetch limit:"
+                " its complete <content> elements were read"
+            )
         _read_rsl(parse_rsl(res.body), url, lic_url, res, st, ev, problems, options)
     for body in inline:
         assert page is not None
@@ -638,12 +682,23 @@ def assess_url(
         _rsl_verdict(url, agent, site, page, licences or {}, opts),
     ]
     problems: list[str] = [agent_problem] if agent_problem else []
+    refused = [
+        r
+        for r in (site.robots_resource, site.tdmrep_resource, site.ai_txt_resource)
+        if r is not None and r.error.startswith("refused:")
+    ]
     if page is not None:
+        if page.resource.error.startswith("refused:"):
+            refused.append(page.resource)
         verdicts.extend(_header_verdicts(page, agent))
         if page.resource.outcome is not RetrievalOutcome.SUCCESS:
             problems.append(f"page {page.resource.describe()}: its own signals are unknown")
         if page.html is not None:
             problems.extend(page.html.problems)
+    if refused:
+        # The fetcher would not follow these into non-public addresses: evidence of its own.
+        ev = [_evidence("fetch", r, r.error, r.url) for r in refused]
+        verdicts.append(_verdict("fetch", _Stances(), ev, [r.error for r in refused]))
     present = tuple(v for v in verdicts if v is not None)
     merged = merge_verdicts(present)
     disagreements = list(merged.disagreements)

@@ -5,8 +5,18 @@
 - RFC 9309 section 2.3.1 failure rules are read by ``Resource.outcome``: 2xx success, 4xx
   unavailable (no restriction), 5xx / network error / timeout unreachable (complete
   disallow for robots.txt). Redirects are followed up to 5 hops (section 2.3.1.2).
-- Bodies are capped at 500 KiB (section 2.5); media bodies are not read at all, only their
-  headers (the signals are there).
+- robots.txt and pages are capped at 500 KiB (RFC 9309 section 2.5, for robots.txt only);
+  tdmrep.json, ai.txt and RSL licences have their own, larger caps (a valid 714 KB
+  tdmrep.json must not be dropped); a cut body is marked ``truncated`` and its readers parse
+  what was read and say so. Media bodies are not read at all, only their headers.
+- Addresses are resolved once and the connection pinned to the resolved address (the Host
+  header and TLS server name keep the name), so DNS cannot change between the check and the
+  connection. A fetch that starts at a public address (the URL checked, or the page whose
+  licence is fetched) never goes on to a non-public one (loopback, private, link-local such as
+  169.254.169.254, unique-local fc00::/7, ...) through a redirect or a licence link, unless
+  ``allow_private_addresses``; the refusal is the resource's error, so it shows as evidence.
+  A URL that itself is non-public (an intranet, a test server on 127.0.0.1) is the
+  operator's choice and may stay there.
 - Bounded concurrency overall and per origin; connect/read timeouts plus a deadline per
   resource, so a server that drips bytes cannot hold a slot.
 - Its own product token in ``User-Agent``, and it obeys robots.txt for its own fetches.
@@ -18,12 +28,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import ipaddress
+import socket
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from tdmguard import __version__
 from tdmguard.errors import MissingExtraError
@@ -41,7 +53,17 @@ try:
 except ImportError:  # pragma: no cover - the web extra is part of the default install
     httpx = None  # type: ignore[assignment]
 
-__all__ = ["FetchCache", "FetchSettings", "SignalFetcher", "origin_of"]
+__all__ = [
+    "FetchCache",
+    "FetchSettings",
+    "Resolver",
+    "SignalFetcher",
+    "address_class",
+    "origin_of",
+]
+
+# host, port -> IP address strings (the fetcher's default asks the system resolver once).
+Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 
 PRODUCT_TOKEN = "tdmguard"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -60,9 +82,17 @@ class FetchSettings:
     read_timeout_s: float = 10.0
     deadline_s: float = 20.0  # whole resource, all redirects included
     max_redirects: int = 5
-    max_body_bytes: int = MAX_ROBOTS_BYTES
+    max_body_bytes: int = MAX_ROBOTS_BYTES  # robots.txt and pages (RFC 9309 section 2.5)
+    max_tdmrep_bytes: int = 8 * 1024 * 1024  # /.well-known/tdmrep.json
+    max_ai_txt_bytes: int = 2 * 1024 * 1024  # /ai.txt
+    max_licence_bytes: int = 4 * 1024 * 1024  # RSL licence documents
     cache_ttl_s: float = 24 * 3600.0  # RFC 9309 section 2.4
     obey_robots: bool = True
+    # Fetches that start at a public address may not go on to non-public ones (redirects,
+    # licence links) unless this is set (``tdmguard check --allow-private-addresses``).
+    allow_private_addresses: bool = False
+    max_licences_per_origin: int = 32  # licence documents fetched per checked origin
+    url_deadline_s: float = 60.0  # one checked URL, every fetch it needs included
 
 
 def origin_of(url: str) -> str | None:
@@ -79,6 +109,48 @@ def origin_of(url: str) -> str | None:
         host = f"[{host}]"
     default = 80 if parts.scheme == "http" else 443
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def address_class(address: str) -> str:
+    """"public", or why ``address`` is not: "loopback", "private", "link-local", ...
+    An IPv4-mapped IPv6 address is judged as the IPv4 address it carries."""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return "invalid"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for kind, flag in (
+        ("loopback", ip.is_loopback),
+        ("link-local", ip.is_link_local),
+        ("unspecified", ip.is_unspecified),
+        ("multicast", ip.is_multicast),
+        ("private", ip.is_private),
+        ("reserved", ip.is_reserved),
+    ):
+        if flag:
+            return kind
+    return "public" if ip.is_global else "non-public"
+
+
+async def _system_resolver(host: str, port: int) -> Sequence[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+    )
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+class _RefusedError(Exception):
+    """A fetch the address rules do not allow; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Pinned:
+    url: str  # the URL with its host replaced by the address connected to
+    host_header: str  # "" when the URL named an address already
+    sni: str
+    address: str
+    public: bool
 
 
 def _now_iso() -> str:
@@ -123,10 +195,18 @@ class SignalFetcher:
         client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         cache: FetchCache | None = None,
+        resolver: Resolver | None = None,
     ) -> None:
+        """``resolver``: host name to addresses (tests simulate public hosts with it). With
+        an injected ``client`` or ``transport`` and no resolver, the transport decides where
+        requests go and addresses are not checked."""
         if httpx is None:  # pragma: no cover
             raise MissingExtraError("httpx", "web")
         self.settings = s = settings or FetchSettings()
+        self._resolver: Resolver | None = resolver
+        if resolver is None and client is None and transport is None:
+            self._resolver = _system_resolver
+        self._resolved: dict[tuple[str, int], tuple[str, ...]] = {}
         # One small connection pool per origin: a shared pool churns (URLs of many origins
         # interleave, idle connections get evicted) and scans every connection per request.
         self._shared_client = client
@@ -153,18 +233,53 @@ class SignalFetcher:
 
     # -- public ------------------------------------------------------------------------
 
-    async def robots(self, origin: str) -> Resource:
+    async def robots(self, origin: str, *, public: bool = False) -> Resource:
         """``/robots.txt`` of ``origin`` (always allowed to us, RFC 9309 section 2.2.2)."""
-        return await self._once(origin + "/robots.txt", lambda u: self._fetch(u, read_body=True))
+        cap = self.settings.max_body_bytes
+        return await self._once(
+            origin + "/robots.txt", lambda u: self._fetch(u, read_body=True, cap=cap, public=public)
+        )
 
     async def well_known(self, origin: str, path: str) -> Resource:
-        """A site file (``/.well-known/tdmrep.json``, ``/ai.txt``): robots.txt permitting."""
-        return await self.resource(origin + path, read_body=True)
+        """A site file (``/.well-known/tdmrep.json``, ``/ai.txt``): robots.txt permitting,
+        each with its own size cap."""
+        s = self.settings
+        cap = s.max_tdmrep_bytes if path.endswith("tdmrep.json") else s.max_ai_txt_bytes
+        return await self.resource(origin + path, read_body=True, cap=cap)
 
-    async def resource(self, url: str, *, read_body: bool | None = None) -> Resource:
+    async def resource(
+        self,
+        url: str,
+        *,
+        read_body: bool | None = None,
+        cap: int | None = None,
+        found_on: str | None = None,
+    ) -> Resource:
         """Any URL, once. ``read_body`` None: read HTML bodies only (a page's meta tags);
-        True: read up to the cap whatever the type (licence files, well-known files)."""
-        return await self._once(url, lambda u: self._polite_fetch(u, read_body))
+        True: read up to ``cap`` (default ``max_body_bytes``) whatever the type.
+        ``found_on``: the URL whose response named this one (a licence link); when that
+        URL is public, this one must be too (unless private addresses are allowed)."""
+        public = False
+        if found_on is not None:
+            try:
+                public = await self.is_public(found_on)
+                if public:
+                    await self._pin(url, public=True)
+            except _RefusedError as exc:
+                return Resource.make(url, None, fetched_at=_now_iso(), error=str(exc))
+        size_cap = cap if cap is not None else self.settings.max_body_bytes
+        return await self._once(url, lambda u: self._polite_fetch(u, read_body, size_cap, public))
+
+    async def is_public(self, url: str) -> bool:
+        """True when ``url``'s host resolves to public addresses only (False when addresses
+        are not checked, or the name does not resolve)."""
+        if self._resolver is None:
+            return False
+        try:
+            pinned = await self._pin(url, public=False)
+        except _RefusedError:
+            return False
+        return pinned.public
 
     # -- internals ---------------------------------------------------------------------
 
@@ -189,16 +304,67 @@ class SignalFetcher:
         future.set_result(res)
         return res
 
-    async def _polite_fetch(self, url: str, read_body: bool | None) -> Resource:
+    async def _polite_fetch(
+        self, url: str, read_body: bool | None, cap: int, public: bool
+    ) -> Resource:
         origin = origin_of(url)
         if origin is None:
             return Resource.make(url, None, error="not an http(s) URL", fetched_at=_now_iso())
         if self.settings.obey_robots:
-            robots = await self.robots(origin)
+            robots = await self.robots(origin, public=public)
             reason = self._own_robots_block(robots, url)
             if reason:
                 return Resource.make(url, None, fetched_at=_now_iso(), skipped_reason=reason)
-        return await self._fetch(url, read_body=read_body)
+        return await self._fetch(url, read_body=read_body, cap=cap, public=public)
+
+    async def _addresses(self, host: str, port: int) -> tuple[str, ...]:
+        key = (host, port)
+        hit = self._resolved.get(key)
+        if hit is None:
+            assert self._resolver is not None
+            try:
+                async with asyncio.timeout(self.settings.connect_timeout_s):
+                    found = tuple(await self._resolver(host, port))
+            except (OSError, TimeoutError, UnicodeError) as exc:
+                why = f"cannot resolve {host}: {type(exc).__name__}: {exc}"[:200]
+                raise _RefusedError(why) from exc
+            hit = self._resolved[key] = found
+        return hit
+
+    async def _pin(self, url: str, *, public: bool) -> _Pinned:
+        """Resolve ``url``'s host once and choose the address to connect to. ``public``:
+        the fetch started at a public address, so a non-public one is refused."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise _RefusedError(f"invalid URL {url[:200]!r}: {exc}") from exc
+        try:
+            literal = str(ipaddress.ip_address(host.split("%", 1)[0]))
+        except ValueError:
+            literal = ""
+        addresses = (literal,) if literal else await self._addresses(host, port)
+        if not addresses:
+            raise _RefusedError(f"{host} has no address")
+        kinds = [(a, address_class(a)) for a in addresses]
+        usable = [a for a, kind in kinds if kind == "public"]
+        if public and not self.settings.allow_private_addresses and len(usable) != len(kinds):
+            bad, kind = next((a, k) for a, k in kinds if k != "public")
+            raise _RefusedError(
+                f"refused: {url[:200]} resolves to {kind} address {bad}, reached from a"
+                " public address (server-side request forgery guard; the operator may"
+                " allow it with --allow-private-addresses)"
+            )
+        address = usable[0] if usable else addresses[0]
+        is_public = bool(usable) and len(usable) == len(kinds)
+        if literal:
+            return _Pinned(url, "", host, address, is_public)
+        shown = f"[{address}]" if ":" in address else address
+        netloc = shown + (f":{parts.port}" if parts.port else "")
+        pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+        host_header = host + (f":{parts.port}" if parts.port else "")
+        return _Pinned(pinned, host_header, host, address, is_public)
 
     def _own_robots_block(self, robots: Resource, url: str) -> str:
         """Why our own agent may not fetch ``url`` ("" when it may)."""
@@ -241,13 +407,16 @@ class SignalFetcher:
             gate = self._per_origin[origin] = asyncio.Semaphore(self.settings.per_origin)
         return gate
 
-    async def _fetch(self, url: str, *, read_body: bool | None) -> Resource:
+    async def _fetch(
+        self, url: str, *, read_body: bool | None, cap: int | None = None, public: bool = False
+    ) -> Resource:
         fetched_at = _now_iso()
         origin = origin_of(url) or url
+        size_cap = cap if cap is not None else self.settings.max_body_bytes
         try:
             async with self._origin_gate(origin), self._global:
                 async with asyncio.timeout(self.settings.deadline_s):
-                    return await self._follow(url, read_body, fetched_at)
+                    return await self._follow(url, read_body, fetched_at, size_cap, public)
         except TimeoutError:
             return Resource.make(
                 url,
@@ -256,15 +425,32 @@ class SignalFetcher:
                 error=f"deadline of {self.settings.deadline_s:g} s passed",
             )
 
-    async def _follow(self, url: str, read_body: bool | None, fetched_at: str) -> Resource:
+    async def _follow(
+        self, url: str, read_body: bool | None, fetched_at: str, cap: int, public: bool
+    ) -> Resource:
         current = url
         for _hop in range(self.settings.max_redirects + 1):
+            target, headers, extensions = current, {}, {}
+            if self._resolver is not None and current.startswith(("http://", "https://")):
+                try:
+                    pinned = await self._pin(current, public=public)
+                except _RefusedError as exc:
+                    return Resource.make(
+                        url, None, fetched_at=fetched_at, final_url=current, error=str(exc)
+                    )
+                public = public or pinned.public  # once public, every later hop must be
+                target = pinned.url
+                if pinned.host_header:
+                    headers["Host"] = pinned.host_header
+                    if current.startswith("https://"):
+                        extensions["sni_hostname"] = pinned.sni
             try:
                 client = self._client_for(current)
                 request = client.build_request(
                     "GET",
-                    current,
-                    headers={"User-Agent": self.settings.user_agent, "Accept": "*/*"},
+                    target,
+                    headers={"User-Agent": self.settings.user_agent, "Accept": "*/*", **headers},
+                    extensions=extensions,
                 )
             except (httpx.InvalidURL, ValueError) as exc:
                 return Resource.make(url, None, fetched_at=fetched_at, error=f"invalid URL: {exc}")
@@ -284,7 +470,7 @@ class SignalFetcher:
                     await _drain_if_small(response)
                     current = urljoin(current, response.headers["location"])
                     continue
-                return await self._read(url, current, response, read_body, fetched_at)
+                return await self._read(url, current, response, read_body, fetched_at, cap)
             finally:
                 await response.aclose()
         # RFC 9309 section 2.3.1.2: more than 5 redirects, read as unavailable.
@@ -303,6 +489,7 @@ class SignalFetcher:
         response: httpx.Response,
         read_body: bool | None,
         fetched_at: str,
+        cap: int,
     ) -> Resource:
         headers = tuple(response.headers.multi_items())
         ctype = response.headers.get("content-type", "").split(";", 1)[0].strip().lower()
@@ -319,7 +506,6 @@ class SignalFetcher:
                 final_url=final,
                 digest=hashlib.sha256(block).hexdigest(),
             )
-        cap = self.settings.max_body_bytes
         chunks: list[bytes] = []
         size = 0
         truncated = False

@@ -317,16 +317,20 @@ class _GroupBuilder:
         return RobotsGroup(tuple(self.agents), tuple(self.rules), tuple(self.extensions), self.line)
 
 
-def parse_robots(data: str | bytes) -> RobotsTxt:
-    """Parse a robots.txt body. Never raises; bodies over 500 KiB are cut (a problem is
-    recorded), lines over Google's 16,664-octet limit are cut too."""
+def parse_robots(
+    data: str | bytes, *, max_bytes: int = MAX_ROBOTS_BYTES, name: str = "robots.txt"
+) -> RobotsTxt:
+    """Parse a robots.txt body. Never raises; bodies over ``max_bytes`` (500 KiB, RFC 9309
+    section 2.5) are cut (a problem is recorded), lines over Google's 16,664-octet limit are
+    cut too. ``max_bytes`` / ``name``: for files in the same grammar (ai.txt)."""
     raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
     digest = hashlib.sha256(raw).hexdigest()
     size = len(raw)
     problems: list[str] = []
-    if size > MAX_ROBOTS_BYTES:
-        problems.append(f"robots.txt is {size} bytes; only the first 500 KiB were parsed")
-        raw = raw[:MAX_ROBOTS_BYTES]
+    if size > max_bytes:
+        shown = f"{max_bytes // 1024} KiB" if max_bytes % 1024 == 0 else f"{max_bytes} bytes"
+        problems.append(f"{name} is {size} bytes; only the first {shown} were parsed")
+        raw = raw[:max_bytes]
     # A byte-order mark, whole or truncated, is skipped (Google's parser does the same).
     for n in (3, 2, 1):
         if raw[:n] == _BOM[:n]:

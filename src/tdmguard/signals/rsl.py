@@ -20,6 +20,7 @@ from tdmguard.signals.xml_safe import parse_xml
 from tdmguard.vocab import Stance, Use, covered_uses, uses_for_label
 
 __all__ = [
+    "MAX_RSL_BYTES",
     "RSL_MEDIA_TYPE",
     "RSL_NS",
     "USAGE_TOKENS",
@@ -43,6 +44,8 @@ _LEGACY_USAGE = MappingProxyType(
     {"train-ai": "ai-train", "ai-use": "ai-input", "inference": "ai-input"}
 )
 _FREE = frozenset({"", "free"})
+# RSL has no size limit of its own; RFC 9309's 500 KiB is for robots.txt only.
+MAX_RSL_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,11 +91,13 @@ def _tokens(text: str | None) -> frozenset[str]:
 
 
 def parse_rsl(data: str | bytes) -> RslDocument:
-    """Parse an RSL document (``<rsl>`` root or a bare ``<content>``). Never raises."""
-    root, problem = parse_xml(data)
+    """Parse an RSL document (``<rsl>`` root or a bare ``<content>``). Never raises. A
+    document cut by a size limit is read as far as its ``<content>`` elements are
+    complete, with a problem saying so."""
+    root, problem = parse_xml(data, max_bytes=MAX_RSL_BYTES, partial=True)
     if root is None:
         return RslDocument((), (problem,))
-    problems: list[str] = []
+    problems: list[str] = [problem] if problem else []
     ns, name = _local(root.tag)
     if ns not in (RSL_NS, ""):
         problems.append(f"root element is in namespace {ns!r}, not {RSL_NS}")

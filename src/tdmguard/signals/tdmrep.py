@@ -27,8 +27,11 @@ __all__ = [
     "resolve_layers",
 ]
 
-MAX_TDMREP_BYTES = 1024 * 1024
-_MAX_RULES = 10_000
+# Not robots.txt: RFC 9309's 500 KiB limit is not TDMRep's. A larger file is cut here and
+# the complete rules before the cut are read (first match wins, so a prefix of the rules
+# answers every path its rules match exactly as the whole file would).
+MAX_TDMREP_BYTES = 8 * 1024 * 1024
+_MAX_RULES = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,12 +90,52 @@ def parse_tdmrep_json(data: str | bytes) -> TdmRepFile:
     """Parse ``tdmrep.json``: a JSON array of ``{location, tdm-reservation, tdm-policy}``.
     Never raises; a non-array or an unparseable body gives no rules plus a problem."""
     raw = data.encode("utf-8", "replace") if isinstance(data, str) else bytes(data)
+    cut: list[str] = []
     if len(raw) > MAX_TDMREP_BYTES:
-        return TdmRepFile((), (f"tdmrep.json is {len(raw)} bytes, over the 1 MiB limit; ignored",))
+        cut.append(f"tdmrep.json is {len(raw)} bytes; cut at {MAX_TDMREP_BYTES}")
+        raw = raw[:MAX_TDMREP_BYTES]
     try:
-        doc = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        return TdmRepFile((), (f"tdmrep.json is not JSON: {exc}"[:200],))
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if not cut or exc.start < len(raw) - 4:  # a character split by the cut is fine
+            return TdmRepFile((), (f"tdmrep.json is not UTF-8: {exc}"[:200],))
+        text = raw[: exc.start].decode("utf-8-sig")
+    try:
+        doc: object = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        salvaged = _complete_rules(text)
+        if salvaged is None:
+            return TdmRepFile((), (*cut, f"tdmrep.json is not JSON: {exc}"[:200]))
+        doc = salvaged
+        cut.append(
+            f"tdmrep.json is cut or malformed after rule {len(salvaged)} ({exc}"[:160]
+            + "): the complete rules before it were read"
+        )
+    file = _rules_from(doc)
+    return TdmRepFile(file.rules, (*cut, *file.problems)) if cut else file
+
+
+def _complete_rules(text: str) -> list[object] | None:
+    """The complete elements at the start of a JSON array whose end is missing or broken
+    (a body cut by a size limit); None when not even one element is complete."""
+    decoder = json.JSONDecoder()
+    pos = len(text) - len(text.lstrip())
+    if not text.startswith("[", pos):
+        return None
+    pos += 1
+    items: list[object] = []
+    while len(items) < _MAX_RULES:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        try:
+            item, pos = decoder.raw_decode(text, pos)
+        except (ValueError, RecursionError):
+            break
+        items.append(item)
+    return items or None
+
+
+def _rules_from(doc: object) -> TdmRepFile:
     if isinstance(doc, dict):
         doc = [doc]
         problems = [

@@ -48,27 +48,37 @@ __all__ = ["LyricsDocument", "LyricsFingerprinter", "MatchSettings"]
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
+F32 = npt.NDArray[np.float32]
 
-ENGINE = "lyrics-ngram4/1"
+ENGINE = "lyrics-ngram4/2"  # /2: CJK windows of 4 characters (were 8)
 LAYOUT_PACKED = "packed"  # aux = token | line << 20 | span << 30 (hashing.pack_aux)
 LAYOUT_POS = "pos"  # aux = token position only (texts of more than MAX_TOKEN tokens)
 EXTRACT_MAX_BYTES = 32 << 20  # larger files: match_file streams them
 CHUNK_CHARS = 1_000_000  # < MAX_TOKEN tokens per chunk whatever the script
 OVERLAP_CHARS = 8192  # longer than any 8-line excerpt, so none is cut in two
 QUOTE_CHARS = 300
+BRIDGE_TOKENS = 2  # covered-words measure: gaps this short between matched runs count
 
 
 @dataclass(frozen=True, slots=True)
 class MatchSettings:
-    """Decision thresholds (tuned on the benchmark, ``docs/lyrics.md``).
+    """Decision thresholds (``docs/lyrics.md``).
 
     A work matches when a chain of at least ``min_ngrams`` n-grams of total background
     weight at least ``min_weight`` appears in order, with gaps of at most ``max_gap``
-    tokens."""
+    tokens, AND the chain rests on substantial evidence: the document tokens it covers are
+    worth at least ``min_words`` words (a word is 4 window units: a CJK character counts
+    ``hashing.UNITS`` / 4 of a word; tokens covered only by n-grams that are common in
+    ordinary text count half), spread over at least ``min_lines`` distinct lines of the
+    registered lyric, or worth ``long_words`` words on fewer lines (lyrics registered as
+    one line). Shorter or commoner overlaps (a six-word stock phrase) are dropped."""
 
     min_ngrams: int = 3
     min_weight: float = 3.0
     max_gap: int = 48
+    min_words: float = 7.0
+    min_lines: int = 2
+    long_words: float = 12.0
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -87,6 +97,10 @@ class LyricsDocument(Fingerprint):
     first_off: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
     last_raw: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
     last_end: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
+    # per n-gram row: the token index of the window's last token; per token: the window
+    # units of tokens 0..i (cumulative), to measure how much text a chain covers
+    last_tok: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
+    cum_units: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
 
     def char_span(self, first_row: int, last_row: int) -> tuple[int, int]:
         """Characters (in the whole document) from n-gram ``first_row``'s start to n-gram
@@ -169,6 +183,8 @@ class LyricsFingerprinter:
             first_off=first_off,
             last_raw=toks.raw_index[e].astype(np.int32),
             last_end=(last_off + last_len).astype(np.int32),
+            last_tok=e.astype(np.int32),
+            cum_units=np.cumsum(toks.units, dtype=np.int32),
         )
 
     def extract_text(self, text: str, *, where: str) -> LyricsDocument:
@@ -238,15 +254,23 @@ class LyricsFingerprinter:
             chain = best_chain(q_tok_all[rows], r_tok, weights, max_gap=settings.max_gap)
             if len(chain) < settings.min_ngrams or chain.weight < settings.min_weight:
                 continue
-            found = self._to_match(query, index, work, rows[chain.hits], chain.weight,
-                                   q_tok_all, r_line[chain.hits], r_span[chain.hits])
+            picked = rows[chain.hits]
+            words = _covered_words(query, q_tok_all, picked, weights[chain.hits])
+            lines = _ref_lines(r_line[chain.hits], r_span[chain.hits],
+                               index.work_meta(work).get("layout"))
+            if words < settings.min_words or (
+                    lines < settings.min_lines and words < settings.long_words):
+                continue
+            found = self._to_match(query, index, work, picked, chain.weight,
+                                   q_tok_all, r_line[chain.hits], r_span[chain.hits],
+                                   words, lines)
             out.append((chain.weight, found))
         out.sort(key=lambda pair: (-pair[1].score, -pair[0]))
         return [m for _, m in out]
 
     def _to_match(
         self, query: Fingerprint, index: HashLookup, work: int, rows: I64, weight: float,
-        q_tok_all: I64, r_line: I64, r_span: I64,
+        q_tok_all: I64, r_line: I64, r_span: I64, words: float, lines: int,
     ) -> Match:
         first, last = int(rows[0]), int(rows[-1])
         in_span = (q_tok_all >= q_tok_all[first]) & (q_tok_all <= q_tok_all[last])
@@ -257,6 +281,8 @@ class LyricsFingerprinter:
             "ngrams": int(rows.shape[0]),
             "weight": round(weight, 2),
             "ref_coverage": round(rows.shape[0] / ref_ngrams, 4) if ref_ngrams else 0.0,
+            "words": round(words, 1),
+            "lines": lines,
         }
         ref_start = float(r_line.min()) if r_line.shape[0] else 0.0
         ref_end = float((r_line + r_span).max()) if r_line.shape[0] else 0.0
@@ -305,6 +331,56 @@ class LyricsFingerprinter:
                 if held is None or _strength(found) > _strength(held):
                     best[found.work_id] = found
         return sorted(best.values(), key=lambda m: -m.score)
+
+
+def _covered_words(query: Fingerprint, q_tok_all: I64, rows: I64, weights: F32) -> float:
+    """Words' worth of document text covered by the n-grams ``rows`` (in query order):
+    the union of their token windows in window units / 4, where tokens covered only by
+    n-grams of background weight < 1 count at that weight. A deserialised query (no token
+    data) is taken as words: windows of four tokens."""
+    start = q_tok_all[rows]
+    if isinstance(query, LyricsDocument) and query.last_tok.shape[0] == q_tok_all.shape[0]:
+        end = query.last_tok[rows].astype(np.int64)
+        cum = query.cum_units.astype(np.int64)
+    else:
+        end = start + (WINDOW_UNITS // 4 - 1)
+        cum = np.arange(1, int(end.max()) + 2, dtype=np.int64) * 4
+    full = _union_units(start, end, cum, weights >= 1.0)
+    every = _union_units(start, end, cum, np.ones(rows.shape[0], np.bool_))
+    part = float(weights[weights < 1.0].max()) if bool((weights < 1.0).any()) else 0.0
+    return (full + part * (every - full)) / 4.0
+
+
+def _union_units(start: I64, end: I64, cum: I64, keep: npt.NDArray[np.bool_]) -> float:
+    """Window units of the union of token intervals [start, end] (inclusive) where
+    ``keep``; ``cum[i]`` is the units of tokens 0..i."""
+    s, e = start[keep], end[keep]
+    if s.shape[0] == 0:
+        return 0.0
+    order = np.argsort(s, kind="stable")
+    s, e = s[order], e[order]
+    reach = np.maximum.accumulate(e)
+    # each interval adds the tokens past everything before it, and a gap of at most
+    # BRIDGE_TOKENS tokens from the previous one (a substituted word between two matched
+    # runs is part of the quote)
+    lo = s.copy()
+    prev = reach[:-1] + 1
+    lo[1:] = np.where(s[1:] - prev <= BRIDGE_TOKENS, prev, s[1:])
+    add = np.where(e >= lo, cum[e] - np.where(lo > 0, cum[np.maximum(lo - 1, 0)], 0), 0)
+    return float(add.sum())
+
+
+def _ref_lines(r_line: I64, r_span: I64, layout: object) -> int:
+    """Distinct lines of the registered lyric that the chain's n-grams touch; a lyric
+    stored without line numbers (layout ``pos``) counts as many lines."""
+    if layout == LAYOUT_POS:
+        return 1 << 20
+    if r_line.shape[0] == 0:
+        return 0
+    spans = np.clip(r_span, 0, 3)
+    touched = {int(a) + k for a, b in zip(r_line.tolist(), spans.tolist(), strict=True)
+               for k in range(int(b) + 1)}
+    return len(touched)
 
 
 def _strength(found: Match) -> float:

@@ -38,7 +38,7 @@ class TokenKind(enum.IntEnum):
     """What a token is, which sets its share of an n-gram window (``hashing.UNITS``)."""
 
     WORD = 0
-    IDEOGRAPH = 1  # Han, kana: one character carries about half a word
+    IDEOGRAPH = 1  # Han, kana: one character counts as a word (hashing.UNITS)
     SYLLABIC = 2  # Thai, Lao, Khmer, Myanmar letters: about a quarter of a word
 
 

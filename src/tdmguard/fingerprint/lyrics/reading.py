@@ -1,5 +1,9 @@
 """Reading text files for lyrics matching: encoding, binary data, LRC/SRT/WebVTT timing.
 
+A text in another encoding is read, never skipped: byte-order mark, UTF-32/16 without
+one, UTF-8, then charset-normalizer's detection; the encoding chosen is part of every
+result (``decode_bytes``'s second value, ``TextChunk.encoding``) so evidence can cite it.
+
 Timestamps and cue numbers are *blanked* (replaced by spaces of the same length) rather
 than removed, so character offsets of a match still point into the file's decoded text and
 line numbers stay the file's line numbers.
@@ -94,19 +98,117 @@ def _looks_binary(head: bytes) -> bool:
     return b"\x00" in head or controls > len(head) // 20
 
 
+def _wide_unicode(head: bytes) -> str | None:
+    """UTF-32 or UTF-16 without a byte-order mark, from where the NUL bytes of mostly
+    Latin text fall (``a\\0b\\0`` is UTF-16-LE); None when the pattern is not there."""
+    n = len(head) - len(head) % 4
+    if n < 8:
+        return None
+    sample = head[:n]
+    lanes = [sample[i::4].count(0) / (n // 4) for i in range(4)]
+    # UTF-32: the two high bytes of every code unit are NUL (below U+10000, all text).
+    if lanes[2] > 0.9 and lanes[3] > 0.9 and lanes[0] < 0.5:
+        return _if_text(sample, "utf-32-le")
+    if lanes[0] > 0.9 and lanes[1] > 0.9 and lanes[3] < 0.5:
+        return _if_text(sample, "utf-32-be")
+    # UTF-16: NULs (the high byte of ASCII spaces, digits, Latin letters) on one side only;
+    # a text in another script still has its spaces and line breaks.
+    even = (lanes[0] + lanes[2]) / 2
+    odd = (lanes[1] + lanes[3]) / 2
+    # (CJK text has few: only its line breaks, and U+xx00 characters such as 一 U+4E00 put
+    # a NUL on the other side now and then, hence a ratio rather than zero.)
+    if odd > 0.01 and even < odd / 4:
+        return _if_text(sample, "utf-16-le")
+    if even > 0.01 and odd < even / 4:
+        return _if_text(sample, "utf-16-be")
+    return None
+
+
+def _if_text(sample: bytes, encoding: str) -> str | None:
+    """``encoding`` when ``sample`` decodes with it to text (few control characters), so a
+    binary file with a regular NUL pattern is not taken for UTF-16."""
+    try:
+        text = sample.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+    controls = sum(1 for c in text if ord(c) < 32 and c not in "\t\n\r\f\x1b")
+    return encoding if controls <= len(text) // 20 else None
+
+
+def _detected(head: bytes) -> str | None:
+    """The encoding charset-normalizer finds most likely for ``head`` (None: no verdict or
+    the detector is not installed)."""
+    try:
+        from charset_normalizer import from_bytes
+    except ImportError:  # pragma: no cover - a core dependency
+        return None
+    try:
+        results = list(from_bytes(head[:SNIFF_BYTES]))
+    except Exception:  # a detector bug must not cost the file
+        return None
+    if not results:
+        return None
+    best = results[0]
+    try:
+        western = head[:SNIFF_BYTES].decode("cp1252")
+    except UnicodeDecodeError:
+        western = None
+    if western is not None and any(
+        m.chaos <= best.chaos and str(m) == western for m in results
+    ):
+        # Short Western text reads the same in several code pages and the detector names
+        # any of them (cp775, cp852 ...); Windows-1252 when it gives exactly that text.
+        return "cp1252"
+    if best.encoding in _KOREAN and len(results) > 1:
+        # Shift-JIS Japanese often decodes as rare Hangul with no word spaces, and the
+        # detector cannot tell them apart (both "coherent" 0): Korean puts spaces between
+        # words, so Hangul without spaces is read with the next candidate.
+        text = str(best)
+        hangul = sum(1 for c in text if "\uac00" <= c <= "\ud7a3")
+        if hangul > 20 and text.count(" ") < hangul // 20:
+            best = results[1]
+    return best.encoding
+
+
+_KOREAN = frozenset({"cp949", "euc_kr", "johab", "iso2022_kr"})
+
+
 def _choose_encoding(head: bytes) -> str:
-    """BOM first; then UTF-8 if the head decodes as UTF-8 (a sequence cut at the end is
-    fine); else Windows-1252, the usual wrong encoding of Western text."""
+    """BOM first; then UTF-32/UTF-16 without a BOM (their NUL pattern); then UTF-8 if the
+    head decodes as UTF-8 (a sequence cut at the end is fine); then charset-normalizer's
+    verdict (Windows-1252, Latin-2, Shift-JIS, GB18030, KOI8-R, ...) unless the head is
+    UTF-8 with at most 1 % broken bytes; else Windows-1252,
+    the usual wrong encoding of Western text. Names are Python codec names."""
     for bom, name in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
                       (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
                       (codecs.BOM_UTF16_BE, "utf-16")):
         if head.startswith(bom):
             return name
+    wide = _wide_unicode(head)
+    if wide is not None:
+        return wide
     try:
         codecs.getincrementaldecoder("utf-8")("strict").decode(head, final=False)
     except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8"
+        pass
+    else:
+        return "utf-8"
+    if b"\x00" in head:
+        return "cp1252"  # binary: refused by the caller, no detector run on it
+    # A UTF-8 file with a few broken bytes stays UTF-8 (those become U+FFFD): detectors
+    # read such files as exotic code pages.
+    bad = codecs.getincrementaldecoder("utf-8")("replace").decode(head, final=False).count(
+        "\ufffd"
+    )
+    if bad * 100 <= len(head):
+        return "utf-8"
+    found = _detected(head)
+    if found is not None:
+        try:
+            return codecs.lookup(found).name
+        except LookupError:
+            pass
+    return "cp1252"
 
 
 def decode_bytes(data: bytes, *, where: str) -> tuple[str, str]:

@@ -44,6 +44,9 @@ class CheckContext:
     at: date
     actor: str
     options: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    # Registered fingerprints per modality value: a content check whose index is missing
+    # while works of its modality are registered refuses to start (IndexStoreError).
+    fingerprinted: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
 
 class Check(Protocol):

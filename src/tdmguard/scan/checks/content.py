@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tdmguard.errors import IndexStoreError
 from tdmguard.fingerprint.engines import MODALITIES
 from tdmguard.registry.matching import Matcher
 from tdmguard.scan.checks.base import CheckContext, CheckOutcome
@@ -37,6 +38,14 @@ class ContentMatchCheck:
 def _make(modality: Modality, ctx: CheckContext) -> ContentMatchCheck | None:
     matcher = Matcher.open(ctx.index_dir, modality)
     if matcher is None:
+        registered = ctx.fingerprinted.get(modality.value, 0)
+        if registered:
+            raise IndexStoreError(
+                f"the registry holds {registered} {modality.value} fingerprint(s) but the index "
+                f"has no {modality.value} folder (missing, mistyped or deleted): run "
+                "`tdmguard index build`, or check TDMGUARD_INDEX",
+                where=str(ctx.index_dir),
+            )
         return None
     return ContentMatchCheck(matcher, f"{modality.value}-match", frozenset({MEDIA_OF[modality]}))
 

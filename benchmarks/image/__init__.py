@@ -1,0 +1,1 @@
+"""Image matching benchmark (run.py) and threshold calibration (calibrate.py)."""

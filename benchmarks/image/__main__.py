@@ -1,0 +1,3 @@
+from benchmarks.image.run import main
+
+main()

@@ -1,0 +1,133 @@
+"""Calibration of the image engine's thresholds, on a set kept apart from the benchmark's.
+
+    python -m benchmarks.image.calibrate
+
+Calibration set: Wesnoth unit portraits of the factions whose names sort in the first half,
+a disjoint slice of openclipart (every 7th file of those >= 200 px) and synthetic low-detail
+artworks (seed 1). The benchmark (run.py) reports on other images (seed 7, other slices).
+Prints, per distortion, the distribution of local-feature inliers of the true work and of
+the best wrong work, the PDQ stability margin of real and synthetic images, and colour-layout
+distances of copies vs other low-detail images; the shipped thresholds were read off these.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.image import synth
+from benchmarks.image.run import CACHE, WESNOTH, ensure_debs, flatten
+
+
+def main() -> None:
+    from PIL import Image
+
+    from tdmguard.fingerprint.image import ImageFingerprinter, local
+    from tdmguard.fingerprint.image import engine as eng
+    from tdmguard.index import BinaryHashIndex, BinarySegmentWriter
+
+    ensure_debs()
+    rng = random.Random(1)
+    portraits = sorted((CACHE / "wd" / WESNOTH / "portraits").rglob("*.png"))
+    factions = sorted({p.parent.name for p in portraits})
+    first = set(factions[: len(factions) // 2])
+    refs = [p for p in portraits if p.parent.name in first][::2][:60]
+    clip = sorted((CACHE / "oc" / "usr/share/openclipart/png").rglob("*.png"))
+    clip = [p for p in clip if not p.is_symlink()][::7]
+    sized = []
+    for p in clip:
+        try:
+            with Image.open(p) as im:
+                if min(im.size) >= 200 and im.size[0] * im.size[1] < 16e6:
+                    sized.append(p)
+        except Exception:
+            continue
+        if len(sized) >= 400:
+            break
+    refs += sized[:60]
+    distract = sized[60:400]
+    work = Path(tempfile.mkdtemp(prefix="tdmguard-image-cal-"))
+    try:
+        synthetic = synth.low_detail_set(work / "synth", rng, count=40, logos=sized[60:100])
+        local.MIN_INLIERS = 5  # record raw counts; the threshold is applied below
+        engine = ImageFingerprinter()
+        folder = work / "idx"
+        BinaryHashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+        writer = BinarySegmentWriter(engine.aux_width)
+        margins: dict[str, list[float]] = {"real": [], "synthetic": []}
+        for path in [*refs, *distract, *(s.path for s in synthetic)]:
+            fp = engine.extract(path)
+            kind = "synthetic" if path.parent == work / "synth" else "real"
+            margins[kind].append(float(fp.meta.get("margin", 0.0)))
+            writer.add(str(path), fp.keys, fp.aux, dict(fp.meta))
+        BinaryHashIndex.append_segment(folder, writer)
+        index = BinaryHashIndex.open(folder)
+        cases = {
+            "offcentre-80": lambda im: synth.crop(im, 0.8, 0.8, rng.random(), rng.random()),
+            "rrc-area-50": lambda im: synth.random_resized_crop(im, rng, 0.5),
+            "portrait-of-landscape": lambda im: synth.portrait_crop(im, rng),
+            "jpeg-resize": lambda im: im,
+        }
+        for name, fn in cases.items():
+            true_n: list[int] = []
+            wrong_n: list[int] = []
+            for path in refs:
+                q = work / "q.jpg"
+                im = fn(flatten(path))
+                scale = rng.uniform(0.5, 1.0)
+                im = im.resize(
+                    (max(16, round(im.width * scale)), max(16, round(im.height * scale)))
+                )
+                im.save(q, "JPEG", quality=80)
+                matches = engine.match(engine.extract_query(q), index)
+                loc = {m.work_id: int(m.detail.get("inliers", 0)) for m in matches
+                       if m.detail.get("method") == "local"}  # fmt: skip
+                true_n.append(loc.get(str(path), 0))
+                wrong_n.append(max((v for k, v in loc.items() if k != str(path)), default=0))
+            t, w = np.array(true_n), np.array(wrong_n)
+            print(name)
+            for limit in (6, 8, 10, 12, 14, 16, 20):
+                print(
+                    f"  inliers >= {limit}: recall {np.mean(t >= limit):.3f}  "
+                    f"wrong {np.mean(w >= limit):.3f}"
+                )
+        print(
+            "margin, real images: percentiles 1/5/50:",
+            np.percentile(margins["real"], [1, 5, 50]).round(2),
+        )
+        print("margin, synthetic low-detail:", np.round(sorted(margins["synthetic"]), 1))
+        # colour layout: copies vs other low-detail images
+        same: list[float] = []
+        other: list[float] = []
+        from tdmguard.fingerprint.image import layout
+        from tdmguard.fingerprint.image.decode import load_working
+
+        descs = {s.path: layout.describe(load_working(s.path).colour) for s in synthetic}
+        for s in synthetic:
+            for distort in synth.copy_distortions(rng):
+                q = work / "q.jpg"
+                distort(flatten(s.path)).save(q, "JPEG", quality=75)
+                d = layout.describe(load_working(q).colour)
+                same.append(float(layout.distance(d, descs[s.path][None])[0]))
+                others = np.stack([v for k, v in descs.items() if k != s.path])
+                other.append(float(layout.distance(d, others).min()))
+        print(
+            "layout distance of copies: percentiles 50/95/99/max",
+            np.percentile(same, [50, 95, 99, 100]).round(1),
+        )
+        print(
+            "layout distance to the nearest other low-detail artwork: min/1/5 %",
+            np.percentile(other, [0, 1, 5]).round(1),
+        )
+        _ = (eng, Any)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""The lyrics benchmark's issue-14 cases.
+
+1. Quotations: unrelated documents of quotations and song excerpts (fortune cookies) against
+   registered English song/poem texts (fortune ``songs-poems``) and the music21 lyrics: how
+   many unrelated documents match, and the recall of 2+ line excerpts of the registered
+   songs planted in such documents.
+2. Short CJK lyrics: Song ci of 40-120 characters, whole or two-line excerpts, with 10 %
+   of characters substituted, planted in Chinese text; unrelated ci and Tang/Song shi as
+   negatives.
+
+Both run the shipped engine and, for comparison, engine ``/1``'s decision (no minimum of
+covered words or lines; eight-character CJK windows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import re
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from benchmarks.lyrics.data import Lyric
+from benchmarks.lyrics.extra_data import chinese_ci, chinese_shi, fortune_cookies, han_count
+from benchmarks.lyrics.queries import _join, _restyle, _substitute
+from tdmguard.fingerprint.lyrics import LyricsFingerprinter, hashing
+from tdmguard.fingerprint.lyrics.engine import MatchSettings
+from tdmguard.fingerprint.lyrics.normalise import TokenKind
+from tdmguard.index.hash_index import HashIndex, SegmentWriter
+
+__all__ = ["run_cjk", "run_quotes"]
+
+_WORD = re.compile(r"\w+")
+_HAN = re.compile("[\u4e00-\u9fff]")
+COPY_WORDS = 12  # a negative repeating this many words of a registered text in order quotes it
+
+
+@contextlib.contextmanager
+def engine_v1() -> Iterator[LyricsFingerprinter]:
+    """Engine /1's decision for comparison: no evidence minimum, 8-character CJK windows."""
+    saved = hashing.UNITS[TokenKind.IDEOGRAPH]
+    hashing.UNITS[TokenKind.IDEOGRAPH] = 2
+    try:
+        engine = LyricsFingerprinter()
+        engine.settings = MatchSettings(min_words=0.0, min_lines=0, long_words=0.0)
+        yield engine
+    finally:
+        hashing.UNITS[TokenKind.IDEOGRAPH] = saved
+
+
+def _index(engine: LyricsFingerprinter, works: Sequence[tuple[str, str]], folder: Path) -> Any:
+    HashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+    writer = SegmentWriter(engine.aux_width)
+    for work_id, text in works:
+        fp = engine.extract_text(text, where=work_id)
+        writer.add(work_id, fp.keys, fp.aux, fp.meta)
+    HashIndex.append_segment(folder, writer)
+    return HashIndex.open(folder)
+
+
+def _shingles(text: str, n: int) -> set[tuple[str, ...]]:
+    words = _WORD.findall(text.lower())
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def _plant(host: str, excerpt: str, rng: random.Random) -> str:
+    lead = rng.choice(("", "As the song goes: ", "Quote:\n", "I love these lines:\n"))
+    return host + "\n\n" + lead + excerpt if rng.random() < 0.5 else (
+        lead + excerpt + "\n\n" + host)
+
+
+def _evaluate(engine: LyricsFingerprinter, works: Sequence[tuple[str, str]],
+              queries: dict[str, list[tuple[str, str]]], negatives: Sequence[str],
+              examples: int = 8) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        index = _index(engine, works, Path(tmp) / "ix")
+        recall = {}
+        for name, rows in queries.items():
+            hit = sum(any(m.work_id == wid for m in engine.match_text(text, index))
+                      for wid, text in rows)
+            recall[name] = round(hit / len(rows), 4)
+        flagged = 0
+        shown: list[dict[str, Any]] = []
+        for text in negatives:
+            found = engine.match_text(text, index)
+            if found:
+                flagged += 1
+                if len(shown) < examples:
+                    m = found[0]
+                    shown.append({"quote": str(m.detail.get("quote", ""))[:120],
+                                  "words": m.detail.get("words"),
+                                  "lines": m.detail.get("lines"),
+                                  "score": round(m.score, 3)})
+    return {"recall": recall, "fp_docs": flagged, "negatives": len(negatives),
+            "fp_rate": round(flagged / len(negatives), 6), "fp_examples": shown}
+
+
+def run_quotes(lyrics: Sequence[Lyric], per_condition: int, seed: int = 14,
+               compare: bool = True) -> dict[str, Any]:
+    rng = random.Random(seed)
+    songs, cookies = fortune_cookies()
+    works = [(f"fortune-song#{i}", t) for i, t in enumerate(songs)]
+    works += [(ly.work_id, ly.text) for ly in lyrics]
+    registered: set[tuple[str, ...]] = set()
+    for _, text in works:
+        registered |= _shingles(text, COPY_WORDS)
+    negatives = [c for c in cookies if not (_shingles(c, COPY_WORDS) & registered)]
+    vocabulary = sorted({w for c in cookies[:3000] for w in re.findall(r"[a-z]{3,}", c)})
+    queries: dict[str, list[tuple[str, str]]] = {k: [] for k in (
+        "two-lines", "two-lines-subst10", "lines2-8", "lines2-8-subst10")}
+    for name, rows in queries.items():
+        for _ in range(per_condition):
+            number = rng.randrange(len(songs))
+            lines = [ln for ln in songs[number].split("\n") if ln.strip()]
+            k = 2 if name.startswith("two") else rng.randint(2, 8)
+            start = rng.randrange(0, max(1, len(lines) - k + 1))
+            excerpt = _join(_restyle(lines[start : start + k], rng), rng)
+            if name.endswith("subst10"):
+                excerpt = _substitute(excerpt, 0.10, vocabulary, rng)
+            rows.append((f"fortune-song#{number}", _plant(rng.choice(negatives), excerpt, rng)))
+    out: dict[str, Any] = {
+        "registered": len(works), "registered_songs": len(songs),
+        "negatives_left_out_as_real_quotes": len(cookies) - len(negatives),
+        "shipped": _evaluate(LyricsFingerprinter(), works, queries, negatives),
+    }
+    if compare:
+        with engine_v1() as old:
+            out["engine_v1"] = _evaluate(old, works, queries, negatives, examples=12)
+    return out
+
+
+def _substitute_han(text: str, rate: float, pool: Sequence[str], rng: random.Random) -> str:
+    chars = list(text)
+    spots = [i for i, c in enumerate(chars) if _HAN.match(c)]
+    for i in rng.sample(spots, min(len(spots), max(1, round(rate * len(spots))))):
+        chars[i] = rng.choice(pool)
+    return "".join(chars)
+
+
+def _grams(text: str, n: int = 4) -> set[str]:
+    han = "".join(_HAN.findall(text))
+    return {han[i : i + n] for i in range(len(han) - n + 1)}
+
+
+def run_cjk(registered: int, per_condition: int, seed: int = 14,
+            compare: bool = True) -> dict[str, Any]:
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    cis = []
+    for ci in chinese_ci():
+        head = "".join(_HAN.findall(ci.text))[:8]
+        if head not in seen:  # the same ci under two authors or tunes
+            seen.add(head)
+            cis.append(ci)
+    rng.shuffle(cis)
+    reg = cis[:registered]
+    works = [(c.work_id, c.text) for c in reg]
+    owner: dict[str, int] = {}
+    for number, ci in enumerate(reg):
+        for gram in _grams(ci.text):
+            owner.setdefault(gram, number)
+    # a negative sharing 30 % of its 4-character runs with a registered ci is a variant of it
+    negatives = []
+    for ci in cis[registered : 2 * registered]:
+        grams = _grams(ci.text)
+        if grams and sum(g in owner for g in grams) < 0.3 * len(grams):
+            negatives.append(ci.text)
+    shi = chinese_shi()
+    negatives += shi
+    pool = [c for ci in cis[:3000] for c in _HAN.findall(ci.text)]
+    context = ("我最喜欢的一首词：\n", "", "今天读到这几句，很美。\n", "抄录如下：\n")
+    queries: dict[str, list[tuple[str, str]]] = {k: [] for k in (
+        "whole-subst10", "two-lines", "two-lines-subst10")}
+    for name, rows in queries.items():
+        for _ in range(per_condition):
+            ci = rng.choice(reg)
+            text = ci.text
+            if name.startswith("two"):
+                paras = [p for p in text.split("\n") if p.strip()]
+                if len(paras) >= 2:
+                    at = rng.randrange(0, len(paras) - 1)
+                    text = "\n".join(paras[at : at + 2])
+            if name.endswith("subst10"):
+                text = _substitute_han(text, 0.10, pool, rng)
+            host = rng.choice(shi)
+            rows.append((ci.work_id, host + "\n\n" + rng.choice(context) + text))
+    sizes = sorted(han_count(c.text) for c in reg)
+    out: dict[str, Any] = {
+        "registered": len(reg), "median_han": sizes[len(sizes) // 2],
+        "negatives_ci": len(negatives) - len(shi), "negatives_shi": len(shi),
+        "shipped": _evaluate(LyricsFingerprinter(), works, queries, negatives),
+    }
+    if compare:
+        with engine_v1() as old:
+            out["engine_v1"] = _evaluate(old, works, queries, negatives)
+    return out

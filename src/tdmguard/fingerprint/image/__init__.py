@@ -1,0 +1,36 @@
+"""Artwork image engine: PDQ hashes, ORB local features and a colour layout (docs/image.md)."""
+
+from tdmguard.fingerprint.image.decode import load_grey, load_working
+from tdmguard.fingerprint.image.engine import (
+    ASPECTS,
+    CROPS,
+    KIND_LAYOUT,
+    KIND_LOCAL,
+    LAYOUT_MAX_DISTANCE,
+    MARGIN_MIN,
+    MATCH_MAX_DISTANCE,
+    QUALITY_MIN,
+    BinaryHashHits,
+    BinaryHashSearch,
+    ImageFingerprinter,
+    Region,
+    Variant,
+)
+
+__all__ = [
+    "ASPECTS",
+    "CROPS",
+    "KIND_LAYOUT",
+    "KIND_LOCAL",
+    "LAYOUT_MAX_DISTANCE",
+    "MARGIN_MIN",
+    "MATCH_MAX_DISTANCE",
+    "QUALITY_MIN",
+    "BinaryHashHits",
+    "BinaryHashSearch",
+    "ImageFingerprinter",
+    "Region",
+    "Variant",
+    "load_grey",
+    "load_working",
+]

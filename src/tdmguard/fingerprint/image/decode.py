@@ -1,0 +1,178 @@
+"""Defensive decoding of an image file into a small working image (grey + a colour thumbnail).
+
+Only common raster formats are tried; an empty file, a header over the pixel budget (checked
+before any pixel is decoded), truncated data and decompression bombs are refused with a
+:class:`MediaError` naming the file. JPEGs are decoded at reduced size (libjpeg's DCT scaling,
+Pillow's ``draft``): a 4 Mpx photo is decoded at 1/4 scale, most of the query speed.
+EXIF orientation is applied. Palette, alpha (composited over white, how clip-art is shown),
+CMYK, 16-bit and float images are handled.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tdmguard.errors import MediaError, MissingExtraError
+
+__all__ = ["FORMATS", "MAX_PIXELS", "WORK_SIDE", "Working", "load_grey", "load_working", "pil"]
+
+#: longest side of the working image that regions and features are taken from, px
+WORK_SIDE = 512
+#: most pixels decoded (after a JPEG's DCT scaling): ~64 Mpx, 256 MB as RGBA
+MAX_PIXELS = 1 << 26
+#: Pillow formats tried; anything else is "not an image" (less parser surface for hostile files)
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "PPM", "TGA", "ICO")
+#: side of the colour thumbnail kept for the colour-layout descriptor, px
+COLOUR_SIDE = 16
+
+U8 = npt.NDArray[np.uint8]
+
+# EXIF orientation tag (0x0112) value -> Pillow transpose that undoes it (EXIF 2.32, 4.6.4 A)
+_EXIF_ORIENTATION = 0x0112
+_ORIENTATION_FIX = {
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_270",
+    7: "TRANSVERSE",
+    8: "ROTATE_90",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Working:
+    """``grey`` (h, w) uint8, longest side <= :data:`WORK_SIDE`; ``colour`` (16, 16, 3) uint8
+    RGB thumbnail of the whole image (aspect ratio not kept), for the colour layout, or an
+    empty (0, 0, 3) array when decoded grey only."""
+
+    grey: U8
+    colour: U8
+
+
+def pil() -> Any:
+    try:
+        from PIL import Image
+    except ModuleNotFoundError as exc:
+        raise MissingExtraError("pillow", "image") from exc
+    return Image
+
+
+def load_grey(path: Path) -> U8:
+    """The grey working image of ``path`` (see :func:`load_working`)."""
+    return load_working(path).grey
+
+
+def load_working(path: Path, *, colour: bool = True) -> Working:
+    """Decode ``path`` into a :class:`Working` image. Raises :class:`MediaError`.
+
+    ``colour=False``: grey only (``colour`` is then an empty array); a JPEG is then decoded
+    from its luma channel alone, which skips the chroma work (the fast path of queries)."""
+    image_mod = pil()
+    where = str(path)
+    try:
+        size_bytes = path.stat().st_size
+    except OSError as exc:
+        raise MediaError(f"cannot read file ({exc.strerror or exc})", where=where) from exc
+    if size_bytes == 0:
+        raise MediaError("empty file", where=where)
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns above its own pixel budget and errors at twice it; both are refused
+            warnings.simplefilter("error", image_mod.DecompressionBombWarning)
+            with image_mod.open(path, formats=FORMATS) as im:
+                return _decode(image_mod, im, where, colour)
+    except MediaError:
+        raise
+    except image_mod.UnidentifiedImageError as exc:
+        raise MediaError("not an image in a supported format", where=where) from exc
+    except (image_mod.DecompressionBombError, image_mod.DecompressionBombWarning) as exc:
+        raise MediaError(f"refused as a decompression bomb ({exc})", where=where) from exc
+    except (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError) as exc:
+        # Pillow's decoders report truncated or corrupt data with these
+        raise MediaError(f"corrupt or truncated image ({exc})", where=where) from exc
+    except MemoryError as exc:
+        raise MediaError("image too large to decode", where=where) from exc
+
+
+def _decode(image_mod: Any, im: Any, where: str, colour: bool) -> Working:
+    width, height = im.size
+    if width <= 0 or height <= 0:
+        raise MediaError(f"image has no pixels ({width} x {height})", where=where)
+    if im.format in ("JPEG", "MPO"):
+        # DCT-domain downscaling (1/2 .. 1/8) while decoding. Pillow keeps both sides >= the
+        # requested ones, so ask for the working size of each side, not a square.
+        scale = WORK_SIDE / max(width, height)
+        if scale < 1:
+            want = (max(1, round(width * scale)), max(1, round(height * scale)))
+            if im.mode == "CMYK":
+                im.draft("CMYK", want)
+            else:
+                im.draft("RGB" if colour and im.mode != "L" else "L", want)
+    width, height = im.size
+    if width * height > MAX_PIXELS:
+        raise MediaError(
+            f"image of {width} x {height} px exceeds the {MAX_PIXELS} px decoding budget",
+            where=where,
+        )
+    orientation = 1
+    try:
+        orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1))
+    except Exception:
+        orientation = 1
+    im.load()
+    shown = _to_rgb(image_mod, im, colour)
+    fix = _ORIENTATION_FIX.get(orientation)
+    if fix is not None:
+        shown = shown.transpose(getattr(image_mod.Transpose, fix))
+    grey = np.asarray(shown if shown.mode == "L" else shown.convert("L"), dtype=np.uint8)
+    thumb = np.zeros((0, 0, 3), np.uint8)
+    if colour:
+        rgb = shown if shown.mode == "RGB" else shown.convert("RGB")
+        thumb = np.asarray(
+            rgb.resize((COLOUR_SIDE, COLOUR_SIDE), image_mod.Resampling.BOX), dtype=np.uint8
+        )
+    return Working(np.ascontiguousarray(grey), np.ascontiguousarray(thumb))
+
+
+def _to_rgb(image_mod: Any, im: Any, colour: bool) -> Any:
+    """Any Pillow mode -> an RGB Pillow image (``colour=False``: L), longest side <=
+    :data:`WORK_SIDE`.
+
+    Transparent pixels are composited over white (how clip-art is shown); 16-bit and float
+    data are scaled, not clipped."""
+    mode = im.mode
+    size = (WORK_SIDE, WORK_SIDE)
+    bilinear = image_mod.Resampling.BILINEAR
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        data = np.asarray(im, dtype=np.float32)
+        top = float(data.max()) if data.size else 0.0
+        if mode == "F" and top <= 1.0:
+            scale = 255.0
+        elif top > 255.0:
+            scale = 255.0 / 65535.0
+        else:
+            scale = 1.0
+        im = image_mod.fromarray(np.clip(np.nan_to_num(data * scale), 0, 255).astype(np.uint8))
+        mode = "L"
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in im.info:
+        if mode != "RGBA":
+            im = im.convert("RGBA")
+        # composite at full size with a paste mask: cheaper than any premultiplied resize
+        ground = image_mod.new("RGB", im.size, (255, 255, 255))
+        ground.paste(im.convert("RGB"), mask=im.getchannel("A"))
+        im, mode = ground, "RGB"
+    if mode not in ("L", "RGB"):
+        im = im.convert("RGB")  # CMYK, YCbCr, LAB, HSV, P, 1
+    if not colour and im.mode != "L":
+        im = im.convert("L")  # grey before resampling: a third of the work
+    im.thumbnail(size, bilinear, reducing_gap=2.0)
+    if colour and im.mode != "RGB":
+        return im.convert("RGB")
+    return im

@@ -1,0 +1,604 @@
+"""Artwork image fingerprints: PDQ hashes, local features and a colour layout, one fingerprint.
+
+Pipeline (docs/image.md):
+
+1. Decode (:mod:`.decode`): a grey working image of at most 512 px and a 16 x 16 colour
+   thumbnail; JPEGs are decoded at reduced size.
+2. PDQ regions: the whole image; the image with a uniform border trimmed off ("trimmed");
+   and, at registration only, canonical crops of each (:data:`CROPS`: centre and corner crops)
+   and centre crops to common aspect ratios (:data:`ASPECTS`: renditions a publisher ships).
+   Each region is box-resampled in floating point to PDQ's 64 x 64, its contrast stretched
+   to the full 0..255 range (PDQ's hash ignores the mean and scale of the pixels, so this
+   changes no bit of a well-exposed image, but it keeps dark, foggy and pale images from
+   being flattened by rounding and from failing PDQ's quality score), and hashed. The whole
+   and trimmed regions are registered with all 8 rotation/flip variants.
+3. Stability gate: a PDQ bit is the sign of a DCT coefficient minus the median; when most
+   coefficients are ~0 (smooth gradients, radial glows, left-right symmetric designs) the
+   bits are noise. A region whose median |coefficient - median| is under
+   :data:`MARGIN_MIN` gives no PDQ row.
+4. Local features (:mod:`.local`): ORB keypoints with locality-sensitive keys and
+   geometric verification, for crops at any position (random-resized-crop, aspect crops).
+5. Colour layout (:mod:`.layout`): for low-detail images (whole-image margin under
+   :data:`LAYOUT_MARGIN`), compared only with other low-detail images.
+
+Only a blank image (one colour) gives an empty fingerprint; ``meta["reason"]`` says so.
+
+Fingerprint layout (``aux_width`` = 12), one row per hash; the row kind is in column 8:
+
+    PDQ row     keys = the hash's first 64 bits; aux[0:8] the 256-bit hash as 8 int32 words
+                (``index.binary_index`` byte layout); aux[8] PDQ quality (>= 0); aux[9]
+                dihedral :class:`Variant`; aux[10] :class:`Region`; aux[11] crop code
+                (0 none, 1.. :data:`CROPS`, then :data:`ASPECTS`)
+    local row   keys = an LSH key of the descriptor; aux[0:8] the ORB descriptor;
+                aux[8] = -1; aux[9], aux[10] keypoint x, y in 1/16 px of the working image;
+                aux[11] = octave + 16 * table
+    layout row  keys = the chroma bucket; aux[0:8] the 32-byte colour layout; aux[8] = -2;
+                aux[9] = 100 x the whole image's PDQ margin
+
+Fingerprints registered by earlier versions (PDQ rows only, quality >= 50) keep working:
+their PDQ rows are read the same way; they just lack the local and layout rows.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from tdmguard.errors import InputError, MediaError, MissingExtraError
+from tdmguard.fingerprint.base import Fingerprint
+from tdmguard.fingerprint.image import layout, local
+from tdmguard.fingerprint.image.decode import Working, load_working, pil
+from tdmguard.vocab import Match, Modality
+
+__all__ = [
+    "ASPECTS",
+    "CROPS",
+    "KIND_LAYOUT",
+    "KIND_LOCAL",
+    "LAYOUT_MAX_DISTANCE",
+    "MARGIN_MIN",
+    "MATCH_MAX_DISTANCE",
+    "QUALITY_MIN",
+    "BinaryHashHits",
+    "BinaryHashSearch",
+    "ImageFingerprinter",
+    "Region",
+    "Variant",
+]
+
+VERSION = 1
+#: PDQ's published match threshold: Hamming distance <= 31 of 256 bits (anchors.md section 3;
+#: distinct real images sit near 128, the closest distinct pair we saw at 84)
+MATCH_MAX_DISTANCE = 31
+#: PDQ's published quality gate, kept as information (``meta["quality"]``): after the
+#: contrast stretch the stability gate :data:`MARGIN_MIN` decides instead
+QUALITY_MIN = 50
+#: smallest median |DCT coefficient - median| (on the stretched 0..255 region) of a PDQ row
+MARGIN_MIN = 3.0
+#: images whose whole-image margin is under this also get a colour-layout row
+LAYOUT_MARGIN = 12.0
+#: largest colour-layout distance (layout.distance) of a match, grey levels
+LAYOUT_MAX_DISTANCE = 10.0
+#: grey range (of the 64 x 64 whole image) and largest colour-channel range (of the 16 x 16
+#: colour thumbnail) under which an image is blank
+BLANK_RANGE = 2.0
+#: PDQ's internal buffer side; regions are resampled to exactly this
+PDQ_SIDE = 64
+#: smallest region side that is hashed at all, px
+MIN_SIDE = 16
+#: smallest side of a trimmed region, px of the working image
+MIN_TRIMMED_SIDE = 64
+#: colour distance (0..255 grey levels) still counted as "border" when trimming
+BORDER_TOLERANCE = 24
+#: ... or this fraction of the image's largest difference from the border colour, if larger
+BORDER_RELATIVE = 0.3
+#: a trimmed region must lose at least this fraction of the area to count as a border
+BORDER_MIN_LOSS = 0.02
+#: canonical crops at registration: (kept fraction of each side, x anchor, y anchor), anchors
+#: in 0..1 (0.5 = centred)
+CROPS: tuple[tuple[float, float, float], ...] = (
+    (0.95, 0.5, 0.5),
+    (0.90, 0.5, 0.5),
+    (0.80, 0.5, 0.5),
+    (0.90, 0.0, 0.0),
+    (0.90, 1.0, 0.0),
+    (0.90, 0.0, 1.0),
+    (0.90, 1.0, 1.0),
+)
+#: centre crops to these aspect ratios (width, height) at registration, when they cut at
+#: least :data:`ASPECT_MIN_CUT` of a side: the renditions a publisher ships of one artwork
+ASPECTS: tuple[tuple[int, int], ...] = (
+    (1, 1),
+    (4, 3),
+    (3, 4),
+    (5, 4),
+    (4, 5),
+    (3, 2),
+    (2, 3),
+    (16, 9),
+    (9, 16),
+)
+ASPECT_MIN_CUT = 0.04
+#: most hits of one local-feature key taken from the index (stop-word keys carry no evidence)
+LOCAL_MAX_PER_KEY = 64
+
+AUX_WIDTH = 12
+COL_QUALITY, COL_VARIANT, COL_REGION, COL_CROP = 8, 9, 10, 11
+COL_KIND = COL_QUALITY
+KIND_LOCAL = -1
+KIND_LAYOUT = -2
+
+U8 = npt.NDArray[np.uint8]
+U64 = npt.NDArray[np.uint64]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+
+class Variant(enum.IntEnum):
+    """PDQ's dihedral hash order; a hit on variant V means the query looks like the
+    registered image transformed by V (rotations counter-clockwise, Pillow's names)."""
+
+    ORIGINAL = 0
+    ROTATE_90 = 1
+    ROTATE_180 = 2
+    ROTATE_270 = 3
+    FLIP_TOP_BOTTOM = 4
+    MIRROR = 5
+    TRANSPOSE = 6
+    TRANSVERSE = 7
+
+
+class Region(enum.IntEnum):
+    WHOLE = 0
+    TRIMMED = 1
+
+
+class BinaryHashHits(Protocol):
+    """Hits of a Hamming search, shape (m,) each; ``aux`` (m, k) is the stored row."""
+
+    @property
+    def query_row(self) -> I64: ...
+
+    @property
+    def work(self) -> I64: ...
+
+    @property
+    def distance(self) -> I64: ...
+
+    @property
+    def aux(self) -> I32: ...
+
+    @property
+    def work_ids(self) -> Sequence[str]: ...
+
+
+class BinaryHashSearch(Protocol):
+    """What the image engine needs of its index (``index.BinaryHashIndex`` provides it):
+    Hamming search over PDQ rows, exact key look-up over all rows."""
+
+    def search(self, hashes: U8, max_distance: int) -> BinaryHashHits: ...
+
+    def lookup(self, keys: U64, max_per_key: int | None = None) -> Any: ...
+
+    def work_meta(self, work: int) -> Mapping[str, float | int | str]: ...
+
+
+def _pdq() -> Any:
+    try:
+        import pdqhash
+    except ModuleNotFoundError as exc:
+        raise MissingExtraError("pdqhash", "image") from exc
+    return pdqhash
+
+
+def _trim(grey: U8) -> U8 | None:
+    """The region inside a uniform border, or ``None`` when there is no such border.
+
+    The border colour is taken from the four corners, which must agree; ``grey`` (h, w)."""
+    corners = grey[[0, 0, -1, -1], [0, -1, 0, -1]].astype(np.int16)
+    if int(corners.max() - corners.min()) > BORDER_TOLERANCE:
+        return None
+    ground = int(np.median(corners))
+    diff = np.abs(grey.astype(np.int16) - ground)
+    # JPEG ringing spreads a strong edge a few px into the border: scale the tolerance with
+    # the strongest difference, so ringing is border and faint content still is content
+    content = diff > max(BORDER_TOLERANCE, int(BORDER_RELATIVE * int(diff.max())))
+    rows = np.flatnonzero(content.any(axis=1))
+    cols = np.flatnonzero(content.any(axis=0))
+    if rows.size == 0 or cols.size == 0:
+        return None
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    if min(bottom - top, right - left) < MIN_TRIMMED_SIDE:
+        return None  # a speck on a blank ground: too little left to hash reliably
+    if (bottom - top) * (right - left) > (1 - BORDER_MIN_LOSS) * grey.size:
+        return None
+    return grey[top:bottom, left:right]
+
+
+def _crop(grey: U8, keep: float, ax: float, ay: float) -> U8:
+    height, width = grey.shape
+    ch, cw = round(height * keep), round(width * keep)
+    y, x = round((height - ch) * ay), round((width - cw) * ax)
+    return grey[y : y + ch, x : x + cw]
+
+
+def _aspect_crop(grey: U8, ratio: tuple[int, int]) -> U8 | None:
+    """Centre crop of ``grey`` to ``ratio`` (w, h), or None when it would cut too little."""
+    height, width = grey.shape
+    want = ratio[0] / ratio[1]
+    if width / height > want:  # too wide: cut the sides
+        cw = round(height * want)
+        if cw > width * (1 - ASPECT_MIN_CUT):
+            return None
+        x = (width - cw) // 2
+        return grey[:, x : x + cw]
+    ch = round(width / want)
+    if ch > height * (1 - ASPECT_MIN_CUT):
+        return None
+    y = (height - ch) // 2
+    return grey[y : y + ch, :]
+
+
+def _words(hashes: U8) -> I32:
+    """(n, 32) uint8 -> (n, 8) int32 words (little-endian bytes, the index's layout)."""
+    return np.ascontiguousarray(hashes, dtype=np.uint8).reshape(-1, 32).view("<i4").astype(np.int32)
+
+
+def _bytes(words: npt.NDArray[Any]) -> U8:
+    return np.ascontiguousarray(words, dtype="<i4").view(np.uint8).reshape(-1, 32)
+
+
+@dataclass(frozen=True, slots=True)
+class _Rows:
+    keys: U64
+    aux: I32
+
+
+def _concat(parts: Sequence[_Rows]) -> _Rows:
+    parts = [p for p in parts if p.keys.shape[0]]
+    if not parts:
+        return _Rows(np.zeros(0, np.uint64), np.zeros((0, AUX_WIDTH), np.int32))
+    return _Rows(np.concatenate([p.keys for p in parts]), np.concatenate([p.aux for p in parts]))
+
+
+class ImageFingerprinter:
+    """Artwork engine; see the module docstring for the pipeline and layout."""
+
+    modality = Modality.IMAGE
+    engine = f"image-pdq/{VERSION}"
+    aux_width = AUX_WIDTH
+
+    def __init__(self) -> None:
+        self._pil = pil()
+        self._pdq = _pdq()
+        local._cv2()  # a missing extra is reported now, not at the first file
+
+    # -- PDQ ---------------------------------------------------------------------------------
+    def _pdq_input(self, region: U8) -> tuple[npt.NDArray[np.uint8], float]:
+        """(h, w) grey -> ((64, 64, 3) uint8 stretched input, grey range before stretching)."""
+        im = self._pil.fromarray(np.ascontiguousarray(region, dtype=np.float32), mode="F")
+        small = np.asarray(im.resize((PDQ_SIDE, PDQ_SIDE), self._pil.Resampling.BOX))
+        lo, hi = float(small.min()), float(small.max())
+        spread = hi - lo
+        scaled = (small - lo) * (255.0 / spread) if spread > 1e-6 else small * 0.0
+        grey = np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2)), spread
+
+    def _margin(self, pdq_input: npt.NDArray[np.uint8]) -> float:
+        values, _quality = self._pdq.compute_float(pdq_input)
+        values = np.asarray(values, dtype=np.float64)
+        return float(np.median(np.abs(values - np.median(values))))
+
+    def _pdq_rows(self, grey: U8, *, register: bool) -> tuple[_Rows, dict[str, float | int]]:
+        bases: list[tuple[Region, U8]] = [(Region.WHOLE, grey)]
+        trimmed = _trim(grey)
+        if trimmed is not None:
+            bases.append((Region.TRIMMED, trimmed))
+        vectors: list[npt.NDArray[Any]] = []
+        info: list[tuple[int, int, int, int]] = []
+        stats: dict[str, float | int] = {"dropped_unstable": 0}
+        for region, pixels in bases:
+            if min(pixels.shape) < MIN_SIDE:
+                continue
+            cuts: list[tuple[int, U8]] = [(0, pixels)]
+            if register:
+                for number, (keep, ax, ay) in enumerate(CROPS, start=1):
+                    cuts.append((number, _crop(pixels, keep, ax, ay)))
+                for offset, ratio in enumerate(ASPECTS):
+                    cut = _aspect_crop(pixels, ratio)
+                    if cut is not None:
+                        cuts.append((1 + len(CROPS) + offset, cut))
+            for code, cut in cuts:
+                if min(cut.shape) < MIN_SIDE:
+                    continue
+                data, spread = self._pdq_input(cut)
+                margin = self._margin(data)
+                if region is Region.WHOLE and code == 0:
+                    stats["margin"] = round(margin, 2)
+                    stats["range"] = round(spread, 2)
+                if margin < MARGIN_MIN:
+                    stats["dropped_unstable"] = int(stats["dropped_unstable"]) + 1
+                    continue
+                if register and code == 0:
+                    dihedral, quality = self._pdq.compute_dihedral(data)
+                    if region is Region.WHOLE:
+                        stats["quality"] = int(quality)
+                    for variant, vector in enumerate(dihedral):
+                        vectors.append(vector)
+                        info.append((int(quality), variant, int(region), 0))
+                else:
+                    vector, quality = self._pdq.compute(data)
+                    if region is Region.WHOLE and code == 0:
+                        stats["quality"] = int(quality)
+                    vectors.append(vector)
+                    info.append((int(quality), 0, int(region), code))
+        if not vectors:
+            return _concat([]), stats
+        hashes = np.packbits(np.asarray(vectors, dtype=np.uint8), axis=1)
+        return self._pdq_table(hashes, np.asarray(info, dtype=np.int32)), stats
+
+    @staticmethod
+    def _pdq_table(hashes: U8, info: I32) -> _Rows:
+        hashes = np.ascontiguousarray(hashes, dtype=np.uint8).reshape(-1, 32)
+        keys = hashes[:, :8].copy().view(">u8").astype(np.uint64).reshape(-1)
+        aux = np.concatenate([_words(hashes), np.asarray(info, np.int32).reshape(-1, 4)], axis=1)
+        return _Rows(keys, aux)
+
+    # -- local features and colour layout -----------------------------------------------------
+    @staticmethod
+    def _local_rows(grey: U8) -> _Rows:
+        feats = local.detect(local.stretch(grey))
+        if len(feats) < local.MIN_INLIERS:
+            return _concat([])
+        keys, owner = local.row_keys(feats)
+        table = np.tile(np.arange(local.TABLES, dtype=np.int32), len(feats))
+        aux = np.zeros((keys.shape[0], AUX_WIDTH), np.int32)
+        aux[:, :8] = _words(feats.descriptors)[owner]
+        aux[:, COL_KIND] = KIND_LOCAL
+        aux[:, 9:11] = np.rint(feats.xy[owner] * local.SUBPIXEL).astype(np.int32)
+        aux[:, 11] = feats.octave[owner].astype(np.int32) + 16 * table
+        return _Rows(keys, aux)
+
+    @staticmethod
+    def _layout_row(colour: U8, margin: float) -> _Rows:
+        descriptor = layout.describe(colour)
+        aux = np.zeros((1, AUX_WIDTH), np.int32)
+        aux[0, :8] = _words(descriptor)[0]
+        aux[0, COL_KIND] = KIND_LAYOUT
+        aux[0, 9] = round(margin * 100)
+        return _Rows(np.asarray([layout.key_of(descriptor)], np.uint64), aux)
+
+    # -- fingerprints ----------------------------------------------------------------------------
+    def _fingerprint(self, path: Path, *, register: bool) -> Fingerprint:
+        # a query is decoded grey only (faster); the rare low-detail query, which needs its
+        # colours, is decoded again in colour
+        work = load_working(path, colour=register)
+        fp = self.fingerprint_working(work, register=register, where=str(path))
+        if not register and fp.meta.get("needs_colour"):
+            work = load_working(path, colour=True)
+            fp = self.fingerprint_working(work, register=register, where=str(path))
+        return fp
+
+    def fingerprint_working(self, work: Working, *, register: bool, where: str) -> Fingerprint:
+        """Fingerprint a decoded :class:`Working` image (``register``: the full set)."""
+        grey = work.grey
+        if min(grey.shape) < MIN_SIDE:
+            raise MediaError(
+                f"image too small to fingerprint ({grey.shape[1]} x {grey.shape[0]} px; "
+                f"needs {MIN_SIDE} px a side)",
+                where=where,
+            )
+        pdq_rows, stats = self._pdq_rows(grey, register=register)
+        meta: dict[str, float | int | str] = {
+            "width": int(grey.shape[1]),
+            "height": int(grey.shape[0]),
+            **stats,
+        }
+        margin = float(stats.get("margin", 0.0))
+        if work.colour.size == 0 and (pdq_rows.keys.shape[0] == 0 or margin < LAYOUT_MARGIN):
+            return self._pack(_concat([]), {**meta, "needs_colour": 1})
+        if (
+            pdq_rows.keys.shape[0] == 0
+            and float(stats.get("range", 0.0)) < BLANK_RANGE
+            and int(np.ptp(work.colour.reshape(-1, 3).astype(np.int16), axis=0).max()) < BLANK_RANGE
+        ):
+            meta.pop("quality", None)
+            meta["reason"] = "blank image (one colour): nothing to fingerprint"
+            return self._pack(_concat([]), meta)
+        parts = [pdq_rows, self._local_rows(grey)]
+        if margin < LAYOUT_MARGIN:
+            parts.append(self._layout_row(work.colour, margin))
+        return self._pack(_concat(parts), meta)
+
+    def _pack(self, rows: _Rows, meta: Mapping[str, float | int | str]) -> Fingerprint:
+        return Fingerprint(
+            modality=self.modality,
+            engine=self.engine,
+            keys=rows.keys,
+            aux=rows.aux,
+            meta=MappingProxyType(dict(meta)),
+        )
+
+    def from_hashes(
+        self, hashes: U8, info: I32, meta: Mapping[str, float | int | str] | None = None
+    ) -> Fingerprint:
+        """Pack PDQ hash bytes (n, 32) and info columns (n, 4: quality, variant, region, crop)
+        into a :class:`Fingerprint` of this engine's layout."""
+        return self._pack(self._pdq_table(hashes, info), meta or {})
+
+    # -- the Fingerprinter protocol -------------------------------------------------------------
+    def extract(self, path: Path) -> Fingerprint:
+        """Registration fingerprint: PDQ rows of the whole (+ trimmed) image with their 8
+        rotation/flip variants, canonical and aspect-ratio crops; local-feature rows; a
+        colour-layout row for low-detail images."""
+        return self._fingerprint(path, register=True)
+
+    def extract_query(self, path: Path) -> Fingerprint:
+        """Query fingerprint: only what :meth:`match` uses (whole and trimmed PDQ rows,
+        local-feature rows, the colour-layout row)."""
+        return self._fingerprint(path, register=False)
+
+    def extract_text(self, text: str, *, where: str) -> Fingerprint:
+        raise InputError("the image engine fingerprints image files, not text", where=where)
+
+    def match(self, query: Fingerprint, index: Any) -> list[Match]:
+        """Registered works that the query shows, best first (one match per work).
+
+        ``index`` is a :class:`BinaryHashSearch`. ``detail["method"]`` says which
+        descriptor found the work: ``pdq`` (score = 1 - distance / 64: 1.0 identical, ~0.52
+        at the threshold), ``local`` (score 0.5 + inliers / 100, at most 1), or ``layout``
+        (1.0 identical, 0.5 at the threshold)."""
+        if query.engine != self.engine:
+            raise InputError(
+                f"fingerprint made by {query.engine!r}, this engine is {self.engine!r}",
+                where="image fingerprint",
+            )
+        searcher: BinaryHashSearch = index
+        # per work, the first method that found it: PDQ (it names the variant and crop),
+        # then local features, then the colour layout
+        found: dict[str, Match] = {}
+        for match in (
+            *self._match_pdq(query, searcher),
+            *self._match_local(query, searcher),
+            *self._match_layout(query, searcher),
+        ):
+            found.setdefault(match.work_id, match)
+        return sorted(found.values(), key=lambda m: (-m.score, m.work_id))
+
+    @staticmethod
+    def _match(work_id: str, score: float, detail: Mapping[str, object]) -> Match:
+        return Match(
+            work_id=work_id,
+            modality=Modality.IMAGE,
+            score=max(0.0, min(1.0, score)),
+            query_start=0.0,
+            query_end=1.0,
+            ref_start=0.0,
+            ref_end=1.0,
+            detail=MappingProxyType(dict(detail)),
+        )
+
+    def _match_pdq(self, query: Fingerprint, searcher: BinaryHashSearch) -> list[Match]:
+        aux = query.aux
+        usable = (
+            (aux[:, COL_QUALITY] >= 0)
+            & (aux[:, COL_VARIANT] == Variant.ORIGINAL)
+            & (aux[:, COL_CROP] == 0)
+        )
+        if not usable.any():
+            return []
+        hits = searcher.search(_bytes(aux[usable, :8]), MATCH_MAX_DISTANCE)
+        pdq = hits.aux[:, COL_KIND] >= 0 if hits.aux.shape[0] else np.zeros(0, bool)
+        if not pdq.any():
+            return []
+        work, distance, rows = hits.work[pdq], hits.distance[pdq], hits.aux[pdq]
+        order = np.lexsort((distance, work))
+        works = work[order]
+        first = np.concatenate([[True], works[1:] != works[:-1]])
+        out = []
+        for pos in order[first]:
+            d = int(distance[pos])
+            row = rows[pos]
+            out.append(
+                self._match(
+                    hits.work_ids[int(work[pos])],
+                    1.0 - d / 64.0,
+                    {
+                        "method": "pdq",
+                        "hamming": d,
+                        "variant": Variant(int(row[COL_VARIANT])).name.lower(),
+                        "region": Region(int(row[COL_REGION])).name.lower(),
+                        "crop": _crop_name(int(row[COL_CROP])),
+                    },
+                )
+            )
+        return out
+
+    def _match_local(self, query: Fingerprint, searcher: BinaryHashSearch) -> list[Match]:
+        aux = query.aux
+        mine = (aux[:, COL_KIND] == KIND_LOCAL) & (aux[:, 11] // 16 == 0)
+        if int(mine.sum()) < local.MIN_INLIERS:
+            return []
+        feats = local.Features(
+            _bytes(aux[mine, :8]),
+            aux[mine, 9:11].astype(np.float64) / local.SUBPIXEL,
+            (aux[mine, 11] % 16).astype(np.int64),
+        )
+        keys, owner = local.row_keys(feats)
+        hits = searcher.lookup(keys, LOCAL_MAX_PER_KEY)
+        if hits.aux.shape[0] == 0:
+            return []
+        ok = hits.aux[:, COL_KIND] == KIND_LOCAL
+        if int(ok.sum()) < local.MIN_INLIERS:
+            return []
+        ref = hits.aux[ok]
+        found = local.verify(
+            feats,
+            owner[hits.query_row[ok]],
+            hits.work[ok],
+            _bytes(ref[:, :8]),
+            ref[:, 9:11].astype(np.float64) / local.SUBPIXEL,
+        )
+        return [
+            self._match(
+                hits.work_ids[m.work],
+                0.5 + m.inliers / 100.0,
+                {
+                    "method": "local",
+                    "inliers": m.inliers,
+                    "scale": round(m.scale, 3),
+                    "rotation_deg": round(m.rotation_deg, 1),
+                },
+            )
+            for m in found
+        ]
+
+    def _match_layout(self, query: Fingerprint, searcher: BinaryHashSearch) -> list[Match]:
+        aux = query.aux
+        rows = np.flatnonzero(aux[:, COL_KIND] == KIND_LAYOUT)
+        if rows.shape[0] == 0 or aux[rows[0], 9] >= LAYOUT_MARGIN * 100:
+            return []  # a detailed query is never matched by colours alone
+        descriptor = _bytes(aux[rows[0], :8])[0]
+        hits = searcher.lookup(layout.bucket_keys(descriptor))
+        if hits.aux.shape[0] == 0:
+            return []
+        ok = hits.aux[:, COL_KIND] == KIND_LAYOUT
+        if not ok.any():
+            return []
+        dist = layout.distance(descriptor, _bytes(hits.aux[ok, :8]))
+        works = hits.work[ok]
+        out = []
+        for j in np.argsort(dist, kind="stable"):
+            if dist[j] > LAYOUT_MAX_DISTANCE:
+                break
+            out.append(
+                self._match(
+                    hits.work_ids[int(works[j])],
+                    1.0 - 0.5 * float(dist[j]) / LAYOUT_MAX_DISTANCE,
+                    {"method": "layout", "distance": round(float(dist[j]), 2)},
+                )
+            )
+        return out
+
+
+def _crop_name(code: int) -> str:
+    if code == 0:
+        return "none"
+    if code > len(CROPS):
+        w, h = ASPECTS[code - 1 - len(CROPS)]
+        return f"aspect-{w}:{h}"
+    keep, ax, ay = CROPS[code - 1]
+    where = (
+        "centre"
+        if (ax, ay) == (0.5, 0.5)
+        else f"{'left' if ax == 0 else 'right'}-" + ("top" if ay == 0 else "bottom")
+    )
+    return f"{where}-{round(keep * 100)}%"

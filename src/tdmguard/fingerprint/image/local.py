@@ -1,0 +1,221 @@
+"""Local features for crops: ORB keypoints, locality-sensitive keys, geometric verification.
+
+A global hash (PDQ) moves by tens of bits when the frame shifts by 1-2 % of its side, so a
+crop at a random position (random-resized-crop, an aspect-ratio crop) is found only when it
+happens to be close to a registered crop. Local features do not care where the frame is:
+
+1. ORB (OpenCV; FAST corners at 8 scales, 256-bit rotated-BRIEF descriptors) on the
+   contrast-stretched grey working image, at most :data:`FEATURES` keypoints.
+2. Each descriptor is stored :data:`TABLES` times, under keys made of :data:`KEY_BITS` fixed
+   descriptor bits each (bit sampling LSH for Hamming distance), with the whole descriptor
+   and the keypoint's position and scale. An exact key look-up in the index then finds
+   candidate keypoints whose descriptors are close, as the audio engine's hashes do.
+3. Candidates within :data:`MAX_DESCRIPTOR_DISTANCE` bits are kept; per work, a similarity
+   transform (scale, rotation, shift) is fitted with RANSAC; a work matches when at least
+   :data:`MIN_INLIERS` distinct keypoints agree with it, with a plausible scale and a small
+   rotation. Random descriptor collisions do not agree on one geometry, so unrelated images
+   do not reach the count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tdmguard.errors import MissingExtraError
+
+__all__ = [
+    "FEATURES",
+    "MIN_INLIERS",
+    "Features",
+    "LocalMatch",
+    "detect",
+    "row_keys",
+    "verify",
+]
+
+#: most keypoints per image
+FEATURES = 200
+#: hash tables (keys per keypoint) and descriptor bits per key
+TABLES = 3
+KEY_BITS = 20
+#: key tag of local-feature rows (top 8 bits 0x4C, then the table number)
+KEY_TAG = 0x4C
+#: a candidate keypoint pair counts only within this many bits of 256
+MAX_DESCRIPTOR_DISTANCE = 48
+#: RANSAC reprojection tolerance, in px of the registered working image (longest side 512)
+REPROJECTION_PX = 6.0
+#: a work matches with at least this many geometrically consistent keypoints
+MIN_INLIERS = 10
+#: accepted scale range (query px -> registered px) and largest rotation, degrees
+SCALE_RANGE = (0.1, 10.0)
+MAX_ROTATION_DEG = 12.0
+#: coordinates are stored in 1/16 px
+SUBPIXEL = 16
+
+U8 = npt.NDArray[np.uint8]
+U64 = npt.NDArray[np.uint64]
+I32 = npt.NDArray[np.int32]
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+# fixed, seeded bit positions of each table's key (part of the fingerprint format)
+_KEY_POSITIONS = (
+    np.random.default_rng(20261203).permutation(256)[: TABLES * KEY_BITS].reshape(TABLES, KEY_BITS)
+)
+_POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def _cv2() -> Any:
+    try:
+        import cv2
+    except ModuleNotFoundError as exc:
+        raise MissingExtraError("opencv-python-headless", "image") from exc
+    cv2.setNumThreads(1)
+    return cv2
+
+
+_ORB: Any = None
+
+
+def _orb() -> Any:
+    global _ORB
+    if _ORB is None:
+        _ORB = _cv2().ORB_create(
+            nfeatures=FEATURES,
+            scaleFactor=1.2,
+            nlevels=8,
+            edgeThreshold=15,
+            patchSize=31,
+            fastThreshold=10,
+        )
+    return _ORB
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """``descriptors`` (n, 32) uint8; ``xy`` (n, 2) float64 px; ``octave`` (n,) int."""
+
+    descriptors: U8
+    xy: F64
+    octave: I64
+
+    def __len__(self) -> int:
+        return int(self.descriptors.shape[0])
+
+
+def stretch(grey: U8) -> U8:
+    """Contrast stretch (0.5th..99.5th percentile grey level to 0..255): a dark or foggy
+    image gets the corners a bright one has (FAST's threshold is absolute)."""
+    cumulative = np.cumsum(np.bincount(grey.reshape(-1), minlength=256))
+    total = int(cumulative[-1])
+    lo = int(np.searchsorted(cumulative, total * 0.005, side="right"))
+    hi = int(np.searchsorted(cumulative, total * 0.995, side="left"))
+    if hi - lo < 1:
+        return grey
+    lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0, 255)
+    return np.asarray(np.rint(lut).astype(np.uint8)[grey], dtype=np.uint8)
+
+
+def detect(grey: U8) -> Features:
+    """ORB keypoints of a grey working image (already contrast-stretched)."""
+    keypoints, descriptors = _orb().detectAndCompute(np.ascontiguousarray(grey), None)
+    if descriptors is None or not keypoints:
+        return Features(np.zeros((0, 32), np.uint8), np.zeros((0, 2)), np.zeros(0, np.int64))
+    xy = np.array([k.pt for k in keypoints], dtype=np.float64)
+    octave = np.array([k.octave for k in keypoints], dtype=np.int64)
+    return Features(np.ascontiguousarray(descriptors, dtype=np.uint8), xy, octave)
+
+
+def table_keys(descriptors: U8) -> U64:
+    """(n, 32) descriptors -> (n, TABLES) uint64 keys."""
+    bits = np.unpackbits(descriptors, axis=1)  # (n, 256)
+    weights = (np.uint64(1) << np.arange(KEY_BITS, dtype=np.uint64)).astype(np.uint64)
+    keys = np.zeros((descriptors.shape[0], TABLES), np.uint64)
+    for table in range(TABLES):
+        value = (bits[:, _KEY_POSITIONS[table]].astype(np.uint64) * weights).sum(axis=1)
+        tag = np.uint64((KEY_TAG << 56) | (table << 48))
+        keys[:, table] = np.asarray(value, dtype=np.uint64) | tag
+    return keys
+
+
+def row_keys(features: Features) -> tuple[U64, I64]:
+    """Keys of every stored row and the keypoint each belongs to (TABLES rows a keypoint)."""
+    keys = table_keys(features.descriptors)
+    owner = np.repeat(np.arange(len(features), dtype=np.int64), TABLES)
+    return keys.reshape(-1), owner
+
+
+def hamming(a: U8, b: U8) -> I64:
+    """Row-wise Hamming distance of two (n, 32) uint8 arrays."""
+    return np.asarray(_POPCOUNT[np.bitwise_xor(a, b)].sum(axis=1, dtype=np.int64))
+
+
+@dataclass(frozen=True, slots=True)
+class LocalMatch:
+    work: int
+    inliers: int
+    scale: float
+    rotation_deg: float
+
+
+def verify(
+    query: Features,
+    query_row: I64,
+    work: I64,
+    ref_descriptors: U8,
+    ref_xy: F64,
+) -> Sequence[LocalMatch]:
+    """Geometric verification of candidate keypoint pairs.
+
+    ``query_row`` indexes ``query`` keypoints; ``work``, ``ref_descriptors`` (m, 32) and
+    ``ref_xy`` (m, 2) describe the registered keypoint of each candidate pair."""
+    if query_row.shape[0] == 0:
+        return []
+    close = hamming(query.descriptors[query_row], ref_descriptors) <= MAX_DESCRIPTOR_DISTANCE
+    query_row, work, ref_xy = query_row[close], work[close], ref_xy[close]
+    if query_row.shape[0] < MIN_INLIERS:
+        return []
+    cv2 = _cv2()
+    out: list[LocalMatch] = []
+    order = np.argsort(work, kind="stable")
+    works, starts = np.unique(work[order], return_index=True)
+    ends = np.append(starts[1:], order.shape[0])
+    for number, start, end in zip(works, starts, ends, strict=True):
+        pick = order[start:end]
+        # one pair per (query keypoint, registered point): the tables repeat each pair
+        pairs = np.unique(
+            np.column_stack([query_row[pick], np.rint(ref_xy[pick] * SUBPIXEL)]), axis=0
+        )
+        if np.unique(pairs[:, 0]).shape[0] < MIN_INLIERS:
+            continue
+        src = query.xy[pairs[:, 0].astype(np.int64)].astype(np.float32)
+        dst = (pairs[:, 1:3] / SUBPIXEL).astype(np.float32)
+        matrix, inlier_mask = cv2.estimateAffinePartial2D(
+            src,
+            dst,
+            method=cv2.RANSAC,
+            ransacReprojThreshold=REPROJECTION_PX,
+            maxIters=500,
+            confidence=0.995,
+            refineIters=5,
+        )
+        if matrix is None or inlier_mask is None:
+            continue
+        inl = inlier_mask.reshape(-1).astype(bool)
+        distinct = min(
+            np.unique(pairs[inl, 0]).shape[0], np.unique(pairs[inl, 1:3], axis=0).shape[0]
+        )
+        if distinct < MIN_INLIERS:
+            continue
+        a, b = float(matrix[0, 0]), float(matrix[1, 0])
+        scale = float(np.hypot(a, b))
+        rotation = float(np.degrees(np.arctan2(b, a)))
+        if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1] or abs(rotation) > MAX_ROTATION_DEG:
+            continue
+        out.append(LocalMatch(int(number), int(distinct), scale, rotation))
+    return out

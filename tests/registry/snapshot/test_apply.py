@@ -1,0 +1,341 @@
+"""Pull into a mirror: round trip, deltas, federation, and every hostile input refused with
+the mirror left byte-for-byte as it was (registry/snapshot/apply.py)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from tdmguard.errors import ConflictError, InputError, IntegrityError, TdmguardError
+from tdmguard.fingerprint.engines import get_engine
+from tdmguard.registry.matching import Matcher, append_to_index
+from tdmguard.registry.snapshot import (
+    FolderReader,
+    SnapshotManifest,
+    drop_source,
+    export_snapshot,
+    list_sources,
+    pull_snapshot,
+)
+from tdmguard.registry.snapshot.manifest import MANIFEST, SIGNATURE, sign_manifest
+from tdmguard.registry.store import NewWork, Registry
+from tdmguard.signing import SigningKey, generate_signing_key
+from tdmguard.vocab import Modality, Purpose, Use, WorkKind
+
+from .states import LYRICS, all_decisions, folder_bytes, index_content, registry_content
+
+
+def _lyrics_work(reg: Registry, index: Path, holder: str, wid: str, text: str) -> None:
+    engine = get_engine(Modality.LYRICS)
+    fp = engine.extract_text(text, where=wid)  # type: ignore[attr-defined]
+    reg.add_work(holder, NewWork(title=f"Song {wid}", kind=WorkKind.LYRICS, external_id=wid))
+    reg.add_fingerprint(wid, fp, source_sha256=hashlib.sha256(text.encode()).hexdigest())
+    append_to_index(index, engine, [(wid, fp)])
+
+
+def build_source(root: Path, prefix: str = "A") -> tuple[Registry, Path]:
+    reg = Registry.open(f"sqlite:///{root / 'src.db'}")
+    index = root / "src.index"
+    reg.add_holder(f"{prefix} Records", contact="l@a.example")
+    reg.add_holder(f"{prefix} Publishing")
+    for n, text in enumerate(LYRICS[:3]):
+        holder = f"{prefix} Records" if n < 2 else f"{prefix} Publishing"
+        _lyrics_work(reg, index, holder, f"{prefix}-{n}", text)
+    reg.reserve(f"{prefix} Records", uses=[Use.TDM], purposes=[Purpose.COMMERCIAL],
+                effective_from=date(2024, 1, 1))
+    reg.reserve(f"{prefix} Records", uses=[Use.AI_TRAIN], work_ids=[f"{prefix}-1"], exempt=True,
+                effective_from=date(2025, 1, 1))
+    reg.reserve(f"{prefix} Publishing", uses=[Use.AI_TRAIN], effective_from=date(2024, 6, 1))
+    reg.grant_licence(f"{prefix} Records", licensee="OpenCo", uses=[Use.AI_TRAIN],
+                      valid_from=date(2025, 2, 1), work_ids=[f"{prefix}-0"])
+    reg.revoke("reservation", 3, on=date(2026, 3, 1))
+    return reg, index
+
+
+def grow(reg: Registry, index: Path, prefix: str = "A") -> None:
+    """Changes after the first export: a holder, a work, reservations, revocations."""
+    reg.add_holder(f"{prefix} Newcomer")
+    _lyrics_work(reg, index, f"{prefix} Newcomer", f"{prefix}-9", LYRICS[3])
+    reg.reserve(f"{prefix} Newcomer", uses=[Use.GENAI_TRAIN], effective_from=date(2025, 5, 5))
+    reg.revoke("reservation", 1, on=date(2026, 6, 1))
+    reg.revoke("licence", 1, on=date(2026, 2, 2), note="ended")
+
+
+class Mirror:
+    def __init__(self, root: Path) -> None:
+        root.mkdir(parents=True, exist_ok=True)
+        self.db = root / "mirror.db"
+        self.index = root / "mirror.index"
+        self.reg = Registry.open(f"sqlite:///{self.db}")
+
+    def pull(self, folder: Path, key: SigningKey, **kw: str) -> object:
+        return pull_snapshot(self.reg, self.index, FolderReader(folder), key.public, **kw)
+
+    def files(self) -> dict[str, str]:
+        self.reg.engine.dispose()  # close connections: the WAL is folded into the file
+        return folder_bytes(self.db, self.index) if self.index.exists() else folder_bytes(self.db)
+
+
+@pytest.fixture
+def key() -> SigningKey:
+    return generate_signing_key()
+
+
+def test_round_trip_equal_decisions_and_matches(tmp_path: Path, key: SigningKey) -> None:
+    reg, index = build_source(tmp_path)
+    snap = export_snapshot(reg, tmp_path / "s1", key)
+    mirror = Mirror(tmp_path / "m")
+    result = mirror.pull(snap.folder, key)
+    assert registry_content(mirror.reg) == registry_content(reg)
+    assert all_decisions(mirror.reg) == all_decisions(reg)
+    assert index_content(mirror.index) == index_content(index)
+    src_m, mir_m = Matcher.open(index, Modality.LYRICS), Matcher.open(mirror.index,
+                                                                       Modality.LYRICS)
+    assert src_m is not None and mir_m is not None
+    query = "intro words\n" + LYRICS[1] + "outro"
+    assert [m.to_json() for m in mir_m.identify_text(query, where="q")] == [
+        m.to_json() for m in src_m.identify_text(query, where="q")]
+    assert mir_m.identify_text(query, where="q")[0].work_id == "A-1"
+    [source] = list_sources(mirror.reg)
+    assert (source.seq, source.head, source.snapshot_id) == (
+        snap.manifest.seq_to, reg.state_digest(), snap.manifest.snapshot_id)
+    assert result.to_json()["counts"] == {"holders": 2, "works": 3, "reservations": 3,  # type: ignore[attr-defined]
+                                         "licences": 1, "revocations": 1}
+    assert mirror.reg.audit_entries()[-1]["action"] == "snapshot.apply"
+
+
+def test_delta_applied_equals_full_export_of_new_state(tmp_path: Path, key: SigningKey) -> None:
+    reg, index = build_source(tmp_path)
+    s1 = export_snapshot(reg, tmp_path / "s1", key)
+    grow(reg, index)
+    d1 = export_snapshot(reg, tmp_path / "d1", key, since=s1.manifest.seq_to)
+    s2 = export_snapshot(reg, tmp_path / "s2", key)
+    assert d1.manifest.kind == "delta" and d1.manifest.seq_from == s1.manifest.seq_to
+    assert d1.manifest.counts["works"] == 1 and d1.manifest.counts["revocations"] == 2
+    by_delta, by_full = Mirror(tmp_path / "a"), Mirror(tmp_path / "b")
+    by_delta.pull(s1.folder, key)
+    by_delta.pull(d1.folder, key)
+    by_full.pull(s2.folder, key)
+    assert registry_content(by_delta.reg) == registry_content(by_full.reg) == registry_content(reg)
+    assert all_decisions(by_delta.reg) == all_decisions(by_full.reg) == all_decisions(reg)
+    assert index_content(by_delta.index) == index_content(by_full.index) == index_content(index)
+    assert [(s.seq, s.head) for s in list_sources(by_delta.reg)] == [
+        (s2.manifest.seq_to, s2.manifest.head)]
+    # a later full snapshot on top of the delta-built mirror replaces the source's rows
+    reg.reserve("A Newcomer", uses=[Use.SEARCH], effective_from=date(2026, 1, 1))
+    s3 = export_snapshot(reg, tmp_path / "s3", key)
+    by_delta.pull(s3.folder, key)
+    assert registry_content(by_delta.reg) == registry_content(reg)
+    assert all_decisions(by_delta.reg) == all_decisions(reg)
+    assert index_content(by_delta.index) == index_content(index)
+    assert len(list((by_delta.index / "lyrics").glob("seg-*"))) == 1  # replaced ones deleted
+
+
+def test_federation_two_sources_then_drop_one(tmp_path: Path, key: SigningKey) -> None:
+    reg_a, _index_a = build_source(tmp_path / "a", "A")
+    reg_b, _index_b = build_source(tmp_path / "b", "B")
+    key_b = generate_signing_key()
+    sa = export_snapshot(reg_a, tmp_path / "sa", key)
+    sb = export_snapshot(reg_b, tmp_path / "sb", key_b)
+    mirror = Mirror(tmp_path / "m")
+    mirror.pull(sa.folder, key, name="aurora")
+    mirror.pull(sb.folder, key_b, name="borealis")
+    names = {s.name: s for s in list_sources(mirror.reg)}
+    assert set(names) == {"aurora", "borealis"} and names["borealis"].works == 3
+    content = registry_content(mirror.reg)
+    assert {w["id"] for w in content["works"]} == {"A-0", "A-1", "A-2", "B-0", "B-1", "B-2"}
+    decisions = all_decisions(mirror.reg)
+    assert {k: v for k, v in decisions.items() if k.startswith("A-")} == all_decisions(reg_a)
+    # reservation and licence numbers of the second source are the mirror's own: only kinds
+    # and reason codes are compared
+    codes = {k: (v[0], [r["code"] for r in v[1]]) for k, v in decisions.items()
+             if k.startswith("B-")}
+    assert codes == {k: (v[0], [r["code"] for r in v[1]])
+                     for k, v in all_decisions(reg_b).items()}
+    assert set(index_content(mirror.index)["lyrics"]) == {"A-0", "A-1", "A-2", "B-0", "B-1",
+                                                          "B-2"}
+    dropped = drop_source(mirror.reg, mirror.index, "aurora")
+    assert dropped["dropped"] == "aurora"
+    assert {w["id"] for w in registry_content(mirror.reg)["works"]} == {"B-0", "B-1", "B-2"}
+    assert set(index_content(mirror.index)["lyrics"]) == {"B-0", "B-1", "B-2"}
+    assert [s.name for s in list_sources(mirror.reg)] == ["borealis"]
+
+
+def test_clashing_ids_need_a_namespace(tmp_path: Path, key: SigningKey) -> None:
+    reg_1, _ = build_source(tmp_path / "one", "A")
+    reg_2, _ = build_source(tmp_path / "two", "A")  # another registry with the same ids
+    s1 = export_snapshot(reg_1, tmp_path / "s1", key)
+    s2 = export_snapshot(reg_2, tmp_path / "s2", key)
+    mirror = Mirror(tmp_path / "m")
+    mirror.pull(s1.folder, key, name="one")
+    before = mirror.files()
+    with pytest.raises(ConflictError, match="--namespace"):
+        mirror.pull(s2.folder, key, name="two")
+    assert mirror.files() == before
+    mirror.pull(s2.folder, key, name="two", namespace="two")
+    ids = {w["id"] for w in registry_content(mirror.reg)["works"]}
+    assert {"A-0", "two:A-0"} <= ids
+    assert "two:A-0" in index_content(mirror.index)["lyrics"]
+    facts = mirror.reg.facts()
+    assert "two:A Records" in facts and "A Records" in facts
+
+
+# -- hostile input ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[SigningKey, Path]:
+    """Once per module: a source exported at s1, then grown (s2 and the delta d1), and a
+    mirror holding s1 (copied by each test)."""
+    root = tmp_path_factory.mktemp("held")
+    key = generate_signing_key()
+    reg, index = build_source(root)
+    s1 = export_snapshot(reg, root / "s1", key)
+    grow(reg, index)
+    export_snapshot(reg, root / "d1", key, since=s1.manifest.seq_to)
+    export_snapshot(reg, root / "s2", key)
+    mirror = Mirror(root / "m")
+    mirror.pull(s1.folder, key)
+    mirror.reg.engine.dispose()
+    return key, root
+
+
+@pytest.fixture
+def held(built: tuple[SigningKey, Path], tmp_path: Path
+         ) -> tuple[SigningKey, Path, Mirror, Path, Path]:
+    """(key, s1, a fresh copy of the mirror holding s1, d1, s2)."""
+    key, root = built
+    shutil.copytree(root / "m", tmp_path / "m")
+    return key, root / "s1", Mirror(tmp_path / "m"), root / "d1", root / "s2"
+
+
+def _refused(mirror: Mirror, folder: Path, key: SigningKey, error: type[TdmguardError],
+             match: str) -> None:
+    before = mirror.files()
+    with pytest.raises(error, match=match):
+        mirror.pull(folder, key)
+    assert mirror.files() == before, "a refused pull changed the mirror"
+    assert not list(mirror.index.parent.glob(".mirror.index.pull-*"))
+
+
+def test_one_changed_byte_in_any_file_is_refused(held: tuple, tmp_path: Path  # type: ignore[type-arg]
+                                                 ) -> None:
+    key, _, mirror, _, s2 = held
+    files = [p for p in sorted(s2.rglob("*")) if p.is_file()]
+    assert len(files) >= 10
+    for path in files:
+        bad = tmp_path / "bad"
+        shutil.rmtree(bad, ignore_errors=True)
+        shutil.copytree(s2, bad)
+        target = bad / path.relative_to(s2)
+        data = bytearray(target.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        target.write_bytes(bytes(data))
+        rel = str(target.relative_to(bad))
+        _refused(mirror, bad, key, IntegrityError,
+                 "sign" if rel in (MANIFEST, SIGNATURE) else re.escape(rel))
+
+
+def test_truncated_file_is_refused(held: tuple, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    key, _, mirror, _, s2 = held
+    bad = tmp_path / "bad"
+    shutil.copytree(s2, bad)
+    npy = next(bad.glob("index/lyrics/seg-*/keys.npy"))
+    npy.write_bytes(npy.read_bytes()[:-9])
+    _refused(mirror, bad, key, IntegrityError, r"keys\.npy.*truncated")
+
+
+def test_resigned_with_another_key_is_refused(held: tuple, tmp_path: Path  # type: ignore[type-arg]
+                                              ) -> None:
+    key, _, mirror, _, s2 = held
+    bad = tmp_path / "bad"
+    shutil.copytree(s2, bad)
+    manifest = SnapshotManifest.from_bytes((bad / MANIFEST).read_bytes(), where="m")
+    _body, sig = sign_manifest(manifest, generate_signing_key())
+    (bad / SIGNATURE).write_bytes(sig)
+    _refused(mirror, bad, key, IntegrityError, "not by the trusted key")
+    # the signature alone, with the trusted key's name on it, still does not verify
+    sig_json = json.loads(sig)
+    sig_json["public_key"] = key.public.text
+    (bad / SIGNATURE).write_text(json.dumps(sig_json))
+    _refused(mirror, bad, key, IntegrityError, "bad signature")
+
+
+def test_wrong_trusted_key_is_refused(held: tuple) -> None:  # type: ignore[type-arg]
+    _, _, mirror, _, s2 = held
+    _refused(mirror, s2, generate_signing_key(), IntegrityError, "not by the trusted key")
+
+
+def test_older_snapshot_and_replay_are_refused(held: tuple) -> None:  # type: ignore[type-arg]
+    key, s1, mirror, _, s2 = held
+    _refused(mirror, s1, key, IntegrityError, "not newer")
+    mirror.pull(s2, key)
+    _refused(mirror, s1, key, IntegrityError, "rollback")
+    _refused(mirror, s2, key, IntegrityError, "replay")
+
+
+def test_delta_for_another_source_or_state_is_refused(held: tuple, tmp_path: Path  # type: ignore[type-arg]
+                                                      ) -> None:
+    key, _, mirror, d1, _ = held
+    other, other_index = build_source(tmp_path / "other", "Z")
+    first = export_snapshot(other, tmp_path / "z1", key)
+    grow(other, other_index, "Z")
+    z_delta = export_snapshot(other, tmp_path / "zd", key, since=first.manifest.seq_to)
+    _refused(mirror, z_delta.folder, key, IntegrityError, "does not hold")
+    mirror.pull(d1, key)
+    # a delta from the same source starting at an older state
+    _refused(mirror, d1, key, IntegrityError, "not newer")
+
+
+def test_delta_with_a_gap_is_refused(tmp_path: Path, key: SigningKey) -> None:
+    reg, index = build_source(tmp_path)
+    s1 = export_snapshot(reg, tmp_path / "s1", key)
+    grow(reg, index)
+    mid = s1.manifest.seq_to + 2
+    gap = export_snapshot(reg, tmp_path / "gap", key, since=mid)
+    mirror = Mirror(tmp_path / "m")
+    mirror.pull(s1.folder, key)
+    _refused(mirror, gap.folder, key, IntegrityError, "deltas in between")
+
+
+def test_path_traversal_in_a_signed_manifest_is_refused(held: tuple, tmp_path: Path  # type: ignore[type-arg]
+                                                        ) -> None:
+    key, _, mirror, _, s2 = held
+    for evil in ("../../evil.txt", "tables/../../evil", "/etc/passwd", "index\\..\\x",
+                 "tables/./x", "other/x"):
+        bad = tmp_path / "bad"
+        shutil.rmtree(bad, ignore_errors=True)
+        shutil.copytree(s2, bad)
+        raw = json.loads((bad / MANIFEST).read_bytes())
+        raw["files"][0]["path"] = evil
+        body = (json.dumps(raw) + "\n").encode()
+        manifest_sig = key.public.to_json() | {"signature": key.sign(body)}
+        (bad / MANIFEST).write_bytes(body)
+        (bad / SIGNATURE).write_text(json.dumps(manifest_sig))
+        _refused(mirror, bad, key, InputError, "unsafe file name")
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_unknown_use_in_a_signed_table_is_refused(tmp_path: Path, key: SigningKey) -> None:
+    reg, _ = build_source(tmp_path)
+    snap = export_snapshot(reg, tmp_path / "s1", key)
+    table = snap.folder / "tables" / "reservations.jsonl"
+    table.write_text(table.read_text().replace('"tdm"', '"mine-everything"'))
+    raw = json.loads((snap.folder / MANIFEST).read_bytes())
+    for f in raw["files"]:
+        if f["path"] == "tables/reservations.jsonl":
+            data = table.read_bytes()
+            f["sha256"], f["size_bytes"] = hashlib.sha256(data).hexdigest(), len(data)
+    body = json.dumps(raw).encode()
+    (snap.folder / MANIFEST).write_bytes(body)
+    (snap.folder / SIGNATURE).write_text(
+        json.dumps(key.public.to_json() | {"signature": key.sign(body)}))
+    mirror = Mirror(tmp_path / "m")
+    before = mirror.files()
+    with pytest.raises(InputError, match=r"reservations\.jsonl:1.*unknown Use"):
+        mirror.pull(snap.folder, key)
+    assert mirror.files() == before
