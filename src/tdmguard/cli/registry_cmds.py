@@ -331,7 +331,10 @@ def work_update(
         isrc=isrc if isrc is not None else current.isrc,
         iswc=iswc if iswc is not None else current.iswc,
         upc=upc if upc is not None else current.upc,
-        iscc=iscc if iscc is not None else current.iscc,
+        # new media get their own ISCC (computed by the service); the old one no longer fits
+        iscc=iscc if iscc is not None else (
+            None if any((audio, lyrics, melody, image)) else current.iscc
+        ),
         external_id=current.id,
         extra=fields,
     )

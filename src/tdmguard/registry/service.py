@@ -394,6 +394,14 @@ class RegistryService:
         modality); the index follows. A removed work is restored."""
         name = self._acting_holder(actor, holder)
         fps = fingerprint_media(media)
+        if not work.iscc:  # new media: its ISCC; no media: keep the stored one
+            if media:
+                work = with_iscc(work, media)
+            else:
+                stored = self.registry.get_work(work_id).iscc
+                if stored:
+                    work = copy.copy(work)
+                    work.iscc = stored
         info, changes = self.registry.update_work(name, work_id, work, fps, actor=actor)
         if changes:
             for modality in {Modality(m) for m in info.modalities}:
