@@ -4,6 +4,9 @@ when present, source recorded, a second import adds nothing."""
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
+
+import pytest
 
 from tdmguard.registry.declarations import DeclaredReservation, import_declared_reservations
 from tdmguard.registry.store import NewWork, Registry
@@ -32,3 +35,21 @@ def test_import_creates_then_reuses(db_url: str) -> None:
     other = import_declared_reservations(reg, "Other Label", [item])
     assert other.works_added == () and other.reservations[0].work_ids == ("x1",)
     reg.close()
+
+
+def test_only_an_admin_may_import_declarations(tmp_path: Path) -> None:
+    from tdmguard.errors import PermissionDeniedError
+    from tdmguard.registry.service import RegistryService
+    from tdmguard.registry.values import CLI_ACTOR, Actor, Scope
+
+    service = RegistryService(
+        Registry.open(f"sqlite:///{tmp_path / 'r.db'}"), tmp_path / "idx",
+        research_exception=False,
+    )  # fmt: skip
+    item = DeclaredReservation(iscc=ISCC, uses=frozenset({Use.TDM}),
+                               effective_from=date(2026, 1, 1), source="s")  # fmt: skip
+    with pytest.raises(PermissionDeniedError):
+        service.import_declarations(Actor("k", Scope.WRITE, "H"), "H", [item])
+    result = service.import_declarations(CLI_ACTOR, "H", [item])
+    assert result.reservations[0].declared_at == "s"
+    service.close()

@@ -175,3 +175,21 @@ def _fps(service: RegistryService, path: Path) -> list[tuple[object, str]]:
     from tdmguard.registry.catalogue import fingerprint_media
 
     return fingerprint_media([(Modality.LYRICS, path)])  # type: ignore[return-value]
+
+
+def test_catalogue_works_get_an_iscc_that_an_unchanged_upsert_keeps(
+    service: RegistryService, tmp_path: Path
+) -> None:
+    pytest.importorskip("iscc_core")
+    import shutil
+
+    from tdmguard.registry.catalogue_import import ImportMode, RowAction
+
+    shutil.copyfile(SONGS[0], tmp_path / SONGS[0].name)
+    catalogue = tmp_path / "cat.csv"
+    catalogue.write_text(f"id,title,kind,lyrics\nsong1,Song,lyrics,{SONGS[0].name}\n")
+    (work,) = service.import_catalogue(CLI_ACTOR, "A", catalogue)
+    assert work.iscc and work.iscc.startswith("ISCC:")
+    report = service.import_catalogue_report(CLI_ACTOR, "A", catalogue, mode=ImportMode.UPSERT)
+    assert [o.action for o in report.outcomes] == [RowAction.SKIP]
+    assert service.get_work(CLI_ACTOR, "song1").iscc == work.iscc

@@ -106,8 +106,13 @@ def identify(
         for out in rows:
             if "error" in out:
                 table.append((out["path"], "", "error", out["error"], ""))
-            elif not out["matches"]:
+            elif not out["matches"] and not out.get("iscc_matches"):
                 table.append((out["path"], out.get("modality", ""), "no match", "", ""))
+            for m in out.get("iscc_matches", []):
+                distance = "equal" if m["exact"] else f"{m['content_distance']} bits"
+                table.append(
+                    (out["path"], "iscc", f"{m['work']} ({m['title']})", distance, m["iscc"])
+                )
             for m in out["matches"]:
                 span = ", ".join(f"{k}={v}" for k, v in m.items() if k.startswith("query_"))
                 table.append(
@@ -119,7 +124,9 @@ def identify(
                         span,
                     )
                 )
-        print_table("identify", ["file", "modality", "work", "score", "span"], table)
+        print_table(
+            "identify", ["file", "modality", "work", "score / ISCC distance", "span"], table
+        )
         if failures:
             console.print(f"{failures} file(s) could not be read")
     # Documented exit codes: 14 when no file could be read, 13 when some could not.

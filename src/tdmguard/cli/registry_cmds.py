@@ -331,7 +331,10 @@ def work_update(
         isrc=isrc if isrc is not None else current.isrc,
         iswc=iswc if iswc is not None else current.iswc,
         upc=upc if upc is not None else current.upc,
-        iscc=iscc if iscc is not None else current.iscc,
+        # new media get their own ISCC (computed by the service); the old one no longer fits
+        iscc=iscc if iscc is not None else (
+            None if any((audio, lyrics, melody, image)) else current.iscc
+        ),
         external_id=current.id,
         extra=fields,
     )
@@ -615,11 +618,15 @@ def decide_cmd(
     work: Annotated[str | None, typer.Option("--work", help="Work id.")] = None,
     isrc: Annotated[str | None, typer.Option("--isrc", help="Or the work's ISRC.")] = None,
     iswc: Annotated[str | None, typer.Option("--iswc", help="Or the work's ISWC.")] = None,
+    iscc: Annotated[
+        str | None,
+        typer.Option("--iscc", help="Or an ISCC: the equal one, else the nearest Content-Code."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Decide keep / exclude / review for one work, with every reason."""
     service = open_service(ctx)
-    info = service.find_work(CLI_ACTOR, work=work, isrc=isrc, iswc=iswc)
+    info = service.find_work(CLI_ACTOR, work=work, isrc=isrc, iswc=iswc, iscc=iscc)
     result = service.decide(
         CLI_ACTOR,
         info,
@@ -629,9 +636,17 @@ def decide_cmd(
         at=parse_date(at, flag="--at") or today(),
     )
     decision, the_use, the_purpose = result.decision, result.use, result.purpose
+    near = service.find_by_iscc(CLI_ACTOR, iscc) if iscc is not None else []
+    matched = next((m for m in near if m.work_id == info.id), None)
     if json_out:
-        print_json(result.to_json())
+        extra = {"iscc_match": matched.to_json()} if matched is not None else {}
+        print_json(result.to_json() | extra)
     else:
+        if matched is not None:
+            how = "equal ISCC" if matched.exact else (
+                f"Content-Code {matched.distance} bits from the ISCC given"
+            )
+            console.print(f"work {info.id} found by ISCC: {how}")
         console.print(
             f"[bold]{decision.kind.value}[/] {info.id} ({info.title}) for "
             f"{the_use.value}/{the_purpose.value} by {actor}"

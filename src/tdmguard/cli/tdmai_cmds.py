@@ -11,15 +11,13 @@ from typing import Annotated
 import typer
 
 from tdmguard.atomic import write_bytes_atomic
-from tdmguard.cli.context import settings_from
 from tdmguard.cli.output import console, print_json, print_table
 from tdmguard.cli.params import parse_date, today
-from tdmguard.cli.registry_cmds import open_registry
+from tdmguard.cli.registry_cmds import open_service
 from tdmguard.declare.tdmai import TdmAiEntry, export_declarations, verify_declarations
 from tdmguard.errors import InputError, NotFoundError
-from tdmguard.registry.declarations import DeclaredReservation, import_declared_reservations
-from tdmguard.registry.store import Registry
-from tdmguard.registry.values import ReservationInfo
+from tdmguard.registry.declarations import DeclaredReservation
+from tdmguard.registry.values import CLI_ACTOR, ReservationInfo, WorkInfo
 from tdmguard.signing import load_public_key, load_signing_key
 from tdmguard.vocab import Use, covered_uses
 
@@ -51,13 +49,12 @@ def _exempted(reservations: list[ReservationInfo], at: date) -> dict[str, frozen
 
 
 def entries_for_holder(
-    reg: Registry, holder: str, at: date
+    works_of_holder: list[WorkInfo], reservations: list[ReservationInfo], at: date
 ) -> tuple[list[TdmAiEntry], list[str]]:
     """One entry per (reservation in force at ``at``, work with an ISCC), less the uses a
     per-work exemption lifts from a holder-wide reservation; and the ids of the works left
     out for want of an ISCC. Licences are not part of a TDM·AI declaration."""
-    works = {w.id: w for w in reg.list_works(holder)}
-    reservations = reg.reservations(holder)
+    works = {w.id: w for w in works_of_holder}
     exempted = _exempted(reservations, at)
     entries: list[TdmAiEntry] = []
     skipped: set[str] = set()
@@ -105,10 +102,14 @@ def declaration_export(
 ) -> None:
     """Write HOLDER's reservations in force as TDM·AI declarations, one per work with an
     ISCC, signed with KEY."""
-    reg = open_registry(settings_from(ctx), create=False)
-    info = reg.get_holder(holder)
+    service = open_service(ctx, create=False)
+    info = service.get_holder(CLI_ACTOR, holder)
     signing_key = load_signing_key(key)
-    entries, skipped = entries_for_holder(reg, info.name, parse_date(at, flag="--at") or today())
+    entries, skipped = entries_for_holder(
+        service.list_works(CLI_ACTOR, info.name),
+        service.list_reservations(CLI_ACTOR, info.name),
+        parse_date(at, flag="--at") or today(),
+    )
     if not entries:
         raise NotFoundError(
             f"no reservation in force on a work with an ISCC for {info.name!r}"
@@ -172,8 +173,8 @@ def declaration_import(
         )
         for i, e in enumerate(doc.entries)
     ]
-    reg = open_registry(settings_from(ctx))
-    result = import_declared_reservations(reg, doc.holder, items, contact=doc.contact)
+    service = open_service(ctx)
+    result = service.import_declarations(CLI_ACTOR, doc.holder, items, contact=doc.contact)
     if json_out:
         print_json(result.to_json() | {"problems": list(doc.problems), "key_id": pinned.key_id})
         return

@@ -92,7 +92,8 @@ def metadata_changes(row: CatalogueRow, current: WorkInfo) -> list[str]:
         "isrc": (w.isrc, current.isrc),
         "iswc": (w.iswc, current.iswc),
         "upc": (w.upc, current.upc),
-        "iscc": (w.iscc, current.iscc),
+        # no ISCC in the row keeps the one computed from the media at registration
+        "iscc": (w.iscc or current.iscc, current.iscc),
         "extra": (tuple(sorted(w.extra.items())), current.extra),
     }
     changed = [name for name, (new, old) in pairs.items() if new != old]

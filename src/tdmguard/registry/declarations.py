@@ -17,7 +17,7 @@ from datetime import date
 
 from tdmguard.errors import ConflictError, NotFoundError
 from tdmguard.registry.store import NewWork, Registry
-from tdmguard.registry.values import ReservationInfo, WorkInfo
+from tdmguard.registry.values import CLI_ACTOR, Actor, ReservationInfo, WorkInfo
 from tdmguard.vocab import Purpose, Use, WorkKind
 
 __all__ = ["DeclaredReservation", "ImportResult", "import_declared_reservations"]
@@ -53,7 +53,11 @@ class ImportResult:
 
 
 def _work_for(
-    reg: Registry, holder: str, item: DeclaredReservation, by_iscc: dict[str, WorkInfo]
+    reg: Registry,
+    holder: str,
+    item: DeclaredReservation,
+    by_iscc: dict[str, WorkInfo],
+    actor: Actor,
 ) -> tuple[WorkInfo, bool]:
     found = by_iscc.get(item.iscc)
     if found is not None:
@@ -70,10 +74,10 @@ def _work_for(
         where="declaration",
     )
     try:
-        info = reg.add_work(holder, new)
+        info = reg.add_work(holder, new, actor=actor)
     except ConflictError:  # the id is taken: keep the work, let the registry number it
         new = NewWork(title=new.title, kind=kind, iscc=item.iscc, where="declaration")
-        info = reg.add_work(holder, new)
+        info = reg.add_work(holder, new, actor=actor)
     by_iscc[item.iscc] = info
     return info, True
 
@@ -84,19 +88,21 @@ def import_declared_reservations(
     items: Sequence[DeclaredReservation],
     *,
     contact: str | None = None,
+    actor: Actor = CLI_ACTOR,
 ) -> ImportResult:
-    """Record ``items`` as reservations of ``holder`` (created if missing)."""
+    """Record ``items`` as reservations of ``holder`` (created if missing); the service
+    layer (``RegistryService.import_declarations``) checks who may."""
     try:
         reg.get_holder(holder)
     except NotFoundError:
-        reg.add_holder(holder, contact=contact)
+        reg.add_holder(holder, contact=contact, actor=actor)
     by_iscc = {w.iscc: w for w in reg.list_works(holder) if w.iscc}
     existing = {(r.declared_at, r.work_ids) for r in reg.reservations(holder)}
     added: list[str] = []
     out: list[ReservationInfo] = []
     present = 0
     for item in items:
-        work, created = _work_for(reg, holder, item, by_iscc)
+        work, created = _work_for(reg, holder, item, by_iscc, actor)
         if created:
             added.append(work.id)
         if (item.source, (work.id,)) in existing:
@@ -110,6 +116,7 @@ def import_declared_reservations(
             work_ids=[work.id],
             purposes=item.purposes,
             declared_at=item.source,
+            actor=actor,
         )
         out.append(info)
     return ImportResult(holder, tuple(added), tuple(out), present)

@@ -16,6 +16,7 @@ Rules:
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from tdmguard.config import Settings
 from tdmguard.errors import ConflictError, InputError, NotFoundError, PermissionDeniedError
 from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.fingerprint.engines import get_engine
+from tdmguard.fingerprint.iscc_code import iscc_for_media
 from tdmguard.policy import PolicyFacts, decide
 from tdmguard.registry.catalogue import (
     CatalogueRow,
@@ -41,6 +43,12 @@ from tdmguard.registry.catalogue_import import (
     RowOutcome,
     plan_import,
 )
+from tdmguard.registry.declarations import (
+    DeclaredReservation,
+    ImportResult,
+    import_declared_reservations,
+)
+from tdmguard.registry.iscc_lookup import DEFAULT_MAX_DISTANCE, IsccMatch, find_by_iscc
 from tdmguard.registry.matching import IndexStats, Matcher, append_to_index, rebuild_index
 from tdmguard.registry.store import NewWork, Registry
 from tdmguard.registry.values import (
@@ -55,7 +63,20 @@ from tdmguard.registry.values import (
 )
 from tdmguard.vocab import Decision, DecisionKind, Match, Modality, Purpose, Reason, Use
 
-__all__ = ["DecideResult", "IdentifyResult", "RegistryService", "WorkDetail"]
+__all__ = ["DecideResult", "IdentifyResult", "RegistryService", "WorkDetail", "with_iscc"]
+
+
+def with_iscc(work: NewWork, media: Sequence[tuple[Modality, Path]]) -> NewWork:
+    """``work`` with the ISCC of its primary media file when none was given and the
+    ``iscc`` extra is installed (only the code is kept, like fingerprints)."""
+    if work.iscc or not media:
+        return work
+    code = iscc_for_media(media, title=work.title, artists=work.artists)
+    if code is None:
+        return work
+    out = copy.copy(work)
+    out.iscc = code.iscc
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +120,15 @@ class IdentifyResult:
 
     modality: Modality
     matches: tuple[dict[str, object], ...]
+    iscc: str | None = None  # the file's ISCC (``iscc`` extra installed)
+    iscc_matches: tuple[dict[str, object], ...] = ()  # works with an equal or near ISCC
 
     def to_json(self) -> dict[str, object]:
-        return {"modality": self.modality.value, "matches": list(self.matches)}
+        out: dict[str, object] = {"modality": self.modality.value, "matches": list(self.matches)}
+        if self.iscc is not None:
+            out["iscc"] = self.iscc
+            out["iscc_matches"] = list(self.iscc_matches)
+        return out
 
 
 class RegistryService:
@@ -210,6 +237,7 @@ class RegistryService:
         if len(set(modalities)) != len(modalities):
             raise InputError("one media file per modality", where="media")
         fps = fingerprint_media(media)
+        work = with_iscc(work, media)
         info = self.registry.import_works(name, [(work, fps)], actor=actor)[0]
         self._append([(info, fps)])
         return info
@@ -314,8 +342,9 @@ class RegistryService:
 
         added, updated, removed = self.registry.apply_catalogue(
             name,
-            add=[(r.work, fps(r)) for r in to_add if id(r) not in skipped],
-            update=[(r.work, fps(r)) for r in to_update if id(r) not in skipped],
+            add=[(with_iscc(r.work, r.media), fps(r)) for r in to_add if id(r) not in skipped],
+            update=[(self._update_iscc(r, current, id(r) in prints), fps(r))
+                    for r in to_update if id(r) not in skipped],
             remove=removals,
             removed_on=removed_on or date.today(),
             actor=actor,
@@ -332,6 +361,23 @@ class RegistryService:
             rebuild_index(self.index_dir, modality, self.registry.fingerprints(modality))
         return report
 
+    @staticmethod
+    def _update_iscc(
+        row: CatalogueRow, current: dict[str, WorkInfo], media_changed: bool
+    ) -> NewWork:
+        """An updated row without an ISCC keeps the one computed at registration, or gets
+        a new one when its media changed."""
+        if row.work.iscc:
+            return row.work
+        if media_changed:
+            return with_iscc(row.work, row.media)
+        stored = current.get(row.work.external_id or "")
+        if stored is None or not stored.iscc:
+            return row.work
+        out = copy.copy(row.work)
+        out.iscc = stored.iscc
+        return out
+
     def update_work(
         self,
         actor: Actor,
@@ -344,6 +390,14 @@ class RegistryService:
         modality); the index follows. A removed work is restored."""
         name = self._acting_holder(actor, holder)
         fps = fingerprint_media(media)
+        if not work.iscc:  # new media: its ISCC; no media: keep the stored one
+            if media:
+                work = with_iscc(work, media)
+            else:
+                stored = self.registry.get_work(work_id).iscc
+                if stored:
+                    work = copy.copy(work)
+                    work.iscc = stored
         info, changes = self.registry.update_work(name, work_id, work, fps, actor=actor)
         if changes:
             for modality in {Modality(m) for m in info.modalities}:
@@ -495,19 +549,52 @@ class RegistryService:
         work: str | None = None,
         isrc: str | None = None,
         iswc: str | None = None,
+        iscc: str | None = None,
     ) -> WorkInfo:
-        """The work named by id, ISRC or ISWC (exactly one of them); for a code several works
-        share, the oldest registration."""
-        given = [x for x in (work, isrc, iswc) if x is not None]
+        """The work named by id, ISRC, ISWC or ISCC (exactly one of them); for a code several
+        works share, the oldest registration; for an ISCC, the equal one, else the one with
+        the nearest Content-Code (:meth:`find_by_iscc`)."""
+        given = [x for x in (work, isrc, iswc, iscc) if x is not None]
         if len(given) != 1:
-            raise InputError("name exactly one of work, isrc or iswc", where="work")
+            raise InputError("name exactly one of work, isrc, iswc or iscc", where="work")
         if work is not None:
             return self.get_work(actor, work)
+        if iscc is not None:
+            near = self.find_by_iscc(actor, iscc)
+            if not near:
+                raise NotFoundError(
+                    f"no work with this ISCC or a Content-Code within"
+                    f" {DEFAULT_MAX_DISTANCE} bits of it",
+                    where="iscc",
+                )
+            return self.get_work(actor, near[0].work_id)
         found = self.registry.find_works(isrc=isrc, iswc=iswc)
         if not found:
             what = f"ISRC {isrc}" if isrc is not None else f"ISWC {iswc}"
             raise NotFoundError(f"no work with {what}", where="isrc" if isrc else "iswc")
         return found[0]
+
+    def find_by_iscc(
+        self, actor: Actor, iscc: str, *, max_distance: int = DEFAULT_MAX_DISTANCE
+    ) -> list[IsccMatch]:
+        """Works with this ISCC, or a Content-Code within ``max_distance`` bits; nearest
+        first (a scan over the stored codes, docs/registry.md)."""
+        return find_by_iscc(self.registry, iscc, max_distance=max_distance)
+
+    def import_declarations(
+        self,
+        actor: Actor,
+        holder: str,
+        items: Sequence[DeclaredReservation],
+        *,
+        contact: str | None = None,
+    ) -> ImportResult:
+        """Record verified TDM·AI declarations as reservations (admin only: it may create
+        the holder; the edge has verified the signature against a pinned key)."""
+        self.require_admin(actor)
+        return import_declared_reservations(
+            self.registry, holder, items, contact=contact, actor=actor
+        )
 
     def decide(
         self,
@@ -589,7 +676,35 @@ class RegistryService:
                 )
                 row["decision"] = result.to_json()
             out.append(row)
-        return IdentifyResult(modality, tuple(out))
+        iscc, near = self._identify_iscc(actor, path, modality, use, purpose, org, at)
+        return IdentifyResult(modality, tuple(out), iscc, near)
+
+    def _identify_iscc(
+        self,
+        actor: Actor,
+        path: Path,
+        modality: Modality,
+        use: Use | None,
+        purpose: Purpose,
+        org: str | None,
+        at: date | None,
+    ) -> tuple[str | None, tuple[dict[str, object], ...]]:
+        """The file's ISCC and the works with an equal or near one (``iscc`` extra only)."""
+        code = iscc_for_media([(modality, path)], title="")
+        if code is None or code.content is None:
+            return (code.iscc if code else None), ()
+        rows: list[dict[str, object]] = []
+        for m in self.find_by_iscc(actor, code.iscc):
+            row = m.to_json()
+            if use is not None:
+                work = self.get_work(actor, m.work_id)
+                result = self.decide(
+                    actor, work, use=use, purpose=purpose, org=org or actor.name,
+                    at=at or date.today(),
+                )  # fmt: skip
+                row["decision"] = result.to_json()
+            rows.append(row)
+        return code.iscc, tuple(rows)
 
     # -- audit and index -------------------------------------------------------------------
     def verify(self, actor: Actor) -> VerifyResult:
