@@ -18,8 +18,9 @@ Pipeline (docs/image.md):
    :data:`MARGIN_MIN` gives no PDQ row.
 4. Local features (:mod:`.local`): ORB keypoints with locality-sensitive keys and
    geometric verification, for crops at any position (random-resized-crop, aspect crops).
-5. Colour layout (:mod:`.layout`): for low-detail images (whole-image margin under
-   :data:`LAYOUT_MARGIN`), compared only with other low-detail images.
+5. Colour layout (:mod:`.layout`): registered for smooth images (whole-image margin under
+   :data:`LAYOUT_MARGIN`, detail under :data:`LAYOUT_DETAIL_MAX`) and for images with no other
+   row; compared only with queries whose margin is under :data:`LAYOUT_MARGIN`.
 
 Only a blank image (one colour) gives an empty fingerprint; ``meta["reason"]`` says so.
 
