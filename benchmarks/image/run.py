@@ -356,8 +356,8 @@ def throughput(
 
 def throughput_4mp(engine: Any, index: Any, sources: list[Path], work: Path) -> dict[str, Any]:
     """Query speed on 4 Mpx JPEG photographs (issue #14): real images scaled to 2448 x 1632
-    (or 1632 x 2448) with a little sensor-like grain, JPEG q90; best of 3 passes. Reports the whole identify path
-    (``extract_query`` + ``match``) and decoding alone."""
+    (or 1632 x 2448) with a little sensor-like grain, JPEG q90; best of 3 passes. Reports
+    the whole identify path (``extract_query`` + ``match``) and decoding alone."""
     from PIL import Image
 
     from tdmguard.fingerprint.image import load_working
@@ -921,7 +921,8 @@ Reading the numbers:
   included, on a shared 2-core machine under load from other jobs (absolute numbers are noisy;
   ratios are steadier). The 4 Mpx row uses real images (Wesnoth paintings, skimage photos)
   scaled to 2448 x 1632 with a little grain, JPEG q90; their files are smaller than camera
-  photos of busy scenes (median in the row), and JPEG decoding time grows with file size. PNG queries include 2x upscaled clip-art; PNG has no DCT-domain
+  photos of busy scenes (median in the row), and JPEG decoding time grows with file size.
+  PNG queries include 2x upscaled clip-art; PNG has no DCT-domain
   downscaling, so decoding dominates there.
 - PDQ threshold sweep: matches found by local features or the colour layout count at every
   PDQ limit.
