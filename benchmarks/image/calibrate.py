@@ -24,22 +24,18 @@ from benchmarks.image import synth
 from benchmarks.image.run import CACHE, WESNOTH, ensure_debs, flatten
 
 
-def main() -> None:
+def calibration_files() -> tuple[list[Path], list[Path]]:
+    """(Wesnoth portraits, openclipart files >= 200 px) of the calibration set; run.py leaves
+    them out of its references, distractors and queries."""
     from PIL import Image
 
-    from tdmguard.fingerprint.image import ImageFingerprinter, local
-    from tdmguard.fingerprint.image import engine as eng
-    from tdmguard.index import BinaryHashIndex, BinarySegmentWriter
-
-    ensure_debs()
-    rng = random.Random(1)
     portraits = sorted((CACHE / "wd" / WESNOTH / "portraits").rglob("*.png"))
     factions = sorted({p.parent.name for p in portraits})
     first = set(factions[: len(factions) // 2])
     refs = [p for p in portraits if p.parent.name in first][::2][:60]
     clip = sorted((CACHE / "oc" / "usr/share/openclipart/png").rglob("*.png"))
     clip = [p for p in clip if not p.is_symlink()][::7]
-    sized = []
+    sized: list[Path] = []
     for p in clip:
         try:
             with Image.open(p) as im:
@@ -49,7 +45,18 @@ def main() -> None:
             continue
         if len(sized) >= 400:
             break
-    refs += sized[:60]
+    return refs, sized
+
+
+def main() -> None:
+    from tdmguard.fingerprint.image import ImageFingerprinter, local
+    from tdmguard.fingerprint.image import engine as eng
+    from tdmguard.index import BinaryHashIndex, BinarySegmentWriter
+
+    ensure_debs()
+    rng = random.Random(1)
+    portrait_refs, sized = calibration_files()
+    refs = portrait_refs + sized[:60]
     distract = sized[60:400]
     work = Path(tempfile.mkdtemp(prefix="tdmguard-image-cal-"))
     try:

@@ -1,7 +1,7 @@
-"""Image matching benchmark: tdmguard's PDQ engine vs imagehash pHash on the same files.
+"""Image matching benchmark: tdmguard's image engine vs imagehash pHash on the same files.
 
-    python benchmarks/image/run.py --quick     # ~1-2 minutes
-    python benchmarks/image/run.py             # full, a few minutes
+    python -m benchmarks.image --quick     # ~20 minutes on the shared 2-core machine
+    python -m benchmarks.image             # full, about an hour there
 
 Data (cached under ``${TDMGUARD_CACHE:-~/.cache/tdmguard}/image``, fetched on first run):
 Debian ``openclipart-png`` (public domain clip-art), ``wesnoth-1.16-data`` (painted portraits and
@@ -329,7 +329,7 @@ def throughput(
     folder = work / "speed"
     folder.mkdir()
     files = []
-    for number, s in enumerate(registered[:200]):
+    for number, s in enumerate(registered[:100]):
         im = flatten(s.path)
         im.thumbnail((1024, 1024), Image.Resampling.LANCZOS)
         path = folder / f"{number}.jpg"
@@ -356,9 +356,8 @@ def throughput(
 
 def throughput_4mp(engine: Any, index: Any, sources: list[Path], work: Path) -> dict[str, Any]:
     """Query speed on 4 Mpx JPEG photographs (issue #14): real images scaled to 2448 x 1632
-    (or 1632 x 2448) with a little sensor-like grain, JPEG q90, so that the files have the
-    size of camera photos (1-3 MB); best of 3 passes. Reports the whole identify path
-    (``extract_query`` + ``match``) and decoding alone."""
+    (or 1632 x 2448) with a little sensor-like grain, JPEG q90; best of 3 passes. Reports
+    the whole identify path (``extract_query`` + ``match``) and decoding alone."""
     from PIL import Image
 
     from tdmguard.fingerprint.image import load_working
@@ -435,7 +434,11 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     ensure_peers()
     ensure_debs()
-    sources = collect()
+    from benchmarks.image.calibrate import calibration_files
+
+    calibration = {p.resolve() for part in calibration_files() for p in part}
+    # thresholds were calibrated on other images (calibrate.py): keep those out entirely
+    sources = [s for s in collect() if s.path.resolve() not in calibration]
     by_origin: dict[str, list[Source]] = {}
     for s in sources:
         by_origin.setdefault(s.origin, []).append(s)
@@ -445,7 +448,7 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
     def big(s: Source) -> bool:
         return min(s.width, s.height) >= 200
 
-    n_oc, n_port, n_distract_hashes = (60, 30, 20_000) if quick else (300, 120, 100_000)
+    n_oc, n_port, n_distract_hashes = (40, 20, 10_000) if quick else (300, 120, 100_000)
     refs = (
         [s for s in by_origin["skimage"] if big(s)]
         + by_origin["wesnoth-story"]
@@ -463,7 +466,7 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
         and min(s.width, s.height) >= (64 if origin == "openclipart" else 200)
     ]
     rng.shuffle(pool)
-    n_unregistered = 200 if quick else 1000
+    n_unregistered = 150 if quick else 1000
     unregistered, pool = pool[:n_unregistered], pool[n_unregistered:]
     # low-detail originals (issue #14): made from images that are registered nowhere else
     n_low = 30 if quick else 90
@@ -877,27 +880,52 @@ def render(result: dict[str, Any]) -> str:
 
 
 NOTES = """
+Issue #14, where this run stands (quick mode: 96 references, a loaded machine):
+
+- met: off-centre crops (crop-random-10 97.9 %, was 25 %; crop-offcentre-80 90.6 %),
+  renditions 98.7 % (>= 97 %), no low-detail original refused (was ~7 % of a wallpaper
+  collection), blank images refused with the reason, 0 cross-collection false matches.
+- missed: low-detail recall 95.8 % (pastel gradients 90 %, radial glows 85 %: brightened
+  copies clip near-white channels); look-alike false matches 7.3 % of queries (was 8.5 %;
+  target < 1 %: mostly repainted variants of one painting, the skimage stereo pair and
+  flags found by local features, and same-layout designs found by PDQ); 4 Mpx JPEG queries
+  48 img/s per core (decoding alone 80; target 100). PDQ alone ran 457 img/s on 1024 px
+  JPEGs in the previous full run; ORB and its verification now cost most of a query.
+
 Reading the numbers:
 
-- Recall is counted over every reference the engine accepted; references with no hash of PDQ
-  quality >= 50 (near-blank images) are refused at registration and listed in results.json.
-- Most misses are left-right or top-bottom symmetric designs (striped flags, pictograms, a
-  plain cross): half of their DCT coefficients are ~0, so PDQ's median threshold sets those
-  bits by noise and copies land 40-70 bits away. Brightness +20 % also washes out pale
-  clip-art.
-- False matches: no query matched an image of another collection (different projects,
-  different artists). Inside one collection, near-identical images exist: Wesnoth's repainted
-  or recoloured portraits (zombie-gryphon / gryphon, general / marshal-2), a story painting
-  reused as a dialog background, and openclipart's families (one jigsaw piece or arrow in
-  several colours, clock faces, folder icons, card faces, star polygons). PDQ sees luminance
-  only, so these are within its radius; results.json lists every pair, and a montage of them
-  is written to the cache for review. The per-query rate is therefore a property of the data
-  set as much as of the hash; the per-pair rate and the cross-collection count are the
-  comparable numbers.
-- Throughput is per CPU-second of one process (faiss on one thread), decoding included. The
-  JPEG 1024 px row is the web-typical case that the >= 330 target refers to; PNG queries
-  include 2x upscaled clip-art written with fast compression, and PNG has no DCT-domain
-  downscaling, so decoding dominates.
+- "tdmguard" is the whole engine: PDQ (contrast-stretched, stability-gated), ORB local
+  features with geometric verification, and the colour layout for low-detail images; the row
+  "which descriptor found the true work" splits the true matches by method (PDQ first).
+- Thresholds (PDQ stability margin 3.0, >= 10 local inliers, layout distance <= 10) were read
+  off `python -m benchmarks.image.calibrate`, on a calibration set (seed 1: Wesnoth portraits of
+  the first half of the factions, every 7th openclipart file, synthetic low-detail images) that
+  this benchmark leaves out entirely; everything here is at the shipped thresholds.
+- Low-detail originals are made from images registered nowhere else: pastel linear and radial
+  gradients, plain covers (pastel or dark) with a small openclipart logo, and Wesnoth portraits
+  turned into night (x0.18, gamma 2.2), fog (20 % image + 80 % haze) and low-contrast (10 %)
+  versions; each is queried resized + JPEG, brightened and darkened 15 %, and stretched.
+  The PDQ-only engine refused most of them (quality < 50).
+- Crops at random positions: crop-random-10 keeps 90 % of each side with the cut split
+  unevenly, crop-offcentre-80 keeps 80 %, rrc-area-N is torchvision-style random-resized-crop
+  keeping N % of the area (aspect 3/4..4/3), portrait-crop is a full-height 4:5 crop of a
+  landscape image (about 45-60 % of the area). Renditions are centre crops to 1:1, 16:9 and
+  4:5 and a 0.75 horizontal stretch.
+- False matches: no query matched an image of another collection. Inside one collection,
+  near-identical images exist: Wesnoth's repainted or recoloured portraits, a story painting
+  reused with and without figures, and openclipart's families (one jigsaw piece or arrow in
+  several colours, AIGA pictograms, card faces). results.json lists every pair, and a montage
+  of them is written to the cache for review. The per-query rate is a property of the data set
+  as much as of the engine; the cross-collection count is the comparable number.
+- Throughput is per CPU-second of one process (faiss and OpenCV on one thread), decoding
+  included, on a shared 2-core machine under load from other jobs (absolute numbers are noisy;
+  ratios are steadier). The 4 Mpx row uses real images (Wesnoth paintings, skimage photos)
+  scaled to 2448 x 1632 with a little grain, JPEG q90; their files are smaller than camera
+  photos of busy scenes (median in the row), and JPEG decoding time grows with file size.
+  PNG queries include 2x upscaled clip-art; PNG has no DCT-domain
+  downscaling, so decoding dominates there.
+- PDQ threshold sweep: matches found by local features or the colour layout count at every
+  PDQ limit.
 """
 
 
@@ -919,7 +947,7 @@ def main() -> None:
     print(table)
     if not args.render_only:
         args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-    command = "python benchmarks/image/run.py" + (" --quick" if args.quick else "")
+    command = "python -m benchmarks.image" + (" --quick" if args.quick else "")
     (HERE / "RESULTS.md").write_text(
         f"## Image matching\n\nReproduce: `{command}` (fetches its data into "
         f"`${{TDMGUARD_CACHE:-~/.cache/tdmguard}}/image`, installs imagehash and "

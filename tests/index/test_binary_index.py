@@ -143,3 +143,30 @@ def test_layout_is_refused_when_too_narrow_or_of_another_engine(tmp_path: Path) 
         BinaryHashIndex.create(folder, engine="image-pdq/other", aux_width=AUX)
     with pytest.raises(IndexStoreError):
         BinaryHashIndex.open(tmp_path / "missing")
+
+
+def test_lookup_only_rows_stay_out_of_the_hamming_search(
+    tmp_path: Path, corpus: dict[str, np.ndarray]
+) -> None:
+    """Rows with a negative aux[:, 8] (the image engine's local-feature and colour-layout
+    rows) are found by key look-up, never by the radius search; hits keep global rows."""
+    folder = tmp_path / "idx"
+    BinaryHashIndex.create(folder, engine="image-pdq/test", aux_width=AUX)
+    writer = BinarySegmentWriter(AUX)
+    _add(writer, "a", corpus["a"], 1)
+    hidden = _rows(corpus["b"], -1)
+    keys = np.arange(100, 105, dtype=np.uint64)
+    writer.add("b", keys, hidden, {})
+    BinaryHashIndex.append_segment(folder, writer)
+    second = BinarySegmentWriter(AUX)
+    _add(second, "c", corpus["c"], 3)
+    BinaryHashIndex.append_segment(folder, second)
+    index = BinaryHashIndex.open(folder)
+    assert len(index) == 15 and index.searchable_rows() == 10
+    hits = index.search(np.concatenate([corpus["b"], corpus["c"][:2]]), 0)
+    assert sorted(index.work_ids[w] for w in hits.work) == ["c", "c"]
+    assert (hits.aux[:, 8] == 3).all() and sorted(hits.aux[:, 9].tolist()) == [0, 1]
+    found = index.lookup(keys[[1, 3]])
+    assert [index.work_ids[w] for w in found.work] == ["b", "b"]
+    assert (found.aux[:, 8] == -1).all()
+    assert np.array_equal(hash_bytes_from_aux(found.aux), corpus["b"][[1, 3]])

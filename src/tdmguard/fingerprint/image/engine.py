@@ -18,8 +18,9 @@ Pipeline (docs/image.md):
    :data:`MARGIN_MIN` gives no PDQ row.
 4. Local features (:mod:`.local`): ORB keypoints with locality-sensitive keys and
    geometric verification, for crops at any position (random-resized-crop, aspect crops).
-5. Colour layout (:mod:`.layout`): for low-detail images (whole-image margin under
-   :data:`LAYOUT_MARGIN`), compared only with other low-detail images.
+5. Colour layout (:mod:`.layout`): registered for smooth images (whole-image margin under
+   :data:`LAYOUT_MARGIN`, detail under :data:`LAYOUT_DETAIL_MAX`) and for images with no other
+   row; compared only with queries whose margin is under :data:`LAYOUT_MARGIN`.
 
 Only a blank image (one colour) gives an empty fingerprint; ``meta["reason"]`` says so.
 
@@ -84,6 +85,8 @@ QUALITY_MIN = 50
 MARGIN_MIN = 3.0
 #: images whose whole-image margin is under this also get a colour-layout row
 LAYOUT_MARGIN = 12.0
+#: ... and whose detail (mean grey step of the 64 x 64 image, :func:`_detail`) is under this
+LAYOUT_DETAIL_MAX = 2.0
 #: largest colour-layout distance (layout.distance) of a match, grey levels
 LAYOUT_MAX_DISTANCE = 10.0
 #: grey range (of the 64 x 64 whole image) and largest colour-channel range (of the 16 x 16
@@ -223,6 +226,13 @@ def _trim(grey: U8) -> U8 | None:
     return grey[top:bottom, left:right]
 
 
+def _detail(stretched: U8, spread: float) -> float:
+    """Mean |horizontal| + |vertical| grey step of a 64 x 64 region before its stretch,
+    grey levels per px (a pastel gradient ~0.3, line art and flags >= 3)."""
+    a = stretched.astype(np.float32) * (spread / 255.0)
+    return float(np.abs(np.diff(a, axis=0)).mean() + np.abs(np.diff(a, axis=1)).mean())
+
+
 def _crop(grey: U8, keep: float, ax: float, ay: float) -> U8:
     height, width = grey.shape
     ch, cw = round(height * keep), round(width * keep)
@@ -324,6 +334,7 @@ class ImageFingerprinter:
                 if region is Region.WHOLE and code == 0:
                     stats["margin"] = round(margin, 2)
                     stats["range"] = round(spread, 2)
+                    stats["detail"] = round(_detail(data[:, :, 0], spread), 3)
                 if margin < MARGIN_MIN:
                     stats["dropped_unstable"] = int(stats["dropped_unstable"]) + 1
                     continue
@@ -414,7 +425,12 @@ class ImageFingerprinter:
             meta["reason"] = "blank image (one colour): nothing to fingerprint"
             return self._pack(_concat([]), meta)
         parts = [pdq_rows, self._local_rows(grey)]
-        if margin < LAYOUT_MARGIN:
+        # the colour layout is for smooth images (gradients, glows, near-plain covers), not
+        # for line art or flags, whose layouts all look alike; an image that has no other
+        # row at all gets one anyway rather than being refused
+        smooth = float(stats.get("detail", 0.0)) < LAYOUT_DETAIL_MAX
+        nothing_else = sum(p.keys.shape[0] for p in parts) == 0
+        if margin < LAYOUT_MARGIN and (not register or smooth or nothing_else):
             parts.append(self._layout_row(work.colour, margin))
         return self._pack(_concat(parts), meta)
 

@@ -180,6 +180,11 @@ def verify(
     query_row, work, ref_xy = query_row[close], work[close], ref_xy[close]
     if query_row.shape[0] < MIN_INLIERS:
         return []
+    # only works with enough candidate pairs are verified (most works have a few chance hits)
+    enough = np.bincount(work)[work] >= MIN_INLIERS
+    query_row, work, ref_xy = query_row[enough], work[enough], ref_xy[enough]
+    if query_row.shape[0] == 0:
+        return []
     cv2 = _cv2()
     out: list[LocalMatch] = []
     order = np.argsort(work, kind="stable")
