@@ -37,6 +37,8 @@ _MODULES = (
     "tdmguard.cli.declare_cmd",
     "tdmguard.cli.check_cmd",
     "tdmguard.cli.demo_cmd",
+    "tdmguard.cli.serve_cmd",
+    "tdmguard.cli.apikey_cmd",
 )
 
 

@@ -95,8 +95,12 @@ def _text(value: object, where: str) -> str | None:
     raise InputError(f"expected text, got {type(value).__name__}", where=where)
 
 
-def read_catalogue(path: Path) -> list[CatalogueRow]:
-    """Parse and validate every row (not the media: see :func:`fingerprint_media`)."""
+def read_catalogue(path: Path, *, media_root: Path | None = None) -> list[CatalogueRow]:
+    """Parse and validate every row (not the media: see :func:`fingerprint_media`).
+
+    Media paths are relative to the catalogue's folder; with ``media_root`` (uploads to a
+    server) a media column names a file in that folder by its file name only, so a row can
+    never point at another file of the machine."""
     out: list[CatalogueRow] = []
     base = path.parent
     for number, row in _rows(path):
@@ -113,7 +117,11 @@ def read_catalogue(path: Path) -> list[CatalogueRow]:
         for column, modality in MEDIA_COLUMNS.items():
             value = _text(row.get(column), f"{where}: {column}")
             if value:
-                media_path = (base / value).resolve()
+                media_path = (
+                    (base / value).resolve()
+                    if media_root is None
+                    else media_root / Path(value.replace("\\", "/")).name
+                )
                 if not media_path.is_file():
                     raise InputError(f"no such file {value!r}", where=f"{where}: {column}")
                 media.append((modality, media_path))

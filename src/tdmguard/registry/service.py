@@ -207,13 +207,14 @@ class RegistryService:
         holder: str | None,
         catalogue: Path,
         *,
+        media_root: Path | None = None,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> list[WorkInfo]:
         """Import a catalogue file (every row validated and every media fingerprinted before
         anything is written: all rows or none). ``on_progress(done, total)`` after each
-        media file."""
+        media file. ``media_root``: see :func:`~tdmguard.registry.catalogue.read_catalogue`."""
         name = self._acting_holder(actor, holder)
-        rows = read_catalogue(catalogue)
+        rows = read_catalogue(catalogue, media_root=media_root)
         total = sum(len(r.media) for r in rows)
         done = 0
 

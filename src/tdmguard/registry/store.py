@@ -22,8 +22,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tdmguard.config import sqlite_path
@@ -243,6 +243,8 @@ class Registry:
                 yield session
         except SAIntegrityError as exc:
             raise ConflictError(f"the change conflicts with the registry ({exc.orig})") from exc
+        except DataError as exc:  # a value the column cannot hold (NUL byte, too long...)
+            raise InputError(f"a value the database cannot store ({exc.orig})") from exc
         except OperationalError as exc:
             raise RegistryError(f"database error ({exc.orig})") from exc
         finally:
@@ -276,7 +278,7 @@ class Registry:
     def _holder(self, s: Session, ref: str) -> Holder:
         ref = str(ref).strip()
         row = s.execute(select(Holder).where(Holder.name == ref)).scalar_one_or_none()
-        if row is None and ref.isdigit():
+        if row is None and ref.isdigit() and len(ref) < 10:
             row = s.get(Holder, int(ref))
         if row is None:
             raise NotFoundError(f"no holder named or numbered {ref!r}", where="holder")
@@ -502,7 +504,7 @@ class Registry:
         works = sorted(set(work_ids))
         for ref in works:
             if self._work(s, ref).holder_id != holder.id:
-                raise InputError(f"work {ref!r} belongs to another holder", where="work")
+                raise PermissionDeniedError(f"work {ref!r} belongs to another holder", where="work")
         return works
 
     def revoke(
