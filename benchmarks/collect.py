@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-AREAS = ("audio", "lyrics", "melody", "image", "check_urls", "report", "hostile", "catalogue")
+AREAS = ("audio", "lyrics", "melody", "image", "check_urls", "report", "hostile", "catalogue",
+         "server")
 
 HEADER = """# Benchmark results
 
@@ -29,6 +30,7 @@ Each section says how to reproduce it; raw numbers with date, machine and versio
 | report | `python -m benchmarks.report` | none (sizes and times up to 1,000,000 items) |
 | hostile | `python -m benchmarks.hostile` | the figures of the issue #18 probe |
 | catalogue | `python -m benchmarks.catalogue` | none (10,000-row import; audio on 1 and 2 cores) |
+| server | `python -m benchmarks.server` | the CLI doing the same work |
 
 """
 

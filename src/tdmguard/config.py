@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tdmguard.errors import ConfigError
 
-__all__ = ["DEFAULT_DB_FILE", "Settings", "default_data_dir", "sqlite_path"]
+__all__ = ["DEFAULT_DB_FILE", "ServerSettings", "Settings", "default_data_dir", "sqlite_path"]
 
 DEFAULT_DB_FILE = "tdmguard.db"
 
@@ -88,3 +88,48 @@ class Settings:
             research_exception = flag in {"1", "true", "yes"}
         return cls(db_url=db_url, index_dir=index_dir, research_exception=research_exception,
                    db_is_default=not named_db)
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"expected a whole number, got {raw!r}", where=name) from exc
+    if value < minimum:
+        raise ConfigError(f"must be at least {minimum}", where=name)
+    return value
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "0").strip().lower()
+    if raw not in {"0", "1", "true", "false", "yes", "no", ""}:
+        raise ConfigError(f"expected 0/1/true/false, got {raw!r}", where=name)
+    return raw in {"1", "true", "yes"}
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """``registry``: the database and index (``TDMGUARD_DB``, ``TDMGUARD_INDEX``, as the
+    CLI). ``max_upload_bytes``: request bodies above it get 413
+    (``TDMGUARD_MAX_UPLOAD_MB``, default 100). ``max_check_urls``: URLs per ``/v1/check``
+    call (``TDMGUARD_MAX_CHECK_URLS``, default 100). ``check_private_hosts``: let
+    ``/v1/check`` fetch loopback and private addresses (``TDMGUARD_CHECK_PRIVATE_HOSTS``,
+    off: a server must not be a proxy into its own network)."""
+
+    registry: Settings
+    max_upload_bytes: int = 100 * 1024 * 1024
+    max_check_urls: int = 100
+    check_private_hosts: bool = False
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            registry=Settings.load(environ=env),
+            max_upload_bytes=_int(env, "TDMGUARD_MAX_UPLOAD_MB", 100, minimum=1) * 1024 * 1024,
+            max_check_urls=_int(env, "TDMGUARD_MAX_CHECK_URLS", 100, minimum=1),
+            check_private_hosts=_flag(env, "TDMGUARD_CHECK_PRIVATE_HOSTS"),
+        )

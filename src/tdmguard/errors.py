@@ -18,6 +18,7 @@ __all__ = [
     "PermissionDeniedError",
     "RegistryError",
     "TdmguardError",
+    "TooLargeError",
 ]
 
 
@@ -40,6 +41,10 @@ class ConfigError(TdmguardError):
 
 class InputError(TdmguardError):
     """User input (a file, a row of a catalogue, a field) is malformed."""
+
+
+class TooLargeError(InputError):
+    """Input over a configured size limit (an upload, a list of URLs)."""
 
 
 class MediaError(InputError):

@@ -42,6 +42,8 @@ _MODULES = (
     "tdmguard.cli.check_cmd",
     "tdmguard.cli.demo_cmd",
     "tdmguard.cli.report_cmds",
+    "tdmguard.cli.serve_cmd",
+    "tdmguard.cli.apikey_cmd",
 )
 
 

@@ -109,10 +109,16 @@ def _text(value: object, where: str) -> str | None:
     raise InputError(f"expected text, got {type(value).__name__}", where=where)
 
 
-def media_path(base: Path, value: str, *, where: str, allow_outside: bool = False) -> Path:
+def media_path(base: Path, value: str, *, where: str, allow_outside: bool = False,
+               media_root: Path | None = None) -> Path:
     """The regular file a catalogue's media column names, relative to the catalogue's folder.
     A path leading outside that folder (``../``, an absolute path) is refused unless allowed,
-    and so is anything but a regular file (a FIFO would block the import forever)."""
+    and so is anything but a regular file (a FIFO would block the import forever). With
+    ``media_root`` (files uploaded to a server) the column names a file of that folder by its
+    file name only, so a row can never point at another file of the machine."""
+    if media_root is not None:
+        base, allow_outside = media_root, False
+        value = Path(value.replace("\\", "/")).name
     candidate = Path(value)
     resolved = (base / candidate).resolve()
     if not allow_outside and not resolved.is_relative_to(base.resolve()):
@@ -128,7 +134,7 @@ def media_path(base: Path, value: str, *, where: str, allow_outside: bool = Fals
 
 
 def _row(base: Path, where: str, row: Mapping[str, object], *,
-         allow_outside: bool) -> CatalogueRow:
+         allow_outside: bool, media_root: Path | None) -> CatalogueRow:
     artists_raw = row.get("artists")
     if isinstance(artists_raw, list):
         artists = [_CONTROL.sub("", str(a)) for a in artists_raw]
@@ -139,7 +145,8 @@ def _row(base: Path, where: str, row: Mapping[str, object], *,
         value = _text(row.get(column), f"{where}: {column}")
         if value:
             media.append((modality, media_path(base, value, where=f"{where}: {column}",
-                                               allow_outside=allow_outside)))
+                                               allow_outside=allow_outside,
+                                               media_root=media_root)))
     kind_text = _text(row.get("kind"), f"{where}: kind")
     try:
         kind = WorkKind(kind_text.lower()) if kind_text else default_kind([m for m, _ in media])
@@ -183,7 +190,8 @@ def _problem(line: int, row: Mapping[str, object], exc: InputError, where: str) 
                       field_name, exc.message, exc.where or where)
 
 
-def parse_catalogue(path: Path, *, allow_outside: bool = False) -> Catalogue:
+def parse_catalogue(path: Path, *, allow_outside: bool = False,
+                    media_root: Path | None = None) -> Catalogue:
     """Parse and validate every row (not the media's content: see :func:`fingerprint_media`),
     collecting each refused row instead of stopping at the first. A file that cannot be read
     at all (wrong format, broken header) still raises."""
@@ -200,7 +208,7 @@ def parse_catalogue(path: Path, *, allow_outside: bool = False) -> Catalogue:
                                  where=f"{path}:1")
         where = f"{path}:{number}"
         try:
-            parsed = _row(base, where, row, allow_outside=allow_outside)
+            parsed = _row(base, where, row, allow_outside=allow_outside, media_root=media_root)
         except InputError as exc:
             out.problems.append(_problem(number, row, exc, where))
             continue
@@ -219,9 +227,10 @@ def parse_catalogue(path: Path, *, allow_outside: bool = False) -> Catalogue:
     return out
 
 
-def read_catalogue(path: Path, *, allow_outside: bool = False) -> list[CatalogueRow]:
+def read_catalogue(path: Path, *, allow_outside: bool = False,
+                   media_root: Path | None = None) -> list[CatalogueRow]:
     """Every row, validated; the first refused row raises :class:`InputError`."""
-    catalogue = parse_catalogue(path, allow_outside=allow_outside)
+    catalogue = parse_catalogue(path, allow_outside=allow_outside, media_root=media_root)
     catalogue.raise_first()
     return catalogue.rows
 

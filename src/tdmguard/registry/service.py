@@ -190,10 +190,11 @@ class RegistryService:
         )
 
     # -- cached state ----------------------------------------------------------------------
-    def authenticate(self, key: str) -> Actor:
+    def authenticate(self, key: str, *, head: str | None = None) -> Actor:
         """The actor of an API key (cached per registry state: creating or revoking a key
-        moves the audit head, so a revoked key is refused from the next request on)."""
-        head = self.registry.state_digest()
+        moves the audit head, so a revoked key is refused from the next request on).
+        ``head``: the state digest the caller just read (one query per request)."""
+        head = head or self.registry.state_digest()
         cached = self._keys.get(key)
         if cached is not None and cached[0] == head:
             return cached[1]
@@ -203,8 +204,8 @@ class RegistryService:
         self._keys[key] = (head, actor)
         return actor
 
-    def _facts_of(self, holder: str) -> PolicyFacts:
-        head = self.registry.state_digest()
+    def _facts_of(self, holder: str, head: str | None = None) -> PolicyFacts:
+        head = head or self.registry.state_digest()
         cached = self._facts
         if cached is None or cached[0] != head:
             cached = (head, self.registry.facts())
@@ -248,12 +249,14 @@ class RegistryService:
         holder: str | None,
         catalogue: Path,
         *,
+        media_root: Path | None = None,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> list[WorkInfo]:
         """Import a catalogue file of new works (every row validated and every media
         fingerprinted before anything is written: all rows or none). ``on_progress(done,
         total)`` as media files are fingerprinted."""
-        report = self.import_catalogue_report(actor, holder, catalogue, on_progress=on_progress)
+        report = self.import_catalogue_report(actor, holder, catalogue, media_root=media_root,
+                                              on_progress=on_progress)
         return report.works
 
     def import_catalogue_report(
@@ -266,6 +269,7 @@ class RegistryService:
         dry_run: bool = False,
         skip_unfingerprintable: bool = False,
         allow_outside_paths: bool = False,
+        media_root: Path | None = None,
         confirm_removal: Callable[[Sequence[str]], bool] | None = None,
         removed_on: date | None = None,
         workers: int | None = None,
@@ -276,9 +280,11 @@ class RegistryService:
         Only new rows and rows whose media changed are fingerprinted, on ``workers``
         processes. A refused row fails the whole import, except rows whose media cannot be
         fingerprinted when ``skip_unfingerprintable`` (they are listed). ``sync`` removes
-        works only if ``confirm_removal(ids)`` says yes."""
+        works only if ``confirm_removal(ids)`` says yes. ``media_root``: see
+        :func:`~tdmguard.registry.catalogue.media_path` (uploads to a server)."""
         name = self._acting_holder(actor, holder)
-        parsed = parse_catalogue(catalogue, allow_outside=allow_outside_paths)
+        parsed = parse_catalogue(catalogue, allow_outside=allow_outside_paths,
+                                 media_root=media_root)
         report = ImportReport(str(catalogue), mode, warnings=list(parsed.warnings))
         current = {w.id: w for w in self.registry.list_works(name, include_removed=True)}
         taken = self.registry.registered_ids(
@@ -605,8 +611,11 @@ class RegistryService:
         purpose: Purpose,
         org: str,
         at: date,
+        head: str | None = None,
     ) -> DecideResult:
-        """keep / exclude / review for ``work`` used for ``use``/``purpose`` by ``org``."""
+        """keep / exclude / review for ``work`` used for ``use``/``purpose`` by ``org``.
+        ``head``: the state digest read at the start of the request, if any (saves a
+        query; the facts used are then at least that recent)."""
         if not org.strip():
             raise InputError("name the organisation that would use the work", where="actor")
         if work.removed_on is not None and at >= work.removed_on:
@@ -617,7 +626,7 @@ class RegistryService:
                 {"removed_on": work.removed_on.isoformat()}),))
             return DecideResult(work, removed, use, purpose, org.strip(), at)
         decision = decide(
-            self._facts_of(work.holder),
+            self._facts_of(work.holder, head),
             work_id=work.id,
             use=use,
             purpose=purpose,
@@ -649,6 +658,7 @@ class RegistryService:
         purpose: Purpose = Purpose.COMMERCIAL,
         org: str | None = None,
         at: date | None = None,
+        head: str | None = None,
     ) -> IdentifyResult:
         """Registered works in a file of ``modality`` (the edge sniffs it from the content).
         With ``use``, each match carries the decision for ``org`` (default: the actor)."""
@@ -673,6 +683,7 @@ class RegistryService:
                     purpose=purpose,
                     org=org or actor.name,
                     at=at or date.today(),
+                    head=head,
                 )
                 row["decision"] = result.to_json()
             out.append(row)

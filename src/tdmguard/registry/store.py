@@ -23,8 +23,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tdmguard.config import sqlite_path
@@ -247,6 +247,8 @@ class Registry:
                 yield session
         except SAIntegrityError as exc:
             raise ConflictError(f"the change conflicts with the registry ({exc.orig})") from exc
+        except DataError as exc:  # a value the column cannot hold (NUL byte, too long...)
+            raise InputError(f"a value the database cannot store ({exc.orig})") from exc
         except OperationalError as exc:
             raise RegistryError(f"database error ({exc.orig})") from exc
         finally:
@@ -280,7 +282,7 @@ class Registry:
     def _holder(self, s: Session, ref: str) -> Holder:
         ref = str(ref).strip()
         row = s.execute(select(Holder).where(Holder.name == ref)).scalar_one_or_none()
-        if row is None and ref.isdigit():
+        if row is None and ref.isdigit() and len(ref) < 10:
             row = s.get(Holder, int(ref))
         if row is None:
             raise NotFoundError(f"no holder named or numbered {ref!r}", where="holder")
@@ -665,7 +667,7 @@ class Registry:
         works = sorted(set(work_ids))
         for ref in works:
             if self._work(s, ref).holder_id != holder.id:
-                raise InputError(f"work {ref!r} belongs to another holder", where="work")
+                raise PermissionDeniedError(f"work {ref!r} belongs to another holder", where="work")
         return works
 
     def revoke(
@@ -999,11 +1001,17 @@ class Registry:
     def state_digest(self) -> str:
         """Digest of the registry state a decision used: the head of the audit chain (every
         change is in the chain, so equal heads mean equal registries)."""
-        with self._tx() as s:
-            last = s.execute(
-                select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-            ).scalar_one_or_none()
+        # A plain connection, not an ORM session: the server reads this once per request
+        # (0.3 instead of 1 ms of CPU on SQLite).
+        try:
+            with self.engine.connect() as conn:
+                last = conn.execute(_HEAD).scalar_one_or_none()
+        except OperationalError as exc:
+            raise RegistryError(f"database error ({exc.orig})") from exc
         return str(last) if last is not None else audit.GENESIS
+
+
+_HEAD = select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
 
 
 def _safe_url(url: str) -> str:

@@ -1,0 +1,1 @@
+"""Registry server benchmark: ``python -m benchmarks.server`` (see run.py)."""

@@ -1,0 +1,3 @@
+from benchmarks.server.run import main
+
+main()

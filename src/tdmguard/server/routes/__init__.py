@@ -1,0 +1,1 @@
+"""The API's routers, one module per area; ``server/app.py`` includes them under ``/v1``."""

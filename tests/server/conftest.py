@@ -1,0 +1,83 @@
+"""A live server for the API tests: real uvicorn on 127.0.0.1 (a free port) over a real
+registry (SQLite file, or PostgreSQL when ``TDMGUARD_TEST_PG_URL`` is set)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tdmguard.config import ServerSettings, Settings
+from tdmguard.registry.service import RegistryService
+from tdmguard.registry.values import CLI_ACTOR, Scope
+
+
+@dataclass
+class Live:
+    url: str
+    service: RegistryService
+    admin: str  # admin key
+    keys: dict[str, str]  # "A" / "B": write keys of holders A and B; "reader": read key
+    key_ids: dict[str, str]
+
+    def client(self, who: str | None = None) -> httpx.Client:
+        headers = {}
+        if who is not None:
+            key = self.admin if who == "admin" else self.keys[who]
+            headers["Authorization"] = f"Bearer {key}"
+        return httpx.Client(base_url=self.url, headers=headers, timeout=60)
+
+
+def start_server(settings: ServerSettings, service: RegistryService) -> tuple[str, object]:
+    import uvicorn
+
+    from tdmguard.server.app import create_app
+
+    config = uvicorn.Config(create_app(settings, service=service), host="127.0.0.1", port=0,
+                            log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    return f"http://127.0.0.1:{port}", stop
+
+
+def make_live(db_url: str, tmp_path: Path, **server_kw: object) -> Iterator[Live]:
+    registry = Settings(db_url, tmp_path / "index")
+    service = RegistryService.open(registry, create=True)
+    for name in ("A", "B"):
+        service.add_holder(CLI_ACTOR, name)
+    keys: dict[str, str] = {}
+    key_ids: dict[str, str] = {}
+    for who, holder, scope in (("A", "A", Scope.WRITE), ("B", "B", Scope.WRITE),
+                               ("reader", None, Scope.READ)):
+        info, keys[who] = service.create_api_key(CLI_ACTOR, name=who, scope=scope, holder=holder)
+        key_ids[who] = info.id
+    admin_info, admin = service.create_api_key(CLI_ACTOR, name="ops", scope=Scope.ADMIN)
+    key_ids["admin"] = admin_info.id
+    settings = ServerSettings(registry, **server_kw)  # type: ignore[arg-type]
+    url, stop = start_server(settings, service)
+    try:
+        yield Live(url, service, admin, keys, key_ids)
+    finally:
+        stop()  # type: ignore[operator]
+
+
+@pytest.fixture
+def live(db_url: str, tmp_path: Path) -> Iterator[Live]:
+    yield from make_live(db_url, tmp_path, max_upload_bytes=2 * 1024 * 1024)
