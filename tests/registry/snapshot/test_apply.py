@@ -358,3 +358,15 @@ def test_mirror_on_any_database(db_url: str, tmp_path: Path, key: SigningKey) ->
     assert mirror.reserve("Local Holder", uses=[Use.TDM], effective_from=date(2025, 1, 1)).id == 5
     assert mirror.verify().ok
     mirror.close()
+
+
+@pytest.mark.parametrize("payload", ['{"a":1}', '{"t":"Motörhead \\"live\\" \\u2028 \\t é 🎵"}',
+                                     'tab\there', "\x00\x1f\x7f", "\u2028\u2029", ""])
+def test_fast_entry_hash_is_the_audit_logs(payload: str) -> None:
+    from tdmguard.registry import audit
+    from tdmguard.registry.snapshot.apply import _entry_hash
+
+    args = ("ab" * 32, 7, "2026-12-03T10:00:00.000001+00:00", "work.add", payload)
+    assert _entry_hash(*args) == audit.entry_hash(*args)
+    args = (audit.GENESIS, 1, "at \"quoted\" ü", "act\\ion", payload)
+    assert _entry_hash(*args) == audit.entry_hash(*args)
