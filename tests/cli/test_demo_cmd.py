@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tdmguard.cli.demo_cmd import run_demo
@@ -35,3 +36,8 @@ def test_demo_decides_every_sample(tmp_path: Path) -> None:
     assert home["stances"]["ai-train"] == "deny"
     assert summary["scan"]["counts"] == {"kept": 5, "excluded": 9, "review": 0, "errors": 0}
     assert (tmp_path / "demo" / "declaration" / ".well-known" / "tdmrep.json").is_file()
+    # the lab scanned a mirror pulled from the holder's signed snapshot, and says so
+    report = json.loads(Path(summary["scan"]["report"]).read_text("utf-8"))
+    [source] = report["registry"]["sources"]
+    assert source["snapshot"] == summary["exchange"]["snapshot"]["snapshot"]
+    assert source["head"] == summary["exchange"]["snapshot"]["head"]
