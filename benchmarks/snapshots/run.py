@@ -200,9 +200,13 @@ def _size(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
+CPU_S: list[float] = []  # process CPU seconds of each timed step (the machine is shared)
+
+
 def _timed(fn: Any) -> tuple[Any, float]:
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
+    CPU_S.append(time.process_time() - c0)
     return out, time.perf_counter() - t0
 
 
@@ -220,6 +224,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"source: {info}", flush=True)
     full, export_s = _timed(lambda: export_snapshot(reg, work / "full", key))
     full_bytes = _size(full.folder)
+    parts = {p.name: _size(p) for p in (full.folder / "tables", full.folder / "index")}
     pulls = []
     for n in range(args.repeat):
         mirror_dir = work / f"mirror{n}"
@@ -227,6 +232,7 @@ def main(argv: list[str] | None = None) -> None:
         _, pull_s = _timed(lambda m=mirror, d=mirror_dir: pull_snapshot(
             m, d / "mirror.index", FolderReader(full.folder), key.public))
         pulls.append(pull_s)
+        pull_cpu = CPU_S[-1]
         if n:
             mirror.close()
             shutil.rmtree(mirror_dir)
@@ -248,6 +254,8 @@ def main(argv: list[str] | None = None) -> None:
         "tdmguard": __version__,
         "source": info,
         "full": {"export_s": round(export_s, 1), "bytes": full_bytes,
+                 "tables_bytes": parts["tables"], "index_bytes": parts["index"],
+                 "pull_cpu_s": round(pull_cpu, 1),
                  "files": len(full.manifest.files),
                  "pull_s_median": round(statistics.median(pulls), 1),
                  "pull_s": [round(p, 1) for p in pulls]},
@@ -282,7 +290,9 @@ delta revokes 1 % of the reservations ({delta['revoked']:,} revocations).
 |---|---|
 | full export | {full['export_s']} s |
 | full snapshot size | {full['bytes'] / mb:.1f} MiB in {full['files']} files |
+| of which tables / index | {full['tables_bytes'] / mb:.1f} / {full['index_bytes'] / mb:.1f} MiB |
 | full pull into an empty mirror (median of {len(full['pull_s'])}) | {full['pull_s_median']} s |
+| its CPU time (one process) | {full['pull_cpu_s']} s |
 | delta export (1 % revoked) | {delta['export_s']} s |
 | delta size | {delta['bytes'] / 1024:.1f} KiB = {100 * delta['ratio_to_full']:.3f} % of full |
 | delta pull | {delta['pull_s']} s |
