@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from tdmguard.cli.demo_cmd import run_demo
@@ -40,3 +41,8 @@ def test_demo_decides_every_sample(tmp_path: Path) -> None:
     manifest = Path(summary["summary"]["removal_manifest"]).read_text().splitlines()
     assert len(manifest) == 9 + 1  # both scans' excluded items
     assert "Open questions" in Path(summary["summary"]["markdown"]).read_text()
+    # the lab scanned a mirror pulled from the holder's signed snapshot, and says so
+    report = json.loads(Path(summary["scan"]["report"]).read_text("utf-8"))
+    [source] = report["registry"]["sources"]
+    assert source["snapshot"] == summary["exchange"]["snapshot"]["snapshot"]
+    assert source["head"] == summary["exchange"]["snapshot"]["head"]

@@ -4,6 +4,8 @@
    media (recordings, artwork, lyrics, melodies: fingerprints only), a holder-wide commercial
    reservation, a per-work reservation and one licence; the publishing kit writes the
    declaration bundle and stamps two files.
+   The holder exports its registry as a signed snapshot; the AI developer pulls it into its
+   own mirror (signature and digests checked) and scans against the mirror.
 2. An AI developer's side: a scan of a sample dataset (distorted copies of registered works,
    stamped files, unregistered items), then a scan of a JSONL text manifest, and a check of
    a demo web site's opt-out signals served on 127.0.0.1.
@@ -30,10 +32,12 @@ from tdmguard.errors import InputError
 from tdmguard.fingerprint.engines import get_engine
 from tdmguard.registry.catalogue import fingerprint_media, read_catalogue
 from tdmguard.registry.matching import append_to_index
+from tdmguard.registry.snapshot import FolderReader, export_snapshot, pull_snapshot
 from tdmguard.registry.store import Registry
 from tdmguard.scan.decide import DecisionSettings
 from tdmguard.scan.summary import write_summary
 from tdmguard.signals.check import check_urls
+from tdmguard.signing import generate_signing_key
 from tdmguard.vocab import DecisionKind, Purpose, Use
 
 __all__ = ["register", "run_demo"]
@@ -110,11 +114,19 @@ def _rows(scan_dir: Path) -> list[dict[str, Any]]:
 
 def run_demo(workdir: Path, *, show_progress: bool = True) -> dict[str, Any]:
     data = demo_data_dir()
-    settings, reg = build_demo_registry(workdir)
+    holder_settings, reg = build_demo_registry(workdir)
     # The rights holder publishes: declaration bundle + two stamped files.
     published = publish_demo(reg, AURORA, workdir, base_url="https://aurora.example")
     works = [w.to_json() for w in reg.list_works()]
+    # ... and exports a signed snapshot; the AI lab pulls it into its own mirror.
+    key = generate_signing_key()
+    snapshot = export_snapshot(reg, workdir / "snapshot", key)
     reg.close()
+    settings = Settings(db_url=f"sqlite:///{workdir / 'lab-mirror.db'}",
+                        index_dir=workdir / "lab-mirror.index")
+    mirror = Registry.open(settings.db_url)
+    pulled = pull_snapshot(mirror, settings.index_dir, FolderReader(snapshot.folder), key.public)
+    mirror.close()
 
     # The AI developer scans a dataset.
     dataset = workdir / "dataset"
@@ -150,8 +162,11 @@ def run_demo(workdir: Path, *, show_progress: bool = True) -> dict[str, Any]:
 
     return {
         "workdir": str(workdir),
-        "registry": {"db": settings.db_url, "index": str(settings.index_dir), "works": works},
+        "registry": {"db": holder_settings.db_url, "index": str(holder_settings.index_dir),
+                     "works": works},
         "declaration": published,
+        "exchange": {"snapshot": snapshot.to_json(), "public_key": key.public.text,
+                     "pulled": pulled.to_json(), "mirror": settings.db_url},
         "scan": {"report": str(workdir / "scan" / "report.json"),
                  "report_html": str(workdir / "scan" / "report.html"),
                  "counts": report["counts"],
@@ -175,7 +190,11 @@ def _print(summary: dict[str, Any]) -> None:
     console.print(f"2. {AURORA} publishes its reservation in {len(names)} files under "
                   f"{summary['workdir']}/declaration and stamps "
                   f"{len(summary['declaration']['stamped'])} media files.")
-    print_table(f"3. scan of a dataset as {ACTOR} (ai-train, commercial)",
+    pulled = summary["exchange"]["pulled"]
+    console.print(f"   The registry is exported as signed snapshot {pulled['snapshot']} "
+                  f"(audit entries 1..{pulled['seq']}); {ACTOR} pulls it into its mirror "
+                  f"{summary['exchange']['mirror']} (signature and every digest checked).")
+    print_table(f"3. scan of a dataset as {ACTOR} (ai-train, commercial), on its mirror",
                 ["item", "media", "decision", "why", "work"], summary["scan"]["items"])
     print_table("   totals", ["kept", "excluded", "review", "errors"],
                 [summary["scan"]["counts"]])

@@ -170,7 +170,8 @@ def test_random_registries_round_trip_by_full_and_by_delta(
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.timeout(3600)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @REGISTRIES
 def test_random_registries_round_trip_many(
     before: list[tuple[object, ...]], after: list[tuple[object, ...]]

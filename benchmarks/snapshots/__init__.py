@@ -1,0 +1,1 @@
+"""Signed snapshot export and pull at catalogue scale (issue 11)."""

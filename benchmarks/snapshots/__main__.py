@@ -1,0 +1,3 @@
+from benchmarks.snapshots.run import main
+
+main()
