@@ -11,7 +11,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 AREAS = ("audio", "lyrics", "melody", "image", "check_urls", "report", "hostile", "catalogue",
-         "server", "snapshots")
+         "server", "snapshots", "scan")
 
 HEADER = """# Benchmark results
 
@@ -32,6 +32,7 @@ Each section says how to reproduce it; raw numbers with date, machine and versio
 | catalogue | `python -m benchmarks.catalogue` | none (10,000-row import; audio on 1 and 2 cores) |
 | server | `python -m benchmarks.server` | the CLI doing the same work |
 | snapshots | `python -m benchmarks.snapshots` | (targets of issue 11) |
+| scan | `python -m benchmarks.scan` | the bare engines; webdataset, pyarrow |
 
 """
 

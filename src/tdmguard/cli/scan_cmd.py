@@ -31,7 +31,7 @@ from tdmguard.scan.decide import DecisionSettings
 from tdmguard.scan.job import Executor, ScanJob, registry_view
 from tdmguard.scan.location import is_remote
 from tdmguard.scan.readers import ReadOptions
-from tdmguard.scan.runner import run_scan
+from tdmguard.scan.runner import local_work_dir, publish, run_scan
 from tdmguard.vocab import DecisionKind
 
 __all__ = ["exit_code_of", "register", "scan_dataset"]
@@ -40,7 +40,7 @@ __all__ = ["exit_code_of", "register", "scan_dataset"]
 def scan_dataset(
     settings: Settings,
     source: Path | str,
-    out: Path,
+    out: Path | str,
     *,
     decision: DecisionSettings,
     checks: list[str] | None = None,
@@ -58,9 +58,11 @@ def scan_dataset(
     """Run a scan with a progress bar (shards and throughput); returns the report."""
     registry = Registry.open(settings.db_url, create=False)  # never create one as a side effect
     text = str(source)
+    remote_out = str(out) if is_remote(str(out)) else None
+    out_dir = local_work_dir(remote_out) if remote_out else Path(out).resolve()
     job = ScanJob(
         source=text if is_remote(text) or expand_pattern_like(text) else Path(text).resolve(),
-        out_dir=out.resolve(),
+        out_dir=out_dir,
         index_dir=settings.index_dir,
         decision=decision,
         view=registry_view(registry),
@@ -97,7 +99,10 @@ def scan_dataset(
             rate = (done - start_done[0]) / elapsed if elapsed > 0 else 0.0
             bar.update(task, completed=done, total=total, rate=f"{rate:,.2f} shards/s")
 
-        return run_scan(job, resume=resume, progress=progress)
+        report = run_scan(job, resume=resume, progress=progress)
+    if remote_out:
+        publish(out_dir, remote_out)
+    return report
 
 
 def expand_pattern_like(text: str) -> bool:
@@ -123,7 +128,7 @@ def _executor(value: str) -> Executor:
         raise InputError(f"expected local or ray, got {value!r}", where="--executor") from exc
 
 
-def _print_summary(report: dict[str, Any], out: Path) -> None:
+def _print_summary(report: dict[str, Any], out: str) -> None:
     counts = report["counts"]
     print_table("scan summary", ["decision", "records"], [(k, v) for k, v in counts.items()])
     if report["by_reason"]:
@@ -134,8 +139,8 @@ def _print_summary(report: dict[str, Any], out: Path) -> None:
     console.print(f"checks active: {', '.join(report['checks']['active']) or 'none'}")
     for name, why in skipped.items():
         console.print(f"  [dim]{name}: {why}[/]")
-    console.print(f"report: {out / 'report.json'}")
-    console.print(f"report page: {out / 'report.html'}")
+    console.print(f"report: {out.rstrip('/')}/report.json")
+    console.print(f"report page: {out.rstrip('/')}/report.html")
 
 
 def scan(
@@ -150,7 +155,15 @@ def scan(
             "file://; extra datasets)."
         ),
     ],
-    out: Annotated[Path, typer.Option("--out", help="Output folder.")],
+    out: Annotated[
+        str,
+        typer.Option(
+            "--out",
+            help="Output folder, or a URL (s3://...): the scan then works in a local folder "
+            "($TDMGUARD_SCAN_WORK, default ~/.cache/tdmguard/scans) and copies its outputs "
+            "there at the end (report.json last).",
+        ),
+    ],
     use: Annotated[
         str,
         typer.Option(

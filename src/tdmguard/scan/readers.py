@@ -206,6 +206,7 @@ def record_from_row(
     where: str,
     default_id: str,
     options: ReadOptions = ReadOptions(),
+    raw: object = None,
 ) -> Record:
     """One manifest or table row as a record: ``id``, inline text (``--text-column``), a
     media path (relative to the manifest), embedded media (``{bytes, path}`` structs or
@@ -236,24 +237,26 @@ def record_from_row(
     broken = [p for p in parts if "error" in p.meta]
     if broken:
         return Record(
-            id=rid, media=MediaKind.UNKNOWN, url=url, where=where, fields=fields,
+            id=rid, media=MediaKind.UNKNOWN, url=url, where=where, fields=fields, raw=raw,
             meta={"error": "; ".join(f"{p.id}: {p.meta['error']}" for p in broken)},
         )
     if len(parts) == 1:
         part = parts[0]
         return Record(
             id=rid, media=part.media, path=part.path, text=part.text, data=part.data, url=url,
-            size_bytes=part.size_bytes, where=where, fields=fields, meta=dict(part.meta),
+            size_bytes=part.size_bytes, where=where, fields=fields, meta=dict(part.meta), raw=raw,
         )
     if parts:
         return Record(
-            id=rid, media=_primary(parts), url=url, where=where, fields=fields,
+            id=rid, media=_primary(parts), url=url, where=where, fields=fields, raw=raw,
             parts=tuple(parts), size_bytes=sum(p.size_bytes for p in parts),
         )
     if url is not None:
-        return Record(id=rid, media=MediaKind.UNKNOWN, url=url, where=where, fields=fields)
+        return Record(
+            id=rid, media=MediaKind.UNKNOWN, url=url, where=where, fields=fields, raw=raw
+        )
     return Record(
-        id=rid, media=MediaKind.UNKNOWN, where=where, fields=fields,
+        id=rid, media=MediaKind.UNKNOWN, where=where, fields=fields, raw=raw,
         meta={"error": f"{where}: a record needs text ({options.text_column!r}), media, "
               f"a path ({options.path_column!r}) or a url"},
     )
@@ -297,8 +300,7 @@ def _read_lines(spec: ShardSpec, options: ReadOptions) -> Iterator[Record]:
                 if line is None:
                     yield _error(rid, f"{where}: line longer than 16 MiB", where=where)
                 elif line.strip():
-                    record = _line_record(line, where=where, rid=rid, base=base, options=options)
-                    yield _with_raw(record, line)
+                    yield _line_record(line, where=where, rid=rid, base=base, options=options)
                 if budget >= 0:
                     budget -= length
                     if budget <= 0:
@@ -320,7 +322,9 @@ def _line_record(line: bytes, *, where: str, rid: str, base: str, options: ReadO
         return _error(rid, f"{where}: invalid JSON record (nested too deeply)", where=where)
     except (ValueError, UnicodeDecodeError) as exc:
         return _error(rid, f"{where}: invalid JSON record ({exc})", where=where)
-    return record_from_row(obj, base=base, where=where, default_id=rid, options=options)
+    return record_from_row(
+        obj, base=base, where=where, default_id=rid, options=options, raw=line
+    )
 
 
 def _csv_lines(fh: IO[bytes], budget: int) -> Iterator[str]:
@@ -369,10 +373,9 @@ def _read_csv(spec: ShardSpec, options: ReadOptions) -> Iterator[Record]:
                     )
                     continue
                 fields = {k: (v if v != "" else None) for k, v in zip(header, row, strict=True)}
-                record = record_from_row(
-                    fields, base=base, where=where, default_id=rid, options=options
+                yield record_from_row(
+                    fields, base=base, where=where, default_id=rid, options=options, raw=row
                 )
-                yield _with_raw(record, row)
         except (OSError, EOFError, ValueError, csv.Error) as exc:
             yield _error(
                 _default_id(spec, "row", number), f"{label}: unreadable after row {number} ({exc})",
@@ -458,15 +461,10 @@ def _read_table(spec: ShardSpec, options: ReadOptions) -> Iterator[Record]:
     for i, row in enumerate(rows):
         number = spec.start + i + 1
         where = f"{label}:row {number}"
-        record = record_from_row(
+        yield record_from_row(
             row, base=base, where=where, default_id=_default_id(spec, "row", number),
-            options=options,
+            options=options, raw=i,
         )
-        yield _with_raw(record, i)
-
-
-def _with_raw(record: Record, raw: object) -> Record:
-    return replace(record, raw=raw)
 
 
 # --- WebDataset ------------------------------------------------------------------------

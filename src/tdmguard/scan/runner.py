@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from tdmguard import __version__
@@ -29,13 +31,14 @@ from tdmguard.errors import InputError
 from tdmguard.scan.executors import run_shards
 from tdmguard.scan.job import ScanJob
 from tdmguard.scan.keep_format import merge_kept
+from tdmguard.scan.location import remote_fs
 from tdmguard.scan.plan import ShardSpec, plan_source
 from tdmguard.scan.report_facts import collect_facts, content_section
 from tdmguard.scan.report_html import write_report_html
 from tdmguard.scan.shard import build_checks, resolve_check
 from tdmguard.scan.writers import clean_temporary, completed_shards, merge_shards, read_stats
 
-__all__ = ["ProgressFn", "preflight", "run_scan"]
+__all__ = ["ProgressFn", "local_work_dir", "preflight", "publish", "run_scan"]
 
 ProgressFn = Callable[[int, int], None]  # (shards done, shards total)
 PLAN = "plan.json"
@@ -159,6 +162,27 @@ def run_scan(
     write_json_atomic(job.out_dir / "report.json", report)
     write_report_html(facts, job.out_dir / "report.html")
     return report
+
+
+def local_work_dir(url: str) -> Path:
+    """Where a scan whose ``--out`` is remote works (and resumes): a folder named after the
+    URL under ``$TDMGUARD_SCAN_WORK`` (default ``~/.cache/tdmguard/scans``)."""
+    base = Path(os.environ.get("TDMGUARD_SCAN_WORK", "~/.cache/tdmguard/scans")).expanduser()
+    return base / hashlib.sha256(url.encode("utf-8")).hexdigest()[:24]
+
+
+def publish(out_dir: Path, url: str) -> int:
+    """Copy a finished scan's outputs (not its shards) to a remote ``--out``; returns the
+    number of files. The report goes last, so its presence means the rest is there."""
+    fs, root = remote_fs(url)
+    root = root.rstrip("/")
+    files = [p for p in sorted(out_dir.rglob("*")) if p.is_file()
+             and p.relative_to(out_dir).parts[0] not in ("shards",)
+             and p.name != "report.json"]
+    for path in [*files, out_dir / "report.json"]:
+        rel = path.relative_to(out_dir).as_posix()
+        fs.put_file(str(path), f"{root}/{rel}")
+    return len(files) + 1
 
 
 def _report(

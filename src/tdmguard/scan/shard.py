@@ -74,6 +74,7 @@ def build_checks(job: ScanJob) -> WorkerChecks:
         actor=job.decision.actor,
         options=dict(job.check_options),
         fingerprinted=dict(job.view.fingerprinted),
+        cache_dir=job.out_dir if str(job.source) else None,
     )
     checks: list[Check] = []
     skipped: dict[str, str] = {}

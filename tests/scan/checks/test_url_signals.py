@@ -50,3 +50,55 @@ def test_verdicts_for_record_urls_with_one_fetch_per_site_file() -> None:
     assert merge_verdicts(b.verdicts).stances[Use.AI_TRAIN] is Stance.UNKNOWN
     assert any("gptbot" in p for p in b.problems + tuple(q for v in b.verdicts for q in v.problems))
     assert again == a
+
+
+def _scan_urls(tmp_path: Path, urls: list[str], name: str, **options: str) -> dict[str, str]:
+    import json
+
+    from tdmguard.registry.store import Registry
+    from tdmguard.scan.decide import DecisionSettings
+    from tdmguard.scan.job import ScanJob, registry_view
+    from tdmguard.scan.runner import run_scan
+    from tdmguard.vocab import DecisionKind, Purpose
+
+    manifest = tmp_path / f"{name}.jsonl"
+    manifest.write_text("".join(json.dumps({"id": f"r{i}", "text": "words", "url": u}) + "\n"
+                                for i, u in enumerate(urls)))
+    reg = Registry.open(f"sqlite:///{tmp_path / 'r.db'}")
+    job = ScanJob(source=manifest, out_dir=tmp_path / f"out-{name}", index_dir=tmp_path / "i",
+                  decision=DecisionSettings(Use.AI_TRAIN, Purpose.COMMERCIAL, "acme",
+                                            date(2026, 11, 25), DecisionKind.REVIEW),
+                  view=registry_view(reg), checks=("url-signals",), check_options=options,
+                  shard_size=2, workers=2)
+    reg.close()
+    run_scan(job)
+    out: dict[str, str] = {}
+    for kind in ("kept", "excluded", "review", "errors"):
+        for line in (job.out_dir / f"{kind}.jsonl").read_text().splitlines():
+            out[json.loads(line)["id"]] = kind
+    return out
+
+
+def test_a_scan_fetches_each_site_file_once_across_workers(tmp_path: Path) -> None:
+    routes = {"/robots.txt": Route(200, b"User-agent: GPTBot\nDisallow: /\n", TEXT,
+                                   delay_s=0.2)}
+    for i in range(12):
+        routes[f"/p{i}"] = Route(200, b"x", {"Content-Type": "audio/mpeg",
+                                             **({"X-Robots-Tag": "noai"} if i % 3 == 0 else {})})
+    with serve(Site(routes)) as [site]:
+        decisions = _scan_urls(tmp_path, [f"{site.base}/p{i}" for i in range(12)], "once")
+        assert site.requests_for("/robots.txt") == 1  # 2 workers, 6 shards, one fetch
+        assert site.requests_for("/.well-known/tdmrep.json") == 1
+        assert all(site.requests_for(f"/p{i}") == 1 for i in range(12))
+    assert [decisions[f"r{i}"] for i in range(12)] == [
+        "excluded" if i % 3 == 0 else "review" for i in range(12)]
+
+
+def test_a_failing_origin_trips_the_circuit_breaker(tmp_path: Path) -> None:
+    routes = {f"/p{i}": Route(503, b"down") for i in range(16)}
+    with serve(Site(routes)) as [site]:
+        decisions = _scan_urls(tmp_path, [f"{site.base}/p{i}" for i in range(16)], "breaker",
+                               breaker="3")
+        pages = sum(site.requests_for(f"/p{i}") for i in range(16))
+    assert 3 <= pages <= 6  # 3 failures, plus what was in flight in the other worker
+    assert set(decisions.values()) == {"review"}  # unknown: never read as allowed

@@ -47,6 +47,8 @@ class CheckContext:
     # Registered fingerprints per modality value: a content check whose index is missing
     # while works of its modality are registered refuses to start (IndexStoreError).
     fingerprinted: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # A folder the workers of one scan share (its output folder): caches live there.
+    cache_dir: Path | None = None
 
 
 class Check(Protocol):

@@ -1,0 +1,3 @@
+from benchmarks.scan.run import main
+
+raise SystemExit(main())

@@ -1,0 +1,409 @@
+"""End-to-end scan benchmark (issue 12).
+
+- text (MB/s), images (images/s), audio (x real time): ``tdmguard`` scans on 2 workers
+  against the bare engine's own throughput on the same items in 2 processes (a process pool
+  calling ``Matcher.identify_*``); the overhead is ``1 - scan rate / bare rate``;
+- Ray Data with 2 workers against 1 (the text scan, Ray started beforehand);
+- WebDataset and Parquet read rates of the scan's readers against the plain libraries
+  (``webdataset.WebDataset`` iteration, ``pyarrow`` ``iter_batches().to_pylist()``);
+- memory: a text manifest of ``--rows`` rows (default 1,000,000) scanned on 2 workers, peak
+  RSS of the driver and of the largest worker.
+
+Run: ``python -m benchmarks.scan [--quick] [--rows N] [--repeat R]``. Data is generated into
+``benchmarks/scan/cache/`` (git-ignored). Writes ``results.json`` and ``RESULTS.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / "cache"
+ROOT = HERE.parents[1]
+
+
+def _demo() -> Path:
+    from tdmguard.demo import demo_data_dir
+
+    return demo_data_dir()
+
+
+def _world(folder: Path) -> tuple[Path, Path]:
+    """A registry with one reserved work per modality (lyrics, image, audio) and its index."""
+    from tdmguard.fingerprint.engines import get_engine
+    from tdmguard.registry.matching import append_to_index
+    from tdmguard.registry.store import NewWork, Registry
+    from tdmguard.vocab import Modality, Purpose, Use
+
+    db, index = folder / "registry.db", folder / "index"
+    if db.exists():
+        return db, index
+    folder.mkdir(parents=True, exist_ok=True)
+    reg = Registry.open(f"sqlite:///{db}")
+    reg.add_holder("Aurora")
+    demo = _demo()
+    jeanie = demo / "lyrics" / "jeanie_with_the_light_brown_hair.txt"
+    for modality, path in ((Modality.LYRICS, jeanie),
+                           (Modality.IMAGE, demo / "image" / "caterpillar.png"),
+                           (Modality.AUDIO, demo / "audio" / "ref-awakening.ogg")):
+        engine = get_engine(modality)
+        fp = engine.extract(path)
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        info = reg.import_works("Aurora", [(NewWork(title=path.stem, external_id=path.stem),
+                                            [(fp, sha)])])[0]
+        append_to_index(index, engine, [(info.id, fp)])
+    reg.reserve("Aurora", uses=[Use.TDM], effective_from=date(2025, 1, 1),
+                purposes=[Purpose.COMMERCIAL])
+    reg.close()
+    return db, index
+
+
+def _texts(n: int) -> list[str]:
+    demo = _demo() / "lyrics"
+    pool = [(demo / "jeanie_with_the_light_brown_hair.txt").read_text("utf-8"),
+            (demo / "training" / "essay_without_lyrics.txt").read_text("utf-8"),
+            (demo / "training" / "forum_thread_old_songs.txt").read_text("utf-8"),
+            (demo / "der_lindenbaum.txt").read_text("utf-8")]
+    return [f"{pool[i % len(pool)]}\n#{i}" for i in range(n)]
+
+
+def _media_folder(kind: str, copies: int) -> Path:
+    folder = CACHE / f"{kind}-{copies}"
+    if folder.exists():
+        return folder
+    src = sorted((_demo() / kind).glob("*.*"))
+    src = [p for p in src if p.suffix.lower() in (".png", ".jpg", ".ogg")]
+    tmp = folder.with_suffix(".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for c in range(copies):
+        for p in src:
+            shutil.copyfile(p, tmp / f"{c:03d}-{p.name}")
+    tmp.rename(folder)
+    return folder
+
+
+# --- bare engine ------------------------------------------------------------------------------
+
+_MATCHER: list[Any] = []
+
+
+def _init_bare(index: str, modality: str) -> None:
+    from tdmguard.registry.matching import Matcher
+    from tdmguard.vocab import Modality
+
+    _MATCHER[:] = [Matcher.open(Path(index), Modality(modality))]
+
+
+def _bare_item(item: str) -> int:
+    matcher = _MATCHER[0]
+    if matcher.engine.modality.value == "lyrics":
+        return len(matcher.identify_text(item, where="bench"))
+    return len(matcher.identify_path(Path(item)))
+
+
+def _bare(index: Path, modality: str, items: list[str], workers: int) -> float:
+    with ProcessPoolExecutor(workers, initializer=_init_bare,
+                             initargs=(str(index), modality)) as pool:
+        t0 = time.perf_counter()
+        list(pool.map(_bare_item, items, chunksize=16))
+        return time.perf_counter() - t0
+
+
+def _bare_total(index: Path, modality: str, items: list[str], workers: int) -> float:
+    """Wall time including the pool's start (the scan's includes its own)."""
+    t0 = time.perf_counter()
+    with ProcessPoolExecutor(workers, initializer=_init_bare,
+                             initargs=(str(index), modality)) as pool:
+        list(pool.map(_bare_item, items, chunksize=16))
+    return time.perf_counter() - t0
+
+
+# --- scan ------------------------------------------------------------------------------------
+
+
+def _job(db: Path, index: Path, source: Path | str, out: Path, check: str, **kw: Any) -> Any:
+    from tdmguard.registry.store import Registry
+    from tdmguard.scan.decide import DecisionSettings
+    from tdmguard.scan.job import ScanJob, registry_view
+    from tdmguard.vocab import Purpose, Use
+
+    reg = Registry.open(f"sqlite:///{db}", create=False)
+    view = registry_view(reg)
+    reg.close()
+    decision = DecisionSettings(Use.AI_TRAIN, Purpose.COMMERCIAL, "BenchAI", date(2026, 1, 1))
+    return ScanJob(source=source, out_dir=out, index_dir=index, decision=decision, view=view,
+                   checks=(check,), **kw)
+
+
+def _scan_time(job: Any) -> tuple[float, dict[str, Any]]:
+    from tdmguard.scan.runner import run_scan
+
+    shutil.rmtree(job.out_dir, ignore_errors=True)
+    t0 = time.perf_counter()
+    report = run_scan(job)
+    return time.perf_counter() - t0, report
+
+
+def bench_engines(db: Path, index: Path, repeat: int, quick: bool) -> list[dict[str, Any]]:
+    import soundfile
+
+    rows: list[dict[str, Any]] = []
+    n_text = 600 if quick else 3000
+    texts = _texts(n_text)
+    manifest = CACHE / f"text-{n_text}.jsonl"
+    if not manifest.exists():
+        manifest.write_text("".join(json.dumps({"id": f"t{i}", "text": t}) + "\n"
+                                    for i, t in enumerate(texts)), "utf-8")
+    mb = sum(len(t.encode()) for t in texts) / 1e6
+    images = _media_folder("image", 4 if quick else 20)
+    audio = _media_folder("audio", 1 if quick else 3)
+    seconds = sum(soundfile.info(str(p)).duration for p in audio.iterdir())
+    cases = [
+        ("text", "lyrics", "lyrics-match", manifest, texts, mb, "MB/s", 64),
+        ("images", "image", "image-match", images,
+         [str(p) for p in sorted(images.iterdir())], len(list(images.iterdir())), "images/s", 16),
+        ("audio", "audio", "audio-match", audio,
+         [str(p) for p in sorted(audio.iterdir())], seconds, "x real time", 4),
+    ]
+    for name, modality, check, source, items, amount, unit, shard in cases:
+        bare_s, scan_s = [], []
+        for _ in range(repeat):
+            bare_s.append(_bare_total(index, modality, items, 2))
+            job = _job(db, index, source, CACHE / f"out-{name}", check, workers=2,
+                       shard_size=shard)
+            secs, report = _scan_time(job)
+            scan_s.append(secs)
+            assert report["counts"]["errors"] == 0, report["counts"]
+        bare, scan = statistics.median(bare_s), statistics.median(scan_s)
+        rows.append({"case": name, "items": len(items), "unit": unit,
+                     "bare_rate": round(amount / bare, 2), "scan_rate": round(amount / scan, 2),
+                     "overhead": round(1 - bare / scan, 3),
+                     "bare_s": [round(x, 2) for x in bare_s],
+                     "scan_s": [round(x, 2) for x in scan_s]})
+        print(f"{name:7s} bare {amount / bare:8.2f} {unit:12s} scan {amount / scan:8.2f}"
+              f"  overhead {1 - bare / scan:+.1%}", flush=True)
+    return rows
+
+
+def bench_ray(db: Path, index: Path, quick: bool) -> dict[str, Any]:
+    import ray
+
+    from tdmguard.scan.job import Executor
+
+    n = 600 if quick else 3000
+    manifest = CACHE / f"text-{n}.jsonl"
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        times = {}
+        for workers in (1, 2, 1, 2):
+            job = _job(db, index, manifest, CACHE / f"out-ray{workers}", "lyrics-match",
+                       workers=workers, shard_size=64, executor=Executor.RAY)
+            secs, _ = _scan_time(job)
+            times.setdefault(workers, []).append(secs)
+    finally:
+        ray.shutdown()
+    one, two = statistics.median(times[1]), statistics.median(times[2])
+    print(f"ray     1 worker {one:.1f} s, 2 workers {two:.1f} s: {one / two:.2f}x", flush=True)
+    return {"items": n, "one_worker_s": round(one, 2), "two_workers_s": round(two, 2),
+            "speedup": round(one / two, 2)}
+
+
+def bench_readers(quick: bool) -> list[dict[str, Any]]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    import webdataset as wds
+
+    from tdmguard.scan.plan import plan_source
+    from tdmguard.scan.readers import read_shard
+
+    n_shards, per = (2, 500) if quick else (4, 2000)
+    folder = CACHE / f"wds-{n_shards}x{per}"
+    if not folder.exists():
+        tmp = folder.with_suffix(".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        blob = os.urandom(8192)
+        for s in range(n_shards):
+            with wds.TarWriter(str(tmp / f"s-{s:06d}.tar")) as sink:
+                for j in range(per):
+                    sink.write({"__key__": f"k{s}_{j:06d}", "txt": f"caption {j}",
+                                "bin": blob, "json": {"i": j}})
+        tmp.rename(folder)
+    pattern = str(folder / f"s-{{000000..{n_shards - 1:06d}}}.tar")
+    urls = [str(p) for p in sorted(folder.glob("*.tar"))]
+    mb = sum(p.stat().st_size for p in folder.glob("*.tar")) / 1e6
+
+    def ours_wds() -> int:
+        return sum(1 for spec in plan_source(pattern, 256) for _ in read_shard(spec))
+
+    def plain_wds() -> int:
+        return sum(1 for _ in wds.WebDataset(urls, shardshuffle=False))
+
+    pq_dir = CACHE / f"parquet-{n_shards}x{per * 5}"
+    if not pq_dir.exists():
+        pq_dir.mkdir(parents=True)
+        for s in range(n_shards):
+            pq.write_table(pa.table({"id": [f"r{s}_{i}" for i in range(per * 5)],
+                                     "text": [f"caption {i}" for i in range(per * 5)],
+                                     "data": [os.urandom(512) for _ in range(per * 5)]}),
+                           pq_dir / f"p-{s}.parquet", row_group_size=4096)
+    pq_mb = sum(p.stat().st_size for p in pq_dir.glob("*.parquet")) / 1e6
+
+    def ours_pq() -> int:
+        return sum(1 for spec in plan_source(str(pq_dir), 1024) for _ in read_shard(spec))
+
+    def plain_pq() -> int:
+        total = 0
+        for p in sorted(pq_dir.glob("*.parquet")):
+            for batch in pq.ParquetFile(p).iter_batches(batch_size=1024):
+                total += len(batch.to_pylist())
+        return total
+
+    rows = []
+    for name, ours, plain, size in (("webdataset", ours_wds, plain_wds, mb),
+                                    ("parquet", ours_pq, plain_pq, pq_mb)):
+        t_ours, t_plain = [], []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            n_ours = ours()
+            t_ours.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            n_plain = plain()
+            t_plain.append(time.perf_counter() - t0)
+        assert n_ours == n_plain, (name, n_ours, n_plain)
+        o, p = statistics.median(t_ours), statistics.median(t_plain)
+        rows.append({"reader": name, "items": n_ours, "mb": round(size, 1),
+                     "ours_items_s": round(n_ours / o), "plain_items_s": round(n_plain / p),
+                     "ratio": round(p / o, 2)})
+        print(f"{name:10s} ours {n_ours / o:9.0f} items/s  plain {n_plain / p:9.0f} items/s"
+              f"  ours/plain {p / o:.2f}", flush=True)
+    return rows
+
+
+def bench_memory(db: Path, index: Path, rows: int) -> dict[str, Any]:
+    """In a fresh process: scan a ``rows``-row text manifest on 2 workers."""
+    manifest = CACHE / f"rows-{rows}.jsonl"
+    if not manifest.exists():
+        tmp = manifest.with_suffix(".tmp")
+        with tmp.open("w", encoding="utf-8") as fh:
+            for i in range(rows):
+                fh.write(json.dumps({"id": f"m{i}", "text": f"row {i} of a forum, short words",
+                                     "src": "bench"}) + "\n")
+        tmp.rename(manifest)
+    code = (
+        "import json, resource, sys, time\n"
+        "from benchmarks.scan.run import _job, _scan_time\n"
+        "from pathlib import Path\n"
+        f"job = _job(Path({str(db)!r}), Path({str(index)!r}), Path({str(manifest)!r}),"
+        f" Path({str(CACHE / 'out-memory')!r}), 'lyrics-match', workers=2, shard_size=2048)\n"
+        "secs, report = _scan_time(job)\n"
+        "me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
+        "kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024\n"
+        "print(json.dumps({'seconds': secs, 'driver_mb': me, 'largest_worker_mb': kids,"
+        " 'records': sum(report['counts'].values())}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    result = {k: round(v, 1) if isinstance(v, float) else v for k, v in result.items()}
+    result["rows"] = rows
+    result["manifest_mb"] = round(manifest.stat().st_size / 1e6, 1)
+    print(f"memory  {rows:,} rows in {result['seconds']:.0f} s: driver peak "
+          f"{result['driver_mb']:.0f} MB, largest worker {result['largest_worker_mb']:.0f} MB",
+          flush=True)
+    shutil.rmtree(CACHE / "out-memory", ignore_errors=True)
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scan")
+    parser.add_argument("--quick", action="store_true", help="small data (a smoke run)")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=1_000_000, help="memory test rows (0: skip)")
+    parser.add_argument("--skip", action="append", default=[],
+                        help="engines, ray, readers or memory (repeat)")
+    args = parser.parse_args(argv)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    db, index = _world(CACHE / "world")
+    results: dict[str, Any] = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "processor": platform.processor(),
+                    "cpus": os.cpu_count(), "python": platform.python_version(),
+                    "load_avg_at_start": [round(x, 2) for x in os.getloadavg()]},
+        "version": _version(),
+        "quick": args.quick,
+    }
+    if "engines" not in args.skip:
+        results["engines"] = bench_engines(db, index, args.repeat, args.quick)
+    if "readers" not in args.skip:
+        results["readers"] = bench_readers(args.quick)
+    if "ray" not in args.skip:
+        results["ray"] = bench_ray(db, index, args.quick)
+    if "memory" not in args.skip and args.rows:
+        results["memory"] = bench_memory(db, index, args.rows)
+    results["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    (HERE / "results.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
+    (HERE / "RESULTS.md").write_text(_markdown(results), "utf-8")
+    return 0
+
+
+def _version() -> str:
+    from tdmguard import __version__
+
+    return __version__
+
+
+def _markdown(r: dict[str, Any]) -> str:
+    lines = ["# scan", "",
+             "`python -m benchmarks.scan` (2 workers; the machine is shared with other jobs, "
+             f"load average {r['machine']['load_avg_at_start']} at start: medians of "
+             "repeated runs, read the ratios rather than the absolute rates). "
+             f"{r['date']}, {r['machine']['platform']}, {r['machine']['cpus']} CPUs.", ""]
+    if "engines" in r:
+        lines += ["End to end against the bare engine (the same items through "
+                  "`Matcher.identify_*` on a 2-process pool; both include process start-up):",
+                  "", "| case | items | bare engine | scan | scan overhead |",
+                  "|---|---|---|---|---|"]
+        for e in r["engines"]:
+            lines.append(f"| {e['case']} | {e['items']} | {e['bare_rate']} {e['unit']} | "
+                         f"{e['scan_rate']} {e['unit']} | {e['overhead']:+.1%} |")
+        lines.append("")
+    if "readers" in r:
+        lines += ["Readers against the plain libraries (items/s, no decoding; ratio > 1: the "
+                  "scan's reader is faster):", "",
+                  "| source | items | MB | scan reader | plain library | ratio |",
+                  "|---|---|---|---|---|---|"]
+        for x in r["readers"]:
+            lines.append(f"| {x['reader']} | {x['items']} | {x['mb']} | {x['ours_items_s']} | "
+                         f"{x['plain_items_s']} | {x['ratio']} |")
+        lines.append("")
+    if "ray" in r:
+        x = r["ray"]
+        lines += [f"Ray Data (`--executor ray`, text, {x['items']} items, Ray started "
+                  f"beforehand): 1 worker {x['one_worker_s']} s, 2 workers "
+                  f"{x['two_workers_s']} s: **{x['speedup']}x**.", ""]
+    if "memory" in r:
+        x = r["memory"]
+        lines += [f"Memory: a {x['rows']:,}-row text manifest ({x['manifest_mb']} MB) scanned "
+                  f"on 2 workers in {x['seconds']} s: peak RSS {x['driver_mb']} MB (driver), "
+                  f"{x['largest_worker_mb']} MB (largest worker).", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
