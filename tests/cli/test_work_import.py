@@ -76,7 +76,7 @@ def test_weekly_reimport_upsert_then_sync(run: Run, folder: Path) -> None:
     out = run("work", "import", str(first), "--holder", "Meadow", "--json")
     assert out["counts"]["add"] == 2 and out["imported"] == 2  # type: ignore[index]
     # Importing the same file again in add mode fails on the first existing id (as before)...
-    assert "upsert" in str(run("work", "import", str(first), "--holder", "Meadow", code=3))
+    assert "upsert" in str(run("work", "import", str(first), "--holder", "Meadow", code=5))
     # ...and in upsert mode changes nothing.
     again = run("work", "import", str(first), "--holder", "Meadow", "--mode", "upsert", "--json")
     assert again["counts"] == {"add": 0, "update": 0, "skip": 2, "remove": 0,  # type: ignore[index]

@@ -19,7 +19,7 @@ from tdmguard.errors import InputError, MediaError
 from tdmguard.fingerprint.audio.decode import decode_mono
 from tdmguard.fingerprint.lyrics.reading import iter_text_chunks
 from tdmguard.fingerprint.melody.notes import MAX_MUSIC21_NOTES, read_note_lines
-from tdmguard.registry.catalogue import read_catalogue
+from tdmguard.registry.catalogue import parse_catalogue, read_catalogue
 from tests.declare.examples import example_declaration
 
 sf = pytest.importorskip("soundfile")
@@ -185,8 +185,10 @@ def test_duplicate_ids_are_found_in_one_pass(tmp_path: Path) -> None:
     folder.mkdir()
     rows = "".join(f"W{i},Title {i}\n" for i in range(20_000)) + "W7,again\nW9,again\n"
     (folder / "cat.csv").write_text("id,title\n" + rows)
-    with pytest.raises(InputError, match=r"duplicate id\(s\) W7, W9"):
+    with pytest.raises(InputError, match=r"duplicate id 'W7' \(first on line 9\) \(and 1 more"):
         read_catalogue(folder / "cat.csv")
+    problems = parse_catalogue(folder / "cat.csv").problems
+    assert [(p.line, p.id) for p in problems] == [(20_002, "W7"), (20_003, "W9")]
 
 
 def test_import_cli_flag(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -65,7 +65,7 @@ DATASET = {
 
 def _import(reg: Registry, settings: Settings, catalogue: Path, holder: str) -> int:
     # The demo's catalogues name media in sibling folders of the package's own data.
-    rows = read_catalogue(catalogue, allow_outside=True)
+    rows = read_catalogue(catalogue, allow_outside_paths=True)
     items = [(row.work, fingerprint_media(row.media, where=row.where)) for row in rows]
     infos = reg.import_works(holder, items)
     for info, (_, fps) in zip(infos, items, strict=True):

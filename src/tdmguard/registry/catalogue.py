@@ -109,7 +109,7 @@ def _text(value: object, where: str) -> str | None:
     raise InputError(f"expected text, got {type(value).__name__}", where=where)
 
 
-def media_path(base: Path, value: str, *, where: str, allow_outside: bool = False,
+def media_path(base: Path, value: str, *, where: str, allow_outside_paths: bool = False,
                media_root: Path | None = None) -> Path:
     """The regular file a catalogue's media column names, relative to the catalogue's folder.
     A path leading outside that folder (``../``, an absolute path) is refused unless allowed,
@@ -117,11 +117,11 @@ def media_path(base: Path, value: str, *, where: str, allow_outside: bool = Fals
     ``media_root`` (files uploaded to a server) the column names a file of that folder by its
     file name only, so a row can never point at another file of the machine."""
     if media_root is not None:
-        base, allow_outside = media_root, False
+        base, allow_outside_paths = media_root, False
         value = Path(value.replace("\\", "/")).name
     candidate = Path(value)
     resolved = (base / candidate).resolve()
-    if not allow_outside and not resolved.is_relative_to(base.resolve()):
+    if not allow_outside_paths and not resolved.is_relative_to(base.resolve()):
         raise InputError(f"{value!r} is outside the catalogue's folder "
                          "(allow it with --allow-outside-paths)", where=where)
     try:
@@ -134,7 +134,7 @@ def media_path(base: Path, value: str, *, where: str, allow_outside: bool = Fals
 
 
 def _row(base: Path, where: str, row: Mapping[str, object], *,
-         allow_outside: bool, media_root: Path | None) -> CatalogueRow:
+         allow_outside_paths: bool, media_root: Path | None) -> CatalogueRow:
     artists_raw = row.get("artists")
     if isinstance(artists_raw, list):
         artists = [_CONTROL.sub("", str(a)) for a in artists_raw]
@@ -145,7 +145,7 @@ def _row(base: Path, where: str, row: Mapping[str, object], *,
         value = _text(row.get(column), f"{where}: {column}")
         if value:
             media.append((modality, media_path(base, value, where=f"{where}: {column}",
-                                               allow_outside=allow_outside,
+                                               allow_outside_paths=allow_outside_paths,
                                                media_root=media_root)))
     kind_text = _text(row.get("kind"), f"{where}: kind")
     try:
@@ -190,7 +190,7 @@ def _problem(line: int, row: Mapping[str, object], exc: InputError, where: str) 
                       field_name, exc.message, exc.where or where)
 
 
-def parse_catalogue(path: Path, *, allow_outside: bool = False,
+def parse_catalogue(path: Path, *, allow_outside_paths: bool = False,
                     media_root: Path | None = None) -> Catalogue:
     """Parse and validate every row (not the media's content: see :func:`fingerprint_media`),
     collecting each refused row instead of stopping at the first. A file that cannot be read
@@ -208,7 +208,8 @@ def parse_catalogue(path: Path, *, allow_outside: bool = False,
                                  where=f"{path}:1")
         where = f"{path}:{number}"
         try:
-            parsed = _row(base, where, row, allow_outside=allow_outside, media_root=media_root)
+            parsed = _row(base, where, row, allow_outside_paths=allow_outside_paths,
+                          media_root=media_root)
         except InputError as exc:
             out.problems.append(_problem(number, row, exc, where))
             continue
@@ -227,10 +228,11 @@ def parse_catalogue(path: Path, *, allow_outside: bool = False,
     return out
 
 
-def read_catalogue(path: Path, *, allow_outside: bool = False,
+def read_catalogue(path: Path, *, allow_outside_paths: bool = False,
                    media_root: Path | None = None) -> list[CatalogueRow]:
     """Every row, validated; the first refused row raises :class:`InputError`."""
-    catalogue = parse_catalogue(path, allow_outside=allow_outside, media_root=media_root)
+    catalogue = parse_catalogue(path, allow_outside_paths=allow_outside_paths,
+                                media_root=media_root)
     catalogue.raise_first()
     return catalogue.rows
 

@@ -283,7 +283,7 @@ class RegistryService:
         works only if ``confirm_removal(ids)`` says yes. ``media_root``: see
         :func:`~tdmguard.registry.catalogue.media_path` (uploads to a server)."""
         name = self._acting_holder(actor, holder)
-        parsed = parse_catalogue(catalogue, allow_outside=allow_outside_paths,
+        parsed = parse_catalogue(catalogue, allow_outside_paths=allow_outside_paths,
                                  media_root=media_root)
         report = ImportReport(str(catalogue), mode, warnings=list(parsed.warnings))
         current = {w.id: w for w in self.registry.list_works(name, include_removed=True)}
