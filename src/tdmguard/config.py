@@ -123,6 +123,9 @@ class ServerSettings:
     max_upload_bytes: int = 100 * 1024 * 1024
     max_check_urls: int = 100
     check_private_hosts: bool = False
+    # Folder of signed snapshots (`registry export --out DIR/...`) served under /v1/snapshots
+    # and /v1/feed (``TDMGUARD_SNAPSHOTS_DIR``; unset: no snapshot routes).
+    snapshots_dir: Path | None = None
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
@@ -132,4 +135,6 @@ class ServerSettings:
             max_upload_bytes=_int(env, "TDMGUARD_MAX_UPLOAD_MB", 100, minimum=1) * 1024 * 1024,
             max_check_urls=_int(env, "TDMGUARD_MAX_CHECK_URLS", 100, minimum=1),
             check_private_hosts=_flag(env, "TDMGUARD_CHECK_PRIVATE_HOSTS"),
+            snapshots_dir=Path(env["TDMGUARD_SNAPSHOTS_DIR"]).expanduser()
+            if env.get("TDMGUARD_SNAPSHOTS_DIR", "").strip() else None,
         )

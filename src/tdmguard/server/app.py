@@ -25,6 +25,7 @@ from tdmguard.registry.service import RegistryService
 from tdmguard.server.errors import BodyLimitMiddleware, install_error_handlers
 from tdmguard.server.metrics import install_metrics
 from tdmguard.server.routes import matching, ops, registry, terms
+from tdmguard.server.snapshot_routes import snapshot_router
 
 __all__ = ["EXTENSIONS", "create_app"]
 
@@ -58,6 +59,8 @@ def create_app(
     install_metrics(app)  # added last, so outermost: 413s are counted too
     for router in (ops.router, registry.router, terms.router, matching.router):
         app.include_router(router)
+    if settings.snapshots_dir is not None:  # signed, public: served without a key
+        app.include_router(snapshot_router(settings.snapshots_dir))
     for name in EXTENSIONS:
         importlib.import_module(name).register(app)
     return app

@@ -39,6 +39,9 @@ def decide(
     work: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
     isrc: Annotated[str | None, Query(min_length=1, max_length=20)] = None,
     iswc: Annotated[str | None, Query(min_length=1, max_length=20)] = None,
+    iscc: Annotated[str | None, Query(min_length=1, max_length=120,
+                                      description="An ISCC: the equal code, else the nearest "
+                                      "Content-Code.")] = None,
     actor_org: Annotated[
         str | None,
         Query(alias="actor", min_length=1, max_length=300,
@@ -46,9 +49,9 @@ def decide(
     ] = None,
     at: Annotated[date | None, Query(description="Date judged (default today).")] = None,
 ) -> dict[str, object]:
-    """keep / exclude / review for one work (by id, ISRC or ISWC), with every reason: the
-    JSON of ``tdmguard decide --json``."""
-    info = service.find_work(actor, work=work, isrc=isrc, iswc=iswc)
+    """keep / exclude / review for one work (by id, ISRC, ISWC or ISCC), with every reason:
+    the JSON of ``tdmguard decide --json``."""
+    info = service.find_work(actor, work=work, isrc=isrc, iswc=iswc, iscc=iscc)
     return service.decide(
         actor, info, use=use, purpose=purpose, org=actor_org or actor.name,
         at=at or date.today(), head=request.state.audit_head,
