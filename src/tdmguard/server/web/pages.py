@@ -552,7 +552,8 @@ def identify(
 
 def _match_row(m: dict[str, object]) -> dict[str, object]:
     """A match with its spans and factors as text, and a bar (0..100) on the query."""
-    spans = {k: v for k, v in m.items() if k.startswith(("query_", "ref_"))}
+    spans = {k: v for k, v in m.items() if k.startswith(("query_", "ref_"))
+             and k.endswith(("_s", "_char", "_line", "_note"))}
     factors = {k: v for k, v in m.items() if k.endswith("_factor")}
     decision = m.get("decision")
     return {**m, "spans": spans, "factors": factors,
