@@ -99,6 +99,16 @@ class Person:
         self.page.keyboard.press("Enter")
         self.page.wait_for_url(lambda u: "/signin" not in u)
 
+    def unlabelled(self) -> list[str]:
+        """Form controls a screen reader could not name (no <label>, no aria-label)."""
+        found: list[str] = self.page.evaluate(
+            """[...document.querySelectorAll('input, select, textarea')]
+                 .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length)
+                              && !e.getAttribute('aria-label'))
+                 .map(e => e.outerHTML)"""
+        )
+        return found
+
     def csrf(self) -> str:
         value: str = self.page.locator('input[name="csrf"]').first.get_attribute("value")
         return value
@@ -173,6 +183,9 @@ def test_catalogue_manager_and_reader_in_chromium(
     a.page.click("button:text('Reserve')")
     assert "in force" in a.page.locator("#reservations").inner_text()
     a.shot("work")
+    for path in ("/works/REC-1", "/works", "/upload", "/lookup", "/identify", "/audit"):
+        a.go(path)
+        assert a.unlabelled() == [], path
 
     r = Person(browser, web, shots, "reader")
     r.sign_in(web.keys["reader"])

@@ -136,3 +136,39 @@ def test_identify_an_excerpt(web: Live) -> None:
     r = reader.post("/identify", files=files, data={"csrf": r_csrf, "use": "ai-train"})
     assert r.status_code == 200
     assert "REC-1" in r.text and "Awakening" in r.text and 'data-decision="keep"' in r.text
+
+
+def test_licences_paging_and_bad_input(web: Live) -> None:
+    from tdmguard.registry.store import NewWork
+    from tdmguard.vocab import WorkKind
+
+    admin = web.service.authenticate(web.admin)
+    for i in range(30):
+        web.service.register_work(admin, "A", NewWork(title=f"Song {i:02d}",
+                                                      kind=WorkKind.RECORDING,
+                                                      external_id=f"S-{i:02d}"))
+    a = signed_in(web, "A")
+    first = a.get("/works")
+    assert "30 of 30 works" in first.text and "page 1 of 2" in first.text
+    assert "S-00" in first.text and "S-29" not in first.text
+    second = a.get("/works", params={"page": 2})
+    assert "S-29" in second.text and "S-00" not in second.text
+    assert a.get("/works", params={"page": "x"}).status_code == 422  # an HTML page
+    assert a.get("/works/NOPE").status_code == 404
+    csrf = csrf_of(first.text)
+
+    no_uses = a.post("/works/S-01/licences", data={"csrf": csrf, "licensee": "Lab"})
+    assert no_uses.status_code == 422 and "tick at least one use" in no_uses.text
+    r = a.post("/works/S-01/licences", data={"csrf": csrf, "licensee": "Example Lab",
+                                             "uses": ["ai-train", "search"],
+                                             "purposes": "research"})
+    assert r.status_code == 303
+    page = a.get("/works/S-01").text
+    assert "Example Lab" in page and "licence.grant" in page
+    lid = web.service.list_licences(admin)[0].id
+    b = signed_in(web, "B")
+    assert b.post(f"/licences/{lid}/revoke",
+                  data={"csrf": csrf_of(b.get("/works").text)}).status_code == 403
+    assert a.post(f"/licences/{lid}/revoke",
+                  data={"csrf": csrf, "back": "//evil.example/"}).headers["location"] == "/"
+    assert "revoked from" in a.get("/works/S-01").text

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
@@ -87,6 +88,13 @@ class _WebRoute(APIRoute):
                 response = _render(
                     request, "error.html", status=status,
                     code=code, message=exc.message, field=exc.where,
+                )
+            except RequestValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {}
+                loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+                response = _render(
+                    request, "error.html", status=422, code="invalid",
+                    message=str(first.get("msg", "invalid request")), field=".".join(loc) or None,
                 )
             response.headers.setdefault("Content-Security-Policy", CSP)
             response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -203,7 +211,10 @@ def home(request: Request) -> Response:
 
 
 def _safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else "/"
+    """A local path to go to after a form (never another site: no ``//host``, no ``/\\``)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return "/" if any(c in target for c in "\\\r\n") else target
 
 
 @router.get("/signin")
