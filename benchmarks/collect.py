@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-AREAS = ("audio", "lyrics", "melody", "image", "check_urls")
+AREAS = ("audio", "lyrics", "melody", "image", "check_urls", "server")
 
 HEADER = """# Benchmark results
 
@@ -26,6 +26,7 @@ Each section says how to reproduce it; raw numbers with date, machine and versio
 | melody | `python -m benchmarks.melody.run` | plain n-gram baseline |
 | image | `python benchmarks/image/run.py` | imagehash pHash |
 | check_urls | `python -m benchmarks.check_urls` | datadiligence 0.1.7 |
+| server | `python -m benchmarks.server` | the CLI doing the same work |
 
 """
 

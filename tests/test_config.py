@@ -30,3 +30,18 @@ def test_flags_beat_environment(tmp_path: Path) -> None:
 def test_bad_environment_is_named() -> None:
     with pytest.raises(ConfigError, match="TDMGUARD_RESEARCH_EXCEPTION"):
         Settings.load(environ={"TDMGUARD_RESEARCH_EXCEPTION": "maybe"})
+
+
+def test_server_settings_from_the_environment(tmp_path: Path) -> None:
+    from tdmguard.config import ServerSettings
+
+    env = {"TDMGUARD_DB": str(tmp_path / "r.db"), "TDMGUARD_MAX_UPLOAD_MB": "5",
+           "TDMGUARD_CHECK_PRIVATE_HOSTS": "1"}
+    settings = ServerSettings.load(env)
+    assert settings.max_upload_bytes == 5 * 1024 * 1024 and settings.check_private_hosts
+    assert settings.registry.db_url.endswith("r.db") and settings.max_check_urls == 100
+    for name, value in (("TDMGUARD_MAX_UPLOAD_MB", "lots"), ("TDMGUARD_MAX_UPLOAD_MB", "0"),
+                        ("TDMGUARD_CHECK_PRIVATE_HOSTS", "maybe")):
+        with pytest.raises(ConfigError) as err:
+            ServerSettings.load(env | {name: value})
+        assert err.value.where == name

@@ -48,6 +48,7 @@ class Load:
     errors: int = 0
     wall_s: float = 0.0
     statuses: dict[int, int] = field(default_factory=dict)
+    server_cpu_s: float = 0.0  # CPU seconds the server's processes used during the run
 
     def to_json(self) -> dict[str, object]:
         lat = sorted(self.latencies_s)
@@ -64,6 +65,11 @@ class Load:
             "p50_ms": pct(0.50),
             "p99_ms": pct(0.99),
             "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
+            "server_cpu_ms_per_request": round(1000 * self.server_cpu_s / ok, 2) if ok else None,
+            # what two otherwise idle cores would answer at that cost (the issue's target
+            # machine); an estimate that leaves out the driver, which shares this machine
+            "requests_per_s_on_2_free_cores": round(2 * ok / self.server_cpu_s, 1)
+            if self.server_cpu_s else None,
         }
 
 
@@ -80,6 +86,35 @@ def setup(db_url: str, index_dir: Path) -> tuple[str, str]:
     _, key = service.create_api_key(CLI_ACTOR, name="bench-reader", scope=Scope.READ)
     service.close()
     return key, "ref-awakening"
+
+
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds used) of a process, from /proc (Linux)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = text.rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / ticks
+
+
+def server_cpu_s(root: int) -> float:
+    """CPU seconds used so far by ``tdmguard serve`` and its worker processes: divided by
+    the requests answered, the cost of one request, whatever else loads the machine."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            st = _stat(int(entry.name))
+            if st is not None:
+                stats[int(entry.name)] = st
+    total, todo = 0.0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in stats:
+            total += stats[pid][1]
+        todo += [child for child, (ppid, _) in stats.items() if ppid == pid]
+    return total
 
 
 def _free_port() -> int:
@@ -201,15 +236,20 @@ def main() -> None:
     env = {**os.environ, "TDMGUARD_DB": db_url, "TDMGUARD_INDEX": str(index_dir)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
+    load_at_start = os.getloadavg()[0]
     proc, url = serve(env, args.workers)
     try:
+        cpu0 = server_cpu_s(proc.pid)
         decide = asyncio.run(drive(url, key, "GET /v1/decide", args.clients, args.duration,
                                    "/v1/decide", None,
                                    {"work": work, "use": "ai-train", "purpose": "commercial",
                                     "actor": "Lab", "at": "2025-06-01"}))
+        cpu1 = server_cpu_s(proc.pid)
+        decide.server_cpu_s = cpu1 - cpu0
         identify = asyncio.run(drive(url, key, "POST /v1/identify (10 s clips)", args.clients,
                                      args.duration, "/v1/identify", payloads,
                                      {"use": "ai-train", "purpose": "commercial"}))
+        identify.server_cpu_s = server_cpu_s(proc.pid) - cpu1
         verified = httpx.get(f"{url}/v1/audit/verify",
                              headers={"Authorization": f"Bearer {key}"}, timeout=60).json()
     finally:
@@ -221,6 +261,7 @@ def main() -> None:
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores ({platform.platform()}), "
                    "shared with other jobs; driver on the same machine",
+        "load_average_1m_at_start": round(load_at_start, 1),
         "version": __version__,
         "database": "sqlite" if db_url.startswith("sqlite") else db_url.split("://")[0],
         "workers": args.workers,
@@ -235,12 +276,15 @@ def main() -> None:
     rows = [
         ("decide", d["requests_per_s"], d["p50_ms"], d["p99_ms"], d["errors"],
          cli["decide_requests_per_s"], f">= {TARGETS['decide_rps']}/s, p99 <= "
-         f"{TARGETS['decide_p99_ms']} ms"),
+         f"{TARGETS['decide_p99_ms']} ms", d["server_cpu_ms_per_request"],
+         d["requests_per_s_on_2_free_cores"]),
         ("identify (10 s clips)", i["requests_per_s"], i["p50_ms"], i["p99_ms"], i["errors"],
-         cli["identify_clips_per_s"], f">= {TARGETS['identify_rps']} clips/s"),
+         cli["identify_clips_per_s"], f">= {TARGETS['identify_rps']} clips/s",
+         i["server_cpu_ms_per_request"], i["requests_per_s_on_2_free_cores"]),
     ]
-    header = "| endpoint | server req/s | p50 ms | p99 ms | errors | CLI req/s | target |"
-    table = [header, "|---|---|---|---|---|---|---|"]
+    header = ("| endpoint | server req/s | p50 ms | p99 ms | errors | CLI req/s | target "
+              "| server CPU ms/req | req/s at that cost on 2 free cores |")
+    table = [header, "|---|---|---|---|---|---|---|---|---|"]
     table += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     print("\n".join(table))
     print(f"audit chain after the run: ok={verified['ok']} entries={verified['entries']}")
@@ -250,7 +294,8 @@ def main() -> None:
     md = [
         "## server",
         "",
-        f"`python -m benchmarks.server` ({result['date']}, {result['machine']}; "
+        f"`python -m benchmarks.server` ({result['date']}, {result['machine']}, "
+        f"load average {result['load_average_1m_at_start']} at the start; "
         f"{args.workers} uvicorn workers, {result['database']}, {args.clients} concurrent "
         f"clients for {args.duration:g} s per endpoint, httpx async driver).",
         "",
@@ -261,6 +306,14 @@ def main() -> None:
         f"`tdmguard identify` process for {cli['identify_clips']} clips "
         f"({cli['identify_wall_s']} s). Audit chain verified after the run: "
         f"{verified['ok']} ({verified['entries']} entries).",
+        "",
+        "The driver and the server share one machine that other jobs load too, so the "
+        "measured rates and latencies are far below what the server does alone. The last two "
+        "columns count the CPU time the server's processes used per answered request (from "
+        "/proc) and divide two cores by it: the rate two otherwise idle cores would sustain, "
+        "an estimate that leaves out the driver and queueing. The issue's targets (decide >= "
+        "500 req/s with p99 <= 100 ms, identify >= 20 clips/s, on 2 cores) are not "
+        "demonstrated by the measured columns on this machine.",
         "",
     ]
     (HERE / "RESULTS.md").write_text("\n".join(md), "utf-8")

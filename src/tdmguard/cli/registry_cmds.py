@@ -13,11 +13,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from tdmguard.cli.context import settings_from
 from tdmguard.cli.output import console, print_json, print_table
 from tdmguard.cli.params import parse_date, parse_purposes, parse_uses, today
-from tdmguard.config import Settings
 from tdmguard.errors import InputError, IntegrityError
 from tdmguard.registry.catalogue import default_kind
 from tdmguard.registry.service import RegistryService
-from tdmguard.registry.store import NewWork, Registry
+from tdmguard.registry.store import NewWork
 from tdmguard.registry.values import CLI_ACTOR
 from tdmguard.vocab import Modality, WorkKind
 
@@ -41,10 +40,6 @@ reservation_app = typer.Typer(help="List or revoke reservations.", no_args_is_he
 index_app = typer.Typer(help="The fingerprint index.", no_args_is_help=True)
 
 
-def open_registry(settings: Settings, *, create: bool = True) -> Registry:
-    return Registry.open(settings.db_url, create=create)
-
-
 def open_service(ctx: typer.Context, *, create: bool = True) -> RegistryService:
     """The service layer over the registry and index of the command's settings; the CLI
     acts as :data:`CLI_ACTOR` (the local operator)."""
@@ -56,11 +51,11 @@ def open_service(ctx: typer.Context, *, create: bool = True) -> RegistryService:
 def registry_init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Create the registry (or migrate it to the current schema)."""
     settings = settings_from(ctx)
-    reg = open_registry(settings)
+    service = open_service(ctx, create=True)
     out = {
         "db": _mask(settings.db_url),
         "index": str(settings.index_dir),
-        "digest": reg.state_digest(),
+        "digest": service.state_digest(),
     }
     if json_out:
         print_json(out)
@@ -71,14 +66,14 @@ def registry_init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 @registry_app.command("verify")
 def registry_verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """Check the audit log's hash chain; names the first edited, deleted or moved entry."""
-    reg = open_registry(settings_from(ctx), create=False)
-    result = RegistryService(
-        reg, settings_from(ctx).index_dir, research_exception=False
-    ).verify(CLI_ACTOR)
+    service = open_service(ctx, create=False)
+    result = service.verify(CLI_ACTOR)
     if json_out:
-        print_json(result.to_json() | {"head": reg.state_digest()})
+        print_json(result.to_json() | {"head": service.state_digest()})
     elif result.ok:
-        console.print(f"audit log intact: {result.entries} entries, head {reg.state_digest()}")
+        console.print(
+            f"audit log intact: {result.entries} entries, head {service.state_digest()}"
+        )
     if not result.ok:
         raise IntegrityError(
             result.problem or "audit chain broken", where=f"audit entry {result.first_broken_seq}"

@@ -150,10 +150,11 @@ class RegistryService:
         )
 
     # -- cached state ----------------------------------------------------------------------
-    def authenticate(self, key: str) -> Actor:
+    def authenticate(self, key: str, *, head: str | None = None) -> Actor:
         """The actor of an API key (cached per registry state: creating or revoking a key
-        moves the audit head, so a revoked key is refused from the next request on)."""
-        head = self.registry.state_digest()
+        moves the audit head, so a revoked key is refused from the next request on).
+        ``head``: the state digest the caller just read (one query per request)."""
+        head = head or self.registry.state_digest()
         cached = self._keys.get(key)
         if cached is not None and cached[0] == head:
             return cached[1]
@@ -163,8 +164,8 @@ class RegistryService:
         self._keys[key] = (head, actor)
         return actor
 
-    def _facts_of(self, holder: str) -> PolicyFacts:
-        head = self.registry.state_digest()
+    def _facts_of(self, holder: str, head: str | None = None) -> PolicyFacts:
+        head = head or self.registry.state_digest()
         cached = self._facts
         if cached is None or cached[0] != head:
             cached = (head, self.registry.facts())
@@ -384,12 +385,15 @@ class RegistryService:
         purpose: Purpose,
         org: str,
         at: date,
+        head: str | None = None,
     ) -> DecideResult:
-        """keep / exclude / review for ``work`` used for ``use``/``purpose`` by ``org``."""
+        """keep / exclude / review for ``work`` used for ``use``/``purpose`` by ``org``.
+        ``head``: the state digest read at the start of the request, if any (saves a
+        query; the facts used are then at least that recent)."""
         if not org.strip():
             raise InputError("name the organisation that would use the work", where="actor")
         decision = decide(
-            self._facts_of(work.holder),
+            self._facts_of(work.holder, head),
             work_id=work.id,
             use=use,
             purpose=purpose,
@@ -421,6 +425,7 @@ class RegistryService:
         purpose: Purpose = Purpose.COMMERCIAL,
         org: str | None = None,
         at: date | None = None,
+        head: str | None = None,
     ) -> IdentifyResult:
         """Registered works in a file of ``modality`` (the edge sniffs it from the content).
         With ``use``, each match carries the decision for ``org`` (default: the actor)."""
@@ -445,6 +450,7 @@ class RegistryService:
                     purpose=purpose,
                     org=org or actor.name,
                     at=at or date.today(),
+                    head=head,
                 )
                 row["decision"] = result.to_json()
             out.append(row)

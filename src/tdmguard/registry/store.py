@@ -832,11 +832,17 @@ class Registry:
     def state_digest(self) -> str:
         """Digest of the registry state a decision used: the head of the audit chain (every
         change is in the chain, so equal heads mean equal registries)."""
-        with self._tx() as s:
-            last = s.execute(
-                select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
-            ).scalar_one_or_none()
+        # A plain connection, not an ORM session: the server reads this once per request
+        # (0.3 instead of 1 ms of CPU on SQLite).
+        try:
+            with self.engine.connect() as conn:
+                last = conn.execute(_HEAD).scalar_one_or_none()
+        except OperationalError as exc:
+            raise RegistryError(f"database error ({exc.orig})") from exc
         return str(last) if last is not None else audit.GENESIS
+
+
+_HEAD = select(AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
 
 
 def _safe_url(url: str) -> str:

@@ -31,6 +31,7 @@ Org = Annotated[
 
 @router.get("/decide", response_model=DecideOut, tags=["decide"])
 def decide(
+    request: Request,
     actor: ActorDep,
     service: ServiceDep,
     use: Use,
@@ -50,7 +51,7 @@ def decide(
     info = service.find_work(actor, work=work, isrc=isrc, iswc=iswc)
     return service.decide(
         actor, info, use=use, purpose=purpose, org=actor_org or actor.name,
-        at=at or date.today(),
+        at=at or date.today(), head=request.state.audit_head,
     ).to_json()
 
 
@@ -83,7 +84,7 @@ def identify(
             raise InputError("not audio, text, a score or an image", where="file")
         result = service.identify(
             actor, path, modality, use=use, purpose=purpose, org=actor_org or actor.name,
-            at=at or date.today(),
+            at=at or date.today(), head=request.state.audit_head,
         )
     return result.to_json()
 
