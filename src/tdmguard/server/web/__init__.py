@@ -8,6 +8,8 @@ the cookie and CSRF rules."""
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,6 +22,11 @@ __all__ = ["register"]
 
 
 def register(app: FastAPI) -> None:
+    if not os.environ.get("TDMGUARD_WEB_SECRET"):
+        logging.getLogger("tdmguard.server").warning(
+            "TDMGUARD_WEB_SECRET is not set: web sessions use a random key of this process "
+            "(they end at a restart, and do not work across --workers)"
+        )
     app.state.web_sessions = SessionCodec()
     app.include_router(router)
     app.mount(
