@@ -21,6 +21,12 @@ def web(tmp_path: Path) -> Iterator[Live]:
                          max_upload_bytes=4 * 1024 * 1024)
 
 
+@pytest.fixture
+def web_db(db_url: str, tmp_path: Path) -> Iterator[Live]:
+    """As ``web``, on SQLite and (with ``TDMGUARD_TEST_PG_URL``) on PostgreSQL."""
+    yield from make_live(db_url, tmp_path, max_upload_bytes=4 * 1024 * 1024)
+
+
 def csrf_of(page: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', page)
     assert found, "no CSRF field on the page"

@@ -78,7 +78,8 @@ def test_a_revoked_key_ends_its_session(web: Live) -> None:
     assert c.get("/works").status_code == 303
 
 
-def test_catalogue_reserve_lookup_revoke(web: Live) -> None:
+def test_catalogue_reserve_lookup_revoke(web_db: Live) -> None:
+    web = web_db
     a = signed_in(web, "A")
     csrf = csrf_of(a.get("/upload").text)
     assert _upload(a, CSV, "").status_code == 403  # form POST without its token
