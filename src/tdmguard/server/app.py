@@ -30,7 +30,7 @@ from tdmguard.server.snapshot_routes import snapshot_router
 __all__ = ["EXTENSIONS", "create_app"]
 
 #: Modules with a ``register(app: FastAPI)`` function, called in order after the API routes.
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("tdmguard.server.web",)
 
 
 def create_app(

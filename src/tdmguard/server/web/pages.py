@@ -1,0 +1,589 @@
+"""The pages. Each handler reads the session's actor, parses the form, calls one service use
+case and renders a template. Errors of the service render an HTML page with the status of
+the API's one error table (``server.errors.status_for``); a page that needs a session
+redirects to the sign-in form."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Coroutine
+from datetime import date
+from pathlib import Path as FilePath
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+
+from tdmguard import __version__
+from tdmguard.errors import InputError, PermissionDeniedError, TdmguardError
+from tdmguard.fingerprint.engines import modality_for_media
+from tdmguard.registry.service import RegistryService
+from tdmguard.registry.values import Actor, Scope, WorkInfo
+from tdmguard.scan.sniff import sniff_path
+from tdmguard.server.errors import status_for
+from tdmguard.server.uploads import safe_name, save_upload, upload_folder
+from tdmguard.server.web.session import (
+    PRE_COOKIE,
+    SESSION_COOKIE,
+    SESSION_SECONDS,
+    Session,
+    SessionCodec,
+    same_token,
+)
+from tdmguard.vocab import Modality, Purpose, Use
+
+__all__ = ["router"]
+
+PAGE_SIZE = 25
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+USE_HELP: dict[str, str] = {
+    Use.TDM.value: "Any text and data mining: covers every use below.",
+    Use.AI_TRAIN.value: "Training any AI model: covers generative training.",
+    Use.GENAI_TRAIN.value: "Training generative models only.",
+    Use.AI_INPUT.value: "Use as AI input: inference, retrieval (RAG), grounding.",
+    Use.SEARCH.value: "Search indexing.",
+}
+PURPOSE_HELP: dict[str, str] = {
+    Purpose.COMMERCIAL.value: "Commercial use (EU DSM Art. 4: an opt-out applies).",
+    Purpose.RESEARCH.value: "Scientific research by research organisations (EU DSM Art. 3).",
+}
+
+templates = Jinja2Templates(directory=str(FilePath(__file__).parent / "templates"))
+templates.env.globals.update(
+    version=__version__, uses=list(Use), purposes=list(Purpose), use_help=USE_HELP,
+    purpose_help=PURPOSE_HELP, modalities=list(Modality),
+)
+
+
+class _SignInRequiredError(Exception):
+    """The page needs a session: answered by a redirect to the sign-in form."""
+
+
+class _WebRoute(APIRoute):
+    """Renders the service's errors as HTML pages (the API's routes keep their JSON)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except _SignInRequiredError:
+                target = request.url.path
+                if request.url.query:
+                    target += "?" + request.url.query
+                response = RedirectResponse(
+                    "/signin?" + urlencode({"next": target}), status_code=303
+                )
+            except TdmguardError as exc:
+                status, code = status_for(exc)
+                response = _render(
+                    request, "error.html", status=status,
+                    code=code, message=exc.message, field=exc.where,
+                )
+            except RequestValidationError as exc:
+                first = exc.errors()[0] if exc.errors() else {}
+                loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+                response = _render(
+                    request, "error.html", status=422, code="invalid",
+                    message=str(first.get("msg", "invalid request")), field=".".join(loc) or None,
+                )
+            response.headers.setdefault("Content-Security-Policy", CSP)
+            response.headers.setdefault("X-Content-Type-Options", "nosniff")
+            response.headers.setdefault("Referrer-Policy", "same-origin")
+            response.headers.setdefault("Cache-Control", "no-store")
+            return response
+
+        return run
+
+
+router = APIRouter(route_class=_WebRoute, include_in_schema=False)
+
+
+# -- plumbing -----------------------------------------------------------------------------
+def _service(request: Request) -> RegistryService:
+    service: RegistryService = request.app.state.service
+    return service
+
+
+def _codec(request: Request) -> SessionCodec:
+    codec: SessionCodec = request.app.state.web_sessions
+    return codec
+
+
+def _session(request: Request) -> tuple[Session, Actor] | None:
+    session = _codec(request).open(request.cookies.get(SESSION_COOKIE))
+    if session is None:
+        return None
+    try:
+        return session, _service(request).authenticate(session.api_key)
+    except TdmguardError:  # revoked or unknown key: the session is over
+        return None
+
+
+def _signed_in(request: Request) -> tuple[Session, Actor]:
+    found = _session(request)
+    if found is None:
+        raise _SignInRequiredError
+    request.state.web = found
+    return found
+
+
+def _holder_page(request: Request) -> tuple[Session, Actor]:
+    """A catalogue manager's page: write and admin keys only."""
+    session, actor = _signed_in(request)
+    if actor.scope is Scope.READ:
+        raise PermissionDeniedError(
+            "a read key can look works up and identify files, not manage a catalogue",
+            where="scope",
+        )
+    return session, actor
+
+
+def _check_csrf(request: Request, session: Session, token: str | None) -> None:
+    if not same_token(token, session.csrf):
+        raise PermissionDeniedError(
+            "the form's CSRF token is missing or wrong: reload the page and try again",
+            where="csrf",
+        )
+
+
+def _render(request: Request, name: str, *, status: int = 200, **context: Any) -> Response:
+    found = getattr(request.state, "web", None) or _session(request)
+    context.setdefault("actor", found[1] if found else None)
+    context.setdefault("csrf", found[0].csrf if found else "")
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _own_work(service: RegistryService, actor: Actor, work_id: str) -> WorkInfo:
+    """A work on a holder's private page: a write key sees its own holder's only."""
+    work = service.get_work(actor, work_id)
+    if actor.scope is Scope.WRITE and work.holder != actor.holder:
+        raise PermissionDeniedError(
+            f"this work belongs to another holder ({work.holder})", where="work"
+        )
+    return work
+
+
+def _date(text: str | None, field: str, default: date | None = None) -> date | None:
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"not a date (YYYY-MM-DD): {text!r}", where=field) from exc
+
+
+def _uses(values: list[str] | None) -> list[Use]:
+    try:
+        out = [Use(v) for v in values or []]
+    except ValueError as exc:
+        raise InputError(str(exc), where="uses") from exc
+    if not out:
+        raise InputError("tick at least one use", where="uses")
+    return out
+
+
+def _purposes(values: list[str] | None) -> list[Purpose]:
+    try:
+        return [Purpose(v) for v in values or []]
+    except ValueError as exc:
+        raise InputError(str(exc), where="purposes") from exc
+
+
+# -- sign in and out ----------------------------------------------------------------------
+@router.get("/")
+def home(request: Request) -> Response:
+    _, actor = _signed_in(request)
+    return _see_other("/lookup" if actor.scope is Scope.READ else "/works")
+
+
+def _safe_next(target: str | None) -> str:
+    """A local path to go to after a form (never another site: no ``//host``, no ``/\\``)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return "/" if any(c in target for c in "\\\r\n") else target
+
+
+@router.get("/signin")
+def signin_form(request: Request, next: str | None = None) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = templates.TemplateResponse(
+        request, "signin.html",
+        {"actor": None, "csrf": token, "next": _safe_next(next), "error": None},
+    )
+    response.set_cookie(PRE_COOKIE, token, httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https", path="/signin")
+    return response
+
+
+@router.post("/signin")
+def signin(
+    request: Request,
+    api_key: Annotated[str, Form(max_length=500)] = "",
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/",
+) -> Response:
+    if not same_token(csrf, request.cookies.get(PRE_COOKIE)):
+        raise PermissionDeniedError(
+            "the sign-in form's CSRF token is missing or wrong: reload the page", where="csrf"
+        )
+    try:
+        _service(request).authenticate(api_key.strip())
+    except TdmguardError as exc:
+        return templates.TemplateResponse(
+            request, "signin.html",
+            {"actor": None, "csrf": csrf, "next": _safe_next(next), "error": exc.message},
+            status_code=status_for(exc)[0],
+        )
+    codec = _codec(request)
+    response = _see_other(_safe_next(next))
+    response.set_cookie(
+        SESSION_COOKIE, codec.seal(codec.new(api_key.strip())), max_age=SESSION_SECONDS,
+        httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/",
+    )
+    response.delete_cookie(PRE_COOKIE, path="/signin")
+    return response
+
+
+@router.post("/signout")
+def signout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> Response:
+    session, _ = _signed_in(request)
+    _check_csrf(request, session, csrf)
+    response = _see_other("/signin")
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+# -- the catalogue ------------------------------------------------------------------------
+def _matches(work: WorkInfo, q: str) -> bool:
+    q = q.casefold()
+    fields = [work.id, work.title, work.isrc, work.iswc, *work.artists]
+    return any(q in f.casefold() for f in fields if f)
+
+
+@router.get("/works")
+def works(
+    request: Request,
+    q: Annotated[str, Query(max_length=200)] = "",
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+) -> Response:
+    _, actor = _holder_page(request)
+    service = _service(request)
+    holder = actor.holder if actor.scope is Scope.WRITE else None
+    every = service.list_works(actor, holder)
+    found = [w for w in every if _matches(w, q.strip())] if q.strip() else every
+    pages = max(1, -(-len(found) // PAGE_SIZE))
+    page = min(page, pages)
+    reserved_all, reserved_ids = _reserved(service, actor, holder)
+    by_modality: dict[str, list[int]] = {m.value: [0, 0] for m in Modality}
+    for w in every:
+        is_reserved = w.holder in reserved_all or w.id in reserved_ids
+        for m in w.modalities:
+            by_modality.setdefault(m, [0, 0])[0 if is_reserved else 1] += 1
+    most = max([a + b for a, b in by_modality.values()] + [1])
+    return _render(
+        request, "works.html",
+        works=found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], q=q, page=page, pages=pages,
+        total=len(found), all_total=len(every), by_modality=by_modality, most=most,
+        reserved_all=reserved_all, reserved_ids=reserved_ids,
+        prev_url=f"/works?{urlencode({'q': q, 'page': page - 1})}" if page > 1 else None,
+        next_url=f"/works?{urlencode({'q': q, 'page': page + 1})}" if page < pages else None,
+    )
+
+
+def _reserved(
+    service: RegistryService, actor: Actor, holder: str | None
+) -> tuple[set[str], set[str]]:
+    """Holders with a holder-wide reservation in force today, and works named by one."""
+    today = date.today()
+    holders: set[str] = set()
+    ids: set[str] = set()
+    for r in service.list_reservations(actor, holder):
+        ended = r.revoked_on is not None and r.revoked_on <= today
+        if ended or r.effective_from > today or (r.effective_until and r.effective_until < today):
+            continue
+        if r.work_ids:
+            ids.update(r.work_ids)
+        else:
+            holders.add(r.holder)
+    return holders, ids
+
+
+def _history(
+    service: RegistryService, actor: Actor, work: WorkInfo
+) -> list[dict[str, Any]]:
+    """The audit entries about ``work``: its registration, the reservations and licences
+    that name it (or its whole holder), and their revocations."""
+    out: list[dict[str, Any]] = []
+    entries: dict[str, set[int]] = {"reservation": set(), "licence": set()}
+    for e in service.audit_entries(actor):
+        p = e["payload"]
+        action = e["action"]
+        kind = "licence" if action.startswith("licence") else "reservation"
+        if action == "work.add" and p.get("id") == work.id:
+            pass
+        elif action in ("reservation.add", "licence.grant") and p.get("holder") == work.holder:
+            if p.get("works") and work.id not in p["works"]:
+                continue
+            entries[kind].add(int(p["id"]))
+        elif action in ("reservation.revoke", "licence.revoke"):
+            if int(p.get("entry", -1)) not in entries[kind]:
+                continue
+        else:
+            continue
+        by = p.get("by") or {}
+        detail = {k: v for k, v in p.items() if k != "by"}
+        out.append({"seq": e["seq"], "at": e["at"], "action": action,
+                    "by": by.get("name"), "detail": json.dumps(detail, ensure_ascii=False)})
+    return out
+
+
+@router.get("/works/{work_id}")
+def work_page(request: Request, work_id: str) -> Response:
+    _, actor = _holder_page(request)
+    service = _service(request)
+    work = _own_work(service, actor, work_id)
+    detail = service.show_work(actor, work.id)
+    return _render(
+        request, "work.html", work=work, detail=detail, today=date.today().isoformat(),
+        history=_history(service, actor, work),
+    )
+
+
+@router.post("/works/{work_id}/reservations")
+def add_reservation(
+    request: Request,
+    work_id: str,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    uses: Annotated[list[str] | None, Form()] = None,
+    purposes: Annotated[list[str] | None, Form()] = None,
+    scope: Annotated[str, Form(max_length=10)] = "work",
+    effective_from: Annotated[str, Form(max_length=20)] = "",
+    effective_until: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    session, actor = _holder_page(request)
+    _check_csrf(request, session, csrf)
+    service = _service(request)
+    work = _own_work(service, actor, work_id)
+    service.reserve(
+        actor, work.holder, uses=_uses(uses), purposes=_purposes(purposes),
+        effective_from=_date(effective_from, "effective_from", date.today()) or date.today(),
+        effective_until=_date(effective_until, "effective_until"),
+        work_ids=[] if scope == "all" else [work.id],
+    )
+    return _see_other(f"/works/{quote(work.id, safe='')}")
+
+
+@router.post("/works/{work_id}/licences")
+def add_licence(
+    request: Request,
+    work_id: str,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    licensee: Annotated[str, Form(max_length=300)] = "",
+    uses: Annotated[list[str] | None, Form()] = None,
+    purposes: Annotated[list[str] | None, Form()] = None,
+    scope: Annotated[str, Form(max_length=10)] = "work",
+    valid_from: Annotated[str, Form(max_length=20)] = "",
+    valid_until: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    session, actor = _holder_page(request)
+    _check_csrf(request, session, csrf)
+    service = _service(request)
+    work = _own_work(service, actor, work_id)
+    if not licensee.strip():
+        raise InputError("name the licensee (the organisation licensed)", where="licensee")
+    service.grant_licence(
+        actor, work.holder, licensee=licensee.strip(), uses=_uses(uses),
+        purposes=_purposes(purposes),
+        valid_from=_date(valid_from, "valid_from", date.today()) or date.today(),
+        valid_until=_date(valid_until, "valid_until"),
+        work_ids=[] if scope == "all" else [work.id],
+    )
+    return _see_other(f"/works/{quote(work.id, safe='')}")
+
+
+def _revoke(request: Request, kind: str, entry_id: int, csrf: str, back: str) -> Response:
+    session, actor = _holder_page(request)
+    _check_csrf(request, session, csrf)
+    service = _service(request)
+    if kind == "reservation":
+        service.revoke_reservation(actor, entry_id, on=date.today())
+    else:
+        service.revoke_licence(actor, entry_id, on=date.today())
+    return _see_other(_safe_next(back))
+
+
+EntryId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Csrf = Annotated[str, Form(max_length=200)]
+Back = Annotated[str, Form(max_length=2000)]
+
+
+@router.post("/reservations/{entry_id}/revoke")
+def revoke_reservation(
+    request: Request, entry_id: EntryId, csrf: Csrf = "", back: Back = "/works"
+) -> Response:
+    return _revoke(request, "reservation", entry_id, csrf, back)
+
+
+@router.post("/licences/{entry_id}/revoke")
+def revoke_licence(
+    request: Request, entry_id: EntryId, csrf: Csrf = "", back: Back = "/works"
+) -> Response:
+    return _revoke(request, "licence", entry_id, csrf, back)
+
+
+# -- catalogue upload ---------------------------------------------------------------------
+@router.get("/upload")
+def upload_form(request: Request) -> Response:
+    _holder_page(request)
+    return _render(request, "upload.html", error=None, imported=None)
+
+
+@router.post("/upload")
+def upload(
+    request: Request,
+    catalogue: Annotated[UploadFile | None, File()] = None,
+    media: Annotated[list[UploadFile] | None, File()] = None,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+) -> Response:
+    session, actor = _holder_page(request)
+    _check_csrf(request, session, csrf)
+    limit: int = request.app.state.settings.max_upload_bytes
+    try:
+        if catalogue is None or isinstance(catalogue, str) or not catalogue.filename:
+            raise InputError("choose a catalogue file (.csv, .tsv or .jsonl)", where="catalogue")
+        with upload_folder() as folder:
+            name = safe_name(catalogue.filename, field="catalogue")
+            if not name.lower().endswith((".csv", ".tsv", ".jsonl", ".ndjson")):
+                raise InputError("a catalogue is .csv, .tsv or .jsonl", where="catalogue")
+            media_dir = folder / "media"
+            media_dir.mkdir()
+            for f in media or []:
+                if not isinstance(f, str) and f.filename:
+                    save_upload(f, media_dir, field="media", max_bytes=limit)
+            path = save_upload(catalogue, folder, field="catalogue", max_bytes=limit, name=name)
+            holder = actor.holder if actor.scope is Scope.WRITE else None
+            imported = _service(request).import_catalogue(
+                actor, holder, path, media_root=media_dir
+            )
+    except InputError as exc:
+        return _render(request, "upload.html", status=status_for(exc)[0],
+                       error=exc.message, field=exc.where, imported=None)
+    return _render(request, "upload.html", status=201, error=None, imported=imported)
+
+
+# -- what readers use ---------------------------------------------------------------------
+def _enum(cls: Any, value: str, field: str) -> Any:
+    try:
+        return cls(value)
+    except ValueError as exc:
+        raise InputError(f"unknown {field} {value!r}", where=field) from exc
+
+
+@router.get("/lookup")
+def lookup(
+    request: Request,
+    ref: Annotated[str, Query(max_length=200)] = "",
+    by: Annotated[str, Query(max_length=10)] = "id",
+    use: Annotated[str, Query(max_length=20)] = Use.AI_TRAIN.value,
+    purpose: Annotated[str, Query(max_length=20)] = Purpose.COMMERCIAL.value,
+    org: Annotated[str, Query(max_length=300)] = "",
+    at: Annotated[str, Query(max_length=20)] = "",
+) -> Response:
+    _, actor = _signed_in(request)
+    form = {"ref": ref, "by": by, "use": use, "purpose": purpose, "org": org, "at": at}
+    if not ref.strip():
+        return _render(request, "lookup.html", form=form, result=None, error=None)
+    service = _service(request)
+    try:
+        if by not in ("id", "isrc", "iswc"):
+            raise InputError("look up by id, isrc or iswc", where="by")
+        work = service.find_work(actor, **{"work" if by == "id" else by: ref.strip()})
+        result = service.decide(
+            actor, work, use=_enum(Use, use, "use"), purpose=_enum(Purpose, purpose, "purpose"),
+            org=org.strip() or actor.name, at=_date(at, "at", date.today()) or date.today(),
+        )
+    except TdmguardError as exc:
+        return _render(request, "lookup.html", status=status_for(exc)[0], form=form,
+                       result=None, error=exc.message)
+    return _render(request, "lookup.html", form=form, result=result, error=None)
+
+
+@router.get("/identify")
+def identify_form(request: Request) -> Response:
+    _signed_in(request)
+    return _render(request, "identify.html", result=None, error=None, form={})
+
+
+@router.post("/identify")
+def identify(
+    request: Request,
+    file: Annotated[UploadFile | None, File()] = None,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    use: Annotated[str, Form(max_length=20)] = Use.AI_TRAIN.value,
+    purpose: Annotated[str, Form(max_length=20)] = Purpose.COMMERCIAL.value,
+    org: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    session, actor = _signed_in(request)
+    _check_csrf(request, session, csrf)
+    form = {"use": use, "purpose": purpose, "org": org}
+    limit: int = request.app.state.settings.max_upload_bytes
+    try:
+        if file is None or isinstance(file, str) or not file.filename:
+            raise InputError("choose a file to identify", where="file")
+        with upload_folder() as folder:
+            path = save_upload(file, folder, field="file", max_bytes=limit, name="upload")
+            modality = modality_for_media(sniff_path(path).value)
+            if modality is None:
+                raise InputError("not audio, text, a score or an image", where="file")
+            result = _service(request).identify(
+                actor, path, modality, use=_enum(Use, use, "use"),
+                purpose=_enum(Purpose, purpose, "purpose"), org=org.strip() or actor.name,
+                at=date.today(),
+            )
+    except InputError as exc:
+        return _render(request, "identify.html", status=status_for(exc)[0], result=None,
+                       error=exc.message, form=form)
+    return _render(request, "identify.html", result=result, error=None, form=form,
+                   filename=file.filename, rows=[_match_row(m) for m in result.matches])
+
+
+def _match_row(m: dict[str, object]) -> dict[str, object]:
+    """A match with its spans and factors as text, and a bar (0..100) on the query."""
+    spans = {k: v for k, v in m.items() if k.startswith(("query_", "ref_"))
+             and k.endswith(("_s", "_char", "_line", "_note"))}
+    factors = {k: v for k, v in m.items() if k.endswith("_factor")}
+    decision = m.get("decision")
+    return {**m, "spans": spans, "factors": factors,
+            "verdict": decision.get("decision") if isinstance(decision, dict) else None,
+            "reasons": decision.get("reasons") if isinstance(decision, dict) else []}
+
+
+# -- audit --------------------------------------------------------------------------------
+@router.get("/audit")
+def audit_page(
+    request: Request, after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0
+) -> Response:
+    _, actor = _holder_page(request)
+    service = _service(request)
+    entries = service.audit_entries(actor, after_seq=after, limit=100)
+    rows = [{"seq": e["seq"], "at": e["at"], "action": e["action"],
+             "by": (e["payload"].get("by") or {}).get("name"),
+             "detail": json.dumps({k: v for k, v in e["payload"].items() if k != "by"},
+                                  ensure_ascii=False)} for e in entries]
+    return _render(request, "audit.html", verify=service.verify(actor), rows=rows,
+                   head=service.state_digest(),
+                   next_after=rows[-1]["seq"] if len(rows) == 100 else None)
