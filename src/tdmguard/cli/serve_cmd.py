@@ -7,6 +7,7 @@ command sets from its own settings, so ``--db`` and ``--index`` reach every work
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from typing import Annotated
 
@@ -43,6 +44,10 @@ def serve(
     RegistryService.open(settings, create=True).close()
     os.environ["TDMGUARD_DB"] = settings.db_url
     os.environ["TDMGUARD_INDEX"] = str(settings.index_dir)
+    if workers > 1 and not os.environ.get("TDMGUARD_WEB_SECRET"):
+        # One secret for every worker, or a web session would only be valid on the worker
+        # that signed it in (each makes a random one of its own otherwise).
+        os.environ["TDMGUARD_WEB_SECRET"] = secrets.token_urlsafe(32)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="tdmguard-metrics-")
     uvicorn.run(
