@@ -17,6 +17,7 @@ from tdmguard.cli.output import console, err_console, print_json, print_table
 from tdmguard.cli.params import parse_date, parse_purposes, parse_uses, today
 from tdmguard.config import Settings
 from tdmguard.errors import InputError, IntegrityError
+from tdmguard.registry import audit
 from tdmguard.registry.catalogue import default_kind
 from tdmguard.registry.catalogue_files import normalise_column
 from tdmguard.registry.catalogue_import import ImportMode, RowAction
@@ -73,20 +74,43 @@ def registry_init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 
 @registry_app.command("verify")
-def registry_verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Check the audit log's hash chain; names the first edited, deleted or moved entry."""
+def registry_verify(
+    ctx: typer.Context,
+    json_out: JsonOpt = False,
+    pin: Annotated[
+        str | None,
+        typer.Option(
+            "--pin",
+            "--head",
+            help="A head published earlier (SEQ:HASH, or HASH): fail unless the log still "
+            "holds that entry (catches deleted last entries and a recomputed chain).",
+        ),
+    ] = None,
+) -> None:
+    """Check the audit log's hash chain, then replay it and compare every decision-relevant
+    table with it: names the first edited, deleted or moved entry, or the first table row
+    changed, deleted or inserted outside tdmguard."""
+    pinned = None
+    if pin is not None:
+        try:
+            pinned = audit.parse_pin(pin)
+        except ValueError as exc:
+            raise InputError(str(exc), where="--pin") from exc
     reg = open_registry(settings_from(ctx), create=False)
     result = RegistryService(
         reg, settings_from(ctx).index_dir, research_exception=False
-    ).verify(CLI_ACTOR)
+    ).verify(CLI_ACTOR, pin=pinned)
+    head = f"{result.head_seq}:{result.head}"
     if json_out:
-        print_json(result.to_json() | {"head": reg.state_digest()})
+        print_json(result.to_json() | {"head": reg.state_digest(), "pin_head": head})
     elif result.ok:
-        console.print(f"audit log intact: {result.entries} entries, head {reg.state_digest()}")
-    if not result.ok:
-        raise IntegrityError(
-            result.problem or "audit chain broken", where=f"audit entry {result.first_broken_seq}"
+        pinned_note = f", pinned head {result.pin} present" if result.pin else ""
+        console.print(
+            f"audit log intact and tables match it: {result.entries} entries, "
+            f"{result.rows} rows checked{pinned_note}; head {head}"
         )
+    if not result.ok:
+        raise IntegrityError(result.problem or "audit chain broken", where=result.where)
 
 
 @registry_app.command("log")

@@ -1026,6 +1026,15 @@ class Registry:
         with self._tx() as s:
             return replay.content_digest(replay.actual_state(s, local_only=False))
 
+    def head(self) -> tuple[int, str]:
+        """The audit chain's last entry as (seq, hash); (0, GENESIS) when empty: what a
+        publisher pins (``registry verify --pin SEQ:HASH``)."""
+        with self._tx() as s:
+            last = s.execute(
+                select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+            ).first()
+        return (int(last[0]), str(last[1])) if last is not None else (0, audit.GENESIS)
+
     def state_digest(self) -> str:
         """Digest of the registry state a decision used: the head of the audit chain (every
         change is in the chain, so equal heads mean equal registries)."""

@@ -421,6 +421,7 @@ def build_summary(
         reg = scan.report.get("registry", {})
         entry = {
             "digest": reg.get("digest"),
+            "content_digest": reg.get("content_digest"),
             "works": reg.get("works"),
             "holders": reg.get("holders"),
             "sources": scan.report.get("sources") or reg.get("sources") or [],
