@@ -32,7 +32,7 @@ def reg(db_url: str) -> Registry:
     reg.revoke("licence", 1, on=date(2026, 6, 1), note="ended")
     engine = get_engine(Modality.LYRICS)
     lyric = "the river runs to the sea and the sea runs to the sky " * 4
-    fp = engine.extract_text(lyric, where="A")  # type: ignore[attr-defined]
+    fp = engine.extract_text(lyric, where="A")
     reg.add_fingerprint("A", fp, source_sha256=hashlib.sha256(lyric.encode()).hexdigest())
     reg.remove_work("H", "B", on=date(2026, 1, 1))
     return reg
