@@ -9,13 +9,16 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
 from tdmguard.fingerprint.engines import get_engine
 from tdmguard.registry import audit
+from tdmguard.registry.snapshot import FolderReader, export_snapshot, pull_snapshot
 from tdmguard.registry.store import NewWork, Registry
+from tdmguard.signing import generate_signing_key
 from tdmguard.vocab import Modality, Purpose, Use
 
 
@@ -189,3 +192,27 @@ def test_payloads_carry_the_full_new_value(reg: Registry) -> None:
     assert by_action["work.remove"]["state"]["removed_on"] == "2026-01-01"
     assert len(by_action["fingerprint.add"]["data_sha256"]) == 64
     assert by_action["reservation.add"]["purposes"] == ["commercial"]
+
+
+def test_mirrored_rows_are_scoped_out_local_ones_still_bound(
+        tmp_path: Path, db_url: str) -> None:
+    """A mirror's rows come from a signed snapshot under one ``snapshot.apply`` entry: verify
+    passes after a pull (they are not compared with the local log), local rows stay bound,
+    and the mirrored rows are in the content digest."""
+    source = Registry.open(f"sqlite:///{tmp_path / 'source.db'}")
+    source.add_holder("Src")
+    source.add_work("Src", NewWork(title="s", external_id="S1"))
+    source.reserve("Src", uses=[Use.AI_TRAIN], effective_from=date(2025, 1, 1))
+    key = generate_signing_key()
+    export_snapshot(source, tmp_path / "snap", key, holder="Src")
+    mirror = Registry.open(db_url)
+    mirror.add_holder("Local")
+    mirror.reserve("Local", uses=[Use.TDM], effective_from=date(2025, 1, 1))
+    before = mirror.content_digest()
+    pull_snapshot(mirror, tmp_path / "index", FolderReader(tmp_path / "snap"), key.public,
+                  name="src", namespace="src")
+    result = mirror.verify()
+    assert result.ok, result.problem
+    assert mirror.content_digest() != before
+    _sql(mirror, "UPDATE reservations SET uses = '[\"search\"]' WHERE id = 1")
+    assert mirror.verify().where == "reservations row 1"

@@ -45,6 +45,7 @@ __all__ = [
     "compare",
     "content_digest",
     "expected_state",
+    "mirrored_keys",
 ]
 
 #: Table name -> (row key -> canonical row). Revocations are keyed by their position
@@ -162,6 +163,18 @@ def _mirrored(s: Session) -> dict[str, set[int]]:
     return out
 
 
+def mirrored_keys(s: Session) -> dict[str, set[str]]:
+    """Keys (as :func:`actual_state` names rows) of the rows mirrored from snapshots, per
+    table: entries about them in this log (a local update of a mirrored work, a fingerprint
+    added to one) are not compared either."""
+    skip = _mirrored(s)
+    works = {str(pid) for (pid,) in s.execute(
+        select(Work.public_id).where(Work.id.in_(skip.get("work", set()))))} if skip else set()
+    return {"holders": {str(i) for i in skip.get("holder", set())}, "works": works,
+            "reservations": {str(i) for i in skip.get("reservation", set())},
+            "licences": {str(i) for i in skip.get("licence", set())}}
+
+
 def actual_state(s: Session, *, local_only: bool) -> State:
     """The decision-relevant tables as rows of :func:`expected_state`'s shape; with
     ``local_only``, rows mirrored from snapshots are left out."""
@@ -231,15 +244,21 @@ def _order(key: str) -> tuple[int, int, str]:
     return (0, int(digits), "") if digits.isdigit() else (1, 0, key)
 
 
-def compare(expected: State, actual: State, *, limit: int = 50) -> list[Difference]:
+def compare(expected: State, actual: State, *, limit: int = 50,
+            skip: Mapping[str, set[str]] | None = None) -> list[Difference]:
     """Rows that differ, table by table in :data:`TABLES` order, rows by key; at most
-    ``limit``."""
+    ``limit``. Keys in ``skip`` (mirrored rows, :func:`mirrored_keys`) are not compared."""
+    skip = skip or {}
+    skip_works = skip.get("works", set())
     out: list[Difference] = []
     for table in TABLES:
         exp, act = expected[table], actual[table]
         for key in sorted(exp.keys() | act.keys(), key=_order):
             if len(out) >= limit:
                 return out
+            if key in skip.get(table, set()) or (
+                    table == "fingerprints" and key.rpartition("/")[0] in skip_works):
+                continue
             row_name = key
             found = act.get(key)
             if table == "revocations" and found is not None:
