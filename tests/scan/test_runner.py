@@ -83,6 +83,8 @@ def test_scan_decides_with_reasons_and_evidence(tmp_path: Path) -> None:
     assert report["counts"] == {"kept": 3, "excluded": 3, "review": 2, "errors": 2}
     assert report["by_holder"]["Aurora"] >= 2
     assert report["registry"]["digest"] == reg.state_digest()
+    assert report["registry"]["content_digest"] == reg.content_digest()
+    assert report["inputs"]["registry_content_digest"] == reg.content_digest()
     assert report["checks"]["skipped"]["audio-match"]
 
 

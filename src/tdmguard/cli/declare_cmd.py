@@ -9,7 +9,7 @@ and does not import it), or read from a JSON file (``--from-json``, the shape of
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +26,7 @@ from tdmguard.declare import (
     write_bundle,
 )
 from tdmguard.declare.c2pa_sign import load_c2pa_credentials
+from tdmguard.declare.head_file import PublishedHead
 from tdmguard.declare.stamp import C2paStamp
 from tdmguard.errors import InputError, NotFoundError, TdmguardError
 from tdmguard.registry.store import Registry
@@ -187,7 +188,16 @@ def declare(
     )
     keys = [load_signing_key(sign_key).public] if sign_key is not None else []
     keys += [load_public_key(public_key)] if public_key is not None else []
-    bundle = write_bundle(decl, out, keys=keys)
+    head = None
+    if from_json is None:  # built from the registry: publish its audit head to pin
+        registry = Registry.open(settings_from(ctx).db_url, create=False)
+        try:
+            seq, digest = registry.head()
+            head = PublishedHead(seq, digest, datetime.now(UTC).isoformat(timespec="seconds"),
+                                 registry.content_digest())
+        finally:
+            registry.close()
+    bundle = write_bundle(decl, out, keys=keys, head=head)
     if json_out:
         print_json(bundle.to_json() | {"declaration": decl.to_json()})
         return

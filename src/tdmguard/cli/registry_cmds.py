@@ -16,6 +16,7 @@ from tdmguard.cli.context import settings_from
 from tdmguard.cli.output import console, err_console, print_json, print_table
 from tdmguard.cli.params import parse_date, parse_purposes, parse_uses, today
 from tdmguard.errors import InputError, IntegrityError
+from tdmguard.registry import audit
 from tdmguard.registry.catalogue import default_kind
 from tdmguard.registry.catalogue_files import normalise_column
 from tdmguard.registry.catalogue_import import ImportMode, RowAction
@@ -68,20 +69,41 @@ def registry_init(ctx: typer.Context, json_out: JsonOpt = False) -> None:
 
 
 @registry_app.command("verify")
-def registry_verify(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-    """Check the audit log's hash chain; names the first edited, deleted or moved entry."""
+def registry_verify(
+    ctx: typer.Context,
+    json_out: JsonOpt = False,
+    pin: Annotated[
+        str | None,
+        typer.Option(
+            "--pin",
+            "--head",
+            help="A head published earlier (SEQ:HASH, or HASH): fail unless the log still "
+            "holds that entry (catches deleted last entries and a recomputed chain).",
+        ),
+    ] = None,
+) -> None:
+    """Check the audit log's hash chain, then replay it and compare every decision-relevant
+    table with it: names the first edited, deleted or moved entry, or the first table row
+    changed, deleted or inserted outside tdmguard."""
+    pinned = None
+    if pin is not None:
+        try:
+            pinned = audit.parse_pin(pin)
+        except ValueError as exc:
+            raise InputError(str(exc), where="--pin") from exc
     service = open_service(ctx, create=False)
-    result = service.verify(CLI_ACTOR)
+    result = service.verify(CLI_ACTOR, pin=pinned)
+    head = f"{result.head_seq}:{result.head}"
     if json_out:
-        print_json(result.to_json() | {"head": service.state_digest()})
+        print_json(result.to_json() | {"head": service.state_digest(), "pin_head": head})
     elif result.ok:
+        pinned_note = f", pinned head {result.pin} present" if result.pin else ""
         console.print(
-            f"audit log intact: {result.entries} entries, head {service.state_digest()}"
+            f"audit log intact and tables match it: {result.entries} entries, "
+            f"{result.rows} rows checked{pinned_note}; head {head}"
         )
     if not result.ok:
-        raise IntegrityError(
-            result.problem or "audit chain broken", where=f"audit entry {result.first_broken_seq}"
-        )
+        raise IntegrityError(result.problem or "audit chain broken", where=result.where)
 
 
 @registry_app.command("log")

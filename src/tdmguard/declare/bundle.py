@@ -18,6 +18,7 @@ from pathlib import Path
 from tdmguard import __version__
 from tdmguard.atomic import write_bytes_atomic
 from tdmguard.declare.declaration import HolderDeclaration
+from tdmguard.declare.head_file import HEAD_PATH, PublishedHead, render_head_json
 from tdmguard.declare.http_headers import render_apache, render_caddy, render_nginx
 from tdmguard.declare.keys_file import KEYS_PATH, render_keys_json
 from tdmguard.declare.page import render_declaration_page
@@ -91,10 +92,14 @@ def _served(decl: HolderDeclaration) -> list[tuple[str, str, _Render]]:
 
 
 def bundle_files(
-    decl: HolderDeclaration, *, keys: Sequence[PublicKey] = ()
+    decl: HolderDeclaration,
+    *,
+    keys: Sequence[PublicKey] = (),
+    head: PublishedHead | None = None,
 ) -> tuple[BundleFile, ...]:
     """Every file of the bundle, in memory (the manifest excepted); with ``keys``, also the
-    holder's public signing keys at ``/.well-known/tdmguard-keys.json``."""
+    holder's public signing keys at ``/.well-known/tdmguard-keys.json``; with ``head``, the
+    registry's audit head at ``/.well-known/tdmguard-head.json`` (to pin in verify)."""
     files = [
         BundleFile(url_path.lstrip("/"), media, render(decl).encode(), decl.base_url + url_path)
         for url_path, media, render in _served(decl)
@@ -103,6 +108,10 @@ def bundle_files(
         files.append(BundleFile(KEYS_PATH.lstrip("/"), "application/json",
                                 render_keys_json(decl.holder, keys).encode(),
                                 decl.base_url + KEYS_PATH))
+    if head is not None:
+        files.append(BundleFile(HEAD_PATH.lstrip("/"), "application/json",
+                                render_head_json(decl.holder, head).encode(),
+                                decl.base_url + HEAD_PATH))
     for name, render in (
         ("server/nginx.conf", render_nginx),
         ("server/apache.conf", render_apache),
@@ -124,10 +133,11 @@ def write_bundle(
     *,
     generated_at: datetime | None = None,
     keys: Sequence[PublicKey] = (),
+    head: PublishedHead | None = None,
 ) -> DeclarationBundle:
     """Write the bundle into ``folder`` (created if needed; other files there are left
     alone). Raises :class:`InputError` naming the path when it cannot be written."""
-    files = bundle_files(decl, keys=keys)
+    files = bundle_files(decl, keys=keys, head=head)
     stamp = (generated_at or datetime.now(UTC)).isoformat(timespec="seconds")
     manifest = {
         "generator": f"tdmguard {__version__}",
@@ -135,6 +145,8 @@ def write_bundle(
         "declaration": decl.to_json(),
         "files": [f.to_json() for f in files],
     }
+    if head is not None:
+        manifest["registry_audit_head"] = head.to_json()
     manifest_bytes = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
     root = folder.resolve()
     try:

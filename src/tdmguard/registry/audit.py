@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from tdmguard.registry.tables import AuditEntry
 from tdmguard.registry.values import VerifyResult
 
-__all__ = ["GENESIS", "append", "canonical", "entry_hash", "verify_chain"]
+__all__ = ["GENESIS", "append", "canonical", "check_pin", "entry_hash", "parse_pin", "verify_chain"]
 
 GENESIS = "0" * 64
 
@@ -100,3 +100,34 @@ def verify_chain(entries: Iterable[AuditEntry]) -> VerifyResult:
             )
         prev = entry.hash
     return VerifyResult(True, count)
+
+
+def parse_pin(text: str) -> tuple[int | None, str]:
+    """``SEQ:HASH`` or ``HASH`` (64 hex digits) as (seq or None, hash); ValueError if neither."""
+    seq_text, sep, digest = text.strip().rpartition(":")
+    digest = digest.lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise ValueError("a pinned head is SEQ:HASH or HASH (64 hex digits)")
+    if not sep:
+        return None, digest
+    if not seq_text.isdigit() or int(seq_text) < 1:
+        raise ValueError("a pinned head's SEQ is a positive entry number")
+    return int(seq_text), digest
+
+
+def check_pin(entries: Sequence[AuditEntry], seq: int | None, digest: str) -> str | None:
+    """None when the (verified) chain holds the pinned entry; else what is wrong: entries
+    deleted after it, or the chain rewritten (recomputed after an edit)."""
+    if seq is None:
+        if any(e.hash == digest for e in entries):
+            return None
+        return (f"no entry of the audit log has the pinned hash {digest[:16]}...: the log was "
+                "rewritten or cut since it was pinned")
+    if seq > len(entries):
+        return (f"the audit log ends at entry {len(entries)}, the pinned head is entry {seq}: "
+                "entries were deleted since it was pinned")
+    found = entries[seq - 1]
+    if found.hash != digest:
+        return (f"entry {seq} has hash {found.hash[:16]}..., the pinned head says "
+                f"{digest[:16]}...: the log was rewritten (recomputed) since it was pinned")
+    return None

@@ -718,11 +718,20 @@ class RegistryService:
         return code.iscc, tuple(rows)
 
     # -- audit and index -------------------------------------------------------------------
-    def verify(self, actor: Actor) -> VerifyResult:
-        return self.registry.verify()
+    def verify(
+        self, actor: Actor, *, pin: tuple[int | None, str] | None = None
+    ) -> VerifyResult:
+        """The audit chain, a pinned head if given, and every decision-relevant table
+        against the replayed log (see :meth:`Registry.verify`)."""
+        return self.registry.verify(pin=pin)
 
     def state_digest(self) -> str:
+        """The audit head: cheap, and what per-request caches are keyed on."""
         return self.registry.state_digest()
+
+    def content_digest(self) -> str:
+        """SHA-256 over the decision-relevant tables (reads every row)."""
+        return self.registry.content_digest()
 
     def audit_entries(
         self, actor: Actor, *, after_seq: int = 0, limit: int | None = None

@@ -6,6 +6,7 @@ write runs in one transaction together with its audit entry; a failure rolls bot
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -38,7 +39,7 @@ from tdmguard.errors import (
 )
 from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.policy import Licence, PolicyFacts, Reservation
-from tdmguard.registry import audit
+from tdmguard.registry import audit, replay
 from tdmguard.registry.identifiers import normalise_isrc, normalise_iswc, normalise_upc
 from tdmguard.registry.tables import (
     ApiKey,
@@ -557,7 +558,8 @@ class Registry:
         row.updated_at = _now()
         s.flush()
         info = self._work_info(row, h.name, self._modalities(s, [row.id]).get(row.id, []))
-        audit.append(s, "work.remove", {"work": info.id, "removed_on": on.isoformat()},
+        audit.append(s, "work.remove",
+                     {"work": info.id, "removed_on": on.isoformat(), "state": info.to_json()},
                      actor=actor.to_audit())
         return info
 
@@ -701,20 +703,20 @@ class Registry:
                 raise PermissionDeniedError(
                     f"{entry_type} {entry_id} belongs to another holder", where=entry_type
                 )
-            s.add(
-                Revocation(
-                    entry_type=entry_type,
-                    entry_id=entry_id,
-                    revoked_on=on,
-                    note=note,
-                    created_at=_now(),
-                )
+            rev = Revocation(
+                entry_type=entry_type,
+                entry_id=entry_id,
+                revoked_on=on,
+                note=note,
+                created_at=_now(),
             )
+            s.add(rev)
             s.flush()
             audit.append(
                 s,
                 f"{entry_type}.revoke",
-                {"entry": entry_id, "revoked_on": on.isoformat(), "note": note},
+                {"entry": entry_id, "revoked_on": on.isoformat(), "note": note,
+                 "revocation": rev.id, "type": entry_type},
                 actor=actor.to_audit(),
             )
 
@@ -846,6 +848,7 @@ class Registry:
             s,
             "fingerprint.add",
             {
+                "fingerprint": row.id,
                 "work": row_work.public_id,
                 "modality": fp.modality.value,
                 "engine": fp.engine,
@@ -992,11 +995,63 @@ class Registry:
                 for e in s.execute(query).scalars()
             ]
 
-    def verify(self) -> VerifyResult:
+    def verify(self, *, pin: tuple[int | None, str] | None = None) -> VerifyResult:
+        """Check the audit chain, then (with ``pin`` = (seq or None, hash)) that the chain
+        still holds that entry, then replay the log and compare every decision-relevant table
+        with it (:mod:`tdmguard.registry.replay`): the first failure is named."""
         with self._tx() as s:
-            return audit.verify_chain(
-                s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars()
-            )
+            entries = list(s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars())
+            chain = audit.verify_chain(entries)
+            head_seq = entries[-1].seq if entries else 0
+            head = entries[-1].hash if entries else audit.GENESIS
+            pin_text = None
+            if pin is not None:
+                pin_text = f"{pin[0]}:{pin[1]}" if pin[0] is not None else pin[1]
+            if not chain.ok:
+                return dataclasses.replace(chain, head_seq=head_seq, head=head, pin=pin_text)
+            if pin is not None:
+                problem = audit.check_pin(entries, pin[0], pin[1])
+                if problem is not None:
+                    return VerifyResult(False, len(entries), pin[0], problem,
+                                        head_seq=head_seq, head=head, pin=pin_text)
+            try:
+                actual = replay.actual_state(s, local_only=True)
+            except (ValueError, TypeError, SQLAlchemyError) as exc:
+                return VerifyResult(
+                    False, len(entries), None,
+                    f"a registry table holds a value tdmguard cannot read ({exc}): it was "
+                    "written outside tdmguard", head_seq=head_seq, head=head, pin=pin_text)
+            diffs = replay.compare(replay.expected_state(entries), actual,
+                                   skip=replay.mirrored_keys(s))
+            rows = sum(len(t) for t in actual.values())
+            if diffs:
+                first = diffs[0]
+                return VerifyResult(
+                    False, len(entries), None,
+                    first.message + (f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""),
+                    table=first.table, row=first.row, field=first.field, rows=rows,
+                    differences=tuple(d.to_json() for d in diffs),
+                    head_seq=head_seq, head=head, pin=pin_text)
+            return VerifyResult(True, len(entries), rows=rows, head_seq=head_seq, head=head,
+                                pin=pin_text)
+
+    def content_digest(self) -> str:
+        """SHA-256 over the decision-relevant tables (holders, works, reservations, licences,
+        revocations, current fingerprints' data digests; mirrored rows included), as
+        canonical JSON: what a decision used, unlike :meth:`state_digest` (the audit head),
+        this changes when a row is edited outside tdmguard. Reads every row: call it once
+        per scan, not per request."""
+        with self._tx() as s:
+            return replay.content_digest(replay.actual_state(s, local_only=False))
+
+    def head(self) -> tuple[int, str]:
+        """The audit chain's last entry as (seq, hash); (0, GENESIS) when empty: what a
+        publisher pins (``registry verify --pin SEQ:HASH``)."""
+        with self._tx() as s:
+            last = s.execute(
+                select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1)
+            ).first()
+        return (int(last[0]), str(last[1])) if last is not None else (0, audit.GENESIS)
 
     def state_digest(self) -> str:
         """Digest of the registry state a decision used: the head of the audit chain (every

@@ -169,10 +169,30 @@ class LicenceInfo:
 
 @dataclass(frozen=True, slots=True)
 class VerifyResult:
+    """What ``registry verify`` found. ``first_broken_seq`` names a broken audit entry;
+    ``table``/``row``/``field`` the first table row that differs from the replayed log
+    (``differences``: up to 50 of them, as JSON); ``rows`` counts the rows compared."""
+
     ok: bool
     entries: int
     first_broken_seq: int | None = None
     problem: str | None = None
+    table: str | None = None
+    row: str | None = None
+    field: str | None = None
+    rows: int = 0
+    differences: tuple[dict[str, object], ...] = ()
+    head_seq: int = 0
+    head: str | None = None
+    pin: str | None = None
+
+    @property
+    def where(self) -> str:
+        if self.table is not None:
+            return f"{self.table} row {self.row}"
+        if self.first_broken_seq is not None:
+            return f"audit entry {self.first_broken_seq}"
+        return "audit log"
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -180,4 +200,11 @@ class VerifyResult:
             "entries": self.entries,
             "first_broken": self.first_broken_seq,
             "problem": self.problem,
+            "table": self.table,
+            "row": self.row,
+            "field": self.field,
+            "rows_checked": self.rows,
+            "differences": list(self.differences),
+            "head_seq": self.head_seq,
+            "pin": self.pin,
         }

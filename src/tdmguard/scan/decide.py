@@ -43,11 +43,14 @@ class RegistryView:
 
     works: Mapping[str, WorkRef]
     facts: Mapping[str, PolicyFacts]
-    digest: str
+    digest: str  # the audit head (every change through tdmguard moves it)
     sources: tuple[Mapping[str, object], ...] = ()  # mirrored snapshots (registry/snapshot)
     # Registered fingerprints per modality ("audio" -> count): a scan whose index lacks a
     # modality that has some is refused (nothing is kept on the strength of a missing index).
     fingerprinted: Mapping[str, int] = field(default_factory=dict)
+    # SHA-256 over the decision-relevant tables (Registry.content_digest): unlike the audit
+    # head, it moves when a row is edited outside tdmguard.
+    content_digest: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,6 +58,7 @@ def registry_view(registry: Registry) -> RegistryView:
         works=works,
         facts=registry.facts(),
         digest=registry.state_digest(),
+        content_digest=registry.content_digest(),
         sources=tuple(mirror_sources_json(registry)),
         fingerprinted={k: v for k, v in counts.items() if v},
     )

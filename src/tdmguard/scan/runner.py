@@ -64,6 +64,7 @@ def _settings_json(job: ScanJob) -> dict[str, Any]:
         "checks": list(job.checks),
         "check_options": dict(job.check_options),
         "registry_digest": job.view.digest,
+        "registry_content_digest": job.view.content_digest,
         "read": asdict(job.read),
         "write_kept": job.write_kept,
     }
@@ -229,7 +230,8 @@ def _report(
             **_settings_json(job),
         },
         "registry": {
-            "digest": job.view.digest,
+            "digest": job.view.digest,  # the audit head
+            "content_digest": job.view.content_digest,  # the decision-relevant tables
             "works": len(job.view.works),
             "holders": len(job.view.facts),
             "sources": [dict(src) for src in job.view.sources],

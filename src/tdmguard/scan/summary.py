@@ -429,6 +429,8 @@ def build_summary(
             "holders": reg.get("holders"),
             "sources": scan.report.get("sources") or reg.get("sources") or [],
         }
+        if reg.get("content_digest"):  # reports from before issue 18 have none
+            entry["content_digest"] = reg["content_digest"]
         if entry not in registries:
             registries.append(entry)
     unknown_policy = sorted({str(s.report.get("inputs", {}).get("unknown", "?")) for s in scans})
