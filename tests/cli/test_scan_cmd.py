@@ -43,6 +43,6 @@ def test_remote_out_is_published_after_a_local_run(
     fs = fsspec.filesystem("s3", skip_instance_cache=True)
     names = sorted(p.split("run1/", 1)[1] for p in fs.find("results/run1"))
     assert names == ["errors.jsonl", "excluded.jsonl", "kept.jsonl", "kept/b.txt", "plan.json",
-                     "report.json", "review.jsonl"]
+                     "report.html", "report.json", "review.jsonl"]
     assert json.loads(fs.cat("results/run1/report.json"))["counts"]["errors"] == 1
     assert fs.cat("results/run1/kept/b.txt") == b"a caption"
