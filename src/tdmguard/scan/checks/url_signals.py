@@ -105,7 +105,13 @@ class SharedFetchCache(FetchCache):
             if claimed:
                 return None  # this worker fetches it
             owner = db.execute("SELECT owner, at FROM claims WHERE url = ?", (url,)).fetchone()
-            if owner is None or owner[0] == self.owner:
+            if owner is None:
+                # The other worker finished between our claim and this look: its result is in.
+                found = self._stored(db, url)
+                if found is not None:
+                    super().put(url, found)
+                return found
+            if owner[0] == self.owner:
                 return None
             deadline = float(owner[1]) + self.wait_s
         while time.time() < deadline:  # another worker is fetching it: wait for its result
