@@ -16,6 +16,7 @@ from tdmguard.errors import InputError, TdmguardError
 from tdmguard.fingerprint.engines import modality_for_media
 from tdmguard.registry.service import RegistryService
 from tdmguard.registry.values import CLI_ACTOR
+from tdmguard.scan.shard import ItemTimeoutError, item_budget
 from tdmguard.scan.sniff import sniff_path
 from tdmguard.vocab import Modality
 
@@ -67,6 +68,11 @@ def identify(
     json_out: Annotated[
         bool, typer.Option("--json", help="One JSON object per file per line.")
     ] = False,
+    item_timeout: Annotated[
+        float, typer.Option("--item-timeout", min=0,
+                            help="Seconds one file may take (0: no limit); a file over it is "
+                            "reported as failed and the others go on.")
+    ] = 300.0,
 ) -> None:
     """Identify registered works in files (the media kind is read from the content)."""
     # never create a registry as a side effect
@@ -83,16 +89,21 @@ def identify(
             modality = _text_in_any_encoding(path, modality_for_media(sniff_path(path).value))
             if modality is None:
                 raise InputError("not audio, text, a score or an image", where=str(path))
-            result = service.identify(
-                CLI_ACTOR,
-                path,
-                modality,
-                use=the_use,
-                purpose=the_purpose,
-                org=actor,
-                at=date_at,
-            )
+            with item_budget(item_timeout):
+                result = service.identify(
+                    CLI_ACTOR,
+                    path,
+                    modality,
+                    use=the_use,
+                    purpose=the_purpose,
+                    org=actor,
+                    at=date_at,
+                )
             out |= result.to_json()
+        except ItemTimeoutError:
+            failures += 1
+            out["matches"] = []
+            out["error"] = f"{path}: over the {item_timeout:g} s budget per file (--item-timeout)"
         except TdmguardError as exc:
             failures += 1
             out["matches"] = []

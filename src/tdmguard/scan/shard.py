@@ -33,10 +33,12 @@ from tdmguard.scan.record import MediaKind, Record
 from tdmguard.scan.writers import ShardWriter
 
 __all__ = [
+    "ItemTimeoutError",
     "WorkerChecks",
     "build_checks",
     "evaluate_record",
     "init_worker",
+    "item_budget",
     "resolve_check",
     "run_shard",
     "run_shard_cached",
@@ -144,12 +146,13 @@ def run_shard_cached(job: ScanJob, shard: int, spec: ShardSpec) -> dict[str, Any
     return run_shard(_WORKER[0][0], _WORKER[0][1], shard, spec)
 
 
-class ItemTimeoutError(Exception):
-    """An item ran past the per-item wall-clock budget."""
+class ItemTimeoutError(BaseException):
+    """An item ran past the per-item wall-clock budget. A BaseException, so that no
+    ``except Exception`` in a decoder or library on the way swallows it."""
 
 
 @contextlib.contextmanager
-def _budget(seconds: float) -> Iterator[None]:
+def item_budget(seconds: float) -> Iterator[None]:
     """SIGALRM-based wall-clock budget (main thread of a POSIX process only; else none)."""
     if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(
         signal, "setitimer"
@@ -212,7 +215,7 @@ def evaluate_record(
     items = record.parts or (record,)
     check_name = "read"
     try:
-        with _budget(timeout_s):
+        with item_budget(timeout_s):
             for n, item in enumerate(items):
                 if "error" in item.meta:
                     return outcomes, ("read", f"{item.id}: {item.meta['error']}")
