@@ -218,8 +218,10 @@ def scan(
     ] = False,
     item_timeout: Annotated[
         float,
-        typer.Option("--item-timeout", min=0, help="Seconds one item may take (0: no limit)."),
-    ] = 0.0,
+        typer.Option("--item-timeout", min=0,
+                     help="Seconds one item may take (0: no limit); an item over it goes to "
+                     "errors.jsonl and the scan goes on."),
+    ] = 300.0,
     item_memory: Annotated[
         int,
         typer.Option(
