@@ -31,7 +31,8 @@ from tdmguard.scan.sniff import sniff_bytes, sniff_path
     (b"[00:12.00]Line one\n", MediaKind.TEXT),
     ("日本語の歌詞".encode()[:-1], MediaKind.TEXT),  # multi-byte char cut at the end
     (b"\x00\x01\x02binary", MediaKind.UNKNOWN),
-    (b"\xc3\x28 invalid utf8 in the middle of a long line" * 3, MediaKind.UNKNOWN),
+    # not UTF-8, but text all the same (read as Windows-1252): checked, not set aside
+    (b"\xc3\x28 invalid utf8 in the middle of a long line" * 3, MediaKind.TEXT),
 ])
 def test_sniff_bytes(head: bytes, kind: MediaKind) -> None:
     assert sniff_bytes(head) is kind
@@ -54,3 +55,16 @@ def test_sniff_path_errors_and_mxl(tmp_path: Path) -> None:
     assert sniff_path(plain_zip) is MediaKind.UNKNOWN
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04truncated")
     assert sniff_path(tmp_path / "bad.zip") is MediaKind.UNKNOWN
+
+
+def test_text_in_other_encodings_is_text() -> None:
+    """A lyric saved as Windows-1252, KOI8-R, Shift-JIS or UTF-16 is checked as text (the
+    UTF-16 byte-order mark FF FE is not an MP3 frame); binary stays unknown."""
+    lyric = "Träume süß, mein Kind, über Täler und Höhen; " * 20
+    assert sniff_bytes(lyric.encode("cp1252")) is MediaKind.TEXT
+    assert sniff_bytes(("Песня о любви и разлуке. " * 40).encode("koi8-r")) is MediaKind.TEXT
+    assert sniff_bytes(("春の海 ひねもすのたり のたりかな " * 40).encode("shift_jis")) \
+        is MediaKind.TEXT
+    assert sniff_bytes(lyric.encode("utf-16")) is MediaKind.TEXT
+    assert sniff_bytes(lyric.encode("utf-16-le")) is MediaKind.TEXT
+    assert sniff_bytes(bytes(range(256)) * 8) is MediaKind.UNKNOWN

@@ -234,3 +234,19 @@ def test_glob_and_csv_sources(tmp_path: Path, lyrics_world: LyricsWorld, kind: s
         assert kept[2][1] == texts[2]
     else:
         assert pq.read_table(out / "kept" / "part-0.parquet").num_rows == 2
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp1252", "utf-16"])
+def test_a_reserved_lyric_in_another_encoding_is_excluded(
+    tmp_path: Path, lyrics_world: LyricsWorld, encoding: str
+) -> None:
+    """Issue 18's reproduction: the Windows-1252 (or UTF-16) copy of a reserved lyric was
+    kept while its UTF-8 copy was excluded. Every copy is read as text and excluded."""
+
+    folder = tmp_path / "ds"
+    folder.mkdir()
+    (folder / "lyric.txt").write_bytes(LINDENBAUM.encode(encoding, errors="replace"))
+    (folder / "essay.txt").write_bytes(ESSAY.encode(encoding, errors="replace"))
+    out = tmp_path / "out"
+    run_scan(lyrics_world.job(folder, out, shard_size=4))
+    assert _decisions(out) == {"lyric.txt": "excluded", "essay.txt": "kept"}

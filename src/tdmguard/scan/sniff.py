@@ -22,8 +22,21 @@ def _is_mp3_frame(head: bytes) -> bool:
     return layer != 0 and bitrate not in (0, 15)
 
 
+def _text_or_unknown(head: bytes) -> MediaKind:
+    """Text in an encoding other than UTF-8 (Windows-1252, KOI8-R, Shift-JIS, UTF-16/32) is
+    text too: a lyric saved that way must be checked, not set aside (issue 18)."""
+    from tdmguard.fingerprint.lyrics.reading import text_encoding
+
+    return MediaKind.TEXT if text_encoding(head) is not None else MediaKind.UNKNOWN
+
+
 def sniff_bytes(head: bytes) -> MediaKind:
     """Media kind of a file whose first bytes are ``head`` (up to :data:`SNIFF_BYTES`)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
+        # A UTF-16/32 byte-order mark (FF FE also looks like an MPEG frame header).
+        kind = _text_or_unknown(head)
+        if kind is MediaKind.TEXT:
+            return kind
     if head[:4] == b"RIFF" and head[8:12] in (b"WAVE", b"AVI "):
         return MediaKind.AUDIO if head[8:12] == b"WAVE" else MediaKind.UNKNOWN
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
@@ -48,13 +61,13 @@ def sniff_bytes(head: bytes) -> MediaKind:
     if _is_mp3_frame(head):
         return MediaKind.AUDIO
     if b"\x00" in head[:1024]:
-        return MediaKind.UNKNOWN
+        return _text_or_unknown(head)  # UTF-16/32 without a byte-order mark, or binary
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError as exc:
         # A multi-byte character cut at the end of the sniffed block is still text.
         if exc.start < len(head) - 4:
-            return MediaKind.UNKNOWN
+            return _text_or_unknown(head)
         text = head[: exc.start].decode("utf-8")
     stripped = text.lstrip("\ufeff \t\r\n")
     if (

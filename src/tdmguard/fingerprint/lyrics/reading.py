@@ -201,10 +201,12 @@ def _choose_encoding(head: bytes) -> str:
         return "cp1252"  # binary: refused by the caller, no detector run on it
     # A UTF-8 file with a few broken bytes stays UTF-8 (those become U+FFFD): detectors
     # read such files as exotic code pages.
-    bad = codecs.getincrementaldecoder("utf-8")("replace").decode(head, final=False).count(
-        "\ufffd"
-    )
-    if bad * 100 <= len(head):
+    as_utf8 = codecs.getincrementaldecoder("utf-8")("replace").decode(head, final=False)
+    bad = as_utf8.count("\ufffd")
+    # ... but only if it holds real UTF-8 sequences too: a Western text in Windows-1252 has a
+    # few high bytes, none of them valid UTF-8, and must not lose its accents to U+FFFD.
+    has_utf8 = any(ord(c) >= 0x80 and c != "\ufffd" for c in as_utf8)
+    if has_utf8 and bad * 100 <= len(head):
         return "utf-8"
     found = _detected(head)
     if found is not None:
