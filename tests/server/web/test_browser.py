@@ -95,6 +95,9 @@ class Person:
     def sign_in(self, key: str) -> None:
         """With the keyboard only: the key field has focus, Enter submits."""
         self.go("/signin")
+        # autofocus lands after the load event on a busy machine: wait for it, then type
+        self.page.wait_for_function("document.activeElement && "
+                                    "document.activeElement.id === 'api_key'")
         self.page.keyboard.type(key)
         self.page.keyboard.press("Enter")
         self.page.wait_for_url(lambda u: "/signin" not in u)
