@@ -179,8 +179,10 @@ def main() -> None:
         f"| 1 worker | {audio['x_real_time_1_workers']:.0f}x |",
         f"| {workers} workers (every core) | {audio[f'x_real_time_{workers}_workers']:.0f}x |",
         "",
-        "The machine was shared with other jobs while this ran (load above): absolute speeds "
-        "are pessimistic; the ratio between the two audio rows is the parallel speed-up.",
+        "Load is the 1-minute load average when the run ended; on a shared machine absolute "
+        "speeds are pessimistic. The two audio rows compare one fingerprinting process with "
+        "one per core (explicit `workers`); one process already keeps 2 cores busy, which is "
+        "why `work import` starts workers only for 64 MiB of media or more.",
         "",
     ]
     (HERE / "RESULTS.md").write_text("\n".join(table), "utf-8")

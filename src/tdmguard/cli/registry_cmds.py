@@ -243,7 +243,8 @@ def work_import(
         "--allow-outside-paths", help="Allow media paths outside the catalogue's folder.")
     ] = False,
     workers: Annotated[int | None, typer.Option(
-        "--workers", min=1, help="Processes fingerprinting media (default: every core).")
+        "--workers", min=1, help="Processes fingerprinting media (default: every core once "
+        "the media add up to 64 MiB, else one: starting workers costs more below that).")
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
