@@ -1,5 +1,7 @@
-"""Shared fixtures: registry database URLs (a real SQLite file, and a real PostgreSQL server
-when ``TDMGUARD_TEST_PG_URL`` points to one: ``.ci/run`` installs and starts it)."""
+"""Shared fixtures: the headless browser (Debian's chromium driven by Playwright, never
+`playwright install`; skipped where it is missing, failed in CI), and registry database URLs
+(a real SQLite file, and a real PostgreSQL server when ``TDMGUARD_TEST_PG_URL`` points to
+one: ``.ci/run`` installs and starts it)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -48,3 +51,37 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"../shared not found at {SHARED}")
     return SHARED
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")  # closed after each module: no event loop left over
+def browser() -> Iterator[Any]:
+    why = None
+    if not CHROMIUM.exists():
+        why = f"{CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        why = why or "playwright is not installed (dev extra)"
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests must run in CI: {why}")
+        pytest.skip(why)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield b
+        finally:
+            b.close()

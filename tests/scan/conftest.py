@@ -1,20 +1,16 @@
 """Fixtures for scans on real data: a registry whose holder reserved two registered lyrics
-(real lyrics engine, real index), datasets written by the real libraries, an S3-compatible
-server (moto, 127.0.0.1, free port), and the browser for the report tests: Debian's chromium
-driven by Playwright (never `playwright install`), skipped with a message where chromium is
-missing and failed in CI (``CI`` set), where .ci/run installs it."""
+(real lyrics engine, real index), datasets written by the real libraries, and an S3-compatible
+server (moto, 127.0.0.1, free port). The browser fixture is in tests/conftest.py."""
 
 from __future__ import annotations
 
 import hashlib
 import io
-import os
 import wave
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -99,37 +95,3 @@ def s3_endpoint() -> Iterator[str]:
     finally:
         fsspec.config.conf["s3"] = saved
         server.stop()
-
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-@pytest.fixture(scope="module")  # closed after each module: no event loop left over
-def browser() -> Iterator[Any]:
-    why = None
-    if not CHROMIUM.exists():
-        why = f"{CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        why = why or "playwright is not installed (dev extra)"
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests must run in CI: {why}")
-        pytest.skip(why)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield b
-        finally:
-            b.close()

@@ -18,7 +18,6 @@ from tdmguard.registry.service import RegistryService
 from tdmguard.registry.values import CLI_ACTOR
 from tdmguard.scan.shard import ItemTimeoutError, item_budget
 from tdmguard.scan.sniff import sniff_path
-from tdmguard.vocab import Modality
 
 __all__ = ["register"]
 
@@ -32,23 +31,6 @@ def _require_regular_file(path: Path) -> None:
         raise InputError(f"cannot read ({exc.strerror or exc})", where=str(path)) from exc
     if not stat.S_ISREG(mode):
         raise InputError("not a regular file (a FIFO, device or folder)", where=str(path))
-
-
-def _text_in_any_encoding(path: Path, modality: Modality | None) -> Modality | None:
-    """The sniffer knows UTF-8 text only: a lyric saved as Windows-1252, KOI8-R, Shift-JIS
-    or UTF-16 (whose byte-order mark looks like an MP3 frame) is text too (issue #18)."""
-    if modality not in (None, Modality.AUDIO):
-        return modality
-    from tdmguard.fingerprint.lyrics.reading import SNIFF_BYTES, has_wide_bom, text_encoding
-
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(SNIFF_BYTES)
-    except OSError:
-        return modality
-    if modality is Modality.AUDIO and not has_wide_bom(head):
-        return modality
-    return Modality.LYRICS if text_encoding(head) is not None else modality
 
 
 def identify(
@@ -86,7 +68,7 @@ def identify(
         out: dict[str, Any] = {"path": str(path)}
         try:
             _require_regular_file(path)  # before any open: a FIFO would block it forever
-            modality = _text_in_any_encoding(path, modality_for_media(sniff_path(path).value))
+            modality = modality_for_media(sniff_path(path).value)
             if modality is None:
                 raise InputError("not audio, text, a score or an image", where=str(path))
             with item_budget(item_timeout):

@@ -11,23 +11,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from tests.server.conftest import Live
 from tests.server.web.conftest import DEMO
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 EXPECTED_STATUS = re.compile(r"Failed to load resource: .* status of (403|422) ")
 CSV_HEAD = "id,title,artists,isrc,kind,audio,image\n"
 GOOD_ROWS = (
@@ -35,26 +24,6 @@ GOOD_ROWS = (
     "ART-1,Frog (cover art),architetto,,artwork,,frog.png\n"
 )
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    why = None
-    if not CHROMIUM.exists():
-        why = f"{CHROMIUM} is missing (apt-get install -y chromium; .ci/run installs it)"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        why = why or "playwright is not installed (dev extra)"
-    if why:
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests must run in CI: {why}")
-        pytest.skip(why)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 class Person:
