@@ -1,13 +1,14 @@
 """Shared fixtures: the headless browser (Debian's chromium driven by Playwright, never
 `playwright install`; skipped where it is missing, failed in CI), and registry database URLs
 (a real SQLite file, and a real PostgreSQL server when ``TDMGUARD_TEST_PG_URL`` points to
-one: ``.ci/run`` installs and starts it)."""
+one: ``.ci/run`` installs and starts it), and ``run``: the CLI on a registry of its own."""
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -85,3 +86,51 @@ def browser() -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+CliRun = Callable[..., Any]
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> CliRun:
+    """Run ``tdmguard ARGS`` through the real entry point (exit-code mapping included) on a
+    registry of its own in ``tmp_path``. ``code=`` is the exit code expected; with
+    ``--json`` the output is parsed (on a failure too, when the command wrote JSON)."""
+    from tdmguard.cli.app import main
+
+    monkeypatch.setenv("TDMGUARD_DB", str(tmp_path / "cli.db"))
+    monkeypatch.delenv("TDMGUARD_INDEX", raising=False)
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def _run(*args: str, code: int = 0) -> Any:
+        with pytest.raises(SystemExit) as exit_info:
+            main(list(args))
+        captured = capsys.readouterr()
+        assert exit_info.value.code == code, captured.out + captured.err
+        if "--json" in args and (code == 0 or captured.out.lstrip().startswith(("{", "["))):
+            return json.loads(captured.out)
+        return captured.out + captured.err
+
+    return _run
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """``tdmguard ARGS`` through the real entry point: (exit code, stdout, stderr)."""
+    from tdmguard.cli.app import main
+
+    try:
+        main(list(args))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    else:
+        code = 0
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def ok_cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    """``run_cli`` that must exit 0; its stdout."""
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    return out

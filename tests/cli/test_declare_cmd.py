@@ -9,19 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tdmguard.cli.app import main
+from tests.conftest import run_cli as run
 from tests.declare.examples import CORPUS
 
 pytest.importorskip("mutagen")
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture

@@ -12,27 +12,15 @@ pytest.importorskip("iscc_core")
 pytest.importorskip("pdqhash")
 iscc_samples = pytest.importorskip("iscc_samples")
 
-from tdmguard.cli.app import main  # noqa: E402
 from tdmguard.fingerprint.iscc_code import compute_iscc  # noqa: E402
+from tests.conftest import ok_cli as ok  # noqa: E402
+from tests.conftest import run_cli as run  # noqa: E402
 
 SAMPLES = Path(iscc_samples.__file__).parent / "files"
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    else:
-        code = 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
-def ok(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    code, out, err = run(capsys, *args)
-    assert code == 0, err
-    return out
 
 
 def test_iscc_registered_shown_decided_and_identified(

@@ -2,33 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-import pytest
-
-from tdmguard.cli.app import main
 from tdmguard.cli.exit_codes import ExitCode
-
-
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
-        capsys: pytest.CaptureFixture[str]):
-    """Run ``tdmguard ARGS`` through the real entry point (exit-code mapping included)."""
-    monkeypatch.setenv("TDMGUARD_DB", str(tmp_path / "cli.db"))
-    monkeypatch.delenv("TDMGUARD_INDEX", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def _run(*args: str, code: int = 0) -> object:
-        with pytest.raises(SystemExit) as exit_info:
-            main(list(args))
-        captured = capsys.readouterr()
-        assert exit_info.value.code == code, captured.out + captured.err
-        if "--json" in args and code == 0:
-            return json.loads(captured.out)
-        return captured.out + captured.err
-
-    return _run
 
 
 def test_contract_shapes(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -9,30 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from tdmguard.cli.app import main
 from tdmguard.signing import generate_signing_key, save_signing_key
 from tdmguard.vocab import Purpose, Use
+from tests.conftest import ok_cli as ok
+from tests.conftest import run_cli as run
 
 ISCC_A = "ISCC:KEC7VSV5QH7FTV7N5YVD5UMF4TUKFFGDGCOI4UDFKE4FNPW6C3L7J2Y"
 ISCC_B = "ISCC:KACV5NAQXBCHCWFWAYCJRAL5Z36G7AZALCN3HBKABNDND26WJ5IVG4I"
 ISCC_C = "ISCC:KACV5NAQXBCHCWFWHOLOZGPWRBQ7M5QA6IGEVCSHWSQTIZMSLXSM47Q"
 
 
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    try:
-        main(list(args))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    else:
-        code = 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
-def ok(capsys: pytest.CaptureFixture[str], *args: str) -> str:
-    code, out, err = run(capsys, *args)
-    assert code == 0, err
-    return out
 
 
 def decisions(capsys: pytest.CaptureFixture[str], db: str, work: str) -> dict[str, str]:

@@ -17,30 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from tdmguard.cli.app import main
-
 DEMO = Path(__file__).resolve().parents[2] / "src" / "tdmguard" / "demo" / "data"
 CORPUS = Path(__file__).resolve().parents[1] / "corpus" / "catalogue"
 Run = Callable[..., object]
 
 
-@pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> Run:
-    monkeypatch.setenv("TDMGUARD_DB", str(tmp_path / "cli.db"))
-    monkeypatch.delenv("TDMGUARD_INDEX", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def _run(*args: str, code: int = 0) -> object:
-        with pytest.raises(SystemExit) as exit_info:
-            main(list(args))
-        captured = capsys.readouterr()
-        assert exit_info.value.code == code, captured.out + captured.err
-        if "--json" in args and code == 0:
-            return json.loads(captured.out)
-        return captured.out + captured.err
-
-    return _run
 
 
 @pytest.fixture

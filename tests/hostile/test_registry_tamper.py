@@ -11,31 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from tdmguard.cli.app import main
 from tdmguard.cli.exit_codes import ExitCode
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
-        capsys: pytest.CaptureFixture[str]):
-    monkeypatch.setenv("TDMGUARD_DB", str(tmp_path / "cli.db"))
-    monkeypatch.delenv("TDMGUARD_INDEX", raising=False)
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def _run(*args: str, code: int = 0) -> object:
-        with pytest.raises(SystemExit) as exit_info:
-            main(list(args))
-        captured = capsys.readouterr()
-        assert exit_info.value.code == code, captured.out + captured.err
-        if "--json" in args:
-            return json.loads(captured.out)
-        return captured.out + captured.err
-
-    run_ = _run
-    run_("holder", "add", "H", "--contact", "rights@h.example")
-    run_("work", "add", "--holder", "H", "--title", "Dawn", "--id", "W1")
-    run_("reserve", "--holder", "H", "--use", "ai-train", "--from", "2025-01-01")
-    return run_
+def run(run):  # type: ignore[no-untyped-def]
+    """The shared CLI runner, on a registry with one holder, one work and one reservation."""
+    run("holder", "add", "H", "--contact", "rights@h.example")
+    run("work", "add", "--holder", "H", "--title", "Dawn", "--id", "W1")
+    run("reserve", "--holder", "H", "--use", "ai-train", "--from", "2025-01-01")
+    return run
 
 
 def _decision(run) -> str:  # type: ignore[no-untyped-def]
