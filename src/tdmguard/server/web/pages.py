@@ -268,12 +268,6 @@ def signout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -
 
 
 # -- the catalogue ------------------------------------------------------------------------
-def _matches(work: WorkInfo, q: str) -> bool:
-    q = q.casefold()
-    fields = [work.id, work.title, work.isrc, work.iswc, *work.artists]
-    return any(q in f.casefold() for f in fields if f)
-
-
 @router.get("/works")
 def works(
     request: Request,
@@ -283,70 +277,35 @@ def works(
     _, actor = _holder_page(request)
     service = _service(request)
     holder = actor.holder if actor.scope is Scope.WRITE else None
-    every = service.list_works(actor, holder)
-    found = [w for w in every if _matches(w, q.strip())] if q.strip() else every
-    pages = max(1, -(-len(found) // PAGE_SIZE))
-    page = min(page, pages)
-    reserved_all, reserved_ids = _reserved(service, actor, holder)
-    by_modality: dict[str, list[int]] = {m.value: [0, 0] for m in Modality}
-    for w in every:
-        is_reserved = w.holder in reserved_all or w.id in reserved_ids
-        for m in w.modalities:
-            by_modality.setdefault(m, [0, 0])[0 if is_reserved else 1] += 1
+    found = service.search_works(actor, holder, q.strip(), limit=PAGE_SIZE,
+                                 offset=(page - 1) * PAGE_SIZE)
+    pages = max(1, -(-found.total // PAGE_SIZE))
+    if page > pages:  # past the end (the catalogue shrank): the last page
+        page = pages
+        found = service.search_works(actor, holder, q.strip(), limit=PAGE_SIZE,
+                                     offset=(page - 1) * PAGE_SIZE)
+    all_total = found.total if not q.strip() else service.search_works(
+        actor, holder, "", limit=0).total
+    by_modality = service.catalogue_summary(actor, holder)
     most = max([a + b for a, b in by_modality.values()] + [1])
     return _render(
         request, "works.html",
-        works=found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], q=q, page=page, pages=pages,
-        total=len(found), all_total=len(every), by_modality=by_modality, most=most,
-        reserved_all=reserved_all, reserved_ids=reserved_ids,
+        works=found.works, q=q, page=page, pages=pages,
+        total=found.total, all_total=all_total, by_modality=by_modality, most=most,
+        reserved=service.reserved_works(actor, found.works),
         prev_url=f"/works?{urlencode({'q': q, 'page': page - 1})}" if page > 1 else None,
         next_url=f"/works?{urlencode({'q': q, 'page': page + 1})}" if page < pages else None,
     )
 
 
-def _reserved(
-    service: RegistryService, actor: Actor, holder: str | None
-) -> tuple[set[str], set[str]]:
-    """Holders with a holder-wide reservation in force today, and works named by one."""
-    today = date.today()
-    holders: set[str] = set()
-    ids: set[str] = set()
-    for r in service.list_reservations(actor, holder):
-        ended = r.revoked_on is not None and r.revoked_on <= today
-        if ended or r.effective_from > today or (r.effective_until and r.effective_until < today):
-            continue
-        if r.work_ids:
-            ids.update(r.work_ids)
-        else:
-            holders.add(r.holder)
-    return holders, ids
-
-
-def _history(
-    service: RegistryService, actor: Actor, work: WorkInfo
-) -> list[dict[str, Any]]:
-    """The audit entries about ``work``: its registration, the reservations and licences
-    that name it (or its whole holder), and their revocations."""
+def _history(service: RegistryService, actor: Actor, work: WorkInfo) -> list[dict[str, Any]]:
+    """The work's audit entries as table rows (who acted, the rest of the payload)."""
     out: list[dict[str, Any]] = []
-    entries: dict[str, set[int]] = {"reservation": set(), "licence": set()}
-    for e in service.audit_entries(actor):
+    for e in service.work_history(actor, work.id):
         p = e["payload"]
-        action = e["action"]
-        kind = "licence" if action.startswith("licence") else "reservation"
-        if action == "work.add" and p.get("id") == work.id:
-            pass
-        elif action in ("reservation.add", "licence.grant") and p.get("holder") == work.holder:
-            if p.get("works") and work.id not in p["works"]:
-                continue
-            entries[kind].add(int(p["id"]))
-        elif action in ("reservation.revoke", "licence.revoke"):
-            if int(p.get("entry", -1)) not in entries[kind]:
-                continue
-        else:
-            continue
         by = p.get("by") or {}
         detail = {k: v for k, v in p.items() if k != "by"}
-        out.append({"seq": e["seq"], "at": e["at"], "action": action,
+        out.append({"seq": e["seq"], "at": e["at"], "action": e["action"],
                     "by": by.get("name"), "detail": json.dumps(detail, ensure_ascii=False)})
     return out
 
