@@ -50,6 +50,7 @@ from tdmguard.registry.declarations import (
 )
 from tdmguard.registry.iscc_lookup import DEFAULT_MAX_DISTANCE, IsccMatch, find_by_iscc
 from tdmguard.registry.matching import IndexStats, Matcher, append_to_index, rebuild_index
+from tdmguard.registry.media_catalogue import write_media_catalogue
 from tdmguard.registry.store import NewWork, Registry
 from tdmguard.registry.values import (
     Actor,
@@ -802,6 +803,28 @@ class RegistryService:
             raise PermissionDeniedError(
                 "a work's history is for its holder's keys", where="work")
         return self.registry.work_history(info.id)
+
+    def import_media_report(
+        self,
+        actor: Actor,
+        holder: str | None,
+        files: Sequence[tuple[Modality, Path]],
+        *,
+        catalogue: Path,
+        dry_run: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> ImportReport:
+        """Import media files without a catalogue: one new work per file, titled from its
+        tags or file name (see :mod:`~tdmguard.registry.media_catalogue`). The rows are
+        written to ``catalogue`` (JSON Lines) and imported from there like any catalogue;
+        every file must lie in one folder."""
+        folders = {p.parent for _, p in files}
+        if len(folders) > 1:
+            raise InputError("the media files must lie in one folder", where="media")
+        write_media_catalogue(files, catalogue)
+        return self.import_catalogue_report(
+            actor, holder, catalogue, dry_run=dry_run, on_progress=on_progress,
+            media_root=next(iter(folders)) if folders else None)
 
     # -- audit and index -------------------------------------------------------------------
     def verify(

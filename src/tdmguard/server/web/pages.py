@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import secrets
+import shutil
+import tempfile
 from collections.abc import Callable, Coroutine
 from datetime import date
 from pathlib import Path as FilePath
@@ -15,18 +17,20 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from tdmguard import __version__
-from tdmguard.errors import InputError, PermissionDeniedError, TdmguardError
+from tdmguard.errors import InputError, NotFoundError, PermissionDeniedError, TdmguardError
 from tdmguard.fingerprint.engines import modality_for_media
+from tdmguard.registry.catalogue_import import ImportReport, RowAction
 from tdmguard.registry.service import RegistryService
 from tdmguard.registry.values import Actor, Scope, WorkInfo
 from tdmguard.scan.sniff import sniff_path
 from tdmguard.server.errors import status_for
-from tdmguard.server.uploads import safe_name, save_upload, upload_folder
+from tdmguard.server.uploads import safe_name, save_upload, upload_folder, upload_folder_errors
+from tdmguard.server.web.jobs import JobStore, job_owner
 from tdmguard.server.web.session import (
     PRE_COOKIE,
     SESSION_COOKIE,
@@ -405,10 +409,30 @@ def revoke_licence(
 
 
 # -- catalogue upload ---------------------------------------------------------------------
+CATALOGUE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".xlsx")
+
+
+def _jobs(request: Request) -> JobStore:
+    jobs: JobStore = request.app.state.web_jobs
+    return jobs
+
+
 @router.get("/upload")
 def upload_form(request: Request) -> Response:
     _holder_page(request)
-    return _render(request, "upload.html", error=None, imported=None)
+    return _render(request, "upload.html", error=None, refused=None)
+
+
+def _media_files(folder: FilePath) -> list[tuple[Modality, FilePath]]:
+    """The uploaded media with their modality (from their content), for a media-only
+    upload."""
+    out = []
+    for path in sorted(folder.iterdir()):
+        modality = modality_for_media(sniff_path(path).value)
+        if modality is None:
+            raise InputError(f"{path.name}: not audio, text, a score or an image", where="media")
+        out.append((modality, path))
+    return out
 
 
 @router.post("/upload")
@@ -418,30 +442,94 @@ def upload(
     media: Annotated[list[UploadFile] | None, File()] = None,
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    """Save the files, validate every row (a dry run: nothing stored) and show the refused
+    rows; a valid upload is imported by a background job whose page shows its progress."""
     session, actor = _holder_page(request)
     _check_csrf(request, session, csrf)
     limit: int = request.app.state.settings.max_upload_bytes
+    service = _service(request)
+    holder = actor.holder if actor.scope is Scope.WRITE else None
+    has_catalogue = catalogue is not None and not isinstance(catalogue, str) \
+        and bool(catalogue.filename)
+    uploads = [f for f in media or [] if not isinstance(f, str) and f.filename]
+    folder = FilePath(tempfile.mkdtemp(prefix="tdmguard-upload-"))
     try:
-        if catalogue is None or isinstance(catalogue, str) or not catalogue.filename:
-            raise InputError("choose a catalogue file (.csv, .tsv or .jsonl)", where="catalogue")
-        with upload_folder() as folder:
-            name = safe_name(catalogue.filename, field="catalogue")
-            if not name.lower().endswith((".csv", ".tsv", ".jsonl", ".ndjson")):
-                raise InputError("a catalogue is .csv, .tsv or .jsonl", where="catalogue")
+        with upload_folder_errors(folder):
+            if not has_catalogue and not uploads:
+                raise InputError("choose a catalogue file, media files, or both",
+                                 where="catalogue")
             media_dir = folder / "media"
             media_dir.mkdir()
-            for f in media or []:
-                if not isinstance(f, str) and f.filename:
-                    save_upload(f, media_dir, field="media", max_bytes=limit)
-            path = save_upload(catalogue, folder, field="catalogue", max_bytes=limit, name=name)
-            holder = actor.holder if actor.scope is Scope.WRITE else None
-            imported = _service(request).import_catalogue(
-                actor, holder, path, media_root=media_dir
-            )
+            for f in uploads:
+                save_upload(f, media_dir, field="media", max_bytes=limit)
+            if has_catalogue:
+                assert catalogue is not None
+                name = safe_name(catalogue.filename, field="catalogue")
+                if not name.lower().endswith(CATALOGUE_SUFFIXES):
+                    raise InputError("a catalogue is .csv, .tsv, .jsonl or .xlsx",
+                                     where="catalogue")
+                path = save_upload(catalogue, folder, field="catalogue", max_bytes=limit,
+                                   name=name)
+                report = service.import_catalogue_report(actor, holder, path,
+                                                         media_root=media_dir, dry_run=True)
+                shown = name
+            else:
+                files = _media_files(media_dir)
+                path = folder / "media-only.jsonl"
+                report = service.import_media_report(actor, holder, files, catalogue=path,
+                                                     dry_run=True)
+                shown = f"{len(files)} media file{'s' if len(files) != 1 else ''}"
     except InputError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
         return _render(request, "upload.html", status=status_for(exc)[0],
-                       error=exc.message, field=exc.where, imported=None)
-    return _render(request, "upload.html", status=201, error=None, imported=imported)
+                       error=exc.message, field=exc.where, refused=None)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    prefix = f"{folder}/"
+    refused = [{"line": o.line, "id": o.id, "field": o.field,
+                "reason": (o.reason or "").replace(prefix, "").replace(f"{media_dir}/", "")}
+               for o in report.outcomes if o.action is RowAction.REFUSE]
+    conflict = any(o.conflict for o in report.outcomes if o.action is RowAction.REFUSE)
+    if refused:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _render(request, "upload.html", status=409 if conflict else 422, error=None,
+                       refused=refused, shown=shown, warnings=report.warnings)
+    jobs = _jobs(request)
+    job = jobs.create(job_owner(actor), shown)
+
+    def work(on_progress: Callable[[int, int], None]) -> ImportReport:
+        if has_catalogue:
+            return service.import_catalogue_report(actor, holder, path, media_root=media_dir,
+                                                   on_progress=on_progress)
+        return service.import_media_report(actor, holder, _media_files(media_dir),
+                                           catalogue=path, on_progress=on_progress)
+
+    jobs.run(job, work, folder)
+    return _see_other(f"/upload/jobs/{job.id}")
+
+
+JobId = Annotated[str, Path(max_length=64)]
+
+
+@router.get("/upload/jobs/{job_id}")
+def upload_job(request: Request, job_id: JobId) -> Response:
+    _, actor = _holder_page(request)
+    job = _jobs(request).load(job_id, job_owner(actor))
+    if job is None:
+        raise NotFoundError("no such upload (or not yours)", where="job")
+    status = 201 if job.state == "done" else 422 if job.state == "failed" else 200
+    return _render(request, "job.html", status=status, job=job)
+
+
+@router.get("/upload/jobs/{job_id}/progress")
+def upload_job_progress(request: Request, job_id: JobId) -> Response:
+    """The job's state for the page's script: ``{state, done, total, error, works, ...}``."""
+    _, actor = _holder_page(request)
+    job = _jobs(request).load(job_id, job_owner(actor))
+    if job is None:
+        return JSONResponse({"error": "no such upload"}, status_code=404)
+    return JSONResponse(job.public())
 
 
 # -- what readers use ---------------------------------------------------------------------
