@@ -43,6 +43,7 @@ from tdmguard.registry.catalogue_import import (
     RowOutcome,
     plan_import,
 )
+from tdmguard.registry.declaration_facts import DeclarationFacts, declaration_facts
 from tdmguard.registry.declarations import (
     DeclaredReservation,
     ImportResult,
@@ -825,6 +826,15 @@ class RegistryService:
         return self.import_catalogue_report(
             actor, holder, catalogue, dry_run=dry_run, on_progress=on_progress,
             media_root=next(iter(folders)) if folders else None)
+
+    def declaration_facts(
+        self, actor: Actor, holder: str | None, *, at: date | None = None
+    ) -> DeclarationFacts:
+        """What the holder's declaration bundle publishes on ``at`` (default today); see
+        :func:`~tdmguard.registry.declaration_facts.declaration_facts`. For the holder's
+        own keys and admins (it carries the audit head to pin)."""
+        name = self._acting_holder(actor, holder)
+        return declaration_facts(self.registry, name, at=at or date.today())
 
     # -- audit and index -------------------------------------------------------------------
     def verify(

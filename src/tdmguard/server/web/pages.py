@@ -5,12 +5,15 @@ redirects to the sign-in form."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import secrets
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable, Coroutine
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -22,6 +25,9 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from tdmguard import __version__
+from tdmguard.declare import BundleFile, DeclaredWork, declaration_for, write_bundle
+from tdmguard.declare.bundle import MANIFEST_NAME
+from tdmguard.declare.head_file import PublishedHead
 from tdmguard.errors import InputError, NotFoundError, PermissionDeniedError, TdmguardError
 from tdmguard.fingerprint.engines import modality_for_media
 from tdmguard.registry.catalogue_import import ImportReport, RowAction
@@ -29,6 +35,7 @@ from tdmguard.registry.service import RegistryService
 from tdmguard.registry.values import Actor, Scope, WorkInfo
 from tdmguard.scan.sniff import sniff_path
 from tdmguard.server.errors import status_for
+from tdmguard.server.fetch_guard import public_only_resolver, refuse_private
 from tdmguard.server.uploads import safe_name, save_upload, upload_folder, upload_folder_errors
 from tdmguard.server.web.jobs import JobStore, job_owner
 from tdmguard.server.web.session import (
@@ -39,6 +46,8 @@ from tdmguard.server.web.session import (
     SessionCodec,
     same_token,
 )
+from tdmguard.signals.check import check_urls
+from tdmguard.signing import parse_public_key
 from tdmguard.vocab import Modality, Purpose, Use
 
 __all__ = ["router"]
@@ -617,6 +626,106 @@ def _match_row(m: dict[str, object]) -> dict[str, object]:
     return {**m, "spans": spans, "factors": factors,
             "verdict": decision.get("decision") if isinstance(decision, dict) else None,
             "reasons": decision.get("reasons") if isinstance(decision, dict) else []}
+
+
+# -- the declaration bundle ----------------------------------------------------------------
+def _declaration_form(request: Request) -> dict[str, str]:
+    q = request.query_params
+    return {k: (q.get(k) or "").strip()[:2000]
+            for k in ("holder", "base_url", "contact", "licensing_url", "at", "public_key")}
+
+
+def _bundle(request: Request, actor: Actor, form: dict[str, str]) -> tuple[str, list[BundleFile]]:
+    """The holder's bundle exactly as ``tdmguard declare`` writes it (the files and its
+    manifest.json), from the service's declaration facts."""
+    holder = actor.holder if actor.scope is Scope.WRITE else (form["holder"] or None)
+    facts = _service(request).declaration_facts(actor, holder,
+                                               at=_date(form["at"], "at", date.today()))
+    decl = declaration_for(
+        facts.holder, registered_contact=facts.contact, uses=facts.uses,
+        purposes=facts.purposes, effective_from=facts.effective_from,
+        works=[DeclaredWork(w.id, w.title, w.isrc or "", w.iswc or "") for w in facts.works],
+        contact=form["contact"] or None, base_url=form["base_url"] or None,
+        licensing_url=form["licensing_url"] or None,
+    )
+    keys = []
+    if form["public_key"]:
+        keys.append(parse_public_key(form["public_key"], where="public_key"))  # never a path
+    head = PublishedHead(facts.head_seq, facts.head_hash,
+                         datetime.now(UTC).isoformat(timespec="seconds"), facts.content_digest)
+    with tempfile.TemporaryDirectory(prefix="tdmguard-bundle-") as tmp:
+        bundle = write_bundle(decl, FilePath(tmp), keys=keys, head=head)
+        manifest = (FilePath(tmp) / MANIFEST_NAME).read_bytes()
+    return facts.holder, [*bundle.files, BundleFile(MANIFEST_NAME, "application/json", manifest)]
+
+
+@router.get("/declaration")
+def declaration_page(request: Request) -> Response:
+    _, actor = _holder_page(request)
+    form = _declaration_form(request)
+    holders = ([h.name for h in _service(request).list_holders(actor)]
+               if actor.scope is Scope.ADMIN else [])
+    if actor.scope is Scope.ADMIN and not form["holder"]:
+        return _render(request, "declaration.html", form=form, files=None, error=None,
+                       holders=holders, query="")
+    try:
+        holder, files = _bundle(request, actor, form)
+    except (InputError, NotFoundError) as exc:
+        return _render(request, "declaration.html", status=status_for(exc)[0], form=form,
+                       files=None, error=exc.message, field=exc.where, holders=holders,
+                       query="")
+    shown = [{"path": f.path, "url": f.url, "media_type": f.media_type, "size": len(f.content),
+              "sha256": f.sha256, "text": f.content.decode("utf-8", "replace")} for f in files]
+    return _render(request, "declaration.html", form=form, files=shown, error=None,
+                   holder=holder, holders=holders,
+                   query=urlencode({k: v for k, v in form.items() if v}))
+
+
+@router.get("/declaration/bundle.zip")
+def declaration_zip(request: Request) -> Response:
+    _, actor = _holder_page(request)
+    holder, files = _bundle(request, actor, _declaration_form(request))
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for f in files:
+            archive.writestr(f.path, f.content)
+    name = "declaration-" + re.sub(r"[^A-Za-z0-9._-]+", "-", holder).strip("-") + ".zip"
+    return Response(data.getvalue(), media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# -- the URL check -------------------------------------------------------------------------
+@router.get("/check")
+def check_form(request: Request) -> Response:
+    _signed_in(request)
+    return _render(request, "check.html", form={"url": "", "agent": "*"}, result=None,
+                   error=None)
+
+
+@router.post("/check")
+def check_url(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    url: Annotated[str, Form(max_length=4096)] = "",
+    agent: Annotated[str, Form(max_length=200)] = "*",
+) -> Response:
+    """The same check as ``tdmguard check URL``: every opt-out signal with its evidence.
+    Non-public addresses are refused (unless the server allows private hosts)."""
+    session, _ = _signed_in(request)
+    _check_csrf(request, session, csrf)
+    form = {"url": url.strip(), "agent": agent.strip() or "*"}
+    private_ok: bool = request.app.state.settings.check_private_hosts
+    try:
+        if not form["url"]:
+            raise InputError("enter a URL to check", where="url")
+        if not private_ok:
+            refuse_private(form["url"], where="url")
+        (result,) = check_urls([form["url"]], agent=form["agent"],
+                               resolver=None if private_ok else public_only_resolver)
+    except InputError as exc:
+        return _render(request, "check.html", status=status_for(exc)[0], form=form,
+                       result=None, error=exc.message)
+    return _render(request, "check.html", form=form, result=result.to_json(), error=None)
 
 
 # -- audit --------------------------------------------------------------------------------
