@@ -9,7 +9,8 @@ thread of the worker that took the request runs the service's import with its
 Records are small JSON files (written atomically) in one folder per registry on this
 machine, so every worker of ``tdmguard serve --workers N`` reads the same state; a job runs
 in the worker that accepted it, and a job whose worker is gone reads as failed. Several
-machines behind one load balancer would need a shared folder (``TDMGUARD_WEB_JOBS_DIR``).
+machines behind one load balancer need a shared folder (``TDMGUARD_WEB_JOBS_DIR``); a job
+of another machine is never judged dead from here.
 A job is seen only by the holder that started it (an admin key's jobs by that key)."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -58,13 +60,14 @@ class Job:
     where: str | None = None
     works: list[dict[str, object]] = field(default_factory=list)
     pid: int = 0
+    host: str = ""  # the machine whose process runs it (pid is checked there only)
     created: float = 0.0
     updated: float = 0.0
 
     def public(self) -> dict[str, object]:
         """What the page sees (not the owner)."""
         out = asdict(self)
-        for private in ("owner", "pid"):
+        for private in ("owner", "pid", "host"):
             out.pop(private)
         return out
 
@@ -98,7 +101,8 @@ class JobStore:
         self._ready()
         self._sweep()
         now = time.time()
-        job = Job(secrets.token_urlsafe(24), owner, filename, pid=os.getpid(), created=now)
+        job = Job(secrets.token_urlsafe(24), owner, filename, pid=os.getpid(),
+                  host=socket.gethostname(), created=now)
         self.save(job)
         return job
 
@@ -113,7 +117,7 @@ class JobStore:
             return None
         if job.owner != owner:
             return None
-        if job.state not in FINAL and not _alive(job.pid):
+        if job.state not in FINAL and job.host == socket.gethostname() and not _alive(job.pid):
             job.state, job.error = "failed", "the server stopped while this upload ran"
         return job
 
