@@ -32,3 +32,20 @@ def test_works_search_paging_and_history(live: Live) -> None:
         assert reader.get("/v1/works", params={"q": "of b"}).json()[0]["id"] == "B-1"
     with live.client("B") as b:
         assert b.get("/v1/works/A-03/history").status_code == 403
+
+
+def test_import_an_excel_catalogue(live: Live) -> None:
+    import io
+
+    import pytest
+
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.append(["id", "title", "isrc"])
+    book.active.append(["XL-1", "From Excel", "GBAYE2400077"])
+    data = io.BytesIO()
+    book.save(data)
+    with live.client("A") as a:
+        r = a.post("/v1/works/import", files={"catalogue": ("cat.xlsx", data.getvalue())})
+        assert r.status_code == 201, r.text
+        assert [w["id"] for w in a.get("/v1/works", params={"q": "excel"}).json()] == ["XL-1"]

@@ -9,6 +9,7 @@ import io
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -146,3 +147,32 @@ def test_job_records_are_shared_by_workers_and_a_dead_workers_job_failed(
         assert gone is not None and gone.state == "failed" and "stopped" in (gone.error or "")
     finally:
         (one.folder / f"{job.id}.json").unlink()
+
+
+def test_progress_is_written_while_the_import_runs(tmp_path: Path) -> None:
+    import threading
+
+    from tdmguard.registry.catalogue_import import ImportMode, ImportReport
+
+    store = JobStore(tmp_path / "jobs")
+    job = store.create("holder:A", "cat.csv")
+    halfway, go_on = threading.Event(), threading.Event()
+
+    def work(progress: Any) -> ImportReport:
+        progress(1, 3)
+        halfway.set()
+        go_on.wait(10)
+        progress(3, 3)
+        return ImportReport("cat.csv", ImportMode.ADD)
+
+    upload = tmp_path / "upload"
+    upload.mkdir()
+    thread = store.run(job, work, upload)
+    assert halfway.wait(10)
+    seen = store.load(job.id, "holder:A")
+    assert seen is not None and (seen.done, seen.total, seen.state) == (1, 3, "fingerprinting")
+    go_on.set()
+    thread.join(10)
+    seen = store.load(job.id, "holder:A")
+    assert seen is not None and (seen.done, seen.state) == (3, "done")
+    assert not upload.exists()  # the uploaded files go when the job ends

@@ -140,7 +140,7 @@ def import_catalogue(
     request: Request,
     actor: ActorDep,
     service: ServiceDep,
-    catalogue: Annotated[UploadFile, File(description="Catalogue: .csv, .tsv or .jsonl.")],
+    catalogue: Annotated[UploadFile, File(description="Catalogue: .csv, .tsv, .jsonl or .xlsx.")],
     media: Annotated[
         list[UploadFile] | None,
         File(description="Media files the catalogue names (by file name; repeat)."),
@@ -153,8 +153,8 @@ def import_catalogue(
     with upload_folder() as folder:
         limit = _max_bytes(request)
         cat_name = safe_name(catalogue.filename, field="catalogue")
-        if not cat_name.lower().endswith((".csv", ".tsv", ".jsonl", ".ndjson")):
-            raise InputError("a catalogue is .csv, .tsv or .jsonl", where="catalogue")
+        if not cat_name.lower().endswith((".csv", ".tsv", ".jsonl", ".ndjson", ".xlsx")):
+            raise InputError("a catalogue is .csv, .tsv, .jsonl or .xlsx", where="catalogue")
         media_dir = folder / "media"
         media_dir.mkdir()
         for upload in media or []:
