@@ -22,16 +22,17 @@ from tdmguard.declare import (
     DeclaredWork,
     HolderDeclaration,
     StampFields,
+    declaration_for,
     stamp_file,
     write_bundle,
 )
 from tdmguard.declare.c2pa_sign import load_c2pa_credentials
 from tdmguard.declare.head_file import PublishedHead
 from tdmguard.declare.stamp import C2paStamp
-from tdmguard.errors import InputError, NotFoundError, TdmguardError
+from tdmguard.errors import InputError, TdmguardError
+from tdmguard.registry.declaration_facts import declaration_facts
 from tdmguard.registry.store import Registry
 from tdmguard.signing import load_public_key, load_signing_key
-from tdmguard.vocab import Purpose
 
 __all__ = ["declaration_from_registry", "publish_demo", "register"]
 
@@ -78,45 +79,17 @@ def declaration_from_registry(
     Reserved uses and purposes are the union over the active reservations (not revoked,
     not ended, not exemptions); the works listed are every work of the holder when a
     reservation is holder-wide, else the works the reservations name."""
-    day = at or today()
-    info = registry.get_holder(holder)
-    active = [
-        r
-        for r in registry.reservations(info.name)
-        if not r.exempt
-        and r.revoked_on is None
-        and (r.effective_until is None or r.effective_until > day)
-    ]
-    if not active:
-        raise NotFoundError(
-            f"holder {info.name!r} has no reservation in force: run `tdmguard reserve` first",
-            where="holder",
-        )
-    email = contact or (info.contact if info.contact and "@" in info.contact else None)
-    if email is None:
-        raise InputError(
-            f"holder {info.name!r} has no e-mail contact in the registry: pass --contact",
-            where="--contact",
-        )
-    origin = base_url or f"https://{email.rsplit('@', 1)[1]}"
-    uses = frozenset(u for r in active for u in r.uses)
-    purposes = frozenset(p for r in active for p in (r.purposes or tuple(Purpose)))
-    holder_wide = any(not r.work_ids for r in active)
-    named = {w for r in active for w in r.work_ids}
-    works = tuple(
-        DeclaredWork(w.id, w.title, w.isrc or "", w.iswc or "")
-        for w in registry.list_works(info.name)
-        if holder_wide or w.id in named
-    )
-    return HolderDeclaration(
-        holder=info.name,
-        contact_email=email,
-        licensing_url=licensing_url or f"{origin.rstrip('/')}/ai-licensing",
-        base_url=origin,
-        reserved_uses=uses,
-        purposes=purposes,
-        effective_from=min(r.effective_from for r in active),
-        works=works,
+    facts = declaration_facts(registry, holder, at=at or today())
+    return declaration_for(
+        facts.holder,
+        registered_contact=facts.contact,
+        uses=facts.uses,
+        purposes=facts.purposes,
+        effective_from=facts.effective_from,
+        works=[DeclaredWork(w.id, w.title, w.isrc or "", w.iswc or "") for w in facts.works],
+        contact=contact,
+        base_url=base_url,
+        licensing_url=licensing_url,
     )
 
 

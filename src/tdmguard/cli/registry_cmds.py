@@ -390,10 +390,20 @@ def work_list(
     holder: Annotated[
         str | None, typer.Option("--holder", help="Only this holder's works.")
     ] = None,
+    search: Annotated[
+        str, typer.Option("--search", "-s",
+                          help="Only works whose id, title, artists, ISRC or ISWC contain "
+                               "every word of this (case-insensitive).")
+    ] = "",
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=0, max=10_000, help="At most this many.")
+    ] = None,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many.")] = 0,
     json_out: JsonOpt = False,
 ) -> None:
-    """List registered works."""
-    works = open_service(ctx).list_works(CLI_ACTOR, holder)
+    """List registered works (not removed), oldest first."""
+    works = open_service(ctx).search_works(CLI_ACTOR, holder, search, limit=limit,
+                                           offset=offset).works
     if json_out:
         print_json([w.to_json() for w in works])
     else:

@@ -8,7 +8,7 @@ build one directly. Nothing here reads a database or the network.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from urllib.parse import urlsplit
@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from tdmguard.errors import InputError
 from tdmguard.vocab import Purpose, Use, covered_uses
 
-__all__ = ["DeclaredWork", "HolderDeclaration"]
+__all__ = ["DeclaredWork", "HolderDeclaration", "declaration_for"]
 
 _ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
 _ISWC = re.compile(r"^T-?[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]$")
@@ -221,3 +221,37 @@ class HolderDeclaration:
             works=tuple(works),
             reserved_paths=tuple(strings("reserved_paths", ["/"])),
         )
+
+
+def declaration_for(
+    holder: str,
+    *,
+    registered_contact: str | None,
+    uses: Iterable[Use],
+    purposes: Iterable[Purpose],
+    effective_from: date,
+    works: Sequence[DeclaredWork],
+    contact: str | None = None,
+    base_url: str | None = None,
+    licensing_url: str | None = None,
+) -> HolderDeclaration:
+    """A holder's declaration from its registered facts and the publisher's choices:
+    ``contact`` (default: the registered e-mail contact), ``base_url`` (default: https://
+    + the contact's domain), ``licensing_url`` (default: BASE_URL/ai-licensing)."""
+    email = contact or registered_contact
+    if not email or "@" not in email:
+        raise InputError(
+            f"holder {holder!r} has no e-mail contact in the registry: pass --contact",
+            where="--contact",
+        )
+    origin = base_url or f"https://{email.rsplit('@', 1)[1]}"
+    return HolderDeclaration(
+        holder=holder,
+        contact_email=email,
+        licensing_url=licensing_url or f"{origin.rstrip('/')}/ai-licensing",
+        base_url=origin,
+        reserved_uses=frozenset(uses),
+        purposes=frozenset(purposes),
+        effective_from=effective_from,
+        works=tuple(works),
+    )

@@ -43,6 +43,7 @@ from tdmguard.registry.catalogue_import import (
     RowOutcome,
     plan_import,
 )
+from tdmguard.registry.declaration_facts import DeclarationFacts, declaration_facts
 from tdmguard.registry.declarations import (
     DeclaredReservation,
     ImportResult,
@@ -50,6 +51,7 @@ from tdmguard.registry.declarations import (
 )
 from tdmguard.registry.iscc_lookup import DEFAULT_MAX_DISTANCE, IsccMatch, find_by_iscc
 from tdmguard.registry.matching import IndexStats, Matcher, append_to_index, rebuild_index
+from tdmguard.registry.media_catalogue import write_media_catalogue
 from tdmguard.registry.store import NewWork, Registry
 from tdmguard.registry.values import (
     Actor,
@@ -63,7 +65,9 @@ from tdmguard.registry.values import (
 )
 from tdmguard.vocab import Decision, DecisionKind, Match, Modality, Purpose, Reason, Use
 
-__all__ = ["DecideResult", "IdentifyResult", "RegistryService", "WorkDetail", "with_iscc"]
+__all__ = [
+    "DecideResult", "IdentifyResult", "RegistryService", "WorkDetail", "WorkPage", "with_iscc",
+]
 
 
 def with_iscc(work: NewWork, media: Sequence[tuple[Modality, Path]]) -> NewWork:
@@ -92,6 +96,17 @@ class WorkDetail:
             "reservations": [r.to_json() for r in self.reservations],
             "licences": [lic.to_json() for lic in self.licences],
         }
+
+
+@dataclass(frozen=True, slots=True)
+class WorkPage:
+    """One page of a catalogue search: the works, how many matched in all, and where the
+    page starts (``limit`` None: every match from ``offset``)."""
+
+    works: tuple[WorkInfo, ...]
+    total: int
+    offset: int = 0
+    limit: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -716,6 +731,110 @@ class RegistryService:
                 row["decision"] = result.to_json()
             rows.append(row)
         return code.iscc, tuple(rows)
+
+    # -- catalogue search, summary and a work's history (web app, API, CLI) ---------------
+    def search_works(
+        self,
+        actor: Actor,
+        holder: str | None = None,
+        query: str = "",
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> WorkPage:
+        """One page of the works whose id, title, artists, ISRC or ISWC contain every word
+        of ``query`` (all works when it is blank), with the total that matched."""
+        if limit is not None and not 0 <= limit <= 10_000:
+            raise InputError("limit is 0 to 10,000", where="limit")
+        if offset < 0:
+            raise InputError("offset is 0 or more", where="offset")
+        if len(query) > 500:
+            raise InputError("a search has at most 500 characters", where="q")
+        works, total = self.registry.search_works(holder, query, limit=limit, offset=offset)
+        return WorkPage(tuple(works), total, offset, limit)
+
+    def catalogue_summary(
+        self, actor: Actor, holder: str | None = None, *, on: date | None = None
+    ) -> dict[str, tuple[int, int]]:
+        """Current works per modality as (reserved, not reserved) on ``on`` (default
+        today); see :meth:`reserved_works` for what counts as reserved."""
+        holders, ids = self._reserved_on(holder, on or date.today())
+        every = self.registry.modality_counts(holder)
+        reserved = self.registry.modality_counts(holder, holders=holders, work_ids=ids)
+        return {m.value: (reserved.get(m.value, 0),
+                          every.get(m.value, 0) - reserved.get(m.value, 0)) for m in Modality}
+
+    def reserved_works(
+        self, actor: Actor, works: Iterable[WorkInfo], *, on: date | None = None
+    ) -> set[str]:
+        """The ids among ``works`` that a reservation in force on ``on`` (default today)
+        names, itself or by its whole holder, for any use (exemptions not counted)."""
+        works = list(works)
+        holders, ids = self._reserved_on(None, on or date.today(),
+                                         among={w.holder for w in works})
+        return {w.id for w in works if w.holder in holders or w.id in ids}
+
+    def _reserved_on(
+        self, holder: str | None, day: date, *, among: set[str] | None = None
+    ) -> tuple[set[str], set[str]]:
+        """Holders with a holder-wide reservation in force on ``day``, and the works that
+        a work reservation in force names."""
+        holders: set[str] = set()
+        ids: set[str] = set()
+        names: list[str | None] = (
+            [holder] if holder is not None else [*sorted(among)] if among is not None else [None]
+        )
+        for name in names:
+            for r in self.registry.reservations(name):
+                if r.exempt or (r.revoked_on is not None and r.revoked_on <= day):
+                    continue
+                if r.effective_from > day or (r.effective_until and r.effective_until < day):
+                    continue
+                if r.work_ids:
+                    ids.update(r.work_ids)
+                else:
+                    holders.add(r.holder)
+        return holders, ids
+
+    def work_history(self, actor: Actor, work_id: str) -> list[dict[str, Any]]:
+        """The audit entries about one work (see :meth:`Registry.work_history`): for its
+        holder's write keys and admins only (they show licences)."""
+        info = self.registry.get_work(work_id)
+        if not self._may_see_licences(actor, info.holder):
+            raise PermissionDeniedError(
+                "a work's history is for its holder's keys", where="work")
+        return self.registry.work_history(info.id)
+
+    def import_media_report(
+        self,
+        actor: Actor,
+        holder: str | None,
+        files: Sequence[tuple[Modality, Path]],
+        *,
+        catalogue: Path,
+        dry_run: bool = False,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> ImportReport:
+        """Import media files without a catalogue: one new work per file, titled from its
+        tags or file name (see :mod:`~tdmguard.registry.media_catalogue`). The rows are
+        written to ``catalogue`` (JSON Lines) and imported from there like any catalogue;
+        every file must lie in one folder."""
+        folders = {p.parent for _, p in files}
+        if len(folders) > 1:
+            raise InputError("the media files must lie in one folder", where="media")
+        write_media_catalogue(files, catalogue)
+        return self.import_catalogue_report(
+            actor, holder, catalogue, dry_run=dry_run, on_progress=on_progress,
+            media_root=next(iter(folders)) if folders else None)
+
+    def declaration_facts(
+        self, actor: Actor, holder: str | None, *, at: date | None = None
+    ) -> DeclarationFacts:
+        """What the holder's declaration bundle publishes on ``at`` (default today); see
+        :func:`~tdmguard.registry.declaration_facts.declaration_facts`. For the holder's
+        own keys and admins (it carries the audit head to pin)."""
+        name = self._acting_holder(actor, holder)
+        return declaration_facts(self.registry, name, at=at or date.today())
 
     # -- audit and index -------------------------------------------------------------------
     def verify(

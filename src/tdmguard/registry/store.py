@@ -23,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, func, select, text
+from sqlalchemy import Connection, Engine, and_, create_engine, event, func, or_, select, text
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -995,6 +995,128 @@ class Registry:
                 for e in s.execute(query).scalars()
             ]
 
+    # -- catalogue search and a work's history (the web app, the API, the CLI) ------------
+    def search_works(
+        self,
+        holder: str | None,
+        query: str = "",
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> tuple[list[WorkInfo], int]:
+        """Works (of ``holder``, or of every holder) whose id, title, artists, ISRC or ISWC
+        contain every word of ``query`` (case-insensitive; identifiers also without their
+        hyphens and dots), oldest first: one page (``limit`` from ``offset``) and the
+        total count. Removed works are left out. Done in SQL: only the page is loaded."""
+        fold = func.tdm_fold if self.engine.dialect.name == "sqlite" else func.lower
+        conditions: list[Any] = [Work.removed_on.is_(None)]
+        for word in query.split()[:20]:
+            term = word.lower()
+            code = re.sub(r"[\s.\-]", "", word).upper()
+            either: list[Any] = [
+                fold(Work.public_id).contains(term, autoescape=True),
+                fold(Work.title).contains(term, autoescape=True),
+                # artists are JSON text (non-ASCII letters as \\u escapes): match that form
+                fold(Work.artists).contains(json.dumps(term)[1:-1], autoescape=True),
+            ]
+            if code:
+                either += [Work.isrc.contains(code, autoescape=True),
+                           Work.iswc.contains(code, autoescape=True)]
+            conditions.append(or_(*either))
+        with self._tx() as s:
+            if holder is not None:
+                conditions.append(Work.holder_id == self._holder(s, holder).id)
+            total = int(s.execute(select(func.count(Work.id)).where(*conditions)).scalar_one())
+            page = (select(Work, Holder.name).join(Holder, Holder.id == Work.holder_id)
+                    .where(*conditions).order_by(Work.id).offset(max(0, offset)))
+            if limit is not None:
+                page = page.limit(max(0, limit))
+            rows = list(s.execute(page))
+            mods = self._modalities(s, [w.id for w, _ in rows])
+            return [self._work_info(w, name, mods.get(w.id, [])) for w, name in rows], total
+
+    def modality_counts(
+        self,
+        holder: str | None,
+        *,
+        holders: Iterable[str] | None = None,
+        work_ids: Iterable[str] | None = None,
+    ) -> dict[str, int]:
+        """Current works per fingerprinted modality (of ``holder``, or of every holder);
+        with ``holders`` and/or ``work_ids``, only the works of those holders or with those
+        ids."""
+        conditions: list[Any] = [Work.removed_on.is_(None),
+                                 FingerprintRow.superseded_at.is_(None)]
+        with self._tx() as s:
+            if holder is not None:
+                conditions.append(Work.holder_id == self._holder(s, holder).id)
+            if holders is not None or work_ids is not None:
+                among: list[Any] = []
+                names = sorted(set(holders or ()))
+                ids = sorted(set(work_ids or ()))
+                if names:
+                    among.append(Work.holder_id.in_(
+                        select(Holder.id).where(Holder.name.in_(names))))
+                if ids:
+                    among.append(Work.public_id.in_(ids))
+                if not among:
+                    return {}
+                conditions.append(or_(*among))
+            query = (select(FingerprintRow.modality, func.count(func.distinct(Work.id)))
+                     .join(Work, Work.id == FingerprintRow.work_id)
+                     .where(*conditions).group_by(FingerprintRow.modality))
+            return {str(m): int(n) for m, n in s.execute(query)}
+
+    def work_history(self, ref: str) -> list[dict[str, Any]]:
+        """The audit entries about one work, in order: its registration, updates, removal
+        and fingerprints, the reservations and licences that name it or its whole holder,
+        and their revocations. SQL narrows the log by the work's id (a text match on the
+        canonical payload); each candidate is then checked exactly."""
+        with self._tx() as s:
+            row = self._work(s, ref)
+            holder = s.get(Holder, row.holder_id)
+            assert holder is not None
+            wid, hname = row.public_id, holder.name
+            quoted = json.dumps(wid, ensure_ascii=False)
+            terms = ("reservation.add", "licence.grant")
+            found = list(s.execute(select(AuditEntry).where(
+                AuditEntry.action.in_(("work.add", "work.update", "work.remove",
+                                       "fingerprint.add", *terms)),
+                or_(AuditEntry.payload.contains(quoted, autoescape=True),
+                    and_(AuditEntry.action.in_(terms),
+                         AuditEntry.payload.contains('"works":[]', autoescape=True),
+                         AuditEntry.payload.contains(
+                             '"holder":' + json.dumps(hname, ensure_ascii=False),
+                             autoescape=True))),
+            ).order_by(AuditEntry.seq)).scalars())
+            out: list[tuple[AuditEntry, dict[str, Any]]] = []
+            entries: dict[str, set[int]] = {"reservation": set(), "licence": set()}
+            for e in found:
+                p = json.loads(e.payload)
+                if e.action in terms:
+                    works = p.get("works") or []
+                    if p.get("holder") != hname or (works and wid not in works):
+                        continue
+                    entries["licence" if e.action == "licence.grant" else "reservation"].add(
+                        int(p["id"]))
+                elif (p.get("id") if e.action == "work.add" else p.get("work")) != wid:
+                    continue
+                out.append((e, p))
+            ids = sorted(entries["reservation"] | entries["licence"])
+            for start in range(0, len(ids), 200):
+                chunk = ids[start : start + 200]
+                for e in s.execute(select(AuditEntry).where(
+                    AuditEntry.action.in_(("reservation.revoke", "licence.revoke")),
+                    or_(*(AuditEntry.payload.contains(f'"entry":{i},', autoescape=True)
+                          for i in chunk)),
+                )).scalars():
+                    p = json.loads(e.payload)
+                    if int(p.get("entry", -1)) in entries.get(str(p.get("type")), set()):
+                        out.append((e, p))
+            out.sort(key=lambda pair: pair[0].seq)
+            return [{"seq": e.seq, "at": e.at, "action": e.action, "payload": p, "hash": e.hash}
+                    for e, p in out]
+
     def verify(self, *, pin: tuple[int | None, str] | None = None) -> VerifyResult:
         """Check the audit chain, then (with ``pin`` = (seq or None, hash)) that the chain
         still holds that entry, then replay the log and compare every decision-relevant table
@@ -1083,6 +1205,12 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
+    # Unicode lower case for catalogue search (SQLite's own lower() knows ASCII only).
+    dbapi_conn.create_function("tdm_fold", 1, _fold, deterministic=True)
+
+
+def _fold(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
 
 
 def _sqlite_begin(conn: Connection) -> None:

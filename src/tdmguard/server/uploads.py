@@ -14,7 +14,7 @@ from fastapi import UploadFile
 
 from tdmguard.errors import InputError, MediaError, TooLargeError
 
-__all__ = ["safe_name", "save_upload", "upload_folder"]
+__all__ = ["safe_name", "save_upload", "upload_folder", "upload_folder_errors"]
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,199}$")
 
@@ -36,7 +36,18 @@ def upload_folder() -> Iterator[Path]:
     upload instead of the server's path."""
     folder = Path(tempfile.mkdtemp(prefix="tdmguard-upload-"))
     try:
-        yield folder
+        with upload_folder_errors(folder):
+            yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def upload_folder_errors(folder: Path) -> Iterator[None]:
+    """Rewrite messages naming files in ``folder`` to name the upload instead of the
+    server's path (the folder is the caller's to remove)."""
+    try:
+        yield
     except InputError as exc:
         prefix = f"{folder}/"
         if (exc.where and prefix in exc.where) or prefix in exc.message:
@@ -45,8 +56,6 @@ def upload_folder() -> Iterator[Path]:
                 where=exc.where.replace(prefix, "") if exc.where else None,
             ) from exc
         raise
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def save_upload(upload: UploadFile, folder: Path, *, field: str, max_bytes: int,

@@ -4,6 +4,7 @@ write keys of holders A and B, a read key and an admin key, and helpers to sign 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,3 +42,17 @@ def signed_in(live: Live, who: str) -> httpx.Client:
     r = client.post("/signin", data={"api_key": key, "csrf": csrf_of(form.text), "next": "/"})
     assert r.status_code == 303, r.text
     return client
+
+
+def finish(client: httpx.Client, posted: httpx.Response, timeout: float = 120) -> httpx.Response:
+    """An upload's answer: a refused upload as it is; an accepted one (303 to its job)
+    followed, polling the job's progress until it has finished, then its page."""
+    if posted.status_code != 303 or "/upload/jobs/" not in posted.headers["location"]:
+        return posted
+    job = posted.headers["location"]
+    deadline = time.monotonic() + timeout
+    while True:
+        state = client.get(job + "/progress").json()
+        if state["state"] in ("done", "failed") or time.monotonic() > deadline:
+            return client.get(job)
+        time.sleep(0.1)

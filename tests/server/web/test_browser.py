@@ -1,8 +1,10 @@
 """End to end in a real headless Chromium (Debian's ``chromium`` driven by Playwright; never
 ``playwright install``) against real uvicorn: a catalogue manager signs in, uploads a
 catalogue (real audio and artwork from the demo data), sees a bad row refused with its
-reason, imports, reserves; a read key looks the work up (``exclude``) and identifies an
-excerpt; another holder is refused; the reservation is revoked and the look-up says
+reason, imports (the job page follows the fingerprinting), reserves, previews and downloads
+the declaration bundle, imports media without a catalogue; a read key looks the work up
+(``exclude``), identifies an excerpt and checks a URL of a real local site; another holder
+is refused (pages, forms, the upload job); the reservation is revoked and the look-up says
 ``keep``. No console error, no request to another origin, a screenshot of each page under
 tmp_path (and under ``$TDMGUARD_WEB_SCREENSHOTS`` when set)."""
 
@@ -11,18 +13,32 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.server.conftest import Live
+import pytest
+
+from tdmguard.cli.check_cmd import serve_demo_site
+from tdmguard.demo import demo_data_dir
+from tests.server.conftest import Live, make_live
 from tests.server.web.conftest import DEMO
 
-EXPECTED_STATUS = re.compile(r"Failed to load resource: .* status of (403|422) ")
+EXPECTED_STATUS = re.compile(r"Failed to load resource: .* status of (403|404|422) ")
 CSV_HEAD = "id,title,artists,isrc,kind,audio,image\n"
 GOOD_ROWS = (
     "REC-1,Awakening,Max McCracken,GBAYE2400001,recording,ref-awakening.ogg,\n"
     "ART-1,Frog (cover art),architetto,,artwork,,frog.png\n"
 )
+
+
+@pytest.fixture
+def web(tmp_path: Path) -> Iterator[Live]:
+    """The page tests' server, allowed to check a site on 127.0.0.1 (the demo site this
+    test serves); the refusal of non-public addresses is tested over HTTP."""
+    yield from make_live(f"sqlite:///{tmp_path / 'registry.db'}", tmp_path,
+                         max_upload_bytes=4 * 1024 * 1024, check_private_hosts=True)
 
 
 
@@ -45,7 +61,7 @@ class Person:
 
     def _console(self, message: Any) -> None:
         # Chromium logs every 4xx page as "Failed to load resource"; the refused pages this
-        # test opens on purpose (403, 422) are documents: failed sub-resources are in
+        # test opens on purpose (403, 404, 422) are documents: failed sub-resources are in
         # ``failed`` and must stay empty.
         if message.type == "error" and not EXPECTED_STATUS.match(message.text):
             self.errors.append(message.text)
@@ -134,15 +150,20 @@ def test_catalogue_manager_and_reader_in_chromium(
     a.go("/upload")
     a.page.set_input_files("#catalogue", str(bad))
     a.page.set_input_files("#media", media)
-    a.page.click("button:text('Upload and import')")
-    error = a.page.locator("#upload-error").inner_text()
+    a.page.click("button:text('Check and import')")
+    error = a.page.locator("#upload-refused").inner_text()
     assert "Nothing was imported" in error and "catalogue.csv:3: image" in error
     assert "frog-missing.png" in error
     a.shot("upload-refused")
     a.page.set_input_files("#catalogue", str(good))
     a.page.set_input_files("#media", media)
-    a.page.click("button:text('Upload and import')")
+    a.page.click("button:text('Check and import')")
+    a.page.wait_for_url(re.compile(r"/upload/jobs/"))
+    job_url = a.page.url.removeprefix(web.url)
+    # the page polls the job and reloads when it has finished
     assert "Imported 2 works" in a.page.locator("#upload-ok").inner_text()
+    assert any(u.endswith(job_url + "/progress") for u in a.requests) or \
+        a.page.locator("#job[data-state=done]").count() == 1
     a.shot("upload-imported")
 
     a.page.click("nav >> text=Works")
@@ -155,9 +176,31 @@ def test_catalogue_manager_and_reader_in_chromium(
     a.page.click("button:text('Reserve')")
     assert "in force" in a.page.locator("#reservations").inner_text()
     a.shot("work")
-    for path in ("/works/REC-1", "/works", "/upload", "/lookup", "/identify", "/audit"):
+    for path in ("/works/REC-1", "/works", "/upload", "/lookup", "/identify", "/audit",
+                 "/declaration", "/check", job_url):
         a.go(path)
         assert a.unlabelled() == [], path
+
+    # the declaration bundle: preview each file, download the zip
+    a.go("/declaration")
+    a.page.fill("#contact", "rights@aurora.example")
+    a.page.click("button:text('Preview')")
+    files = a.page.locator("details.bundle-file summary").all_inner_texts()
+    assert any("robots.txt" in f for f in files) and any("tdmrep.json" in f for f in files)
+    page_file = a.page.locator("details.bundle-file", has=a.page.locator(
+        "summary code", has_text=re.compile(r"^ai-reservation\.html$")))
+    assert "REC-1" in (page_file.text_content() or "")
+    a.shot("declaration")
+    with a.page.expect_download() as download:
+        a.page.click("#bundle-zip")
+    names = zipfile.ZipFile(download.value.path()).namelist()
+    assert "robots.txt" in names and "manifest.json" in names and "ai.txt" in names
+
+    # media without a catalogue: one work per file, titled from the file name
+    a.go("/upload")
+    a.page.set_input_files("#media", [str(DEMO / "image/penguin.png")])
+    a.page.click("button:text('Check and import')")
+    assert "penguin" in a.page.locator("#upload-ok").inner_text()
 
     r = Person(browser, web, shots, "reader")
     r.sign_in(web.keys["reader"])
@@ -170,6 +213,21 @@ def test_catalogue_manager_and_reader_in_chromium(
     matches = r.page.locator("#matches").inner_text()
     assert "REC-1" in matches and "Awakening" in matches and "EXCLUDE" in matches.upper()
     r.shot("identify")
+    site, stop_site = serve_demo_site(demo_data_dir() / "web")
+    try:  # the URL check, with the keyboard: type the URL, Tab, the crawler, Enter
+        r.go("/check")
+        r.page.focus("#url")
+        r.page.keyboard.type(f"{site}/private/song.mp3")
+        r.page.keyboard.press("Tab")
+        r.page.keyboard.press("Control+A")
+        r.page.keyboard.type("GPTBot")
+        r.page.keyboard.press("Enter")
+        result = r.page.locator("#check-result")
+        assert result.locator("td[data-stance]").first.get_attribute("data-stance") == "deny"
+        assert f"{site}/robots.txt" in result.inner_text()
+        r.shot("check")
+    finally:
+        stop_site()
     assert r.go("/works").status == 403  # the holder's private pages
     assert r.go("/works/REC-1").status == 403
 
@@ -178,6 +236,8 @@ def test_catalogue_manager_and_reader_in_chromium(
     assert "REC-1" not in b.page.locator("main").inner_text()
     assert b.go("/works/REC-1").status == 403
     b.shot("forbidden")
+    assert b.go(job_url).status == 404  # A's upload job
+    assert b.go("/declaration").status == 404  # B reserves nothing; never A's bundle
     b.go("/works")
     rid = web.service.list_reservations(web.service.authenticate(web.admin))[0].id
     assert b.post(f"/reservations/{rid}/revoke", {"csrf": b.csrf()}) == 403
@@ -202,4 +262,4 @@ def test_catalogue_manager_and_reader_in_chromium(
     for p in (a, r, b, phone):
         p.check_clean()
         p.context.close()
-    assert len(list(shots.glob("*.png"))) >= 10
+    assert len(list(shots.glob("*.png"))) >= 12

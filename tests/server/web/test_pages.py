@@ -7,7 +7,7 @@ import httpx
 
 from tdmguard.server.web.session import SESSION_COOKIE, SessionCodec
 from tests.server.conftest import Live
-from tests.server.web.conftest import DEMO, csrf_of, signed_in
+from tests.server.web.conftest import DEMO, csrf_of, finish, signed_in
 
 CSV = "id,title,artists,isrc,kind,audio,image\n" \
       "REC-1,Awakening,Max McCracken,GBAYE2400001,recording,ref-awakening.ogg,\n" \
@@ -15,13 +15,15 @@ CSV = "id,title,artists,isrc,kind,audio,image\n" \
 
 
 def _upload(client: httpx.Client, csv: str, csrf: str) -> httpx.Response:
+    """Post the upload form; a valid upload answers with the import job's page, followed
+    until the job has finished."""
     files = [
         ("catalogue", ("cat.csv", csv.encode(), "text/csv")),
         ("media", ("ref-awakening.ogg", (DEMO / "audio/ref-awakening.ogg").read_bytes(),
                    "audio/ogg")),
         ("media", ("frog.png", (DEMO / "image/frog.png").read_bytes(), "image/png")),
     ]
-    return client.post("/upload", files=files, data={"csrf": csrf})
+    return finish(client, client.post("/upload", files=files, data={"csrf": csrf}))
 
 
 def test_pages_need_a_session(web: Live) -> None:

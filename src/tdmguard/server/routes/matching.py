@@ -3,10 +3,8 @@ uploaded file (each match with its decision), check URLs for opt-out signals."""
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import date
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 
@@ -15,6 +13,7 @@ from tdmguard.fingerprint.engines import modality_for_media
 from tdmguard.scan.sniff import sniff_path
 from tdmguard.server.auth import ActorDep, ServiceDep
 from tdmguard.server.errors import ERROR_RESPONSES
+from tdmguard.server.fetch_guard import public_only_resolver, refuse_private
 from tdmguard.server.schemas import CheckIn, DecideOut, IdentifyOut
 from tdmguard.server.uploads import save_upload, upload_folder
 from tdmguard.vocab import Purpose, Use
@@ -92,22 +91,6 @@ def identify(
     return result.to_json()
 
 
-def _refuse_private(url: str) -> None:
-    """A server must not fetch into its own network for whoever holds a key (SSRF)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InputError(f"not an http(s) URL: {url!r}", where="urls")
-    host = parts.hostname.lower()
-    if host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
-        raise InputError(f"refusing to fetch a local host: {url!r}", where="urls")
-    try:
-        addr = ipaddress.ip_address(host)
-    except ValueError:
-        return
-    if not addr.is_global:
-        raise InputError(f"refusing to fetch a non-public address: {url!r}", where="urls")
-
-
 @router.post("/check", response_model=list[dict[str, Any]], tags=["check"])
 def check(body: CheckIn, request: Request, actor: ActorDep) -> list[dict[str, Any]]:
     """Every web opt-out signal for the URLs, for crawler ``agent``: the objects of
@@ -119,6 +102,7 @@ def check(body: CheckIn, request: Request, actor: ActorDep) -> list[dict[str, An
         raise TooLargeError(f"at most {settings.max_check_urls} URLs per call", where="urls")
     if not settings.check_private_hosts:
         for url in body.urls:
-            _refuse_private(url)
-    results = check_urls(body.urls, agent=body.agent, fetch_pages=body.fetch_pages, geo=body.geo)
+            refuse_private(url)
+    results = check_urls(body.urls, agent=body.agent, fetch_pages=body.fetch_pages, geo=body.geo,
+                         resolver=None if settings.check_private_hosts else public_only_resolver)
     return [r.to_json() for r in results]

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 
 from tdmguard.errors import InputError
 from tdmguard.registry.catalogue import default_kind
 from tdmguard.registry.store import NewWork
 from tdmguard.server.auth import ActorDep, ServiceDep
 from tdmguard.server.errors import ERROR_RESPONSES
-from tdmguard.server.schemas import HolderIn, HolderOut, ImportOut, WorkDetailOut, WorkOut
+from tdmguard.server.schemas import (
+    AuditEntryOut,
+    HolderIn,
+    HolderOut,
+    ImportOut,
+    WorkDetailOut,
+    WorkOut,
+)
 from tdmguard.server.uploads import safe_name, save_upload, upload_folder
 from tdmguard.vocab import Modality, WorkKind
 
@@ -47,9 +54,29 @@ def get_holder(holder: str, actor: ActorDep, service: ServiceDep) -> dict[str, o
 
 @router.get("/works", response_model=list[WorkOut], tags=["works"])
 def list_works(
-    actor: ActorDep, service: ServiceDep, holder: HolderQuery = None
+    response: Response,
+    actor: ActorDep,
+    service: ServiceDep,
+    holder: HolderQuery = None,
+    q: Annotated[str, Query(max_length=500, description=(
+        "Only works whose id, title, artists, ISRC or ISWC contain every word of this "
+        "(case-insensitive)."))] = "",
+    limit: Annotated[int | None, Query(ge=0, le=10_000, description="At most this many.")] = None,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1, description="Skip this many.")] = 0,
 ) -> list[dict[str, object]]:
-    return [w.to_json() for w in service.list_works(actor, holder)]
+    """Registered works (not removed), oldest first; the header ``X-Total-Count`` says how
+    many matched in all."""
+    found = service.search_works(actor, holder, q, limit=limit, offset=offset)
+    response.headers["X-Total-Count"] = str(found.total)
+    return [w.to_json() for w in found.works]
+
+
+@router.get("/works/{work_id}/history", response_model=list[AuditEntryOut], tags=["works"])
+def work_history(work_id: str, actor: ActorDep, service: ServiceDep) -> list[dict[str, object]]:
+    """The audit entries about one work: registration, updates, fingerprints, the
+    reservations and licences naming it or its whole holder, and their revocations (the
+    work's holder's keys and admin keys only)."""
+    return service.work_history(actor, work_id)
 
 
 @router.get("/works/{work_id}", response_model=WorkDetailOut, tags=["works"])
@@ -113,7 +140,7 @@ def import_catalogue(
     request: Request,
     actor: ActorDep,
     service: ServiceDep,
-    catalogue: Annotated[UploadFile, File(description="Catalogue: .csv, .tsv or .jsonl.")],
+    catalogue: Annotated[UploadFile, File(description="Catalogue: .csv, .tsv, .jsonl or .xlsx.")],
     media: Annotated[
         list[UploadFile] | None,
         File(description="Media files the catalogue names (by file name; repeat)."),
@@ -126,8 +153,8 @@ def import_catalogue(
     with upload_folder() as folder:
         limit = _max_bytes(request)
         cat_name = safe_name(catalogue.filename, field="catalogue")
-        if not cat_name.lower().endswith((".csv", ".tsv", ".jsonl", ".ndjson")):
-            raise InputError("a catalogue is .csv, .tsv or .jsonl", where="catalogue")
+        if not cat_name.lower().endswith((".csv", ".tsv", ".jsonl", ".ndjson", ".xlsx")):
+            raise InputError("a catalogue is .csv, .tsv, .jsonl or .xlsx", where="catalogue")
         media_dir = folder / "media"
         media_dir.mkdir()
         for upload in media or []:

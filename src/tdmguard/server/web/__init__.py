@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from tdmguard.server.web.jobs import JobStore
 from tdmguard.server.web.pages import router
 from tdmguard.server.web.session import SessionCodec
 
@@ -28,6 +29,7 @@ def register(app: FastAPI) -> None:
             "(they end at a restart, and do not work across --workers)"
         )
     app.state.web_sessions = SessionCodec()
+    app.state.web_jobs = JobStore.for_registry(app.state.settings.registry.db_url)
     app.include_router(router)
     app.mount(
         "/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static"

@@ -5,28 +5,39 @@ redirects to the sign-in form."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import secrets
+import shutil
+import tempfile
+import zipfile
 from collections.abc import Callable, Coroutine
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
 from tdmguard import __version__
-from tdmguard.errors import InputError, PermissionDeniedError, TdmguardError
+from tdmguard.declare import BundleFile, DeclaredWork, declaration_for, write_bundle
+from tdmguard.declare.bundle import MANIFEST_NAME
+from tdmguard.declare.head_file import PublishedHead
+from tdmguard.errors import InputError, NotFoundError, PermissionDeniedError, TdmguardError
 from tdmguard.fingerprint.engines import modality_for_media
+from tdmguard.registry.catalogue_import import ImportReport, RowAction
 from tdmguard.registry.service import RegistryService
 from tdmguard.registry.values import Actor, Scope, WorkInfo
 from tdmguard.scan.sniff import sniff_path
 from tdmguard.server.errors import status_for
-from tdmguard.server.uploads import safe_name, save_upload, upload_folder
+from tdmguard.server.fetch_guard import public_only_resolver, refuse_private
+from tdmguard.server.uploads import safe_name, save_upload, upload_folder, upload_folder_errors
+from tdmguard.server.web.jobs import JobStore, job_owner
 from tdmguard.server.web.session import (
     PRE_COOKIE,
     SESSION_COOKIE,
@@ -35,6 +46,8 @@ from tdmguard.server.web.session import (
     SessionCodec,
     same_token,
 )
+from tdmguard.signals.check import check_urls
+from tdmguard.signing import parse_public_key
 from tdmguard.vocab import Modality, Purpose, Use
 
 __all__ = ["router"]
@@ -268,12 +281,6 @@ def signout(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -
 
 
 # -- the catalogue ------------------------------------------------------------------------
-def _matches(work: WorkInfo, q: str) -> bool:
-    q = q.casefold()
-    fields = [work.id, work.title, work.isrc, work.iswc, *work.artists]
-    return any(q in f.casefold() for f in fields if f)
-
-
 @router.get("/works")
 def works(
     request: Request,
@@ -283,70 +290,35 @@ def works(
     _, actor = _holder_page(request)
     service = _service(request)
     holder = actor.holder if actor.scope is Scope.WRITE else None
-    every = service.list_works(actor, holder)
-    found = [w for w in every if _matches(w, q.strip())] if q.strip() else every
-    pages = max(1, -(-len(found) // PAGE_SIZE))
-    page = min(page, pages)
-    reserved_all, reserved_ids = _reserved(service, actor, holder)
-    by_modality: dict[str, list[int]] = {m.value: [0, 0] for m in Modality}
-    for w in every:
-        is_reserved = w.holder in reserved_all or w.id in reserved_ids
-        for m in w.modalities:
-            by_modality.setdefault(m, [0, 0])[0 if is_reserved else 1] += 1
+    found = service.search_works(actor, holder, q.strip(), limit=PAGE_SIZE,
+                                 offset=(page - 1) * PAGE_SIZE)
+    pages = max(1, -(-found.total // PAGE_SIZE))
+    if page > pages:  # past the end (the catalogue shrank): the last page
+        page = pages
+        found = service.search_works(actor, holder, q.strip(), limit=PAGE_SIZE,
+                                     offset=(page - 1) * PAGE_SIZE)
+    all_total = found.total if not q.strip() else service.search_works(
+        actor, holder, "", limit=0).total
+    by_modality = service.catalogue_summary(actor, holder)
     most = max([a + b for a, b in by_modality.values()] + [1])
     return _render(
         request, "works.html",
-        works=found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE], q=q, page=page, pages=pages,
-        total=len(found), all_total=len(every), by_modality=by_modality, most=most,
-        reserved_all=reserved_all, reserved_ids=reserved_ids,
+        works=found.works, q=q, page=page, pages=pages,
+        total=found.total, all_total=all_total, by_modality=by_modality, most=most,
+        reserved=service.reserved_works(actor, found.works),
         prev_url=f"/works?{urlencode({'q': q, 'page': page - 1})}" if page > 1 else None,
         next_url=f"/works?{urlencode({'q': q, 'page': page + 1})}" if page < pages else None,
     )
 
 
-def _reserved(
-    service: RegistryService, actor: Actor, holder: str | None
-) -> tuple[set[str], set[str]]:
-    """Holders with a holder-wide reservation in force today, and works named by one."""
-    today = date.today()
-    holders: set[str] = set()
-    ids: set[str] = set()
-    for r in service.list_reservations(actor, holder):
-        ended = r.revoked_on is not None and r.revoked_on <= today
-        if ended or r.effective_from > today or (r.effective_until and r.effective_until < today):
-            continue
-        if r.work_ids:
-            ids.update(r.work_ids)
-        else:
-            holders.add(r.holder)
-    return holders, ids
-
-
-def _history(
-    service: RegistryService, actor: Actor, work: WorkInfo
-) -> list[dict[str, Any]]:
-    """The audit entries about ``work``: its registration, the reservations and licences
-    that name it (or its whole holder), and their revocations."""
+def _history(service: RegistryService, actor: Actor, work: WorkInfo) -> list[dict[str, Any]]:
+    """The work's audit entries as table rows (who acted, the rest of the payload)."""
     out: list[dict[str, Any]] = []
-    entries: dict[str, set[int]] = {"reservation": set(), "licence": set()}
-    for e in service.audit_entries(actor):
+    for e in service.work_history(actor, work.id):
         p = e["payload"]
-        action = e["action"]
-        kind = "licence" if action.startswith("licence") else "reservation"
-        if action == "work.add" and p.get("id") == work.id:
-            pass
-        elif action in ("reservation.add", "licence.grant") and p.get("holder") == work.holder:
-            if p.get("works") and work.id not in p["works"]:
-                continue
-            entries[kind].add(int(p["id"]))
-        elif action in ("reservation.revoke", "licence.revoke"):
-            if int(p.get("entry", -1)) not in entries[kind]:
-                continue
-        else:
-            continue
         by = p.get("by") or {}
         detail = {k: v for k, v in p.items() if k != "by"}
-        out.append({"seq": e["seq"], "at": e["at"], "action": action,
+        out.append({"seq": e["seq"], "at": e["at"], "action": e["action"],
                     "by": by.get("name"), "detail": json.dumps(detail, ensure_ascii=False)})
     return out
 
@@ -446,10 +418,30 @@ def revoke_licence(
 
 
 # -- catalogue upload ---------------------------------------------------------------------
+CATALOGUE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".ndjson", ".xlsx")
+
+
+def _jobs(request: Request) -> JobStore:
+    jobs: JobStore = request.app.state.web_jobs
+    return jobs
+
+
 @router.get("/upload")
 def upload_form(request: Request) -> Response:
     _holder_page(request)
-    return _render(request, "upload.html", error=None, imported=None)
+    return _render(request, "upload.html", error=None, refused=None)
+
+
+def _media_files(folder: FilePath) -> list[tuple[Modality, FilePath]]:
+    """The uploaded media with their modality (from their content), for a media-only
+    upload."""
+    out = []
+    for path in sorted(folder.iterdir()):
+        modality = modality_for_media(sniff_path(path).value)
+        if modality is None:
+            raise InputError(f"{path.name}: not audio, text, a score or an image", where="media")
+        out.append((modality, path))
+    return out
 
 
 @router.post("/upload")
@@ -459,30 +451,94 @@ def upload(
     media: Annotated[list[UploadFile] | None, File()] = None,
     csrf: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
+    """Save the files, validate every row (a dry run: nothing stored) and show the refused
+    rows; a valid upload is imported by a background job whose page shows its progress."""
     session, actor = _holder_page(request)
     _check_csrf(request, session, csrf)
     limit: int = request.app.state.settings.max_upload_bytes
+    service = _service(request)
+    holder = actor.holder if actor.scope is Scope.WRITE else None
+    has_catalogue = catalogue is not None and not isinstance(catalogue, str) \
+        and bool(catalogue.filename)
+    uploads = [f for f in media or [] if not isinstance(f, str) and f.filename]
+    folder = FilePath(tempfile.mkdtemp(prefix="tdmguard-upload-"))
     try:
-        if catalogue is None or isinstance(catalogue, str) or not catalogue.filename:
-            raise InputError("choose a catalogue file (.csv, .tsv or .jsonl)", where="catalogue")
-        with upload_folder() as folder:
-            name = safe_name(catalogue.filename, field="catalogue")
-            if not name.lower().endswith((".csv", ".tsv", ".jsonl", ".ndjson")):
-                raise InputError("a catalogue is .csv, .tsv or .jsonl", where="catalogue")
+        with upload_folder_errors(folder):
+            if not has_catalogue and not uploads:
+                raise InputError("choose a catalogue file, media files, or both",
+                                 where="catalogue")
             media_dir = folder / "media"
             media_dir.mkdir()
-            for f in media or []:
-                if not isinstance(f, str) and f.filename:
-                    save_upload(f, media_dir, field="media", max_bytes=limit)
-            path = save_upload(catalogue, folder, field="catalogue", max_bytes=limit, name=name)
-            holder = actor.holder if actor.scope is Scope.WRITE else None
-            imported = _service(request).import_catalogue(
-                actor, holder, path, media_root=media_dir
-            )
+            for f in uploads:
+                save_upload(f, media_dir, field="media", max_bytes=limit)
+            if has_catalogue:
+                assert catalogue is not None
+                name = safe_name(catalogue.filename, field="catalogue")
+                if not name.lower().endswith(CATALOGUE_SUFFIXES):
+                    raise InputError("a catalogue is .csv, .tsv, .jsonl or .xlsx",
+                                     where="catalogue")
+                path = save_upload(catalogue, folder, field="catalogue", max_bytes=limit,
+                                   name=name)
+                report = service.import_catalogue_report(actor, holder, path,
+                                                         media_root=media_dir, dry_run=True)
+                shown = name
+            else:
+                files = _media_files(media_dir)
+                path = folder / "media-only.jsonl"
+                report = service.import_media_report(actor, holder, files, catalogue=path,
+                                                     dry_run=True)
+                shown = f"{len(files)} media file{'s' if len(files) != 1 else ''}"
     except InputError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
         return _render(request, "upload.html", status=status_for(exc)[0],
-                       error=exc.message, field=exc.where, imported=None)
-    return _render(request, "upload.html", status=201, error=None, imported=imported)
+                       error=exc.message, field=exc.where, refused=None)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    prefix = f"{folder}/"
+    refused = [{"line": o.line, "id": o.id, "field": o.field,
+                "reason": (o.reason or "").replace(prefix, "").replace(f"{media_dir}/", "")}
+               for o in report.outcomes if o.action is RowAction.REFUSE]
+    conflict = any(o.conflict for o in report.outcomes if o.action is RowAction.REFUSE)
+    if refused:
+        shutil.rmtree(folder, ignore_errors=True)
+        return _render(request, "upload.html", status=409 if conflict else 422, error=None,
+                       refused=refused, shown=shown, warnings=report.warnings)
+    jobs = _jobs(request)
+    job = jobs.create(job_owner(actor), shown)
+
+    def work(on_progress: Callable[[int, int], None]) -> ImportReport:
+        if has_catalogue:
+            return service.import_catalogue_report(actor, holder, path, media_root=media_dir,
+                                                   on_progress=on_progress)
+        return service.import_media_report(actor, holder, _media_files(media_dir),
+                                           catalogue=path, on_progress=on_progress)
+
+    jobs.run(job, work, folder)
+    return _see_other(f"/upload/jobs/{job.id}")
+
+
+JobId = Annotated[str, Path(max_length=64)]
+
+
+@router.get("/upload/jobs/{job_id}")
+def upload_job(request: Request, job_id: JobId) -> Response:
+    _, actor = _holder_page(request)
+    job = _jobs(request).load(job_id, job_owner(actor))
+    if job is None:
+        raise NotFoundError("no such upload (or not yours)", where="job")
+    status = 201 if job.state == "done" else 422 if job.state == "failed" else 200
+    return _render(request, "job.html", status=status, job=job)
+
+
+@router.get("/upload/jobs/{job_id}/progress")
+def upload_job_progress(request: Request, job_id: JobId) -> Response:
+    """The job's state for the page's script: ``{state, done, total, error, works, ...}``."""
+    _, actor = _holder_page(request)
+    job = _jobs(request).load(job_id, job_owner(actor))
+    if job is None:
+        return JSONResponse({"error": "no such upload"}, status_code=404)
+    return JSONResponse(job.public())
 
 
 # -- what readers use ---------------------------------------------------------------------
@@ -570,6 +626,106 @@ def _match_row(m: dict[str, object]) -> dict[str, object]:
     return {**m, "spans": spans, "factors": factors,
             "verdict": decision.get("decision") if isinstance(decision, dict) else None,
             "reasons": decision.get("reasons") if isinstance(decision, dict) else []}
+
+
+# -- the declaration bundle ----------------------------------------------------------------
+def _declaration_form(request: Request) -> dict[str, str]:
+    q = request.query_params
+    return {k: (q.get(k) or "").strip()[:2000]
+            for k in ("holder", "base_url", "contact", "licensing_url", "at", "public_key")}
+
+
+def _bundle(request: Request, actor: Actor, form: dict[str, str]) -> tuple[str, list[BundleFile]]:
+    """The holder's bundle exactly as ``tdmguard declare`` writes it (the files and its
+    manifest.json), from the service's declaration facts."""
+    holder = actor.holder if actor.scope is Scope.WRITE else (form["holder"] or None)
+    facts = _service(request).declaration_facts(actor, holder,
+                                               at=_date(form["at"], "at", date.today()))
+    decl = declaration_for(
+        facts.holder, registered_contact=facts.contact, uses=facts.uses,
+        purposes=facts.purposes, effective_from=facts.effective_from,
+        works=[DeclaredWork(w.id, w.title, w.isrc or "", w.iswc or "") for w in facts.works],
+        contact=form["contact"] or None, base_url=form["base_url"] or None,
+        licensing_url=form["licensing_url"] or None,
+    )
+    keys = []
+    if form["public_key"]:
+        keys.append(parse_public_key(form["public_key"], where="public_key"))  # never a path
+    head = PublishedHead(facts.head_seq, facts.head_hash,
+                         datetime.now(UTC).isoformat(timespec="seconds"), facts.content_digest)
+    with tempfile.TemporaryDirectory(prefix="tdmguard-bundle-") as tmp:
+        bundle = write_bundle(decl, FilePath(tmp), keys=keys, head=head)
+        manifest = (FilePath(tmp) / MANIFEST_NAME).read_bytes()
+    return facts.holder, [*bundle.files, BundleFile(MANIFEST_NAME, "application/json", manifest)]
+
+
+@router.get("/declaration")
+def declaration_page(request: Request) -> Response:
+    _, actor = _holder_page(request)
+    form = _declaration_form(request)
+    holders = ([h.name for h in _service(request).list_holders(actor)]
+               if actor.scope is Scope.ADMIN else [])
+    if actor.scope is Scope.ADMIN and not form["holder"]:
+        return _render(request, "declaration.html", form=form, files=None, error=None,
+                       holders=holders, query="")
+    try:
+        holder, files = _bundle(request, actor, form)
+    except (InputError, NotFoundError) as exc:
+        return _render(request, "declaration.html", status=status_for(exc)[0], form=form,
+                       files=None, error=exc.message, field=exc.where, holders=holders,
+                       query="")
+    shown = [{"path": f.path, "url": f.url, "media_type": f.media_type, "size": len(f.content),
+              "sha256": f.sha256, "text": f.content.decode("utf-8", "replace")} for f in files]
+    return _render(request, "declaration.html", form=form, files=shown, error=None,
+                   holder=holder, holders=holders,
+                   query=urlencode({k: v for k, v in form.items() if v}))
+
+
+@router.get("/declaration/bundle.zip")
+def declaration_zip(request: Request) -> Response:
+    _, actor = _holder_page(request)
+    holder, files = _bundle(request, actor, _declaration_form(request))
+    data = io.BytesIO()
+    with zipfile.ZipFile(data, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for f in files:
+            archive.writestr(f.path, f.content)
+    name = "declaration-" + re.sub(r"[^A-Za-z0-9._-]+", "-", holder).strip("-") + ".zip"
+    return Response(data.getvalue(), media_type="application/zip",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+# -- the URL check -------------------------------------------------------------------------
+@router.get("/check")
+def check_form(request: Request) -> Response:
+    _signed_in(request)
+    return _render(request, "check.html", form={"url": "", "agent": "*"}, result=None,
+                   error=None)
+
+
+@router.post("/check")
+def check_url(
+    request: Request,
+    csrf: Annotated[str, Form(max_length=200)] = "",
+    url: Annotated[str, Form(max_length=4096)] = "",
+    agent: Annotated[str, Form(max_length=200)] = "*",
+) -> Response:
+    """The same check as ``tdmguard check URL``: every opt-out signal with its evidence.
+    Non-public addresses are refused (unless the server allows private hosts)."""
+    session, _ = _signed_in(request)
+    _check_csrf(request, session, csrf)
+    form = {"url": url.strip(), "agent": agent.strip() or "*"}
+    private_ok: bool = request.app.state.settings.check_private_hosts
+    try:
+        if not form["url"]:
+            raise InputError("enter a URL to check", where="url")
+        if not private_ok:
+            refuse_private(form["url"], where="url")
+        (result,) = check_urls([form["url"]], agent=form["agent"],
+                               resolver=None if private_ok else public_only_resolver)
+    except InputError as exc:
+        return _render(request, "check.html", status=status_for(exc)[0], form=form,
+                       result=None, error=exc.message)
+    return _render(request, "check.html", form=form, result=result.to_json(), error=None)
 
 
 # -- audit --------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 // Progressive enhancement only: the pages work without it.
-// Forms marked data-progress show a progress line while the upload and fingerprinting run;
-// a file dropped on such a form goes into its first file input.
+// Forms marked data-progress show a progress line while the upload runs; a file dropped on
+// such a form goes into its first file input. An import's page (section data-job) polls the
+// job's progress (same origin) and reloads when the job has finished.
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("form[data-progress]").forEach(function (form) {
     form.addEventListener("submit", function () {
@@ -15,4 +16,28 @@ document.addEventListener("DOMContentLoaded", function () {
       input.files = e.dataTransfer.files;
     });
   });
+  var job = document.querySelector("section[data-job]");
+  if (job && job.dataset.state !== "done" && job.dataset.state !== "failed") {
+    var bar = document.getElementById("job-bar");
+    var count = document.getElementById("job-count");
+    var poll = function () {
+      fetch(job.dataset.job, { credentials: "same-origin", cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (s) {
+          if (!s) { return; }
+          if (bar) { bar.max = Math.max(s.total, 1); bar.value = s.done; }
+          if (count) {
+            count.textContent = s.done + " of " + s.total +
+              (s.state === "storing" ? " (storing the works)" : "");
+          }
+          if (s.state === "done" || s.state === "failed") {
+            window.location.reload();
+          } else {
+            window.setTimeout(poll, 400);
+          }
+        })
+        .catch(function () { window.setTimeout(poll, 2000); });
+    };
+    window.setTimeout(poll, 200);
+  }
 });
