@@ -99,6 +99,9 @@ ACTION = st.one_of(
               USES, PURPOSES, DAY, st.integers(0, 3)),
     st.tuples(st.just("revoke"), st.sampled_from(["reservation", "licence"]), st.integers(1, 6),
               DAY),
+    st.tuples(st.just("update"), st.integers(0, 5), st.text("ghijk ", min_size=1, max_size=8),
+              st.booleans()),
+    st.tuples(st.just("remove"), st.integers(0, 5), DAY),
 )
 
 
@@ -123,6 +126,16 @@ def _play(reg: Registry, action: tuple[object, ...]) -> None:
             _, _, licensee, uses, purposes, start, _ = action
             reg.grant_licence(holder, licensee=str(licensee), uses=uses, purposes=purposes,  # type: ignore[arg-type]
                               valid_from=start, work_ids=works)  # type: ignore[arg-type]
+        return
+    if kind in ("update", "remove"):
+        catalogue = reg.list_works(include_removed=True)
+        w = catalogue[int(action[1]) % len(catalogue)]  # type: ignore[call-overload]
+        if kind == "update":
+            reg.update_work(w.holder, w.id, NewWork(
+                title=str(action[2]).strip() or "t", external_id=w.id,
+                extra={"note": str(action[2])} if action[3] else {}))
+        elif w.removed_on is None:
+            reg.remove_work(w.holder, w.id, on=action[2])  # type: ignore[arg-type]
         return
     entry_type, entry_id, on = action[1], int(action[2]), action[3]  # type: ignore[call-overload]
     have = reg.reservations() if entry_type == "reservation" else reg.licences()

@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session
 
@@ -461,14 +461,16 @@ def _apply(
                 _delete_source_rows(s, src.id, _entries(s, src.id))
                 s.flush()
             entries = _entries(s, src.id)
-            _insert_rows(s, src.id, rows, entries, ns, counts)
+            resent: set[str] = set()
+            _insert_rows(s, src.id, rows, entries, ns, counts, resent)
             src.snapshot_id = manifest.snapshot_id
             src.seq = manifest.seq_to
             src.head = manifest.head
             src.snapshot_created_at = manifest.created_at
             src.location = location
             src.pulled_at = datetime.now(UTC)
-            journal = _plan_index(s, src.id, index_dir, staging, manifest, old_segments, ns)
+            journal = _plan_index(s, src.id, index_dir, staging, manifest, old_segments, ns,
+                                  resent)
             journal |= {"registry_id": manifest.registry_id, "scope": manifest.scope,
                         "target_snapshot": manifest.snapshot_id,
                         "target_seq": manifest.seq_to}
@@ -501,7 +503,10 @@ def _apply(
 
 
 def _insert_rows(s: Session, source_id: int, rows: _Rows,
-                 entries: dict[str, dict[str, int]], ns: str, counts: dict[str, int]) -> None:
+                 entries: dict[str, dict[str, int]], ns: str, counts: dict[str, int],
+                 resent: set[str]) -> None:
+    """Write the staged rows; ``resent`` gets the (local) ids of works held already that a
+    delta re-sent (changed or removed): their index entries are replaced."""
     owners = _owner_names(s)
     owned = {
         (kind, local): source
@@ -549,16 +554,22 @@ def _insert_rows(s: Session, source_id: int, rows: _Rows,
                                  where=where)
         return local
 
-    # works
+    # works: a delta re-sends a changed or removed work whole; its row is replaced
     public = dict(s.execute(select(Work.public_id, Work.id)).all())
     ids = _Ids(public.values())
     batch = []
+    changed: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for where, r in rows.read("works"):
         pid = _field(r, "id", str, where)
         if not pid or len(pid) > 200 - len(ns) or any(c.isspace() for c in pid):
             raise InputError(f"bad work id {pid!r}", where=where)
+        if pid in seen:
+            raise InputError(f"work {pid!r} is listed twice", where=where)
+        seen.add(pid)
         local_pid = ns + pid
-        if local_pid in public:
+        held = entries.get("work", {}).get(pid)
+        if local_pid in public and held is None:
             raise ConflictError(
                 f"work {local_pid!r} is held already from {owner('work', public[local_pid])}: "
                 "pull this source with --namespace", where=where)
@@ -566,17 +577,32 @@ def _insert_rows(s: Session, source_id: int, rows: _Rows,
             kind = WorkKind(_field(r, "kind", str, where)).value
         except ValueError as exc:
             raise InputError("unknown work kind", where=where) from exc
-        local = ids.take(0)
-        public[local_pid] = local
-        batch.append({
-            "id": local, "public_id": local_pid, "holder_id": holder_of(r, where), "kind": kind,
+        extra = _field(r, "extra", dict, where, optional=True) or {}
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
+            raise InputError("field 'extra' must map names to strings", where=where)
+        values = {
+            "public_id": local_pid, "holder_id": holder_of(r, where), "kind": kind,
             "title": _field(r, "title", str, where),
             "artists": json.dumps(_words(r, "artists", where)),
             **{k: _field(r, k, str, where, optional=True) for k in ("isrc", "iswc", "upc", "iscc")},
-            "created_at": _stamp(r, where)})
+            "extra": json.dumps(extra, sort_keys=True, ensure_ascii=False),
+            "removed_on": _day(r, "removed_on", where, optional=True),
+            "created_at": _stamp(r, where)}
+        if held is not None:
+            if held != public[local_pid]:
+                raise IntegrityError(f"work {pid!r} of this source is not the mirror's row",
+                                     where=where)
+            changed.append({"id": held, **values, "updated_at": datetime.now(UTC)})
+            resent.add(local_pid)
+            continue
+        local = ids.take(0)
+        public[local_pid] = local
+        batch.append({"id": local, **values})
         remember("work", pid, local)
     _bulk(s, Work, batch)
-    counts["works"] = len(batch)
+    if changed:
+        s.execute(update(Work), changed)
+    counts["works"] = len(batch) + len(changed)
 
     def works_of(r: Mapping[str, Any], where: str) -> str:
         return json.dumps(sorted(ns + w for w in _words(r, "works", where)))
@@ -681,15 +707,43 @@ def _check_segment(folder: Path, aux_width: int, *, where: str) -> None:
         raise InputError("index segment arrays disagree", where=where)
 
 
+def _without_works(seg_dir: Path, dropped: set[str], out: Path) -> bool:
+    """Write ``seg_dir`` without the rows of the works in ``dropped`` into ``out``; False
+    (nothing written) when no work is left. Keys stay sorted (a subsequence of sorted)."""
+    works = json.loads((seg_dir / "works.json").read_text("utf-8"))
+    keep = np.array([str(w["id"]) not in dropped for w in works], dtype=bool)
+    if not keep.any():
+        return False
+    renumber = np.cumsum(keep, dtype=np.int64) - 1
+    work = np.load(seg_dir / "work.npy", allow_pickle=False)
+    rows = keep[work]
+    out.mkdir(parents=True)
+    np.save(out / "keys.npy", np.load(seg_dir / "keys.npy", allow_pickle=False)[rows])
+    np.save(out / "work.npy", renumber[work[rows]].astype(np.uint32))
+    np.save(out / "aux.npy", np.load(seg_dir / "aux.npy", allow_pickle=False)[rows])
+    (out / "works.json").write_text(
+        json.dumps([w for w, k in zip(works, keep, strict=True) if k]), "utf-8")
+    return True
+
+
 def _plan_index(s: Session, source_id: int, index_dir: Path, staging: Path,
                 manifest: SnapshotManifest, old_segments: Mapping[str, Sequence[str]],
-                ns: str) -> dict[str, Any]:
-    """Work out the index change (and record the new segments in the database)."""
+                ns: str, resent: set[str]) -> dict[str, Any]:
+    """Work out the index change (and record the new segments in the database): a full
+    snapshot replaces the source's segments (``old_segments``); a delta adds its segments
+    and rewrites, without them, the source's segments holding a work it re-sent."""
     old: dict[str, dict[str, Any] | None] = {}
     new: dict[str, dict[str, Any] | None] = {}
     moves: dict[str, list[tuple[str, str]]] = {}
     added: dict[str, list[str]] = {}
-    touched = set(old_segments) | set(manifest.engines)
+    drop_after = {m: list(v) for m, v in old_segments.items()}
+    held: dict[str, list[tuple[int, str]]] = {}
+    if resent:
+        for row_id, modality, seg in s.execute(select(
+                SnapshotSegment.id, SnapshotSegment.modality, SnapshotSegment.segment).where(
+                SnapshotSegment.source_id == source_id)):
+            held.setdefault(modality, []).append((row_id, seg))
+    touched = set(old_segments) | set(manifest.engines) | set(held)
     for modality in sorted(touched):
         folder = index_dir / modality
         current = _read_index_manifest(folder)
@@ -697,30 +751,52 @@ def _plan_index(s: Session, source_id: int, index_dir: Path, staging: Path,
         dropped = set(old_segments.get(modality, ()))
         segments = [x for x in (current or {}).get("segments", []) if x not in dropped]
         updated = dict(current) if current is not None else None
+        number = _next_segment_number(folder, current)
+        for row_id, seg in held.get(modality, []):
+            seg_dir = folder / seg
+            if seg in dropped or not (seg_dir / "works.json").exists():
+                continue
+            works = json.loads((seg_dir / "works.json").read_text("utf-8"))
+            if not any(str(w["id"]) in resent for w in works):
+                continue
+            final = f"seg-{number:06d}-{secrets.token_hex(4)}"
+            number += 1
+            staged = staging / "rewritten" / modality / final
+            position = segments.index(seg) if seg in segments else len(segments)
+            segments = [x for x in segments if x != seg]
+            if _without_works(seg_dir, resent, staged):
+                moves.setdefault(modality, []).append((str(staged), final))
+                added.setdefault(modality, []).append(final)
+                segments.insert(position, final)
+                s.add(SnapshotSegment(source_id=source_id, modality=modality, segment=final))
+            s.execute(delete(SnapshotSegment).where(SnapshotSegment.id == row_id))
+            drop_after.setdefault(modality, []).append(seg)
         staged_folder = staging / "index" / modality
-        staged = _read_index_manifest(staged_folder) if modality in manifest.engines else None
-        if staged is not None:
+        staged_manifest = (_read_index_manifest(staged_folder) if modality in manifest.engines
+                           else None)
+        if staged_manifest is not None:
             if manifest.file(f"index/{modality}/manifest.json") is None:
                 raise InputError(f"index/{modality}/manifest.json is not in the manifest",
                                  where=str(staging / MANIFEST))
             if updated is None:
-                updated = {"format": staged.get("format", 1), "engine": staged["engine"],
-                           "aux_width": staged["aux_width"], "segments": [], "removed": []}
+                updated = {"format": staged_manifest.get("format", 1),
+                           "engine": staged_manifest["engine"],
+                           "aux_width": staged_manifest["aux_width"], "segments": [],
+                           "removed": []}
             elif (updated.get("engine"), updated.get("aux_width")) != (
-                    staged.get("engine"), staged.get("aux_width")):
+                    staged_manifest.get("engine"), staged_manifest.get("aux_width")):
                 raise IndexStoreError(
                     f"the mirror's {modality} index holds {updated.get('engine')}, the "
-                    f"snapshot {staged.get('engine')}", where=str(folder))
-            number = _next_segment_number(folder, current)
-            if staged.get("engine") != manifest.engines.get(modality):
+                    f"snapshot {staged_manifest.get('engine')}", where=str(folder))
+            if staged_manifest.get("engine") != manifest.engines.get(modality):
                 raise InputError("index engine differs from the manifest's",
                                  where=f"index/{modality}/manifest.json")
-            for seg in staged.get("segments", []):
+            for seg in staged_manifest.get("segments", []):
                 seg_dir = staged_folder / str(seg)
                 if not _SEG.match(str(seg)):
                     raise InputError(f"bad segment name {seg!r}",
                                      where=f"index/{modality}/manifest.json")
-                _check_segment(seg_dir, int(staged["aux_width"]),
+                _check_segment(seg_dir, int(staged_manifest["aux_width"]),
                                where=f"index/{modality}/{seg}")
                 if ns:
                     works = json.loads((seg_dir / "works.json").read_text("utf-8"))
@@ -737,8 +813,7 @@ def _plan_index(s: Session, source_id: int, index_dir: Path, staging: Path,
             updated["segments"] = segments
         folder.mkdir(parents=True, exist_ok=True)
         new[modality] = updated
-    return {"old": old, "new": new, "moves": moves, "added": added,
-            "drop_after": {m: list(v) for m, v in old_segments.items()}}
+    return {"old": old, "new": new, "moves": moves, "added": added, "drop_after": drop_after}
 
 
 # -- dropping a source ------------------------------------------------------------------------
