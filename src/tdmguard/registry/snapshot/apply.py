@@ -12,15 +12,20 @@ Order of a pull, so a refusal or a kill leaves the previous mirror as it was:
    the mirror is, and anything not newer than what is held (no rollback, no replay);
 2. copy every listed file into a staging folder while hashing it (size and SHA-256 must
    match), parse the tables, recompute the audit hash chain up to the signed head;
-3. in one database transaction: write the rows, then (journalled in
-   ``<index>/.snapshot-journal.json``) move the new segments into the index folders under
-   fresh names and rewrite each modality's ``manifest.json`` atomically; commit; only then
-   delete the replaced segments and the journal.
+3. in one database transaction: write the rows (a delta replaces the works it re-sends),
+   record the new index segments; before the commit, write the journal
+   (``<index>/.snapshot-journal.json``) and move the new segments into the index folders
+   under fresh names that no index manifest lists yet; commit. The commit is the switch:
+4. after it, rewrite each modality's ``manifest.json`` atomically, then delete the replaced
+   segments and the journal.
 
-A process killed inside step 3 leaves the journal: the next pull (or ``registry sources``)
-finds it and rolls the index forward if the transaction committed, else back. Between the
-manifests' rewrite and the commit (a few milliseconds) a reader could see the new index with
-the old tables.
+A process killed at any point leaves the previous mirror (killed before the commit: the
+journal's unlisted segments are deleted) or the complete new one (killed after it: the
+index manifests are rolled forward): the next pull, ``registry sources`` or
+``registry verify`` finds the journal and finishes. There is no moment at which the index
+shows segments the database does not hold; a reader between the commit and the manifests'
+rewrite (milliseconds) sees the new tables with the previous index, the order the registry
+itself keeps (database first, index second: ``registry/matching.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -53,15 +59,16 @@ from tdmguard.errors import (
     NotFoundError,
 )
 from tdmguard.fingerprint.engines import get_engine
-from tdmguard.registry import audit
+from tdmguard.registry import audit, replay
 from tdmguard.registry.snapshot.export import TABLES
-from tdmguard.registry.snapshot.fetch import SnapshotReader
+from tdmguard.registry.snapshot.fetch import FolderReader, SnapshotReader
 from tdmguard.registry.snapshot.manifest import (
     MANIFEST,
     SIGNATURE,
     SnapshotManifest,
     verify_manifest,
 )
+from tdmguard.registry.snapshot.verify import SEGMENT_FILES, segment_digest, source_digest
 from tdmguard.registry.store import Registry
 from tdmguard.registry.tables import (
     Holder,
@@ -272,8 +279,7 @@ def recover(registry: Registry, index_dir: Path) -> str | None:
         _write_manifests(index_dir, data["new"])
         _remove_segments(index_dir, data["drop_after"])
         outcome = "forward"
-    else:
-        _write_manifests(index_dir, data["old"])
+    else:  # not committed: the manifests were never rewritten; the new segments go
         _remove_segments(index_dir, data["added"])
         outcome = "back"
     journal.unlink()
@@ -385,8 +391,12 @@ def pull_snapshot(
     index_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=index_dir.parent, prefix=f".{index_dir.name}.pull-"))
     try:
-        for entry in manifest.files:
-            reader.copy_to(entry, staging / entry.path)
+        # Files are copied while hashed (streaming SHA-256); from a folder, several at once
+        # (hashing and reading release the GIL): the first bad file in manifest order is named.
+        workers = min(4, os.cpu_count() or 1) if isinstance(reader, FolderReader) else 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for _ in pool.map(lambda e: reader.copy_to(e, staging / e.path), manifest.files):
+                pass
         (staging / MANIFEST).write_bytes(body)
         rows = _Rows(staging, manifest)
         _check_chain(rows, manifest)
@@ -435,7 +445,7 @@ def _apply(
 ) -> PullResult:
     ns = f"{namespace}:" if namespace else ""
     counts: dict[str, int] = {}
-    journal_written = False
+    journal_written = committed = False
     journal: dict[str, Any] = {}
     session = Session(registry.engine)
     try:
@@ -461,8 +471,9 @@ def _apply(
                 _delete_source_rows(s, src.id, _entries(s, src.id))
                 s.flush()
             entries = _entries(s, src.id)
-            resent: set[str] = set()
-            _insert_rows(s, src.id, rows, entries, ns, counts, resent)
+            resent: dict[str, int] = {}
+            new_entries = _insert_rows(s, src.id, rows, entries, ns, counts, resent)
+            _record_digests(s, src.id, new_entries, resent)
             src.snapshot_id = manifest.snapshot_id
             src.seq = manifest.seq_to
             src.head = manifest.head
@@ -474,23 +485,30 @@ def _apply(
             journal |= {"registry_id": manifest.registry_id, "scope": manifest.scope,
                         "target_snapshot": manifest.snapshot_id,
                         "target_seq": manifest.seq_to}
+            s.flush()
             audit.append(s, "snapshot.apply", {
                 "source": src.name, "registry_id": manifest.registry_id,
                 "scope": manifest.scope, "snapshot": manifest.snapshot_id,
                 "kind": manifest.kind, "seq_from": manifest.seq_from,
                 "seq": manifest.seq_to, "head": manifest.head, "key": trusted.key_id,
+                "mirror_sha256": source_digest(s, src.id),
             })
             _fix_sequences(s)
             s.flush()
+            # Before the commit: the journal, then the new segments under names no index
+            # manifest lists yet (invisible to readers). A kill up to the commit leaves the
+            # old state (recover() deletes them); the commit is the switch.
             write_json_atomic(index_dir / JOURNAL, journal)
             journal_written = True
             for modality, moves in journal["moves"].items():
                 for staged, final in moves:
                     os.replace(staged, index_dir / modality / final)
-            _write_manifests(index_dir, journal["new"])
+        committed = True
+        # After the commit: the index manifests follow (a kill here: recover() rolls them
+        # forward, as the database already holds the new state).
+        _write_manifests(index_dir, journal["new"])
     except BaseException:
-        if journal_written:
-            _write_manifests(index_dir, journal["old"])
+        if journal_written and not committed:
             _remove_segments(index_dir, journal["added"])
             (index_dir / JOURNAL).unlink(missing_ok=True)
         raise
@@ -504,9 +522,10 @@ def _apply(
 
 def _insert_rows(s: Session, source_id: int, rows: _Rows,
                  entries: dict[str, dict[str, int]], ns: str, counts: dict[str, int],
-                 resent: set[str]) -> None:
-    """Write the staged rows; ``resent`` gets the (local) ids of works held already that a
-    delta re-sent (changed or removed): their index entries are replaced."""
+                 resent: dict[str, int]) -> list[dict[str, Any]]:
+    """Write the staged rows; returns the new ``snapshot_entries`` rows (not yet written).
+    ``resent`` gets the works held already that a delta re-sent (changed or removed), as
+    local public id -> row id: their rows were replaced, their index entries will be."""
     owners = _owner_names(s)
     owned = {
         (kind, local): source
@@ -593,7 +612,7 @@ def _insert_rows(s: Session, source_id: int, rows: _Rows,
                 raise IntegrityError(f"work {pid!r} of this source is not the mirror's row",
                                      where=where)
             changed.append({"id": held, **values, "updated_at": datetime.now(UTC)})
-            resent.add(local_pid)
+            resent[local_pid] = held
             continue
         local = ids.take(0)
         public[local_pid] = local
@@ -652,7 +671,28 @@ def _insert_rows(s: Session, source_id: int, rows: _Rows,
         remember("revocation", rid, local)
     _bulk(s, Revocation, batch)
     counts["revocations"] = len(batch)
+    return new_entries
+
+
+def _record_digests(s: Session, source_id: int, new_entries: list[dict[str, Any]],
+                    resent: Mapping[str, int]) -> None:
+    """Each mirrored row's digest as written (``replay.mirrored_rows``), kept beside it in
+    ``snapshot_entries``: what ``registry verify`` checks the row against."""
+    wanted: dict[str, set[int]] = {}
+    for e in new_entries:
+        wanted.setdefault(e["kind"], set()).add(e["local_id"])
+    wanted.setdefault("work", set()).update(resent.values())
+    digests = {k: replay.row_digest(v) for k, v in replay.mirrored_rows(s, wanted).items()}
+    for e in new_entries:
+        e["row_sha256"] = digests[(e["kind"], e["local_id"])]
     _bulk(s, SnapshotEntry, new_entries)
+    if resent:
+        held = {local: eid for eid, local in s.execute(
+            select(SnapshotEntry.id, SnapshotEntry.local_id).where(
+                SnapshotEntry.source_id == source_id, SnapshotEntry.kind == "work"))}
+        s.execute(update(SnapshotEntry), [
+            {"id": held[local], "row_sha256": digests[("work", local)]}
+            for local in resent.values()])
 
 
 def _bulk(s: Session, table: Any, batch: list[dict[str, Any]]) -> None:
@@ -728,7 +768,7 @@ def _without_works(seg_dir: Path, dropped: set[str], out: Path) -> bool:
 
 def _plan_index(s: Session, source_id: int, index_dir: Path, staging: Path,
                 manifest: SnapshotManifest, old_segments: Mapping[str, Sequence[str]],
-                ns: str, resent: set[str]) -> dict[str, Any]:
+                ns: str, resent: Mapping[str, int]) -> dict[str, Any]:
     """Work out the index change (and record the new segments in the database): a full
     snapshot replaces the source's segments (``old_segments``); a delta adds its segments
     and rewrites, without them, the source's segments holding a work it re-sent."""
@@ -764,11 +804,12 @@ def _plan_index(s: Session, source_id: int, index_dir: Path, staging: Path,
             staged = staging / "rewritten" / modality / final
             position = segments.index(seg) if seg in segments else len(segments)
             segments = [x for x in segments if x != seg]
-            if _without_works(seg_dir, resent, staged):
+            if _without_works(seg_dir, set(resent), staged):
                 moves.setdefault(modality, []).append((str(staged), final))
                 added.setdefault(modality, []).append(final)
                 segments.insert(position, final)
-                s.add(SnapshotSegment(source_id=source_id, modality=modality, segment=final))
+                s.add(SnapshotSegment(source_id=source_id, modality=modality, segment=final,
+                                      sha256=segment_digest(staged)))
             s.execute(delete(SnapshotSegment).where(SnapshotSegment.id == row_id))
             drop_after.setdefault(modality, []).append(seg)
         staged_folder = staging / "index" / modality
@@ -808,7 +849,11 @@ def _plan_index(s: Session, source_id: int, index_dir: Path, staging: Path,
                 moves.setdefault(modality, []).append((str(seg_dir), final))
                 added.setdefault(modality, []).append(final)
                 segments.append(final)
-                s.add(SnapshotSegment(source_id=source_id, modality=modality, segment=final))
+                known = {name: entry.sha256 for name in SEGMENT_FILES
+                         if (entry := manifest.file(f"index/{modality}/{seg}/{name}"))
+                         and not (ns and name == "works.json")}
+                s.add(SnapshotSegment(source_id=source_id, modality=modality, segment=final,
+                                      sha256=segment_digest(seg_dir, known)))
         if updated is not None:
             updated["segments"] = segments
         folder.mkdir(parents=True, exist_ok=True)
@@ -821,7 +866,7 @@ def drop_source(registry: Registry, index_dir: Path, name: str) -> dict[str, obj
     """Remove a source and everything that came from it (rows and index segments)."""
     recover(registry, index_dir)
     journal: dict[str, Any] = {}
-    journal_written = False
+    journal_written = committed = False
     session = Session(registry.engine)
     try:
         with session.begin():
@@ -857,10 +902,10 @@ def drop_source(registry: Registry, index_dir: Path, name: str) -> dict[str, obj
                        "added": {}, "drop_after": segs}
             write_json_atomic(index_dir / JOURNAL, journal)
             journal_written = True
-            _write_manifests(index_dir, new)
+        committed = True
+        _write_manifests(index_dir, new)
     except BaseException:
-        if journal_written:
-            _write_manifests(index_dir, journal["old"])
+        if journal_written and not committed:
             (index_dir / JOURNAL).unlink(missing_ok=True)
         raise
     finally:
