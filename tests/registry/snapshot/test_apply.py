@@ -25,6 +25,7 @@ from tdmguard.registry.snapshot import (
     pull_snapshot,
 )
 from tdmguard.registry.snapshot.manifest import MANIFEST, SIGNATURE, sign_manifest
+from tdmguard.registry.snapshot.verify import verify_mirror
 from tdmguard.registry.store import NewWork, Registry
 from tdmguard.signing import SigningKey, generate_signing_key
 from tdmguard.vocab import Modality, Purpose, Use, WorkKind
@@ -351,15 +352,19 @@ def test_mirror_on_any_database(db_url: str, tmp_path: Path, key: SigningKey) ->
     reg, index = build_source(tmp_path)
     s1 = export_snapshot(reg, tmp_path / "s1", key)
     grow(reg, index)
+    _change(reg, index)
     d1 = export_snapshot(reg, tmp_path / "d1", key, since=s1.manifest.seq_to)
     mirror = Registry.open(db_url)
     pull_snapshot(mirror, tmp_path / "m.index", FolderReader(s1.folder), key.public)
     pull_snapshot(mirror, tmp_path / "m.index", FolderReader(d1.folder), key.public)
     assert registry_content(mirror) == registry_content(reg)
     assert all_decisions(mirror) == all_decisions(reg)
+    # the digests recorded while pulling are those of the rows read back from this database
+    check = verify_mirror(mirror, tmp_path / "m.index")
+    assert check.problem is None and check.rows == 3 + 5 + 5 + 1 + 3 and not check.unrecorded
     local = mirror.add_holder("Local Holder")
     assert local.id == 4
-    assert mirror.reserve("Local Holder", uses=[Use.TDM], effective_from=date(2025, 1, 1)).id == 5
+    assert mirror.reserve("Local Holder", uses=[Use.TDM], effective_from=date(2025, 1, 1)).id == 6
     assert mirror.verify().ok
     mirror.close()
 
