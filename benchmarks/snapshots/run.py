@@ -41,6 +41,7 @@ from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.fingerprint.engines import get_engine
 from tdmguard.registry import audit
 from tdmguard.registry.snapshot import FolderReader, export_snapshot, pull_snapshot
+from tdmguard.registry.snapshot.verify import verify_mirror
 from tdmguard.registry.store import Registry
 from tdmguard.registry.tables import (
     AuditEntry,
@@ -222,7 +223,9 @@ def main(argv: list[str] | None = None) -> None:
     key = generate_signing_key()
     reg, info = build_source(work / "source.db", args.works, args.hours)
     print(f"source: {info}", flush=True)
+    load_start = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     full, export_s = _timed(lambda: export_snapshot(reg, work / "full", key))
+    export_cpu = CPU_S[-1]
     full_bytes = _size(full.folder)
     parts = {p.name: _size(p) for p in (full.folder / "tables", full.folder / "index")}
     pulls = []
@@ -247,13 +250,16 @@ def main(argv: list[str] | None = None) -> None:
     held = len(mirror.list_works())
     cpus = os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    verified, verify_s = _timed(lambda: verify_mirror(mirror, work / "mirror0" / "mirror.index"))
+    assert verified.problem is None, verified.problem
     results = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {"platform": platform.platform(), "cpus": cpus, "load_1min": load,
-                    "python": platform.python_version()},
+                    "load_1min_at_start": load_start, "python": platform.python_version()},
         "tdmguard": __version__,
         "source": info,
-        "full": {"export_s": round(export_s, 1), "bytes": full_bytes,
+        "full": {"export_s": round(export_s, 1), "export_cpu_s": round(export_cpu, 1),
+                 "bytes": full_bytes,
                  "tables_bytes": parts["tables"], "index_bytes": parts["index"],
                  "pull_cpu_s": round(pull_cpu, 1),
                  "files": len(full.manifest.files),
@@ -263,6 +269,8 @@ def main(argv: list[str] | None = None) -> None:
                   "bytes": delta_bytes, "ratio_to_full": delta_bytes / full_bytes,
                   "pull_s": round(delta_pull_s, 1)},
         "mirror_works": held,
+        "verify_mirror": {"s": round(verify_s, 1), "rows": verified.rows,
+                          "segments": verified.segments},
     }
     print(json.dumps(results, indent=1))
     (HERE / "results.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
@@ -276,7 +284,8 @@ def _write_md(r: dict[str, Any], args: str) -> None:
     text = f"""## Registry snapshots: export and pull (issue 11)
 
 {r['date']}, tdmguard {r['tdmguard']}, {r['machine']['platform']}, {r['machine']['cpus']} CPUs
-(shared with other jobs, load {r['machine']['load_1min']:.1f}: timings are noisy).
+(shared with other jobs: 1-minute load {r['machine']['load_1min_at_start']:.1f} at the start,
+{r['machine']['load_1min']:.1f} at the end; timings are noisy, CPU times less so).
 Reproduce: `make venv && .venv/bin/python -m benchmarks.snapshots {args}`
 
 Setup: {src['works']:,} works of {src['holders']} holders, {src['reservations']:,} reservations
@@ -288,7 +297,7 @@ delta revokes 1 % of the reservations ({delta['revoked']:,} revocations).
 
 | measure | value |
 |---|---|
-| full export | {full['export_s']} s |
+| full export | {full['export_s']} s ({full['export_cpu_s']} s CPU) |
 | full snapshot size | {full['bytes'] / mb:.1f} MiB in {full['files']} files |
 | of which tables / index | {full['tables_bytes'] / mb:.1f} / {full['index_bytes'] / mb:.1f} MiB |
 | full pull into an empty mirror (median of {len(full['pull_s'])}) | {full['pull_s_median']} s |
@@ -296,6 +305,7 @@ delta revokes 1 % of the reservations ({delta['revoked']:,} revocations).
 | delta export (1 % revoked) | {delta['export_s']} s |
 | delta size | {delta['bytes'] / 1024:.1f} KiB = {100 * delta['ratio_to_full']:.3f} % of full |
 | delta pull | {delta['pull_s']} s |
+| `registry verify` of the mirror's rows and segments | {r['verify_mirror']['s']} s |
 
 Targets of the issue: full pull of 100,000 works and 1,000 h under 60 s on 2 cores; a 1 %
 delta under 1 % of the full size. The pull verifies the signature and the SHA-256 of every

@@ -254,3 +254,46 @@ def test_keys_generate_refuses_to_overwrite(tmp_path: Path) -> None:
     ok("keys", "generate", "--out", str(tmp_path / "k"))
     code, _, err = cli("keys", "generate", "--out", str(tmp_path / "k"))
     assert code == ExitCode.INPUT and "refusing to overwrite" in err
+
+
+def test_removal_and_update_deltas_then_verify_the_mirror(
+        holder_side: tuple[Path, Side, Path], tmp_path: Path) -> None:
+    """A holder removes a recording and replaces another's audio: the delta carries both,
+    the mirror decides and identifies as the holder does, and `registry verify` on the
+    mirror checks every mirrored row (exit 6 naming the first one edited afterwards)."""
+    root, src_template, key = holder_side
+    for suffix in ("", "-wal", "-shm"):  # the fixture's connections may hold a WAL
+        if Path(f"{src_template.db}{suffix}").exists():
+            shutil.copy(f"{src_template.db}{suffix}", tmp_path / f"holder.db{suffix}")
+    shutil.copytree(src_template.index, tmp_path / "holder.index")
+    src = Side(tmp_path, "holder")
+    pub = str(root / "aurora.key.pub")
+    first = src("registry", "export", "--out", str(tmp_path / "s1"), "--sign-key", str(key),
+                "--json")
+    lab = Side(tmp_path, "lab")
+    lab("registry", "pull", str(tmp_path / "s1"), "--trust", pub, "--json")
+    src("work", "remove", "AUR-REC-02", "--holder", "Aurora Records", "--on", "2026-02-01",
+        "--json")
+    src("work", "update", "AUR-REC-01", "--holder", "Aurora Records", "--title", "Awakening II",
+        "--set", "label=Aurora", "--audio", str(DATA / "audio" / "ref-chaos-god.ogg"), "--json")
+    delta = src("registry", "export", "--out", str(tmp_path / "d1"), "--sign-key", str(key),
+                "--since", str(first["seq"]), "--json")
+    sent = [json.loads(line)["id"] for line in (tmp_path / "d1/tables/works.jsonl").open()]
+    assert delta["kind"] == "delta" and sent == ["AUR-REC-01", "AUR-REC-02"]
+    lab("registry", "pull", str(tmp_path / "d1"), "--trust", pub, "--json")
+    works = [w["id"] for w in src("work", "list", "--json")]
+    assert "AUR-REC-02" not in works
+    assert lab("work", "list", "--json") == [
+        w | {"fingerprints": []} for w in src("work", "list", "--json")]
+    assert lab("work", "show", "AUR-REC-02", "--json")["removed_on"] == "2026-02-01"
+    assert _decisions(lab, [*works, "AUR-REC-02"]) == _decisions(src, [*works, "AUR-REC-02"])
+    assert _identify(lab) == _identify(src)
+    nebula = lab("identify", str(QUERIES[0]), "--json")
+    assert not any(m["work_id"] == "AUR-REC-02" for m in nebula["matches"])
+    checked = lab("registry", "verify", "--json")
+    assert checked["ok"] and checked["rows_checked"] >= 12
+    # a mirrored row edited after the pull: named, exit 6
+    with Registry.open(f"sqlite:///{lab.db}", create=False).engine.begin() as conn:
+        conn.exec_driver_sql("UPDATE works SET title = 'x' WHERE public_id = 'AUR-REC-01'")
+    err = lab("registry", "verify", code=ExitCode.INTEGRITY)
+    assert "works row AUR-REC-01" in err and "changed outside tdmguard" in err

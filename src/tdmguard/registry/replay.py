@@ -10,7 +10,9 @@ rows of the same shape; :func:`compare` names the first row that differs.
 Rows mirrored from another registry's signed snapshot (listed in ``snapshot_entries``) are
 bulk-inserted under one ``snapshot.apply`` entry: they are checked against that source's
 signed snapshot, not against this log, and are left out of the comparison here (they are in
-the content digest).
+the content digest). :func:`mirrored_rows` gives them in one canonical shape: a pull records
+each row's digest (:func:`row_digest`) beside it, and ``registry verify`` recomputes them
+(``registry/snapshot/verify.py``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ __all__ = [
     "content_digest",
     "expected_state",
     "mirrored_keys",
+    "mirrored_rows",
+    "row_digest",
 ]
 
 #: Table name -> (row key -> canonical row). Revocations are keyed by their position
@@ -236,6 +240,61 @@ def actual_state(s: Session, *, local_only: bool) -> State:
                                 "holder": names.get(holder_id) if holder_id else None,
                                 "revoked": k.revoked_at is not None}
     return st
+
+
+def mirrored_rows(s: Session, wanted: Mapping[str, set[int]] | None = None
+                  ) -> dict[tuple[str, int], dict[str, Any]]:
+    """(kind, local id) -> the row's decision-relevant values, for the rows of ``wanted``
+    (kind -> local ids; every mirrored row when None). Kinds: holder, work, reservation,
+    licence, revocation (as ``snapshot_entries`` names them)."""
+    if wanted is None:
+        wanted = _mirrored(s)
+    out: dict[tuple[str, int], dict[str, Any]] = {}
+    names = dict(s.execute(select(Holder.id, Holder.name)).all())
+    for hid, name, contact in s.execute(select(Holder.id, Holder.name, Holder.contact)):
+        if hid in wanted.get("holder", ()):
+            out[("holder", hid)] = {"name": name, "contact": contact}
+    w = Work.__table__.c
+    for row in s.execute(select(w.id, w.public_id, w.holder_id, w.kind, w.title, w.artists,
+                                w.isrc, w.iswc, w.upc, w.iscc, w.extra, w.removed_on)):
+        if row.id in wanted.get("work", ()):
+            out[("work", row.id)] = {
+                "id": row.public_id, "holder": names.get(row.holder_id), "kind": row.kind,
+                "title": row.title, "artists": _json(row.artists, []), "isrc": row.isrc,
+                "iswc": row.iswc, "upc": row.upc, "iscc": row.iscc,
+                "extra": _json(row.extra, {}), "removed_on": _iso(row.removed_on)}
+    r = ReservationRow.__table__.c
+    for res in s.execute(select(r.id, r.holder_id, r.uses, r.purposes, r.work_ids,
+                                r.effective_from, r.effective_until, r.exempt, r.declared_at)):
+        if res.id in wanted.get("reservation", ()):
+            out[("reservation", res.id)] = {
+                "holder": names.get(res.holder_id), "uses": _json(res.uses, []),
+                "purposes": _json(res.purposes, []), "works": _json(res.work_ids, []),
+                "from": _iso(res.effective_from), "until": _iso(res.effective_until),
+                "exempt": bool(res.exempt), "declared_at": res.declared_at}
+    lc = LicenceRow.__table__.c
+    for lic in s.execute(select(lc.id, lc.holder_id, lc.licensee, lc.uses, lc.purposes,
+                                lc.work_ids, lc.valid_from, lc.valid_until)):
+        if lic.id in wanted.get("licence", ()):
+            out[("licence", lic.id)] = {
+                "holder": names.get(lic.holder_id), "licensee": lic.licensee,
+                "uses": _json(lic.uses, []), "purposes": _json(lic.purposes, []),
+                "works": _json(lic.work_ids, []), "from": _iso(lic.valid_from),
+                "until": _iso(lic.valid_until)}
+    v = Revocation.__table__.c
+    for rev in s.execute(select(v.id, v.entry_type, v.entry_id, v.revoked_on, v.note)):
+        if rev.id in wanted.get("revocation", ()):
+            out[("revocation", rev.id)] = {"type": rev.entry_type, "entry": rev.entry_id,
+                                           "revoked_on": _iso(rev.revoked_on),
+                                           "note": rev.note}
+    return out
+
+
+def row_digest(row: Mapping[str, Any]) -> str:
+    """SHA-256 of a row of :func:`mirrored_rows` as canonical JSON."""
+    text = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 # -- comparing and digesting --------------------------------------------------------------

@@ -17,6 +17,7 @@ Rules:
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from tdmguard.registry.declarations import (
 from tdmguard.registry.iscc_lookup import DEFAULT_MAX_DISTANCE, IsccMatch, find_by_iscc
 from tdmguard.registry.matching import IndexStats, Matcher, append_to_index, rebuild_index
 from tdmguard.registry.media_catalogue import write_media_catalogue
+from tdmguard.registry.snapshot.verify import verify_mirror
 from tdmguard.registry.store import NewWork, Registry
 from tdmguard.registry.values import (
     Actor,
@@ -841,8 +843,16 @@ class RegistryService:
         self, actor: Actor, *, pin: tuple[int | None, str] | None = None
     ) -> VerifyResult:
         """The audit chain, a pinned head if given, and every decision-relevant table
-        against the replayed log (see :meth:`Registry.verify`)."""
-        return self.registry.verify(pin=pin)
+        against the replayed log (see :meth:`Registry.verify`); on a mirror, then every
+        mirrored row and index segment against what was pulled (``snapshot/verify.py``)."""
+        result = self.registry.verify(pin=pin)
+        if not result.ok:
+            return result
+        mirror = verify_mirror(self.registry, self.index_dir)
+        if mirror.problem is not None:
+            return dataclasses.replace(result, ok=False, problem=mirror.problem,
+                                       table=mirror.table, row=mirror.row)
+        return dataclasses.replace(result, rows=result.rows + mirror.rows)
 
     def state_digest(self) -> str:
         """The audit head: cheap, and what per-request caches are keyed on."""

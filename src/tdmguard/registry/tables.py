@@ -206,6 +206,9 @@ class SnapshotEntry(Base):
     kind: Mapped[str] = mapped_column(String(20))
     source_key: Mapped[str] = mapped_column(String(200))
     local_id: Mapped[int] = mapped_column(Integer)
+    # SHA-256 of the row as pulled (``replay.mirrored_rows``): what ``registry verify``
+    # checks the row against (None: pulled before digests were kept)
+    row_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class SnapshotSegment(Base):
@@ -217,3 +220,5 @@ class SnapshotSegment(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("snapshot_sources.id"), index=True)
     modality: Mapped[str] = mapped_column(String(20))
     segment: Mapped[str] = mapped_column(String(100))
+    # SHA-256 over the segment's files as pulled (None: pulled before digests were kept)
+    sha256: Mapped[str | None] = mapped_column(String(64))

@@ -12,7 +12,9 @@ import numpy as np
 
 from tdmguard.index import HashIndex
 from tdmguard.policy import PolicyFacts, decide
+from tdmguard.registry.service import RegistryService
 from tdmguard.registry.store import Registry
+from tdmguard.registry.values import CLI_ACTOR
 from tdmguard.vocab import Modality, Purpose, Use
 
 LYRICS = [
@@ -63,8 +65,9 @@ def index_content(index_dir: Path) -> dict[str, dict[str, list[str]]]:
 
 
 def registry_content(reg: Registry) -> dict[str, Any]:
-    """Holders, works, reservations and licences (with revocations) as plain JSON."""
-    works = [w.to_json() for w in reg.list_works()]
+    """Holders, works (removed ones too), reservations and licences (with revocations) as
+    plain JSON."""
+    works = [w.to_json() for w in reg.list_works(include_removed=True)]
     for w in works:
         w.pop("fingerprints")  # a mirror keeps the index, not the fingerprint rows
     return {
@@ -80,13 +83,20 @@ ACTORS = ("Demo AI Lab", "OpenCo", "Someone")
 
 
 def all_decisions(reg: Registry) -> dict[str, Any]:
-    """Every decision for every work x use x purpose x actor x date (reasons included)."""
+    """Every decision for every work (removed ones too) x use x purpose x actor x date
+    (reasons included), as ``tdmguard decide`` gives it (the service's rule for removed
+    works, then the policy)."""
     facts = reg.facts()
+    service = RegistryService(reg, Path("no-index"), research_exception=False)
     out: dict[str, Any] = {}
-    for w in reg.list_works():
+    for w in reg.list_works(include_removed=True):
         f = facts.get(w.holder, PolicyFacts(w.holder))
         for use, purpose, actor, at in itertools.product(Use, Purpose, ACTORS, DATES):
             d = decide(f, work_id=w.id, use=use, purpose=purpose, actor=actor, at=at)
+            via_service = service.decide(CLI_ACTOR, w, use=use, purpose=purpose, org=actor,
+                                         at=at).decision
+            if w.removed_on is None or at < w.removed_on:
+                assert via_service == d
             out[f"{w.id}|{use.value}|{purpose.value}|{actor}|{at}"] = [
-                d.kind.value, [r.to_json() for r in d.reasons]]
+                via_service.kind.value, [r.to_json() for r in via_service.reasons]]
     return out

@@ -14,7 +14,8 @@ import pytest
 
 from tdmguard.errors import ConflictError, InputError, IntegrityError, TdmguardError
 from tdmguard.fingerprint.engines import get_engine
-from tdmguard.registry.matching import Matcher, append_to_index
+from tdmguard.index import HashIndex
+from tdmguard.registry.matching import Matcher, append_to_index, rebuild_index
 from tdmguard.registry.snapshot import (
     FolderReader,
     SnapshotManifest,
@@ -24,6 +25,7 @@ from tdmguard.registry.snapshot import (
     pull_snapshot,
 )
 from tdmguard.registry.snapshot.manifest import MANIFEST, SIGNATURE, sign_manifest
+from tdmguard.registry.snapshot.verify import verify_mirror
 from tdmguard.registry.store import NewWork, Registry
 from tdmguard.signing import SigningKey, generate_signing_key
 from tdmguard.vocab import Modality, Purpose, Use, WorkKind
@@ -350,15 +352,19 @@ def test_mirror_on_any_database(db_url: str, tmp_path: Path, key: SigningKey) ->
     reg, index = build_source(tmp_path)
     s1 = export_snapshot(reg, tmp_path / "s1", key)
     grow(reg, index)
+    _change(reg, index)
     d1 = export_snapshot(reg, tmp_path / "d1", key, since=s1.manifest.seq_to)
     mirror = Registry.open(db_url)
     pull_snapshot(mirror, tmp_path / "m.index", FolderReader(s1.folder), key.public)
     pull_snapshot(mirror, tmp_path / "m.index", FolderReader(d1.folder), key.public)
     assert registry_content(mirror) == registry_content(reg)
     assert all_decisions(mirror) == all_decisions(reg)
+    # the digests recorded while pulling are those of the rows read back from this database
+    check = verify_mirror(mirror, tmp_path / "m.index")
+    assert check.problem is None and check.rows == 3 + 5 + 5 + 1 + 3 and not check.unrecorded
     local = mirror.add_holder("Local Holder")
     assert local.id == 4
-    assert mirror.reserve("Local Holder", uses=[Use.TDM], effective_from=date(2025, 1, 1)).id == 5
+    assert mirror.reserve("Local Holder", uses=[Use.TDM], effective_from=date(2025, 1, 1)).id == 6
     assert mirror.verify().ok
     mirror.close()
 
@@ -373,3 +379,101 @@ def test_fast_entry_hash_is_the_audit_logs(payload: str) -> None:
     assert _entry_hash(*args) == audit.entry_hash(*args)
     args = (audit.GENESIS, 1, "at \"quoted\" ü", "act\\ion", payload)
     assert _entry_hash(*args) == audit.entry_hash(*args)
+
+
+# -- works changed or removed: deltas carry them -------------------------------------------
+def _rebuilt(reg: Registry, root: Path) -> Path:
+    """The index `tdmguard index build` makes of the registry's current state."""
+    for modality in Modality:
+        rebuild_index(root, modality, reg.fingerprints(modality))
+    return root
+
+
+def _change(reg: Registry, index: Path) -> None:
+    """Changes a delta must carry: a work's metadata and fingerprint replaced (the old one
+    superseded), a work removed, a new work added then removed, a reservation."""
+    engine = get_engine(Modality.LYRICS)
+    fp = engine.extract_text(LYRICS[3], where="new")
+    reg.update_work("A Records", "A-0", NewWork(
+        title="Song A-0 (remaster)", kind=WorkKind.LYRICS, external_id="A-0",
+        artists=["Ann"], extra={"label": "Aurora"}),
+        [(fp, hashlib.sha256(LYRICS[3].encode()).hexdigest())])
+    reg.remove_work("A Records", "A-1", on=date(2026, 1, 1))
+    _lyrics_work(reg, index, "A Publishing", "A-7", "a new song about nothing at all\n" * 4)
+    reg.remove_work("A Publishing", "A-7", on=date(2025, 6, 1))
+    reg.reserve("A Records", uses=[Use.AI_INPUT], effective_from=date(2025, 1, 1))
+
+
+def _same(reg: Registry, rebuilt: Path, *mirrors: Mirror) -> None:
+    for m in mirrors:
+        assert registry_content(m.reg) == registry_content(reg)
+        assert all_decisions(m.reg) == all_decisions(reg)
+        assert index_content(m.index) == index_content(rebuilt)
+
+
+def test_delta_carries_updates_and_removals(tmp_path: Path, key: SigningKey) -> None:
+    reg, index = build_source(tmp_path)
+    s1 = export_snapshot(reg, tmp_path / "s1", key)
+    _change(reg, index)
+    d1 = export_snapshot(reg, tmp_path / "d1", key, since=s1.manifest.seq_to)
+    s2 = export_snapshot(reg, tmp_path / "s2", key)
+    works = [json.loads(line) for line in (d1.folder / "tables/works.jsonl").open()]
+    assert [(w["id"], w["removed_on"]) for w in works] == [
+        ("A-0", None), ("A-1", "2026-01-01"), ("A-7", "2025-06-01")]
+    assert works[0]["extra"] == {"label": "Aurora"} and works[0]["fingerprints"] == ["lyrics"]
+    assert d1.manifest.counts["fingerprints_lyrics"] == 1  # A-0's new one; removed ones none
+    by_delta, by_full = Mirror(tmp_path / "a"), Mirror(tmp_path / "b")
+    by_delta.pull(s1.folder, key)
+    by_delta.pull(d1.folder, key)
+    by_full.pull(s2.folder, key)
+    rebuilt = _rebuilt(reg, tmp_path / "rebuilt")
+    _same(reg, rebuilt, by_delta, by_full)
+    # identify on the mirror: the removed work is gone, A-0 matches its new lyrics only
+    src_m = Matcher.open(rebuilt, Modality.LYRICS)
+    assert src_m is not None
+    for m in (by_delta, by_full):
+        matcher = Matcher.open(m.index, Modality.LYRICS)
+        assert matcher is not None
+        for n, text in enumerate(LYRICS):
+            got = [x.to_json() for x in matcher.identify_text(text, where="q")]
+            assert got == [x.to_json() for x in src_m.identify_text(text, where="q")], n
+        assert [x.work_id for x in matcher.identify_text(LYRICS[3], where="q")] == ["A-0"]
+        assert matcher.identify_text(LYRICS[1], where="q") == []  # A-1 removed
+        assert matcher.identify_text(LYRICS[0], where="q") == []  # A-0's old lyrics
+    removed = by_delta.reg.get_work("A-1")
+    assert removed.removed_on == date(2026, 1, 1)
+    # the replaced segment was rewritten: no segment holds A-1 any more
+    assert "A-1" not in HashIndex.stored_work_ids(by_delta.index / "lyrics")
+    # a second delta restores A-1 (an update of a removed work)
+    reg.update_work("A Records", "A-1", NewWork(title="Song A-1", kind=WorkKind.LYRICS,
+                                                external_id="A-1"))
+    d2 = export_snapshot(reg, tmp_path / "d2", key, since=d1.manifest.seq_to)
+    assert d2.manifest.counts["works"] == 1 and d2.manifest.counts["fingerprints_lyrics"] == 1
+    by_delta.pull(d2.folder, key)
+    by_full2 = Mirror(tmp_path / "c")
+    by_full2.pull(export_snapshot(reg, tmp_path / "s3", key).folder, key)
+    rebuilt2 = _rebuilt(reg, tmp_path / "rebuilt2")
+    _same(reg, rebuilt2, by_delta, by_full2)
+    matcher = Matcher.open(by_delta.index, Modality.LYRICS)
+    assert matcher is not None
+    assert [x.work_id for x in matcher.identify_text(LYRICS[1], where="q")] == ["A-1"]
+    # only live segments are left: every file in the folder is named by the manifest
+    listed = set(json.loads((by_delta.index / "lyrics" / "manifest.json").read_text())[
+        "segments"])
+    assert {p.name for p in (by_delta.index / "lyrics").glob("seg-*")} == listed
+
+
+def test_delta_changes_with_a_namespace(tmp_path: Path, key: SigningKey) -> None:
+    reg, index = build_source(tmp_path)
+    s1 = export_snapshot(reg, tmp_path / "s1", key)
+    _change(reg, index)
+    d1 = export_snapshot(reg, tmp_path / "d1", key, since=s1.manifest.seq_to)
+    mirror = Mirror(tmp_path / "m")
+    mirror.pull(s1.folder, key, namespace="aur")
+    mirror.pull(d1.folder, key)
+    assert mirror.reg.get_work("aur:A-1").removed_on == date(2026, 1, 1)
+    assert mirror.reg.get_work("aur:A-0").title == "Song A-0 (remaster)"
+    matcher = Matcher.open(mirror.index, Modality.LYRICS)
+    assert matcher is not None
+    assert [x.work_id for x in matcher.identify_text(LYRICS[3], where="q")] == ["aur:A-0"]
+    assert matcher.identify_text(LYRICS[1], where="q") == []

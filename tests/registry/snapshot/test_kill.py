@@ -18,7 +18,7 @@ from tdmguard.registry.store import Registry
 from tdmguard.signing import generate_signing_key, save_signing_key
 
 from .states import index_content, registry_content
-from .test_apply import Mirror, build_source, grow
+from .test_apply import Mirror, _change, build_source, grow
 
 # Runs `tdmguard registry pull` and SIGKILLs itself at the N-th call of one step.
 KILLER = textwrap.dedent("""
@@ -45,6 +45,8 @@ KILLER = textwrap.dedent("""
         fetch._copy_checked = wrap(fetch._copy_checked)
     elif step == "commit":  # the database commit
         orm_session.SessionTransaction.commit = wrap(orm_session.SessionTransaction.commit)
+    elif step == "manifests":  # committed, the index manifests not yet rewritten
+        apply._write_manifests = wrap(apply._write_manifests)
     elif step == "after-commit":  # deleting the replaced segments
         apply._remove_segments = wrap(apply._remove_segments)
     main(sys.argv[3:])
@@ -78,6 +80,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     reg, index = build_source(root)
     s1 = export_snapshot(reg, root / "s1", key)
     grow(reg, index)
+    _change(reg, index)  # a work replaced and works removed: the delta rewrites a segment
     s2 = export_snapshot(reg, root / "s2", key)
     d1 = export_snapshot(reg, root / "d1", key, since=s1.manifest.seq_to)
     # the new state, pulled without interruption
@@ -113,7 +116,8 @@ def _kill_and_check(scene: dict[str, object], tmp_path: Path, snapshot: str, ste
     pytest.param("copy", 2, "old", marks=pytest.mark.slow),  # while staging files
     # after the journal, before the first segment is in place
     pytest.param("replace", 2, "old", marks=pytest.mark.slow),
-    ("commit", 1, "old"),  # index manifests rewritten, database not committed
+    ("commit", 1, "old"),  # new segments in place but unlisted, database not committed
+    ("manifests", 1, "new"),  # committed, index manifests not yet rewritten: rolled forward
     ("after-commit", 1, "new"),  # committed, replaced segments not yet deleted
 ])
 def test_killed_pull_leaves_old_or_new_mirror(scene: dict[str, object], tmp_path: Path,
@@ -123,6 +127,8 @@ def test_killed_pull_leaves_old_or_new_mirror(scene: dict[str, object], tmp_path
 
 @pytest.mark.slow
 def test_killed_at_every_rename(scene: dict[str, object], tmp_path: Path) -> None:
+    """Every atomic rename of a pull (journal, segment moves, then, after the commit, the
+    index manifests): old state up to the commit, new after it, never a mix."""
     outcomes = []
     for snapshot in ("s2", "d1"):
         for n in range(1, 30):
@@ -130,4 +136,4 @@ def test_killed_at_every_rename(scene: dict[str, object], tmp_path: Path) -> Non
             outcomes.append(outcome)
             if outcome == "finished":
                 break
-    assert "old" in outcomes and outcomes.count("finished") == 2
+    assert "old" in outcomes and "new" in outcomes and outcomes.count("finished") == 2

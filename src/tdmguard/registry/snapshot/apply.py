@@ -12,15 +12,20 @@ Order of a pull, so a refusal or a kill leaves the previous mirror as it was:
    the mirror is, and anything not newer than what is held (no rollback, no replay);
 2. copy every listed file into a staging folder while hashing it (size and SHA-256 must
    match), parse the tables, recompute the audit hash chain up to the signed head;
-3. in one database transaction: write the rows, then (journalled in
-   ``<index>/.snapshot-journal.json``) move the new segments into the index folders under
-   fresh names and rewrite each modality's ``manifest.json`` atomically; commit; only then
-   delete the replaced segments and the journal.
+3. in one database transaction: write the rows (a delta replaces the works it re-sends),
+   record the new index segments; before the commit, write the journal
+   (``<index>/.snapshot-journal.json``) and move the new segments into the index folders
+   under fresh names that no index manifest lists yet; commit. The commit is the switch:
+4. after it, rewrite each modality's ``manifest.json`` atomically, then delete the replaced
+   segments and the journal.
 
-A process killed inside step 3 leaves the journal: the next pull (or ``registry sources``)
-finds it and rolls the index forward if the transaction committed, else back. Between the
-manifests' rewrite and the commit (a few milliseconds) a reader could see the new index with
-the old tables.
+A process killed at any point leaves the previous mirror (killed before the commit: the
+journal's unlisted segments are deleted) or the complete new one (killed after it: the
+index manifests are rolled forward): the next pull, ``registry sources`` or
+``registry verify`` finds the journal and finishes. There is no moment at which the index
+shows segments the database does not hold; a reader between the commit and the manifests'
+rewrite (milliseconds) sees the new tables with the previous index, the order the registry
+itself keeps (database first, index second: ``registry/matching.py``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -40,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session
 
@@ -53,15 +59,16 @@ from tdmguard.errors import (
     NotFoundError,
 )
 from tdmguard.fingerprint.engines import get_engine
-from tdmguard.registry import audit
+from tdmguard.registry import audit, replay
 from tdmguard.registry.snapshot.export import TABLES
-from tdmguard.registry.snapshot.fetch import SnapshotReader
+from tdmguard.registry.snapshot.fetch import FolderReader, SnapshotReader
 from tdmguard.registry.snapshot.manifest import (
     MANIFEST,
     SIGNATURE,
     SnapshotManifest,
     verify_manifest,
 )
+from tdmguard.registry.snapshot.verify import SEGMENT_FILES, segment_digest, source_digest
 from tdmguard.registry.store import Registry
 from tdmguard.registry.tables import (
     Holder,
@@ -105,6 +112,10 @@ class PullResult:
             "head": self.head,
             "counts": dict(self.counts),
         }
+
+
+# json.dumps(value, ensure_ascii=False) for a str, without the encoder object around it
+_encode_string: Any = json.encoder.encode_basestring
 
 
 # -- reading the staged tables ----------------------------------------------------------------
@@ -175,12 +186,16 @@ def _words(row: Mapping[str, Any], name: str, where: str, vocab: type | None = N
     return list(value)
 
 
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def _entry_hash(prev_hash: str, seq: int, at: str, action: str, payload: str) -> str:
     """:func:`tdmguard.registry.audit.entry_hash`, with its canonical JSON written out by hand
-    (keys in sorted order, compact; 3x faster for the hundreds of thousands of entries of a
-    large snapshot; a test pins it to the original)."""
-    def text(value: str) -> str:
-        return json.dumps(value, ensure_ascii=False)
+    (keys in sorted order, compact, strings through the JSON module's own C string encoder;
+    5x faster for the hundreds of thousands of entries of a large snapshot; a test pins it
+    to the original)."""
+    text = _encode_string
 
     body = (f'{{"action":{text(action)},"at":{text(at)},"payload":{text(payload)},'
             f'"seq":{seq}}}')
@@ -272,8 +287,7 @@ def recover(registry: Registry, index_dir: Path) -> str | None:
         _write_manifests(index_dir, data["new"])
         _remove_segments(index_dir, data["drop_after"])
         outcome = "forward"
-    else:
-        _write_manifests(index_dir, data["old"])
+    else:  # not committed: the manifests were never rewritten; the new segments go
         _remove_segments(index_dir, data["added"])
         outcome = "back"
     journal.unlink()
@@ -385,8 +399,12 @@ def pull_snapshot(
     index_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=index_dir.parent, prefix=f".{index_dir.name}.pull-"))
     try:
-        for entry in manifest.files:
-            reader.copy_to(entry, staging / entry.path)
+        # Files are copied while hashed (streaming SHA-256); from a folder, several at once
+        # (hashing and reading release the GIL): the first bad file in manifest order is named.
+        workers = min(4, os.cpu_count() or 1) if isinstance(reader, FolderReader) else 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for _ in pool.map(lambda e: reader.copy_to(e, staging / e.path), manifest.files):
+                pass
         (staging / MANIFEST).write_bytes(body)
         rows = _Rows(staging, manifest)
         _check_chain(rows, manifest)
@@ -435,7 +453,7 @@ def _apply(
 ) -> PullResult:
     ns = f"{namespace}:" if namespace else ""
     counts: dict[str, int] = {}
-    journal_written = False
+    journal_written = committed = False
     journal: dict[str, Any] = {}
     session = Session(registry.engine)
     try:
@@ -461,34 +479,46 @@ def _apply(
                 _delete_source_rows(s, src.id, _entries(s, src.id))
                 s.flush()
             entries = _entries(s, src.id)
-            _insert_rows(s, src.id, rows, entries, ns, counts)
+            resent: dict[str, int] = {}
+            resent_digests: dict[int, str] = {}
+            new_entries = _insert_rows(s, src.id, rows, entries, ns, counts, resent,
+                                       resent_digests)
+            _record_digests(s, src.id, new_entries, resent_digests)
             src.snapshot_id = manifest.snapshot_id
             src.seq = manifest.seq_to
             src.head = manifest.head
             src.snapshot_created_at = manifest.created_at
             src.location = location
             src.pulled_at = datetime.now(UTC)
-            journal = _plan_index(s, src.id, index_dir, staging, manifest, old_segments, ns)
+            journal = _plan_index(s, src.id, index_dir, staging, manifest, old_segments, ns,
+                                  resent)
             journal |= {"registry_id": manifest.registry_id, "scope": manifest.scope,
                         "target_snapshot": manifest.snapshot_id,
                         "target_seq": manifest.seq_to}
+            s.flush()
             audit.append(s, "snapshot.apply", {
                 "source": src.name, "registry_id": manifest.registry_id,
                 "scope": manifest.scope, "snapshot": manifest.snapshot_id,
                 "kind": manifest.kind, "seq_from": manifest.seq_from,
                 "seq": manifest.seq_to, "head": manifest.head, "key": trusted.key_id,
+                "mirror_sha256": source_digest(s, src.id),
             })
             _fix_sequences(s)
             s.flush()
+            # Before the commit: the journal, then the new segments under names no index
+            # manifest lists yet (invisible to readers). A kill up to the commit leaves the
+            # old state (recover() deletes them); the commit is the switch.
             write_json_atomic(index_dir / JOURNAL, journal)
             journal_written = True
             for modality, moves in journal["moves"].items():
                 for staged, final in moves:
                     os.replace(staged, index_dir / modality / final)
-            _write_manifests(index_dir, journal["new"])
+        committed = True
+        # After the commit: the index manifests follow (a kill here: recover() rolls them
+        # forward, as the database already holds the new state).
+        _write_manifests(index_dir, journal["new"])
     except BaseException:
-        if journal_written:
-            _write_manifests(index_dir, journal["old"])
+        if journal_written and not committed:
             _remove_segments(index_dir, journal["added"])
             (index_dir / JOURNAL).unlink(missing_ok=True)
         raise
@@ -501,7 +531,13 @@ def _apply(
 
 
 def _insert_rows(s: Session, source_id: int, rows: _Rows,
-                 entries: dict[str, dict[str, int]], ns: str, counts: dict[str, int]) -> None:
+                 entries: dict[str, dict[str, int]], ns: str, counts: dict[str, int],
+                 resent: dict[str, int], resent_digests: dict[int, str]
+                 ) -> list[dict[str, Any]]:
+    """Write the staged rows; returns the new ``snapshot_entries`` rows (not yet written,
+    each with its row's digest). ``resent`` gets the works held already that a delta
+    re-sent (changed or removed), as local public id -> row id: their rows were replaced
+    (new digests in ``resent_digests``), their index entries will be."""
     owners = _owner_names(s)
     owned = {
         (kind, local): source
@@ -515,10 +551,12 @@ def _insert_rows(s: Session, source_id: int, rows: _Rows,
 
     new_entries: list[dict[str, Any]] = []
 
-    def remember(kind: str, key: object, local: int) -> None:
+    def remember(kind: str, key: object, local: int, pulled: Mapping[str, Any]) -> None:
+        """``pulled``: the row as ``replay.mirrored_rows`` reads it back (its digest is what
+        ``registry verify`` checks; tests pin the two shapes equal)."""
         entries.setdefault(kind, {})[str(key)] = local
         new_entries.append({"source_id": source_id, "kind": kind, "source_key": str(key),
-                            "local_id": local})
+                            "local_id": local, "row_sha256": replay.row_digest(pulled)})
 
     # holders
     names = dict(s.execute(select(Holder.name, Holder.id)).all())
@@ -535,11 +573,13 @@ def _insert_rows(s: Session, source_id: int, rows: _Rows,
                 "pull this source with --namespace", where=where)
         local = ids.take(hid)
         names[hname] = local
+        contact = _field(r, "contact", str, where, optional=True)
         batch.append({"id": local, "name": hname, "created_at": _stamp(r, where),
-                      "contact": _field(r, "contact", str, where, optional=True)})
-        remember("holder", hid, local)
+                      "contact": contact})
+        remember("holder", hid, local, {"name": hname, "contact": contact})
     _bulk(s, Holder, batch)
     counts["holders"] = len(batch)
+    holder_name = {local: hname for hname, local in names.items()}
 
     def holder_of(r: Mapping[str, Any], where: str) -> int:
         hid = _field(r, "holder", int, where)
@@ -549,16 +589,22 @@ def _insert_rows(s: Session, source_id: int, rows: _Rows,
                                  where=where)
         return local
 
-    # works
+    # works: a delta re-sends a changed or removed work whole; its row is replaced
     public = dict(s.execute(select(Work.public_id, Work.id)).all())
     ids = _Ids(public.values())
     batch = []
+    changed: list[dict[str, Any]] = []
+    seen: set[str] = set()
     for where, r in rows.read("works"):
         pid = _field(r, "id", str, where)
         if not pid or len(pid) > 200 - len(ns) or any(c.isspace() for c in pid):
             raise InputError(f"bad work id {pid!r}", where=where)
+        if pid in seen:
+            raise InputError(f"work {pid!r} is listed twice", where=where)
+        seen.add(pid)
         local_pid = ns + pid
-        if local_pid in public:
+        held = entries.get("work", {}).get(pid)
+        if local_pid in public and held is None:
             raise ConflictError(
                 f"work {local_pid!r} is held already from {owner('work', public[local_pid])}: "
                 "pull this source with --namespace", where=where)
@@ -566,20 +612,40 @@ def _insert_rows(s: Session, source_id: int, rows: _Rows,
             kind = WorkKind(_field(r, "kind", str, where)).value
         except ValueError as exc:
             raise InputError("unknown work kind", where=where) from exc
+        extra = _field(r, "extra", dict, where, optional=True) or {}
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in extra.items()):
+            raise InputError("field 'extra' must map names to strings", where=where)
+        artists = _words(r, "artists", where)
+        codes = {k: _field(r, k, str, where, optional=True) for k in ("isrc", "iswc", "upc",
+                                                                      "iscc")}
+        removed_on = _day(r, "removed_on", where, optional=True)
+        values = {
+            "public_id": local_pid, "holder_id": holder_of(r, where), "kind": kind,
+            "title": _field(r, "title", str, where), "artists": json.dumps(artists), **codes,
+            "extra": json.dumps(extra, sort_keys=True, ensure_ascii=False),
+            "removed_on": removed_on, "created_at": _stamp(r, where)}
+        pulled = {"id": local_pid, "holder": holder_name.get(values["holder_id"]),
+                  "kind": kind, "title": values["title"], "artists": artists, **codes,
+                  "extra": extra, "removed_on": _iso(removed_on)}
+        if held is not None:
+            if held != public[local_pid]:
+                raise IntegrityError(f"work {pid!r} of this source is not the mirror's row",
+                                     where=where)
+            changed.append({"id": held, **values, "updated_at": datetime.now(UTC)})
+            resent[local_pid] = held
+            resent_digests[held] = replay.row_digest(pulled)
+            continue
         local = ids.take(0)
         public[local_pid] = local
-        batch.append({
-            "id": local, "public_id": local_pid, "holder_id": holder_of(r, where), "kind": kind,
-            "title": _field(r, "title", str, where),
-            "artists": json.dumps(_words(r, "artists", where)),
-            **{k: _field(r, k, str, where, optional=True) for k in ("isrc", "iswc", "upc", "iscc")},
-            "created_at": _stamp(r, where)})
-        remember("work", pid, local)
+        batch.append({"id": local, **values})
+        remember("work", pid, local, pulled)
     _bulk(s, Work, batch)
-    counts["works"] = len(batch)
+    if changed:
+        s.execute(update(Work), changed)
+    counts["works"] = len(batch) + len(changed)
 
-    def works_of(r: Mapping[str, Any], where: str) -> str:
-        return json.dumps(sorted(ns + w for w in _words(r, "works", where)))
+    def works_of(r: Mapping[str, Any], where: str) -> list[str]:
+        return sorted(ns + w for w in _words(r, "works", where))
 
     # reservations and licences
     for table_name, kind, table in (("reservations", "reservation", ReservationRow),
@@ -592,20 +658,26 @@ def _insert_rows(s: Session, source_id: int, rows: _Rows,
                 raise IntegrityError(f"{kind} {eid} is held already", where=where)
             local = ids.take(eid)
             start, until = _day(r, "from", where), _day(r, "until", where, optional=True)
+            hid, work_ids = holder_of(r, where), works_of(r, where)
+            uses, purposes = _words(r, "uses", where, Use), _words(r, "purposes", where, Purpose)
             row: dict[str, Any] = {
-                "id": local, "holder_id": holder_of(r, where), "work_ids": works_of(r, where),
-                "uses": json.dumps(_words(r, "uses", where, Use)),
-                "purposes": json.dumps(_words(r, "purposes", where, Purpose)),
+                "id": local, "holder_id": hid, "work_ids": json.dumps(work_ids),
+                "uses": json.dumps(uses), "purposes": json.dumps(purposes),
                 "created_at": _stamp(r, where)}
+            terms: dict[str, Any] = {"holder": holder_name.get(hid), "uses": uses,
+                                     "purposes": purposes, "works": work_ids,
+                                     "from": _iso(start), "until": _iso(until)}
             if kind == "reservation":
                 row |= {"effective_from": start, "effective_until": until,
                         "exempt": _field(r, "exempt", bool, where),
                         "declared_at": _field(r, "declared_at", str, where, optional=True)}
+                terms |= {"exempt": row["exempt"], "declared_at": row["declared_at"]}
             else:
                 row |= {"valid_from": start, "valid_until": until,
                         "licensee": _field(r, "licensee", str, where)}
+                terms["licensee"] = row["licensee"]
             batch.append(row)
-            remember(kind, eid, local)
+            remember(kind, eid, local, terms)
         _bulk(s, table, batch)
         counts[table_name] = len(batch)
 
@@ -619,14 +691,29 @@ def _insert_rows(s: Session, source_id: int, rows: _Rows,
         if entry_type not in ("reservation", "licence") or target is None:
             raise IntegrityError("revokes an entry this source never sent", where=where)
         local = ids.take(rid)
+        revoked_on = _day(r, "revoked_on", where)
+        note = _field(r, "note", str, where, optional=True)
         batch.append({"id": local, "entry_type": entry_type, "entry_id": target,
-                      "revoked_on": _day(r, "revoked_on", where),
-                      "note": _field(r, "note", str, where, optional=True),
-                      "created_at": _stamp(r, where)})
-        remember("revocation", rid, local)
+                      "revoked_on": revoked_on, "note": note, "created_at": _stamp(r, where)})
+        remember("revocation", rid, local, {"type": entry_type, "entry": target,
+                                            "revoked_on": _iso(revoked_on), "note": note})
     _bulk(s, Revocation, batch)
     counts["revocations"] = len(batch)
+    return new_entries
+
+
+def _record_digests(s: Session, source_id: int, new_entries: list[dict[str, Any]],
+                    resent_digests: Mapping[int, str]) -> None:
+    """Write the new ``snapshot_entries`` (each with its row's digest, what ``registry
+    verify`` checks the row against) and the new digests of the works a delta replaced."""
     _bulk(s, SnapshotEntry, new_entries)
+    if resent_digests:
+        held = {local: eid for eid, local in s.execute(
+            select(SnapshotEntry.id, SnapshotEntry.local_id).where(
+                SnapshotEntry.source_id == source_id, SnapshotEntry.kind == "work"))}
+        s.execute(update(SnapshotEntry), [
+            {"id": held[local], "row_sha256": digest}
+            for local, digest in resent_digests.items()])
 
 
 def _bulk(s: Session, table: Any, batch: list[dict[str, Any]]) -> None:
@@ -681,15 +768,43 @@ def _check_segment(folder: Path, aux_width: int, *, where: str) -> None:
         raise InputError("index segment arrays disagree", where=where)
 
 
+def _without_works(seg_dir: Path, dropped: set[str], out: Path) -> bool:
+    """Write ``seg_dir`` without the rows of the works in ``dropped`` into ``out``; False
+    (nothing written) when no work is left. Keys stay sorted (a subsequence of sorted)."""
+    works = json.loads((seg_dir / "works.json").read_text("utf-8"))
+    keep = np.array([str(w["id"]) not in dropped for w in works], dtype=bool)
+    if not keep.any():
+        return False
+    renumber = np.cumsum(keep, dtype=np.int64) - 1
+    work = np.load(seg_dir / "work.npy", allow_pickle=False)
+    rows = keep[work]
+    out.mkdir(parents=True)
+    np.save(out / "keys.npy", np.load(seg_dir / "keys.npy", allow_pickle=False)[rows])
+    np.save(out / "work.npy", renumber[work[rows]].astype(np.uint32))
+    np.save(out / "aux.npy", np.load(seg_dir / "aux.npy", allow_pickle=False)[rows])
+    (out / "works.json").write_text(
+        json.dumps([w for w, k in zip(works, keep, strict=True) if k]), "utf-8")
+    return True
+
+
 def _plan_index(s: Session, source_id: int, index_dir: Path, staging: Path,
                 manifest: SnapshotManifest, old_segments: Mapping[str, Sequence[str]],
-                ns: str) -> dict[str, Any]:
-    """Work out the index change (and record the new segments in the database)."""
+                ns: str, resent: Mapping[str, int]) -> dict[str, Any]:
+    """Work out the index change (and record the new segments in the database): a full
+    snapshot replaces the source's segments (``old_segments``); a delta adds its segments
+    and rewrites, without them, the source's segments holding a work it re-sent."""
     old: dict[str, dict[str, Any] | None] = {}
     new: dict[str, dict[str, Any] | None] = {}
     moves: dict[str, list[tuple[str, str]]] = {}
     added: dict[str, list[str]] = {}
-    touched = set(old_segments) | set(manifest.engines)
+    drop_after = {m: list(v) for m, v in old_segments.items()}
+    held: dict[str, list[tuple[int, str]]] = {}
+    if resent:
+        for row_id, modality, seg in s.execute(select(
+                SnapshotSegment.id, SnapshotSegment.modality, SnapshotSegment.segment).where(
+                SnapshotSegment.source_id == source_id)):
+            held.setdefault(modality, []).append((row_id, seg))
+    touched = set(old_segments) | set(manifest.engines) | set(held)
     for modality in sorted(touched):
         folder = index_dir / modality
         current = _read_index_manifest(folder)
@@ -697,30 +812,53 @@ def _plan_index(s: Session, source_id: int, index_dir: Path, staging: Path,
         dropped = set(old_segments.get(modality, ()))
         segments = [x for x in (current or {}).get("segments", []) if x not in dropped]
         updated = dict(current) if current is not None else None
+        number = _next_segment_number(folder, current)
+        for row_id, seg in held.get(modality, []):
+            seg_dir = folder / seg
+            if seg in dropped or not (seg_dir / "works.json").exists():
+                continue
+            works = json.loads((seg_dir / "works.json").read_text("utf-8"))
+            if not any(str(w["id"]) in resent for w in works):
+                continue
+            final = f"seg-{number:06d}-{secrets.token_hex(4)}"
+            number += 1
+            staged = staging / "rewritten" / modality / final
+            position = segments.index(seg) if seg in segments else len(segments)
+            segments = [x for x in segments if x != seg]
+            if _without_works(seg_dir, set(resent), staged):
+                moves.setdefault(modality, []).append((str(staged), final))
+                added.setdefault(modality, []).append(final)
+                segments.insert(position, final)
+                s.add(SnapshotSegment(source_id=source_id, modality=modality, segment=final,
+                                      sha256=segment_digest(staged)))
+            s.execute(delete(SnapshotSegment).where(SnapshotSegment.id == row_id))
+            drop_after.setdefault(modality, []).append(seg)
         staged_folder = staging / "index" / modality
-        staged = _read_index_manifest(staged_folder) if modality in manifest.engines else None
-        if staged is not None:
+        staged_manifest = (_read_index_manifest(staged_folder) if modality in manifest.engines
+                           else None)
+        if staged_manifest is not None:
             if manifest.file(f"index/{modality}/manifest.json") is None:
                 raise InputError(f"index/{modality}/manifest.json is not in the manifest",
                                  where=str(staging / MANIFEST))
             if updated is None:
-                updated = {"format": staged.get("format", 1), "engine": staged["engine"],
-                           "aux_width": staged["aux_width"], "segments": [], "removed": []}
+                updated = {"format": staged_manifest.get("format", 1),
+                           "engine": staged_manifest["engine"],
+                           "aux_width": staged_manifest["aux_width"], "segments": [],
+                           "removed": []}
             elif (updated.get("engine"), updated.get("aux_width")) != (
-                    staged.get("engine"), staged.get("aux_width")):
+                    staged_manifest.get("engine"), staged_manifest.get("aux_width")):
                 raise IndexStoreError(
                     f"the mirror's {modality} index holds {updated.get('engine')}, the "
-                    f"snapshot {staged.get('engine')}", where=str(folder))
-            number = _next_segment_number(folder, current)
-            if staged.get("engine") != manifest.engines.get(modality):
+                    f"snapshot {staged_manifest.get('engine')}", where=str(folder))
+            if staged_manifest.get("engine") != manifest.engines.get(modality):
                 raise InputError("index engine differs from the manifest's",
                                  where=f"index/{modality}/manifest.json")
-            for seg in staged.get("segments", []):
+            for seg in staged_manifest.get("segments", []):
                 seg_dir = staged_folder / str(seg)
                 if not _SEG.match(str(seg)):
                     raise InputError(f"bad segment name {seg!r}",
                                      where=f"index/{modality}/manifest.json")
-                _check_segment(seg_dir, int(staged["aux_width"]),
+                _check_segment(seg_dir, int(staged_manifest["aux_width"]),
                                where=f"index/{modality}/{seg}")
                 if ns:
                     works = json.loads((seg_dir / "works.json").read_text("utf-8"))
@@ -732,13 +870,16 @@ def _plan_index(s: Session, source_id: int, index_dir: Path, staging: Path,
                 moves.setdefault(modality, []).append((str(seg_dir), final))
                 added.setdefault(modality, []).append(final)
                 segments.append(final)
-                s.add(SnapshotSegment(source_id=source_id, modality=modality, segment=final))
+                known = {name: entry.sha256 for name in SEGMENT_FILES
+                         if (entry := manifest.file(f"index/{modality}/{seg}/{name}"))
+                         and not (ns and name == "works.json")}
+                s.add(SnapshotSegment(source_id=source_id, modality=modality, segment=final,
+                                      sha256=segment_digest(seg_dir, known)))
         if updated is not None:
             updated["segments"] = segments
         folder.mkdir(parents=True, exist_ok=True)
         new[modality] = updated
-    return {"old": old, "new": new, "moves": moves, "added": added,
-            "drop_after": {m: list(v) for m, v in old_segments.items()}}
+    return {"old": old, "new": new, "moves": moves, "added": added, "drop_after": drop_after}
 
 
 # -- dropping a source ------------------------------------------------------------------------
@@ -746,7 +887,7 @@ def drop_source(registry: Registry, index_dir: Path, name: str) -> dict[str, obj
     """Remove a source and everything that came from it (rows and index segments)."""
     recover(registry, index_dir)
     journal: dict[str, Any] = {}
-    journal_written = False
+    journal_written = committed = False
     session = Session(registry.engine)
     try:
         with session.begin():
@@ -782,10 +923,10 @@ def drop_source(registry: Registry, index_dir: Path, name: str) -> dict[str, obj
                        "added": {}, "drop_after": segs}
             write_json_atomic(index_dir / JOURNAL, journal)
             journal_written = True
-            _write_manifests(index_dir, new)
+        committed = True
+        _write_manifests(index_dir, new)
     except BaseException:
-        if journal_written:
-            _write_manifests(index_dir, journal["old"])
+        if journal_written and not committed:
             (index_dir / JOURNAL).unlink(missing_ok=True)
         raise
     finally:
