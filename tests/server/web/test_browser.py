@@ -263,3 +263,37 @@ def test_catalogue_manager_and_reader_in_chromium(
         p.check_clean()
         p.context.close()
     assert len(list(shots.glob("*.png"))) >= 12
+
+
+def test_job_page_follows_progress_in_chromium(browser: Any, web: Live, tmp_path: Path) -> None:
+    """The job page's script polls the record a worker writes: the bar and the count move
+    as it changes, and the page reloads to the imported works when the job is done."""
+    from tdmguard.server.web.jobs import JobStore
+
+    jobs = JobStore.for_registry(f"sqlite:///{tmp_path / 'registry.db'}")
+    job = jobs.create("holder:A", "big-catalogue.csv")
+    job.done, job.total = 1, 3
+    jobs.save(job)
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    a = Person(browser, web, shots, "holder")
+    a.sign_in(web.keys["A"])
+    a.go(f"/upload/jobs/{job.id}")
+    assert a.page.locator("#job-count").inner_text() == "1 of 3"
+    assert a.unlabelled() == []
+    job.done = 2
+    jobs.save(job)
+    from playwright.sync_api import expect
+
+    expect(a.page.locator("#job-count")).to_have_text("2 of 3")  # polled, no reload
+    assert a.page.locator("#job-bar").get_attribute("max") == "3"
+    assert a.page.evaluate("document.getElementById('job-bar').value") == 2
+    a.shot("upload-progress")
+    job.done, job.state = 3, "done"
+    job.works = [{"id": "W-9", "title": "Late Song", "modalities": ["audio"]}]
+    jobs.save(job)
+    a.page.wait_for_selector("#upload-ok")
+    assert "Late Song" in a.page.locator("#upload-ok").inner_text()
+    a.check_clean()
+    a.context.close()
+    (jobs.folder / f"{job.id}.json").unlink()
