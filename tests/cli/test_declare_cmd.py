@@ -204,3 +204,37 @@ def test_stamp_with_c2pa_manifest(
                        "--c2pa", "--cert", str(ca.cert_path),
                        "--key", str(ca.key_path))  # fmt: skip
     assert code == 3 and "room for a C2PA manifest" in " ".join(err.split())
+
+
+def test_declare_counts_reservations_as_decide_does_and_takes_paths(
+    registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = registry
+    base = ("--db", db)
+    # a reservation of one work that starts next year is not in force today ...
+    assert run(capsys, *base, "reserve", "--holder", "Example Music", "--use", "ai-train",
+               "--work", "awakening", "--from", "2027-06-01")[0] == 0  # fmt: skip
+    code, _, err = run(capsys, *base, "declare", "--holder", "Example Music", "--at",
+                       "2026-12-01", "--out", str(tmp_path / "early"))  # fmt: skip
+    assert code == 4 and "no reservation in force" in err
+    # ... and one revoked from a later date is in force until then
+    assert run(capsys, *base, "reserve", "--holder", "Example Music", "--use", "ai-train",
+               "--work", "awakening", "--from", "2026-01-01")[0] == 0  # fmt: skip
+    listed = json.loads(run(capsys, *base, "reservation", "list", "--json")[1])
+    current = max(r["id"] for r in listed)
+    assert run(capsys, *base, "reservation", "revoke", str(current), "--on",
+               "2027-01-01")[0] == 0  # fmt: skip
+    code, out, err = run(capsys, *base, "declare", "--holder", "Example Music", "--at",
+                         "2026-12-01", "--out", str(tmp_path / "b"), "--json")  # fmt: skip
+    assert code == 0, err
+    assert "the registry knows no URLs" in err  # one work reserved, the whole site declared
+    assert json.loads(out)["declaration"]["reserved_paths"] == ["/"]
+    code, out, err = run(capsys, *base, "declare", "--holder", "Example Music", "--at",
+                         "2026-12-01", "--path", "/music/awakening/", "--out",
+                         str(tmp_path / "c"), "--json")  # fmt: skip
+    assert code == 0, err and "knows no URLs" not in err
+    robots = (tmp_path / "c" / "robots.txt").read_text()
+    assert "Disallow: /music/awakening/" in robots and "Disallow: /\n" not in robots
+    code, _, err = run(capsys, *base, "declare", "--holder", "Example Music", "--at",
+                       "2027-02-01", "--out", str(tmp_path / "d"))  # fmt: skip
+    assert code == 4, err  # revoked by then

@@ -193,3 +193,30 @@ def test_catalogue_works_get_an_iscc_that_an_unchanged_upsert_keeps(
     report = service.import_catalogue_report(CLI_ACTOR, "A", catalogue, mode=ImportMode.UPSERT)
     assert [o.action for o in report.outcomes] == [RowAction.SKIP]
     assert service.get_work(CLI_ACTOR, "song1").iscc == work.iscc
+
+
+def test_licence_and_key_entries_of_the_audit_log_are_the_holders_business(
+        service: RegistryService) -> None:
+    a, b = _key(service, "A", Scope.WRITE), _key(service, "B", Scope.WRITE)
+    reader = _key(service, None, Scope.READ)
+    lic = service.grant_licence(a, None, licensee="Secret Lab", uses=[Use.AI_TRAIN],
+                                valid_from=date(2025, 1, 1))
+    service.revoke_licence(a, lic.id, on=date(2025, 6, 1))
+    service.reserve(b, None, uses=[Use.TDM], effective_from=date(2025, 1, 1))
+
+    def actions(actor: Actor, **kw: int) -> list[str]:
+        return [str(e["action"]) for e in service.audit_entries(actor, **kw)]
+
+    everything = actions(CLI_ACTOR)
+    assert {"licence.grant", "licence.revoke", "apikey.create"} <= set(everything)
+    seen_by_reader = actions(reader)
+    assert not any(x.startswith(("licence.", "apikey.")) for x in seen_by_reader)
+    assert "reservation.add" in seen_by_reader and "holder.add" in seen_by_reader
+    assert {"licence.grant", "licence.revoke"} <= set(actions(a))  # its own licence
+    assert not any(x.startswith("licence.") for x in actions(b))   # not A's
+    assert actions(a).count("apikey.create") == 1                  # only A's key
+    # paging still fills a page when hidden entries come between visible ones
+    page = service.audit_entries(reader, limit=2)
+    assert len(page) == 2
+    rest = service.audit_entries(reader, after_seq=int(page[-1]["seq"]))
+    assert [e["seq"] for e in page + rest] == [e["seq"] for e in service.audit_entries(reader)]

@@ -117,7 +117,15 @@ def test_register_reserve_decide_identify_audit(live: Live) -> None:
         assert last["action"] == "reservation.revoke"
         assert last["payload"]["by"] == {"name": "A", "holder": "A", "key": live.key_ids["A"]}
         verified = reader.get("/v1/audit/verify").json()
-        assert verified["ok"] and verified["entries"] == len(entries)
+        with live.client("admin") as admin:
+            everything = admin.get("/v1/audit", params={"after": 0, "limit": 1000}).json()
+        assert verified["ok"] and verified["entries"] == len(everything)
+        # the licence granted above is A's business: the read key does not see its entry
+        assert "licence.grant" in {e["action"] for e in everything}
+        assert not any(e["action"].startswith(("licence.", "apikey.")) for e in entries)
+        assert [e for e in everything if e["action"] == "licence.grant"] == [
+            e for e in a.get("/v1/audit", params={"limit": 1000}).json()
+            if e["action"] == "licence.grant"]
         assert reader.get("/v1/audit", params={"after": entries[-2]["seq"]}).json() == [last]
 
 

@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from tdmguard.cli.context import settings_from
-from tdmguard.cli.output import console, print_json, print_table
+from tdmguard.cli.output import console, err_console, print_json, print_table
 from tdmguard.cli.params import parse_date, today
 from tdmguard.declare import (
     DeclaredWork,
@@ -60,6 +60,14 @@ LicensingOpt = Annotated[
     str | None,
     typer.Option("--licensing-url", help="Licensing page (default: BASE_URL/ai-licensing)."),
 ]
+PathsOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--path",
+        help="URL path prefix the reservation covers, once per prefix (default: / , the "
+        "whole site); robots.txt, ai.txt, tdmrep.json, headers and RSL all follow it.",
+    ),
+]
 AtOpt = Annotated[
     str | None, typer.Option("--at", help="Date whose reservations count (default: today).")
 ]
@@ -73,6 +81,7 @@ def declaration_from_registry(
     contact: str | None = None,
     licensing_url: str | None = None,
     at: date | None = None,
+    paths: list[str] | None = None,
 ) -> HolderDeclaration:
     """The declaration of ``holder``'s reservations in force at ``at`` (default today).
 
@@ -80,6 +89,13 @@ def declaration_from_registry(
     not ended, not exemptions); the works listed are every work of the holder when a
     reservation is holder-wide, else the works the reservations name."""
     facts = declaration_facts(registry, holder, at=at or today())
+    if not paths and not facts.holder_wide:
+        err_console.print(
+            f"[yellow]note:[/] the reservations in force name {len(facts.works)} work(s), but "
+            "the registry knows no URLs: the bundle reserves the whole site (/). Pass --path "
+            "for the paths where those works are served.",
+            highlight=False,
+        )
     return declaration_for(
         facts.holder,
         registered_contact=facts.contact,
@@ -90,6 +106,7 @@ def declaration_from_registry(
         contact=contact,
         base_url=base_url,
         licensing_url=licensing_url,
+        paths=paths or ("/",),
     )
 
 
@@ -102,6 +119,7 @@ def _load_declaration(
     contact: str | None,
     licensing_url: str | None,
     at: str | None,
+    paths: list[str] | None = None,
 ) -> HolderDeclaration:
     if from_json is not None:
         try:
@@ -112,6 +130,8 @@ def _load_declaration(
             raise InputError("expected a JSON object", where=str(from_json))
         if base_url:
             data["base_url"] = base_url
+        if paths:
+            data["reserved_paths"] = paths
         return HolderDeclaration.from_json(data, where=str(from_json))
     if holder is None:
         raise InputError(
@@ -126,6 +146,7 @@ def _load_declaration(
             contact=contact,
             licensing_url=licensing_url,
             at=parse_date(at, flag="--at"),
+            paths=paths,
         )
     finally:
         registry.close()
@@ -140,6 +161,7 @@ def declare(
     contact: ContactOpt = None,
     licensing_url: LicensingOpt = None,
     at: AtOpt = None,
+    paths: PathsOpt = None,
     sign_key: Annotated[Path | None, typer.Option(
         "--sign-key", help="Publish this signing key's public key (.well-known/"
         "tdmguard-keys.json) so developers can pin it.")] = None,
@@ -158,6 +180,7 @@ def declare(
         contact=contact,
         licensing_url=licensing_url,
         at=at,
+        paths=paths,
     )
     keys = [load_signing_key(sign_key).public] if sign_key is not None else []
     keys += [load_public_key(public_key)] if public_key is not None else []

@@ -234,10 +234,12 @@ def declaration_for(
     contact: str | None = None,
     base_url: str | None = None,
     licensing_url: str | None = None,
+    paths: Sequence[str] = ("/",),
 ) -> HolderDeclaration:
     """A holder's declaration from its registered facts and the publisher's choices:
     ``contact`` (default: the registered e-mail contact), ``base_url`` (default: https://
-    + the contact's domain), ``licensing_url`` (default: BASE_URL/ai-licensing)."""
+    + the contact's domain), ``licensing_url`` (default: BASE_URL/ai-licensing), ``paths``
+    (the URL path prefixes the reservation covers; default the whole site)."""
     email = contact or registered_contact
     if not email or "@" not in email:
         raise InputError(
@@ -254,4 +256,5 @@ def declaration_for(
         purposes=frozenset(purposes),
         effective_from=effective_from,
         works=tuple(works),
+        reserved_paths=tuple(paths),
     )

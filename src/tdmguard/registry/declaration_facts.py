@@ -1,5 +1,6 @@
 """What a holder's declaration bundle publishes, read from the registry: the reservations
-in force on a day (not revoked, not ended, not exemptions), the uses and purposes they
+in force on a day (begun, not ended, not revoked by then, not exemptions: the same
+rule as ``decide``), the uses and purposes they
 reserve, the works they cover, and the audit head to pin. The ``declare`` package turns
 these plain values into the bundle; the CLI (``tdmguard declare``) and the web app both
 start here, so they publish the same thing."""
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from tdmguard.errors import NotFoundError
+from tdmguard.policy import in_force
 from tdmguard.registry.store import Registry
 from tdmguard.registry.values import WorkInfo
 from tdmguard.vocab import Purpose, Use
@@ -28,6 +30,7 @@ class DeclarationFacts:
     head_seq: int
     head_hash: str
     content_digest: str
+    holder_wide: bool = True  # False: every reservation in force names its works
 
 
 def declaration_facts(registry: Registry, holder: str, *, at: date) -> DeclarationFacts:
@@ -38,9 +41,7 @@ def declaration_facts(registry: Registry, holder: str, *, at: date) -> Declarati
     active = [
         r
         for r in registry.reservations(info.name)
-        if not r.exempt
-        and r.revoked_on is None
-        and (r.effective_until is None or r.effective_until > at)
+        if not r.exempt and in_force(r.effective_from, r.effective_until, r.revoked_on, at)[0]
     ]
     if not active:
         raise NotFoundError(
@@ -60,4 +61,5 @@ def declaration_facts(registry: Registry, holder: str, *, at: date) -> Declarati
         head_seq=seq,
         head_hash=digest,
         content_digest=registry.content_digest(),
+        holder_wide=holder_wide,
     )

@@ -148,6 +148,10 @@ class IdentifyResult:
         return out
 
 
+#: Audit actions only an admin or the holder concerned may read.
+_PRIVATE_AUDIT_ACTIONS = ("licence.", "apikey.")
+
+
 class RegistryService:
     """The use cases over one registry and its index. Long-lived edges (a server worker)
     keep one: it caches opened indexes (reopened when they change), works (never changed
@@ -865,7 +869,35 @@ class RegistryService:
     def audit_entries(
         self, actor: Actor, *, after_seq: int = 0, limit: int | None = None
     ) -> list[dict[str, Any]]:
-        return self.registry.audit_entries(after_seq=after_seq, limit=limit)
+        """Audit entries after ``after_seq``, oldest first. An admin sees them all; other
+        keys do not see licence and API-key entries except their own holder's (licensees,
+        terms and key names are the holder's business, as in :meth:`list_licences`)."""
+        if actor.scope is Scope.ADMIN:
+            return self.registry.audit_entries(after_seq=after_seq, limit=limit)
+        own_licences: set[int] = set()
+        if actor.holder is not None:
+            own_licences = {lic.id for lic in self.registry.licences(actor.holder)}
+
+        def visible(entry: dict[str, Any]) -> bool:
+            action = str(entry["action"])
+            if not action.startswith(_PRIVATE_AUDIT_ACTIONS):
+                return True
+            payload = entry["payload"]
+            if actor.holder is None or not isinstance(payload, dict):
+                return False
+            if action == "licence.revoke":
+                return payload.get("entry") in own_licences
+            return bool(payload.get("holder") == actor.holder)
+
+        out: list[dict[str, Any]] = []
+        page = max(limit or 0, 500)
+        while limit is None or len(out) < limit:
+            batch = self.registry.audit_entries(after_seq=after_seq, limit=page)
+            out.extend(e for e in batch if visible(e))
+            if len(batch) < page:
+                break
+            after_seq = int(batch[-1]["seq"])
+        return out if limit is None else out[:limit]
 
     def build_index(self, actor: Actor, modalities: Sequence[Modality]) -> list[IndexStats]:
         """Rebuild each modality's index from the registry (also repairs an append lost to

@@ -1,4 +1,5 @@
-"""Health (no key needed) and the audit log (any key)."""
+"""Health (no key needed) and the audit log (any key; licence and API-key entries only for
+an admin or the holder concerned)."""
 
 from __future__ import annotations
 
