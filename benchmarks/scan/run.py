@@ -43,6 +43,7 @@ def _demo() -> Path:
 
 def _world(folder: Path) -> tuple[Path, Path]:
     """A registry with one reserved work per modality (lyrics, image, audio) and its index."""
+    from tdmguard.errors import RegistryError
     from tdmguard.fingerprint.engines import get_engine
     from tdmguard.registry.matching import append_to_index
     from tdmguard.registry.store import NewWork, Registry
@@ -50,7 +51,11 @@ def _world(folder: Path) -> tuple[Path, Path]:
 
     db, index = folder / "registry.db", folder / "index"
     if db.exists():
-        return db, index
+        try:
+            Registry.open(f"sqlite:///{db}", create=False).close()
+            return db, index
+        except RegistryError:  # made by an older schema: made again
+            shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     reg = Registry.open(f"sqlite:///{db}")
     reg.add_holder("Aurora")
@@ -123,13 +128,22 @@ def _bare(index: Path, modality: str, items: list[str], workers: int) -> float:
         return time.perf_counter() - t0
 
 
-def _bare_total(index: Path, modality: str, items: list[str], workers: int) -> float:
-    """Wall time including the pool's start (the scan's includes its own)."""
-    t0 = time.perf_counter()
+def _cpu_now() -> float:
+    """CPU seconds of this process and of its children that have ended (pool workers)."""
+    import resource
+
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def _bare_total(index: Path, modality: str, items: list[str], workers: int) -> tuple[float, float]:
+    """Wall and CPU seconds including the pool's start (the scan's include its own)."""
+    t0, c0 = time.perf_counter(), _cpu_now()
     with ProcessPoolExecutor(workers, initializer=_init_bare,
                              initargs=(str(index), modality)) as pool:
         list(pool.map(_bare_item, items, chunksize=16))
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, _cpu_now() - c0
 
 
 # --- scan ------------------------------------------------------------------------------------
@@ -158,11 +172,25 @@ def _scan_time(job: Any) -> tuple[float, dict[str, Any]]:
     return time.perf_counter() - t0, report
 
 
-def bench_engines(db: Path, index: Path, repeat: int, quick: bool) -> list[dict[str, Any]]:
+def _report_cpu(out: Path) -> float:
+    """CPU seconds the scan's driver spends on report.html (facts and charts), measured by
+    writing it again for the finished scan."""
+    from tdmguard.scan.report_facts import collect_facts
+    from tdmguard.scan.report_html import write_report_html
+
+    t0 = time.process_time()
+    write_report_html(collect_facts([out]), out / "report-again.html")
+    return time.process_time() - t0
+
+
+def bench_engines(
+    db: Path, index: Path, repeat: int, quick: bool, text_items: int = 0,
+    cases: tuple[str, ...] = ("text", "images", "audio"),
+) -> list[dict[str, Any]]:
     import soundfile
 
     rows: list[dict[str, Any]] = []
-    n_text = 600 if quick else 3000
+    n_text = text_items or (600 if quick else 3000)
     texts = _texts(n_text)
     manifest = CACHE / f"text-{n_text}.jsonl"
     if not manifest.exists():
@@ -172,55 +200,117 @@ def bench_engines(db: Path, index: Path, repeat: int, quick: bool) -> list[dict[
     images = _media_folder("image", 4 if quick else 20)
     audio = _media_folder("audio", 1 if quick else 3)
     seconds = sum(soundfile.info(str(p)).duration for p in audio.iterdir())
-    cases = [
+    table = [
         ("text", "lyrics", "lyrics-match", manifest, texts, mb, "MB/s", 64),
         ("images", "image", "image-match", images,
          [str(p) for p in sorted(images.iterdir())], len(list(images.iterdir())), "images/s", 16),
         ("audio", "audio", "audio-match", audio,
          [str(p) for p in sorted(audio.iterdir())], seconds, "x real time", 4),
     ]
-    for name, modality, check, source, items, amount, unit, shard in cases:
-        bare_s, scan_s = [], []
+    for name, modality, check, source, items, amount, unit, shard in [
+        c for c in table if c[0] in cases
+    ]:
+        bare_s, scan_s, bare_cpu, scan_cpu, report_cpu = [], [], [], [], []
         for _ in range(repeat):
-            bare_s.append(_bare_total(index, modality, items, 2))
+            secs, cpu = _bare_total(index, modality, items, 2)
+            bare_s.append(secs)
+            bare_cpu.append(cpu)
             job = _job(db, index, source, CACHE / f"out-{name}", check, workers=2,
                        shard_size=shard)
+            c0 = _cpu_now()
             secs, report = _scan_time(job)
+            scan_cpu.append(_cpu_now() - c0)
+            report_cpu.append(_report_cpu(job.out_dir))
             scan_s.append(secs)
             assert report["counts"]["errors"] == 0, report["counts"]
         bare, scan = statistics.median(bare_s), statistics.median(scan_s)
+        bcpu, scpu = statistics.median(bare_cpu), statistics.median(scan_cpu)
+        rcpu = statistics.median(report_cpu)
         rows.append({"case": name, "items": len(items), "unit": unit,
                      "bare_rate": round(amount / bare, 2), "scan_rate": round(amount / scan, 2),
                      "overhead": round(1 - bare / scan, 3),
+                     "bare_cpu_s": round(bcpu, 2), "scan_cpu_s": round(scpu, 2),
+                     "cpu_overhead": round(scpu / bcpu - 1, 3),
+                     # the report page (charts drawn by vl-convert) is a fixed cost per scan
+                     "report_cpu_s": round(rcpu, 2),
+                     "cpu_overhead_without_report": round((scpu - rcpu) / bcpu - 1, 3),
                      "bare_s": [round(x, 2) for x in bare_s],
-                     "scan_s": [round(x, 2) for x in scan_s]})
+                     "scan_s": [round(x, 2) for x in scan_s],
+                     "bare_cpu_runs_s": [round(x, 2) for x in bare_cpu],
+                     "scan_cpu_runs_s": [round(x, 2) for x in scan_cpu]})
         print(f"{name:7s} bare {amount / bare:8.2f} {unit:12s} scan {amount / scan:8.2f}"
-              f"  overhead {1 - bare / scan:+.1%}", flush=True)
+              f"  overhead {1 - bare / scan:+.1%}  CPU s {bcpu:.1f} vs {scpu:.1f}"
+              f" ({scpu / bcpu - 1:+.1%}; report page {rcpu:.1f} s, without it"
+              f" {(scpu - rcpu) / bcpu - 1:+.1%})", flush=True)
     return rows
 
 
-def bench_ray(db: Path, index: Path, quick: bool) -> dict[str, Any]:
+def _actor_pool_start(workers: int) -> float:
+    """Seconds until the first actor of a Ray Data actor pool of a trivial class is ready:
+    what every ``--executor ray`` run pays before its first shard, whatever the checks."""
+    import ray.data
+
+    class Ready:  # local: pickled by value, so Ray workers need not import this module
+        def __init__(self) -> None:
+            self.at = time.time()
+
+        def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+            return {"at": [self.at] * len(batch["x"])}
+
+    t0 = time.time()
+    rows = list(ray.data.from_items([{"x": i} for i in range(4)], override_num_blocks=4)
+                .map_batches(Ready, batch_size=1, concurrency=workers, num_cpus=1).iter_rows())
+    return min(float(r["at"]) for r in rows) - t0
+
+
+def bench_ray(db: Path, index: Path, quick: bool, repeat: int) -> dict[str, Any]:
+    """The text scan on Ray Data, 1 and 2 actors, interleaved; the work must outweigh the
+    actor pool's start (measured apart) for a speedup to mean anything."""
     import ray
 
     from tdmguard.scan.job import Executor
 
-    n = 600 if quick else 3000
+    n = 1200 if quick else 12000
     manifest = CACHE / f"text-{n}.jsonl"
+    if not manifest.exists():
+        manifest.write_text("".join(json.dumps({"id": f"t{i}", "text": t}) + "\n"
+                                    for i, t in enumerate(_texts(n))), "utf-8")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    times: dict[int, list[float]] = {1: [], 2: []}
+    cpu: dict[int, list[float]] = {1: [], 2: []}
+    starts: list[float] = []
     try:
         ray.data.DataContext.get_current().enable_progress_bars = False
-        times = {}
-        for workers in (1, 2, 1, 2):
-            job = _job(db, index, manifest, CACHE / f"out-ray{workers}", "lyrics-match",
-                       workers=workers, shard_size=64, executor=Executor.RAY)
-            secs, _ = _scan_time(job)
-            times.setdefault(workers, []).append(secs)
+        for _ in range(repeat):
+            starts.append(_actor_pool_start(2))
+            for workers in (1, 2):
+                job = _job(db, index, manifest, CACHE / f"out-ray{workers}", "lyrics-match",
+                           workers=workers, shard_size=256, executor=Executor.RAY)
+                secs, report = _scan_time(job)
+                times[workers].append(secs)
+                cpu[workers].append(float(report["worker_cpu_seconds"]))
     finally:
         ray.shutdown()
     one, two = statistics.median(times[1]), statistics.median(times[2])
-    print(f"ray     1 worker {one:.1f} s, 2 workers {two:.1f} s: {one / two:.2f}x", flush=True)
-    return {"items": n, "one_worker_s": round(one, 2), "two_workers_s": round(two, 2),
-            "speedup": round(one / two, 2)}
+    start = statistics.median(starts)
+    cpu1, cpu2 = statistics.median(cpu[1]), statistics.median(cpu[2])
+    result = {
+        "items": n, "repeat": repeat,
+        "one_worker_s": round(one, 2), "two_workers_s": round(two, 2),
+        "speedup": round(one / two, 2),
+        "actor_pool_start_s": round(start, 2),
+        "speedup_after_start": round((one - start) / max(two - start, 1e-9), 2),
+        "cpu_s_one": round(cpu1, 2), "cpu_s_two": round(cpu2, 2),
+        # with the work split evenly and no extra work per item, two dedicated cores run it
+        # in half the CPU time of one: this is that estimate, immune to other jobs' load
+        "cpu_speedup": round(cpu1 / max(cpu2 / 2, 1e-9), 2),
+        "one_worker_runs_s": [round(x, 2) for x in times[1]],
+        "two_workers_runs_s": [round(x, 2) for x in times[2]],
+    }
+    print(f"ray     {n} texts: 1 worker {one:.1f} s, 2 workers {two:.1f} s: {one / two:.2f}x "
+          f"(actor pool start {start:.1f} s; after it {result['speedup_after_start']}x; "
+          f"CPU s {cpu1:.1f} vs {cpu2:.1f}: {result['cpu_speedup']}x)", flush=True)
+    return result
 
 
 def bench_readers(quick: bool) -> list[dict[str, Any]]:
@@ -278,7 +368,7 @@ def bench_readers(quick: bool) -> list[dict[str, Any]]:
     for name, ours, plain, size in (("webdataset", ours_wds, plain_wds, mb),
                                     ("parquet", ours_pq, plain_pq, pq_mb)):
         t_ours, t_plain = [], []
-        for _ in range(3):
+        for _ in range(5):
             t0 = time.perf_counter()
             n_ours = ours()
             t_ours.append(time.perf_counter() - t0)
@@ -335,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small data (a smoke run)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rows", type=int, default=1_000_000, help="memory test rows (0: skip)")
+    parser.add_argument("--text-items", type=int, default=0,
+                        help="texts in the text case (default 3000, --quick 600)")
+    parser.add_argument("--cases", default="text,images,audio", help="engine cases to run")
     parser.add_argument("--skip", action="append", default=[],
                         help="engines, ray, readers or memory (repeat)")
     args = parser.parse_args(argv)
@@ -349,14 +442,34 @@ def main(argv: list[str] | None = None) -> int:
         "quick": args.quick,
     }
     if "engines" not in args.skip:
-        results["engines"] = bench_engines(db, index, args.repeat, args.quick)
+        results["engines"] = bench_engines(db, index, args.repeat, args.quick,
+                                           args.text_items, tuple(args.cases.split(",")))
     if "readers" not in args.skip:
         results["readers"] = bench_readers(args.quick)
     if "ray" not in args.skip:
-        results["ray"] = bench_ray(db, index, args.quick)
+        results["ray"] = bench_ray(db, index, args.quick, args.repeat)
     if "memory" not in args.skip and args.rows:
         results["memory"] = bench_memory(db, index, args.rows)
     results["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    # Sections skipped in this run keep their last figures (each section says its date).
+    previous = HERE / "results.json"
+    if previous.exists():
+        old = json.loads(previous.read_text("utf-8"))
+        if "engines" in results and "engines" in old:  # a run of some cases: keep the others
+            ran = {(e["case"], e["items"]) for e in results["engines"]}
+            results["engines"] += [e | {"measured": e.get("measured", old["date"])}
+                                   for e in old["engines"] if (e["case"], e["items"]) not in ran]
+            results["engines"].sort(key=lambda e: (["text", "images", "audio"].index(e["case"]),
+                                                   e["items"]))
+        for section in ("engines", "readers", "ray", "memory"):
+            if section not in results and section in old:
+                results[section] = old[section]
+                results.setdefault("kept_from_earlier_runs", {})[section] = old.get(
+                    "sections_measured", {}).get(section, old["date"])
+    results["sections_measured"] = {
+        k: (results.get("kept_from_earlier_runs", {}).get(k) or results["date"])
+        for k in ("engines", "readers", "ray", "memory") if k in results}
+    results.pop("kept_from_earlier_runs", None)
     (HERE / "results.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     (HERE / "RESULTS.md").write_text(_markdown(results), "utf-8")
     return 0
@@ -374,14 +487,27 @@ def _markdown(r: dict[str, Any]) -> str:
              f"load average {r['machine']['load_avg_at_start']} at start: medians of "
              "repeated runs, read the ratios rather than the absolute rates). "
              f"{r['date']}, {r['machine']['platform']}, {r['machine']['cpus']} CPUs.", ""]
+    measured = r.get("sections_measured", {})
+    if any(d != r["date"] for d in measured.values()):
+        lines += ["Sections not rerun keep their figures: " + ", ".join(
+            f"{k} measured {d}" for k, d in measured.items()) + ".", ""]
     if "engines" in r:
         lines += ["End to end against the bare engine (the same items through "
-                  "`Matcher.identify_*` on a 2-process pool; both include process start-up):",
-                  "", "| case | items | bare engine | scan | scan overhead |",
-                  "|---|---|---|---|---|"]
+                  "`Matcher.identify_*` on a 2-process pool; both include process start-up; "
+                  "medians of interleaved runs; wall-clock overhead `1 - scan rate / bare "
+                  "rate`, CPU overhead `scan CPU s / bare CPU s - 1`, CPU of the driver and "
+                  "its worker processes):",
+                  "", "| case | items | bare engine | scan | scan overhead (wall) | "
+                  "CPU s bare / scan | scan overhead (CPU) |",
+                  "|---|---|---|---|---|---|---|"]
         for e in r["engines"]:
+            cpu = (f"{e['bare_cpu_s']} / {e['scan_cpu_s']} | {e['cpu_overhead']:+.1%}"
+                   if "cpu_overhead" in e else "- | -")
+            if "cpu_overhead_without_report" in e:
+                cpu += (f" ({e['cpu_overhead_without_report']:+.1%} without the report "
+                        f"page's {e['report_cpu_s']} s)")
             lines.append(f"| {e['case']} | {e['items']} | {e['bare_rate']} {e['unit']} | "
-                         f"{e['scan_rate']} {e['unit']} | {e['overhead']:+.1%} |")
+                         f"{e['scan_rate']} {e['unit']} | {e['overhead']:+.1%} | {cpu} |")
         lines.append("")
     if "readers" in r:
         lines += ["Readers against the plain libraries (items/s, no decoding; ratio > 1: the "
@@ -394,14 +520,27 @@ def _markdown(r: dict[str, Any]) -> str:
         lines.append("")
     if "ray" in r:
         x = r["ray"]
-        lines += [f"Ray Data (`--executor ray`, text, {x['items']} items, Ray started "
-                  f"beforehand): 1 worker {x['one_worker_s']} s, 2 workers "
-                  f"{x['two_workers_s']} s: **{x['speedup']}x**.", ""]
+        if "actor_pool_start_s" in x:
+            lines += [f"Ray Data (`--executor ray`, the text scan, {x['items']} texts, shards of "
+                      f"256, Ray started beforehand; medians of {x['repeat']} interleaved runs): "
+                      f"1 worker {x['one_worker_s']} s, 2 workers {x['two_workers_s']} s: "
+                      f"**{x['speedup']}x** wall. A Ray Data actor pool's own start (a trivial "
+                      f"actor class, first actor ready) took {x['actor_pool_start_s']} s; after "
+                      f"it: {x['speedup_after_start']}x. CPU time in the shards: "
+                      f"{x['cpu_s_one']} s on 1 worker, {x['cpu_s_two']} s on 2 "
+                      f"(CPU-time scaling {x['cpu_speedup']}x).", ""]
+        else:
+            lines += [f"Ray Data (`--executor ray`, text, {x['items']} items, Ray started "
+                      f"beforehand): 1 worker {x['one_worker_s']} s, 2 workers "
+                      f"{x['two_workers_s']} s: **{x['speedup']}x**.", ""]
     if "memory" in r:
         x = r["memory"]
         lines += [f"Memory: a {x['rows']:,}-row text manifest ({x['manifest_mb']} MB) scanned "
                   f"on 2 workers in {x['seconds']} s: peak RSS {x['driver_mb']} MB (driver), "
                   f"{x['largest_worker_mb']} MB (largest worker).", ""]
+    notes = HERE / "NOTES.md"  # the reading of the figures, written by hand after a run
+    if notes.exists():
+        lines += [notes.read_text("utf-8").rstrip(), ""]
     return "\n".join(lines)
 
 

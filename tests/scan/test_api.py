@@ -51,7 +51,7 @@ def test_datasets_filter_per_row_and_batched(lyrics_world: LyricsWorld) -> None:
     assert broken["decision"] == "error" and "gzip archive" in broken["error"]
 
 
-@pytest.mark.slow  # starts Ray (a minute on a loaded machine); the executor test covers Ray Data
+@pytest.mark.slow  # starts Ray (a minute on a loaded machine), like the executor Ray test
 def test_ray_data_filter_on_an_actor_pool(lyrics_world: LyricsWorld) -> None:
     ray = pytest.importorskip("ray")
     scanner = _scanner(lyrics_world)

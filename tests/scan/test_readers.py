@@ -164,3 +164,39 @@ def test_unknown_sources(tmp_path: Path) -> None:
     (tmp_path / "data.bin").write_text("a,b\n")
     with pytest.raises(InputError, match="a scan source is a folder"):
         list(read_source(tmp_path / "data.bin"))
+
+
+def test_table_reader_reads_columns_like_record_from_row(tmp_path: Path) -> None:
+    """The column-wise Parquet reader gives the same records as the row-wise rules of
+    record_from_row: structs with their fields in either order, null structs, dictionary
+    columns, binary columns, paths relative to the table, ids of any type, batches."""
+    from tdmguard.scan.readers import ReadOptions, record_from_row
+
+    (tmp_path / "clip.wav").write_bytes(_wav())
+    n = 2500  # more than one record batch
+    media = pa.array(
+        [None if i % 5 == 0 else {"path": "clip.wav", "bytes": None} if i % 5 == 1
+         else {"path": f"x{i}.wav", "bytes": _wav() if i % 5 == 2 else os.urandom(64)}
+         for i in range(n)],
+        type=pa.struct([("path", pa.string()), ("bytes", pa.binary())]),  # path first
+    )
+    table = pa.table({
+        "key": pa.array(range(n), type=pa.int64()),
+        "lyrics": pa.array([None if i % 7 == 0 else f"words {i}" for i in range(n)]),
+        "media": media,
+        "blob": pa.array([b"" if i % 3 == 0 else b"\x89PNG\r\n\x1a\n" + bytes(8)
+                          for i in range(n)]),
+        "lang": pa.array(["en", "de"] * (n // 2)).dictionary_encode(),
+        "url": pa.array([f"https://example.org/{i}" if i % 2 else None for i in range(n)]),
+    })
+    pq.write_table(table, tmp_path / "t.parquet", row_group_size=1000)
+    options = ReadOptions(text_column="lyrics", id_column="key")
+    records = list(read_source(tmp_path / "t.parquet", shard_size=700, options=options))
+    assert len(records) == n
+    for i, (got, row) in enumerate(zip(records, table.to_pylist(), strict=True)):
+        want = record_from_row(row, base=str(tmp_path),
+                               where=f"{tmp_path / 't.parquet'}:row {i + 1}",
+                               default_id=f"row-{i + 1}", options=options)
+        assert got.to_json() == want.to_json(), i
+        assert [p.to_json() for p in got.parts] == [p.to_json() for p in want.parts], i
+        assert got.media is want.media and got.text == want.text and got.data == want.data

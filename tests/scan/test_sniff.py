@@ -68,3 +68,30 @@ def test_text_in_other_encodings_is_text() -> None:
     assert sniff_bytes(lyric.encode("utf-16")) is MediaKind.TEXT
     assert sniff_bytes(lyric.encode("utf-16-le")) is MediaKind.TEXT
     assert sniff_bytes(bytes(range(256)) * 8) is MediaKind.UNKNOWN
+
+
+def test_binary_at_a_glance_agrees_with_the_lyrics_reader() -> None:
+    """The sniffer's quick binary test (no charset detector) only says binary where the
+    lyrics reader says 'not text' too, and never for text in any encoding it reads."""
+    import random
+
+    from tdmguard.fingerprint.lyrics.reading import text_encoding
+    from tdmguard.scan.sniff import _binary_at_a_glance
+
+    rng = random.Random(12)
+    blobs = [rng.randbytes(size) for size in (16, 64, 512, 4096) for _ in range(60)]
+    quick = [b for b in blobs if _binary_at_a_glance(b)]
+    # random bytes of 512 and more are told at a glance (shorter ones may read as UTF-16
+    # and go to the detector)
+    assert sum(len(b) >= 512 for b in quick) == 120
+    assert all(text_encoding(b) is None for b in quick)
+    poem = "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n" * 8
+    texts = [poem.encode(e) for e in ("utf-16-le", "utf-16-be", "utf-32-le", "gb18030")]
+    texts += ["床前明月光疑是地上霜举头望明月低头思故乡".encode("utf-16-le") * 10]  # no NUL
+    texts += ["Über allen Gipfeln ist Ruh, in allen Wipfeln\n".encode(e) * 5
+              for e in ("cp1252", "utf-8", "utf-16-be")]
+    texts += ["Во поле берёза стояла\n".encode("koi8-r") * 8,
+              "月がとっても青いから\n".encode("shift_jis") * 8]
+    for text in texts:
+        assert not _binary_at_a_glance(text), text[:20]
+        assert sniff_bytes(text) is MediaKind.TEXT, text[:20]

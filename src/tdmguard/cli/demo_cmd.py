@@ -7,8 +7,10 @@
    The holder exports its registry as a signed snapshot; the AI developer pulls it into its
    own mirror (signature and digests checked) and scans against the mirror.
 2. An AI developer's side: a scan of a sample dataset (distorted copies of registered works,
-   stamped files, unregistered items), then a scan of a JSONL text manifest, and a check of
-   a demo web site's opt-out signals served on 127.0.0.1.
+   stamped files, unregistered items), then a scan of a JSONL text manifest, scans of
+   WebDataset shards and of a Hugging Face ``save_to_disk`` dataset (written with the real
+   libraries from the demo's media) filtered into the same formats (``--write-kept``), and a
+   check of a demo web site's opt-out signals served on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ from tdmguard.cli.output import console, print_json, print_table
 from tdmguard.cli.scan_cmd import scan_dataset
 from tdmguard.config import Settings
 from tdmguard.demo import demo_data_dir
-from tdmguard.errors import InputError
+from tdmguard.demo.training_sets import write_hf_songs, write_webdataset
+from tdmguard.errors import InputError, MissingExtraError
 from tdmguard.fingerprint.engines import get_engine
 from tdmguard.registry.catalogue import fingerprint_media, read_catalogue
 from tdmguard.registry.matching import append_to_index
 from tdmguard.registry.snapshot import FolderReader, export_snapshot, pull_snapshot
 from tdmguard.registry.store import Registry
 from tdmguard.scan.decide import DecisionSettings
+from tdmguard.scan.readers import ReadOptions
 from tdmguard.scan.summary import write_summary
 from tdmguard.signals.check import check_urls
 from tdmguard.signing import generate_signing_key
@@ -112,6 +116,43 @@ def _rows(scan_dir: Path) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: str(r["item"]))
 
 
+def _scan_training_sets(
+    settings: Settings, workdir: Path, decision: DecisionSettings
+) -> dict[str, Any]:
+    """Scan the demo's WebDataset shards and Hugging Face dataset with ``--write-kept`` and
+    read the kept outputs back with the libraries a training pipeline uses."""
+    try:
+        import datasets
+        import webdataset as wds
+    except ModuleNotFoundError as exc:
+        raise MissingExtraError(exc.name or "datasets", "datasets") from exc
+
+    datasets.disable_progress_bars()
+    pattern = write_webdataset(workdir / "webdataset")
+    hf = write_hf_songs(workdir / "hf-songs")
+    # One worker: the scans run in this process, whose engines are already loaded.
+    wds_report = scan_dataset(settings, pattern, workdir / "scan-wds", decision=decision,
+                              workers=1, show_progress=False, write_kept=True)
+    hf_report = scan_dataset(settings, hf, workdir / "scan-hf", decision=decision, workers=1,
+                             show_progress=False, write_kept=True,
+                             read=ReadOptions(text_column="lyrics"))
+    kept_shards = sorted((workdir / "scan-wds" / "kept").glob("*.tar"))
+    kept_keys = [s["__key__"] for s in wds.WebDataset([str(p) for p in kept_shards],
+                                                      shardshuffle=False)]
+    kept_ds = datasets.load_from_disk(str(workdir / "scan-hf" / "kept"))
+    return {
+        "scan_webdataset": {"source": pattern, "report": str(workdir / "scan-wds" / "report.json"),
+                            "counts": wds_report["counts"], "items": _rows(workdir / "scan-wds"),
+                            "kept_shards": [str(p) for p in kept_shards],
+                            "kept_keys": kept_keys},
+        "scan_hugging_face": {"source": str(hf), "report": str(workdir / "scan-hf" / "report.json"),
+                              "counts": hf_report["counts"], "items": _rows(workdir / "scan-hf"),
+                              "kept_dataset": str(workdir / "scan-hf" / "kept"),
+                              "kept_ids": list(kept_ds["id"]),
+                              "kept_columns": list(kept_ds.column_names)},
+    }
+
+
 def run_demo(workdir: Path, *, show_progress: bool = True) -> dict[str, Any]:
     data = demo_data_dir()
     holder_settings, reg = build_demo_registry(workdir)
@@ -144,9 +185,14 @@ def run_demo(workdir: Path, *, show_progress: bool = True) -> dict[str, Any]:
     text_report = scan_dataset(settings, manifest, workdir / "scan-posts", decision=decision,
                                workers=1, show_progress=False)
 
+    # Training sets where ML teams keep them: WebDataset shards and a Hugging Face dataset,
+    # scanned in place and filtered into the same formats for the next pipeline step.
+    training = _scan_training_sets(settings, workdir, decision)
+
     # What the developer hands on: the HTML report (written by the scan) and a draft of
     # the EU AI Act training-content summary with the removal manifest.
-    summary = write_summary([workdir / "scan", workdir / "scan-posts"], workdir / "summary")
+    scans = [workdir / "scan", workdir / "scan-posts", workdir / "scan-wds", workdir / "scan-hf"]
+    summary = write_summary(scans, workdir / "summary")
 
     # Before crawling: the web signals of a demo site served on 127.0.0.1.
     base, stop = serve_demo_site(data / "web")
@@ -174,6 +220,7 @@ def run_demo(workdir: Path, *, show_progress: bool = True) -> dict[str, Any]:
         "scan_text_manifest": {"report": str(workdir / "scan-posts" / "report.json"),
                                "counts": text_report["counts"],
                                "items": _rows(workdir / "scan-posts")},
+        **training,
         "web": web,
         "summary": {"markdown": str(summary.markdown), "html": str(summary.html),
                     "json": str(summary.json), "removal_manifest": str(summary.manifest),
@@ -200,7 +247,20 @@ def _print(summary: dict[str, Any]) -> None:
                 [summary["scan"]["counts"]])
     print_table("4. scan of a JSONL manifest's text fields", ["item", "decision", "why", "work"],
                 summary["scan_text_manifest"]["items"])
-    print_table("5. web signals of a demo site (tdmguard check)",
+    root = Path(summary["workdir"])
+    wds_scan = summary["scan_webdataset"]
+    print_table("5. WebDataset shards (audio, image, text, MIDI members), filtered",
+                ["item", "media", "decision", "why", "work"], wds_scan["items"])
+    shards = [str(Path(p).relative_to(root)) for p in wds_scan["kept_shards"]]
+    console.print(f"   kept: {', '.join(shards)} hold {', '.join(wds_scan['kept_keys'])} "
+                  "(read back with webdataset)")
+    hf_scan = summary["scan_hugging_face"]
+    print_table("6. Hugging Face dataset (save_to_disk; Audio, Image, lyrics), filtered",
+                ["item", "media", "decision", "why", "work"], hf_scan["items"])
+    console.print(f"   kept: {Path(hf_scan['kept_dataset']).relative_to(root)} holds "
+                  f"{', '.join(hf_scan['kept_ids'])} (datasets.load_from_disk; columns "
+                  f"{', '.join(hf_scan['kept_columns'])})")
+    print_table("7. web signals of a demo site (tdmguard check)",
                 ["agent", "url", "tdm", "ai-train", "genai-train", "ai-input", "search"],
                 [{"agent": w["agent"], "url": w["url"], **w["stances"]} for w in summary["web"]])
     console.print(f"scan report: {summary['scan']['report']}")

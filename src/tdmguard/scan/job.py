@@ -5,12 +5,14 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tdmguard.registry.snapshot.sources import mirror_sources_json
-from tdmguard.registry.store import Registry
 from tdmguard.scan.decide import DecisionSettings, RegistryView, WorkRef
 from tdmguard.scan.readers import ReadOptions
 from tdmguard.vocab import Modality
+
+if TYPE_CHECKING:
+    from tdmguard.registry.store import Registry
 
 __all__ = ["Executor", "ScanJob", "registry_view"]
 
@@ -51,7 +53,11 @@ class ScanJob:
 
 
 def registry_view(registry: Registry) -> RegistryView:
-    """Load what a scan needs of the registry once, in the parent process."""
+    """Load what a scan needs of the registry once, in the parent process. (The registry
+    modules are imported here, not at the top: every worker process imports this module for
+    :class:`ScanJob`, and SQLAlchemy and Alembic cost it about a second of start-up.)"""
+    from tdmguard.registry.snapshot.sources import mirror_sources_json
+
     works = {w.id: WorkRef(w.holder, w.title) for w in registry.list_works()}
     counts = {m.value: registry.count_fingerprints(m) for m in Modality}
     return RegistryView(

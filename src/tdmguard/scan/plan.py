@@ -15,13 +15,13 @@ import io
 import json
 import os
 import stat
-import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO, Any
 
 from tdmguard.errors import InputError, MissingExtraError
 from tdmguard.scan.location import expand_pattern, is_remote, join, local_path, open_binary
+from tdmguard.scan.tar_members import DamagedTarError, iter_tar
 
 __all__ = [
     "MAX_LINE",
@@ -307,15 +307,15 @@ def _plan_tar(location: str, name: str, size: int, stamp: str) -> Iterator[Shard
     key = None
     samples = 0
     try:
-        with open_binary(path) as fh, tarfile.open(fileobj=fh, mode="r:") as tf:
-            for member in tf:
+        with open_binary(path) as fh:
+            for member in iter_tar(fh, read_data=False):
                 k, _ = tar_key(member.name)
                 if k != key:
                     if samples % size == 0:
                         starts.append((member.offset, samples))
                     samples += 1
                     key = k
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (DamagedTarError, OSError, EOFError) as exc:
         if not starts:
             raise InputError(f"not a readable tar shard ({exc})", where=location) from exc
         # The workers hit the same damage and name the sample where it starts.

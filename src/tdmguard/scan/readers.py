@@ -18,8 +18,8 @@ import codecs
 import csv
 import json
 import os
-import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +30,7 @@ from tdmguard.scan.location import is_remote, join, local_path, open_binary
 from tdmguard.scan.plan import ShardSpec, SpecKind, decompressed, iter_lines, plan_source, tar_key
 from tdmguard.scan.record import MediaKind, Record
 from tdmguard.scan.sniff import SNIFF_BYTES, container_magic, sniff_bytes
+from tdmguard.scan.tar_members import DamagedTarError, iter_tar
 
 __all__ = [
     "MAX_MEMBER",
@@ -234,6 +235,19 @@ def record_from_row(
         elif key == options.path_column and isinstance(value, str) and value:
             parts.append(_path_part(f"{rid}:{key}", value, base))
     fields = {str(k): _jsonable(v) for k, v in row.items()}
+    return _assemble(rid, url, parts, where, fields, raw, options)
+
+
+def _assemble(
+    rid: str,
+    url: str | None,
+    parts: list[Record],
+    where: str,
+    fields: Mapping[str, object],
+    raw: object,
+    options: ReadOptions,
+) -> Record:
+    """A row's record from its parts: one part is the record, several are decided once."""
     broken = [p for p in parts if "error" in p.meta]
     if broken:
         return Record(
@@ -447,24 +461,157 @@ def table_slice(spec: ShardSpec) -> Any:
     return pa.concat_tables(pieces)
 
 
+class _BatchRows:
+    """A record batch's rows as JSON-able dicts (bytes shown by their length), converted
+    together the first time one row's fields are asked for: the writers need them for the
+    output lines, the checks never do, so a reader alone does not pay for them."""
+
+    __slots__ = ("_batch", "_rows")
+
+    def __init__(self, batch: Any) -> None:
+        self._batch = batch
+        self._rows: list[dict[str, object]] | None = None
+
+    def row(self, i: int) -> dict[str, object]:
+        if self._rows is None:
+            self._rows = [
+                {str(k): _jsonable(v) for k, v in r.items()} for r in self._batch.to_pylist()
+            ]
+            self._batch = None
+        return self._rows[i]
+
+
+class _RowFields(Mapping[str, object]):
+    """One row's fields, from its batch's :class:`_BatchRows` on first use."""
+
+    __slots__ = ("_i", "_rows")
+
+    def __init__(self, rows: _BatchRows, i: int) -> None:
+        self._rows = rows
+        self._i = i
+
+    def __getitem__(self, key: str) -> object:
+        return self._rows.row(self._i)[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows.row(self._i))
+
+    def __len__(self) -> int:
+        return len(self._rows.row(self._i))
+
+    def __repr__(self) -> str:
+        return repr(self._rows.row(self._i))
+
+
+def _column_roles(schema: Any, options: ReadOptions) -> list[tuple[str, str]]:
+    """(column, role) for the columns that make parts, in column order, by the rules of
+    :func:`record_from_row`: binary values are embedded media, ``{bytes, path}`` structs
+    media or a path, the text column text, the path column a media path."""
+    import pyarrow as pa
+
+    roles = []
+    binary_view = getattr(pa.types, "is_binary_view", lambda _kind: False)  # pyarrow >= 16
+    for field in schema:
+        name, kind = field.name, field.type
+        if name in (options.id_column, options.url_column):
+            continue
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if (
+            pa.types.is_binary(kind)
+            or pa.types.is_large_binary(kind)
+            or pa.types.is_fixed_size_binary(kind)
+            or binary_view(kind)
+        ):
+            roles.append((name, "bytes"))
+        elif (
+            pa.types.is_struct(kind)
+            and kind.get_field_index("bytes") >= 0
+            and kind.get_field_index("path") >= 0
+        ):
+            roles.append((name, "struct"))
+        elif name == options.text_column:
+            roles.append((name, "text"))
+        elif name == options.path_column:
+            roles.append((name, "path"))
+    return roles
+
+
+def _batch_records(
+    batch: Any, spec: ShardSpec, options: ReadOptions, base: str, first: int
+) -> Iterator[Record]:
+    """The records of one Arrow record batch, read column by column (no per-row dicts);
+    ``first`` is the batch's first row within the spec's slice."""
+    import pyarrow as pa
+
+    names = batch.schema.names
+    n = batch.num_rows
+    label = _label(spec)
+    ids = (
+        batch.column(options.id_column).to_pylist()
+        if options.id_column in names else [None] * n
+    )
+    urls = (
+        batch.column(options.url_column).to_pylist()
+        if options.url_column in names else [None] * n
+    )
+    columns: list[tuple[str, str, list[Any], list[Any]]] = []
+    for name, role in _column_roles(batch.schema, options):
+        column = batch.column(name)
+        if role == "struct":
+            if pa.types.is_dictionary(column.type):
+                column = column.dictionary_decode()
+            # flatten() gives each field with the parent's nulls applied
+            flat, kind = column.flatten(), column.type
+            columns.append((name, role, flat[kind.get_field_index("bytes")].to_pylist(),
+                            flat[kind.get_field_index("path")].to_pylist()))
+        else:
+            columns.append((name, role, column.to_pylist(), []))
+    rows = _BatchRows(batch)
+    prefix = f"{spec.name}:row-" if spec.name else "row-"
+    for i in range(n):
+        number = spec.start + first + i + 1
+        raw_id = ids[i]
+        rid = str(raw_id) if raw_id is not None else f"{prefix}{number}"
+        url_value = urls[i]
+        url = url_value if isinstance(url_value, str) else None
+        parts: list[Record] = []
+        for name, role, values, paths in columns:
+            value = values[i]
+            if role == "bytes":
+                if value:
+                    parts.append(_data_part(f"{rid}:{name}", value))
+            elif role == "struct":
+                path = paths[i]
+                if isinstance(value, bytes) and value:
+                    parts.append(_data_part(f"{rid}:{name}", value))
+                elif isinstance(path, str) and path:
+                    parts.append(_path_part(f"{rid}:{name}", path, base))
+            elif role == "text":
+                if isinstance(value, str):
+                    parts.append(_text_part(f"{rid}:{name}", value))
+            elif isinstance(value, str) and value:
+                parts.append(_path_part(f"{rid}:{name}", value, base))
+        yield _assemble(
+            rid, url, parts, f"{label}:row {number}", _RowFields(rows, i), first + i, options
+        )
+
+
 def _read_table(spec: ShardSpec, options: ReadOptions) -> Iterator[Record]:
     label = _label(spec)
     base = spec.base or os.path.dirname(spec.location) or "."
     try:
         table = table_slice(spec)
-        rows = table.to_pylist()
+        batches = table.to_batches(max_chunksize=1024)
     except (OSError, ValueError, EOFError) as exc:
         rid = f"{spec.name or spec.location}:rows {spec.start + 1}-{spec.stop}"
         yield _error(rid, f"{label}: unreadable rows {spec.start + 1}-{spec.stop} ({exc})",
                      where=f"{label}:rows {spec.start + 1}-{spec.stop}")
         return
-    for i, row in enumerate(rows):
-        number = spec.start + i + 1
-        where = f"{label}:row {number}"
-        yield record_from_row(
-            row, base=base, where=where, default_id=_default_id(spec, "row", number),
-            options=options, raw=i,
-        )
+    first = 0
+    for batch in batches:
+        yield from _batch_records(batch, spec, options, base, first)
+        first += batch.num_rows
 
 
 # --- WebDataset ------------------------------------------------------------------------
@@ -526,32 +673,28 @@ def _read_tar(spec: ShardSpec) -> Iterator[Record]:
     key: str | None = None
     members: list[tuple[str, str, bytes]] = []
     with open_binary(spec.location) as raw:
-        if spec.start:
-            raw.seek(spec.start)
         try:
-            with tarfile.open(fileobj=raw, mode="r|gz" if gz else "r|") as tf:
-                for member in tf:
-                    if spec.stop >= 0 and spec.start + member.offset >= spec.stop:
-                        break
-                    k, ext = tar_key(member.name)
-                    if k != key:
-                        if key is not None:
-                            yield _sample(spec, key, members)
-                        key, members = k, []
-                    if member.isdir():
-                        continue
-                    if not member.isfile():
-                        members.append((member.name, ext, b""))
-                        continue
-                    if member.size > MAX_MEMBER:
-                        raise InputError(f"member {member.name} larger than 1 GiB", where=label)
-                    fh = tf.extractfile(member)
-                    data = fh.read() if fh is not None else b""
-                    if len(data) != member.size:
-                        raise tarfile.ReadError("unexpected end of data")
-                    members.append((member.name, ext, data))
-        except (tarfile.TarError, OSError, EOFError, InputError) as exc:
-            why = exc.message if isinstance(exc, InputError) else str(exc) or type(exc).__name__
+            if gz:
+                import gzip
+
+                fh: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+                seekable = False
+            else:
+                if spec.start:
+                    raw.seek(spec.start)
+                fh, seekable = raw, raw.seekable()
+            for member in iter_tar(fh, start=spec.start, stop=spec.stop,
+                                   max_member=MAX_MEMBER, seekable=seekable):
+                k, ext = tar_key(member.name)
+                if k != key:
+                    if key is not None:
+                        yield _sample(spec, key, members)
+                    key, members = k, []
+                if member.is_dir:
+                    continue
+                members.append((member.name, ext, member.data or b""))
+        except (DamagedTarError, OSError, EOFError, zlib.error) as exc:
+            why = str(exc) or type(exc).__name__
             if key is not None:
                 rid, where = (f"{spec.name}#{key}" if spec.name else key), f"{label}#{key}"
             else:

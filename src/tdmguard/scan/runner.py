@@ -204,6 +204,7 @@ def _report(
     timeline: dict[str, Counter[str]] = {}  # decisions per minute of shard completion
     size = 0
     cpu_s = 0.0
+    worker_cpu_s = 0.0
     active: set[str] = set()
     skipped: dict[str, str] = {}
     for s in stats:
@@ -217,6 +218,7 @@ def _report(
             check_seconds[name] = check_seconds.get(name, 0.0) + float(secs)
         size += int(s["bytes"])
         cpu_s += float(s["seconds"])
+        worker_cpu_s += float(s.get("cpu_seconds", 0.0))  # absent in shards of older scans
         active.update(s["checks"])
         skipped.update(s["skipped_checks"])
     finished = datetime.now(UTC).isoformat(timespec="seconds")
@@ -259,6 +261,7 @@ def _report(
         "resumed": resumed,
         "wall_seconds_last_run": round(wall_s, 3),
         "worker_seconds": round(cpu_s, 3),
+        "worker_cpu_seconds": round(worker_cpu_s, 3),
         "records_per_second": round(total / wall_s, 2) if wall_s > 0 else None,
         "machine": {"platform": platform.platform(), "python": platform.python_version()},
         "decision_settings": {k: str(v) for k, v in asdict(job.decision).items()},

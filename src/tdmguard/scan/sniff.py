@@ -22,9 +22,43 @@ def _is_mp3_frame(head: bytes) -> bool:
     return layer != 0 and bitrate not in (0, 15)
 
 
+# C0 control bytes that no text has many of (tab, line feed, form feed, carriage return
+# and ESC, which ISO-2022 uses, are left out), as the lyrics reader counts them.
+_C0_CONTROLS = bytes(c for c in range(32) if c not in (9, 10, 12, 13, 27))
+_WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _binary_at_a_glance(head: bytes) -> bool:
+    """True for bytes the lyrics reader would refuse as binary, told without its charset
+    detector (about a millisecond a call; random-looking blobs in a table otherwise cost
+    that per row): more than 5 % C0 control bytes, which no 8-bit or multi-byte encoding's
+    text has (the reader's own rule), and none of the NUL patterns of UTF-16/32 text: no
+    byte-order mark, under 10 % NUL bytes (UTF-32 has over 45 % on both sides of every code
+    unit) and no clean UTF-16 reading (random bytes hold unpaired surrogates)."""
+    if head.startswith(_WIDE_BOMS):
+        return False
+    size = len(head)
+    if size < 8 or (size - len(head.translate(None, _C0_CONTROLS))) * 20 <= size:
+        return False
+    if head.count(0) * 10 >= size:
+        return False
+    even = head[: size - size % 2]
+    for encoding in ("utf-16-le", "utf-16-be"):
+        try:
+            even.decode(encoding)
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(even) - 4:  # a pair cut at the end: may be UTF-16
+                return False
+        else:
+            return False
+    return True
+
+
 def _text_or_unknown(head: bytes) -> MediaKind:
     """Text in an encoding other than UTF-8 (Windows-1252, KOI8-R, Shift-JIS, UTF-16/32) is
     text too: a lyric saved that way must be checked, not set aside (issue 18)."""
+    if _binary_at_a_glance(head):
+        return MediaKind.UNKNOWN
     from tdmguard.fingerprint.lyrics.reading import text_encoding
 
     return MediaKind.TEXT if text_encoding(head) is not None else MediaKind.UNKNOWN
