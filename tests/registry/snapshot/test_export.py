@@ -20,7 +20,7 @@ from tdmguard.registry.store import NewWork, Registry
 from tdmguard.signing import generate_signing_key
 from tdmguard.vocab import Purpose, Use
 
-from .states import all_decisions, registry_content
+from .states import all_decisions, index_content, registry_content
 from .test_apply import Mirror, build_source, grow
 
 KEY = generate_signing_key()
@@ -222,3 +222,23 @@ def test_fast_blob_decoding_equals_numpy_load() -> None:
     broken[60] ^= 0xFF  # inside the first member's compressed data: the CRC fails
     with pytest.raises(Bad):
         _decode(bytes(broken), "w")
+
+
+def test_one_holders_delta_carries_its_removals_and_updates(tmp_path: Path) -> None:
+    """A delta of one holder's part re-sends that holder's changed and removed works (their
+    audit entries included), and nothing of another holder's."""
+    reg, index = build_source(tmp_path)
+    part = export_snapshot(reg, tmp_path / "p1", KEY, holder="A Records")
+    reg.remove_work("A Records", "A-1", on=date(2026, 1, 1))
+    reg.update_work("A Publishing", "A-2", NewWork(title="Other", external_id="A-2"))
+    delta = export_snapshot(reg, tmp_path / "p2", KEY, holder="A Records",
+                            since=part.manifest.seq_to)
+    works = [json.loads(line) for line in (delta.folder / "tables/works.jsonl").open()]
+    assert [(w["id"], w["removed_on"]) for w in works] == [("A-1", "2026-01-01")]
+    actions = [json.loads(line)["action"] for line in (delta.folder / "tables/audit.jsonl").open()]
+    assert actions == ["work.remove"]
+    mirror = Mirror(tmp_path / "m")
+    mirror.pull(part.folder, KEY)
+    mirror.pull(delta.folder, KEY)
+    assert mirror.reg.get_work("A-1").removed_on == date(2026, 1, 1)
+    assert index_content(mirror.index)["lyrics"].keys() == {"A-0"}

@@ -344,7 +344,7 @@ def _write(
             for e in entries if e.seq > base and about_scope(e)
         ))
 
-        engines = _write_index(s, root, sent, counts, paths)
+        engines = _write_index(s, root, sent, counts, paths, every=since is None)
 
     created = (created_at or datetime.now(UTC)).isoformat(timespec="seconds")
     kind = "full" if since is None else "delta"
@@ -448,19 +448,25 @@ def _decode(blob: bytes, where: str) -> Fingerprint:
         raise InputError(f"unreadable fingerprint blob ({exc})", where=where) from exc
 
 
-def _fingerprints(s: Session, sent: Mapping[int, Work], modality: str
+def _fingerprints(s: Session, sent: Mapping[int, Work], modality: str, *, every: bool
                   ) -> Iterator[tuple[str, Fingerprint]]:
-    """The current (not superseded) fingerprints of the works sent that are not removed."""
+    """The current (not superseded) fingerprints of the works sent that are not removed
+    (``every``: all works are sent, one pass over the table; else only the sent works'
+    rows are read, so a small delta does not read every blob of a large registry)."""
     query = (
         select(FingerprintRow.id, FingerprintRow.work_id, FingerprintRow.data)
         .where(FingerprintRow.modality == modality, FingerprintRow.superseded_at.is_(None))
         .order_by(FingerprintRow.id)
     )
-    for fid, wid, data in s.execute(query).yield_per(1000):
-        work = sent.get(wid)
-        if work is None or work.removed_on is not None:
-            continue
-        yield work.public_id, _decode(data, f"fingerprint {fid}")
+    live = sorted(pk for pk, w in sent.items() if w.removed_on is None)
+    parts = [query] if every else [query.where(FingerprintRow.work_id.in_(live[i:i + 500]))
+                                   for i in range(0, len(live), 500)]
+    for part in parts:
+        for fid, wid, data in s.execute(part).yield_per(1000):
+            work = sent.get(wid)
+            if work is None or work.removed_on is not None:
+                continue
+            yield work.public_id, _decode(data, f"fingerprint {fid}")
 
 
 class _SegmentsOut:
@@ -497,6 +503,8 @@ def _write_index(
     sent: Mapping[int, Work],
     counts: dict[str, int],
     paths: list[str],
+    *,
+    every: bool,
 ) -> dict[str, str]:
     """Index segments per modality (at most SEGMENT_WORKS works each); fingerprints of an
     older engine version are left out (counted as ``stale_<modality>``)."""
@@ -507,7 +515,7 @@ def _write_index(
             continue
         out = _SegmentsOut(root / "index" / modality.value, modality)
         stale = 0
-        for work_id, fp in _fingerprints(s, sent, modality.value):
+        for work_id, fp in _fingerprints(s, sent, modality.value, every=every):
             if fp.engine != out.engine.engine:
                 stale += 1
                 continue
