@@ -70,13 +70,21 @@ TARGETS = {
     "rendition": 0.97,
     "low-detail": 0.97,
 }
-#: figures of the previous engine (2026-11-25 full run, RESULTS.md then), shown beside
+#: figures before this version, shown beside: the previous quick run (2026-12-03 10:41, same
+#: seed and data) and the independent evaluation of issue #14
 PREVIOUS = {
-    "crop-random-10": "25.0% (eval: ~14%)",
-    "rendition": "eval: ~94%",
-    "low-detail": "~7% refused (eval)",
-    "speed-4mp": "eval: ~12 img/s",
-    "false-match": "775 of 9136 (8.48%)",
+    "crop-random-10": "97.9% (eval: ~14%)",
+    "crop-offcentre-80": "90.6%",
+    "rrc-area-70": "92.7%",
+    "rrc-area-50": "82.3%",
+    "portrait-crop": "90.6%",
+    "rendition": "98.7% (eval: ~94%)",
+    "low-detail": "95.8% (eval: ~7% refused)",
+    "low-detail-gradient": "90.0%",
+    "low-detail-radial": "85.0%",
+    "speed-4mp": "48.0 img/s; eval: ~12 img/s",
+    "false-match": "208 of 2862 (7.27%)",
+    "unregistered-matched": "31 of 150",
 }
 
 
@@ -824,7 +832,7 @@ def render(result: dict[str, Any]) -> str:
         mark = ""
         if target is not None:
             mark = f">= {target:.0%} " + ("ok" if r["pdq"] >= target else "MISSED")
-        before = PREVIOUS.get(name) or PREVIOUS.get(r["group"], "")
+        before = PREVIOUS.get(name, "")
         lines.append(
             f"| {name} | {r['n']} | {r['pdq']:.1%} | {r['phash']:.1%} | {mark} | {before} |"
         )
@@ -862,7 +870,8 @@ def render(result: dict[str, Any]) -> str:
         f"{fpr['pdq_painted_or_photo_with_false_match']} of "
         f"{fpr['pdq_painted_or_photo_queries']} | | |",
         f"| unregistered images matched | {fpr['pdq_unregistered_with_match']} of "
-        f"{result['unregistered_queries']} | {fpr['phash_unregistered_with_match']} | |",
+        f"{result['unregistered_queries']} | {fpr['phash_unregistered_with_match']} | "
+        f"(before: {PREVIOUS['unregistered-matched']}) |",
         f"| query img/s per core, JPEG files | {tput['pdq_query_img_s'].get('jpg', 0)} | "
         f"{tput['phash_query_img_s'].get('jpg', 0)} | |",
         f"| query img/s per core, PNG files | {tput['pdq_query_img_s'].get('png', 0)} | "

@@ -56,6 +56,9 @@ SCALE_RANGE = (0.1, 10.0)
 MAX_ROTATION_DEG = 12.0
 #: coordinates are stored in 1/16 px
 SUBPIXEL = 16
+#: a query keypoint's closest registered keypoint counts only when every other one of the same
+#: work (elsewhere in it) is farther than best / RATIO in descriptor bits (Lowe's ratio test)
+RATIO = 0.8
 #: ORB finds no keypoint this close to the image edge (its ``edgeThreshold``), px
 EDGE_PX = 15
 
@@ -197,6 +200,28 @@ def _coverage(query: Features, matrix: F64, size: tuple[int, int] | None, inlier
     return min(1.0, inliers / max(int(inside.sum()), inliers, 1))
 
 
+def _distinctive(query_row: I64, ref_xy: F64, dist: I64) -> F64:
+    """Candidate pairs of one work -> (n, 3) rows (query keypoint, x, y in 1/SUBPIXEL px):
+    each query keypoint's closest registered keypoint, kept only when it is distinctive.
+
+    Lowe's ratio test: when a second registered keypoint elsewhere in the same work (more
+    than :data:`REPROJECTION_PX` away) is nearly as close in descriptor space
+    (best > :data:`RATIO` x second), the query keypoint sits on a repeated part (a star's
+    tips, a flag's stripes, a card's suit signs) and says nothing about where it is; such
+    parts otherwise let two members of one design family line up on one geometry."""
+    order = np.lexsort((dist, query_row))
+    q, xy, d = query_row[order], ref_xy[order], dist[order]
+    first = np.flatnonzero(np.concatenate([[True], q[1:] != q[:-1]]))
+    group = np.repeat(np.arange(first.shape[0]), np.diff(np.append(first, q.shape[0])))
+    best_xy = xy[first][group]
+    far = np.hypot(*(xy - best_xy).T) > REPROJECTION_PX
+    rival = np.where(far, d, np.iinfo(np.int64).max)
+    second = np.minimum.reduceat(rival, first)
+    keep = d[first] < RATIO * second
+    rows = first[keep]
+    return np.column_stack([q[rows], np.rint(xy[rows] * SUBPIXEL)]).astype(np.float64)
+
+
 def verify(
     query: Features,
     query_row: I64,
@@ -212,13 +237,14 @@ def verify(
     gives a work's working-image (width, height), for the reported coverage."""
     if query_row.shape[0] == 0:
         return []
-    close = hamming(query.descriptors[query_row], ref_descriptors) <= MAX_DESCRIPTOR_DISTANCE
-    query_row, work, ref_xy = query_row[close], work[close], ref_xy[close]
+    dist = hamming(query.descriptors[query_row], ref_descriptors)
+    close = dist <= MAX_DESCRIPTOR_DISTANCE
+    query_row, work, ref_xy, dist = query_row[close], work[close], ref_xy[close], dist[close]
     if query_row.shape[0] < MIN_INLIERS:
         return []
     # only works with enough candidate pairs are verified (most works have a few chance hits)
     enough = np.bincount(work)[work] >= MIN_INLIERS
-    query_row, work, ref_xy = query_row[enough], work[enough], ref_xy[enough]
+    query_row, work, ref_xy, dist = query_row[enough], work[enough], ref_xy[enough], dist[enough]
     if query_row.shape[0] == 0:
         return []
     cv2 = _cv2()
@@ -228,10 +254,7 @@ def verify(
     ends = np.append(starts[1:], order.shape[0])
     for number, start, end in zip(works, starts, ends, strict=True):
         pick = order[start:end]
-        # one pair per (query keypoint, registered point): the tables repeat each pair
-        pairs = np.unique(
-            np.column_stack([query_row[pick], np.rint(ref_xy[pick] * SUBPIXEL)]), axis=0
-        )
+        pairs = _distinctive(query_row[pick], ref_xy[pick], dist[pick])
         if np.unique(pairs[:, 0]).shape[0] < MIN_INLIERS:
             continue
         src = query.xy[pairs[:, 0].astype(np.int64)].astype(np.float32)
