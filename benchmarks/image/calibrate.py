@@ -49,6 +49,8 @@ def calibration_files() -> tuple[list[Path], list[Path]]:
 
 
 def main() -> None:
+    from PIL import ImageEnhance
+
     from tdmguard.fingerprint.image import ImageFingerprinter, local
     from tdmguard.fingerprint.image import engine as eng
     from tdmguard.index import BinaryHashIndex, BinarySegmentWriter
@@ -81,7 +83,13 @@ def main() -> None:
             "portrait-of-landscape": lambda im: synth.portrait_crop(im, rng),
             "jpeg-resize": lambda im: im,
         }
+        cases["brightness-0.8"] = lambda im: ImageEnhance.Brightness(im).enhance(0.8)
+        cases["centre-crop-10"] = lambda im: synth.crop(im, 0.9, 0.9, 0.5, 0.5)
         cases["unregistered"] = lambda im: im
+        # PDQ: Hamming distance of the true work and of wrong works, with the lower PDQ
+        # quality of the two rows (simple graphics hash with low quality)
+        pdq_true: list[tuple[int, int]] = []
+        pdq_wrong: list[tuple[int, int]] = []
         # local-feature evidence (inliers, coverage) of the true work and of wrong works,
         # straight from the local matcher (match() skips it after a sure PDQ match)
         local_true: list[tuple[int, float]] = []
@@ -98,6 +106,17 @@ def main() -> None:
                 )
                 im.save(q, "JPEG", quality=80)
                 query = engine.extract_query(q)
+                rows = query.aux[query.aux[:, 8] >= 0]
+                if len(rows):
+                    hits = index.search(eng._bytes(rows[:, :8]), eng.MATCH_MAX_DISTANCE)
+                    best: dict[str, tuple[int, int]] = {}
+                    for i in np.flatnonzero(hits.aux[:, 8] >= 0):
+                        work_id = hits.work_ids[int(hits.work[i])]
+                        quality = min(int(rows[hits.query_row[i], 8]), int(hits.aux[i, 8]))
+                        cell = (int(hits.distance[i]), quality)
+                        best[work_id] = min(best.get(work_id, cell), cell)
+                    for work_id, cell in best.items():
+                        (pdq_true if work_id == str(path) else pdq_wrong).append(cell)
                 found = engine._match_local(query, index)
                 loc = {m.work_id: (int(m.detail["inliers"]), float(m.detail["coverage"]))
                        for m in found}  # fmt: skip
@@ -131,6 +150,16 @@ def main() -> None:
         if len(found_true):
             print("  true matches' coverage percentiles 1/5/10/50:",
                   np.percentile(found_true[:, 1], [1, 5, 10, 50]).round(3))  # fmt: skip
+        pt, pw = np.array(pdq_true).reshape(-1, 2), np.array(pdq_wrong).reshape(-1, 2)
+        print(f"PDQ hits within {eng.MATCH_MAX_DISTANCE} bits by the lower quality of the pair:")
+        for lo, hi in ((0, 30), (30, 50), (50, 80), (80, 101)):
+            t = pt[(pt[:, 1] >= lo) & (pt[:, 1] < hi), 0]
+            w = pw[(pw[:, 1] >= lo) & (pw[:, 1] < hi), 0]
+            print(
+                f"  quality {lo}-{hi - 1}: true {len(t)} (distance 50/95/99/max "
+                f"{np.percentile(t, [50, 95, 99, 100]).round(1) if len(t) else '-'}), "
+                f"wrong {len(w)} (distances {sorted(w.tolist())[:12]})"
+            )
         print(
             "margin, real images: percentiles 1/5/50:",
             np.percentile(margins["real"], [1, 5, 50]).round(2),

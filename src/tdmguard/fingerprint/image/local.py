@@ -127,12 +127,6 @@ def stretch(grey: U8) -> U8:
     return np.asarray(_cv2().LUT(np.ascontiguousarray(grey), table), dtype=np.uint8)
 
 
-def resize(grey: U8, size: tuple[int, int]) -> U8:
-    """``grey`` resampled (bilinear) to ``size`` (width, height)."""
-    out = _cv2().resize(np.ascontiguousarray(grey), size, interpolation=_cv2().INTER_LINEAR)
-    return np.asarray(out, dtype=np.uint8)
-
-
 def detect(grey: U8) -> Features:
     """ORB keypoints of a grey working image (already contrast-stretched)."""
     keypoints, descriptors = _orb().detectAndCompute(np.ascontiguousarray(grey), None)
