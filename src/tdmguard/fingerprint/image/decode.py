@@ -5,8 +5,8 @@ before any pixel is decoded), truncated data and decompression bombs are refused
 :class:`MediaError` naming the file. JPEGs are decoded at reduced size (libjpeg's DCT scaling,
 Pillow's ``draft``). A registration keeps a working image of :data:`WORK_SIDE`; a query may be
 decoded smaller, down to :data:`QUERY_SIDE` (a 4 Mpx photo at 1/8 scale, its DC coefficients
-alone), because every descriptor is compared across scales (PDQ resamples to 64 x 64, ORB
-keypoints are found on a scale pyramid).
+alone), enough for PDQ, which resamples to 64 x 64; the engine decodes again at
+:data:`WORK_SIDE` when it needs local features of such a query.
 EXIF orientation is applied. Palette, alpha (composited over white, how clip-art is shown),
 CMYK, 16-bit and float images are handled.
 """

@@ -3,7 +3,7 @@
 Pipeline (docs/image.md):
 
 1. Decode (:mod:`.decode`): a grey working image of at most 512 px and a 16 x 16 colour
-   thumbnail; JPEGs are decoded at reduced size.
+   thumbnail; JPEGs are decoded at reduced size (a query's down to 256 px, grey only).
 2. PDQ regions: the whole image; the image with a uniform border trimmed off ("trimmed");
    and, at registration only, canonical crops of each (:data:`CROPS`: centre and corner crops)
    and centre crops to common aspect ratios (:data:`ASPECTS`: renditions a publisher ships).
@@ -21,6 +21,11 @@ Pipeline (docs/image.md):
 5. Colour layout (:mod:`.layout`): registered for smooth images (whole-image margin under
    :data:`LAYOUT_MARGIN`, detail under :data:`LAYOUT_DETAIL_MAX`) and for images with no other
    row; compared only with queries whose margin is under :data:`LAYOUT_MARGIN`.
+
+6. Match (:meth:`ImageFingerprinter.match_file`, in stages): a PDQ match within
+   :data:`PDQ_SURE` bits ends the search; otherwise local features, then the colour layout.
+   One answer per query region (:func:`_resolve`, the local dominance rule): a copy of one
+   registered work is not also reported as a registered look-alike or derivative of it.
 
 Only a blank image (one colour) gives an empty fingerprint; ``meta["reason"]`` says so.
 
