@@ -23,8 +23,11 @@ from tdmguard.fingerprint.image import (
     KIND_LAYOUT,
     KIND_LOCAL,
     MATCH_MAX_DISTANCE,
+    QUERY_SIDE,
+    WORK_SIDE,
     ImageFingerprinter,
     Variant,
+    load_working,
 )
 from tdmguard.index import BinaryHashIndex, BinarySegmentWriter
 from tdmguard.vocab import Modality
@@ -131,6 +134,8 @@ def test_distorted_copies_match_their_work_only(
         assert best.detail["variant"] == variant
     # the full registration fingerprint works as a query too (match picks its query rows)
     assert [m.work_id for m in engine.match(engine.extract(path), index)] == [work_id]
+    # identify's staged path gives the same answer
+    assert engine.match_file(path, index) == matches
 
 
 def test_exif_orientation_is_applied(
@@ -300,8 +305,70 @@ def test_off_centre_crops_are_found_by_local_features(
         cut.save(tmp_path / "crop.jpg", "JPEG", quality=80)
         matches = engine.match(engine.extract_query(tmp_path / "crop.jpg"), index)
         assert [m.work_id for m in matches] == [work_id]
+        assert engine.match_file(tmp_path / "crop.jpg", index) == matches
         if matches[0].detail["method"] == "local":
             assert int(matches[0].detail["inliers"]) >= 10  # type: ignore[call-overload]
+
+
+def _grainy_jpeg(im: Image.Image, side: int, path: Path) -> Path:
+    """``im`` scaled to a longest side of ``side`` px with sensor-like grain, JPEG q90."""
+    factor = side / max(im.size)
+    big = im.resize((round(im.width * factor), round(im.height * factor)), Image.Resampling.BICUBIC)
+    grain = np.random.default_rng(5).normal(0, 3.0, (big.height, big.width, 3))
+    pixels = np.clip(np.asarray(big, np.float32) + grain, 0, 255).astype(np.uint8)
+    Image.fromarray(pixels).save(path, "JPEG", quality=90)
+    return path
+
+
+def test_large_jpeg_queries_are_decoded_small_and_still_found(
+    engine: ImageFingerprinter,
+    hard_index: tuple[BinaryHashIndex, dict[str, Image.Image]],
+    tmp_path: Path,
+) -> None:
+    """A 4 Mpx photo is decoded at 1/8 scale (its DC coefficients) for a query, at 1/4 for a
+    registration; a copy and an off-centre crop of the artwork are both found."""
+    index, works = hard_index
+    photo = _grainy_jpeg(works["painting-a"], 2448, tmp_path / "photo.jpg")
+    query = load_working(photo, colour=False, min_side=QUERY_SIDE)
+    assert query.source_side == 2448 and max(query.grey.shape) == 2448 // 8
+    assert max(load_working(photo).grey.shape) == WORK_SIDE
+    (found,) = engine.match_file(photo, index)
+    assert found.work_id == "painting-a" and found.detail["method"] == "pdq"
+    im = works["painting-b"]
+    crop = im.crop((im.width // 4, 0, im.width, im.height * 3 // 4))
+    cut = _grainy_jpeg(crop, 2448, tmp_path / "crop.jpg")
+    matches = engine.match_file(cut, index)
+    assert [m.work_id for m in matches] == ["painting-b"]
+    assert engine.match(engine.extract_query(cut), index) == matches
+
+
+def test_a_copy_is_not_also_reported_as_its_registered_look_alike(
+    engine: ImageFingerprinter, tmp_path: Path
+) -> None:
+    """Two registered artworks that share most of their pixels (a painting with and without
+    its figures): a copy of either is that one only, whether PDQ or local features find it."""
+    plain = _painting(4)
+    figures = plain.copy()
+    draw = ImageDraw.Draw(figures)
+    draw.ellipse((380, 200, 600, 460), fill=(200, 40, 40))
+    draw.rectangle((60, 300, 200, 460), fill=(20, 20, 160))
+    folder = tmp_path / "image"
+    BinaryHashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+    writer = BinarySegmentWriter(engine.aux_width)
+    for work_id, im in (("plain", plain), ("figures", figures)):
+        im.save(tmp_path / f"{work_id}.png")
+        fp = engine.extract(tmp_path / f"{work_id}.png")
+        writer.add(work_id, fp.keys, fp.aux, dict(fp.meta))
+    BinaryHashIndex.append_segment(folder, writer)
+    index = BinaryHashIndex.open(folder)
+    for work_id, im in (("plain", plain), ("figures", figures)):
+        path = tmp_path / "copy.jpg"
+        im.resize((im.width // 2, im.height // 2)).save(path, "JPEG", quality=75)
+        assert [m.work_id for m in engine.match_file(path, index)] == [work_id]
+        # a crop that keeps the figures' corner: found by local features
+        im.crop((200, 120, 640, 480)).save(path, "JPEG", quality=75)
+        matches = engine.match_file(path, index)
+        assert matches[0].work_id == work_id, matches
 
 
 def test_fingerprints_of_the_pdq_only_version_still_match(

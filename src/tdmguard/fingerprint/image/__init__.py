@@ -1,6 +1,6 @@
 """Artwork image engine: PDQ hashes, ORB local features and a colour layout (docs/image.md)."""
 
-from tdmguard.fingerprint.image.decode import load_grey, load_working
+from tdmguard.fingerprint.image.decode import QUERY_SIDE, WORK_SIDE, load_grey, load_working
 from tdmguard.fingerprint.image.engine import (
     ASPECTS,
     CROPS,
@@ -26,6 +26,8 @@ __all__ = [
     "MARGIN_MIN",
     "MATCH_MAX_DISTANCE",
     "QUALITY_MIN",
+    "QUERY_SIDE",
+    "WORK_SIDE",
     "BinaryHashHits",
     "BinaryHashSearch",
     "ImageFingerprinter",

@@ -3,7 +3,10 @@
 Only common raster formats are tried; an empty file, a header over the pixel budget (checked
 before any pixel is decoded), truncated data and decompression bombs are refused with a
 :class:`MediaError` naming the file. JPEGs are decoded at reduced size (libjpeg's DCT scaling,
-Pillow's ``draft``): a 4 Mpx photo is decoded at 1/4 scale, most of the query speed.
+Pillow's ``draft``). A registration keeps a working image of :data:`WORK_SIDE`; a query may be
+decoded smaller, down to :data:`QUERY_SIDE` (a 4 Mpx photo at 1/8 scale, its DC coefficients
+alone), enough for PDQ, which resamples to 64 x 64; the engine decodes again at
+:data:`WORK_SIDE` when it needs local features of such a query.
 EXIF orientation is applied. Palette, alpha (composited over white, how clip-art is shown),
 CMYK, 16-bit and float images are handled.
 """
@@ -20,10 +23,22 @@ import numpy.typing as npt
 
 from tdmguard.errors import MediaError, MissingExtraError
 
-__all__ = ["FORMATS", "MAX_PIXELS", "WORK_SIDE", "Working", "load_grey", "load_working", "pil"]
+__all__ = [
+    "FORMATS",
+    "MAX_PIXELS",
+    "QUERY_SIDE",
+    "WORK_SIDE",
+    "Working",
+    "load_grey",
+    "load_working",
+    "pil",
+]
 
 #: longest side of the working image that regions and features are taken from, px
 WORK_SIDE = 512
+#: smallest longest side a query JPEG is decoded to by DCT scaling (1/2, 1/4, 1/8), px: a
+#: 2048 .. 4095 px photo is decoded at 1/8 (256 .. 511 px) and not resampled at all
+QUERY_SIDE = 256
 #: most pixels decoded (after a JPEG's DCT scaling): ~64 Mpx, 256 MB as RGBA
 MAX_PIXELS = 1 << 26
 #: Pillow formats tried; anything else is "not an image" (less parser surface for hostile files)
@@ -48,12 +63,15 @@ _ORIENTATION_FIX = {
 
 @dataclass(frozen=True, slots=True)
 class Working:
-    """``grey`` (h, w) uint8, longest side <= :data:`WORK_SIDE`; ``colour`` (16, 16, 3) uint8
+    """``grey`` (h, w) uint8, longest side <= :data:`WORK_SIDE` (a query JPEG's may be smaller:
+    ``min_side``); ``colour`` (16, 16, 3) uint8
     RGB thumbnail of the whole image (aspect ratio not kept), for the colour layout, or an
     empty (0, 0, 3) array when decoded grey only."""
 
     grey: U8
     colour: U8
+    #: longest side of the image as stored (before DCT scaling and resampling), px
+    source_side: int = 0
 
 
 def pil() -> Any:
@@ -69,11 +87,14 @@ def load_grey(path: Path) -> U8:
     return load_working(path).grey
 
 
-def load_working(path: Path, *, colour: bool = True) -> Working:
+def load_working(path: Path, *, colour: bool = True, min_side: int = WORK_SIDE) -> Working:
     """Decode ``path`` into a :class:`Working` image. Raises :class:`MediaError`.
 
     ``colour=False``: grey only (``colour`` is then an empty array); a JPEG is then decoded
-    from its luma channel alone, which skips the chroma work (the fast path of queries)."""
+    from its luma channel alone, which skips the chroma work (the fast path of queries).
+    ``min_side``: a JPEG is decoded at the smallest DCT scale whose longest side is still
+    at least this (:data:`QUERY_SIDE` for queries), then resampled to at most
+    :data:`WORK_SIDE`."""
     image_mod = pil()
     where = str(path)
     try:
@@ -87,7 +108,7 @@ def load_working(path: Path, *, colour: bool = True) -> Working:
             # Pillow warns above its own pixel budget and errors at twice it; both are refused
             warnings.simplefilter("error", image_mod.DecompressionBombWarning)
             with image_mod.open(path, formats=FORMATS) as im:
-                return _decode(image_mod, im, where, colour)
+                return _decode(image_mod, im, where, colour, min(min_side, WORK_SIDE))
     except MediaError:
         raise
     except image_mod.UnidentifiedImageError as exc:
@@ -101,14 +122,15 @@ def load_working(path: Path, *, colour: bool = True) -> Working:
         raise MediaError("image too large to decode", where=where) from exc
 
 
-def _decode(image_mod: Any, im: Any, where: str, colour: bool) -> Working:
+def _decode(image_mod: Any, im: Any, where: str, colour: bool, min_side: int) -> Working:
     width, height = im.size
     if width <= 0 or height <= 0:
         raise MediaError(f"image has no pixels ({width} x {height})", where=where)
+    source_side = max(width, height)
     if im.format in ("JPEG", "MPO"):
         # DCT-domain downscaling (1/2 .. 1/8) while decoding. Pillow keeps both sides >= the
-        # requested ones, so ask for the working size of each side, not a square.
-        scale = WORK_SIDE / max(width, height)
+        # requested ones, so ask for the smallest wanted size of each side, not a square.
+        scale = min_side / max(width, height)
         if scale < 1:
             want = (max(1, round(width * scale)), max(1, round(height * scale)))
             if im.mode == "CMYK":
@@ -138,7 +160,7 @@ def _decode(image_mod: Any, im: Any, where: str, colour: bool) -> Working:
         thumb = np.asarray(
             rgb.resize((COLOUR_SIDE, COLOUR_SIDE), image_mod.Resampling.BOX), dtype=np.uint8
         )
-    return Working(np.ascontiguousarray(grey), np.ascontiguousarray(thumb))
+    return Working(np.ascontiguousarray(grey), np.ascontiguousarray(thumb), source_side)
 
 
 def _to_rgb(image_mod: Any, im: Any, colour: bool) -> Any:

@@ -19,7 +19,7 @@ happens to be close to a registered crop. Local features do not care where the f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,6 +56,11 @@ SCALE_RANGE = (0.1, 10.0)
 MAX_ROTATION_DEG = 12.0
 #: coordinates are stored in 1/16 px
 SUBPIXEL = 16
+#: a query keypoint's closest registered keypoint counts only when every other one of the same
+#: work (elsewhere in it) is farther than best / RATIO in descriptor bits (Lowe's ratio test)
+RATIO = 0.8
+#: ORB finds no keypoint this close to the image edge (its ``edgeThreshold``), px
+EDGE_PX = 15
 
 U8 = npt.NDArray[np.uint8]
 U64 = npt.NDArray[np.uint64]
@@ -89,7 +94,7 @@ def _orb() -> Any:
             nfeatures=FEATURES,
             scaleFactor=1.2,
             nlevels=8,
-            edgeThreshold=15,
+            edgeThreshold=EDGE_PX,
             patchSize=31,
             fastThreshold=10,
         )
@@ -118,7 +123,8 @@ def stretch(grey: U8) -> U8:
     if hi - lo < 1:
         return grey
     lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0, 255)
-    return np.asarray(np.rint(lut).astype(np.uint8)[grey], dtype=np.uint8)
+    table = np.rint(lut).astype(np.uint8)
+    return np.asarray(_cv2().LUT(np.ascontiguousarray(grey), table), dtype=np.uint8)
 
 
 def detect(grey: U8) -> Features:
@@ -157,10 +163,57 @@ def hamming(a: U8, b: U8) -> I64:
 
 @dataclass(frozen=True, slots=True)
 class LocalMatch:
+    """``query_points``: the query keypoints (indices) that agree with the geometry;
+    ``coverage``: their share of the query keypoints that the geometry maps inside the
+    registered image (1.0 when its size is unknown)."""
+
     work: int
     inliers: int
     scale: float
     rotation_deg: float
+    query_points: frozenset[int] = frozenset()
+    coverage: float = 1.0
+
+
+def _coverage(query: Features, matrix: F64, size: tuple[int, int] | None, inliers: int) -> float:
+    """``inliers`` / query keypoints that ``matrix`` maps inside the registered image (its
+    ORB edge margin left out). A copy or a crop has most of those keypoints repeated; a
+    look-alike (another star of the family, another card of the suit) shares a few parts
+    that happen to fit one geometry, and the rest of its keypoints fall on nothing."""
+    if size is None or len(query) == 0:
+        return 1.0
+    width, height = size
+    mapped = query.xy @ matrix[:, :2].T + matrix[:, 2]
+    edge = float(EDGE_PX)
+    inside = (
+        (mapped[:, 0] >= edge)
+        & (mapped[:, 0] < width - edge)
+        & (mapped[:, 1] >= edge)
+        & (mapped[:, 1] < height - edge)
+    )
+    return min(1.0, inliers / max(int(inside.sum()), inliers, 1))
+
+
+def _distinctive(query_row: I64, ref_xy: F64, dist: I64) -> F64:
+    """Candidate pairs of one work -> (n, 3) rows (query keypoint, x, y in 1/SUBPIXEL px):
+    each query keypoint's closest registered keypoint, kept only when it is distinctive.
+
+    Lowe's ratio test: when a second registered keypoint elsewhere in the same work (more
+    than :data:`REPROJECTION_PX` away) is nearly as close in descriptor space
+    (best > :data:`RATIO` x second), the query keypoint sits on a repeated part (a star's
+    tips, a flag's stripes, a card's suit signs) and says nothing about where it is; such
+    parts otherwise let two members of one design family line up on one geometry."""
+    order = np.lexsort((dist, query_row))
+    q, xy, d = query_row[order], ref_xy[order], dist[order]
+    first = np.flatnonzero(np.concatenate([[True], q[1:] != q[:-1]]))
+    group = np.repeat(np.arange(first.shape[0]), np.diff(np.append(first, q.shape[0])))
+    best_xy = xy[first][group]
+    far = np.hypot(*(xy - best_xy).T) > REPROJECTION_PX
+    rival = np.where(far, d, np.iinfo(np.int64).max)
+    second = np.minimum.reduceat(rival, first)
+    keep = d[first] < RATIO * second
+    rows = first[keep]
+    return np.column_stack([q[rows], np.rint(xy[rows] * SUBPIXEL)]).astype(np.float64)
 
 
 def verify(
@@ -169,20 +222,23 @@ def verify(
     work: I64,
     ref_descriptors: U8,
     ref_xy: F64,
+    ref_size: Callable[[int], tuple[int, int] | None] | None = None,
 ) -> Sequence[LocalMatch]:
     """Geometric verification of candidate keypoint pairs.
 
     ``query_row`` indexes ``query`` keypoints; ``work``, ``ref_descriptors`` (m, 32) and
-    ``ref_xy`` (m, 2) describe the registered keypoint of each candidate pair."""
+    ``ref_xy`` (m, 2) describe the registered keypoint of each candidate pair; ``ref_size``
+    gives a work's working-image (width, height), for the reported coverage."""
     if query_row.shape[0] == 0:
         return []
-    close = hamming(query.descriptors[query_row], ref_descriptors) <= MAX_DESCRIPTOR_DISTANCE
-    query_row, work, ref_xy = query_row[close], work[close], ref_xy[close]
+    dist = hamming(query.descriptors[query_row], ref_descriptors)
+    close = dist <= MAX_DESCRIPTOR_DISTANCE
+    query_row, work, ref_xy, dist = query_row[close], work[close], ref_xy[close], dist[close]
     if query_row.shape[0] < MIN_INLIERS:
         return []
     # only works with enough candidate pairs are verified (most works have a few chance hits)
     enough = np.bincount(work)[work] >= MIN_INLIERS
-    query_row, work, ref_xy = query_row[enough], work[enough], ref_xy[enough]
+    query_row, work, ref_xy, dist = query_row[enough], work[enough], ref_xy[enough], dist[enough]
     if query_row.shape[0] == 0:
         return []
     cv2 = _cv2()
@@ -192,10 +248,7 @@ def verify(
     ends = np.append(starts[1:], order.shape[0])
     for number, start, end in zip(works, starts, ends, strict=True):
         pick = order[start:end]
-        # one pair per (query keypoint, registered point): the tables repeat each pair
-        pairs = np.unique(
-            np.column_stack([query_row[pick], np.rint(ref_xy[pick] * SUBPIXEL)]), axis=0
-        )
+        pairs = _distinctive(query_row[pick], ref_xy[pick], dist[pick])
         if np.unique(pairs[:, 0]).shape[0] < MIN_INLIERS:
             continue
         src = query.xy[pairs[:, 0].astype(np.int64)].astype(np.float32)
@@ -222,5 +275,10 @@ def verify(
         rotation = float(np.degrees(np.arctan2(b, a)))
         if not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1] or abs(rotation) > MAX_ROTATION_DEG:
             continue
-        out.append(LocalMatch(int(number), int(distinct), scale, rotation))
+        size = ref_size(int(number)) if ref_size is not None else None
+        # reported, not a gate: calibration found true crops as low as 5 % (ORB repeats few
+        # keypoints across scales) and look-alikes under 30 %, so it separates nothing
+        coverage = _coverage(query, np.asarray(matrix, np.float64), size, distinct)
+        points = frozenset(int(p) for p in np.unique(pairs[inl, 0]))
+        out.append(LocalMatch(int(number), int(distinct), scale, rotation, points, coverage))
     return out
