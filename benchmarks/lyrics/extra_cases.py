@@ -50,6 +50,17 @@ def engine_v1() -> Iterator[LyricsFingerprinter]:
         hashing.UNITS[TokenKind.IDEOGRAPH] = saved
 
 
+@contextlib.contextmanager
+def engine_min7() -> Iterator[LyricsFingerprinter]:
+    """The decision shipped before this run: at least 7 words of evidence (now 6)."""
+    engine = LyricsFingerprinter()
+    engine.settings = MatchSettings(min_words=7.0)
+    yield engine
+
+
+COMPARISONS = {"engine_v1": engine_v1, "min_words7": engine_min7}
+
+
 def _index(engine: LyricsFingerprinter, works: Sequence[tuple[str, str]], folder: Path) -> Any:
     HashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
     writer = SegmentWriter(engine.aux_width)
@@ -98,7 +109,7 @@ def _evaluate(engine: LyricsFingerprinter, works: Sequence[tuple[str, str]],
 
 
 def run_quotes(lyrics: Sequence[Lyric], per_condition: int, seed: int = 14,
-               compare: bool = True) -> dict[str, Any]:
+               compare: bool = True, compare_with: str = "engine_v1") -> dict[str, Any]:
     rng = random.Random(seed)
     songs, cookies = fortune_cookies()
     works = [(f"fortune-song#{i}", t) for i, t in enumerate(songs)]
@@ -126,8 +137,8 @@ def run_quotes(lyrics: Sequence[Lyric], per_condition: int, seed: int = 14,
         "shipped": _evaluate(LyricsFingerprinter(), works, queries, negatives),
     }
     if compare:
-        with engine_v1() as old:
-            out["engine_v1"] = _evaluate(old, works, queries, negatives, examples=12)
+        with COMPARISONS[compare_with]() as old:
+            out[compare_with] = _evaluate(old, works, queries, negatives, examples=12)
     return out
 
 
@@ -145,7 +156,7 @@ def _grams(text: str, n: int = 4) -> set[str]:
 
 
 def run_cjk(registered: int, per_condition: int, seed: int = 14,
-            compare: bool = True) -> dict[str, Any]:
+            compare: bool = True, compare_with: str = "engine_v1") -> dict[str, Any]:
     rng = random.Random(seed)
     seen: set[str] = set()
     cis = []
@@ -193,6 +204,6 @@ def run_cjk(registered: int, per_condition: int, seed: int = 14,
         "shipped": _evaluate(LyricsFingerprinter(), works, queries, negatives),
     }
     if compare:
-        with engine_v1() as old:
-            out["engine_v1"] = _evaluate(old, works, queries, negatives)
+        with COMPARISONS[compare_with]() as old:
+            out[compare_with] = _evaluate(old, works, queries, negatives)
     return out

@@ -133,6 +133,23 @@ def test_evidence_needs_two_lyric_lines_or_a_long_run(
     assert only(relaxed.match_text(FILLER + one_line + ". " + FILLER, index), "jeanie")
 
 
+def test_six_words_across_two_lyric_lines_are_a_quote(
+    engine: LyricsFingerprinter, index: HashIndex
+) -> None:
+    # issue 14 regression: two short lyric lines (or two lines with a changed word) leave
+    # six intact words across the line break; a minimum of 7 words lost those quotes
+    found = only(engine.match_text(FILLER + "bright streams play, happy as the. " + FILLER,
+                                   index), "jeanie")
+    assert found.detail["lines"] == 2 and found.detail["words"] == 6.0
+    # six words on one lyric line stay a stock phrase, not a quote
+    assert engine.match_text(FILLER + "happy as the daisies that dance. " + FILLER,
+                             index) == []
+    strict = LyricsFingerprinter()
+    strict.settings = engine_module.MatchSettings(min_words=7.0)
+    assert strict.match_text(FILLER + "bright streams play, happy as the. " + FILLER,
+                             index) == []
+
+
 def test_covered_words_bridge_one_substituted_word() -> None:
     start = np.array([0, 1, 6], np.int64)  # windows 0-3, 1-4, (5 substituted), 6-9
     end = start + 3

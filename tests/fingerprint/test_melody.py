@@ -24,7 +24,12 @@ from tdmguard.fingerprint.melody import (
 )
 from tdmguard.fingerprint.melody import notes as notes_module
 from tdmguard.fingerprint.melody.alignment import smith_waterman
-from tdmguard.fingerprint.melody.encoding import ngram_keys, tokens
+from tdmguard.fingerprint.melody.encoding import (
+    interval_keys,
+    is_interval_key,
+    ngram_keys,
+    tokens,
+)
 from tdmguard.fingerprint.melody.notes import lines_from_music21, write_midi
 from tdmguard.index import HashIndex, SegmentWriter
 from tdmguard.vocab import Modality
@@ -152,6 +157,67 @@ def test_excerpt_with_note_edits_is_identified(
             ranked = engine.rank(engine.fingerprint_lines([q]), index)
             found += bool(ranked) and ranked[0].work_id == name
     assert found == 6
+
+
+@pytest.mark.parametrize("edits", [1, 2])
+def test_edited_excerpt_is_reported_at_the_shipped_decision(
+    engine: MelodyFingerprinter, index: HashIndex, ref_lines: dict[str, list[NoteLine]],
+    edits: int,
+) -> None:
+    # issue 14: 16-note excerpts with up to 2 edits are *matched*, not only ranked first;
+    # the per-query significance carries those the absolute raw-score rule misses
+    rng = np.random.default_rng(10 + edits)
+    by_significance = 0
+    for name in ("foster-jeanie.mid", "bach-bwv66.6.mxl"):
+        line = ref_lines[name][0]
+        for start in (0, 8, 16):
+            q = _edit(_excerpt(line, start, 16, shift=-2, tempo=0.5), rng, edits)
+            ranked = engine.rank(engine.fingerprint_lines([q]), index)
+            assert ranked and ranked[0].work_id == name
+            top = ranked[0]
+            assert engine.decide(top) >= 0.5, (name, start, top)
+            by_significance += engine.calibrated(top.raw, top.query_tokens) < 0.5
+            assert top.raw <= top.self_max + 1e-9
+            matches = engine.match(engine.fingerprint_lines([q]), index)
+            assert matches[0].work_id == name and matches[0].detail["significance"] > 0.5
+    if edits == 2:
+        assert by_significance >= 1  # the raw rule alone would have missed these
+
+
+def test_significance_needs_other_candidates_for_the_margin(
+    engine: MelodyFingerprinter,
+) -> None:
+    from tdmguard.fingerprint.melody import MelodyCandidate
+
+    lone = MelodyCandidate(0, "w", 12.0, 30.0, 0, 0, 0, 16, 0, 16, 15, self_max=20.0,
+                           runner_up=0.0, others=0)
+    crowd = MelodyCandidate(0, "w", 12.0, 30.0, 0, 0, 0, 16, 0, 16, 15, self_max=20.0,
+                            runner_up=4.0, others=5)
+    assert engine.significance(lone) == pytest.approx(0.6)  # the share alone
+    assert engine.significance(crowd) == pytest.approx((12 + 0.25 * 8) / 20)
+    assert engine.decide(lone) < 0.5 < engine.decide(
+        MelodyCandidate(0, "w", 16.0, 30.0, 0, 0, 0, 16, 0, 16, 15, self_max=20.0))
+    # under the floor the share does not count, however high
+    tiny = MelodyCandidate(0, "w", 6.0, 9.0, 0, 0, 0, 8, 0, 8, 7, self_max=6.0)
+    assert engine.decide(tiny) < 0.5
+
+
+def test_rhythm_free_keys_find_another_rhythm_of_the_tune(
+    engine: MelodyFingerprinter, index: HashIndex, ref_lines: dict[str, list[NoteLine]],
+) -> None:
+    # issue 14: another setting of the tune with other note values (re-barred): the
+    # interval/rhythm n-grams change, the interval keys do not
+    line = ref_lines["bach-bwv66.6.mxl"][0]
+    rng = np.random.default_rng(3)
+    ioi = rng.choice([0.5, 1.0, 1.5, 2.0], len(line))
+    other = NoteLine("q", np.concatenate(([0.0], np.cumsum(ioi[:-1]))),
+                     (line.pitches + 3).astype(np.int16), ioi.copy())
+    assert not np.intersect1d(ngram_keys(tokens(line)), ngram_keys(tokens(other))).shape[0] > 5
+    assert np.array_equal(interval_keys(tokens(line)), interval_keys(tokens(other)))
+    fp = engine.fingerprint_lines([other])
+    assert is_interval_key(fp.keys).sum() == len(line) - 1 - 4
+    matches = engine.match(fp, index)
+    assert matches and matches[0].work_id == "bach-bwv66.6.mxl"
 
 
 def test_demo_query_matches_foster_and_unregistered_matches_nothing(

@@ -13,8 +13,12 @@ Token ``i`` of a line describes the step from note ``i`` to note ``i + 1``:
 Codes: ``1 + (interval + 12) * 9 + (ratio_class + 4)`` in 1..225; 0 means "unknown".
 
 An n-gram key packs ``N`` consecutive codes into the low bytes of a uint64 with a kind tag
-in the top byte: injective, so no hash collisions. Each key carries ``AUX_WIDTH`` int32
-columns: line number, token position, and the codes of a context window of
+in the top byte: injective, so no hash collisions. A second kind of key (tag ``P``) packs
+the pitch intervals alone of ``PN`` consecutive tokens: another setting of a tune (re-barred,
+in another metre, with other note values) keeps its intervals while its rhythm classes
+change, and these keys still find it; the alignment then credits the intervals. Each key
+carries ``AUX_WIDTH`` int32 columns: line number, token position, and the codes of a
+context window of
 ``CONTEXT_BEFORE + CONTEXT_AFTER`` tokens around it, packed four per int32. The context lets
 :mod:`.engine` rebuild the reference's tokens around the hits for alignment from the index
 alone, without storing melodies anywhere else.
@@ -33,11 +37,14 @@ __all__ = [
     "AUX_WIDTH",
     "CONTEXT_BEFORE",
     "CONTEXT_LEN",
+    "PN",
     "RATIO_CLASSES",
     "KeyedLines",
     "N",
     "code_parts",
     "encode_lines",
+    "interval_keys",
+    "is_interval_key",
     "ngram_keys",
     "tokens",
     "unpack_context",
@@ -52,6 +59,8 @@ N = 4  # tokens per n-gram (5 notes)
 MAX_INTERVAL = 12
 RATIO_CLASSES = 9  # -4 .. 4
 KIND_TAG = np.uint64(0x4D) << np.uint64(56)  # "M": interval+ratio 4-grams
+PN = 5  # tokens per interval-only n-gram (6 notes)
+P_TAG = np.uint64(0x50) << np.uint64(56)  # "P": pitch-interval 5-grams, rhythm left out
 CONTEXT_BEFORE = 10
 CONTEXT_AFTER = 14  # counting the key's own first token
 CONTEXT_LEN = CONTEXT_BEFORE + CONTEXT_AFTER  # 24 codes = 6 int32 columns
@@ -95,6 +104,25 @@ def ngram_keys(codes: U8) -> U64:
     return key | KIND_TAG
 
 
+def interval_keys(codes: U8) -> U64:
+    """Rhythm-free keys: the pitch intervals of every ``PN`` consecutive tokens, shape
+    (len(codes) - PN + 1,) (or (0,)); key ``i`` starts at token ``i`` like ``ngram_keys``."""
+    if codes.shape[0] < PN:
+        return np.zeros(0, dtype=np.uint64)
+    c = codes.astype(np.int64) - 1
+    iv = (c // RATIO_CLASSES + 1).astype(np.uint64)  # interval + 13, in 1..25
+    windows = np.lib.stride_tricks.sliding_window_view(iv, PN)
+    key = np.zeros(windows.shape[0], dtype=np.uint64)
+    for k in range(PN):
+        key |= windows[:, k] << np.uint64(8 * (PN - 1 - k))
+    return key | P_TAG
+
+
+def is_interval_key(keys: U64) -> npt.NDArray[np.bool_]:
+    """Which keys are rhythm-free interval keys (``interval_keys``)."""
+    return np.asarray((keys >> np.uint64(56)) == np.uint64(0x50))
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class KeyedLines:
     """All keys of a set of lines: ``keys`` (m,) uint64; ``aux`` (m, AUX_WIDTH) int32."""
@@ -103,30 +131,31 @@ class KeyedLines:
     aux: I32
 
 
-def encode_lines(lines: list[NoteLine], *, max_keys: int) -> KeyedLines:
-    """Keys and aux columns for every line (line number = index in ``lines``)."""
+def encode_lines(lines: list[NoteLine], *, max_keys: int, rhythm_free: bool = True
+                 ) -> KeyedLines:
+    """Keys and aux columns for every line (line number = index in ``lines``): the
+    interval/rhythm n-grams, then (``rhythm_free``) the interval-only ones, each with the
+    line, the position of its first token and the context around it."""
     keys: list[U64] = []
     auxs: list[I32] = []
     total = 0
     for line_no, line in enumerate(lines):
         codes = tokens(line)
-        line_keys = ngram_keys(codes)
-        m = line_keys.shape[0]
-        if m == 0:
-            continue
-        m = min(m, max_keys - total)
-        if m <= 0:
-            break
         padded = np.zeros(codes.shape[0] + CONTEXT_LEN, dtype=np.uint8)
         padded[CONTEXT_BEFORE : CONTEXT_BEFORE + codes.shape[0]] = codes
-        windows = np.lib.stride_tricks.sliding_window_view(padded, CONTEXT_LEN)[:m]
-        aux = np.empty((m, AUX_WIDTH), dtype=np.int32)
-        aux[:, 0] = line_no
-        aux[:, 1] = np.arange(m, dtype=np.int32)
-        aux[:, 2:] = np.ascontiguousarray(windows).view("<i4")
-        keys.append(line_keys[:m])
-        auxs.append(aux)
-        total += m
+        kinds = [ngram_keys(codes)] + ([interval_keys(codes)] if rhythm_free else [])
+        for line_keys in kinds:
+            m = min(line_keys.shape[0], max_keys - total)
+            if m <= 0:
+                continue
+            windows = np.lib.stride_tricks.sliding_window_view(padded, CONTEXT_LEN)[:m]
+            aux = np.empty((m, AUX_WIDTH), dtype=np.int32)
+            aux[:, 0] = line_no
+            aux[:, 1] = np.arange(m, dtype=np.int32)
+            aux[:, 2:] = np.ascontiguousarray(windows).view("<i4")
+            keys.append(line_keys[:m])
+            auxs.append(aux)
+            total += m
     if not keys:
         return KeyedLines(np.zeros(0, np.uint64), np.zeros((0, AUX_WIDTH), np.int32))
     return KeyedLines(np.concatenate(keys), np.concatenate(auxs))

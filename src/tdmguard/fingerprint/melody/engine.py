@@ -16,17 +16,28 @@ Matching (anchors.md section 4) runs in three stages:
    with the right interval but another rhythm class, or a rhythm with an interval off by one
    or two semitones, gains part of it; mismatches and gaps cost.
 
-The raw alignment score (in weighted tokens) maps to a calibrated score
-``1 / (1 + exp(-(raw - threshold_raw) / scale_raw))``; a match is reported when it is at
-least 0.5, i.e. when ``raw >= threshold_raw``. Both constants were fitted by
-``benchmarks/melody`` so that 1 % of excerpts of unregistered folk songs pass (see
-docs/melody.md).
+Decision (``MelodyFingerprinter.decide``): a candidate is a match when either
+
+- its raw alignment score (in weighted tokens) reaches ``threshold(query tokens)``: the
+  absolute rule, which rises with the query line's length; or
+- its *significance* reaches ``significance_threshold`` (and the raw score
+  ``significance_floor``): the score as a share of the query line's own maximum (the sum of
+  its token weights: what an exact copy scores), plus ``significance_margin`` times its lead
+  over the best other work, also as a share of that maximum, when at least
+  ``significance_others`` other works were aligned (the other candidates are the query's own
+  background: a copied excerpt stands out of them, a chance alignment does not; with fewer,
+  in a small index, the share alone counts). A copy with a few edited notes keeps most of its
+  own maximum even when its raw score is low because the excerpt is made of common formulae.
+
+The reported score maps both to (0, 1) with 0.5 at either threshold and takes the larger.
+All constants were fitted by ``benchmarks/melody`` on a calibration draw that the reported
+figures leave out (see docs/melody.md).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -45,6 +56,7 @@ from tdmguard.fingerprint.melody.encoding import (
     N,
     code_parts,
     encode_lines,
+    is_interval_key,
     unpack_context,
 )
 from tdmguard.fingerprint.melody.notes import NoteLine, read_note_lines
@@ -56,7 +68,7 @@ F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 U8 = npt.NDArray[np.uint8]
 
-ENGINE = "melody-ngram-align/1"
+ENGINE = "melody-ngram-align/2"  # /2: rhythm-free interval keys (re-register /1 works)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +99,18 @@ class MelodySettings:
     # doubling of the query line beyond 15 tokens (fitted on whole held-out works).
     threshold_per_doubling: float = 8.0
     scale_raw: float = 1.0
+    # Rhythm-free interval keys (encoding.interval_keys): found candidates whose rhythm
+    # differs (another setting, re-barred); their vote counts this share of the rarity of
+    # the interval/rhythm n-gram at the same query position.
+    rhythm_free: bool = True
+    rhythm_free_vote: float = 0.5
+    rhythm_free_max_hits: int = 500  # stop-gram cut-off of those (scale runs are common)
+    # Per-query significance (module docstring), fitted on held-aside excerpts of 16 notes.
+    significance_threshold: float = 0.74
+    significance_margin: float = 0.25
+    significance_others: int = 3
+    significance_floor: float = 10.0
+    significance_scale: float = 0.03
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +130,9 @@ class MelodyCandidate:
     ref_start: int
     ref_end: int
     query_tokens: int  # length of the query line in tokens (notes - 1)
+    self_max: float = 0.0  # raw score of an exact copy of the query line
+    runner_up: float = 0.0  # raw score of the best other work (0: none)
+    others: int = 0  # other works aligned for this query
 
 
 @dataclass(slots=True)
@@ -128,7 +155,8 @@ class MelodyFingerprinter:
 
     def fingerprint_lines(self, lines: list[NoteLine]) -> Fingerprint:
         """Fingerprint note lines: one key per n-gram, aux = (line, position, context)."""
-        keyed = encode_lines(lines, max_keys=self.settings.max_keys)
+        keyed = encode_lines(lines, max_keys=self.settings.max_keys,
+                             rhythm_free=self.settings.rhythm_free)
         meta: dict[str, float | int | str] = {
             "lines": len(lines),
             "notes": sum(len(line) for line in lines),
@@ -147,7 +175,7 @@ class MelodyFingerprinter:
         """Registered works whose melody the query contains, best first, above threshold."""
         out: list[Match] = []
         for cand in self.rank(query, index):
-            score = self.calibrated(cand.raw, cand.query_tokens)
+            score = self.decide(cand)
             if score < 0.5:
                 continue
             out.append(
@@ -164,6 +192,7 @@ class MelodyFingerprinter:
                             "query_line": cand.query_line,
                             "ref_line": cand.ref_line,
                             "raw_score": round(cand.raw, 3),
+                            "significance": round(self.significance(cand), 3),
                             "vote_bits": round(cand.votes, 2),
                         }
                     ),
@@ -184,6 +213,28 @@ class MelodyFingerprinter:
         z = (raw - self.threshold(query_tokens)) / self.settings.scale_raw
         return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
 
+    def significance(self, cand: MelodyCandidate) -> float:
+        """Share of the query line's own maximum that the alignment reaches, plus
+        ``significance_margin`` times the lead over the best other work (as a share of the
+        same maximum) when at least ``significance_others`` other works were aligned."""
+        s = self.settings
+        if cand.self_max <= 0:
+            return 0.0
+        lead = 0.0
+        if cand.others >= s.significance_others:
+            lead = s.significance_margin * max(0.0, cand.raw - cand.runner_up)
+        return (cand.raw + lead) / cand.self_max
+
+    def decide(self, cand: MelodyCandidate) -> float:
+        """Calibrated score in (0, 1) of a ranked candidate; >= 0.5 is a match (either the
+        absolute raw-score rule or the per-query significance, module docstring)."""
+        s = self.settings
+        score = self.calibrated(cand.raw, cand.query_tokens)
+        if cand.raw >= s.significance_floor:
+            z = (self.significance(cand) - s.significance_threshold) / s.significance_scale
+            score = max(score, 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))))
+        return score
+
     def rank(self, query: Fingerprint, index: HashLookup) -> list[MelodyCandidate]:
         """Every verified candidate (no threshold), best raw score first."""
         if query.engine != self.engine:
@@ -196,13 +247,14 @@ class MelodyFingerprinter:
         if (query.aux.shape[1] != AUX_WIDTH or int(query.aux[:, :2].min()) < 0
                 or int(query.aux[:, 1].max()) > s.max_keys):
             raise InputError("melody fingerprint has malformed aux columns", where="melody query")
-        idf = self.background.idf_bits(query.keys)
+        idf = self._row_idf(query)
         hits = index.lookup(query.keys)
         q_row = np.asarray(hits.query_row, dtype=np.int64)
         if q_row.shape[0] == 0:
             return []
         per_row = np.bincount(q_row, minlength=m)
-        keep = per_row[q_row] <= s.max_hits_per_key
+        cap = np.where(is_interval_key(query.keys), s.rhythm_free_max_hits, s.max_hits_per_key)
+        keep = per_row[q_row] <= cap[q_row]
         q_row = q_row[keep]
         work = np.asarray(hits.work, dtype=np.int64)[keep]
         r_aux = np.asarray(hits.aux, dtype=np.int32)[keep]
@@ -223,23 +275,56 @@ class MelodyFingerprinter:
             if best is not None:
                 wid = hits.work_ids[int(w)]
                 q_len = int(q_tokens[best[1]].shape[0])
+                self_max = float(q_weights[best[1]].sum())
                 out.append(
-                    MelodyCandidate(int(w), wid, best[0], float(votes[w]), *best[1:], q_len)
+                    MelodyCandidate(int(w), wid, best[0], float(votes[w]), *best[1:], q_len,
+                                    self_max)
                 )
         out.sort(key=lambda c: -c.raw)
+        # each candidate's runner-up: the best score of another work (a work id listed
+        # twice, in two segments, is one work)
+        ranked: list[MelodyCandidate] = []
+        for c in out:
+            others = [o.raw for o in out if o.work_id != c.work_id]
+            ranked.append(replace(c, runner_up=max(others, default=0.0), others=len(others)))
+        return ranked
+
+    def _row_idf(self, query: Fingerprint) -> F64:
+        """Rarity (bits) of each query row: the background idf of an interval/rhythm key;
+        ``rhythm_free_vote`` times that of the interval/rhythm key at the same line and
+        position for a rhythm-free key (the shipped table counts the former only)."""
+        idf = self.background.idf_bits(query.keys)
+        free = is_interval_key(query.keys)
+        if not free.any():
+            return idf
+        stride = np.int64(self.settings.max_keys + 1)
+        at = query.aux[:, 0].astype(np.int64) * stride + query.aux[:, 1].astype(np.int64)
+        m_at, m_idf = at[~free], idf[~free]
+        order = np.argsort(m_at, kind="stable")
+        m_at, m_idf = m_at[order], m_idf[order]
+        out = idf.copy()
+        if m_at.shape[0] == 0:
+            out[free] = 0.0
+            return out
+        pos = np.minimum(np.searchsorted(m_at, at[free]), m_at.shape[0] - 1)
+        same = m_at[pos] == at[free]
+        out[free] = np.where(same, self.settings.rhythm_free_vote * m_idf[pos], 0.0)
         return out
 
     def _query_tokens(self, query: Fingerprint, idf: F64) -> tuple[dict[int, U8], dict[int, F64]]:
         """Rebuild each query line's tokens from its own contexts, and per-token weights:
-        the mean rarity (idf) of the n-grams covering the token, in ``idf_unit_bits``."""
+        the mean rarity (idf) of the interval/rhythm n-grams covering the token, in
+        ``idf_unit_bits``."""
         s = self.settings
-        ctx = unpack_context(query.aux)
-        lines = query.aux[:, 0]
+        own = ~is_interval_key(query.keys)
+        ctx = unpack_context(query.aux)[own]
+        idf = idf[own]
+        lines = query.aux[own, 0]
         tokens: dict[int, U8] = {}
         weights: dict[int, F64] = {}
         for line in np.unique(lines):
             rows = np.flatnonzero(lines == line)
-            pos = query.aux[rows, 1].astype(np.int64)
+            pos = query.aux[own][rows, 1].astype(np.int64)
             length = int(pos.max()) + N
             toks = np.zeros(length, dtype=np.uint8)
             cover = pos[:, None] + np.arange(N)
