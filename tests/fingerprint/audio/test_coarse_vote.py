@@ -7,7 +7,7 @@ from collections import Counter
 
 import numpy as np
 
-from tdmguard.fingerprint.audio.coarse_vote import top_cells
+from tdmguard.fingerprint.audio.coarse_vote import top_cells, top_cells_both
 
 FACTORS = np.geomspace(0.8, 1.25, 9)
 BIN = 8.0
@@ -63,3 +63,12 @@ def test_query_time_does_not_grow_on_a_sparse_table() -> None:
         top_cells(work, qc, rt, FACTORS, BIN, 0.0, 64)
         times.append(time.perf_counter() - t)
     assert sorted(times)[len(times) // 2] < 0.02  # median; the old path took ~60 ms
+
+
+def test_both_shifts_in_one_pass_give_the_single_shift_answers() -> None:
+    work, qc, rt = _hits(300, 20_000, 4)
+    both = top_cells_both(work, qc, rt, FACTORS, BIN, 32)
+    for shift, got in zip((0.0, 0.5), both, strict=True):
+        single = top_cells(work, qc, rt, FACTORS, BIN, shift, 32)
+        assert got[2:] == single[2:]
+        assert np.array_equal(got[0], single[0]) and np.array_equal(got[1], single[1])

@@ -91,7 +91,7 @@ def align_hits(
     cannot be on the line).
     """
     # compiled kernels: imported here so that importing the engine needs no numba
-    from tdmguard.fingerprint.audio.coarse_vote import top_cells
+    from tdmguard.fingerprint.audio.coarse_vote import top_cells_both
 
     if qt.shape[0] < p.min_score:
         return []
@@ -101,10 +101,8 @@ def align_hits(
     # stage 1: (work, factor, offset bin) votes, with bins shifted by half to catch edges
     n_f = factors.shape[0]
     best_per_work: dict[int, tuple[int, float, float]] = {}
-    for shift in (0.0, 0.5):
-        cells, counts, omin, span = top_cells(
-            work, qc, rt, factors, p.coarse_bin, shift, 4 * p.candidates
-        )
+    both = top_cells_both(work, qc, rt, factors, p.coarse_bin, 4 * p.candidates)
+    for shift, (cells, counts, omin, span) in zip((0.0, 0.5), both, strict=True):
         strong = counts >= p.min_votes
         cells, counts = cells[strong], counts[strong]
         if cells.shape[0] == 0:

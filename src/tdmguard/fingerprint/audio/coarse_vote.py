@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from tdmguard.errors import MissingExtraError
 
-__all__ = ["TABLE_BITS", "select_hits", "top_cells"]
+__all__ = ["TABLE_BITS", "select_hits", "top_cells", "top_cells_both"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -148,6 +148,103 @@ def _members(
     return out[:m]
 
 
+@njit(cache=True, nogil=True)
+def _bounds2(work: I64, qc: F64, rt: F64, factors: F64, bin_width: float) -> I64:
+    """``[lo0, hi0, lo1, hi1]``: the offset-bin range of the unshifted and half-shifted bins."""
+    n = qc.shape[0]
+    out = np.empty(4, np.int64)
+    out[0] = out[2] = np.iinfo(np.int64).max
+    out[1] = out[3] = np.iinfo(np.int64).min
+    for f in range(factors.shape[0]):
+        s = factors[f]
+        for i in range(n):
+            x = (rt[i] - s * qc[i]) / bin_width
+            ob0 = int(np.floor(x + 0.0))
+            ob1 = int(np.floor(x + 0.5))
+            out[0] = min(out[0], ob0)
+            out[1] = max(out[1], ob0)
+            out[2] = min(out[2], ob1)
+            out[3] = max(out[3], ob1)
+    return out
+
+
+@njit(cache=True, nogil=True)
+def _votes2(
+    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, b: I64
+) -> tuple[I32, I64, I64]:
+    """Both shifts' votes in one pass: tables shape (2, 2^TABLE_BITS), and each table's
+    touched slots (as :func:`_votes`)."""
+    n = qc.shape[0]
+    n_f = factors.shape[0]
+    span0 = b[1] - b[0] + 1
+    span1 = b[3] - b[2] + 1
+    votes = np.zeros((2, 1 << TABLE_BITS), np.int32)
+    room = min(n * n_f, 1 << TABLE_BITS)
+    touched0 = np.empty(room, np.int64)
+    touched1 = np.empty(room, np.int64)
+    t0 = 0
+    t1 = 0
+    mult = np.uint64(_GOLDEN)
+    down = np.uint64(64 - TABLE_BITS)
+    for f in range(n_f):
+        s = factors[f]
+        for i in range(n):
+            x = (rt[i] - s * qc[i]) / bin_width
+            wf = work[i] * n_f + f
+            key0 = wf * span0 + (int(np.floor(x + 0.0)) - b[0])
+            slot0 = np.int64((np.uint64(key0) * mult) >> down)
+            if votes[0, slot0] == 0:
+                touched0[t0] = slot0
+                t0 += 1
+            votes[0, slot0] += 1
+            key1 = wf * span1 + (int(np.floor(x + 0.5)) - b[2])
+            slot1 = np.int64((np.uint64(key1) * mult) >> down)
+            if votes[1, slot1] == 0:
+                touched1[t1] = slot1
+                t1 += 1
+            votes[1, slot1] += 1
+    return votes, touched0[:t0], touched1[:t1]
+
+
+@njit(cache=True, nogil=True)
+def _members2(
+    work: I64,
+    qc: F64,
+    rt: F64,
+    factors: F64,
+    bin_width: float,
+    b: I64,
+    mark: npt.NDArray[np.uint8],
+    total0: int,
+    total1: int,
+) -> tuple[I64, I64]:
+    """:func:`_members` for both shifts in one pass (``mark`` shape (2, 2^TABLE_BITS))."""
+    n = qc.shape[0]
+    n_f = factors.shape[0]
+    span0 = b[1] - b[0] + 1
+    span1 = b[3] - b[2] + 1
+    out0 = np.empty(total0, np.int64)
+    out1 = np.empty(total1, np.int64)
+    m0 = 0
+    m1 = 0
+    mult = np.uint64(_GOLDEN)
+    down = np.uint64(64 - TABLE_BITS)
+    for f in range(n_f):
+        s = factors[f]
+        for i in range(n):
+            x = (rt[i] - s * qc[i]) / bin_width
+            wf = work[i] * n_f + f
+            key0 = wf * span0 + (int(np.floor(x + 0.0)) - b[0])
+            if mark[0, np.int64((np.uint64(key0) * mult) >> down)] != 0:
+                out0[m0] = key0
+                m0 += 1
+            key1 = wf * span1 + (int(np.floor(x + 0.5)) - b[2])
+            if mark[1, np.int64((np.uint64(key1) * mult) >> down)] != 0:
+                out1[m1] = key1
+                m1 += 1
+    return out0[:m0], out1[:m1]
+
+
 def select_hits(
     row: I64,
     q_t: F64,
@@ -200,18 +297,57 @@ def top_cells(
     """
     votes, touched, lo, span = _votes(work, qc, rt, factors, float(bin_width), float(shift))
     table = votes.shape[0]
-    # select among the slots that got votes only: np.argpartition over the whole, mostly
-    # empty table cost ~60 ms per call on a small index (introselect degrades on many equal
-    # values). With at most n_top voted slots the choice is all of them, as before; beyond
-    # that only slots tied at the cut may differ, and those hold the fewest votes kept
-    if touched.shape[0] <= n_top:
-        best = touched
-    else:
-        values = votes[touched]
-        best = touched[np.argpartition(values, values.shape[0] - n_top)[values.shape[0] - n_top :]]
+    best = _best_slots(votes, touched, n_top)
     mark = np.zeros(table, dtype=np.uint8)
     mark[best] = 1
     total = int(votes[best].sum())  # the marked slots' votes: exactly the members' count
     keys = _members(work, qc, rt, factors, float(bin_width), float(shift), lo, span, mark, total)
     cells, counts = np.unique(keys, return_counts=True)
     return cells, counts.astype(np.int64), int(lo), int(span)
+
+
+def _best_slots(votes: I32, touched: I64, n_top: int) -> I64:
+    # select among the slots that got votes only: np.argpartition over the whole, mostly
+    # empty table cost ~60 ms per call on a small index (introselect degrades on many equal
+    # values). With at most n_top voted slots the choice is all of them, as before; beyond
+    # that only slots tied at the cut may differ, and those hold the fewest votes kept
+    if touched.shape[0] <= n_top:
+        return touched
+    values = votes[touched]
+    out: I64 = touched[np.argpartition(values, values.shape[0] - n_top)[values.shape[0] - n_top :]]
+    return out
+
+
+def top_cells_both(
+    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, n_top: int
+) -> list[tuple[I64, I64, int, int]]:
+    """``[top_cells(..., shift=0.0, ...), top_cells(..., shift=0.5, ...)]``, the same values,
+    computed together: each hit's offset is computed once per factor for both bin grids
+    (three passes over the hits instead of six)."""
+    work = np.ascontiguousarray(work, dtype=np.int64)
+    qc = np.ascontiguousarray(qc, dtype=np.float64)
+    rt = np.ascontiguousarray(rt, dtype=np.float64)
+    factors = np.ascontiguousarray(factors, dtype=np.float64)
+    b = _bounds2(work, qc, rt, factors, float(bin_width))
+    votes, touched0, touched1 = _votes2(work, qc, rt, factors, float(bin_width), b)
+    mark = np.zeros(votes.shape, dtype=np.uint8)
+    best0 = _best_slots(votes[0], touched0, n_top)
+    best1 = _best_slots(votes[1], touched1, n_top)
+    mark[0, best0] = 1
+    mark[1, best1] = 1
+    keys0, keys1 = _members2(
+        work,
+        qc,
+        rt,
+        factors,
+        float(bin_width),
+        b,
+        mark,
+        int(votes[0, best0].sum()),
+        int(votes[1, best1].sum()),
+    )
+    out: list[tuple[I64, I64, int, int]] = []
+    for keys, lo, hi in ((keys0, b[0], b[1]), (keys1, b[2], b[3])):
+        cells, counts = np.unique(keys, return_counts=True)
+        out.append((cells, counts.astype(np.int64), int(lo), int(hi - lo + 1)))
+    return out
