@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from tdmguard.errors import MissingExtraError
 
-__all__ = ["TABLE_BITS", "select_hits", "top_cells", "top_cells_both"]
+__all__ = ["TABLE_BITS", "best_cells_per_work", "select_hits", "top_cells"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -149,100 +149,129 @@ def _members(
 
 
 @njit(cache=True, nogil=True)
-def _bounds2(work: I64, qc: F64, rt: F64, factors: F64, bin_width: float) -> I64:
-    """``[lo0, hi0, lo1, hi1]``: the offset-bin range of the unshifted and half-shifted bins."""
-    n = qc.shape[0]
-    out = np.empty(4, np.int64)
-    out[0] = out[2] = np.iinfo(np.int64).max
-    out[1] = out[3] = np.iinfo(np.int64).min
-    for f in range(factors.shape[0]):
-        s = factors[f]
-        for i in range(n):
-            x = (rt[i] - s * qc[i]) / bin_width
-            ob0 = int(np.floor(x + 0.0))
-            ob1 = int(np.floor(x + 0.5))
-            out[0] = min(out[0], ob0)
-            out[1] = max(out[1], ob0)
-            out[2] = min(out[2], ob1)
-            out[3] = max(out[3], ob1)
-    return out
+def _per_work(
+    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, n_works: int, min_votes: int
+) -> tuple[I64, I64, I64, I64, I64]:
+    """Each work's most voted (factor, offset bin) cell, counted exactly.
 
-
-@njit(cache=True, nogil=True)
-def _votes2(
-    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, b: I64
-) -> tuple[I32, I64, I64]:
-    """Both shifts' votes in one pass: tables shape (2, 2^TABLE_BITS), and each table's
-    touched slots (as :func:`_votes`)."""
-    n = qc.shape[0]
+    Hits are grouped by work (a counting sort); each work's cells are counted in a small
+    dense table (factors x its own offset-bin range, both bin grids), which stays in cache
+    and is cleared by the same walk, so the cost is linear in the hits whatever the index
+    size. Ties keep the lowest (factor, bin); the half-shifted grid wins only with strictly
+    more votes. Returns, for the works whose best cell has ``>= min_votes`` votes: (work,
+    votes, factor index, offset bin, shift 0 or 1).
+    """
+    n = work.shape[0]
     n_f = factors.shape[0]
-    span0 = b[1] - b[0] + 1
-    span1 = b[3] - b[2] + 1
-    votes = np.zeros((2, 1 << TABLE_BITS), np.int32)
-    room = min(n * n_f, 1 << TABLE_BITS)
-    touched0 = np.empty(room, np.int64)
-    touched1 = np.empty(room, np.int64)
-    t0 = 0
-    t1 = 0
-    mult = np.uint64(_GOLDEN)
-    down = np.uint64(64 - TABLE_BITS)
-    for f in range(n_f):
-        s = factors[f]
-        for i in range(n):
-            x = (rt[i] - s * qc[i]) / bin_width
-            wf = work[i] * n_f + f
-            key0 = wf * span0 + (int(np.floor(x + 0.0)) - b[0])
-            slot0 = np.int64((np.uint64(key0) * mult) >> down)
-            if votes[0, slot0] == 0:
-                touched0[t0] = slot0
-                t0 += 1
-            votes[0, slot0] += 1
-            key1 = wf * span1 + (int(np.floor(x + 0.5)) - b[2])
-            slot1 = np.int64((np.uint64(key1) * mult) >> down)
-            if votes[1, slot1] == 0:
-                touched1[t1] = slot1
-                t1 += 1
-            votes[1, slot1] += 1
-    return votes, touched0[:t0], touched1[:t1]
+    first = np.zeros(n_works + 1, np.int64)
+    for i in range(n):
+        first[work[i] + 1] += 1
+    for w in range(n_works):
+        first[w + 1] += first[w]
+    # the hits' offsets in bin units, grouped by work (contiguous: the loops below stay in
+    # cache whatever the order of the hits)
+    fill = first[:-1].copy()
+    r_b = np.empty(n, np.float64)
+    q_b = np.empty(n, np.float64)
+    for i in range(n):
+        j = fill[work[i]]
+        r_b[j] = rt[i] / bin_width
+        q_b[j] = qc[i] / bin_width
+        fill[work[i]] += 1
+    s_min = factors.min()
+    s_max = factors.max()
+    table = np.zeros(1 << 16, np.int32)
+    o_w = np.empty(n_works, np.int64)
+    o_c = np.empty(n_works, np.int64)
+    o_f = np.empty(n_works, np.int64)
+    o_b = np.empty(n_works, np.int64)
+    o_s = np.empty(n_works, np.int64)
+    k = 0
+    for w in range(n_works):
+        a = first[w]
+        b = first[w + 1]
+        if b - a < min_votes:
+            continue
+        r_lo = np.inf
+        r_hi = -np.inf
+        q_lo = np.inf
+        q_hi = -np.inf
+        for j in range(a, b):
+            r_lo = min(r_lo, r_b[j])
+            r_hi = max(r_hi, r_b[j])
+            q_lo = min(q_lo, q_b[j])
+            q_hi = max(q_hi, q_b[j])
+        # bounds of rt - s * qc (in bins) over the factors (s > 0), with a bin to spare
+        lo = int(np.floor(min(r_lo - s_min * q_hi, r_lo - s_max * q_hi))) - 1
+        nb = int(np.floor(max(r_hi - s_min * q_lo, r_hi - s_max * q_lo))) + 3 - lo
+        size = 2 * n_f * nb
+        if size > table.shape[0]:
+            table = np.zeros(2 * size, np.int32)
+        half = n_f * nb
+        best0 = 0
+        cell0 = 0
+        best1 = 0
+        cell1 = 0
+        for f in range(n_f):
+            s = factors[f]
+            for j in range(a, b):
+                x = r_b[j] - s * q_b[j]
+                c0 = f * nb + (int(np.floor(x)) - lo)
+                v = table[c0] + 1
+                table[c0] = v
+                if v > best0 or (v == best0 and c0 < cell0):
+                    best0 = v
+                    cell0 = c0
+                c1 = f * nb + (int(np.floor(x + 0.5)) - lo)
+                v = table[half + c1] + 1
+                table[half + c1] = v
+                if v > best1 or (v == best1 and c1 < cell1):
+                    best1 = v
+                    cell1 = c1
+        if size <= 4 * n_f * (b - a):
+            table[:size] = 0
+        else:
+            for f in range(n_f):
+                s = factors[f]
+                for j in range(a, b):
+                    x = r_b[j] - s * q_b[j]
+                    table[f * nb + (int(np.floor(x)) - lo)] = 0
+                    table[half + f * nb + (int(np.floor(x + 0.5)) - lo)] = 0
+        shift = 1 if best1 > best0 else 0
+        best = best1 if shift else best0
+        cell = cell1 if shift else cell0
+        if best < min_votes:
+            continue
+        o_w[k] = w
+        o_c[k] = best
+        o_f[k] = cell // nb
+        o_b[k] = cell % nb + lo
+        o_s[k] = shift
+        k += 1
+    return o_w[:k], o_c[:k], o_f[:k], o_b[:k], o_s[:k]
 
 
-@njit(cache=True, nogil=True)
-def _members2(
-    work: I64,
-    qc: F64,
-    rt: F64,
-    factors: F64,
-    bin_width: float,
-    b: I64,
-    mark: npt.NDArray[np.uint8],
-    total0: int,
-    total1: int,
-) -> tuple[I64, I64]:
-    """:func:`_members` for both shifts in one pass (``mark`` shape (2, 2^TABLE_BITS))."""
-    n = qc.shape[0]
-    n_f = factors.shape[0]
-    span0 = b[1] - b[0] + 1
-    span1 = b[3] - b[2] + 1
-    out0 = np.empty(total0, np.int64)
-    out1 = np.empty(total1, np.int64)
-    m0 = 0
-    m1 = 0
-    mult = np.uint64(_GOLDEN)
-    down = np.uint64(64 - TABLE_BITS)
-    for f in range(n_f):
-        s = factors[f]
-        for i in range(n):
-            x = (rt[i] - s * qc[i]) / bin_width
-            wf = work[i] * n_f + f
-            key0 = wf * span0 + (int(np.floor(x + 0.0)) - b[0])
-            if mark[0, np.int64((np.uint64(key0) * mult) >> down)] != 0:
-                out0[m0] = key0
-                m0 += 1
-            key1 = wf * span1 + (int(np.floor(x + 0.5)) - b[2])
-            if mark[1, np.int64((np.uint64(key1) * mult) >> down)] != 0:
-                out1[m1] = key1
-                m1 += 1
-    return out0[:m0], out1[:m1]
+def best_cells_per_work(
+    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, min_votes: int
+) -> tuple[I64, I64, I64, F64]:
+    """The coarse vote, exactly, per work: a hit ``i`` votes, for each factor ``s``, for the
+    offset bin ``floor((rt - s*qc) / bin_width + shift)`` of its work, on two grids (shift 0
+    and 0.5). Returns, for each work whose best cell has ``>= min_votes`` votes: ``(work,
+    votes, factor index, offset)``, the offset being the best bin's centre in frames / bin
+    width (the half shift undone)."""
+    if work.shape[0] == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z, np.zeros(0, np.float64)
+    w, c, f, b, s = _per_work(
+        np.ascontiguousarray(work, dtype=np.int64),
+        np.ascontiguousarray(qc, dtype=np.float64),
+        np.ascontiguousarray(rt, dtype=np.float64),
+        np.ascontiguousarray(factors, dtype=np.float64),
+        float(bin_width),
+        int(work.max()) + 1,
+        int(min_votes),
+    )
+    return w, c, f, b + 0.5 - 0.5 * s
 
 
 def select_hits(
@@ -315,39 +344,4 @@ def _best_slots(votes: I32, touched: I64, n_top: int) -> I64:
         return touched
     values = votes[touched]
     out: I64 = touched[np.argpartition(values, values.shape[0] - n_top)[values.shape[0] - n_top :]]
-    return out
-
-
-def top_cells_both(
-    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, n_top: int
-) -> list[tuple[I64, I64, int, int]]:
-    """``[top_cells(..., shift=0.0, ...), top_cells(..., shift=0.5, ...)]``, the same values,
-    computed together: each hit's offset is computed once per factor for both bin grids
-    (three passes over the hits instead of six)."""
-    work = np.ascontiguousarray(work, dtype=np.int64)
-    qc = np.ascontiguousarray(qc, dtype=np.float64)
-    rt = np.ascontiguousarray(rt, dtype=np.float64)
-    factors = np.ascontiguousarray(factors, dtype=np.float64)
-    b = _bounds2(work, qc, rt, factors, float(bin_width))
-    votes, touched0, touched1 = _votes2(work, qc, rt, factors, float(bin_width), b)
-    mark = np.zeros(votes.shape, dtype=np.uint8)
-    best0 = _best_slots(votes[0], touched0, n_top)
-    best1 = _best_slots(votes[1], touched1, n_top)
-    mark[0, best0] = 1
-    mark[1, best1] = 1
-    keys0, keys1 = _members2(
-        work,
-        qc,
-        rt,
-        factors,
-        float(bin_width),
-        b,
-        mark,
-        int(votes[0, best0].sum()),
-        int(votes[1, best1].sum()),
-    )
-    out: list[tuple[I64, I64, int, int]] = []
-    for keys, lo, hi in ((keys0, b[0], b[1]), (keys1, b[2], b[3])):
-        cells, counts = np.unique(keys, return_counts=True)
-        out.append((cells, counts.astype(np.int64), int(lo), int(hi - lo + 1)))
     return out
