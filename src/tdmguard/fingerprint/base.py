@@ -115,9 +115,13 @@ class HashHits(Protocol):
 class HashLookup(Protocol):
     """What an engine needs of an index: exact look-up of many hashes at once.
 
-    ``max_per_key`` (optional): skip keys stored more often than this (stop-word keys)."""
+    ``max_per_key`` (optional): skip keys stored more often than this (stop-word keys).
+    ``max_hits`` (optional): a hit budget for the whole look-up; beyond it the most frequent
+    keys are skipped first (see ``index.HashIndex.lookup``)."""
 
-    def lookup(self, keys: U64, max_per_key: int | None = None) -> HashHits: ...
+    def lookup(
+        self, keys: U64, max_per_key: int | None = None, max_hits: int | None = None
+    ) -> HashHits: ...
 
     def work_meta(self, work: int) -> Mapping[str, float | int | str]: ...
 

@@ -1,4 +1,5 @@
-"""The coarse Hough vote's cell selection: exact counts, whatever the vote table's sparsity."""
+"""The coarse Hough vote: the hashed cell selection (``top_cells``, exact counts whatever the
+vote table's sparsity) and the shipped per-work stage (``best_cells_per_work``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections import Counter
 
 import numpy as np
 
-from tdmguard.fingerprint.audio.coarse_vote import top_cells
+from tdmguard.fingerprint.audio.coarse_vote import best_cells_per_work, top_cells
 
 FACTORS = np.geomspace(0.8, 1.25, 9)
 BIN = 8.0
@@ -63,3 +64,61 @@ def test_query_time_does_not_grow_on_a_sparse_table() -> None:
         top_cells(work, qc, rt, FACTORS, BIN, 0.0, 64)
         times.append(time.perf_counter() - t)
     assert sorted(times)[len(times) // 2] < 0.02  # median; the old path took ~60 ms
+
+
+# -- the shipped coarse stage: each work's best cell, exactly ------------------------------
+ENGINE_FACTORS = np.geomspace(0.87, 1.15, 7)
+COARSE_BIN = 32.0
+
+
+def _brute(work: np.ndarray, qc: np.ndarray, rt: np.ndarray) -> dict[int, tuple[int, int, float]]:
+    """Per work: (votes, factor index, offset) of the best cell by the definition."""
+    out: dict[int, tuple[int, int, float]] = {}
+    for w in np.unique(work):
+        sel = work == w
+        best: tuple[int, int, float] | None = None
+        for shift in (0.0, 0.5):
+            cells: Counter[tuple[int, int]] = Counter()
+            for f, s in enumerate(ENGINE_FACTORS):
+                x = (rt[sel] - s * qc[sel]) / COARSE_BIN
+                cells.update((f, int(b)) for b in np.floor(x + shift))
+            top = max(cells.values())
+            f, b = min(c for c, n in cells.items() if n == top)  # lowest (factor, bin)
+            if best is None or top > best[0]:
+                best = (top, f, b + 0.5 - shift)
+        assert best is not None
+        out[int(w)] = best
+    return out
+
+
+def test_each_works_best_cell_is_exact() -> None:
+    rng = np.random.default_rng(7)
+    n = 6000
+    work = rng.integers(0, 40, n).astype(np.int64)
+    qc = rng.uniform(-300, 300, n)
+    rt = rng.uniform(0, 30_000, n)
+    # work 3 holds a real alignment at factor 1.0 (index 3), offset 9,000 frames
+    k = 400
+    work[:k] = 3
+    rt[:k] = 9_000 + qc[:k] + rng.normal(0, 1.0, k)
+    works, votes, fi, offset = best_cells_per_work(work, qc, rt, ENGINE_FACTORS, COARSE_BIN, 1)
+    brute = _brute(work, qc, rt)
+    assert sorted(works.tolist()) == sorted(brute)
+    for w, v, f, o in zip(works.tolist(), votes.tolist(), fi.tolist(), offset.tolist(),
+                          strict=True):
+        bv, bf, bo = brute[w]
+        assert v == bv
+        assert (f, o) == (bf, bo) or v <= 3  # ties between equal random cells aside
+    best = int(np.argmax(votes))
+    assert works[best] == 3 and votes[best] >= k and fi[best] == 3
+    assert abs(offset[best] * COARSE_BIN - 9_000) <= COARSE_BIN
+
+
+def test_min_votes_and_empty_input() -> None:
+    work = np.array([0, 0, 1], np.int64)
+    qc = np.zeros(3)
+    rt = np.array([10.0, 11.0, 500.0])
+    works, votes, _, _ = best_cells_per_work(work, qc, rt, ENGINE_FACTORS, COARSE_BIN, 2)
+    assert works.tolist() == [0] and votes.tolist() == [2]
+    empty = best_cells_per_work(work[:0], qc[:0], rt[:0], ENGINE_FACTORS, COARSE_BIN, 2)
+    assert all(a.shape == (0,) for a in empty)

@@ -150,3 +150,26 @@ def test_foreign_fingerprint_is_refused(engine: AudioFingerprinter, index: HashI
         engine.match(other, index)
     with pytest.raises(InputError):
         engine.extract_text("la la la", where="lyrics.txt")
+
+
+def test_hit_budget_keeps_the_rare_keys(
+    index: HashIndex, signals: dict[str, np.ndarray]
+) -> None:
+    """A query's look-up is capped by ``max_hits``: the most frequent keys go first, so a
+    tight budget still finds the excerpt, and a budget of nothing finds nothing."""
+    from dataclasses import replace
+
+    from tdmguard.fingerprint.audio import AudioParams
+    from tdmguard.fingerprint.audio.triplets import expand_keys
+
+    x = signals["coherence"][2 * RATE : 10 * RATE]
+    params = AudioParams()
+    fp = AudioFingerprinter().extract_samples(x)
+    keys, _ = expand_keys(fp.keys, fp.aux[:, 1].astype(np.int64) & 255, params.triplets)
+    everything = index.lookup(keys, max_per_key=params.max_hits_per_key).query_row.shape[0]
+    budget = everything - 1  # the most frequent keys no longer fit
+    capped = index.lookup(keys, max_per_key=params.max_hits_per_key, max_hits=budget)
+    assert 0 < capped.query_row.shape[0] <= budget
+    matches = AudioFingerprinter(replace(params, max_hits=budget)).match(fp, index)
+    assert matches and matches[0].work_id == "coherence"
+    assert AudioFingerprinter(replace(params, max_hits=0)).match(fp, index) == []

@@ -4,7 +4,8 @@ A query that is an excerpt of a reference, played ``s`` times faster and shifted
 semitones, puts every true hit on the line ``t_ref = a + s * t_query`` with
 ``f_query - f_ref = p``. Random hits scatter. So, per work:
 
-1. coarse vote over 7 time factors 0.87..1.15 and 32-frame offset bins (both halves);
+1. coarse vote over 7 time factors 0.87..1.15 and 32-frame offset bins (both halves), counted
+   exactly per work (``coarse_vote.best_cells_per_work``);
 2. for the best few works, a fine vote over time factors +-3 % around the coarse one (0.4 %
    steps), 3-frame offsets and half-semitone pitch offsets;
 3. inliers within ``tol_frames`` and ``tol_st`` of the winning cell; a least-squares line fit
@@ -91,33 +92,20 @@ def align_hits(
     cannot be on the line).
     """
     # compiled kernels: imported here so that importing the engine needs no numba
-    from tdmguard.fingerprint.audio.coarse_vote import top_cells
+    from tdmguard.fingerprint.audio.coarse_vote import best_cells_per_work
 
     if qt.shape[0] < p.min_score:
         return []
     centre = 0.5 * (float(qt.min()) + float(qt.max()))
     qc = qt - centre
     factors = np.geomspace(p.min_factor, p.max_factor, p.coarse_factors)
-    # stage 1: (work, factor, offset bin) votes, with bins shifted by half to catch edges
-    n_f = factors.shape[0]
-    best_per_work: dict[int, tuple[int, float, float]] = {}
-    for shift in (0.0, 0.5):
-        cells, counts, omin, span = top_cells(
-            work, qc, rt, factors, p.coarse_bin, shift, 4 * p.candidates
-        )
-        strong = counts >= p.min_votes
-        cells, counts = cells[strong], counts[strong]
-        if cells.shape[0] == 0:
-            continue
-        top = np.argsort(-counts, kind="stable")[: 4 * p.candidates]
-        for cell, count in zip(cells[top], counts[top], strict=True):
-            w, rest = divmod(int(cell), n_f * span)
-            fi, ob = divmod(rest, span)
-            prev = best_per_work.get(w)
-            if prev is None or count > prev[0]:
-                # the offset bin's centre, with the half-bin shift undone
-                best_per_work[w] = (int(count), float(factors[fi]), omin + ob + 0.5 - shift)
-    ranked = sorted(best_per_work.items(), key=lambda kv: -kv[1][0])[: p.candidates]
+    # stage 1: each work's best (factor, offset bin) cell, with bins shifted by half to catch
+    # edges; the works with the most votes go on to the fine stage
+    works, votes, fi, obin = best_cells_per_work(work, qc, rt, factors, p.coarse_bin, p.min_votes)
+    top = np.lexsort((works, -votes))[: p.candidates]
+    ranked = [
+        (int(works[j]), (int(votes[j]), float(factors[fi[j]]), float(obin[j]))) for j in top
+    ]
     out: list[Alignment] = []
     if not ranked:
         return out

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from tdmguard.errors import MissingExtraError
 
-__all__ = ["TABLE_BITS", "select_hits", "top_cells"]
+__all__ = ["TABLE_BITS", "best_cells_per_work", "select_hits", "top_cells"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -148,6 +148,132 @@ def _members(
     return out[:m]
 
 
+@njit(cache=True, nogil=True)
+def _per_work(
+    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, n_works: int, min_votes: int
+) -> tuple[I64, I64, I64, I64, I64]:
+    """Each work's most voted (factor, offset bin) cell, counted exactly.
+
+    Hits are grouped by work (a counting sort); each work's cells are counted in a small
+    dense table (factors x its own offset-bin range, both bin grids), which stays in cache
+    and is cleared by the same walk, so the cost is linear in the hits whatever the index
+    size. Ties keep the lowest (factor, bin); the half-shifted grid wins only with strictly
+    more votes. Returns, for the works whose best cell has ``>= min_votes`` votes: (work,
+    votes, factor index, offset bin, shift 0 or 1).
+    """
+    n = work.shape[0]
+    n_f = factors.shape[0]
+    first = np.zeros(n_works + 1, np.int64)
+    for i in range(n):
+        first[work[i] + 1] += 1
+    for w in range(n_works):
+        first[w + 1] += first[w]
+    # the hits' offsets in bin units, grouped by work (contiguous: the loops below stay in
+    # cache whatever the order of the hits)
+    fill = first[:-1].copy()
+    r_b = np.empty(n, np.float64)
+    q_b = np.empty(n, np.float64)
+    for i in range(n):
+        j = fill[work[i]]
+        r_b[j] = rt[i] / bin_width
+        q_b[j] = qc[i] / bin_width
+        fill[work[i]] += 1
+    s_min = factors.min()
+    s_max = factors.max()
+    table = np.zeros(1 << 16, np.int32)
+    o_w = np.empty(n_works, np.int64)
+    o_c = np.empty(n_works, np.int64)
+    o_f = np.empty(n_works, np.int64)
+    o_b = np.empty(n_works, np.int64)
+    o_s = np.empty(n_works, np.int64)
+    k = 0
+    for w in range(n_works):
+        a = first[w]
+        b = first[w + 1]
+        if b - a < min_votes:
+            continue
+        r_lo = np.inf
+        r_hi = -np.inf
+        q_lo = np.inf
+        q_hi = -np.inf
+        for j in range(a, b):
+            r_lo = min(r_lo, r_b[j])
+            r_hi = max(r_hi, r_b[j])
+            q_lo = min(q_lo, q_b[j])
+            q_hi = max(q_hi, q_b[j])
+        # bounds of rt - s * qc (in bins) over the factors (s > 0), with a bin to spare
+        lo = int(np.floor(min(r_lo - s_min * q_hi, r_lo - s_max * q_hi))) - 1
+        nb = int(np.floor(max(r_hi - s_min * q_lo, r_hi - s_max * q_lo))) + 3 - lo
+        size = 2 * n_f * nb
+        if size > table.shape[0]:
+            table = np.zeros(2 * size, np.int32)
+        half = n_f * nb
+        best0 = 0
+        cell0 = 0
+        best1 = 0
+        cell1 = 0
+        for f in range(n_f):
+            s = factors[f]
+            for j in range(a, b):
+                x = r_b[j] - s * q_b[j]
+                c0 = f * nb + (int(np.floor(x)) - lo)
+                v = table[c0] + 1
+                table[c0] = v
+                if v > best0 or (v == best0 and c0 < cell0):
+                    best0 = v
+                    cell0 = c0
+                c1 = f * nb + (int(np.floor(x + 0.5)) - lo)
+                v = table[half + c1] + 1
+                table[half + c1] = v
+                if v > best1 or (v == best1 and c1 < cell1):
+                    best1 = v
+                    cell1 = c1
+        if size <= 4 * n_f * (b - a):
+            table[:size] = 0
+        else:
+            for f in range(n_f):
+                s = factors[f]
+                for j in range(a, b):
+                    x = r_b[j] - s * q_b[j]
+                    table[f * nb + (int(np.floor(x)) - lo)] = 0
+                    table[half + f * nb + (int(np.floor(x + 0.5)) - lo)] = 0
+        shift = 1 if best1 > best0 else 0
+        best = best1 if shift else best0
+        cell = cell1 if shift else cell0
+        if best < min_votes:
+            continue
+        o_w[k] = w
+        o_c[k] = best
+        o_f[k] = cell // nb
+        o_b[k] = cell % nb + lo
+        o_s[k] = shift
+        k += 1
+    return o_w[:k], o_c[:k], o_f[:k], o_b[:k], o_s[:k]
+
+
+def best_cells_per_work(
+    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, min_votes: int
+) -> tuple[I64, I64, I64, F64]:
+    """The coarse vote, exactly, per work: a hit ``i`` votes, for each factor ``s``, for the
+    offset bin ``floor((rt - s*qc) / bin_width + shift)`` of its work, on two grids (shift 0
+    and 0.5). Returns, for each work whose best cell has ``>= min_votes`` votes: ``(work,
+    votes, factor index, offset)``, the offset being the best bin's centre in frames / bin
+    width (the half shift undone)."""
+    if work.shape[0] == 0:
+        z = np.zeros(0, np.int64)
+        return z, z, z, np.zeros(0, np.float64)
+    w, c, f, b, s = _per_work(
+        np.ascontiguousarray(work, dtype=np.int64),
+        np.ascontiguousarray(qc, dtype=np.float64),
+        np.ascontiguousarray(rt, dtype=np.float64),
+        np.ascontiguousarray(factors, dtype=np.float64),
+        float(bin_width),
+        int(work.max()) + 1,
+        int(min_votes),
+    )
+    return w, c, f, b + 0.5 - 0.5 * s
+
+
 def select_hits(
     row: I64,
     q_t: F64,
@@ -200,18 +326,22 @@ def top_cells(
     """
     votes, touched, lo, span = _votes(work, qc, rt, factors, float(bin_width), float(shift))
     table = votes.shape[0]
-    # select among the slots that got votes only: np.argpartition over the whole, mostly
-    # empty table cost ~60 ms per call on a small index (introselect degrades on many equal
-    # values). With at most n_top voted slots the choice is all of them, as before; beyond
-    # that only slots tied at the cut may differ, and those hold the fewest votes kept
-    if touched.shape[0] <= n_top:
-        best = touched
-    else:
-        values = votes[touched]
-        best = touched[np.argpartition(values, values.shape[0] - n_top)[values.shape[0] - n_top :]]
+    best = _best_slots(votes, touched, n_top)
     mark = np.zeros(table, dtype=np.uint8)
     mark[best] = 1
     total = int(votes[best].sum())  # the marked slots' votes: exactly the members' count
     keys = _members(work, qc, rt, factors, float(bin_width), float(shift), lo, span, mark, total)
     cells, counts = np.unique(keys, return_counts=True)
     return cells, counts.astype(np.int64), int(lo), int(span)
+
+
+def _best_slots(votes: I32, touched: I64, n_top: int) -> I64:
+    # select among the slots that got votes only: np.argpartition over the whole, mostly
+    # empty table cost ~60 ms per call on a small index (introselect degrades on many equal
+    # values). With at most n_top voted slots the choice is all of them, as before; beyond
+    # that only slots tied at the cut may differ, and those hold the fewest votes kept
+    if touched.shape[0] <= n_top:
+        return touched
+    values = votes[touched]
+    out: I64 = touched[np.argpartition(values, values.shape[0] - n_top)[values.shape[0] - n_top :]]
+    return out

@@ -54,6 +54,9 @@ class AudioParams:
     max_duration_s: float = 3 * 3600.0  # longer files: only the first 3 h are fingerprinted
     min_duration_s: float = 1.0  # shorter: an empty fingerprint (nothing to match reliably)
     max_hits_per_key: int = 300  # keys stored more often than this are skipped at query time
+    # hit budget per query: beyond it the index skips the most frequent keys first, so that a
+    # query costs about the same against 1,000 h as against 100 h (benchmarks/audio/growth.py)
+    max_hits: int | None = 300_000
 
 
 class AudioFingerprinter:
@@ -120,7 +123,7 @@ class AudioFingerprinter:
         keys, source = expand_keys(query.keys, q_code, p.triplets)
         # keys stored very often (steady tones, common intervals) carry little evidence and
         # most of the random hits: the index skips them (HashIndex.lookup's max_per_key)
-        hits = index.lookup(keys, max_per_key=p.max_hits_per_key)
+        hits = index.lookup(keys, max_per_key=p.max_hits_per_key, max_hits=p.max_hits)
         if hits.query_row.shape[0] == 0:
             return []
         # compiled kernels: imported here so that importing the engine needs no numba
