@@ -168,12 +168,21 @@ def test_export_pull_decide_identify_scan(holder_side: tuple[Path, Side, Path],
     assert report["counts"]["excluded"] == 2
 
 
+def _copy_holder(template: Side, tmp_path: Path) -> Side:
+    """A copy of the module's holder registry; its -wal file too, which the fixture's open
+    connections may not have folded into the database file yet (without it the copy can
+    lack the last rows)."""
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{template.db}{suffix}").exists():
+            shutil.copy(f"{template.db}{suffix}", tmp_path / f"holder.db{suffix}")
+    shutil.copytree(template.index, tmp_path / "holder.index")
+    return Side(tmp_path, "holder")
+
+
 def test_delta_and_refusals_through_the_cli(holder_side: tuple[Path, Side, Path],
                                             tmp_path: Path) -> None:
     root, src_template, key = holder_side
-    shutil.copy(src_template.db, tmp_path / "holder.db")
-    shutil.copytree(src_template.index, tmp_path / "holder.index")
-    src = Side(tmp_path, "holder")
+    src = _copy_holder(src_template, tmp_path)
     pub = str(root / "aurora.key.pub")
     first = src("registry", "export", "--out", str(tmp_path / "s1"), "--sign-key", str(key),
                 "--json")
@@ -262,11 +271,7 @@ def test_removal_and_update_deltas_then_verify_the_mirror(
     the mirror decides and identifies as the holder does, and `registry verify` on the
     mirror checks every mirrored row (exit 6 naming the first one edited afterwards)."""
     root, src_template, key = holder_side
-    for suffix in ("", "-wal", "-shm"):  # the fixture's connections may hold a WAL
-        if Path(f"{src_template.db}{suffix}").exists():
-            shutil.copy(f"{src_template.db}{suffix}", tmp_path / f"holder.db{suffix}")
-    shutil.copytree(src_template.index, tmp_path / "holder.index")
-    src = Side(tmp_path, "holder")
+    src = _copy_holder(src_template, tmp_path)
     pub = str(root / "aurora.key.pub")
     first = src("registry", "export", "--out", str(tmp_path / "s1"), "--sign-key", str(key),
                 "--json")

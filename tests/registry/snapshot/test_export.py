@@ -227,7 +227,7 @@ def test_fast_blob_decoding_equals_numpy_load() -> None:
 def test_one_holders_delta_carries_its_removals_and_updates(tmp_path: Path) -> None:
     """A delta of one holder's part re-sends that holder's changed and removed works (their
     audit entries included), and nothing of another holder's."""
-    reg, index = build_source(tmp_path)
+    reg, _index = build_source(tmp_path)
     part = export_snapshot(reg, tmp_path / "p1", KEY, holder="A Records")
     reg.remove_work("A Records", "A-1", on=date(2026, 1, 1))
     reg.update_work("A Publishing", "A-2", NewWork(title="Other", external_id="A-2"))

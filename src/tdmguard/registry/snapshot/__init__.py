@@ -5,7 +5,9 @@
 - :mod:`.export`: a registry's public state -> a snapshot folder;
 - :mod:`.fetch`: reading a snapshot from a folder, a file URL or a server;
 - :mod:`.apply`: verify and apply a snapshot to a mirror, all or nothing; drop a source;
-- :mod:`.sources`: what a mirror holds, for listings and scan reports.
+- :mod:`.sources`: what a mirror holds, for listings and scan reports;
+- :mod:`.verify`: ``registry verify`` of the mirrored rows and segments against what was
+  pulled.
 """
 
 from tdmguard.registry.snapshot.apply import PullResult, drop_source, pull_snapshot, recover

@@ -287,7 +287,9 @@ def recover(registry: Registry, index_dir: Path) -> str | None:
         _write_manifests(index_dir, data["new"])
         _remove_segments(index_dir, data["drop_after"])
         outcome = "forward"
-    else:  # not committed: the manifests were never rewritten; the new segments go
+    else:  # not committed: the new (unlisted) segments go; the manifests are rewritten as
+        # they were (a no-op, but a journal of an older tdmguard rewrote them before its commit)
+        _write_manifests(index_dir, data["old"])
         _remove_segments(index_dir, data["added"])
         outcome = "back"
     journal.unlink()
