@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +87,7 @@ class Fingerprint:
                     aux=np.asarray(data["aux"], dtype=np.int32),
                     meta=MappingProxyType(dict(header.get("meta", {}))),
                 )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
             raise InputError(f"unreadable fingerprint blob ({exc})", where=where) from exc
 
 

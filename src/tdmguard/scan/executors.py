@@ -7,6 +7,7 @@ never what it writes.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -35,8 +36,14 @@ def _inline(
 def _process_pool(
     job: ScanJob, todo: Sequence[int], shards: Mapping[int, ShardSpec], done: ShardDone
 ) -> None:
+    # spawn, not fork: a worker forked from a process whose OpenMP threads (faiss, numba)
+    # have run can hang at their barrier, and the caller may be any program using
+    # ``tdmguard.Scanner``, not only the CLI. Not forkserver either: its children hold the
+    # server's liveness pipe open, so after a kill -9 of the scan neither would ever end
+    # (workers end with their parent, ``init_worker``, and their parent must be the scan).
+    context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
-        max_workers=job.workers, initializer=init_worker, initargs=(job,)
+        max_workers=job.workers, initializer=init_worker, initargs=(job,), mp_context=context
     ) as pool:
         pending: dict[Future[dict[str, Any]], int] = {}
         queue = deque(todo)

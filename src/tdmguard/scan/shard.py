@@ -7,6 +7,7 @@ for every shard that process runs.
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import shutil
 import signal
@@ -113,6 +114,11 @@ def _die_with_parent() -> None:
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    # A spawned worker gets here after its imports: if the scan died meanwhile, the signal
+    # above will never come, so end now.
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None and os.getppid() != parent.pid:
+        os._exit(1)
 
 
 def _limit_memory(megabytes: int) -> None:
