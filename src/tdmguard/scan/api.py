@@ -154,10 +154,12 @@ class Scanner:
     def filter_ray(self, dataset: Any, *, concurrency: int = 2, batch_size: int = 64) -> Any:
         """A Ray Data dataset with only the rows to keep, filtered on an actor pool of
         ``concurrency`` actors (each opens the index once). Extra ``ray``."""
+        import ray.data
+
         return dataset.map_batches(
             _RayFilter,
             fn_constructor_args=(self,),
-            concurrency=concurrency,
+            compute=ray.data.ActorPoolStrategy(size=concurrency),
             batch_size=batch_size,
             batch_format="pyarrow",
         )

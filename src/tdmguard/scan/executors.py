@@ -106,7 +106,7 @@ def _ray(
             _ShardActor,
             fn_constructor_args=(job,),
             batch_size=1,
-            concurrency=max(1, job.workers),
+            compute=ray.data.ActorPoolStrategy(size=max(1, job.workers)),
             num_cpus=1,
         )
         for row in ds.iter_rows():
