@@ -3,6 +3,8 @@ registry (SQLite file, or PostgreSQL when ``TDMGUARD_TEST_PG_URL`` is set)."""
 
 from __future__ import annotations
 
+import re
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -81,3 +83,25 @@ def make_live(db_url: str, tmp_path: Path, **server_kw: object) -> Iterator[Live
 @pytest.fixture
 def live(db_url: str, tmp_path: Path) -> Iterator[Live]:
     yield from make_live(db_url, tmp_path, max_upload_bytes=2 * 1024 * 1024)
+
+
+def serve_workers(args: list[str], env: dict[str, str], workers: int,
+                  timeout: float = 300) -> tuple[subprocess.Popen[str], str]:
+    """Start ``tdmguard serve --port 0 --workers N`` (``args`` is the command before those
+    flags) and wait until every worker has started: (the process, its URL). The caller
+    terminates the process."""
+    proc = subprocess.Popen([*args, "serve", "--port", "0", "--workers", str(workers)],
+                            env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            text=True)
+    assert proc.stderr is not None
+    deadline, url, started, lines = time.monotonic() + timeout, None, 0, []
+    while time.monotonic() < deadline and not (url and started >= workers):
+        line = proc.stderr.readline()
+        lines.append(line)
+        found = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
+        url = url or (found.group(1) if found else None)
+        started += "Application startup complete" in line
+    if not (url and started >= workers):
+        proc.kill()
+        raise AssertionError("".join(lines))
+    return proc, url

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,7 +21,7 @@ from tdmguard.registry.matching import index_folder
 from tdmguard.registry.service import RegistryService
 from tdmguard.registry.values import CLI_ACTOR, Scope
 from tdmguard.vocab import Modality
-from tests.server.conftest import make_live
+from tests.server.conftest import make_live, serve_workers
 
 pytestmark = pytest.mark.postgres
 
@@ -114,19 +111,8 @@ def test_twenty_clients_three_worker_processes(pg_url: str, tmp_path: Path) -> N
     env = {**os.environ, "TDMGUARD_DB": pg_url, "TDMGUARD_INDEX": str(settings.index_dir)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     exe = str(Path(sys.executable).parent / "tdmguard")
-    proc = subprocess.Popen([exe, "serve", "--port", "0", "--workers", "3"], env=env,
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    proc, url = serve_workers([exe], env, 3)
     try:
-        assert proc.stderr is not None
-        url, started, lines = None, 0, []
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and not (url and started >= 3):
-            line = proc.stderr.readline()
-            lines.append(line)
-            found = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
-            url = url or (found.group(1) if found else None)
-            started += "Application startup complete" in line
-        assert url and started >= 3, "".join(lines)
         expected = _run_clients(url, keys)
     finally:
         proc.terminate()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.server.conftest import serve_workers
 from tests.server.web.conftest import DEMO, csrf_of
 
 TDMGUARD = str(Path(sys.executable).parent / "tdmguard")
@@ -34,18 +34,8 @@ def test_every_worker_answers_a_jobs_progress(tmp_path: Path) -> None:
     _tdmguard("holder", "add", "Aurora", env=env)
     key = json.loads(_tdmguard("apikey", "create", "--holder", "Aurora", "--scope", "write",
                                "--json", env=env))["key"]
-    proc = subprocess.Popen([TDMGUARD, "serve", "--port", "0", "--workers", "2"], env=env,
-                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    proc, url = serve_workers([TDMGUARD], env, 2, timeout=120)
     try:
-        assert proc.stderr is not None
-        deadline, url, started, lines = time.monotonic() + 120, None, 0, []
-        while time.monotonic() < deadline and not (url and started >= 2):
-            line = proc.stderr.readline()
-            lines.append(line)
-            found = re.search(r"running on (http://127\.0\.0\.1:\d+)", line)
-            url = url or (found.group(1) if found else None)
-            started += "Application startup complete" in line
-        assert url and started >= 2, "".join(lines)
         # no keep-alive: every request is a new connection, to either worker
         fresh = httpx.Limits(max_keepalive_connections=0)
         with httpx.Client(base_url=url, timeout=60, limits=fresh) as c:
