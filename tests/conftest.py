@@ -5,8 +5,11 @@ one: ``.ci/run`` installs and starts it), and ``run``: the CLI on a registry of 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -134,3 +137,26 @@ def ok_cli(capsys: pytest.CaptureFixture[str], *args: str) -> str:
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
     return out
+
+
+@contextlib.contextmanager
+def serving(app: Any, *, lifespan: str = "off", timeout: float = 30) -> Iterator[str]:
+    """Serve an ASGI ``app`` with uvicorn on a free port of 127.0.0.1 in a thread; yields
+    its base URL and stops it on exit."""
+    import uvicorn
+
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                        lifespan=lifespan))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not (srv.started and srv.servers):
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import http.client
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -22,6 +20,7 @@ from tdmguard.server.middleware import (
     printable,
 )
 from tdmguard.vocab import Use
+from tests.conftest import serving
 from tests.declare.examples import example_declaration
 
 uvicorn = pytest.importorskip("uvicorn")
@@ -49,18 +48,8 @@ async def anything(request: object) -> Response:
 
 
 def _serve(app: Starlette) -> Iterator[str]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not (srv.started and srv.servers):
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url
 
 
 def _app(uses: frozenset[Use], decisions: list[CrawlerDecision]) -> Starlette:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import pytest
 from tdmguard.config import ServerSettings, Settings
 from tdmguard.registry.service import RegistryService
 from tdmguard.registry.values import CLI_ACTOR, Scope
+from tests.conftest import serving
 
 
 @dataclass
@@ -36,27 +36,15 @@ class Live:
 
 
 def start_server(settings: ServerSettings, service: RegistryService) -> tuple[str, object]:
-    import uvicorn
-
     from tdmguard.server.app import create_app
 
-    config = uvicorn.Config(create_app(settings, service=service), host="127.0.0.1", port=0,
-                            log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    running = serving(create_app(settings, service=service), lifespan="on")
+    url = running.__enter__()
 
     def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=10)
+        running.__exit__(None, None, None)
 
-    return f"http://127.0.0.1:{port}", stop
+    return url, stop
 
 
 def make_live(db_url: str, tmp_path: Path, **server_kw: object) -> Iterator[Live]:

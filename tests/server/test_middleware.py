@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +15,7 @@ from tdmguard.server.middleware import (
     CrawlerPolicy,
     ReservationMiddleware,
 )
+from tests.conftest import serving
 from tests.declare.examples import example_declaration
 
 httpx = pytest.importorskip("httpx")
@@ -52,18 +51,8 @@ def server() -> Iterator[tuple[str, list[CrawlerDecision]]]:
         policy=CrawlerPolicy(allow_tokens=frozenset({"claudebot"})),
         on_decision=decisions.append,
     )
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not (srv.started and srv.servers):
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", decisions
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url, decisions
 
 
 def test_reserved_path_gets_every_header(server: tuple[str, list[CrawlerDecision]]) -> None:

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -25,6 +23,7 @@ uvicorn = pytest.importorskip("uvicorn")
 fastapi = pytest.importorskip("fastapi")
 
 from tdmguard.server.snapshot_routes import snapshot_router  # noqa: E402
+from tests.conftest import serving  # noqa: E402
 
 
 @pytest.fixture
@@ -33,18 +32,8 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     store.mkdir()
     app = fastapi.FastAPI()
     app.include_router(snapshot_router(store))
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                        lifespan="off"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not (srv.started and srv.servers):
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", store
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serving(app) as url:
+        yield url, store
 
 
 def test_pull_latest_then_deltas_over_http(served: tuple[str, Path], tmp_path: Path) -> None:
