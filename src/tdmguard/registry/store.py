@@ -23,7 +23,20 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, and_, create_engine, event, func, or_, select, text
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Text,
+    and_,
+    cast,
+    create_engine,
+    event,
+    func,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -1008,7 +1021,12 @@ class Registry:
         contain every word of ``query`` (case-insensitive; identifiers also without their
         hyphens and dots), oldest first: one page (``limit`` from ``offset``) and the
         total count. Removed works are left out. Done in SQL: only the page is loaded."""
-        fold = func.tdm_fold if self.engine.dialect.name == "sqlite" else func.lower
+        sqlite = self.engine.dialect.name == "sqlite"
+        fold = func.tdm_fold if sqlite else func.lower
+        # artists are JSON text with non-ASCII letters as \\u escapes: decode them before
+        # folding case (SQLite: our function; PostgreSQL: jsonb's text form is unescaped)
+        artists = (func.tdm_fold_names(Work.artists) if sqlite
+                   else func.lower(cast(cast(Work.artists, JSONB), Text)))
         conditions: list[Any] = [Work.removed_on.is_(None)]
         for word in query.split()[:20]:
             term = word.lower()
@@ -1016,8 +1034,7 @@ class Registry:
             either: list[Any] = [
                 fold(Work.public_id).contains(term, autoescape=True),
                 fold(Work.title).contains(term, autoescape=True),
-                # artists are JSON text (non-ASCII letters as \\u escapes): match that form
-                fold(Work.artists).contains(json.dumps(term)[1:-1], autoescape=True),
+                artists.contains(term, autoescape=True),
             ]
             if code:
                 either += [Work.isrc.contains(code, autoescape=True),
@@ -1207,10 +1224,24 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
     # Unicode lower case for catalogue search (SQLite's own lower() knows ASCII only).
     dbapi_conn.create_function("tdm_fold", 1, _fold, deterministic=True)
+    dbapi_conn.create_function("tdm_fold_names", 1, _fold_names, deterministic=True)
 
 
 def _fold(value: object) -> object:
     return value.lower() if isinstance(value, str) else value
+
+
+def _fold_names(value: object) -> object:
+    """A JSON list of names as one lower-case text, one name a line (for search)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        names = json.loads(value)
+    except ValueError:
+        return value.lower()
+    if not isinstance(names, list):
+        return value.lower()
+    return "\n".join(str(n) for n in names).lower()
 
 
 def _sqlite_begin(conn: Connection) -> None:
