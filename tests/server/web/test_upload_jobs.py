@@ -176,3 +176,27 @@ def test_progress_is_written_while_the_import_runs(tmp_path: Path) -> None:
     seen = store.load(job.id, "holder:A")
     assert seen is not None and (seen.done, seen.state) == (3, "done")
     assert not upload.exists()  # the uploaded files go when the job ends
+
+
+def test_an_admin_key_chooses_the_holder(web: Live) -> None:
+    admin = signed_in(web, "admin")
+    form = admin.get("/upload")
+    assert form.status_code == 200 and '<select id="holder" name="holder"' in form.text
+    assert ">A</option>" in form.text and ">B</option>" in form.text
+    csrf = csrf_of(form.text)
+    csv = b"id,title,image\nADM-1,Frog for B,frog.png\n"
+    files = [("catalogue", ("cat.csv", csv, "text/plain")),
+             ("media", ("frog.png", FROG.read_bytes(), "image/png"))]
+    # no holder chosen: refused with the field named, nothing stored
+    refused = admin.post("/upload", files=files, data={"csrf": csrf})
+    assert refused.status_code == 422 and "choose the holder" in refused.text
+    assert "Where: holder" in refused.text
+    unknown = admin.post("/upload", files=files, data={"csrf": csrf, "holder": "Nobody"})
+    assert unknown.status_code == 422 and "no holder named &#39;Nobody&#39;" in unknown.text
+    done = finish(admin, admin.post("/upload", files=files, data={"csrf": csrf, "holder": "B"}))
+    assert done.status_code == 201 and "ADM-1" in done.text
+    actor = web.service.authenticate(web.admin)
+    assert [w.id for w in web.service.search_works(actor, "B").works] == ["ADM-1"]
+    assert web.service.search_works(actor, "A").total == 0
+    # a write key has no picker and acts for its own holder
+    assert '<select id="holder"' not in signed_in(web, "A").get("/upload").text

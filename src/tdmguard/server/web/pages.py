@@ -426,10 +426,19 @@ def _jobs(request: Request) -> JobStore:
     return jobs
 
 
+def _holder_choices(request: Request, actor: Actor) -> list[str]:
+    """The holders an admin key may act for (a picker on its pages); none for a write key,
+    which acts for its own holder."""
+    if actor.scope is not Scope.ADMIN:
+        return []
+    return [h.name for h in _service(request).list_holders(actor)]
+
+
 @router.get("/upload")
 def upload_form(request: Request) -> Response:
-    _holder_page(request)
-    return _render(request, "upload.html", error=None, refused=None)
+    _, actor = _holder_page(request)
+    return _render(request, "upload.html", error=None, refused=None,
+                   holders=_holder_choices(request, actor), chosen="")
 
 
 def _media_files(folder: FilePath) -> list[tuple[Modality, FilePath]]:
@@ -450,14 +459,17 @@ def upload(
     catalogue: Annotated[UploadFile | None, File()] = None,
     media: Annotated[list[UploadFile] | None, File()] = None,
     csrf: Annotated[str, Form(max_length=200)] = "",
+    holder_name: Annotated[str, Form(alias="holder", max_length=200)] = "",
 ) -> Response:
     """Save the files, validate every row (a dry run: nothing stored) and show the refused
-    rows; a valid upload is imported by a background job whose page shows its progress."""
+    rows; a valid upload is imported by a background job whose page shows its progress.
+    An admin key names the holder the works are for (a write key acts for its own)."""
     session, actor = _holder_page(request)
     _check_csrf(request, session, csrf)
     limit: int = request.app.state.settings.max_upload_bytes
     service = _service(request)
-    holder = actor.holder if actor.scope is Scope.WRITE else None
+    holder = actor.holder if actor.scope is Scope.WRITE else (holder_name.strip() or None)
+    holders = _holder_choices(request, actor)
     has_catalogue = catalogue is not None and not isinstance(catalogue, str) \
         and bool(catalogue.filename)
     uploads = [f for f in media or [] if not isinstance(f, str) and f.filename]
@@ -467,6 +479,10 @@ def upload(
             if not has_catalogue and not uploads:
                 raise InputError("choose a catalogue file, media files, or both",
                                  where="catalogue")
+            if actor.scope is Scope.ADMIN and holder is None:
+                raise InputError("choose the holder the works are for", where="holder")
+            if actor.scope is Scope.ADMIN and holder not in holders:
+                raise InputError(f"there is no holder named {holder!r}", where="holder")
             media_dir = folder / "media"
             media_dir.mkdir()
             for f in uploads:
@@ -491,7 +507,8 @@ def upload(
     except InputError as exc:
         shutil.rmtree(folder, ignore_errors=True)
         return _render(request, "upload.html", status=status_for(exc)[0],
-                       error=exc.message, field=exc.where, refused=None)
+                       error=exc.message, field=exc.where, refused=None, holders=holders,
+                       chosen=holder or "")
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -503,7 +520,8 @@ def upload(
     if refused:
         shutil.rmtree(folder, ignore_errors=True)
         return _render(request, "upload.html", status=409 if conflict else 422, error=None,
-                       refused=refused, shown=shown, warnings=report.warnings)
+                       refused=refused, shown=shown, warnings=report.warnings,
+                       holders=holders, chosen=holder or "")
     jobs = _jobs(request)
     job = jobs.create(job_owner(actor), shown)
 
