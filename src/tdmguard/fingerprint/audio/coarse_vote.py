@@ -12,13 +12,14 @@ so a worker process pays a one-time load (~1 s) and no per-query compile.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from tdmguard.errors import MissingExtraError
 
-__all__ = ["TABLE_BITS", "best_cells_per_work", "select_hits", "top_cells"]
+__all__ = ["TABLE_BITS", "best_cells_per_work", "select_hits", "select_ranges", "top_cells"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -76,6 +77,69 @@ def _select(
         o_dp[k] = dp
         o_lr[k] = lr
         k += 1
+    return o_qt[:k], o_src[:k], o_work[:k], o_rt[:k], o_dp[:k], o_lr[:k]
+
+
+@njit(cache=True, nogil=True)
+def _select_ranges(
+    lo: I64,
+    count: I64,
+    source: I64,
+    seg_work: npt.NDArray[np.uint32],
+    aux: I32,
+    base: int,
+    removed: npt.NDArray[np.bool_],
+    q_t: F64,
+    q_f: F64,
+    q_span: F64,
+    pitch_bits: int,
+    pitch_units: float,
+    code_bits: int,
+    span_units: float,
+    max_pitch: float,
+    lr_lo: float,
+    lr_hi: float,
+) -> tuple[F64, I64, I64, F64, F64, F64]:
+    """:func:`_select` reading the hits where the index stores them (no gathered copies):
+    key ``i`` (query row ``source[i]``) has its hits at rows ``lo[i] .. lo[i]+count[i]-1``."""
+    total = 0
+    for i in range(lo.shape[0]):
+        total += count[i]
+    o_qt = np.empty(total, np.float64)
+    o_src = np.empty(total, np.int64)
+    o_work = np.empty(total, np.int64)
+    o_rt = np.empty(total, np.float64)
+    o_dp = np.empty(total, np.float64)
+    o_lr = np.empty(total, np.float64)
+    pitch_mask = (1 << pitch_bits) - 1
+    any_removed = removed.shape[0] > 0
+    k = 0
+    for i in range(lo.shape[0]):
+        c = count[i]
+        if c == 0:
+            continue
+        s = source[i]
+        qf = q_f[s]
+        for j in range(lo[i], lo[i] + c):
+            w = np.int64(seg_work[j]) + base
+            if any_removed and removed[w]:
+                continue
+            c0 = np.int64(aux[j, 0])
+            dp = qf - (c0 & pitch_mask) / pitch_units
+            if abs(dp) > max_pitch:
+                continue
+            span_q = int(np.int64(aux[j, 1]) >> code_bits)
+            r_span = (span_q if span_q > 1 else 1) / span_units
+            lr = math.log(r_span / q_span[s])
+            if lr < lr_lo or lr > lr_hi:
+                continue
+            o_qt[k] = q_t[s]
+            o_src[k] = s
+            o_work[k] = w
+            o_rt[k] = np.float64(c0 >> pitch_bits)
+            o_dp[k] = dp
+            o_lr[k] = lr
+            k += 1
     return o_qt[:k], o_src[:k], o_work[:k], o_rt[:k], o_dp[:k], o_lr[:k]
 
 
@@ -155,11 +219,11 @@ def _per_work(
     """Each work's most voted (factor, offset bin) cell, counted exactly.
 
     Hits are grouped by work (a counting sort); each work's cells are counted in a small
-    dense table (factors x its own offset-bin range, both bin grids), which stays in cache
-    and is cleared by the same walk, so the cost is linear in the hits whatever the index
-    size. Ties keep the lowest (factor, bin); the half-shifted grid wins only with strictly
-    more votes. Returns, for the works whose best cell has ``>= min_votes`` votes: (work,
-    votes, factor index, offset bin, shift 0 or 1).
+    dense table (factors x its own offset range in half bins, which serve both bin grids),
+    which stays in cache and is cleared slot by slot, so the cost is linear in the hits
+    whatever the index size. Ties keep the lowest (factor, bin); the half-shifted grid wins
+    only with strictly more votes. Returns, for the works whose best cell has ``>= min_votes``
+    votes: (work, votes, factor index, offset bin, shift 0 or 1).
     """
     n = work.shape[0]
     n_f = factors.shape[0]
@@ -181,6 +245,7 @@ def _per_work(
     s_min = factors.min()
     s_max = factors.max()
     table = np.zeros(1 << 16, np.int32)
+    touched = np.empty(max(1, n_f * n), np.int64)
     o_w = np.empty(n_works, np.int64)
     o_c = np.empty(n_works, np.int64)
     o_f = np.empty(n_works, np.int64)
@@ -204,39 +269,48 @@ def _per_work(
         # bounds of rt - s * qc (in bins) over the factors (s > 0), with a bin to spare
         lo = int(np.floor(min(r_lo - s_min * q_hi, r_lo - s_max * q_hi))) - 1
         nb = int(np.floor(max(r_hi - s_min * q_lo, r_hi - s_max * q_lo))) + 3 - lo
-        size = 2 * n_f * nb
+        # one grid of half bins, 2*nb + 2 per factor: half bin J = floor(2x) holds the votes
+        # of [J/2, J/2 + 1/2); bin floor(x) of the plain grid is the pair (2c, 2c+1) and bin
+        # floor(x + 1/2) of the shifted grid the pair (2c-1, 2c), so one increment per hit
+        # and factor serves both grids (the two pairs that hold J are re-summed)
+        row_len = 2 * nb + 2
+        size = n_f * row_len
         if size > table.shape[0]:
             table = np.zeros(2 * size, np.int32)
-        half = n_f * nb
         best0 = 0
         cell0 = 0
         best1 = 0
         cell1 = 0
+        t = 0
         for f in range(n_f):
             s = factors[f]
+            u0 = f * row_len + 1 - 2 * lo  # table slot of half bin J: u0 + J
+            c_base = f * nb - lo
             for j in range(a, b):
-                x = r_b[j] - s * q_b[j]
-                c0 = f * nb + (int(np.floor(x)) - lo)
-                v = table[c0] + 1
-                table[c0] = v
-                if v > best0 or (v == best0 and c0 < cell0):
-                    best0 = v
+                half = int(np.floor(2.0 * (r_b[j] - s * q_b[j])))
+                u = u0 + half
+                table[u] += 1
+                touched[t] = u
+                t += 1
+                if half & 1:
+                    v0 = table[u - 1] + table[u]
+                    v1 = table[u] + table[u + 1]
+                else:
+                    v0 = table[u] + table[u + 1]
+                    v1 = table[u - 1] + table[u]
+                c0 = c_base + (half >> 1)
+                if v0 > best0 or (v0 == best0 and c0 < cell0):
+                    best0 = v0
                     cell0 = c0
-                c1 = f * nb + (int(np.floor(x + 0.5)) - lo)
-                v = table[half + c1] + 1
-                table[half + c1] = v
-                if v > best1 or (v == best1 and c1 < cell1):
-                    best1 = v
+                c1 = c_base + ((half + 1) >> 1)
+                if v1 > best1 or (v1 == best1 and c1 < cell1):
+                    best1 = v1
                     cell1 = c1
-        if size <= 4 * n_f * (b - a):
+        if size <= 4 * t:
             table[:size] = 0
         else:
-            for f in range(n_f):
-                s = factors[f]
-                for j in range(a, b):
-                    x = r_b[j] - s * q_b[j]
-                    table[f * nb + (int(np.floor(x)) - lo)] = 0
-                    table[half + f * nb + (int(np.floor(x + 0.5)) - lo)] = 0
+            for i in range(t):
+                table[touched[i]] = 0
         shift = 1 if best1 > best0 else 0
         best = best1 if shift else best0
         cell = cell1 if shift else cell0
@@ -312,6 +386,62 @@ def select_hits(
         float(lr_range[1]),
     )
     return out
+
+
+def select_ranges(
+    ranges: Sequence[tuple[I64, I64, npt.NDArray[np.uint32], I32, int]],
+    source: I64,
+    removed: npt.NDArray[np.bool_],
+    q_t: F64,
+    q_f: F64,
+    q_span: F64,
+    *,
+    layout: tuple[int, float, int, float],
+    max_pitch: float,
+    lr_range: tuple[float, float],
+) -> tuple[F64, I64, I64, F64, F64, F64]:
+    """:func:`select_hits` for hits not gathered yet: ``ranges`` holds, per index segment,
+    ``(lo, count, work, aux, base)`` (``index.KeyRanges``), where query key ``i`` (row
+    ``source[i]`` of the query) is stored at rows ``lo[i] .. lo[i]+count[i]-1`` of ``work``
+    and ``aux``. ``removed``: per work number, True for a removed work (empty: none). Same
+    hits, in the same order, as gathering them first; what is dropped is never copied."""
+    pitch_bits, pitch_units, code_bits, span_units = layout
+    parts: list[tuple[F64, I64, I64, F64, F64, F64]] = []
+    for lo, count, work, aux, base in ranges:
+        parts.append(
+            _select_ranges(
+                np.ascontiguousarray(lo, dtype=np.int64),
+                np.ascontiguousarray(count, dtype=np.int64),
+                np.ascontiguousarray(source, dtype=np.int64),
+                np.asarray(work),
+                np.asarray(aux),
+                int(base),
+                np.ascontiguousarray(removed, dtype=np.bool_),
+                np.ascontiguousarray(q_t, dtype=np.float64),
+                np.ascontiguousarray(q_f, dtype=np.float64),
+                np.ascontiguousarray(q_span, dtype=np.float64),
+                int(pitch_bits),
+                float(pitch_units),
+                int(code_bits),
+                float(span_units),
+                float(max_pitch),
+                float(lr_range[0]),
+                float(lr_range[1]),
+            )
+        )
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        f, i = np.zeros(0, np.float64), np.zeros(0, np.int64)
+        return f, i, i, f, f, f
+    return (
+        np.concatenate([q[0] for q in parts]),
+        np.concatenate([q[1] for q in parts]),
+        np.concatenate([q[2] for q in parts]),
+        np.concatenate([q[3] for q in parts]),
+        np.concatenate([q[4] for q in parts]),
+        np.concatenate([q[5] for q in parts]),
+    )
 
 
 def top_cells(
