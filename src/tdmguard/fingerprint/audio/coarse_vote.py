@@ -214,16 +214,24 @@ def _members(
 
 @njit(cache=True, nogil=True)
 def _per_work(
-    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, n_works: int, min_votes: int
+    work: I64,
+    qc: F64,
+    rt: F64,
+    factors: F64,
+    bin_width: float,
+    n_works: int,
+    min_votes: int,
+    min_hits: int,
 ) -> tuple[I64, I64, I64, I64, I64]:
     """Each work's most voted (factor, offset bin) cell, counted exactly.
 
     Hits are grouped by work (a counting sort); each work's cells are counted in a small
-    dense table (factors x its own offset range in half bins, which serve both bin grids),
-    which stays in cache and is cleared slot by slot, so the cost is linear in the hits
-    whatever the index size. Ties keep the lowest (factor, bin); the half-shifted grid wins
-    only with strictly more votes. Returns, for the works whose best cell has ``>= min_votes``
-    votes: (work, votes, factor index, offset bin, shift 0 or 1).
+    dense table (factors x its own offset-bin range, both bin grids), which stays in cache
+    and is cleared by the same walk, so the cost is linear in the hits whatever the index
+    size. Ties keep the lowest (factor, bin); the half-shifted grid wins only with strictly
+    more votes. Returns, for the works whose best cell has ``>= min_votes`` votes: (work,
+    votes, factor index, offset bin, shift 0 or 1). Works with fewer than ``min_hits`` hits
+    are not voted on at all.
     """
     n = work.shape[0]
     n_f = factors.shape[0]
@@ -245,7 +253,6 @@ def _per_work(
     s_min = factors.min()
     s_max = factors.max()
     table = np.zeros(1 << 16, np.int32)
-    touched = np.empty(max(1, n_f * n), np.int64)
     o_w = np.empty(n_works, np.int64)
     o_c = np.empty(n_works, np.int64)
     o_f = np.empty(n_works, np.int64)
@@ -255,7 +262,7 @@ def _per_work(
     for w in range(n_works):
         a = first[w]
         b = first[w + 1]
-        if b - a < min_votes:
+        if b - a < min_votes or b - a < min_hits:
             continue
         r_lo = np.inf
         r_hi = -np.inf
@@ -269,48 +276,39 @@ def _per_work(
         # bounds of rt - s * qc (in bins) over the factors (s > 0), with a bin to spare
         lo = int(np.floor(min(r_lo - s_min * q_hi, r_lo - s_max * q_hi))) - 1
         nb = int(np.floor(max(r_hi - s_min * q_lo, r_hi - s_max * q_lo))) + 3 - lo
-        # one grid of half bins, 2*nb + 2 per factor: half bin J = floor(2x) holds the votes
-        # of [J/2, J/2 + 1/2); bin floor(x) of the plain grid is the pair (2c, 2c+1) and bin
-        # floor(x + 1/2) of the shifted grid the pair (2c-1, 2c), so one increment per hit
-        # and factor serves both grids (the two pairs that hold J are re-summed)
-        row_len = 2 * nb + 2
-        size = n_f * row_len
+        size = 2 * n_f * nb
         if size > table.shape[0]:
             table = np.zeros(2 * size, np.int32)
+        half = n_f * nb
         best0 = 0
         cell0 = 0
         best1 = 0
         cell1 = 0
-        t = 0
         for f in range(n_f):
             s = factors[f]
-            u0 = f * row_len + 1 - 2 * lo  # table slot of half bin J: u0 + J
-            c_base = f * nb - lo
             for j in range(a, b):
-                half = int(np.floor(2.0 * (r_b[j] - s * q_b[j])))
-                u = u0 + half
-                table[u] += 1
-                touched[t] = u
-                t += 1
-                if half & 1:
-                    v0 = table[u - 1] + table[u]
-                    v1 = table[u] + table[u + 1]
-                else:
-                    v0 = table[u] + table[u + 1]
-                    v1 = table[u - 1] + table[u]
-                c0 = c_base + (half >> 1)
-                if v0 > best0 or (v0 == best0 and c0 < cell0):
-                    best0 = v0
+                x = r_b[j] - s * q_b[j]
+                c0 = f * nb + (int(np.floor(x)) - lo)
+                v = table[c0] + 1
+                table[c0] = v
+                if v > best0 or (v == best0 and c0 < cell0):
+                    best0 = v
                     cell0 = c0
-                c1 = c_base + ((half + 1) >> 1)
-                if v1 > best1 or (v1 == best1 and c1 < cell1):
-                    best1 = v1
+                c1 = f * nb + (int(np.floor(x + 0.5)) - lo)
+                v = table[half + c1] + 1
+                table[half + c1] = v
+                if v > best1 or (v == best1 and c1 < cell1):
+                    best1 = v
                     cell1 = c1
-        if size <= 4 * t:
+        if size <= 4 * n_f * (b - a):
             table[:size] = 0
         else:
-            for i in range(t):
-                table[touched[i]] = 0
+            for f in range(n_f):
+                s = factors[f]
+                for j in range(a, b):
+                    x = r_b[j] - s * q_b[j]
+                    table[f * nb + (int(np.floor(x)) - lo)] = 0
+                    table[half + f * nb + (int(np.floor(x + 0.5)) - lo)] = 0
         shift = 1 if best1 > best0 else 0
         best = best1 if shift else best0
         cell = cell1 if shift else cell0
@@ -326,13 +324,14 @@ def _per_work(
 
 
 def best_cells_per_work(
-    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, min_votes: int
+    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, min_votes: int, min_hits: int = 0
 ) -> tuple[I64, I64, I64, F64]:
     """The coarse vote, exactly, per work: a hit ``i`` votes, for each factor ``s``, for the
     offset bin ``floor((rt - s*qc) / bin_width + shift)`` of its work, on two grids (shift 0
     and 0.5). Returns, for each work whose best cell has ``>= min_votes`` votes: ``(work,
     votes, factor index, offset)``, the offset being the best bin's centre in frames / bin
-    width (the half shift undone)."""
+    width (the half shift undone). ``min_hits``: works with fewer hits are skipped unvoted
+    (the alignment stage passes its ``min_score``: such a work cannot reach it)."""
     if work.shape[0] == 0:
         z = np.zeros(0, np.int64)
         return z, z, z, np.zeros(0, np.float64)
@@ -344,6 +343,7 @@ def best_cells_per_work(
         float(bin_width),
         int(work.max()) + 1,
         int(min_votes),
+        int(min_hits),
     )
     return w, c, f, b + 0.5 - 0.5 * s
 
