@@ -77,3 +77,29 @@ def test_lookup_matches_brute_force(tmp_path: Path) -> None:
     want = sorted((qi, wid, pos) for qi, q in enumerate(query.tolist())
                   for wid, keys in works.items() for pos, k in enumerate(keys) if k == q)
     assert got == want
+
+
+def test_sampled_search_and_key_ranges_agree_with_searchsorted(tmp_path: Path) -> None:
+    """A segment larger than the in-memory sample's stride is searched in two steps (sample,
+    then a window in lock step): every position must equal np.searchsorted's."""
+    rng = np.random.default_rng(5)
+    # 60,000 keys, many repeated (runs across window edges), some values absent
+    keys = np.sort(rng.integers(0, 9_000, 60_000) * 3).astype(np.uint64)
+    writer = SegmentWriter(aux_width=2)
+    writer.add("big", keys, np.zeros((keys.shape[0], 2), np.int32))
+    HashIndex.create(tmp_path / "r", engine="e/1", aux_width=2)
+    HashIndex.append_segment(tmp_path / "r", writer)
+    idx = HashIndex.open(tmp_path / "r")
+    query = np.concatenate([
+        rng.integers(0, 27_100, 3_000).astype(np.uint64),
+        keys[:: 4_096],  # the sample's own keys
+        np.array([0, int(keys[-1]), int(keys[-1]) + 1, 2**63], np.uint64),
+    ])
+    (ranges,) = idx.key_ranges(query)
+    stored = np.load(next((tmp_path / "r").glob("seg-*")) / "keys.npy")
+    assert np.array_equal(ranges.count, np.searchsorted(stored, query, "right")
+                          - np.searchsorted(stored, query, "left"))
+    present = ranges.count > 0
+    assert np.array_equal(ranges.lo[present], np.searchsorted(stored, query[present], "left"))
+    hits = idx.lookup(query, max_hits=5_000)
+    assert 0 < hits.query_row.shape[0] <= 5_000

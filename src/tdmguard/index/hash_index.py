@@ -36,7 +36,7 @@ from tdmguard.atomic import write_json_atomic
 from tdmguard.errors import IndexStoreError
 from tdmguard.index.locking import index_lock
 
-__all__ = ["HashIndex", "SegmentHits", "SegmentWriter"]
+__all__ = ["HashIndex", "KeyRanges", "SegmentHits", "SegmentWriter"]
 
 FORMAT = 1
 U64 = npt.NDArray[np.uint64]
@@ -97,12 +97,61 @@ class SegmentWriter:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
+class KeyRanges:
+    """Where a batch of query keys lies in one segment, nothing gathered yet.
+
+    Query key ``i`` is stored at rows ``lo[i] .. lo[i] + count[i] - 1`` of ``work`` and
+    ``aux`` (``count[i]`` is 0 when absent or skipped); ``lo``, ``count``: shape (q,) int64.
+    ``work``: shape (n,) uint32 segment-local work numbers (add ``base`` for the index's);
+    ``aux``: shape (n, k) int32; both memory-mapped. An engine that filters hits as it reads
+    them (the audio engine) walks these ranges itself instead of asking for gathered copies.
+    """
+
+    work: npt.NDArray[np.uint32]
+    aux: I32
+    base: int
+    lo: I64
+    count: I64
+
+
+# one key in _SAMPLE_STRIDE is kept in memory per segment: a look-up first finds its key's
+# window in that sample, then binary-searches 2**12 keys instead of the whole (memory-mapped)
+# array, all keys of a batch in lock step (numpy fancy indexing, so the memory reads of the
+# batch overlap): 2-3x faster than np.searchsorted at 100M keys, where each search missed
+# the caches and the TLB at every step
+_SAMPLE_STRIDE = 1 << 12
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class _Segment:
     name: str
     keys: U64
     work: npt.NDArray[np.uint32]
     aux: I32
     base: int  # global number of this segment's work 0
+    sample: U64  # keys[::_SAMPLE_STRIDE], in memory
+
+    def search(self, sorted_query: U64, side: str) -> I64:
+        """``np.searchsorted(self.keys, sorted_query, side)`` for ascending ``sorted_query``."""
+        keys = np.asarray(self.keys)  # a plain view: memmap indexing goes through Python
+        n = keys.shape[0]
+        if n <= 4 * _SAMPLE_STRIDE:
+            out: I64 = np.searchsorted(keys, sorted_query, side=side)  # type: ignore[call-overload]
+            return out
+        right = side == "right"
+        w = np.searchsorted(self.sample, sorted_query, side=side)  # type: ignore[call-overload]
+        # the answer lies in ((w-1)*stride, w*stride] (right) or [(w-1)*stride, w*stride]
+        a = np.maximum(0, (w - 1) * _SAMPLE_STRIDE)
+        b = np.minimum(n, w * _SAMPLE_STRIDE + 1)
+        for _ in range(_SAMPLE_STRIDE.bit_length() + 1):
+            mid = (a + b) >> 1
+            value = keys[np.minimum(mid, n - 1)]
+            below = (value <= sorted_query) if right else (value < sorted_query)
+            below &= mid < b
+            a = np.where(below, mid + 1, a)
+            b = np.where(below, b, mid)
+        found: I64 = a.astype(np.int64, copy=False)
+        return found
 
 
 def _gather_rows(aux: I32, pos: I64) -> I32:
@@ -246,7 +295,8 @@ class HashIndex:
                 works = json.loads((seg_dir / "works.json").read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise IndexStoreError(f"corrupt segment ({exc})", where=str(seg_dir)) from exc
-            segments.append(_Segment(name, keys, work, aux, base=len(work_ids)))
+            sample = np.array(keys[::_SAMPLE_STRIDE], dtype=np.uint64)
+            segments.append(_Segment(name, keys, work, aux, len(work_ids), sample))
             work_ids.extend(str(w["id"]) for w in works)
             work_meta.extend(dict(w.get("meta", {})) for w in works)
         return cls(folder, manifest, segments, work_ids, work_meta)
@@ -265,6 +315,56 @@ class HashIndex:
     def size_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
 
+    @property
+    def removed_mask(self) -> npt.NDArray[np.bool_]:
+        """Shape (works,): True for the works removed from the index (until compaction)."""
+        return self._removed_mask
+
+    def key_ranges(
+        self, keys: U64, max_per_key: int | None = None, max_hits: int | None = None
+    ) -> list[KeyRanges]:
+        """Where each of ``keys`` (shape (q,) uint64) is stored, per segment that holds any;
+        see :meth:`lookup` for ``max_per_key`` and ``max_hits``. Removed works are *not*
+        left out here (see :attr:`removed_mask`)."""
+        query = np.asarray(keys, dtype=np.uint64)
+        # binary searches in ascending key order walk the memory-mapped keys near the previous
+        # answer (cache and page friendly): 4-5x faster than in query order at 10M keys
+        order = np.argsort(query, kind="stable")
+        sorted_query = query[order]
+        ranges: list[KeyRanges] = []
+        for seg in self._segments:
+            if seg.keys.shape[0] == 0 or query.shape[0] == 0:
+                continue
+            n_keys = seg.keys.shape[0]
+            lo_sorted = seg.search(sorted_query, "left")
+            # most query keys are absent: the second binary search runs only for present ones
+            present = np.flatnonzero(seg.keys[np.minimum(lo_sorted, n_keys - 1)] == sorted_query)
+            if present.shape[0] == 0:
+                continue
+            counts_sorted = np.zeros(query.shape[0], np.int64)
+            counts_sorted[present] = (
+                seg.search(sorted_query[present], "right") - lo_sorted[present]
+            )
+            lo = np.empty(query.shape[0], np.int64)
+            counts = np.empty(query.shape[0], np.int64)
+            lo[order] = lo_sorted
+            counts[order] = counts_sorted
+            if max_per_key is not None:
+                counts = np.where(counts > max_per_key, 0, counts)
+            ranges.append(KeyRanges(seg.work, seg.aux, seg.base, lo, counts))
+        if max_hits is not None and ranges:
+            per_key = (
+                ranges[0].count if len(ranges) == 1 else np.sum([r.count for r in ranges], axis=0)
+            )
+            if int(per_key.sum()) > max_hits:
+                cap = _count_cap(per_key, max_hits)
+                drop = per_key > cap
+                ranges = [
+                    KeyRanges(r.work, r.aux, r.base, r.lo, np.where(drop, 0, r.count))
+                    for r in ranges
+                ]
+        return ranges
+
     def lookup(
         self, keys: U64, max_per_key: int | None = None, max_hits: int | None = None
     ) -> SegmentHits:
@@ -280,37 +380,9 @@ class HashIndex:
         order of ``keys``. This keeps the cost of a query bounded as the index grows.
         """
         query = np.asarray(keys, dtype=np.uint64)
-        # binary searches in ascending key order walk the memory-mapped keys near the previous
-        # answer (cache and page friendly): 4-5x faster than in query order at 10M keys
-        order = np.argsort(query, kind="stable")
-        sorted_query = query[order]
-        ranges: list[tuple[_Segment, I64, I64]] = []
-        for seg in self._segments:
-            if seg.keys.shape[0] == 0 or query.shape[0] == 0:
-                continue
-            n_keys = seg.keys.shape[0]
-            lo_sorted = np.searchsorted(seg.keys, sorted_query, side="left")
-            # most query keys are absent: the second binary search runs only for present ones
-            present = np.flatnonzero(seg.keys[np.minimum(lo_sorted, n_keys - 1)] == sorted_query)
-            if present.shape[0] == 0:
-                continue
-            counts_sorted = np.zeros(query.shape[0], np.int64)
-            counts_sorted[present] = (
-                np.searchsorted(seg.keys, sorted_query[present], side="right") - lo_sorted[present]
-            )
-            lo = np.empty(query.shape[0], np.int64)
-            counts = np.empty(query.shape[0], np.int64)
-            lo[order] = lo_sorted
-            counts[order] = counts_sorted
-            if max_per_key is not None:
-                counts = np.where(counts > max_per_key, 0, counts)
-            ranges.append((seg, lo, counts))
-        if max_hits is not None and ranges:
-            per_key = ranges[0][2] if len(ranges) == 1 else np.sum([r[2] for r in ranges], axis=0)
-            if int(per_key.sum()) > max_hits:
-                cap = _count_cap(per_key, max_hits)
-                drop = per_key > cap
-                ranges = [(seg, lo, np.where(drop, 0, counts)) for seg, lo, counts in ranges]
+        ranges = [
+            (r, r.lo, r.count) for r in self.key_ranges(query, max_per_key, max_hits)
+        ]
         rows: list[I64] = []
         works: list[I64] = []
         auxs: list[I32] = []

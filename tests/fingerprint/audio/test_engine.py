@@ -173,3 +173,42 @@ def test_hit_budget_keeps_the_rare_keys(
     matches = AudioFingerprinter(replace(params, max_hits=budget)).match(fp, index)
     assert matches and matches[0].work_id == "coherence"
     assert AudioFingerprinter(replace(params, max_hits=0)).match(fp, index) == []
+
+
+class _GatheringIndex:
+    """The index seen only through ``lookup`` (gathered hits), as any HashLookup."""
+
+    def __init__(self, index: HashIndex) -> None:
+        self._index = index
+
+    def lookup(self, keys: np.ndarray, max_per_key: int | None = None,
+               max_hits: int | None = None) -> object:
+        return self._index.lookup(keys, max_per_key=max_per_key, max_hits=max_hits)
+
+    def work_meta(self, work: int) -> object:
+        return self._index.work_meta(work)
+
+
+def test_hits_filtered_in_place_equal_gathered_hits(
+    engine: AudioFingerprinter, signals: dict[str, np.ndarray], tmp_path: Path
+) -> None:
+    """HashIndex hands the engine key ranges (hits filtered where they are stored); over
+    two segments and a removed work, the matches must equal those of gathered hits."""
+    from tdmguard.index.hash_index import SegmentWriter
+
+    folder = tmp_path / "idx"
+    HashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+    for work_id, x in signals.items():
+        writer = SegmentWriter(engine.aux_width)
+        fp = engine.extract_samples(x)
+        writer.add(work_id, fp.keys, fp.aux)
+        writer.add(f"{work_id}-copy", fp.keys, fp.aux)
+        HashIndex.append_segment(folder, writer)
+    HashIndex.remove_works(folder, ["coherence-copy"])
+    index = HashIndex.open(folder)
+    for work_id, x in signals.items():
+        fp = engine.extract_samples(_noise(x[1 * RATE : 9 * RATE], 5.0))
+        in_place = engine.match(fp, index)
+        assert in_place == engine.match(fp, _GatheringIndex(index))
+        assert in_place and in_place[0].work_id.startswith(work_id)
+        assert "coherence-copy" not in {m.work_id for m in in_place}

@@ -101,7 +101,12 @@ def align_hits(
     factors = np.geomspace(p.min_factor, p.max_factor, p.coarse_factors)
     # stage 1: each work's best (factor, offset bin) cell, with bins shifted by half to catch
     # edges; the works with the most votes go on to the fine stage
-    works, votes, fi, obin = best_cells_per_work(work, qc, rt, factors, p.coarse_bin, p.min_votes)
+    # a work with fewer hits than min_score cannot score min_score (the score counts distinct
+    # query triplets among its hits): it is not voted on. At 1,000 h most works get a few
+    # random hits each (~6 on average for a 10 s query), so this skips most of the vote
+    works, votes, fi, obin = best_cells_per_work(
+        work, qc, rt, factors, p.coarse_bin, p.min_votes, p.min_score
+    )
     top = np.lexsort((works, -votes))[: p.candidates]
     ranked = [
         (int(works[j]), (int(votes[j]), float(factors[fi[j]]), float(obin[j]))) for j in top

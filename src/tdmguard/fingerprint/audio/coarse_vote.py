@@ -12,13 +12,14 @@ so a worker process pays a one-time load (~1 s) and no per-query compile.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from tdmguard.errors import MissingExtraError
 
-__all__ = ["TABLE_BITS", "best_cells_per_work", "select_hits", "top_cells"]
+__all__ = ["TABLE_BITS", "best_cells_per_work", "select_hits", "select_ranges", "top_cells"]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -76,6 +77,69 @@ def _select(
         o_dp[k] = dp
         o_lr[k] = lr
         k += 1
+    return o_qt[:k], o_src[:k], o_work[:k], o_rt[:k], o_dp[:k], o_lr[:k]
+
+
+@njit(cache=True, nogil=True)
+def _select_ranges(
+    lo: I64,
+    count: I64,
+    source: I64,
+    seg_work: npt.NDArray[np.uint32],
+    aux: I32,
+    base: int,
+    removed: npt.NDArray[np.bool_],
+    q_t: F64,
+    q_f: F64,
+    q_span: F64,
+    pitch_bits: int,
+    pitch_units: float,
+    code_bits: int,
+    span_units: float,
+    max_pitch: float,
+    lr_lo: float,
+    lr_hi: float,
+) -> tuple[F64, I64, I64, F64, F64, F64]:
+    """:func:`_select` reading the hits where the index stores them (no gathered copies):
+    key ``i`` (query row ``source[i]``) has its hits at rows ``lo[i] .. lo[i]+count[i]-1``."""
+    total = 0
+    for i in range(lo.shape[0]):
+        total += count[i]
+    o_qt = np.empty(total, np.float64)
+    o_src = np.empty(total, np.int64)
+    o_work = np.empty(total, np.int64)
+    o_rt = np.empty(total, np.float64)
+    o_dp = np.empty(total, np.float64)
+    o_lr = np.empty(total, np.float64)
+    pitch_mask = (1 << pitch_bits) - 1
+    any_removed = removed.shape[0] > 0
+    k = 0
+    for i in range(lo.shape[0]):
+        c = count[i]
+        if c == 0:
+            continue
+        s = source[i]
+        qf = q_f[s]
+        for j in range(lo[i], lo[i] + c):
+            w = np.int64(seg_work[j]) + base
+            if any_removed and removed[w]:
+                continue
+            c0 = np.int64(aux[j, 0])
+            dp = qf - (c0 & pitch_mask) / pitch_units
+            if abs(dp) > max_pitch:
+                continue
+            span_q = int(np.int64(aux[j, 1]) >> code_bits)
+            r_span = (span_q if span_q > 1 else 1) / span_units
+            lr = math.log(r_span / q_span[s])
+            if lr < lr_lo or lr > lr_hi:
+                continue
+            o_qt[k] = q_t[s]
+            o_src[k] = s
+            o_work[k] = w
+            o_rt[k] = np.float64(c0 >> pitch_bits)
+            o_dp[k] = dp
+            o_lr[k] = lr
+            k += 1
     return o_qt[:k], o_src[:k], o_work[:k], o_rt[:k], o_dp[:k], o_lr[:k]
 
 
@@ -150,7 +214,14 @@ def _members(
 
 @njit(cache=True, nogil=True)
 def _per_work(
-    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, n_works: int, min_votes: int
+    work: I64,
+    qc: F64,
+    rt: F64,
+    factors: F64,
+    bin_width: float,
+    n_works: int,
+    min_votes: int,
+    min_hits: int,
 ) -> tuple[I64, I64, I64, I64, I64]:
     """Each work's most voted (factor, offset bin) cell, counted exactly.
 
@@ -159,7 +230,8 @@ def _per_work(
     and is cleared by the same walk, so the cost is linear in the hits whatever the index
     size. Ties keep the lowest (factor, bin); the half-shifted grid wins only with strictly
     more votes. Returns, for the works whose best cell has ``>= min_votes`` votes: (work,
-    votes, factor index, offset bin, shift 0 or 1).
+    votes, factor index, offset bin, shift 0 or 1). Works with fewer than ``min_hits`` hits
+    are not voted on at all.
     """
     n = work.shape[0]
     n_f = factors.shape[0]
@@ -190,7 +262,7 @@ def _per_work(
     for w in range(n_works):
         a = first[w]
         b = first[w + 1]
-        if b - a < min_votes:
+        if b - a < min_votes or b - a < min_hits:
             continue
         r_lo = np.inf
         r_hi = -np.inf
@@ -252,13 +324,14 @@ def _per_work(
 
 
 def best_cells_per_work(
-    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, min_votes: int
+    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, min_votes: int, min_hits: int = 0
 ) -> tuple[I64, I64, I64, F64]:
     """The coarse vote, exactly, per work: a hit ``i`` votes, for each factor ``s``, for the
     offset bin ``floor((rt - s*qc) / bin_width + shift)`` of its work, on two grids (shift 0
     and 0.5). Returns, for each work whose best cell has ``>= min_votes`` votes: ``(work,
     votes, factor index, offset)``, the offset being the best bin's centre in frames / bin
-    width (the half shift undone)."""
+    width (the half shift undone). ``min_hits``: works with fewer hits are skipped unvoted
+    (the alignment stage passes its ``min_score``: such a work cannot reach it)."""
     if work.shape[0] == 0:
         z = np.zeros(0, np.int64)
         return z, z, z, np.zeros(0, np.float64)
@@ -270,6 +343,7 @@ def best_cells_per_work(
         float(bin_width),
         int(work.max()) + 1,
         int(min_votes),
+        int(min_hits),
     )
     return w, c, f, b + 0.5 - 0.5 * s
 
@@ -312,6 +386,62 @@ def select_hits(
         float(lr_range[1]),
     )
     return out
+
+
+def select_ranges(
+    ranges: Sequence[tuple[I64, I64, npt.NDArray[np.uint32], I32, int]],
+    source: I64,
+    removed: npt.NDArray[np.bool_],
+    q_t: F64,
+    q_f: F64,
+    q_span: F64,
+    *,
+    layout: tuple[int, float, int, float],
+    max_pitch: float,
+    lr_range: tuple[float, float],
+) -> tuple[F64, I64, I64, F64, F64, F64]:
+    """:func:`select_hits` for hits not gathered yet: ``ranges`` holds, per index segment,
+    ``(lo, count, work, aux, base)`` (``index.KeyRanges``), where query key ``i`` (row
+    ``source[i]`` of the query) is stored at rows ``lo[i] .. lo[i]+count[i]-1`` of ``work``
+    and ``aux``. ``removed``: per work number, True for a removed work (empty: none). Same
+    hits, in the same order, as gathering them first; what is dropped is never copied."""
+    pitch_bits, pitch_units, code_bits, span_units = layout
+    parts: list[tuple[F64, I64, I64, F64, F64, F64]] = []
+    for lo, count, work, aux, base in ranges:
+        parts.append(
+            _select_ranges(
+                np.ascontiguousarray(lo, dtype=np.int64),
+                np.ascontiguousarray(count, dtype=np.int64),
+                np.ascontiguousarray(source, dtype=np.int64),
+                np.asarray(work),
+                np.asarray(aux),
+                int(base),
+                np.ascontiguousarray(removed, dtype=np.bool_),
+                np.ascontiguousarray(q_t, dtype=np.float64),
+                np.ascontiguousarray(q_f, dtype=np.float64),
+                np.ascontiguousarray(q_span, dtype=np.float64),
+                int(pitch_bits),
+                float(pitch_units),
+                int(code_bits),
+                float(span_units),
+                float(max_pitch),
+                float(lr_range[0]),
+                float(lr_range[1]),
+            )
+        )
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        f, i = np.zeros(0, np.float64), np.zeros(0, np.int64)
+        return f, i, i, f, f, f
+    return (
+        np.concatenate([q[0] for q in parts]),
+        np.concatenate([q[1] for q in parts]),
+        np.concatenate([q[2] for q in parts]),
+        np.concatenate([q[3] for q in parts]),
+        np.concatenate([q[4] for q in parts]),
+        np.concatenate([q[5] for q in parts]),
+    )
 
 
 def top_cells(

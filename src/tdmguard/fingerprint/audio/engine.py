@@ -13,10 +13,11 @@ Fingerprint layout (what the index stores per triplet, 16 bytes):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +45,40 @@ _PITCH_BITS = 9
 _MAX_FRAME = (1 << 22) - 1
 _SPAN_UNITS = 4  # anchor-to-third-peak span in 1/4 frame
 _CODE_BITS = 8  # neighbour code: 5 base-3 digits < 3**5 = 243
+
+
+class _Ranges(Protocol):
+    """One segment's share of a look-up (``index.KeyRanges``)."""
+
+    @property
+    def lo(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def count(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def work(self) -> npt.NDArray[np.uint32]: ...
+    @property
+    def aux(self) -> I32: ...
+    @property
+    def base(self) -> int: ...
+
+
+@runtime_checkable
+class RangeLookup(Protocol):
+    """An index that can say where hits are stored instead of copying them out
+    (``index.HashIndex``): the audio engine then filters them in place, which spares copying
+    the ~half of a query's hits that cannot lie on any allowed line."""
+
+    @property
+    def work_ids(self) -> Sequence[str]: ...
+    @property
+    def removed_mask(self) -> npt.NDArray[np.bool_]: ...
+
+    def key_ranges(
+        self,
+        keys: npt.NDArray[np.uint64],
+        max_per_key: int | None = None,
+        max_hits: int | None = None,
+    ) -> Sequence[_Ranges]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,33 +158,53 @@ class AudioFingerprinter:
         p = self.params
         q_t, q_f, q_code, q_span = _unpack_aux(query.aux)
         keys, source = expand_keys(query.keys, q_code, p.triplets)
-        # keys stored very often (steady tones, common intervals) carry little evidence and
-        # most of the random hits: beyond the hit budget the index skips them first
-        hits = index.lookup(keys, max_per_key=p.max_hits_per_key, max_hits=p.max_hits)
-        if hits.query_row.shape[0] == 0:
-            return []
         # compiled kernels: imported here so that importing the engine needs no numba
-        from tdmguard.fingerprint.audio.coarse_vote import select_hits
+        from tdmguard.fingerprint.audio.coarse_vote import select_hits, select_ranges
 
         max_pitch, lr_range = hit_filter(p.align)
-        qt, src, work, rt, dp, lr = select_hits(
-            source[hits.query_row],
-            q_t,
-            q_f,
-            q_span,
-            hits.aux,
-            hits.work,
-            layout=(_PITCH_BITS, float(_PITCH_UNITS), _CODE_BITS, float(_SPAN_UNITS)),
-            max_pitch=max_pitch,
-            lr_range=lr_range,
-        )
+        layout = (_PITCH_BITS, float(_PITCH_UNITS), _CODE_BITS, float(_SPAN_UNITS))
+        # keys stored very often (steady tones, common intervals) carry little evidence and
+        # most of the random hits: beyond the hit budget the index skips them first
+        work_ids: Sequence[str]
+        if isinstance(index, RangeLookup):
+            # hits filtered where the index stores them: only the kept ones are copied
+            ranges = index.key_ranges(keys, max_per_key=p.max_hits_per_key, max_hits=p.max_hits)
+            removed = index.removed_mask
+            qt, src, work, rt, dp, lr = select_ranges(
+                [(r.lo, r.count, r.work, r.aux, r.base) for r in ranges],
+                source,
+                removed if bool(removed.any()) else np.zeros(0, np.bool_),
+                q_t,
+                q_f,
+                q_span,
+                layout=layout,
+                max_pitch=max_pitch,
+                lr_range=lr_range,
+            )
+            work_ids = index.work_ids
+        else:
+            hits = index.lookup(keys, max_per_key=p.max_hits_per_key, max_hits=p.max_hits)
+            if hits.query_row.shape[0] == 0:
+                return []
+            qt, src, work, rt, dp, lr = select_hits(
+                source[hits.query_row],
+                q_t,
+                q_f,
+                q_span,
+                hits.aux,
+                hits.work,
+                layout=layout,
+                max_pitch=max_pitch,
+                lr_range=lr_range,
+            )
+            work_ids = hits.work_ids
         found = align_hits(qt, src, work, rt, dp, lr, p.align)
         sec = p.peaks.hop / p.peaks.rate_hz
         out: list[Match] = []
         for a in found:
             out.append(
                 Match(
-                    work_id=hits.work_ids[a.work],
+                    work_id=work_ids[a.work],
                     modality=Modality.AUDIO,
                     score=float(a.score),
                     query_start=round(a.query_start * sec, 3),
