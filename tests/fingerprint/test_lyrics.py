@@ -3,6 +3,7 @@ formats, languages without spaces, chorus and background weighting, bad input.""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 from pathlib import Path
@@ -268,6 +269,10 @@ def test_serialised_fingerprint_matches_in_token_units(
     found = only(engine.match(plain, index), "jeanie")
     assert found.detail["query_unit"] == "token"
     assert found.ref_start == 1.0
+    # a fingerprint of another engine version (windows of another length) is refused
+    old = dataclasses.replace(plain, engine="lyrics-ngram4/2")
+    with pytest.raises(InputError, match="lyrics-ngram4/2"):
+        engine.match(old, index)
 
 
 def test_match_file_streams_chunks_with_overlap(

@@ -244,6 +244,10 @@ class LyricsFingerprinter:
         # duck-typed: isinstance() on a runtime Protocol costs ~30 us, per document
         if not callable(getattr(index, "lookup", None)):
             raise InputError("the lyrics engine needs a hash index", where="index")
+        if query.engine != self.engine:
+            raise InputError(
+                f"fingerprint made by {query.engine}, this engine is {self.engine}: "
+                "fingerprint the text again", where="query")
         if query.keys.shape[0] == 0:
             return []
         # sorted look-up keys make the index's binary searches walk memory forwards
