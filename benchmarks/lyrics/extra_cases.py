@@ -8,8 +8,14 @@
    of characters substituted, planted in Chinese text; unrelated ci and Tang/Song shi as
    negatives.
 
-Both run the shipped engine and, for comparison, engine ``/1``'s decision (no minimum of
-covered words or lines; eight-character CJK windows).
+Both run the shipped engine and, for comparison, the same engine with the previous minimum
+of 6 covered words (engine ``/2``'s four-word windows cannot be rebuilt here: its background
+table is another file; its figures stay in ``RESULTS.md``).
+
+``part``: ``"all"`` draws query texts from every registered song and uses every unrelated
+document (the benchmark's own draw, seed 14); ``"held"`` (seed 2027) draws queries only from
+odd-numbered songs and uses only odd-numbered unrelated documents, the half that was not
+used to choose the engine's parameters (they were chosen on the even half, seed 99).
 """
 
 from __future__ import annotations
@@ -25,9 +31,8 @@ from typing import Any
 from benchmarks.lyrics.data import Lyric
 from benchmarks.lyrics.extra_data import chinese_ci, chinese_shi, fortune_cookies, han_count
 from benchmarks.lyrics.queries import _join, _restyle, _substitute
-from tdmguard.fingerprint.lyrics import LyricsFingerprinter, hashing
+from tdmguard.fingerprint.lyrics import LyricsFingerprinter
 from tdmguard.fingerprint.lyrics.engine import MatchSettings
-from tdmguard.fingerprint.lyrics.normalise import TokenKind
 from tdmguard.index.hash_index import HashIndex, SegmentWriter
 
 __all__ = ["run_cjk", "run_quotes"]
@@ -38,27 +43,15 @@ COPY_WORDS = 12  # a negative repeating this many words of a registered text in 
 
 
 @contextlib.contextmanager
-def engine_v1() -> Iterator[LyricsFingerprinter]:
-    """Engine /1's decision for comparison: no evidence minimum, 8-character CJK windows."""
-    saved = hashing.UNITS[TokenKind.IDEOGRAPH]
-    hashing.UNITS[TokenKind.IDEOGRAPH] = 2
-    try:
-        engine = LyricsFingerprinter()
-        engine.settings = MatchSettings(min_words=0.0, min_lines=0, long_words=0.0)
-        yield engine
-    finally:
-        hashing.UNITS[TokenKind.IDEOGRAPH] = saved
-
-
-@contextlib.contextmanager
-def engine_min7() -> Iterator[LyricsFingerprinter]:
-    """The decision shipped before this run: at least 7 words of evidence (now 6)."""
+def engine_min6() -> Iterator[LyricsFingerprinter]:
+    """The shipped engine with the previous evidence minimum: 6 words (now 5)."""
     engine = LyricsFingerprinter()
-    engine.settings = MatchSettings(min_words=7.0)
+    engine.settings = MatchSettings(min_words=6.0)
     yield engine
 
 
-COMPARISONS = {"engine_v1": engine_v1, "min_words7": engine_min7}
+COMPARISONS = {"min_words6": engine_min6}
+PARTS = {"all": 14, "held": 2027}
 
 
 def _index(engine: LyricsFingerprinter, works: Sequence[tuple[str, str]], folder: Path) -> Any:
@@ -80,6 +73,19 @@ def _plant(host: str, excerpt: str, rng: random.Random) -> str:
     lead = rng.choice(("", "As the song goes: ", "Quote:\n", "I love these lines:\n"))
     return host + "\n\n" + lead + excerpt if rng.random() < 0.5 else (
         lead + excerpt + "\n\n" + host)
+
+
+def _plant_long(hosts: Sequence[str], excerpt: str, rng: random.Random) -> str:
+    """The excerpt inside a long unrelated text (about 40 unrelated documents, 5-10 kB),
+    at a random paragraph, sometimes inside a sentence."""
+    paras = [rng.choice(hosts) for _ in range(40)]
+    at = rng.randrange(1, len(paras))
+    if rng.random() < 0.5:
+        paras.insert(at, excerpt)
+    else:
+        paras[at] = paras[at] + " " + rng.choice(("as in ", "like ", "")) + excerpt + " " + (
+            rng.choice(hosts))
+    return "\n\n".join(paras)
 
 
 def _evaluate(engine: LyricsFingerprinter, works: Sequence[tuple[str, str]],
@@ -108,9 +114,9 @@ def _evaluate(engine: LyricsFingerprinter, works: Sequence[tuple[str, str]],
             "fp_rate": round(flagged / len(negatives), 6), "fp_examples": shown}
 
 
-def run_quotes(lyrics: Sequence[Lyric], per_condition: int, seed: int = 14,
-               compare: bool = True, compare_with: str = "engine_v1") -> dict[str, Any]:
-    rng = random.Random(seed)
+def run_quotes(lyrics: Sequence[Lyric], per_condition: int, part: str = "all",
+               compare_with: str | None = None) -> dict[str, Any]:
+    rng = random.Random(PARTS[part])
     songs, cookies = fortune_cookies()
     works = [(f"fortune-song#{i}", t) for i, t in enumerate(songs)]
     works += [(ly.work_id, ly.text) for ly in lyrics]
@@ -118,25 +124,35 @@ def run_quotes(lyrics: Sequence[Lyric], per_condition: int, seed: int = 14,
     for _, text in works:
         registered |= _shingles(text, COPY_WORDS)
     negatives = [c for c in cookies if not (_shingles(c, COPY_WORDS) & registered)]
+    left_out = len(cookies) - len(negatives)
+    numbers = list(range(len(songs)))
+    if part == "held":
+        negatives = negatives[1::2]
+        numbers = numbers[1::2]
     vocabulary = sorted({w for c in cookies[:3000] for w in re.findall(r"[a-z]{3,}", c)})
     queries: dict[str, list[tuple[str, str]]] = {k: [] for k in (
-        "two-lines", "two-lines-subst10", "lines2-8", "lines2-8-subst10")}
+        "two-lines", "two-lines-subst10", "lines2-8", "lines2-8-subst10",
+        "two-lines-subst10-in-long-text")}
     for name, rows in queries.items():
         for _ in range(per_condition):
-            number = rng.randrange(len(songs))
+            number = rng.choice(numbers)
             lines = [ln for ln in songs[number].split("\n") if ln.strip()]
             k = 2 if name.startswith("two") else rng.randint(2, 8)
             start = rng.randrange(0, max(1, len(lines) - k + 1))
             excerpt = _join(_restyle(lines[start : start + k], rng), rng)
-            if name.endswith("subst10"):
+            if "subst10" in name:
                 excerpt = _substitute(excerpt, 0.10, vocabulary, rng)
-            rows.append((f"fortune-song#{number}", _plant(rng.choice(negatives), excerpt, rng)))
+            text = (_plant_long(negatives, excerpt, rng) if name.endswith("long-text")
+                    else _plant(rng.choice(negatives), excerpt, rng))
+            rows.append((f"fortune-song#{number}", text))
     out: dict[str, Any] = {
+        "part": part, "seed": PARTS[part],
         "registered": len(works), "registered_songs": len(songs),
-        "negatives_left_out_as_real_quotes": len(cookies) - len(negatives),
+        "query_songs": len(numbers),
+        "negatives_left_out_as_real_quotes": left_out,
         "shipped": _evaluate(LyricsFingerprinter(), works, queries, negatives),
     }
-    if compare:
+    if compare_with:
         with COMPARISONS[compare_with]() as old:
             out[compare_with] = _evaluate(old, works, queries, negatives, examples=12)
     return out
@@ -155,9 +171,11 @@ def _grams(text: str, n: int = 4) -> set[str]:
     return {han[i : i + n] for i in range(len(han) - n + 1)}
 
 
-def run_cjk(registered: int, per_condition: int, seed: int = 14,
-            compare: bool = True, compare_with: str = "engine_v1") -> dict[str, Any]:
-    rng = random.Random(seed)
+def run_cjk(registered: int, per_condition: int, part: str = "all",
+            compare_with: str | None = None) -> dict[str, Any]:
+    """Short ci; ``part`` only sets the draw (seed): which ci are registered, which are
+    negatives and which are quoted."""
+    rng = random.Random(PARTS[part])
     seen: set[str] = set()
     cis = []
     for ci in chinese_ci():
@@ -183,7 +201,7 @@ def run_cjk(registered: int, per_condition: int, seed: int = 14,
     pool = [c for ci in cis[:3000] for c in _HAN.findall(ci.text)]
     context = ("我最喜欢的一首词：\n", "", "今天读到这几句，很美。\n", "抄录如下：\n")
     queries: dict[str, list[tuple[str, str]]] = {k: [] for k in (
-        "whole-subst10", "two-lines", "two-lines-subst10")}
+        "whole-subst10", "two-lines", "two-lines-subst10", "two-lines-subst10-in-long-text")}
     for name, rows in queries.items():
         for _ in range(per_condition):
             ci = rng.choice(reg)
@@ -193,17 +211,21 @@ def run_cjk(registered: int, per_condition: int, seed: int = 14,
                 if len(paras) >= 2:
                     at = rng.randrange(0, len(paras) - 1)
                     text = "\n".join(paras[at : at + 2])
-            if name.endswith("subst10"):
+            if "subst10" in name:
                 text = _substitute_han(text, 0.10, pool, rng)
+            if name.endswith("long-text"):
+                rows.append((ci.work_id, _plant_long(shi, rng.choice(context) + text, rng)))
+                continue
             host = rng.choice(shi)
             rows.append((ci.work_id, host + "\n\n" + rng.choice(context) + text))
     sizes = sorted(han_count(c.text) for c in reg)
     out: dict[str, Any] = {
+        "part": part, "seed": PARTS[part],
         "registered": len(reg), "median_han": sizes[len(sizes) // 2],
         "negatives_ci": len(negatives) - len(shi), "negatives_shi": len(shi),
         "shipped": _evaluate(LyricsFingerprinter(), works, queries, negatives),
     }
-    if compare:
+    if compare_with:
         with COMPARISONS[compare_with]() as old:
             out[compare_with] = _evaluate(old, works, queries, negatives)
     return out

@@ -19,6 +19,7 @@ from tdmguard.fingerprint.lyrics.hashing import (
     ngram_windows,
     pack_aux,
     unpack_aux,
+    varied_windows,
     window_hashes,
 )
 from tdmguard.fingerprint.lyrics.reading import (
@@ -42,7 +43,7 @@ def test_aux_packing_round_trips(rows: list[tuple[int, int, int]]) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.sampled_from([4, 4, 4, 2, 1]), max_size=40) | st.lists(st.just(4), max_size=40))
+@given(st.lists(st.sampled_from([4, 4, 4, 3, 1]), max_size=40) | st.lists(st.just(4), max_size=40))
 def test_ngram_windows_are_the_shortest_runs_of_window_units(units: list[int]) -> None:
     want = []
     for i in range(len(units)):
@@ -61,14 +62,23 @@ def test_window_hash_depends_only_on_window_content() -> None:
     tokens = rng.integers(0, 2**63, 40, dtype=np.int64).astype(np.uint64)
     units = np.full(40, 4, np.int8)
     start, end = ngram_windows(units)
-    assert np.array_equal(end - start, np.full(start.shape, 3))
+    assert np.array_equal(end - start, np.full(start.shape, 2))  # three words
     keys = window_hashes(tokens, start, end)
     shifted = window_hashes(np.concatenate([tokens[7:], tokens[:7]]), start, end)
-    assert keys[7] == shifted[0]  # same four tokens, another position: same hash
+    assert keys[7] == shifted[0]  # same three tokens, another position: same hash
     assert len(set(keys.tolist())) == keys.shape[0]
-    # ideographs weigh 2 units: a window holds 8 of them
-    s2, e2 = ngram_windows(np.full(20, 2, np.int8))
-    assert int(e2[0] - s2[0]) == 7
+    # ideographs weigh 3 units: a window holds 4 of them
+    s2, e2 = ngram_windows(np.full(20, 3, np.int8))
+    assert int(e2[0] - s2[0]) == 3
+
+
+def test_windows_of_one_repeated_token_are_not_varied() -> None:
+    a, b = 11, 22
+    tokens = np.array([a, a, a, b, a, a, a, a], np.uint64)
+    start = np.arange(6, dtype=np.int64)
+    varied = varied_windows(tokens, start, start + 2)
+    assert varied.tolist() == [False, True, True, True, False, False]
+    assert varied_windows(tokens, start[:0], start[:0]).shape == (0,)
 
 
 def test_best_chain_takes_ordered_hits_and_skips_crossing_ones() -> None:
@@ -78,6 +88,24 @@ def test_best_chain_takes_ordered_hits_and_skips_crossing_ones() -> None:
     chain = best_chain(q, r, w, max_gap=20)
     assert sorted(chain.hits.tolist()) == [0, 1, 2, 3, 5]
     assert chain.weight == 5.0
+
+
+def test_best_chain_steps_along_the_diagonal_or_past_the_window() -> None:
+    # three-token windows: query windows at 0 and 1 overlap, so their reference windows
+    # must be one token apart too; 0 -> (1, r 9) would put the shared tokens at two places
+    q = np.array([0, 1, 1, 5], np.int64)
+    r = np.array([0, 9, 1, 12], np.int64)
+    w = np.array([1, 3, 1, 1], np.float32)
+    length = np.full(4, 3, np.int64)
+    free = best_chain(q, r, w, max_gap=20)
+    assert free.hits.tolist() == [0, 1, 3]  # without lengths the stitched step is taken
+    strict = best_chain(q, r, w, max_gap=20, length=length)
+    assert strict.hits.tolist() in ([0, 2, 3], [1, 3])
+    assert strict.weight == 4.0
+    # a step past the window's end on both sides (an edit, interleaved text) is allowed
+    gap = best_chain(np.array([0, 4], np.int64), np.array([0, 9], np.int64),
+                     np.ones(2, np.float32), max_gap=20, length=np.full(2, 3, np.int64))
+    assert len(gap) == 2
     assert len(best_chain(q[:0], r[:0], w[:0], max_gap=20)) == 0
 
 

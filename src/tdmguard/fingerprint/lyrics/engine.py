@@ -25,13 +25,16 @@ from tdmguard.fingerprint.lyrics.align import best_chain
 from tdmguard.fingerprint.lyrics.background import BackgroundTable
 from tdmguard.fingerprint.lyrics.hashing import (
     MAX_TOKEN,
+    UNITS,
     WINDOW_UNITS,
+    WORD_EVIDENCE,
     ngram_windows,
     pack_aux,
     unpack_aux,
+    varied_windows,
     window_hashes,
 )
-from tdmguard.fingerprint.lyrics.normalise import TOKEN_PATTERN
+from tdmguard.fingerprint.lyrics.normalise import TOKEN_PATTERN, TokenKind
 from tdmguard.fingerprint.lyrics.reading import (
     TimedTextFormat,
     blank_timing,
@@ -50,7 +53,9 @@ I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
 F32 = npt.NDArray[np.float32]
 
-ENGINE = "lyrics-ngram4/2"  # /2: CJK windows of 4 characters (were 8)
+# /2: CJK windows of 4 characters (were 8); /3: windows of 3 words (were 4), every
+# occurrence of a repeated n-gram indexed, windows of one repeated token dropped
+ENGINE = "lyrics-ngram3/3"
 LAYOUT_PACKED = "packed"  # aux = token | line << 20 | span << 30 (hashing.pack_aux)
 LAYOUT_POS = "pos"  # aux = token position only (texts of more than MAX_TOKEN tokens)
 EXTRACT_MAX_BYTES = 32 << 20  # larger files: match_file streams them
@@ -67,8 +72,8 @@ class MatchSettings:
     A work matches when a chain of at least ``min_ngrams`` n-grams of total background
     weight at least ``min_weight`` appears in order, with gaps of at most ``max_gap``
     tokens, AND the chain rests on substantial evidence: the document tokens it covers are
-    worth at least ``min_words`` words (a word is 4 window units: a CJK character counts
-    ``hashing.UNITS`` / 4 of a word; tokens covered only by n-grams that are common in
+    worth at least ``min_words`` words (``hashing.EVIDENCE_UNITS``: a CJK character counts
+    as a word, a Thai letter a quarter; tokens covered only by n-grams that are common in
     ordinary text count half), spread over at least ``min_lines`` distinct lines of the
     registered lyric, or worth ``long_words`` words on fewer lines (lyrics registered as
     one line). Shorter or commoner overlaps (a six-word stock phrase) are dropped."""
@@ -76,12 +81,14 @@ class MatchSettings:
     min_ngrams: int = 3
     min_weight: float = 3.0
     max_gap: int = 48
-    # 6, not 7: the shortest chain (3 four-word windows) covers 6 words, and a two-line
-    # excerpt of short lines (3 + 3 words), or one whose substituted word leaves 6 intact
-    # words across the line break, is a quote; stock phrases sit inside one line, which
-    # ``min_lines`` catches (issue 14: 7 cost 0.950 -> 0.903 of two-line excerpts with 10 %
-    # of words changed; calibrated on a held-aside seed and half of the negatives)
-    min_words: float = 6.0
+    # 5 (engine /3, three-word windows): three windows in a row cover 5 words; a two-line
+    # quote of short lines with one word changed keeps 5 intact words across the line
+    # break more often than 6 (4 + 4 words, one changed). Stock phrases sit inside one
+    # lyric line, which ``min_lines`` catches. Chosen on a calibration split (even-numbered
+    # songs and negatives, seed 99): two lines with 10 % of words changed 0.942 -> 0.963
+    # at 6 -> 5, unrelated documents matched 6 of 7,243 either way; reported on the other
+    # half (benchmarks/lyrics/RESULTS.md)
+    min_words: float = 5.0
     min_lines: int = 2
     long_words: float = 12.0
 
@@ -102,8 +109,9 @@ class LyricsDocument(Fingerprint):
     first_off: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
     last_raw: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
     last_end: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
-    # per n-gram row: the token index of the window's last token; per token: the window
-    # units of tokens 0..i (cumulative), to measure how much text a chain covers
+    # per n-gram row: the token index of the window's last token; per token: the evidence
+    # units (hashing.EVIDENCE_UNITS) of tokens 0..i (cumulative), to measure how much text
+    # a chain covers
     last_tok: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
     cum_units: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
 
@@ -144,17 +152,21 @@ class LyricsFingerprinter:
 
     # -- fingerprints -----------------------------------------------------------------
     def fingerprint(
-        self, text: str, *, dedup: bool = True, char_base: int = 0, line_base: int = 1,
+        self, text: str, *, dedup: bool = False, char_base: int = 0, line_base: int = 1,
         meta: Mapping[str, float | int | str] | None = None,
     ) -> LyricsDocument:
         """Fingerprint ``text`` (already decoded, timing blanked).
 
-        ``dedup`` keeps each distinct n-gram once, at its first occurrence (a registered
-        lyric's chorus is indexed once); matching a document keeps every occurrence."""
+        ``dedup`` keeps each distinct n-gram once, at its first occurrence. Registered
+        lyrics keep every occurrence (engine ``/3``): a quote of a chorus's later
+        occurrence with the line before it must chain in order, which it cannot when only
+        the first occurrence is indexed. N-grams of one repeated token are dropped
+        (:func:`~.hashing.varied_windows`)."""
         toks = self._encoder.encode(text)
         start, end = ngram_windows(toks.units)
         keys = window_hashes(toks.hashes, start, end)
-        rows = np.flatnonzero(self._background.weights(keys) > 0)
+        keep = (self._background.weights(keys) > 0) & varied_windows(toks.hashes, start, end)
+        rows = np.flatnonzero(keep)
         if dedup and rows.shape[0]:
             _, first = np.unique(keys[rows], return_index=True)
             rows = rows[np.sort(first)]
@@ -189,7 +201,7 @@ class LyricsFingerprinter:
             last_raw=toks.raw_index[e].astype(np.int32),
             last_end=(last_off + last_len).astype(np.int32),
             last_tok=e.astype(np.int32),
-            cum_units=np.cumsum(toks.units, dtype=np.int32),
+            cum_units=np.cumsum(toks.evidence, dtype=np.int32),
         )
 
     def extract_text(self, text: str, *, where: str) -> LyricsDocument:
@@ -232,6 +244,10 @@ class LyricsFingerprinter:
         # duck-typed: isinstance() on a runtime Protocol costs ~30 us, per document
         if not callable(getattr(index, "lookup", None)):
             raise InputError("the lyrics engine needs a hash index", where="index")
+        if query.engine != self.engine:
+            raise InputError(
+                f"fingerprint made by {query.engine}, this engine is {self.engine}: "
+                "fingerprint the text again", where="query")
         if query.keys.shape[0] == 0:
             return []
         # sorted look-up keys make the index's binary searches walk memory forwards
@@ -256,7 +272,8 @@ class LyricsFingerprinter:
             r_tok, r_line, r_span = _decode_positions(
                 hits.aux[sel], index.work_meta(work).get("layout"))
             weights = self._background.weights(query.keys[rows])
-            chain = best_chain(q_tok_all[rows], r_tok, weights, max_gap=settings.max_gap)
+            chain = best_chain(q_tok_all[rows], r_tok, weights, max_gap=settings.max_gap,
+                               length=_window_tokens(query, q_tok_all, rows))
             if len(chain) < settings.min_ngrams or chain.weight < settings.min_weight:
                 continue
             picked = rows[chain.hits]
@@ -338,22 +355,29 @@ class LyricsFingerprinter:
         return sorted(best.values(), key=lambda m: -m.score)
 
 
+def _window_tokens(query: Fingerprint, q_tok_all: I64, rows: I64) -> I64:
+    """Tokens of each n-gram ``rows`` of the query (a deserialised query: word windows)."""
+    if isinstance(query, LyricsDocument) and query.last_tok.shape[0] == q_tok_all.shape[0]:
+        return query.last_tok[rows].astype(np.int64) - q_tok_all[rows] + 1
+    return np.full(rows.shape[0], WINDOW_UNITS // UNITS[TokenKind.WORD], np.int64)
+
+
 def _covered_words(query: Fingerprint, q_tok_all: I64, rows: I64, weights: F32) -> float:
     """Words' worth of document text covered by the n-grams ``rows`` (in query order):
-    the union of their token windows in window units / 4, where tokens covered only by
-    n-grams of background weight < 1 count at that weight. A deserialised query (no token
-    data) is taken as words: windows of four tokens."""
+    the union of their token windows in evidence units / ``WORD_EVIDENCE``, where tokens
+    covered only by n-grams of background weight < 1 count at that weight. A deserialised
+    query (no token data) is taken as words: windows of three tokens."""
     start = q_tok_all[rows]
     if isinstance(query, LyricsDocument) and query.last_tok.shape[0] == q_tok_all.shape[0]:
         end = query.last_tok[rows].astype(np.int64)
         cum = query.cum_units.astype(np.int64)
     else:
-        end = start + (WINDOW_UNITS // 4 - 1)
-        cum = np.arange(1, int(end.max()) + 2, dtype=np.int64) * 4
+        end = start + (WINDOW_UNITS // UNITS[TokenKind.WORD] - 1)
+        cum = np.arange(1, int(end.max()) + 2, dtype=np.int64) * WORD_EVIDENCE
     full = _union_units(start, end, cum, weights >= 1.0)
     every = _union_units(start, end, cum, np.ones(rows.shape[0], np.bool_))
     part = float(weights[weights < 1.0].max()) if bool((weights < 1.0).any()) else 0.0
-    return (full + part * (every - full)) / 4.0
+    return (full + part * (every - full)) / WORD_EVIDENCE
 
 
 def _union_units(start: I64, end: I64, cum: I64, keep: npt.NDArray[np.bool_]) -> float:

@@ -1,12 +1,18 @@
 """Stable token hashes, variable-width n-gram hashes and the packed aux column.
 
 An n-gram is the shortest run of tokens, starting at each token, that holds
-:data:`WINDOW_UNITS` units: a word is 4 units, a Han/kana character 4, a Thai/Lao/Khmer/
-Myanmar letter 1. So in space-separated languages an n-gram is four words, in Chinese four
-characters, in Thai sixteen letters. (Engine ``/1`` counted a Han character as half a word,
+:data:`WINDOW_UNITS` units: a word is 4 units, a Han/kana character 3, a Thai/Lao/Khmer/
+Myanmar letter 1. So in space-separated languages an n-gram is three words, in Chinese four
+characters, in Thai twelve letters. (Engine ``/1`` counted a Han character as half a word,
 eight per window: one substituted character then broke eight windows, and a two-line
-excerpt of a short classical poem, 10-14 characters, held almost none. Calibrated on short
-Song ci with substitutions, ``benchmarks/lyrics``.)
+excerpt of a short classical poem, 10-14 characters, held almost none. Engine ``/2`` had
+four-word windows: a changed word in a short lyric line left runs of three intact words
+that no window could hold, and two-line quotes of short lines (4 + 5 words, one word
+changed) kept fewer than three windows. Calibrated on short song texts and Song ci with
+substitutions, ``benchmarks/lyrics``.)
+
+How much text a match covers is measured in :data:`EVIDENCE_UNITS` (a word, and a Han/kana
+character, are 4; a Thai letter 1), independent of the window length.
 
 The n-gram hash is a polynomial hash of the token hashes modulo 2**64, computed for every
 window at once from prefix sums (numpy's uint64 arithmetic wraps), then mixed with the
@@ -23,16 +29,19 @@ import numpy.typing as npt
 from tdmguard.fingerprint.lyrics.normalise import TokenKind
 
 __all__ = [
+    "EVIDENCE_UNITS",
     "LINE_BITS",
     "MAX_LINE",
     "MAX_TOKEN",
     "TOKEN_BITS",
     "UNITS",
     "WINDOW_UNITS",
+    "WORD_EVIDENCE",
     "ngram_windows",
     "pack_aux",
     "token_hash",
     "unpack_aux",
+    "varied_windows",
     "window_hashes",
 ]
 
@@ -40,8 +49,12 @@ U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
 
-UNITS = {TokenKind.WORD: 4, TokenKind.IDEOGRAPH: 4, TokenKind.SYLLABIC: 1}
-WINDOW_UNITS = 16  # four words
+UNITS = {TokenKind.WORD: 4, TokenKind.IDEOGRAPH: 3, TokenKind.SYLLABIC: 1}
+WINDOW_UNITS = 12  # three words, four Han characters, twelve Thai letters
+# text covered by a match, per token: a word 4, a Han/kana character a word's worth (the
+# thresholds were calibrated so on short ci), a Thai letter a quarter of a word
+EVIDENCE_UNITS = {TokenKind.WORD: 4, TokenKind.IDEOGRAPH: 4, TokenKind.SYLLABIC: 1}
+WORD_EVIDENCE = 4
 
 # aux column (one int32 per n-gram, read as uint32): token position of the n-gram's first
 # token (bits 0-19), line number of that token (bits 20-29, 1-based, clamped at MAX_LINE),
@@ -82,6 +95,20 @@ def ngram_windows(units: npt.NDArray[np.int8]) -> tuple[I64, I64]:
     ok = end < units.shape[0]
     start = np.flatnonzero(ok).astype(np.int64)
     return start, end[ok]
+
+
+def varied_windows(tokens: U64, start: I64, end: I64) -> npt.NDArray[np.bool_]:
+    """True for every window ``tokens[start[i]..end[i]]`` that holds two or more distinct
+    tokens: a window of one repeated token ("la la la", "o o o", "let let let") says
+    nothing about which lyric a text quotes, and a text repeating it (ASCII art, code)
+    would otherwise chain through every repetition of it in a lyric. Shape (m,)."""
+    if start.shape[0] == 0:
+        return np.zeros(0, np.bool_)
+    # changes[i]: tokens j < i with tokens[j + 1] != tokens[j]
+    changes = np.zeros(tokens.shape[0], np.int64)
+    np.cumsum(tokens[1:] != tokens[:-1], out=changes[1:])
+    varied: npt.NDArray[np.bool_] = changes[end] > changes[start]
+    return varied
 
 
 def _mix(x: U64) -> U64:
