@@ -471,3 +471,50 @@ def test_missing_file_text_and_foreign_fingerprints(
 
 def test_variant_names_follow_pillow() -> None:
     assert Variant.MIRROR.name.lower() == "mirror" and Variant.ROTATE_90 == 1
+
+
+def _recoloured(grey: Image.Image, stripes: list[tuple[int, int]]) -> Image.Image:
+    """``grey`` as luma, with vertical stripes of the given (Cb, Cr) chroma: images whose
+    luminance (all PDQ and ORB see) is the same and whose colours differ, like two tricolours."""
+    width, height = grey.size
+    cb = np.zeros((height, width), np.uint8)
+    cr = np.zeros((height, width), np.uint8)
+    for number, (b, r) in enumerate(stripes):
+        x0, x1 = number * width // len(stripes), (number + 1) * width // len(stripes)
+        cb[:, x0:x1], cr[:, x0:x1] = b, r
+    planes = (grey, Image.fromarray(cb), Image.fromarray(cr))
+    return Image.merge("YCbCr", planes).convert("RGB")
+
+
+def test_colours_tell_apart_works_of_the_same_luminance(
+    engine: ImageFingerprinter, tmp_path: Path
+) -> None:
+    """Two registered works with one luminance and other colours (PDQ and ORB see luminance
+    only): a copy of one is that one only; fingerprints registered without colours (earlier
+    versions) still match both, as before."""
+    grey = Image.fromarray(np.clip(np.asarray(_painting(5).convert("L")), 60, 190))
+    works = {
+        "blue": _recoloured(grey, [(110, 170), (128, 128), (180, 110)]),
+        "green": _recoloured(grey, [(110, 170), (128, 128), (90, 90)]),
+    }
+    for with_colours in (True, False):
+        folder = tmp_path / f"image-{with_colours}"
+        BinaryHashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+        writer = BinarySegmentWriter(engine.aux_width)
+        for work_id, im in works.items():
+            im.save(tmp_path / f"{work_id}.png")
+            fp = engine.extract(tmp_path / f"{work_id}.png")
+            meta = dict(fp.meta)
+            assert len(str(meta["layout"])) == 64
+            if not with_colours:
+                del meta["layout"]
+            writer.add(work_id, fp.keys, fp.aux, meta)
+        BinaryHashIndex.append_segment(folder, writer)
+        index = BinaryHashIndex.open(folder)
+        for work_id, im in works.items():
+            path = tmp_path / "copy.jpg"
+            im.resize((im.width // 2, im.height // 2)).save(path, "JPEG", quality=80)
+            found = engine.match_file(path, index)
+            assert engine.match(engine.extract_query(path), index) == found
+            want = [work_id] if with_colours else sorted(works)
+            assert sorted(m.work_id for m in found) == want, found

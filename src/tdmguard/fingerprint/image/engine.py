@@ -145,6 +145,24 @@ PDQ_TIE = 8
 #: another work's match with at least LOCAL_DOMINANCE times its inliers
 LOCAL_SHARED = 0.5
 LOCAL_DOMINANCE = 1.5
+#: a local match with fewer inliers than this is thin evidence: it is dropped when another
+#: work's local match on the same query has LOCAL_THIN_RATIO times its inliers (the other photo
+#: of a stereo pair, a shared background: a few keypoints agree with a second work by chance)
+LOCAL_THIN = 20
+LOCAL_THIN_RATIO = 3.0
+#: PDQ distances up to this are looked up for the works a local match found, when PDQ also
+#: matched another work: a local match of a work more than :data:`PDQ_TIE` bits behind the
+#: closest PDQ match is dropped (the whole frame is the other work; the local match rests on
+#: the part they share: a painting and its version without figures)
+PDQ_CONTEXT_DISTANCE = 64
+#: when several works are matched, a work whose registered colours differ from the query's by
+#: more than this (mean |Cb|, |Cr| difference on a 2 x 2 grid, :func:`_chroma_distance`) beyond
+#: the closest one is dropped: PDQ and ORB see luminance only (two tricolours of one layout)
+COLOUR_TIE = 5.0
+#: a local match under :data:`LOCAL_THIN` inliers also needs the colours to agree: registered
+#: and query colour layouts within this chroma distance (copies and crops of the benchmark's
+#: calibration: <= 19 at < 30 inliers; unrelated flags of one layout: 36..54)
+THIN_CHROMA_MAX = 25.0
 
 AUX_WIDTH = 12
 COL_QUALITY, COL_VARIANT, COL_REGION, COL_CROP = 8, 9, 10, 11
@@ -404,18 +422,17 @@ class ImageFingerprinter:
 
     # -- fingerprints ----------------------------------------------------------------------------
     def _fingerprint(self, path: Path, *, register: bool) -> Fingerprint:
-        # a query is decoded grey only (faster); the rare low-detail query, which needs its
-        # colours, is decoded again in colour
+        # a query is decoded in colour too: its colour layout (meta["layout"]) lets match()
+        # tell apart works that PDQ and ORB cannot (match_file decodes colour only then);
         if register:
             work = load_working(path, colour=True)
             return self.fingerprint_working(work, register=True, where=str(path))
+        # the grey image is match_file's (a luma decode), so both give the same answer
         work = load_working(path, colour=False, min_side=QUERY_SIDE)
+        colour = load_working(path, colour=True, min_side=QUERY_SIDE).colour
         detail = self._detail_grey(path, work)
-        fp = self.fingerprint_working(work, register=False, where=str(path), detail=detail)
-        if fp.meta.get("needs_colour"):
-            work = load_working(path, colour=True, min_side=QUERY_SIDE)
-            fp = self.fingerprint_working(work, register=False, where=str(path), detail=detail)
-        return fp
+        work = Working(work.grey, colour, work.source_side)
+        return self.fingerprint_working(work, register=False, where=str(path), detail=detail)
 
     @staticmethod
     def _detail_grey(path: Path, work: Working) -> U8:
@@ -450,6 +467,10 @@ class ImageFingerprinter:
             "height": int(grey.shape[0]),
             **stats,
         }
+        if work.colour.size:
+            # the colour layout of every image (hex), for telling apart works that PDQ and
+            # ORB cannot (they see luminance only); fingerprints without it still match
+            meta["layout"] = layout.describe(work.colour).tobytes().hex()
         margin = float(stats.get("margin", 0.0))
         if work.colour.size == 0 and (pdq_rows.keys.shape[0] == 0 or margin < LAYOUT_MARGIN):
             return self._pack(_concat([]), {**meta, "needs_colour": 1})
@@ -515,37 +536,86 @@ class ImageFingerprinter:
                 where="image fingerprint",
             )
         searcher: BinaryHashSearch = index
-        pdq = self._match_pdq(query, searcher)
+        numbers: dict[str, int] = {}
+        pdq = self._match_pdq(query, searcher, numbers)
         if _pdq_sure(pdq):
-            return _resolve(pdq, [], [])
-        return _resolve(
-            pdq, self._match_local(query, searcher), self._match_layout(query, searcher)
-        )
+            found = _resolve(pdq, [], [])
+        else:
+            found_local = self._match_local(query, searcher, numbers)
+            found_local = self._pdq_context(query, searcher, pdq, found_local)
+            found = _resolve(pdq, found_local, self._match_layout(query, searcher, numbers))
+        colour = query.meta.get("layout")
+        if _colour_matters(found) and isinstance(colour, str):
+            found = _colour_tie(found, bytes.fromhex(colour), searcher, numbers)
+        return found
 
     def match_file(self, path: Path, index: Any) -> list[Match]:
         """``match(extract_query(path), index)`` in stages, each only when the one before
         found nothing sure: PDQ on the grey image (most copies stop here), then ORB local
         features, then (a low-detail image only) the colour layout, decoded again in colour.
-        Same answer, less work: ORB costs more than decoding and PDQ together."""
+        Same answer, less work: ORB costs more than decoding and PDQ together. The file is
+        decoded in colour only when it is needed: for the colour layout, or when several
+        works are matched (:func:`_colour_tie`)."""
         where = str(path)
         searcher: BinaryHashSearch = index
+        numbers: dict[str, int] = {}
         work = load_working(path, colour=False, min_side=QUERY_SIDE)
         grey = self._check_size(work.grey, where)
         pdq_rows, stats = self._pdq_rows(grey, register=False)
         pdq_fp = self._pack(pdq_rows, {})
-        pdq = self._match_pdq(pdq_fp, searcher) if pdq_rows.keys.shape[0] else []
+        pdq = self._match_pdq(pdq_fp, searcher, numbers) if pdq_rows.keys.shape[0] else []
+        colour: Working | None = None
         if _pdq_sure(pdq):
-            return _resolve(pdq, [], [])
-        detail = self._detail_grey(path, work)
-        local_fp = self._pack(self._local_rows(detail), {})
-        found_local = self._match_local(local_fp, searcher)
-        layout_found: list[Match] = []
-        margin = float(stats.get("margin", 0.0))
-        if not pdq and not found_local and (not pdq_rows.keys.shape[0] or margin < LAYOUT_MARGIN):
-            colour = load_working(path, colour=True, min_side=QUERY_SIDE)
-            query = self.fingerprint_working(colour, register=False, where=where, detail=detail)
-            layout_found = self._match_layout(query, searcher)
-        return _resolve(pdq, found_local, layout_found)
+            found = _resolve(pdq, [], [])
+        else:
+            detail = self._detail_grey(path, work)
+            local_fp = self._pack(self._local_rows(detail), {})
+            found_local = self._match_local(local_fp, searcher, numbers)
+            found_local = self._pdq_context(pdq_fp, searcher, pdq, found_local)
+            layout_found: list[Match] = []
+            margin = float(stats.get("margin", 0.0))
+            if (
+                not pdq
+                and not found_local
+                and (not pdq_rows.keys.shape[0] or margin < LAYOUT_MARGIN)
+            ):
+                colour = load_working(path, colour=True, min_side=QUERY_SIDE)
+                query = self.fingerprint_working(colour, register=False, where=where, detail=detail)
+                layout_found = self._match_layout(query, searcher, numbers)
+            found = _resolve(pdq, found_local, layout_found)
+        if _colour_matters(found):
+            if colour is None:
+                colour = load_working(path, colour=True, min_side=QUERY_SIDE)
+            found = _colour_tie(found, layout.describe(colour.colour).tobytes(), searcher, numbers)
+        return found
+
+    def _pdq_context(
+        self,
+        query: Fingerprint,
+        searcher: BinaryHashSearch,
+        pdq: Sequence[Match],
+        found_local: Sequence[Match],
+    ) -> list[Match]:
+        """``found_local`` less the works that PDQ sees more than :data:`PDQ_TIE` bits behind
+        the closest PDQ match of the query (searched up to :data:`PDQ_CONTEXT_DISTANCE`)."""
+        others = {m.work_id for m in found_local} - {m.work_id for m in pdq}
+        if not pdq or not others:
+            return list(found_local)
+        best = min(int(str(m.detail["hamming"])) for m in pdq)
+        aux = query.aux
+        usable = (aux[:, COL_QUALITY] >= 0) & (aux[:, COL_VARIANT] == Variant.ORIGINAL)
+        hits = searcher.search(
+            _bytes(aux[usable & (aux[:, COL_CROP] == 0), :8]), PDQ_CONTEXT_DISTANCE
+        )
+        near: dict[str, int] = {}
+        for j in np.flatnonzero(hits.aux[:, COL_KIND] >= 0) if hits.aux.shape[0] else []:
+            work_id = hits.work_ids[int(hits.work[j])]
+            near[work_id] = min(near.get(work_id, 256), int(hits.distance[j]))
+        return [
+            m
+            for m in found_local
+            if m.work_id not in others or near.get(m.work_id, 256) <= best + PDQ_TIE
+        ]
 
     @staticmethod
     def _match(work_id: str, score: float, detail: Mapping[str, object]) -> Match:
@@ -560,7 +630,9 @@ class ImageFingerprinter:
             detail=MappingProxyType(dict(detail)),
         )
 
-    def _match_pdq(self, query: Fingerprint, searcher: BinaryHashSearch) -> list[Match]:
+    def _match_pdq(
+        self, query: Fingerprint, searcher: BinaryHashSearch, numbers: dict[str, int] | None = None
+    ) -> list[Match]:
         aux = query.aux
         usable = (
             (aux[:, COL_QUALITY] >= 0)
@@ -581,6 +653,8 @@ class ImageFingerprinter:
         for pos in order[first]:
             d = int(distance[pos])
             row = rows[pos]
+            if numbers is not None:
+                numbers[hits.work_ids[int(work[pos])]] = int(work[pos])
             out.append(
                 self._match(
                     hits.work_ids[int(work[pos])],
@@ -596,7 +670,9 @@ class ImageFingerprinter:
             )
         return out
 
-    def _match_local(self, query: Fingerprint, searcher: BinaryHashSearch) -> list[Match]:
+    def _match_local(
+        self, query: Fingerprint, searcher: BinaryHashSearch, numbers: dict[str, int] | None = None
+    ) -> list[Match]:
         aux = query.aux
         mine = (aux[:, COL_KIND] == KIND_LOCAL) & (aux[:, 11] // 16 == 0)
         if int(mine.sum()) < local.MIN_INLIERS:
@@ -642,6 +718,16 @@ class ImageFingerprinter:
             ):
                 continue
             kept.append(m)
+        if kept:
+            # thin evidence beside strong evidence for another work: the query is that work
+            strongest = max(k.inliers for k in kept)
+            kept = [
+                m
+                for m in kept
+                if m.inliers >= LOCAL_THIN or m.inliers * LOCAL_THIN_RATIO >= strongest
+            ]
+        if numbers is not None:
+            numbers.update((hits.work_ids[m.work], m.work) for m in kept)
         return [
             self._match(
                 hits.work_ids[m.work],
@@ -657,7 +743,9 @@ class ImageFingerprinter:
             for m in kept
         ]
 
-    def _match_layout(self, query: Fingerprint, searcher: BinaryHashSearch) -> list[Match]:
+    def _match_layout(
+        self, query: Fingerprint, searcher: BinaryHashSearch, numbers: dict[str, int] | None = None
+    ) -> list[Match]:
         aux = query.aux
         rows = np.flatnonzero(aux[:, COL_KIND] == KIND_LAYOUT)
         if rows.shape[0] == 0 or aux[rows[0], 9] >= LAYOUT_MARGIN * 100:
@@ -675,6 +763,8 @@ class ImageFingerprinter:
         for j in np.argsort(dist, kind="stable"):
             if dist[j] > LAYOUT_MAX_DISTANCE:
                 break
+            if numbers is not None:
+                numbers[hits.work_ids[int(works[j])]] = int(works[j])
             out.append(
                 self._match(
                     hits.work_ids[int(works[j])],
@@ -688,6 +778,45 @@ class ImageFingerprinter:
 def _pdq_sure(found: Sequence[Match]) -> bool:
     """A PDQ match this close explains the whole query: nothing else is looked for."""
     return any(int(str(m.detail["hamming"])) <= PDQ_SURE for m in found)
+
+
+def _chroma_distance(a: bytes, b: bytes) -> float:
+    """Mean |difference| of the 2 x 2 Cb and Cr grids of two colour layouts (layout.describe)."""
+    x = np.frombuffer(a, np.uint8)[16:24].astype(np.int16)
+    y = np.frombuffer(b, np.uint8)[16:24].astype(np.int16)
+    return float(np.abs(x - y).mean())
+
+
+def _thin(m: Match) -> bool:
+    return m.detail.get("method") == "local" and int(str(m.detail["inliers"])) < LOCAL_THIN
+
+
+def _colour_matters(found: Sequence[Match]) -> bool:
+    """Whether :func:`_colour_tie` may change ``found`` (then the query's colours are needed)."""
+    return len(found) > 1 or any(_thin(m) for m in found)
+
+
+def _colour_tie(
+    found: Sequence[Match], colour: bytes, searcher: BinaryHashSearch, numbers: Mapping[str, int]
+) -> list[Match]:
+    """The colour check (PDQ and ORB see luminance only). ``colour``: the query's colour layout.
+
+    A thin local match (under :data:`LOCAL_THIN` inliers) whose registered colours are more
+    than :data:`THIN_CHROMA_MAX` from the query's is dropped; of several matched works, those
+    more than :data:`COLOUR_TIE` further from the query's colours than the closest one are
+    dropped. Works registered without colours (earlier fingerprints) are kept."""
+    distance: dict[str, float] = {}
+    for m in found:
+        number = numbers.get(m.work_id)
+        theirs = searcher.work_meta(number).get("layout") if number is not None else None
+        if isinstance(theirs, str) and len(theirs) == 2 * layout.LAYOUT_BYTES:
+            distance[m.work_id] = _chroma_distance(colour, bytes.fromhex(theirs))
+    kept = [m for m in found if not _thin(m) or distance.get(m.work_id, 0.0) <= THIN_CHROMA_MAX]
+    known = [distance[m.work_id] for m in kept if m.work_id in distance]
+    if len(known) < 2:
+        return kept
+    best = min(known)
+    return [m for m in kept if distance.get(m.work_id, best) <= best + COLOUR_TIE]
 
 
 def _resolve(
