@@ -4,8 +4,9 @@
   against the bare engine's own throughput on the same items in 2 processes (a process pool
   calling ``Matcher.identify_*``); the overhead is ``1 - scan rate / bare rate``;
 - Ray Data with 2 workers against 1 (the text scan, Ray started beforehand);
-- WebDataset and Parquet read rates of the scan's readers against the plain libraries
-  (``webdataset.WebDataset`` iteration, ``pyarrow`` ``iter_batches().to_pylist()``);
+- WebDataset, Parquet and Arrow read rates of the scan's readers against the plain
+  libraries on the same shards (``benchmarks/scan/reader_rates.py``; runs alone with
+  ``python -m benchmarks.scan.reader_rates``);
 - memory: a text manifest of ``--rows`` rows (default 1,000,000) scanned on 2 workers, peak
   RSS of the driver and of the largest worker.
 
@@ -314,75 +315,9 @@ def bench_ray(db: Path, index: Path, quick: bool, repeat: int) -> dict[str, Any]
 
 
 def bench_readers(quick: bool) -> list[dict[str, Any]]:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-    import webdataset as wds
+    from benchmarks.scan.reader_rates import bench_readers as rates
 
-    from tdmguard.scan.plan import plan_source
-    from tdmguard.scan.readers import read_shard
-
-    n_shards, per = (2, 500) if quick else (4, 2000)
-    folder = CACHE / f"wds-{n_shards}x{per}"
-    if not folder.exists():
-        tmp = folder.with_suffix(".tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        blob = os.urandom(8192)
-        for s in range(n_shards):
-            with wds.TarWriter(str(tmp / f"s-{s:06d}.tar")) as sink:
-                for j in range(per):
-                    sink.write({"__key__": f"k{s}_{j:06d}", "txt": f"caption {j}",
-                                "bin": blob, "json": {"i": j}})
-        tmp.rename(folder)
-    pattern = str(folder / f"s-{{000000..{n_shards - 1:06d}}}.tar")
-    urls = [str(p) for p in sorted(folder.glob("*.tar"))]
-    mb = sum(p.stat().st_size for p in folder.glob("*.tar")) / 1e6
-
-    def ours_wds() -> int:
-        return sum(1 for spec in plan_source(pattern, 256) for _ in read_shard(spec))
-
-    def plain_wds() -> int:
-        return sum(1 for _ in wds.WebDataset(urls, shardshuffle=False))
-
-    pq_dir = CACHE / f"parquet-{n_shards}x{per * 5}"
-    if not pq_dir.exists():
-        pq_dir.mkdir(parents=True)
-        for s in range(n_shards):
-            pq.write_table(pa.table({"id": [f"r{s}_{i}" for i in range(per * 5)],
-                                     "text": [f"caption {i}" for i in range(per * 5)],
-                                     "data": [os.urandom(512) for _ in range(per * 5)]}),
-                           pq_dir / f"p-{s}.parquet", row_group_size=4096)
-    pq_mb = sum(p.stat().st_size for p in pq_dir.glob("*.parquet")) / 1e6
-
-    def ours_pq() -> int:
-        return sum(1 for spec in plan_source(str(pq_dir), 1024) for _ in read_shard(spec))
-
-    def plain_pq() -> int:
-        total = 0
-        for p in sorted(pq_dir.glob("*.parquet")):
-            for batch in pq.ParquetFile(p).iter_batches(batch_size=1024):
-                total += len(batch.to_pylist())
-        return total
-
-    rows = []
-    for name, ours, plain, size in (("webdataset", ours_wds, plain_wds, mb),
-                                    ("parquet", ours_pq, plain_pq, pq_mb)):
-        t_ours, t_plain = [], []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            n_ours = ours()
-            t_ours.append(time.perf_counter() - t0)
-            t0 = time.perf_counter()
-            n_plain = plain()
-            t_plain.append(time.perf_counter() - t0)
-        assert n_ours == n_plain, (name, n_ours, n_plain)
-        o, p = statistics.median(t_ours), statistics.median(t_plain)
-        rows.append({"reader": name, "items": n_ours, "mb": round(size, 1),
-                     "ours_items_s": round(n_ours / o), "plain_items_s": round(n_plain / p),
-                     "ratio": round(p / o, 2)})
-        print(f"{name:10s} ours {n_ours / o:9.0f} items/s  plain {n_plain / p:9.0f} items/s"
-              f"  ours/plain {p / o:.2f}", flush=True)
-    return rows
+    return rates(CACHE, quick)
 
 
 def bench_memory(db: Path, index: Path, rows: int) -> dict[str, Any]:
@@ -510,14 +445,9 @@ def _markdown(r: dict[str, Any]) -> str:
                          f"{e['scan_rate']} {e['unit']} | {e['overhead']:+.1%} | {cpu} |")
         lines.append("")
     if "readers" in r:
-        lines += ["Readers against the plain libraries (items/s, no decoding; ratio > 1: the "
-                  "scan's reader is faster):", "",
-                  "| source | items | MB | scan reader | plain library | ratio |",
-                  "|---|---|---|---|---|---|"]
-        for x in r["readers"]:
-            lines.append(f"| {x['reader']} | {x['items']} | {x['mb']} | {x['ours_items_s']} | "
-                         f"{x['plain_items_s']} | {x['ratio']} |")
-        lines.append("")
+        from benchmarks.scan.reader_rates import markdown as reader_markdown
+
+        lines += reader_markdown(r["readers"])
     if "ray" in r:
         x = r["ray"]
         if "actor_pool_start_s" in x:

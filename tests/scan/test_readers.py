@@ -200,3 +200,50 @@ def test_table_reader_reads_columns_like_record_from_row(tmp_path: Path) -> None
         assert got.to_json() == want.to_json(), i
         assert [p.to_json() for p in got.parts] == [p.to_json() for p in want.parts], i
         assert got.media is want.media and got.text == want.text and got.data == want.data
+
+
+@pytest.mark.parametrize("layout", ["binary", "large-struct", "one-column", "arrow"])
+def test_table_blobs_sniffed_by_column_match_the_row_rules(tmp_path: Path, layout: str) -> None:
+    """Blobs whose kind the column-wise sniff settles (real media) and those it leaves to
+    the full sniff (text, random bytes, containers: a tar whose first bytes look like a
+    JPEG is still an error naming its row) give the records of record_from_row, in a
+    binary column, a large_binary ``{bytes, path}`` struct, a one-column table (each
+    row's record is its blob) and an Arrow stream file (``save_to_disk``)."""
+    from tdmguard.scan.readers import ReadOptions, record_from_row
+    from tests.scan.test_sniff import _blobs
+
+    blobs = [b for b in _blobs() if b] * 3
+    n = len(blobs)
+    if layout == "binary":
+        columns = {"id": pa.array([f"b{i}" for i in range(n)]),
+                   "text": pa.array([f"caption {i}" if i % 4 else None for i in range(n)]),
+                   "blob": pa.array(blobs, type=pa.binary())}
+    elif layout == "large-struct":
+        kind = pa.struct([("bytes", pa.large_binary()), ("path", pa.string())])
+        columns = {"image": pa.array([None if i % 9 == 8 else {"bytes": b, "path": None}
+                                      for i, b in enumerate(blobs)], type=kind),
+                   "text": pa.array([f"caption {i}" for i in range(n)])}
+    else:
+        columns = {"blob": pa.array(blobs, type=pa.binary())}
+    table = pa.table(columns)
+    if layout == "arrow":
+        name = "data-00000-of-00001.arrow"
+        with pa.ipc.new_stream(str(tmp_path / name), table.schema) as sink:
+            sink.write_table(table, max_chunksize=7)
+    else:
+        name = "t.parquet"
+        pq.write_table(table, tmp_path / name, row_group_size=10)
+    records = list(read_source(tmp_path / name, shard_size=16))
+    assert len(records) == n
+    kinds = {r.media for r in records} | {p.media for r in records for p in r.parts}
+    assert {MediaKind.AUDIO, MediaKind.IMAGE, MediaKind.UNKNOWN} <= kinds
+    errors = [r for r in records if "error" in r.meta]
+    assert errors and all("tar archive" in str(r.meta["error"])
+                          or "gzip" in str(r.meta["error"]) for r in errors[:2])
+    for i, (got, row) in enumerate(zip(records, table.to_pylist(), strict=True)):
+        want = record_from_row(row, base=str(tmp_path), where=f"{tmp_path / name}:row {i + 1}",
+                               default_id=f"row-{i + 1}", options=ReadOptions())
+        assert got.to_json() == want.to_json(), i
+        assert [p.to_json() for p in got.parts] == [p.to_json() for p in want.parts], i
+        assert got.media is want.media and got.text == want.text and got.data == want.data
+        assert [p.data for p in got.parts] == [p.data for p in want.parts]

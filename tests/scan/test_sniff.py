@@ -95,3 +95,60 @@ def test_binary_at_a_glance_agrees_with_the_lyrics_reader() -> None:
     for text in texts:
         assert not _binary_at_a_glance(text), text[:20]
         assert sniff_bytes(text) is MediaKind.TEXT, text[:20]
+
+
+def _blobs() -> list[bytes]:
+    """Real media files of the test corpus and blobs a reader must not take for media."""
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    real = [p.read_bytes() for p in sorted((corpus / "metadata").iterdir())
+            if p.suffix in (".aiff", ".flac", ".m4a", ".mp3", ".ogg", ".opus", ".wav", ".png",
+                            ".jpg")]
+    real += [p.read_bytes() for p in sorted((corpus / "image").glob("*.png"))]
+    jpeg = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01"
+    disguised_tar = jpeg + bytes(257 - len(jpeg)) + b"ustar\x0000" + bytes(250)
+    return [
+        *real,
+        disguised_tar,  # a tar whose first member's name looks like a JPEG: a container
+        b"\x1f\x8b\x08\x00" + bytes(40),  # gzip
+        b"PK\x03\x04" + bytes(40),  # zip
+        b"PAR1" + bytes(40),
+        "\ufeffUnd über allen Gipfeln".encode("utf-16"),  # BOM-led text
+        b"\xff\xfe" + bytes(30),  # a UTF-16 BOM that is also an MPEG frame sync
+        b"RIFF\x00\x00\x00\x00AVI LIST" + bytes(20),
+        b"\x00\x00\x00\x20ftypM4A " + bytes(20),
+        b"\x00\x00\x00\x1cftypheic" + bytes(20),
+        b"MThd\x00\x00\x00\x06\x00\x01\x00\x02",
+        b"plain words of a caption, long enough",
+        b"GIF89a",  # shorter than the 12 bytes looked at: sniffed in full
+        b"",
+        bytes(range(256)) * 3,
+        *(bytes((i * 37 + j * 11) % 256 for j in range(600)) for i in range(8)),
+    ]
+
+
+def test_blob_kinds_agree_with_the_full_sniff() -> None:
+    """The vectorised answer is the full sniff's wherever it gives one, real media always
+    gets one, and containers, zips, BOM-led and short blobs are left to the full sniff."""
+    import numpy as np
+
+    from tdmguard.scan.sniff import SNIFF_BYTES, blob_kinds, container_magic
+
+    blobs = _blobs()
+    blobs = blobs + blobs[::-1]  # repeated heads share one judgement
+    data = np.frombuffer(b"".join(blobs), dtype=np.uint8)
+    lengths = np.array([len(b) for b in blobs], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    kinds = blob_kinds(data, starts, lengths)
+    assert len(kinds) == len(blobs)
+    for blob, kind in zip(blobs, kinds, strict=True):
+        head = blob[:SNIFF_BYTES]
+        if kind is not None:
+            assert container_magic(head) is None and head[:4] != b"PK\x03\x04"
+            assert kind is sniff_bytes(head), blob[:16]
+    n_real = len(_blobs()) - 22
+    assert all(k is not None for k in kinds[:n_real])
+    assert kinds[n_real] is None  # the disguised tar
+    assert kinds[n_real + 1 : n_real + 6] == [None] * 5
+    assert kinds[n_real + 6 : n_real + 10] == [MediaKind.UNKNOWN, MediaKind.AUDIO,
+                                               MediaKind.IMAGE, MediaKind.SYMBOLIC]
+    assert blob_kinds(data[:0], starts[:0], lengths[:0]) == []

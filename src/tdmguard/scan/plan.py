@@ -239,7 +239,12 @@ def _arrow_rows(location: str) -> int:
     except ModuleNotFoundError as exc:
         raise MissingExtraError("pyarrow", "datasets") from exc
     try:
-        with open_binary(location) as fh:
+        # A local file is memory-mapped: counting a stream's rows then touches only the
+        # batch headers, instead of reading (and copying) every batch through Python.
+        source: Any = (
+            open_binary(location) if is_remote(location) else pa.memory_map(local_path(location))
+        )
+        with source as fh:
             try:
                 reader = pa.ipc.open_stream(fh)
             except pa.ArrowInvalid:

@@ -29,7 +29,7 @@ from tdmguard.errors import InputError, MissingExtraError
 from tdmguard.scan.location import is_remote, join, local_path, open_binary
 from tdmguard.scan.plan import ShardSpec, SpecKind, decompressed, iter_lines, plan_source, tar_key
 from tdmguard.scan.record import MediaKind, Record
-from tdmguard.scan.sniff import SNIFF_BYTES, container_magic, sniff_bytes
+from tdmguard.scan.sniff import SNIFF_BYTES, blob_kinds, container_magic, sniff_bytes
 from tdmguard.scan.tar_members import DamagedTarError, iter_tar
 
 __all__ = [
@@ -537,25 +537,86 @@ def _column_roles(schema: Any, options: ReadOptions) -> list[tuple[str, str]]:
     return roles
 
 
+def _blob_kinds(array: Any) -> list[MediaKind | None] | None:
+    """Media kinds of a binary column's blobs, told from their heads all at once
+    (:func:`~tdmguard.scan.sniff.blob_kinds` on the column's offsets and data buffers, no
+    copy), or None for a layout read value by value (dictionary, fixed-size, view)."""
+    import numpy as np
+    import pyarrow as pa
+
+    kind = array.type
+    if pa.types.is_binary(kind):
+        offset_type: Any = np.int32
+    elif pa.types.is_large_binary(kind):
+        offset_type = np.int64
+    else:
+        return None
+    n = len(array)
+    if n == 0:
+        return []
+    buffers = array.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=offset_type)[array.offset : array.offset + n + 1]
+    offsets = offsets.astype(np.int64)
+    data = (
+        np.frombuffer(buffers[2], dtype=np.uint8)
+        if buffers[2] is not None
+        else np.zeros(0, dtype=np.uint8)
+    )
+    return blob_kinds(data, offsets[:-1], offsets[1:] - offsets[:-1])
+
+
+def _blob_part(rid: str, data: bytes, kind: MediaKind | None) -> Record:
+    """An embedded blob as a part: of the kind its head settled, else sniffed in full."""
+    if kind is None:
+        return _data_part(rid, data)
+    return Record(id=rid, media=kind, data=data, size_bytes=len(data))
+
+
+def _string_sizes(array: Any) -> list[int | None] | None:
+    """UTF-8 sizes of a string column's values, from its offsets (None: not a plain
+    string column, sizes are then measured per value)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(array.type) or pa.types.is_large_string(array.type)):
+        return None
+    sizes: list[int | None] = pc.binary_length(array).to_pylist()
+    return sizes
+
+
+def _id_strings(batch: Any, column: str) -> list[str | None] | None:
+    """The id column's values as the strings ``str(value)`` gives (None where null)."""
+    import pyarrow as pa
+
+    if column not in batch.schema.names:
+        return None
+    array = batch.column(column)
+    values = array.to_pylist()
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return values  # type: ignore[no-any-return]
+    return [None if v is None else str(v) for v in values]
+
+
 def _batch_records(
     batch: Any, spec: ShardSpec, options: ReadOptions, base: str, first: int
 ) -> Iterator[Record]:
-    """The records of one Arrow record batch, read column by column (no per-row dicts);
-    ``first`` is the batch's first row within the spec's slice."""
+    """The records of one Arrow record batch, read column by column: the values a part
+    needs are converted per column (``to_pylist``), blob kinds are told from the columns'
+    buffers at once (only a blob whose signature does not settle it is sniffed alone),
+    text sizes come from the string offsets, and the row's other fields are converted only
+    when a writer asks for them. ``first`` is the batch's first row within the spec's
+    slice."""
     import pyarrow as pa
 
-    names = batch.schema.names
     n = batch.num_rows
     label = _label(spec)
-    ids = (
-        batch.column(options.id_column).to_pylist()
-        if options.id_column in names else [None] * n
-    )
+    ids = _id_strings(batch, options.id_column)
     urls = (
         batch.column(options.url_column).to_pylist()
-        if options.url_column in names else [None] * n
+        if options.url_column in batch.schema.names else None
     )
-    columns: list[tuple[str, str, list[Any], list[Any]]] = []
+    # (column, role, values, paths or text sizes, blob kinds)
+    columns: list[tuple[str, str, list[Any], list[Any] | None, list[Any] | None]] = []
     for name, role in _column_roles(batch.schema, options):
         column = batch.column(name)
         if role == "struct":
@@ -563,38 +624,71 @@ def _batch_records(
                 column = column.dictionary_decode()
             # flatten() gives each field with the parent's nulls applied
             flat, kind = column.flatten(), column.type
-            columns.append((name, role, flat[kind.get_field_index("bytes")].to_pylist(),
-                            flat[kind.get_field_index("path")].to_pylist()))
+            blobs = flat[kind.get_field_index("bytes")]
+            columns.append((name, role, blobs.to_pylist(),
+                            flat[kind.get_field_index("path")].to_pylist(), _blob_kinds(blobs)))
+        elif role == "bytes":
+            columns.append((name, role, column.to_pylist(), None, _blob_kinds(column)))
+        elif role == "text":
+            columns.append((name, role, column.to_pylist(), _string_sizes(column), None))
         else:
-            columns.append((name, role, column.to_pylist(), []))
+            columns.append((name, role, column.to_pylist(), None, None))
     rows = _BatchRows(batch)
     prefix = f"{spec.name}:row-" if spec.name else "row-"
+    where_prefix = f"{label}:row "
+    number = spec.start + first
     for i in range(n):
-        number = spec.start + first + i + 1
-        raw_id = ids[i]
-        rid = str(raw_id) if raw_id is not None else f"{prefix}{number}"
-        url_value = urls[i]
+        number += 1
+        rid = ids[i] if ids is not None else None
+        if rid is None:
+            rid = f"{prefix}{number}"
+        url_value = urls[i] if urls is not None else None
         url = url_value if isinstance(url_value, str) else None
-        parts: list[Record] = []
-        for name, role, values, paths in columns:
+        # Parts as (name, text, text size, blob, blob kind, path): a Record is made for a
+        # part only when the row has several; a row's one part becomes the row's record.
+        found: list[tuple[str, str | None, int, bytes | None, MediaKind | None,
+                          str | None]] = []
+        for name, role, values, extra, kinds in columns:
             value = values[i]
-            if role == "bytes":
-                if value:
-                    parts.append(_data_part(f"{rid}:{name}", value))
-            elif role == "struct":
-                path = paths[i]
-                if isinstance(value, bytes) and value:
-                    parts.append(_data_part(f"{rid}:{name}", value))
-                elif isinstance(path, str) and path:
-                    parts.append(_path_part(f"{rid}:{name}", path, base))
-            elif role == "text":
+            if role == "text":
                 if isinstance(value, str):
-                    parts.append(_text_part(f"{rid}:{name}", value))
+                    size = extra[i] if extra is not None else None
+                    if size is None:
+                        size = len(value.encode("utf-8", "replace"))
+                    found.append((name, value, size, None, None, None))
+            elif role == "bytes":
+                if value:
+                    found.append((name, None, 0, value, kinds[i] if kinds else None, None))
+            elif role == "struct":
+                if isinstance(value, bytes) and value:
+                    found.append((name, None, 0, value, kinds[i] if kinds else None, None))
+                else:
+                    path = extra[i] if extra is not None else None
+                    if isinstance(path, str) and path:
+                        found.append((name, None, 0, None, None, path))
             elif isinstance(value, str) and value:
-                parts.append(_path_part(f"{rid}:{name}", value, base))
-        yield _assemble(
-            rid, url, parts, f"{label}:row {number}", _RowFields(rows, i), first + i, options
-        )
+                found.append((name, None, 0, None, None, value))
+        where = f"{where_prefix}{number}"
+        if len(found) == 1:
+            name, text, size, blob, kind, path = found[0]
+            if text is not None:
+                yield Record(id=rid, media=MediaKind.TEXT, text=text, url=url, size_bytes=size,
+                             where=where, fields=_RowFields(rows, i), raw=first + i)
+                continue
+            if blob is not None and kind is not None:
+                yield Record(id=rid, media=kind, data=blob, url=url, size_bytes=len(blob),
+                             where=where, fields=_RowFields(rows, i), raw=first + i)
+                continue
+        parts: list[Record] = []
+        for name, text, size, blob, kind, path in found:
+            pid = f"{rid}:{name}"
+            if text is not None:
+                parts.append(Record(id=pid, media=MediaKind.TEXT, text=text, size_bytes=size))
+            elif blob is not None:
+                parts.append(_blob_part(pid, blob, kind))
+            elif path is not None:
+                parts.append(_path_part(pid, path, base))
+        yield _assemble(rid, url, parts, where, _RowFields(rows, i), first + i, options)
 
 
 def _read_table(spec: ShardSpec, options: ReadOptions) -> Iterator[Record]:

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tdmguard.errors import MediaError
 from tdmguard.scan.record import MediaKind
 
-__all__ = ["SNIFF_BYTES", "container_magic", "sniff_bytes", "sniff_path"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "MAGIC_BYTES",
+    "SNIFF_BYTES",
+    "blob_kinds",
+    "container_magic",
+    "magic_kind",
+    "sniff_bytes",
+    "sniff_path",
+]
 
 SNIFF_BYTES = 4096
 
@@ -26,6 +38,7 @@ def _is_mp3_frame(head: bytes) -> bool:
 # and ESC, which ISO-2022 uses, are left out), as the lyrics reader counts them.
 _C0_CONTROLS = bytes(c for c in range(32) if c not in (9, 10, 12, 13, 27))
 _WIDE_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_TEXT_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 
 
 def _binary_at_a_glance(head: bytes) -> bool:
@@ -64,13 +77,14 @@ def _text_or_unknown(head: bytes) -> MediaKind:
     return MediaKind.TEXT if text_encoding(head) is not None else MediaKind.UNKNOWN
 
 
-def sniff_bytes(head: bytes) -> MediaKind:
-    """Media kind of a file whose first bytes are ``head`` (up to :data:`SNIFF_BYTES`)."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")):
-        # A UTF-16/32 byte-order mark (FF FE also looks like an MPEG frame header).
-        kind = _text_or_unknown(head)
-        if kind is MediaKind.TEXT:
-            return kind
+MAGIC_BYTES = 12  # what :func:`magic_kind` looks at
+
+
+def magic_kind(head: bytes) -> MediaKind | None:
+    """The media kind that the signature in ``head[:MAGIC_BYTES]`` settles on its own (a
+    RIFF, FLAC, Ogg, ID3, AIFF, MP4/HEIF, MIDI, PNG, JPEG, GIF, BMP, TIFF or MPEG frame
+    header), or None when the rest of the content decides (text, or nothing known). The
+    caller has ruled out a byte-order mark; :func:`sniff_bytes` asks this first."""
     if head[:4] == b"RIFF" and head[8:12] in (b"WAVE", b"AVI "):
         return MediaKind.AUDIO if head[8:12] == b"WAVE" else MediaKind.UNKNOWN
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
@@ -94,6 +108,19 @@ def sniff_bytes(head: bytes) -> MediaKind:
         return MediaKind.IMAGE
     if _is_mp3_frame(head):
         return MediaKind.AUDIO
+    return None
+
+
+def sniff_bytes(head: bytes) -> MediaKind:
+    """Media kind of a file whose first bytes are ``head`` (up to :data:`SNIFF_BYTES`)."""
+    if head.startswith(_TEXT_BOMS):
+        # A UTF-16/32 byte-order mark (FF FE also looks like an MPEG frame header).
+        kind = _text_or_unknown(head)
+        if kind is MediaKind.TEXT:
+            return kind
+    magic = magic_kind(head)
+    if magic is not None:
+        return magic
     if b"\x00" in head[:1024]:
         return _text_or_unknown(head)  # UTF-16/32 without a byte-order mark, or binary
     try:
@@ -161,3 +188,50 @@ def sniff_path(path: Path) -> MediaKind:
             return MediaKind.SYMBOLIC
         return MediaKind.UNKNOWN
     return sniff_bytes(head)
+
+
+def _settled_by_magic(head: bytes) -> MediaKind | None:
+    """What :func:`magic_kind` says of a blob whose first :data:`MAGIC_BYTES` are ``head``
+    when nothing before it in the reader's order (a byte-order mark, a zip or another
+    container signature) could decide instead; None leaves the blob to a full sniff."""
+    if head.startswith(_TEXT_BOMS) or head[:4] == b"PK\x03\x04" or container_magic(head):
+        return None
+    return magic_kind(head)
+
+
+def blob_kinds(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> list[MediaKind | None]:
+    """Media kinds of many blobs at once, blob ``i`` being ``data[starts[i]:][:lengths[i]]``
+    (``data`` a uint8 array, typically an Arrow binary column's data buffer; ``starts`` and
+    ``lengths`` int64 arrays of shape (n,)). Each blob's first :data:`MAGIC_BYTES` bytes
+    are gathered in one (n, 12) array, the distinct heads (few, in a column of images or
+    audio) are judged once by :func:`magic_kind`, and the answer is mapped back. A blob
+    gets None when its signature does not settle it (shorter than 12 bytes, text, a
+    byte-order mark, a container, a tar header at byte 257, nothing known): the caller
+    sniffs that one in full, so the answer per blob is the full sniff's by construction."""
+    import numpy as np
+
+    n = len(starts)
+    out: list[MediaKind | None] = [None] * n
+    candidates = np.nonzero(lengths >= MAGIC_BYTES)[0]
+    if not len(candidates):
+        return out
+    first = starts[candidates]
+    heads = np.ascontiguousarray(data[first[:, None] + np.arange(MAGIC_BYTES)])
+    keys = heads.view(f"V{MAGIC_BYTES}").ravel()
+    distinct, inverse = np.unique(keys, return_inverse=True)
+    # one more slot, None, for the blobs a tar header at byte 257 leaves to the full sniff
+    kinds = np.array(
+        [_settled_by_magic(key.tobytes()) for key in distinct] + [None], dtype=object
+    )
+    which = inverse.ravel()
+    long = np.nonzero(lengths[candidates] >= 262)[0]
+    if len(long):
+        at = first[long][:, None] + 257 + np.arange(5)
+        tar = (data[at] == np.frombuffer(b"ustar", dtype=np.uint8)).all(axis=1)
+        which[long[tar]] = len(distinct)
+    if len(candidates) == n:
+        kinds_of_all: list[MediaKind | None] = kinds[which].tolist()
+        return kinds_of_all
+    for row, kind in zip(candidates.tolist(), kinds[which].tolist(), strict=True):
+        out[row] = kind
+    return out
