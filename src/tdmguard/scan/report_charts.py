@@ -1,8 +1,7 @@
-"""The report's charts: Vega-Lite specifications rendered to inline SVG by ``vl-convert``
-(extra ``report``).
+"""The report's charts: Vega-Lite specifications (a portable description of each chart,
+with its aggregated data), drawn to inline SVG by ``report_svg`` in plain Python.
 
-vl-convert runs the Vega and Vega-Lite JavaScript libraries in its own embedded engine, so
-the charts are drawn here, once, and the HTML report needs no chart script, no network and
+The charts are drawn here, once, so the HTML report needs no chart script, no network and
 no browser-side rendering. Every chart is drawn from aggregates (never one mark per item),
 so its size does not grow with the scan.
 """
@@ -13,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tdmguard.errors import MissingExtraError
 from tdmguard.scan.report_facts import MATCH_THRESHOLDS, ReportFacts
+from tdmguard.scan.report_svg import draw_svg
 
 __all__ = ["Chart", "chart_specs", "render_svg"]
 
@@ -221,19 +220,14 @@ def chart_specs(facts: ReportFacts) -> list[Chart]:
 
 def render_svg(charts: Sequence[Chart]) -> tuple[dict[str, str], dict[str, str]]:
     """SVG text per chart key (charts without a spec are left out), and why a chart could
-    not be drawn. Needs the ``report`` extra (vl-convert-python); raises
-    :class:`MissingExtraError` naming it otherwise."""
-    try:
-        import vl_convert as vlc
-    except ModuleNotFoundError as exc:
-        raise MissingExtraError("vl-convert-python", "report") from exc
+    not be drawn (``report_svg``: milliseconds per chart, no extra needed)."""
     out: dict[str, str] = {}
     failed: dict[str, str] = {}
     for chart in charts:
         if chart.spec is None:
             continue
         try:
-            out[chart.key] = str(vlc.vegalite_to_svg(chart.spec))
+            out[chart.key] = draw_svg(chart.spec)
         except Exception as exc:  # a drawing failure must not cost a finished scan its report
             failed[chart.key] = f"{type(exc).__name__}: {str(exc)[:200]}"
     return out, failed

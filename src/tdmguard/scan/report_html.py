@@ -1,11 +1,10 @@
 """``report.html``: one self-contained page per scan (or several scans) that a lawyer or a
 regulator can open in any browser, offline.
 
-Charts are inline SVG drawn by Vega-Lite (``report_charts``, extra ``report``); the items
-table is the excluded and review rows embedded as JSON and paged, searched and sorted by a
-few lines of inline script. Nothing is fetched: the page carries a Content-Security-Policy
-that forbids every request. Without the ``report`` extra the page still lists every
-figure, as tables, with a note saying how to get the charts.
+Charts are inline SVG (``report_charts``, drawn by ``report_svg``); the items table is the
+excluded and review rows embedded as JSON and paged, searched and sorted by a few lines of
+inline script. Nothing is fetched: the page carries a Content-Security-Policy that forbids
+every request. Every chart's figures are also listed as a table.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from typing import Any
 
 from tdmguard import __version__
 from tdmguard.atomic import write_bytes_atomic
-from tdmguard.errors import MissingExtraError
 from tdmguard.scan.report_charts import chart_specs, render_svg
 from tdmguard.scan.report_facts import ReportFacts, collect_facts
 
@@ -41,16 +39,7 @@ def render_report_html(facts: ReportFacts, *, generated_at: str | None = None) -
     import jinja2
 
     charts = chart_specs(facts)
-    charts_note = ""
-    failed: dict[str, str] = {}
-    try:
-        svgs, failed = render_svg(charts)
-    except MissingExtraError as exc:
-        svgs = {}
-        charts_note = (
-            "Charts are not drawn: " + exc.message + ". Every figure is listed in the "
-            "tables below each chart title."
-        )
+    svgs, failed = render_svg(charts)
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_template_text),
         autoescape=True,
@@ -68,7 +57,6 @@ def render_report_html(facts: ReportFacts, *, generated_at: str | None = None) -
         charts=charts,
         svgs=svgs,
         failed=failed,
-        charts_note=charts_note,
         rows_json=_script_json(facts.rows),
         rows_total=facts.rows_total,
         rows_shown=len(facts.rows),
