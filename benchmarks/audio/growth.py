@@ -2,6 +2,7 @@
 index grows from ~100 h to thousands of hours.
 
     python -m benchmarks.audio.growth [--hours 107 320 1000 3000] [--per-track 4] [--negatives 200]
+        [--compare] [--budgets 400000 ...]
 
 Needs the 107 h index of ``python -m benchmarks.audio`` (built and cached by it). Larger
 indexes are synthetic: every distractor work of that index (real music: Debian
@@ -279,6 +280,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--compare", action="store_true", help="also match without the per-query hit budget"
     )
+    ap.add_argument(
+        "--budgets",
+        type=int,
+        nargs="*",
+        default=[],
+        help="also match with these per-query hit budgets (the recall / speed trade-off)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the largest level's index")
     args = ap.parse_args(argv)
     base, base_hours = _base_index()
@@ -287,6 +295,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.compare:
         unbudgeted = replace(engine.params, max_hits=None)
         configs.append(("no hit budget", AudioFingerprinter(unbudgeted)))
+    for budget in args.budgets:
+        budgeted = replace(engine.params, max_hits=budget)
+        configs.append((f"hit budget {budget:,}", AudioFingerprinter(budgeted)))
     levels: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="tdmguard-growth-q-") as tmp:
         queries = make_queries(args.per_track, args.negatives, Path(tmp), args.seed)

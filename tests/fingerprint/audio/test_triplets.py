@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tdmguard.fingerprint.audio.peaks import Peaks
 from tdmguard.fingerprint.audio.triplets import (
@@ -57,3 +58,20 @@ def test_expansion_finds_the_reference_key_after_a_small_shift() -> None:
 def test_too_few_peaks_give_no_triplets() -> None:
     empty = make_triplets(Peaks(np.zeros(2), np.zeros(2), np.zeros(2)), TripletParams())
     assert len(empty) == 0 and empty.fields.shape == (0, 5)
+
+
+def test_compiled_expansion_equals_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The compiled expansion returns the numpy version's keys and rows, in its order."""
+    from tdmguard.fingerprint.audio import triplets
+
+    assert triplets._numba_expand is not None
+    p = TripletParams()
+    _, _, bins = triplets._steps(p)
+    rng = np.random.default_rng(11)
+    keys = rng.integers(0, int(np.prod(bins)), 3000).astype(np.uint64)
+    codes = rng.integers(0, 3**5, 3000).astype(np.int64)
+    fast = expand_keys(keys, codes, p)
+    monkeypatch.setattr(triplets, "_numba_expand", None)
+    slow = expand_keys(keys, codes, p)
+    assert fast[0].dtype == np.uint64 and fast[0].shape[0] > keys.shape[0]
+    assert np.array_equal(fast[0], slow[0]) and np.array_equal(fast[1], slow[1])

@@ -57,7 +57,19 @@ try:  # numba is part of the audio extra; without it the max filters below do th
     from numba import njit
 except ModuleNotFoundError:  # pragma: no cover
     numba_peaks = None
+    numba_power = None
 else:
+
+    @njit(cache=True, nogil=True)
+    def numba_power(spec: npt.NDArray[np.complex64]) -> F32:
+        """``re * re + im * im`` of a (frames, bins) complex64 array, in float32."""
+        n, m = spec.shape
+        out = np.empty((n, m), np.float32)
+        for i in range(n):
+            for j in range(m):
+                z = spec[i, j]
+                out[i, j] = z.real * z.real + z.imag * z.imag
+        return out
 
     @njit(cache=True, nogil=True)
     def numba_peaks(
@@ -130,6 +142,9 @@ def _power(x: F32, start_frame: int, n_frames: int, p: PeakParams, lo: int, hi: 
     window = np.hanning(p.n_fft).astype(np.float32)
     # the windowed copy is ours: the FFT may overwrite it
     spec = fft.rfft(frames * window, axis=1, workers=1, overwrite_x=True)[:, lo:hi]
+    if numba_power is not None:  # one pass over the complex spectrum, same float32 sums
+        computed: F32 = numba_power(spec)
+        return computed
     re, im = spec.real, spec.imag
     power: F32 = re * re
     power += im * im

@@ -174,6 +174,13 @@ def expand_keys(keys: U64, codes: I64, p: TripletParams) -> tuple[U64, I64]:
     Returns ``(keys, source)``: shape (m,), with ``source`` the row of each key in the input.
     """
     _, _, bins = _steps(p)
+    if _numba_expand is not None:
+        out: tuple[U64, I64] = _numba_expand(
+            np.ascontiguousarray(keys, dtype=np.uint64),
+            np.ascontiguousarray(codes, dtype=np.int64),
+            bins,
+        )
+        return out
     base = _unpack(np.asarray(keys, dtype=np.uint64), bins)
     n, k = base.shape
     digits = np.zeros((n, k), np.int64)
@@ -208,3 +215,54 @@ def expand_keys(keys: U64, codes: I64, p: TripletParams) -> tuple[U64, I64]:
     if not out_keys:
         return np.zeros(0, np.uint64), np.zeros(0, np.int64)
     return np.concatenate(out_keys), np.concatenate(sources)
+
+
+try:  # numba is part of the audio extra; without it the numpy code above does the same
+    from numba import njit
+except ModuleNotFoundError:  # pragma: no cover
+    _numba_expand = None
+else:
+
+    @njit(cache=True, nogil=True)
+    def _numba_expand(keys: U64, codes: I64, bins: I64) -> tuple[U64, I64]:
+        """:func:`expand_keys` in two passes over the rows, same keys in the same order
+        (by combination of changed fields, then by row)."""
+        n = keys.shape[0]
+        k = bins.shape[0]
+        stride = np.ones(k, np.int64)
+        for col in range(k - 2, -1, -1):
+            stride[col] = stride[col + 1] * bins[col + 1]
+        alt = np.zeros(n, np.int64)
+        delta = np.zeros((n, k), np.int64)
+        total = 0
+        for r in range(n):
+            key = np.int64(keys[r])
+            code = codes[r]
+            n_alt = 0
+            for col in range(k):
+                digit = code % 3
+                code //= 3
+                if digit == 0:
+                    continue
+                value = (key // stride[col]) % bins[col]
+                step = -1 if digit == 1 else 1
+                if 0 <= value + step < bins[col]:
+                    alt[r] |= 1 << col
+                    delta[r, col] = step * stride[col]
+                    n_alt += 1
+            total += 1 << n_alt
+        out_keys = np.empty(total, np.uint64)
+        sources = np.empty(total, np.int64)
+        m = 0
+        for combo in range(1 << k):
+            for r in range(n):
+                if (alt[r] & combo) != combo:
+                    continue
+                shift = np.int64(0)
+                for col in range(k):
+                    if (combo >> col) & 1:
+                        shift += delta[r, col]
+                out_keys[m] = np.uint64(np.int64(keys[r]) + shift)
+                sources[m] = r
+                m += 1
+        return out_keys, sources
