@@ -90,6 +90,10 @@ QUALITY_MIN = 50
 MARGIN_MIN = 3.0
 #: images whose whole-image margin is under this also get a colour-layout row
 LAYOUT_MARGIN = 12.0
+#: ... and a query whose margin is under this is compared by colour layout: a copy's margin
+#: moves with brightness and JPEG noise (a radial glow registered at 10.9 was queried at 13.3),
+#: so the query side has room above the registration's cut
+LAYOUT_QUERY_MARGIN = 1.5 * LAYOUT_MARGIN
 #: ... and whose detail (mean grey step of the 64 x 64 image, :func:`_detail`) is under this
 LAYOUT_DETAIL_MAX = 2.0
 #: largest colour-layout distance (layout.distance) of a match, grey levels
@@ -343,9 +347,13 @@ class ImageFingerprinter:
         margin = float(np.median(np.abs(values - median)))
         return (values > median).astype(np.uint8), int(quality), margin
 
-    def _pdq_rows(self, grey: U8, *, register: bool) -> tuple[_Rows, dict[str, float | int]]:
-        bases: list[tuple[Region, U8]] = [(Region.WHOLE, grey)]
-        trimmed = _trim(grey)
+    def _pdq_rows(
+        self, grey: U8, *, register: bool, regions: tuple[Region, ...] = tuple(Region)
+    ) -> tuple[_Rows, dict[str, float | int]]:
+        bases: list[tuple[Region, U8]] = []
+        if Region.WHOLE in regions:
+            bases.append((Region.WHOLE, grey))
+        trimmed = _trim(grey) if Region.TRIMMED in regions else None
         if trimmed is not None:
             bases.append((Region.TRIMMED, trimmed))
         vectors: list[npt.NDArray[Any]] = []
@@ -370,7 +378,8 @@ class ImageFingerprinter:
                 if region is Region.WHOLE and code == 0:
                     stats["margin"] = round(margin, 2)
                     stats["range"] = round(spread, 2)
-                    stats["detail"] = round(_detail(data[:, :, 0], spread), 3)
+                    if register:  # decides the registration's colour-layout row only
+                        stats["detail"] = round(_detail(data[:, :, 0], spread), 3)
                 if margin < MARGIN_MIN:
                     stats["dropped_unstable"] = int(stats["dropped_unstable"]) + 1
                     continue
@@ -472,7 +481,8 @@ class ImageFingerprinter:
             # ORB cannot (they see luminance only); fingerprints without it still match
             meta["layout"] = layout.describe(work.colour).tobytes().hex()
         margin = float(stats.get("margin", 0.0))
-        if work.colour.size == 0 and (pdq_rows.keys.shape[0] == 0 or margin < LAYOUT_MARGIN):
+        layout_cut = LAYOUT_MARGIN if register else LAYOUT_QUERY_MARGIN
+        if work.colour.size == 0 and (pdq_rows.keys.shape[0] == 0 or margin < layout_cut):
             return self._pack(_concat([]), {**meta, "needs_colour": 1})
         if (
             pdq_rows.keys.shape[0] == 0
@@ -488,7 +498,7 @@ class ImageFingerprinter:
         # row at all gets one anyway rather than being refused
         smooth = float(stats.get("detail", 0.0)) < LAYOUT_DETAIL_MAX
         nothing_else = sum(p.keys.shape[0] for p in parts) == 0
-        if margin < LAYOUT_MARGIN and (not register or smooth or nothing_else):
+        if margin < layout_cut and (not register or smooth or nothing_else):
             parts.append(self._layout_row(work.colour, margin))
         return self._pack(_concat(parts), meta)
 
@@ -537,10 +547,14 @@ class ImageFingerprinter:
             )
         searcher: BinaryHashSearch = index
         numbers: dict[str, int] = {}
-        pdq = self._match_pdq(query, searcher, numbers)
+        # as match_file: the whole image first, the trimmed region only when that is not sure
+        whole = (query.aux[:, COL_KIND] >= 0) & (query.aux[:, COL_REGION] == Region.WHOLE)
+        whole_fp = self._pack(_Rows(query.keys[whole], query.aux[whole]), {})
+        pdq = self._match_pdq(whole_fp, searcher, numbers)
         if _pdq_sure(pdq):
             found = _resolve(pdq, [], [])
         else:
+            pdq = self._match_pdq(query, searcher, numbers)
             found_local = self._match_local(query, searcher, numbers)
             found_local = self._pdq_context(query, searcher, pdq, found_local)
             found = _resolve(pdq, found_local, self._match_layout(query, searcher, numbers))
@@ -561,13 +575,19 @@ class ImageFingerprinter:
         numbers: dict[str, int] = {}
         work = load_working(path, colour=False, min_side=QUERY_SIDE)
         grey = self._check_size(work.grey, where)
-        pdq_rows, stats = self._pdq_rows(grey, register=False)
-        pdq_fp = self._pack(pdq_rows, {})
-        pdq = self._match_pdq(pdq_fp, searcher, numbers) if pdq_rows.keys.shape[0] else []
+        # the whole image first: a sure match of it ends the search (the trimmed region of a
+        # bordered copy is hashed only when the whole image is not sure)
+        pdq_rows, stats = self._pdq_rows(grey, register=False, regions=(Region.WHOLE,))
+        pdq = self._match_pdq(self._pack(pdq_rows, {}), searcher, numbers)
         colour: Working | None = None
         if _pdq_sure(pdq):
             found = _resolve(pdq, [], [])
         else:
+            trimmed_rows, _ = self._pdq_rows(grey, register=False, regions=(Region.TRIMMED,))
+            if trimmed_rows.keys.shape[0]:
+                pdq_rows = _concat([pdq_rows, trimmed_rows])
+                pdq = self._match_pdq(self._pack(pdq_rows, {}), searcher, numbers)
+            pdq_fp = self._pack(pdq_rows, {})
             detail = self._detail_grey(path, work)
             local_fp = self._pack(self._local_rows(detail), {})
             found_local = self._match_local(local_fp, searcher, numbers)
@@ -577,7 +597,7 @@ class ImageFingerprinter:
             if (
                 not pdq
                 and not found_local
-                and (not pdq_rows.keys.shape[0] or margin < LAYOUT_MARGIN)
+                and (not pdq_rows.keys.shape[0] or margin < LAYOUT_QUERY_MARGIN)
             ):
                 colour = load_working(path, colour=True, min_side=QUERY_SIDE)
                 query = self.fingerprint_working(colour, register=False, where=where, detail=detail)
@@ -748,7 +768,7 @@ class ImageFingerprinter:
     ) -> list[Match]:
         aux = query.aux
         rows = np.flatnonzero(aux[:, COL_KIND] == KIND_LAYOUT)
-        if rows.shape[0] == 0 or aux[rows[0], 9] >= LAYOUT_MARGIN * 100:
+        if rows.shape[0] == 0 or aux[rows[0], 9] >= LAYOUT_QUERY_MARGIN * 100:
             return []  # a detailed query is never matched by colours alone
         descriptor = _bytes(aux[rows[0], :8])[0]
         hits = searcher.lookup(layout.bucket_keys(descriptor))
