@@ -225,6 +225,14 @@ def evaluate_record(
             for n, item in enumerate(items):
                 if "error" in item.meta:
                     return outcomes, ("read", f"{item.id}: {item.meta['error']}")
+                if item.media is not MediaKind.AUDIO and not any(
+                    item.media in check.media and (check.name != "url-signals" or n == 0)
+                    for check in worker.checks
+                ):
+                    # No check looks at this part: a blob held in memory (a table's image
+                    # cell when only lyrics are checked) is not written out for nothing.
+                    # Audio is always opened: a silent file is an error, whatever is checked.
+                    continue
                 subject = _materialise(item, media_dir, n)
                 if subject.media is MediaKind.AUDIO and subject.path is not None:
                     refuse_silent_audio(subject.path)

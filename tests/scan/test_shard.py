@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from tdmguard.scan.record import MediaKind, Record
+from tdmguard.scan.shard import WorkerChecks, evaluate_record
+from tests.scan.plugin_checks import NamesWorkCheck
+
+PNG = Path(__file__).resolve().parents[1] / "corpus" / "image" / "snail.png"
+
+
+def test_a_part_no_check_looks_at_is_not_written_out(tmp_path: Path) -> None:
+    """A text check on a caption + image row: the image blob is not written to a temporary
+    file (the media folder here does not exist, so any write would fail the record), the
+    caption is checked; an audio part is always opened (a silent file is an error)."""
+    worker = WorkerChecks([NamesWorkCheck(0.0)], {})
+    caption = Record(id="r:caption", media=MediaKind.TEXT, text="work:W1\nwords")
+    image = Record(id="r:image", media=MediaKind.IMAGE, data=PNG.read_bytes())
+    row = Record(id="r", media=MediaKind.IMAGE, parts=(caption, image))
+    missing = tmp_path / "no-such-folder"
+    seconds: dict[str, float] = {}
+    outcomes, failure = evaluate_record(worker, row, missing, seconds)
+    assert failure is None
+    assert [m.work_id for o in outcomes for m in o.matches] == ["W1"]
+    audio = Record(id="r:audio", media=MediaKind.AUDIO, data=b"RIFF\x00\x00\x00\x00WAVE")
+    _, failure = evaluate_record(
+        worker, Record(id="s", media=MediaKind.AUDIO, parts=(caption, audio)), missing, seconds
+    )
+    assert failure is not None and "no-such-folder" in failure[1]
