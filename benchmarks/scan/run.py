@@ -114,19 +114,15 @@ def _init_bare(index: str, modality: str) -> None:
     _MATCHER[:] = [Matcher.open(Path(index), Modality(modality))]
 
 
-def _bare_item(item: str) -> int:
+def _bare_item(item: str) -> tuple[int, float]:
+    """Matches found, and the CPU seconds the engine spent on the item (steady state)."""
     matcher = _MATCHER[0]
+    t0 = time.process_time()
     if matcher.engine.modality.value == "lyrics":
-        return len(matcher.identify_text(item, where="bench"))
-    return len(matcher.identify_path(Path(item)))
-
-
-def _bare(index: Path, modality: str, items: list[str], workers: int) -> float:
-    with ProcessPoolExecutor(workers, initializer=_init_bare,
-                             initargs=(str(index), modality)) as pool:
-        t0 = time.perf_counter()
-        list(pool.map(_bare_item, items, chunksize=16))
-        return time.perf_counter() - t0
+        n = len(matcher.identify_text(item, where="bench"))
+    else:
+        n = len(matcher.identify_path(Path(item)))
+    return n, time.process_time() - t0
 
 
 def _cpu_now() -> float:
@@ -138,13 +134,16 @@ def _cpu_now() -> float:
     return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _bare_total(index: Path, modality: str, items: list[str], workers: int) -> tuple[float, float]:
-    """Wall and CPU seconds including the pool's start (the scan's include its own)."""
+def _bare_total(
+    index: Path, modality: str, items: list[str], workers: int
+) -> tuple[float, float, float]:
+    """Wall and CPU seconds including the pool's start (the scan's include its own), and
+    the CPU seconds spent on the items themselves (the steady state, without the start)."""
     t0, c0 = time.perf_counter(), _cpu_now()
     with ProcessPoolExecutor(workers, initializer=_init_bare,
                              initargs=(str(index), modality)) as pool:
-        list(pool.map(_bare_item, items, chunksize=16))
-    return time.perf_counter() - t0, _cpu_now() - c0
+        per_item = [cpu for _, cpu in pool.map(_bare_item, items, chunksize=16)]
+    return time.perf_counter() - t0, _cpu_now() - c0, sum(per_item)
 
 
 # --- scan ------------------------------------------------------------------------------------
@@ -191,7 +190,9 @@ def bench_engines(
     import soundfile
 
     rows: list[dict[str, Any]] = []
-    n_text = text_items or (600 if quick else 3000)
+    # Sizes: large enough that the per-item work, not a process or pool start, dominates the
+    # whole run (8-15 CPU s of engine work a case), still minutes on two cores.
+    n_text = text_items or (600 if quick else 6000)
     texts = _texts(n_text)
     manifest = CACHE / f"text-{n_text}.jsonl"
     if not manifest.exists():
@@ -199,7 +200,7 @@ def bench_engines(
                                     for i, t in enumerate(texts)), "utf-8")
     mb = sum(len(t.encode()) for t in texts) / 1e6
     images = _media_folder("image", 4 if quick else 20)
-    audio = _media_folder("audio", 1 if quick else 3)
+    audio = _media_folder("audio", 1 if quick else 12)
     seconds = sum(soundfile.info(str(p)).duration for p in audio.iterdir())
     table = [
         ("text", "lyrics", "lyrics-match", manifest, texts, mb, "MB/s", 64),
@@ -212,10 +213,12 @@ def bench_engines(
         c for c in table if c[0] in cases
     ]:
         bare_s, scan_s, bare_cpu, scan_cpu, report_cpu = [], [], [], [], []
+        bare_items_cpu, scan_items_cpu = [], []
         for _ in range(repeat):
-            secs, cpu = _bare_total(index, modality, items, 2)
+            secs, cpu, items_cpu = _bare_total(index, modality, items, 2)
             bare_s.append(secs)
             bare_cpu.append(cpu)
+            bare_items_cpu.append(items_cpu)
             job = _job(db, index, source, CACHE / f"out-{name}", check, workers=2,
                        shard_size=shard)
             c0 = _cpu_now()
@@ -223,11 +226,18 @@ def bench_engines(
             scan_cpu.append(_cpu_now() - c0)
             report_cpu.append(_report_cpu(job.out_dir))
             scan_s.append(secs)
+            # CPU of the workers inside their shards: read, check, decide, write, commit
+            scan_items_cpu.append(float(report["worker_cpu_seconds"]))
             assert report["counts"]["errors"] == 0, report["counts"]
         bare, scan = statistics.median(bare_s), statistics.median(scan_s)
         bcpu, scpu = statistics.median(bare_cpu), statistics.median(scan_cpu)
         rcpu = statistics.median(report_cpu)
+        bitem, sitem = statistics.median(bare_items_cpu), statistics.median(scan_items_cpu)
         rows.append({"case": name, "items": len(items), "unit": unit,
+                     # steady state: CPU per item, engine alone vs the scan's shards
+                     "bare_item_cpu_ms": round(1000 * bitem / len(items), 3),
+                     "scan_item_cpu_ms": round(1000 * sitem / len(items), 3),
+                     "steady_cpu_overhead": round(sitem / bitem - 1, 3),
                      "bare_rate": round(amount / bare, 2), "scan_rate": round(amount / scan, 2),
                      "overhead": round(1 - bare / scan, 3),
                      "bare_cpu_s": round(bcpu, 2), "scan_cpu_s": round(scpu, 2),
@@ -239,6 +249,9 @@ def bench_engines(
                      "scan_s": [round(x, 2) for x in scan_s],
                      "bare_cpu_runs_s": [round(x, 2) for x in bare_cpu],
                      "scan_cpu_runs_s": [round(x, 2) for x in scan_cpu]})
+        print(f"{name:7s} steady state {1000 * bitem / len(items):.3f} vs "
+              f"{1000 * sitem / len(items):.3f} CPU ms/item ({sitem / bitem - 1:+.1%})",
+              flush=True)
         print(f"{name:7s} bare {amount / bare:8.2f} {unit:12s} scan {amount / scan:8.2f}"
               f"  overhead {1 - bare / scan:+.1%}  CPU s {bcpu:.1f} vs {scpu:.1f}"
               f" ({scpu / bcpu - 1:+.1%}; report page {rcpu:.1f} s, without it"
@@ -428,21 +441,29 @@ def _markdown(r: dict[str, Any]) -> str:
             f"{k} measured {d}" for k, d in measured.items()) + ".", ""]
     if "engines" in r:
         lines += ["End to end against the bare engine (the same items through "
-                  "`Matcher.identify_*` on a 2-process pool; both include process start-up; "
-                  "medians of interleaved runs; wall-clock overhead `1 - scan rate / bare "
-                  "rate`, CPU overhead `scan CPU s / bare CPU s - 1`, CPU of the driver and "
-                  "its worker processes):",
-                  "", "| case | items | bare engine | scan | scan overhead (wall) | "
-                  "CPU s bare / scan | scan overhead (CPU) |",
-                  "|---|---|---|---|---|---|---|"]
+                  "`Matcher.identify_*` on a 2-process pool; medians of interleaved runs). "
+                  "*Steady state*: CPU ms per item, the engine's own time on each item in "
+                  "the bare pool against the scan workers' CPU inside their shards (read, "
+                  "check, decide, write, commit). *Whole run*, process and pool start "
+                  "included: wall-clock overhead `1 - scan rate / bare rate`; CPU overhead "
+                  "`scan CPU s / bare CPU s - 1`, CPU of the driver and its worker "
+                  "processes; the report page's CPU (facts and charts) is part of the "
+                  "scan's and also shown apart:",
+                  "", "| case | items | steady state: CPU ms/item bare / scan | overhead | "
+                  "whole run: bare engine | scan | overhead (wall) | CPU s bare / scan | "
+                  "overhead (CPU) |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         for e in r["engines"]:
+            steady = (f"{e['bare_item_cpu_ms']} / {e['scan_item_cpu_ms']} | "
+                      f"{e['steady_cpu_overhead']:+.1%}" if "steady_cpu_overhead" in e
+                      else "- | -")
             cpu = (f"{e['bare_cpu_s']} / {e['scan_cpu_s']} | {e['cpu_overhead']:+.1%}"
                    if "cpu_overhead" in e else "- | -")
             if "cpu_overhead_without_report" in e:
-                cpu += (f" ({e['cpu_overhead_without_report']:+.1%} without the report "
-                        f"page's {e['report_cpu_s']} s)")
-            lines.append(f"| {e['case']} | {e['items']} | {e['bare_rate']} {e['unit']} | "
-                         f"{e['scan_rate']} {e['unit']} | {e['overhead']:+.1%} | {cpu} |")
+                cpu += f" (report page {e['report_cpu_s']} s)"
+            lines.append(f"| {e['case']} | {e['items']} | {steady} | {e['bare_rate']} "
+                         f"{e['unit']} | {e['scan_rate']} {e['unit']} | {e['overhead']:+.1%} "
+                         f"| {cpu} |")
         lines.append("")
     if "readers" in r:
         from benchmarks.scan.reader_rates import markdown as reader_markdown

@@ -90,8 +90,10 @@ def decide_record(
 
     # 1. Signals (embedded metadata, source URL): any applicable deny wins.
     verdicts = [v for o in outcomes for v in o.verdicts]
-    merged = merge_verdicts(verdicts)
-    stance = merged.stances[settings.use]
+    # Most records carry no signal at all: their stance is unknown, with nothing to merge
+    # (the merge walks every use; skipping it is a per-item saving on large scans).
+    merged = merge_verdicts(verdicts) if verdicts else None
+    stance = merged.stances[settings.use] if merged is not None else Stance.UNKNOWN
     if stance is Stance.DENY:
         kind = DecisionKind.EXCLUDE
         deniers = [v for v in verdicts if v.stance(settings.use) is Stance.DENY]
@@ -104,7 +106,7 @@ def decide_record(
         evidence.extend(e for v in deniers for e in v.evidence)
     elif stance is Stance.ALLOW:
         reasons.append(Reason("signal-allow", f"{settings.use.value} explicitly allowed"))
-    for text in merged.disagreements:
+    for text in merged.disagreements if merged is not None else ():
         reasons.append(Reason("signal-disagreement", text))
 
     # 2. Content matches against registered works, judged by the holder's policy.

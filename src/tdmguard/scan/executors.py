@@ -17,7 +17,13 @@ from typing import Any
 from tdmguard.errors import MissingExtraError
 from tdmguard.scan.job import Executor, ScanJob
 from tdmguard.scan.plan import ShardSpec
-from tdmguard.scan.shard import build_checks, init_worker, run_shard, run_shard_task
+from tdmguard.scan.shard import (
+    WorkerChecks,
+    build_checks,
+    init_worker,
+    run_shard,
+    run_shard_task,
+)
 
 __all__ = ["Executor", "run_shards"]
 
@@ -25,9 +31,13 @@ ShardDone = Callable[[int], None]  # called with the shard number when it has co
 
 
 def _inline(
-    job: ScanJob, todo: Sequence[int], shards: Mapping[int, ShardSpec], done: ShardDone
+    job: ScanJob,
+    todo: Sequence[int],
+    shards: Mapping[int, ShardSpec],
+    done: ShardDone,
+    worker: WorkerChecks | None = None,
 ) -> None:
-    worker = build_checks(job)
+    worker = worker or build_checks(job)
     for i in todo:
         run_shard(job, worker, i, shards[i])
         done(i)
@@ -122,12 +132,15 @@ def run_shards(
     todo: Sequence[int],
     shards: Mapping[int, ShardSpec],
     done: ShardDone,
+    checks: WorkerChecks | None = None,
 ) -> None:
+    """Run the ``todo`` shards; ``checks``, already built in this process, serve a scan
+    that runs inline (one local worker) instead of being built again."""
     if not todo:
         return
     if executor is Executor.RAY:
         _ray(job, todo, shards, done)
     elif job.workers <= 1:
-        _inline(job, todo, shards, done)
+        _inline(job, todo, shards, done, checks)
     else:
         _process_pool(job, todo, shards, done)

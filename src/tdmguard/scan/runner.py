@@ -29,13 +29,13 @@ from tdmguard import __version__
 from tdmguard.atomic import write_json_atomic
 from tdmguard.errors import InputError
 from tdmguard.scan.executors import run_shards
-from tdmguard.scan.job import ScanJob
+from tdmguard.scan.job import Executor, ScanJob
 from tdmguard.scan.keep_format import merge_kept
 from tdmguard.scan.location import remote_fs
 from tdmguard.scan.plan import ShardSpec, plan_source
 from tdmguard.scan.report_facts import collect_facts, content_section
 from tdmguard.scan.report_html import write_report_html
-from tdmguard.scan.shard import build_checks, resolve_check
+from tdmguard.scan.shard import WorkerChecks, build_checks, resolve_check
 from tdmguard.scan.writers import clean_temporary, completed_shards, merge_shards, read_stats
 
 __all__ = ["ProgressFn", "local_work_dir", "preflight", "publish", "run_scan"]
@@ -70,17 +70,24 @@ def _settings_json(job: ScanJob) -> dict[str, Any]:
     }
 
 
-def preflight(job: ScanJob) -> None:
-    """Everything that can fail before a single output is written: every check loads and
-    starts (an index missing, mistyped or lacking a registered modality raises
-    IndexStoreError, exit 8)."""
-    for name in job.checks:
-        resolve_check(name)
-    worker = build_checks(job)
+def _close(worker: WorkerChecks) -> None:
     for check in worker.checks:
         close = getattr(check, "close", None)
         if callable(close):
             close()
+
+
+def _preflight_checks(job: ScanJob) -> WorkerChecks:
+    for name in job.checks:
+        resolve_check(name)
+    return build_checks(job)
+
+
+def preflight(job: ScanJob) -> None:
+    """Everything that can fail before a single output is written: every check loads and
+    starts (an index missing, mistyped or lacking a registered modality raises
+    IndexStoreError, exit 8)."""
+    _close(_preflight_checks(job))
 
 
 def _prepare(job: ScanJob, specs: Sequence[ShardSpec], resume: bool) -> dict[str, Any]:
@@ -125,8 +132,19 @@ def run_scan(
     """Run (or resume) a scan and return the report (also written to report.json)."""
     t0 = time.perf_counter()
     specs = list(plan_source(job.source_text, job.shard_size))
-    preflight(job)
-    plan = _prepare(job, specs, resume)
+    checked = _preflight_checks(job)
+    # A scan that runs in this process reuses the checks it has just opened (an index, an
+    # engine): opening them again would double a fixed cost. Pool and Ray workers open their
+    # own, so these are closed first.
+    inline = job.executor is Executor.LOCAL and job.workers <= 1
+    if not inline:
+        _close(checked)
+    try:
+        plan = _prepare(job, specs, resume)
+    except BaseException:
+        if inline:
+            _close(checked)
+        raise
     job.shards_dir.mkdir(parents=True, exist_ok=True)
     n_shards = len(specs)
     shards = dict(enumerate(specs))
@@ -142,7 +160,11 @@ def run_scan(
         if progress:
             progress(finished, n_shards)
 
-    run_shards(job.executor, job, todo, shards, shard_done)
+    try:
+        run_shards(job.executor, job, todo, shards, shard_done, checked if inline else None)
+    finally:
+        if inline:
+            _close(checked)
 
     order = list(range(n_shards))
     counts = merge_shards(job.shards_dir, job.out_dir, order)
