@@ -9,8 +9,11 @@ folk songs); every other setting is queried as a whole score, as it is, with its
 exchanged into the tenor (an octave lower, the tenor's line in the soprano), and with its
 rhythm changed (every second pair of equal notes made long-short, 3:1, as a re-barring into
 another metre does). A query counts as found when the engine's best match, at its shipped
-decision, is a setting of the same tune. The other half of the unrelated chorales are
-queried as whole scores and should match nothing.
+decision, is a setting of the same tune; *reported* when the registered setting is among
+the works the engine reports (the grouping misses some settings of one tune, e.g. BWV 111.6
+and 103.6, "Was mein Gott will": the engine's best match is then a setting the grouping
+calls unrelated). The other half of the unrelated chorales are queried as whole scores and
+should match nothing (a match there is often a setting of one tune the grouping missed).
 """
 
 from __future__ import annotations
@@ -142,6 +145,7 @@ def run_harmonisations(engine: MelodyFingerprinter, works: Sequence[CorpusWork],
     HashIndex.append_segment(root, writer)
     index = HashIndex.open(root)
     found: dict[str, list[bool]] = {name: [] for name in VARIANTS}
+    listed: dict[str, list[bool]] = {name: [] for name in VARIANTS}
     for group in groups:
         tune = {w.work_id for w in group}
         for work in group[1:]:
@@ -151,6 +155,9 @@ def run_harmonisations(engine: MelodyFingerprinter, works: Sequence[CorpusWork],
                     continue
                 got = engine.match(engine.fingerprint_lines(lines), index)
                 found[name].append(bool(got) and got[0].work_id in tune)
+                # the registered setting is among the works reported (the best match may be
+                # another setting of the tune that the grouping above did not link)
+                listed[name].append(group[0].work_id in {m.work_id for m in got})
     negatives = unrelated[1::2]
     matched = sum(bool(engine.match(engine.fingerprint_lines(list(w.lines)), index))
                   for w in negatives)
@@ -158,6 +165,8 @@ def run_harmonisations(engine: MelodyFingerprinter, works: Sequence[CorpusWork],
         "tunes": len(groups), "settings": sum(len(g) for g in groups),
         "registered": len(registered),
         "found": {k: round(float(np.mean(v)), 4) if v else 0.0 for k, v in found.items()},
+        "registered_setting_reported": {k: round(float(np.mean(v)), 4) if v else 0.0
+                                        for k, v in listed.items()},
         "queries": {k: len(v) for k, v in found.items()},
         "unrelated_queried": len(negatives),
         "unrelated_matched": round(matched / max(1, len(negatives)), 4),

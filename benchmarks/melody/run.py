@@ -260,6 +260,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="Essen folk songs only (the full run adds the other collections)")
+    parser.add_argument("--collections", default="",
+                        help="comma-separated music21 corpus collections (overrides --quick), "
+                        "e.g. 'oneills1850' to report on a corpus the decision was not fitted on")
     parser.add_argument("--queries", type=int, default=1000,
                         help="excerpts per edit level and side (registered / held out)")
     parser.add_argument("--seed", type=int, default=7)
@@ -275,7 +278,8 @@ def main() -> None:
                         help="collections parsed for the harmonisation case ('' to skip)")
     args = parser.parse_args()
 
-    collections = QUICK_COLLECTIONS if args.quick else FULL_COLLECTIONS
+    collections = (tuple(args.collections.split(",")) if args.collections
+                   else QUICK_COLLECTIONS if args.quick else FULL_COLLECTIONS)
     t0 = time.monotonic()
     registered, held_out = split(load_works(collections))
     load_s = time.monotonic() - t0
@@ -383,6 +387,7 @@ def write_results(args: argparse.Namespace, collections: tuple[str, ...], n_reg:
                   whole: dict[str, float], harm: dict[str, object],
                   engine: MelodyFingerprinter, total_s: float) -> None:
     command = "python -m benchmarks.melody.run" + (" --quick" if args.quick else "") + (
+        f" --collections {args.collections}" if args.collections else "") + (
         f" --queries {args.queries} --whole {args.whole} --seed {args.seed} --part {args.part}"
         f" --extra '{args.extra}'")
     result = {
@@ -479,7 +484,11 @@ def harmonisation_lines(harm: dict[str, object]) -> list[str]:
     found = harm["found"]
     queries = harm["queries"]
     assert isinstance(found, dict) and isinstance(queries, dict)
-    cases = "; ".join(f"{k} {v:.3f} of {queries[k]}" for k, v in found.items())
+    reported = harm.get("registered_setting_reported", {})
+    assert isinstance(reported, dict)
+    cases = "; ".join(f"{k} {v:.3f} of {queries[k]}"
+                      + (f" (registered setting reported: {reported[k]:.3f})" if k in reported
+                         else "") for k, v in found.items())
     return [
         f"Other settings of a tune (issue 14; `benchmarks/melody/harmonisations.py`): "
         f"{harm['tunes']} Bach chorale tunes with {harm['settings']} settings; the first "

@@ -39,14 +39,17 @@ class LocalAlignment:
 
 
 def smith_waterman(
-    sim: F64, gap: float, frag: F64 | None = None, cons: F64 | None = None
+    sim: F64, gap: float, frag: F64 | None = None, cons: F64 | None = None,
+    subst: F64 | None = None,
 ) -> LocalAlignment:
     """Align with gains per token pair and a gap cost per inserted or deleted token.
 
     ``sim[i, j]``: gain of aligning query token i with reference token j, shape (Lq, Lr).
     ``frag[i, j]``: gain of query tokens (i-1, i) against reference token j (row 0 unused).
     ``cons[i, j]``: gain of query token i against reference tokens (j-1, j) (column 0
-    unused). Missing matrices disable the move. ``gap`` > 0.
+    unused). ``subst[i, j]``: gain of query tokens (i-1, i) against reference tokens
+    (j-1, j) as a pair (a note substituted: both intervals change, their sum does not; row
+    and column 0 unused). Missing matrices disable the move. ``gap`` > 0.
     """
     lq, lr = sim.shape
     if lq == 0 or lr == 0:
@@ -71,9 +74,13 @@ def smith_waterman(
         co = neg.copy()
         if cons is not None and lr >= 2:
             co[1:] = h_prev[:-2] + cons[i, 1:]
-        cand = np.stack([np.zeros(lr), diag, up, fr, co])
+        sb = neg.copy()
+        if subst is not None and i >= 1 and lr >= 2:
+            sb[1:] = h_prev2[:-2] + subst[i, 1:]
+        cand = np.stack([np.zeros(lr), diag, up, fr, co, sb])
         starts = np.stack([start_here, s_prev[:-1], s_prev[1:], s_prev2[:-1],
-                           np.concatenate(([0], s_prev[:-2]))])
+                           np.concatenate(([0], s_prev[:-2])),
+                           np.concatenate(([0], s_prev2[:-2]))])
         pick = np.argmax(cand, axis=0)
         t = cand[pick, cols]
         st = starts[pick, cols]
