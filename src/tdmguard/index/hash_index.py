@@ -114,15 +114,16 @@ class KeyRanges:
     count: I64
 
 
-# one key in _SAMPLE_STRIDE (or fewer, so that a sample holds at most _SAMPLE_MAX keys) is
+# one key in _SAMPLE_STRIDE (or fewer, so that a sample holds at most _SAMPLE_MAX keys and
+# reading it touches at most ~32k pages, 128 MB) is
 # kept in memory per segment, read at the segment's first look-up (not at open: that stays
-# instant, and a 10,000 h segment's sample touches ~230k pages): a look-up first finds its
+# instant, and a 10,000 h index has 935M keys): a look-up first finds its
 # key's window in that sample, then binary-searches the window instead of the whole
 # (memory-mapped) array, all keys of a batch in lock step (numpy fancy indexing, so the
 # memory reads of the batch overlap): 2-3x faster than np.searchsorted at 100M keys, where
 # each search missed the caches and the TLB at every step
 _SAMPLE_STRIDE = 1 << 12
-_SAMPLE_MAX = 1 << 16
+_SAMPLE_MAX = 1 << 15
 
 
 @dataclass(frozen=True, slots=True, eq=False)
