@@ -50,7 +50,7 @@ from tdmguard.index.hash_index import HashIndex
 HERE = Path(__file__).resolve().parent
 KINDS = ("clean 10 s", "pink 0 dB")
 BLOCK = 250  # frames: 4 s blocks, shuffled in each copy
-CHUNK = 4_000_000  # base rows per write step
+CHUNK = 4_000_000  # rows per read or write step
 
 
 def _base_index() -> tuple[Path, float]:
@@ -120,10 +120,12 @@ def grow(base: Path, dest: Path, copies: int, seed: int) -> int:
     o_work = np.lib.format.open_memmap(out_seg / "work.npy", "w+", np.uint32, (total,))
     o_aux = np.lib.format.open_memmap(out_seg / "aux.npy", "w+", np.int32, (total, 2))
     at = 0
-    for i0 in range(0, keys.shape[0], CHUNK):
-        k = np.asarray(keys[i0 : i0 + CHUNK])
-        w = np.asarray(work[i0 : i0 + CHUNK]).astype(np.int64)
-        a = np.asarray(aux[i0 : i0 + CHUNK])
+    # about CHUNK output rows per step, whatever the number of copies (memory stays ~0.3 GB)
+    step = max(1 << 16, CHUNK // (1 + copies))
+    for i0 in range(0, keys.shape[0], step):
+        k = np.asarray(keys[i0 : i0 + step])
+        w = np.asarray(work[i0 : i0 + step]).astype(np.int64)
+        a = np.asarray(aux[i0 : i0 + step])
         r = reps[w]
         m = int(r.sum())
         src = np.repeat(np.arange(k.shape[0]), r)

@@ -25,7 +25,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -114,12 +114,16 @@ class KeyRanges:
     count: I64
 
 
-# one key in _SAMPLE_STRIDE is kept in memory per segment: a look-up first finds its key's
-# window in that sample, then binary-searches 2**12 keys instead of the whole (memory-mapped)
-# array, all keys of a batch in lock step (numpy fancy indexing, so the memory reads of the
-# batch overlap): 2-3x faster than np.searchsorted at 100M keys, where each search missed
-# the caches and the TLB at every step
+# one key in _SAMPLE_STRIDE (or fewer, so that a sample holds at most _SAMPLE_MAX keys and
+# reading it touches at most ~32k pages, 128 MB) is
+# kept in memory per segment, read at the segment's first look-up (not at open: that stays
+# instant, and a 10,000 h index has 935M keys): a look-up first finds its
+# key's window in that sample, then binary-searches the window instead of the whole
+# (memory-mapped) array, all keys of a batch in lock step (numpy fancy indexing, so the
+# memory reads of the batch overlap): 2-3x faster than np.searchsorted at 100M keys, where
+# each search missed the caches and the TLB at every step
 _SAMPLE_STRIDE = 1 << 12
+_SAMPLE_MAX = 1 << 15
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -129,7 +133,8 @@ class _Segment:
     work: npt.NDArray[np.uint32]
     aux: I32
     base: int  # global number of this segment's work 0
-    sample: U64  # keys[::_SAMPLE_STRIDE], in memory
+    # [keys[::stride]], filled at the first search (a list: the dataclass is frozen)
+    sample: list[U64] = field(default_factory=list)
 
     def search(self, sorted_query: U64, side: str) -> I64:
         """``np.searchsorted(self.keys, sorted_query, side)`` for ascending ``sorted_query``."""
@@ -138,12 +143,17 @@ class _Segment:
         if n <= 4 * _SAMPLE_STRIDE:
             out: I64 = np.searchsorted(keys, sorted_query, side=side)  # type: ignore[call-overload]
             return out
+        stride = _SAMPLE_STRIDE
+        while n // stride > _SAMPLE_MAX:
+            stride *= 2
+        if not self.sample:  # two threads may both fill it: the same values, no harm
+            self.sample.append(np.array(keys[::stride], dtype=np.uint64))
         right = side == "right"
-        w = np.searchsorted(self.sample, sorted_query, side=side)  # type: ignore[call-overload]
+        w = np.searchsorted(self.sample[0], sorted_query, side=side)  # type: ignore[call-overload]
         # the answer lies in ((w-1)*stride, w*stride] (right) or [(w-1)*stride, w*stride]
-        a = np.maximum(0, (w - 1) * _SAMPLE_STRIDE)
-        b = np.minimum(n, w * _SAMPLE_STRIDE + 1)
-        for _ in range(_SAMPLE_STRIDE.bit_length() + 1):
+        a = np.maximum(0, (w - 1) * stride)
+        b = np.minimum(n, w * stride + 1)
+        for _ in range(stride.bit_length() + 1):
             mid = (a + b) >> 1
             value = keys[np.minimum(mid, n - 1)]
             below = (value <= sorted_query) if right else (value < sorted_query)
@@ -295,8 +305,7 @@ class HashIndex:
                 works = json.loads((seg_dir / "works.json").read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
                 raise IndexStoreError(f"corrupt segment ({exc})", where=str(seg_dir)) from exc
-            sample = np.array(keys[::_SAMPLE_STRIDE], dtype=np.uint64)
-            segments.append(_Segment(name, keys, work, aux, len(work_ids), sample))
+            segments.append(_Segment(name, keys, work, aux, len(work_ids)))
             work_ids.extend(str(w["id"]) for w in works)
             work_meta.extend(dict(w.get("meta", {})) for w in works)
         return cls(folder, manifest, segments, work_ids, work_meta)
