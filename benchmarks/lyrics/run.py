@@ -213,18 +213,20 @@ def extra_table(quotes: dict[str, Any], cjk: dict[str, Any],
     """Issue-14 cases: the shipped engine beside the same engine with the previous minimum
     of 6 covered words (when that was run)."""
     label = {"min_words6": "same engine, min_words 6"}[other]
-    rows = ["| case | shipped (`" + LyricsFingerprinter().engine + f"`) | {label} |",
-            "|---|---|---|"]
+    both = other in quotes or other in cjk
+    rows = ["| case | shipped (`" + LyricsFingerprinter().engine + "`) |"
+            + (f" {label} |" if both else ""), "|---|---|" + ("---|" if both else "")]
     for name, part in (("quotations", quotes), ("Song ci", cjk)):
         new, old = part["shipped"], part.get(other, {})
         for cond, value in new["recall"].items():
             before = old.get("recall", {}).get(cond)
-            rows.append(f"| {name}: recall, {cond} | {value:.3f} | "
-                        f"{'-' if before is None else f'{before:.3f}'} |")
+            rows.append(f"| {name}: recall, {cond} | {value:.3f} |" + (
+                f" {'-' if before is None else f'{before:.3f}'} |" if both else ""))
         rows.append(f"| {name}: unrelated documents matched | {new['fp_docs']}/"
-                    f"{new['negatives']} ({100 * new['fp_rate']:.3f} %) | "
-                    + (f"{old['fp_docs']}/{old['negatives']} ({100 * old['fp_rate']:.3f} %)"
-                       if old else "-") + " |")
+                    f"{new['negatives']} ({100 * new['fp_rate']:.3f} %) |" + (
+                        (f" {old['fp_docs']}/{old['negatives']} "
+                         f"({100 * old['fp_rate']:.3f} %) |" if old else " - |")
+                        if both else ""))
     return "\n".join(rows)
 
 
@@ -318,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         f"(min_words {engine.settings.min_words}, min_lines {engine.settings.min_lines}, "
         f"long_words {engine.settings.long_words}).\n\n{extra}\n\n"
         "Reproduce: `.venv/bin/python -m benchmarks.lyrics" + (" --quick" if args.quick else "")
-        + "`\n", "utf-8")
+        + (f" --copies {args.copies}" if args.copies is not None else "") + "`\n", "utf-8")
     return 0
 
 

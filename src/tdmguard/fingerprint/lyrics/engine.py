@@ -28,6 +28,7 @@ from tdmguard.fingerprint.lyrics.hashing import (
     UNITS,
     WINDOW_UNITS,
     WORD_EVIDENCE,
+    evidence_units,
     ngram_windows,
     pack_aux,
     unpack_aux,
@@ -86,8 +87,8 @@ class MatchSettings:
     # break more often than 6 (4 + 4 words, one changed). Stock phrases sit inside one
     # lyric line, which ``min_lines`` catches. Chosen on a calibration split (even-numbered
     # songs and negatives, seed 99): two lines with 10 % of words changed 0.942 -> 0.963
-    # at 6 -> 5, unrelated documents matched 6 of 7,243 either way; reported on the other
-    # half (benchmarks/lyrics/RESULTS.md)
+    # at 6 -> 5, unrelated documents matched 5 -> 6 of 7,243; reported on the other half
+    # (benchmarks/lyrics/RESULTS.md)
     min_words: float = 5.0
     min_lines: int = 2
     long_words: float = 12.0
@@ -201,7 +202,7 @@ class LyricsFingerprinter:
             last_raw=toks.raw_index[e].astype(np.int32),
             last_end=(last_off + last_len).astype(np.int32),
             last_tok=e.astype(np.int32),
-            cum_units=np.cumsum(toks.evidence, dtype=np.int32),
+            cum_units=np.cumsum(evidence_units(toks.units), dtype=np.int32),
         )
 
     def extract_text(self, text: str, *, where: str) -> LyricsDocument:

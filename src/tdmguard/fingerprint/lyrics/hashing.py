@@ -37,6 +37,7 @@ __all__ = [
     "UNITS",
     "WINDOW_UNITS",
     "WORD_EVIDENCE",
+    "evidence_units",
     "ngram_windows",
     "pack_aux",
     "token_hash",
@@ -55,6 +56,12 @@ WINDOW_UNITS = 12  # three words, four Han characters, twelve Thai letters
 # thresholds were calibrated so on short ci), a Thai letter a quarter of a word
 EVIDENCE_UNITS = {TokenKind.WORD: 4, TokenKind.IDEOGRAPH: 4, TokenKind.SYLLABIC: 1}
 WORD_EVIDENCE = 4
+# the window units of a token name its kind (4, 3, 1 above): evidence units by window units
+_EVIDENCE_BY_UNITS = np.zeros(max(UNITS.values()) + 1, np.int32)
+for _kind, _units in UNITS.items():
+    _EVIDENCE_BY_UNITS[_units] = EVIDENCE_UNITS[_kind]
+if len(set(UNITS.values())) != len(UNITS):
+    raise AssertionError("hashing.UNITS must give each token kind its own value")
 
 # aux column (one int32 per n-gram, read as uint32): token position of the n-gram's first
 # token (bits 0-19), line number of that token (bits 20-29, 1-based, clamped at MAX_LINE),
@@ -95,6 +102,15 @@ def ngram_windows(units: npt.NDArray[np.int8]) -> tuple[I64, I64]:
     ok = end < units.shape[0]
     start = np.flatnonzero(ok).astype(np.int64)
     return start, end[ok]
+
+
+def evidence_units(units: npt.NDArray[np.int8]) -> npt.NDArray[np.int32]:
+    """Evidence units (:data:`EVIDENCE_UNITS`) of tokens of window ``units``, shape (t,)."""
+    if units.shape[0] == 0 or (int(units.min()) == int(units.max()) ==
+                               UNITS[TokenKind.WORD]):
+        return units.astype(np.int32)  # words only (most text): the same numbers
+    out: npt.NDArray[np.int32] = _EVIDENCE_BY_UNITS[units]
+    return out
 
 
 def varied_windows(tokens: U64, start: I64, end: I64) -> npt.NDArray[np.bool_]:

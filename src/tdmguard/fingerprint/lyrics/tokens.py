@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from tdmguard.fingerprint.lyrics.hashing import EVIDENCE_UNITS, UNITS, token_hash
+from tdmguard.fingerprint.lyrics.hashing import UNITS, token_hash
 from tdmguard.fingerprint.lyrics.normalise import TOKEN_PATTERN, split_token
 
 __all__ = ["TokenArrays", "TokenEncoder"]
@@ -54,8 +54,7 @@ _SEPARATOR_TABLE = _ascii_separators()
 class TokenArrays:
     """Normalised tokens of a text, all shape (t,).
 
-    ``hashes``: token hashes; ``units``: window units (``hashing.UNITS``); ``evidence``:
-    how much text the token is (``hashing.EVIDENCE_UNITS``); ``raw_index``:
+    ``hashes``: token hashes; ``units``: window units (``hashing.UNITS``); ``raw_index``:
     index of the raw token in ``TOKEN_PATTERN.findall(text)`` (line breaks included);
     ``line``: 1-based line number within the text; ``sub``: the token's row in the
     encoder's vocabulary (for :meth:`TokenEncoder.char_offsets`, asked only for the few
@@ -63,7 +62,6 @@ class TokenArrays:
 
     hashes: U64
     units: I8
-    evidence: I8
     raw_index: I64
     line: I64
     sub: I64
@@ -139,16 +137,14 @@ class TokenEncoder:
         self._g_len = _Column(np.int64)
         self._g_raw = _Column(np.int64)
         self._g_newline = _Column(np.int8)
-        # per sub-token: hash, units, evidence units, which raw token of its chunk, offset
-        # and length in it
+        # per sub-token: hash, units, which raw token of its chunk, offset and length in it
         self._s_hash = _Column(np.uint64)
         self._s_units = _Column(np.int8)
-        self._s_evidence = _Column(np.int8)
         self._s_raw = _Column(np.int32)
         self._s_offset = _Column(np.int32)
         self._s_length = _Column(np.int32)
         self._hash_cache: dict[str, int] = {}
-        self._pending: list[list[int]] = [[] for _ in range(10)]
+        self._pending: list[list[int]] = [[] for _ in range(9)]
         self._groups = 0
         self._subs = 0
         # line breaks learned first: group 0 on the byte path, group 1 on the regex path
@@ -158,8 +154,7 @@ class TokenEncoder:
 
     def _learn(self, chunk: str | bytes) -> int:
         """Normalise a new chunk; its rows wait in ``_pending`` until :meth:`_flush`."""
-        starts, lens, raws, newline, hashes, units, evidence, raw_of, offsets, lengths = \
-            self._pending
+        starts, lens, raws, newline, hashes, units, raw_of, offsets, lengths = self._pending
         group = self._groups
         self._groups += 1
         starts.append(self._subs)
@@ -178,7 +173,6 @@ class TokenEncoder:
                     h = cache[sub.text] = token_hash(sub.text)
                 hashes.append(h)
                 units.append(UNITS[sub.kind])
-                evidence.append(EVIDENCE_UNITS[sub.kind])
                 raw_of.append(number)
                 offsets.append(sub.offset)
                 lengths.append(sub.length)
@@ -191,8 +185,7 @@ class TokenEncoder:
 
     def _flush(self) -> None:
         columns = (self._g_start, self._g_len, self._g_raw, self._g_newline, self._s_hash,
-                   self._s_units, self._s_evidence, self._s_raw, self._s_offset,
-                   self._s_length)
+                   self._s_units, self._s_raw, self._s_offset, self._s_length)
         for column, values in zip(columns, self._pending, strict=True):
             if values:
                 column.extend(values)
@@ -225,7 +218,6 @@ class TokenEncoder:
         return TokenArrays(
             hashes=np.asarray(self._s_hash.view[sub_rows], dtype=np.uint64),
             units=np.asarray(self._s_units.view[sub_rows], dtype=np.int8),
-            evidence=np.asarray(self._s_evidence.view[sub_rows], dtype=np.int8),
             raw_index=raw_before[chunk] + np.asarray(self._s_raw.view[sub_rows], np.int64),
             line=line_of_chunk[chunk],
             sub=sub_rows,
