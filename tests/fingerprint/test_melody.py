@@ -194,7 +194,8 @@ def test_significance_needs_other_candidates_for_the_margin(
     crowd = MelodyCandidate(0, "w", 12.0, 30.0, 0, 0, 0, 16, 0, 16, 15, self_max=20.0,
                             runner_up=4.0, others=5)
     assert engine.significance(lone) == pytest.approx(0.6)  # the share alone
-    assert engine.significance(crowd) == pytest.approx((12 + 0.25 * 8) / 20)
+    margin = engine.settings.significance_margin
+    assert engine.significance(crowd) == pytest.approx((12 + margin * 8) / 20)
     assert engine.decide(lone) < 0.5 < engine.decide(
         MelodyCandidate(0, "w", 16.0, 30.0, 0, 0, 0, 16, 0, 16, 15, self_max=20.0))
     # under the floor the share does not count, however high
@@ -218,6 +219,24 @@ def test_rhythm_free_keys_find_another_rhythm_of_the_tune(
     assert is_interval_key(fp.keys).sum() == len(line) - 1 - 4
     matches = engine.match(fp, index)
     assert matches and matches[0].work_id == "bach-bwv66.6.mxl"
+    # dotted long-short throughout (every rhythm class changed): the rhythm-aware alignment
+    # credits each interval in part only, the rhythm-free one in full, and decides
+    dotted = np.where(np.arange(len(line)) % 2 == 0, 1.5, 0.5)
+    other = NoteLine("q", np.concatenate(([0.0], np.cumsum(dotted[:-1]))),
+                     (line.pitches - 2).astype(np.int16), dotted)
+    fp = engine.fingerprint_lines([other])
+    matches = engine.match(fp, index)
+    assert matches and matches[0].work_id == "bach-bwv66.6.mxl"
+    ranked = engine.rank(fp, index)
+    top = ranked[0]
+    assert top.free_raw > top.raw
+    assert engine.calibrated(top.raw, top.query_tokens) < 0.5 <= engine.decide(top)
+    assert matches[0].detail["rhythm_free_score"] == pytest.approx(top.free_raw, abs=1e-3)
+    # an unrelated line of the same length in the same rhythm is not matched that way
+    rng2 = np.random.default_rng(4)
+    walk = (60 + np.cumsum(rng2.choice([-3, -2, -1, 1, 2, 3], len(line)))).astype(np.int16)
+    other_tune = NoteLine("q", other.onsets_q, walk, other.durations_q)
+    assert not engine.match(engine.fingerprint_lines([other_tune]), index)
 
 
 def test_demo_query_matches_foster_and_unregistered_matches_nothing(
@@ -384,6 +403,35 @@ def test_smith_waterman_spans_and_note_edits() -> None:
     frag = np.full(sim.shape, -np.inf)
     frag[2, 1] = 1.0
     assert smith_waterman(sim, 1.0, frag=frag).score == 4.0
+    # substitution: query tokens 1 and 2 together stand for reference tokens 1 and 2 (a
+    # note changed: both intervals differ, the pair's sum does not)
+    r3 = np.array([1, 7, 8, 4, 5])
+    sim = np.where(q[:, None] == r3[None, :], 1.0, -1.0)
+    subst = np.full(sim.shape, -np.inf)
+    subst[2, 2] = 1.5
+    al = smith_waterman(sim, 1.0, subst=subst)
+    assert (al.score, al.q_start, al.q_end, al.r_start, al.r_end) == (4.5, 0, 5, 0, 5)
+
+
+def test_substituted_note_scores_more_than_two_mismatches(engine: MelodyFingerprinter) -> None:
+    # a note moved by a tone changes the intervals on both sides but not their sum
+    rng = np.random.default_rng(5)
+    pitches = (60 + np.cumsum(rng.choice([-4, -2, -1, 1, 2, 3, 5], 16))).astype(np.int16)
+    onsets = np.cumsum(rng.choice([0.5, 1.0, 1.5], 16)) - 0.5
+    line = NoteLine("r", onsets, pitches, np.full(16, 0.5))
+    edited = pitches.copy()
+    edited[8] += 2
+    q = NoteLine("q", onsets, edited, np.full(16, 0.5))
+    with_move = MelodyFingerprinter()
+    from dataclasses import replace as dc_replace
+    without = MelodyFingerprinter(settings=dc_replace(with_move.settings, subst_gain=0.0))
+    t_r, t_q = tokens(line), tokens(q)
+    w = np.ones(t_q.shape[0])
+    sims = [e._similarity(t_q, w, t_r) for e in (with_move, without)]
+    scores = [smith_waterman(sim, 1.0, frag, cons, sub).score for sim, frag, cons, sub in sims]
+    assert sims[1][3] is None
+    assert scores[0] == pytest.approx(13 + 2 * with_move.settings.subst_gain)
+    assert scores[0] > scores[1]
 
 
 def test_background_weights_common_ngrams_less() -> None:

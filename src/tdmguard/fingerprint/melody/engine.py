@@ -14,12 +14,17 @@ Matching (anchors.md section 4) runs in three stages:
    from the context stored with each hit and aligned to the query by Smith-Waterman.
    Aligned tokens gain their rarity weight (a token inside rare n-grams counts more), a token
    with the right interval but another rhythm class, or a rhythm with an interval off by one
-   or two semitones, gains part of it; mismatches and gaps cost.
+   or two semitones, gains part of it; a substituted note (two intervals changed, their sum
+   and rhythm kept) gains part of the pair's weight; mismatches and gaps cost. A second,
+   rhythm-free alignment (pitch intervals alone) scores another setting of the tune:
+   re-barred, in another metre, with other note values.
 
 Decision (``MelodyFingerprinter.decide``): a candidate is a match when either
 
 - its raw alignment score (in weighted tokens) reaches ``threshold(query tokens)``: the
   absolute rule, which rises with the query line's length; or
+- its rhythm-free score reaches that threshold plus ``rhythm_free_margin`` (intervals alone
+  carry less evidence per note; a 16-note excerpt never reaches it); or
 - its *significance* reaches ``significance_threshold`` (and the raw score
   ``significance_floor``): the score as a share of the query line's own maximum (the sum of
   its token weights: what an exact copy scores), plus ``significance_margin`` times its lead
@@ -88,6 +93,9 @@ class MelodySettings:
     partial_rhythm: float = 0.45  # same interval, other rhythm class
     partial_pitch: float = 0.2  # same rhythm class, interval off by 1-2 semitones
     merge_gain: float = 0.5  # fragmentation / consolidation (note inserted / deleted)
+    # A note substituted changes the two intervals around it but not their sum (nor the
+    # rhythm): such a pair of tokens gains this share of its weight (0 disables the move).
+    subst_gain: float = 0.5
     mismatch: float = 1.0
     unknown: float = 0.3  # reference token not rebuilt from the hits' contexts
     gap: float = 1.0
@@ -105,9 +113,13 @@ class MelodySettings:
     rhythm_free: bool = True
     rhythm_free_vote: float = 0.5
     rhythm_free_max_hits: int = 500  # stop-gram cut-off of those (scale runs are common)
+    # Rhythm-free alignment (pitch intervals alone; another setting of the tune, re-barred,
+    # with other note values): a match when its score exceeds the absolute threshold by
+    # this margin (intervals alone carry less evidence per note than intervals and rhythm).
+    rhythm_free_margin: float = 5.0
     # Per-query significance (module docstring), fitted on held-aside excerpts of 16 notes.
     significance_threshold: float = 0.74
-    significance_margin: float = 0.25
+    significance_margin: float = 0.15
     significance_others: int = 3
     significance_floor: float = 10.0
     significance_scale: float = 0.03
@@ -133,6 +145,7 @@ class MelodyCandidate:
     self_max: float = 0.0  # raw score of an exact copy of the query line
     runner_up: float = 0.0  # raw score of the best other work (0: none)
     others: int = 0  # other works aligned for this query
+    free_raw: float = 0.0  # rhythm-free alignment score (pitch intervals only)
 
 
 @dataclass(slots=True)
@@ -193,6 +206,7 @@ class MelodyFingerprinter:
                             "ref_line": cand.ref_line,
                             "raw_score": round(cand.raw, 3),
                             "significance": round(self.significance(cand), 3),
+                            "rhythm_free_score": round(cand.free_raw, 3),
                             "vote_bits": round(cand.votes, 2),
                         }
                     ),
@@ -226,10 +240,14 @@ class MelodyFingerprinter:
         return (cand.raw + lead) / cand.self_max
 
     def decide(self, cand: MelodyCandidate) -> float:
-        """Calibrated score in (0, 1) of a ranked candidate; >= 0.5 is a match (either the
-        absolute raw-score rule or the per-query significance, module docstring)."""
+        """Calibrated score in (0, 1) of a ranked candidate; >= 0.5 is a match (the
+        absolute raw-score rule, the rhythm-free rule or the per-query significance, module
+        docstring)."""
         s = self.settings
         score = self.calibrated(cand.raw, cand.query_tokens)
+        if s.rhythm_free and cand.free_raw > 0:
+            score = max(score, self.calibrated(cand.free_raw - s.rhythm_free_margin,
+                                               cand.query_tokens))
         if cand.raw >= s.significance_floor:
             z = (self.significance(cand) - s.significance_threshold) / s.significance_scale
             score = max(score, 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))))
@@ -269,16 +287,17 @@ class MelodyFingerprinter:
         out: list[MelodyCandidate] = []
         for w in order:
             sel = work == w
-            best = self._verify_work(
+            found = self._verify_work(
                 int(w), q_row[sel], r_aux[sel], query.aux, idf, q_tokens, q_weights
             )
-            if best is not None:
+            if found is not None:
+                best, free = found
                 wid = hits.work_ids[int(w)]
                 q_len = int(q_tokens[best[1]].shape[0])
                 self_max = float(q_weights[best[1]].sum())
                 out.append(
                     MelodyCandidate(int(w), wid, best[0], float(votes[w]), *best[1:], q_len,
-                                    self_max)
+                                    self_max, free_raw=free)
                 )
         out.sort(key=lambda c: -c.raw)
         # each candidate's runner-up: the best score of another work (a work id listed
@@ -349,8 +368,9 @@ class MelodyFingerprinter:
         idf: F64,
         q_tokens: dict[int, U8],
         q_weights: dict[int, F64],
-    ) -> tuple[float, int, int, int, int, int, int] | None:
-        """Best alignment of one work: (raw, q_line, r_line, q_start, q_end, r_start, r_end)."""
+    ) -> tuple[tuple[float, int, int, int, int, int, int], float] | None:
+        """Best alignment of one work, (raw, q_line, r_line, q_start, q_end, r_start,
+        r_end), and the best rhythm-free alignment score of its clusters."""
         s = self.settings
         q_line = q_aux[q_row, 0].astype(np.int64)
         q_pos = q_aux[q_row, 1].astype(np.int64)
@@ -370,14 +390,18 @@ class MelodyFingerprinter:
             [float(idf[np.unique(q_row[a:b])].sum()) for a, b in zip(starts, ends, strict=True)]
         )
         best: tuple[float, int, int, int, int, int, int] | None = None
+        free = 0.0
         for c in np.argsort(-cluster_votes, kind="stable")[: s.clusters_per_work]:
             a, b = int(starts[c]), int(ends[c])
             found = self._align_cluster(
                 int(q_line[a]), q_pos[a:b], r_pos[a:b], r_aux[a:b], q_tokens, q_weights
             )
-            if found is not None and (best is None or found[0] > best[0]):
-                best = (found[0], int(q_line[a]), int(r_line[a]), *found[1:])
-        return best
+            if found is None:
+                continue
+            free = max(free, found[5])
+            if best is None or found[0] > best[0]:
+                best = (found[0], int(q_line[a]), int(r_line[a]), *found[1:5])
+        return None if best is None else (best, free)
 
     def _align_cluster(
         self,
@@ -387,7 +411,8 @@ class MelodyFingerprinter:
         r_aux: npt.NDArray[np.int32],
         q_tokens: dict[int, U8],
         q_weights: dict[int, F64],
-    ) -> tuple[float, int, int, int, int] | None:
+    ) -> tuple[float, int, int, int, int, float] | None:
+        """(raw, q_start, q_end, r_start, r_end, rhythm-free score) of one cluster."""
         s = self.settings
         toks_q = q_tokens[line]
         # Reference tokens around the hits, from the context stored with each hit.
@@ -404,16 +429,29 @@ class MelodyFingerprinter:
         q_hi = min(toks_q.shape[0], r_hi - int(diag.min()) + s.band, q_lo + s.max_window)
         if q_hi <= q_lo:
             return None
-        sim, frag, cons = self._similarity(toks_q[q_lo:q_hi], q_weights[line][q_lo:q_hi], ref)
-        al = smith_waterman(sim, s.gap, frag, cons)
+        weight = q_weights[line][q_lo:q_hi]
+        sim, frag, cons, subst = self._similarity(toks_q[q_lo:q_hi], weight, ref)
+        al = smith_waterman(sim, s.gap, frag, cons, subst)
         if al.score <= 0:
             return None
         score = al.score - s.divergence * self._divergence(
-            q_weights[line][q_lo:q_hi], ref, al.q_start, al.q_end, al.r_start, al.r_end
+            weight, ref, al.q_start, al.q_end, al.r_start, al.r_end
         )
+        free = 0.0
+        # The rhythm-free score cannot exceed the query's weights in the window, and is
+        # needed only where the rhythm-aware score does not already decide: skip it
+        # otherwise (16-note excerpts never reach the rhythm-free rule's threshold).
+        needed = self.threshold(toks_q.shape[0]) + s.rhythm_free_margin
+        if s.rhythm_free and score < needed - s.rhythm_free_margin and weight.sum() >= needed:
+            sim_f, frag_f, cons_f, _ = self._similarity(toks_q[q_lo:q_hi], weight, ref,
+                                                        rhythm_free=True)
+            al_f = smith_waterman(sim_f, s.gap, frag_f, cons_f)
+            free = al_f.score - s.divergence * self._divergence(
+                weight, ref, al_f.q_start, al_f.q_end, al_f.r_start, al_f.r_end
+            ) if al_f.score > 0 else 0.0
         # token span [a, b) covers notes a .. b, i.e. the half-open note span [a, b + 1)
         return (score, q_lo + al.q_start, q_lo + al.q_end + 1,
-                r_lo + al.r_start, r_lo + al.r_end + 1)
+                r_lo + al.r_start, r_lo + al.r_end + 1, free)
 
     def _divergence(
         self, weight: F64, ref: U8, q_start: int, q_end: int, r_start: int, r_end: int
@@ -435,22 +473,30 @@ class MelodyFingerprinter:
             total += float(weight[q_start - before : q_start][known].sum())
         return total
 
-    def _similarity(self, q: U8, weight: F64, r: U8) -> tuple[F64, F64, F64]:
+    def _similarity(self, q: U8, weight: F64, r: U8, *, rhythm_free: bool = False
+                    ) -> tuple[F64, F64, F64, F64 | None]:
         """Gains of aligning query tokens with reference tokens, each (len(q), len(r)):
         one to one; two query tokens (i-1, i) to one reference token j whose interval is
         their sum (a note inserted in the copy); one query token i to reference tokens
-        (j-1, j) (a note deleted). Weighted by the query tokens' rarity."""
+        (j-1, j) (a note deleted); query tokens (i-1, i) to reference tokens (j-1, j) with
+        the same rhythm and the same interval sum (a note substituted; None if disabled).
+        Weighted by the query tokens' rarity. ``rhythm_free``: the pitch interval alone
+        decides (another setting, re-barred or in another metre)."""
         s = self.settings
         qi, qr = code_parts(q)
         ri, rr = code_parts(r)
         same_i = qi[:, None] == ri[None, :]
-        same_r = qr[:, None] == rr[None, :]
-        near_i = np.abs(qi[:, None] - ri[None, :]) <= 2
-        gain = np.where(
-            same_i & same_r,
-            1.0,
-            np.where(same_i, s.partial_rhythm, np.where(same_r & near_i, s.partial_pitch, 0.0)),
-        )
+        if rhythm_free:
+            gain = same_i.astype(np.float64)
+        else:
+            same_r = qr[:, None] == rr[None, :]
+            near_i = np.abs(qi[:, None] - ri[None, :]) <= 2
+            gain = np.where(
+                same_i & same_r,
+                1.0,
+                np.where(same_i, s.partial_rhythm,
+                         np.where(same_r & near_i, s.partial_pitch, 0.0)),
+            )
         sim = np.where(gain > 0, gain * weight[:, None], -s.mismatch)
         unknown = r == 0
         sim[:, unknown] = -s.unknown
@@ -467,4 +513,14 @@ class MelodyFingerprinter:
             pair_r = ri[:-1] + ri[1:]
             ok = (qi[:, None] == pair_r[None, :]) & ~unknown[None, 1:] & ~unknown[None, :-1]
             cons[:, 1:] = np.where(ok, s.merge_gain * weight[:, None], -np.inf)
-        return np.asarray(sim, dtype=np.float64), frag, cons
+        subst: F64 | None = None
+        if s.subst_gain > 0 and not rhythm_free and q.shape[0] >= 2 and r.shape[0] >= 2:
+            subst = np.full(sim.shape, -np.inf)
+            ok = ((qi[:-1] + qi[1:])[:, None] == (ri[:-1] + ri[1:])[None, :])
+            ok &= (qr[:-1, None] == rr[None, :-1]) & (qr[1:, None] == rr[None, 1:])
+            ok &= qi[1:, None] != ri[None, 1:]  # else two diagonal steps score more
+            ok &= known_q[1:, None] & known_q[:-1, None] & ~unknown[None, 1:]
+            ok &= ~unknown[None, :-1]
+            w2 = weight[:-1] + weight[1:]
+            subst[1:, 1:] = np.where(ok, s.subst_gain * w2[:, None], -np.inf)
+        return np.asarray(sim, dtype=np.float64), frag, cons, subst
