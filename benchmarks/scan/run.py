@@ -461,7 +461,8 @@ def _markdown(r: dict[str, Any]) -> str:
                    if "cpu_overhead" in e else "- | -")
             if "cpu_overhead_without_report" in e:
                 cpu += f" (report page {e['report_cpu_s']} s)"
-            lines.append(f"| {e['case']} | {e['items']} | {steady} | {e['bare_rate']} "
+            case = e["case"] + (f" (run of {e['measured'][:16]})" if "measured" in e else "")
+            lines.append(f"| {case} | {e['items']} | {steady} | {e['bare_rate']} "
                          f"{e['unit']} | {e['scan_rate']} {e['unit']} | {e['overhead']:+.1%} "
                          f"| {cpu} |")
         lines.append("")
