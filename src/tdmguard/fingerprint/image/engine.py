@@ -20,12 +20,16 @@ Pipeline (docs/image.md):
    geometric verification, for crops at any position (random-resized-crop, aspect crops).
 5. Colour layout (:mod:`.layout`): registered for smooth images (whole-image margin under
    :data:`LAYOUT_MARGIN`, detail under :data:`LAYOUT_DETAIL_MAX`) and for images with no other
-   row; compared only with queries whose margin is under :data:`LAYOUT_MARGIN`.
+   row; compared only with queries whose margin is under :data:`LAYOUT_QUERY_MARGIN`.
+   Every registration also keeps its colour layout in ``meta["layout"]`` (hex).
 
-6. Match (:meth:`ImageFingerprinter.match_file`, in stages): a PDQ match within
-   :data:`PDQ_SURE` bits ends the search; otherwise local features, then the colour layout.
-   One answer per query region (:func:`_resolve`, the local dominance rule): a copy of one
-   registered work is not also reported as a registered look-alike or derivative of it.
+6. Match (:meth:`ImageFingerprinter.match_file`, in stages): a PDQ match of the whole image
+   within :data:`PDQ_SURE` bits ends the search; otherwise the trimmed region, local
+   features, then the colour layout. One answer per query region (:func:`_resolve`, the
+   local dominance and thin-evidence rules, :meth:`ImageFingerprinter._pdq_context`): a copy
+   of one registered work is not also reported as a registered look-alike or derivative of
+   it; colours (:func:`_colour_tie`) decide between several matched works and check thin
+   local evidence, since PDQ and ORB see luminance only.
 
 Only a blank image (one colour) gives an empty fingerprint; ``meta["reason"]`` says so.
 
