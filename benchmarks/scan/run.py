@@ -51,12 +51,18 @@ def _world(folder: Path) -> tuple[Path, Path]:
     from tdmguard.vocab import Modality, Purpose, Use
 
     db, index = folder / "registry.db", folder / "index"
+    modalities = (Modality.LYRICS, Modality.IMAGE, Modality.AUDIO)
+    # made by other engine versions (their fingerprints are refused): made again
+    engines = "\n".join(get_engine(m).engine for m in modalities)
+    stamp = folder / "engines.txt"
     if db.exists():
         try:
             Registry.open(f"sqlite:///{db}", create=False).close()
-            return db, index
+            if stamp.exists() and stamp.read_text("utf-8") == engines:
+                return db, index
         except RegistryError:  # made by an older schema: made again
-            shutil.rmtree(folder)
+            pass
+        shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     reg = Registry.open(f"sqlite:///{db}")
     reg.add_holder("Aurora")
@@ -74,6 +80,7 @@ def _world(folder: Path) -> tuple[Path, Path]:
     reg.reserve("Aurora", uses=[Use.TDM], effective_from=date(2025, 1, 1),
                 purposes=[Purpose.COMMERCIAL])
     reg.close()
+    stamp.write_text(engines, "utf-8")
     return db, index
 
 
