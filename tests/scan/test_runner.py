@@ -231,14 +231,22 @@ def test_hostile_names_ids_and_content_never_break_the_outputs(
     assert [r["id"] for r in kept] == ["\\ud800x", "ok"]
 
 
-def test_resume_removes_what_a_kill_left_behind(tmp_path: Path, lyrics_world: LyricsWorld) -> None:
+def _scanned_six_texts(
+    tmp_path: Path, lyrics_world: LyricsWorld
+) -> tuple[Path, Path, dict[str, list[str]]]:
+    """Six texts (three of them the reserved lyric) scanned in shards of two: the folder,
+    the output folder and its outputs."""
     ds = tmp_path / "ds"
     ds.mkdir()
     for i in range(6):
         (ds / f"{i}.txt").write_text(JEANIE if i % 2 else "plain")
     out = tmp_path / "out"
     run_scan(lyrics_world.job(ds, out, shard_size=2))
-    ref = _outputs(out)
+    return ds, out, _outputs(out)
+
+
+def test_resume_removes_what_a_kill_left_behind(tmp_path: Path, lyrics_world: LyricsWorld) -> None:
+    ds, out, ref = _scanned_six_texts(tmp_path, lyrics_world)
     import shutil
 
     shutil.rmtree(out / "shards" / "000001")
@@ -258,13 +266,7 @@ def test_resume_reruns_a_committed_shard_a_machine_crash_left_short(
     """Shards commit without fsync (a killed process loses nothing the kernel holds); what
     a machine crash could leave, a committed shard with short files or broken stats, is
     found on resume and run again, so no record is lost."""
-    ds = tmp_path / "ds"
-    ds.mkdir()
-    for i in range(6):
-        (ds / f"{i}.txt").write_text(JEANIE if i % 2 else "plain")
-    out = tmp_path / "out"
-    run_scan(lyrics_world.job(ds, out, shard_size=2))
-    ref = _outputs(out)
+    ds, out, ref = _scanned_six_texts(tmp_path, lyrics_world)
     (out / "report.json").unlink()
     (out / "shards" / "000000" / "excluded.jsonl").write_bytes(b"")  # its line was lost
     (out / "shards" / "000002" / "stats.json").write_text("")  # the stats were lost
