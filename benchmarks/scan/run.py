@@ -115,6 +115,9 @@ _MATCHER: list[Any] = []
 
 
 def _init_bare(index: str, modality: str) -> None:
+    # as the scan's workers do (scan/shard.py): one library thread per worker process
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     from tdmguard.registry.matching import Matcher
     from tdmguard.vocab import Modality
 

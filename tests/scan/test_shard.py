@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
+
 from tdmguard.scan.record import MediaKind, Record
-from tdmguard.scan.shard import WorkerChecks, evaluate_record
+from tdmguard.scan.shard import WorkerChecks, _one_thread_each, evaluate_record
 from tests.scan.plugin_checks import NamesWorkCheck
 
 PNG = Path(__file__).resolve().parents[1] / "corpus" / "image" / "snail.png"
@@ -27,3 +30,15 @@ def test_a_part_no_check_looks_at_is_not_written_out(tmp_path: Path) -> None:
         worker, Record(id="s", media=MediaKind.AUDIO, parts=(caption, audio)), missing, seconds
     )
     assert failure is not None and "no-such-folder" in failure[1]
+
+
+def test_pool_workers_run_library_thread_pools_on_one_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Workers share the cores: faiss/OpenBLAS get one thread each, unless the user chose."""
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("MKL_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")
+    _one_thread_each()
+    assert os.environ["OMP_NUM_THREADS"] == "1" and os.environ["MKL_NUM_THREADS"] == "1"
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "3"
