@@ -254,7 +254,7 @@ def bench_engines(
                      "overhead": round(1 - bare / scan, 3),
                      "bare_cpu_s": round(bcpu, 2), "scan_cpu_s": round(scpu, 2),
                      "cpu_overhead": round(scpu / bcpu - 1, 3),
-                     # the report page (charts drawn by vl-convert) is a fixed cost per scan
+                     # the report page (facts and charts) is a fixed cost per scan
                      "report_cpu_s": round(rcpu, 2),
                      "cpu_overhead_without_report": round((scpu - rcpu) / bcpu - 1, 3),
                      "bare_s": [round(x, 2) for x in bare_s],
