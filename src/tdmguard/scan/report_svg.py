@@ -54,6 +54,14 @@ def _ticks(hi: float, lo: float = 0.0, count: int = 5, *, whole: bool = False) -
     return out
 
 
+def _axes(left: float, top: float, right: float, base: float) -> list[str]:
+    """The x axis along ``base`` and the y axis along ``left``."""
+    return [f'<line x1="{left:.1f}" y1="{base:.1f}" x2="{right:.1f}" y2="{base:.1f}" '
+            f'stroke="{AXIS}"/>',
+            f'<line x1="{left:.1f}" y1="{top:.1f}" x2="{left:.1f}" y2="{base:.1f}" '
+            f'stroke="{AXIS}"/>']
+
+
 def _text(x: float, y: float, s: str, *, anchor: str = "start", size: int = 11,
           extra: str = "", colour: str = TEXT) -> str:
     return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" '
@@ -187,10 +195,7 @@ def _vertical_stacked(spec: Mapping[str, Any]) -> str:
                           f"{cat} · {v[field]}: {_num(n)} {yf}"))
         offsets[cat] += n
     base = top + height
-    body.append(f'<line x1="{left:.1f}" y1="{base:.1f}" x2="{left + width:.1f}" y2="{base:.1f}" '
-                f'stroke="{AXIS}"/>')
-    body.append(f'<line x1="{left:.1f}" y1="{top:.1f}" x2="{left:.1f}" y2="{base:.1f}" '
-                f'stroke="{AXIS}"/>')
+    body += _axes(left, top, left + width, base)
     for t in _ticks(hi, whole=True):
         y = base - height * t / hi
         body.append(f'<line x1="{left - 4:.1f}" y1="{y:.1f}" x2="{left:.1f}" y2="{y:.1f}" '
@@ -240,10 +245,7 @@ def _histogram_panel(panel: Mapping[str, Any], x0: float) -> tuple[list[str], fl
         bh = h * n / top_n
         body.append(_rect(left + i * step + 0.5, base - bh, step - 1, bh, colour,
                           f"score {_num(a)}–{_num(b)}: {n} matches"))
-    body.append(f'<line x1="{left:.1f}" y1="{base:.1f}" x2="{left + w:.1f}" y2="{base:.1f}" '
-                f'stroke="{AXIS}"/>')
-    body.append(f'<line x1="{left:.1f}" y1="{top:.1f}" x2="{left:.1f}" y2="{base:.1f}" '
-                f'stroke="{AXIS}"/>')
+    body += _axes(left, top, left + w, base)
     for t in _ticks(top_n, whole=True):
         y = base - h * t / top_n
         body.append(_text(left - 6, y + 3, _num(t), anchor="end", size=10))
