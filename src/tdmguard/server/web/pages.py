@@ -681,8 +681,7 @@ def _bundle(request: Request, actor: Actor, form: dict[str, str]) -> tuple[str, 
 def declaration_page(request: Request) -> Response:
     _, actor = _holder_page(request)
     form = _declaration_form(request)
-    holders = ([h.name for h in _service(request).list_holders(actor)]
-               if actor.scope is Scope.ADMIN else [])
+    holders = _holder_choices(request, actor)
     if actor.scope is Scope.ADMIN and not form["holder"]:
         return _render(request, "declaration.html", form=form, files=None, error=None,
                        holders=holders, query="")
