@@ -3,7 +3,8 @@
 - text (MB/s), images (images/s), audio (x real time): ``tdmguard`` scans on 2 workers
   against the bare engine's own throughput on the same items in 2 processes (a process pool
   calling ``Matcher.identify_*``); the overhead is ``1 - scan rate / bare rate``;
-- Ray Data with 2 workers against 1 (the text scan, Ray started beforehand);
+- Ray Data with 2 workers against 1 (the text scan, Ray started beforehand;
+  ``benchmarks/scan/ray_scaling.py``, runs alone with ``python -m benchmarks.scan.ray_scaling``);
 - WebDataset, Parquet and Arrow read rates of the scan's readers against the plain
   libraries on the same shards (``benchmarks/scan/reader_rates.py``; runs alone with
   ``python -m benchmarks.scan.reader_rates``);
@@ -271,72 +272,13 @@ def bench_engines(
     return rows
 
 
-def _actor_pool_start(workers: int) -> float:
-    """Seconds until the first actor of a Ray Data actor pool of a trivial class is ready:
-    what every ``--executor ray`` run pays before its first shard, whatever the checks."""
-    import ray.data
-
-    class Ready:  # local: pickled by value, so Ray workers need not import this module
-        def __init__(self) -> None:
-            self.at = time.time()
-
-        def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-            return {"at": [self.at] * len(batch["x"])}
-
-    t0 = time.time()
-    rows = list(ray.data.from_items([{"x": i} for i in range(4)], override_num_blocks=4)
-                .map_batches(Ready, batch_size=1, concurrency=workers, num_cpus=1).iter_rows())
-    return min(float(r["at"]) for r in rows) - t0
-
-
 def bench_ray(db: Path, index: Path, quick: bool, repeat: int) -> dict[str, Any]:
-    """The text scan on Ray Data, 1 and 2 actors, interleaved; the work must outweigh the
-    actor pool's start (measured apart) for a speedup to mean anything."""
-    import ray
+    """Ray Data, 2 workers against 1: ``benchmarks/scan/ray_scaling.py``."""
+    from benchmarks.scan.ray_scaling import DEFAULT_ITEMS, QUICK_ITEMS
+    from benchmarks.scan.ray_scaling import bench_ray as ray_scaling
 
-    from tdmguard.scan.job import Executor
-
-    n = 1200 if quick else 12000
-    manifest = CACHE / f"text-{n}.jsonl"
-    if not manifest.exists():
-        manifest.write_text("".join(json.dumps({"id": f"t{i}", "text": t}) + "\n"
-                                    for i, t in enumerate(_texts(n))), "utf-8")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    times: dict[int, list[float]] = {1: [], 2: []}
-    cpu: dict[int, list[float]] = {1: [], 2: []}
-    starts: list[float] = []
-    try:
-        ray.data.DataContext.get_current().enable_progress_bars = False
-        for _ in range(repeat):
-            starts.append(_actor_pool_start(2))
-            for workers in (1, 2):
-                job = _job(db, index, manifest, CACHE / f"out-ray{workers}", "lyrics-match",
-                           workers=workers, shard_size=256, executor=Executor.RAY)
-                secs, report = _scan_time(job)
-                times[workers].append(secs)
-                cpu[workers].append(float(report["worker_cpu_seconds"]))
-    finally:
-        ray.shutdown()
-    one, two = statistics.median(times[1]), statistics.median(times[2])
-    start = statistics.median(starts)
-    cpu1, cpu2 = statistics.median(cpu[1]), statistics.median(cpu[2])
-    result = {
-        "items": n, "repeat": repeat,
-        "one_worker_s": round(one, 2), "two_workers_s": round(two, 2),
-        "speedup": round(one / two, 2),
-        "actor_pool_start_s": round(start, 2),
-        "speedup_after_start": round((one - start) / max(two - start, 1e-9), 2),
-        "cpu_s_one": round(cpu1, 2), "cpu_s_two": round(cpu2, 2),
-        # with the work split evenly and no extra work per item, two dedicated cores run it
-        # in half the CPU time of one: this is that estimate, immune to other jobs' load
-        "cpu_speedup": round(cpu1 / max(cpu2 / 2, 1e-9), 2),
-        "one_worker_runs_s": [round(x, 2) for x in times[1]],
-        "two_workers_runs_s": [round(x, 2) for x in times[2]],
-    }
-    print(f"ray     {n} texts: 1 worker {one:.1f} s, 2 workers {two:.1f} s: {one / two:.2f}x "
-          f"(actor pool start {start:.1f} s; after it {result['speedup_after_start']}x; "
-          f"CPU s {cpu1:.1f} vs {cpu2:.1f}: {result['cpu_speedup']}x)", flush=True)
-    return result
+    return ray_scaling(db, index, CACHE, items=QUICK_ITEMS if quick else DEFAULT_ITEMS,
+                       repeat=repeat)
 
 
 def bench_readers(quick: bool) -> list[dict[str, Any]]:
@@ -483,20 +425,9 @@ def _markdown(r: dict[str, Any]) -> str:
 
         lines += reader_markdown(r["readers"])
     if "ray" in r:
-        x = r["ray"]
-        if "actor_pool_start_s" in x:
-            lines += [f"Ray Data (`--executor ray`, the text scan, {x['items']} texts, shards of "
-                      f"256, Ray started beforehand; medians of {x['repeat']} interleaved runs): "
-                      f"1 worker {x['one_worker_s']} s, 2 workers {x['two_workers_s']} s: "
-                      f"**{x['speedup']}x** wall. A Ray Data actor pool's own start (a trivial "
-                      f"actor class, first actor ready) took {x['actor_pool_start_s']} s; after "
-                      f"it: {x['speedup_after_start']}x. CPU time in the shards: "
-                      f"{x['cpu_s_one']} s on 1 worker, {x['cpu_s_two']} s on 2 "
-                      f"(CPU-time scaling {x['cpu_speedup']}x).", ""]
-        else:
-            lines += [f"Ray Data (`--executor ray`, text, {x['items']} items, Ray started "
-                      f"beforehand): 1 worker {x['one_worker_s']} s, 2 workers "
-                      f"{x['two_workers_s']} s: **{x['speedup']}x**.", ""]
+        from benchmarks.scan.ray_scaling import markdown as ray_markdown
+
+        lines += ray_markdown(r["ray"])
     if "memory" in r:
         x = r["memory"]
         lines += [f"Memory: a {x['rows']:,}-row text manifest ({x['manifest_mb']} MB) scanned "
