@@ -33,8 +33,13 @@ def test_ray_writes_the_same_as_inline(tmp_path: Path) -> None:
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
     try:
+        before = ray.data.DataContext.get_current().copy()
         report = run_scan(_job(tmp_path, reg, tmp_path / "ray", shard_size=4, workers=2,
                                executor=Executor.RAY))
+        # the scan's Ray Data settings go on its own dataset, not the caller's context
+        after = ray.data.DataContext.get_current()
+        assert after.op_resource_reservation_enabled == before.op_resource_reservation_enabled
+        assert after.memory_usage_poll_interval_s == before.memory_usage_poll_interval_s
     finally:
         ray.shutdown()
     assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "inline")
