@@ -173,6 +173,26 @@ def test_thin_overlap_across_a_line_break_is_review_not_confident(
     assert quote.detail["confidence"] == "confident" and quote.score == 1.0
 
 
+def test_a_contraction_written_out_still_matches(
+    engine: LyricsFingerprinter, tmp_path: Path
+) -> None:
+    # engine /4: "don't" in the lyric, "do not" in the quote (and the other way round)
+    lyric = ("Don't you cry for me tonight\nI'm going where the rivers meet the sea\n"
+             "We will not wait until the morning comes\n")
+    folder = tmp_path / "lyrics"
+    HashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+    writer = SegmentWriter(engine.aux_width)
+    fp = engine.extract_text(lyric, where="song")
+    writer.add("song", fp.keys, fp.aux, fp.meta)
+    HashIndex.append_segment(folder, writer)
+    index = HashIndex.open(folder)
+    quote = "Do not you cry for me tonight, I am going where the rivers meet the sea"
+    found = only(engine.match_text(FILLER + quote + FILLER, index), "song")
+    assert found.detail["confidence"] == "confident" and found.detail["words"] >= 14
+    swapped = "for me tonight, I\u2019m going where the rivers meet the sea. We won't wait until"
+    assert only(engine.match_text(FILLER + swapped + FILLER, index), "song").score == 1.0
+
+
 def test_confidence_rule_words_lines_and_rarity(engine: LyricsFingerprinter) -> None:
     settings = engine.settings
     words, lines = settings.confident_words, settings.confident_lines

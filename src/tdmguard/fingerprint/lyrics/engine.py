@@ -56,8 +56,9 @@ I32 = npt.NDArray[np.int32]
 F32 = npt.NDArray[np.float32]
 
 # /2: CJK windows of 4 characters (were 8); /3: windows of 3 words (were 4), every
-# occurrence of a repeated n-gram indexed, windows of one repeated token dropped
-ENGINE = "lyrics-ngram3/3"
+# occurrence of a repeated n-gram indexed, windows of one repeated token dropped; /4:
+# contractions written out ("don't" -> "do not", normalise.CONTRACTIONS)
+ENGINE = "lyrics-ngram3/4"
 LAYOUT_PACKED = "packed"  # aux = token | line << 20 | span << 30 (hashing.pack_aux)
 LAYOUT_POS = "pos"  # aux = token position only (texts of more than MAX_TOKEN tokens)
 EXTRACT_MAX_BYTES = 32 << 20  # larger files: match_file streams them
