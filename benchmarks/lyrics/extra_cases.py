@@ -142,7 +142,7 @@ def _features(found: Sequence[Any]) -> dict[str, Any]:
                                      float(m.detail.get("words", 0))))
     return {"found": True, "words": best.detail.get("words"), "lines": best.detail.get("lines"),
             "rarity": best.detail.get("rarity"), "ngrams": best.detail.get("ngrams"),
-            "confidence": best.detail.get("confidence"),
+            "confidence": best.detail.get("confidence"), "score": round(best.score, 3),
             "quote": str(best.detail.get("quote", ""))[:100]}
 
 

@@ -203,6 +203,9 @@ def test_confidence_rule_words_lines_and_rarity(engine: LyricsFingerprinter) -> 
     assert engine.confidence(settings.long_words, 1, 1.0) is engine_module.Confidence.CONFIDENT
     # mostly common phrases ("i do not know what") stay review however long
     assert engine.confidence(30.0, 4, 0.6) is engine_module.Confidence.REVIEW
+    # hits scattered thinly over a long span of unrelated text stay review
+    assert engine.confidence(11.0, 3, 1.0, 0.06) is engine_module.Confidence.REVIEW
+    assert engine.confidence(11.0, 3, 1.0, 0.4) is engine_module.Confidence.CONFIDENT
 
 
 def test_two_lyric_lines_with_a_changed_word_leaving_three_word_runs(

@@ -95,7 +95,9 @@ class MatchSettings:
     ``confident_words`` words over at least ``confident_lines`` lyric lines (or
     ``long_words`` words on fewer) AND its rarity (mean background weight of its n-grams:
     1 when none is common in ordinary text, 0.5 when all are) is at least
-    ``confident_rarity``; otherwise it is :attr:`Confidence.REVIEW`, with a score below 1."""
+    ``confident_rarity`` AND its density (the score: matched weight / weight of the
+    document's n-grams in the span) is at least ``confident_density``; otherwise it is
+    :attr:`Confidence.REVIEW`, with a score below 1."""
 
     min_ngrams: int = 3
     min_weight: float = 3.0
@@ -121,6 +123,11 @@ class MatchSettings:
     confident_words: float = 6.0
     confident_lines: int = 2
     confident_rarity: float = 0.75
+    # ... and a chain whose matched weight is under 15 % of the weight of all the
+    # document's n-grams in the span it covers (the score) is scattered hits across
+    # unrelated text, review too: calibration quotes scored 0.40 or more (10 % edits; the
+    # lowest 2 % under 0.5), the one unrelated document under 0.15 scored 0.06
+    confident_density: float = 0.15
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -338,7 +345,8 @@ class LyricsFingerprinter:
             "lines": lines,
             "rarity": round(rarity, 3),
         }
-        confidence = self.confidence(words, lines, rarity)
+        score = min(1.0, weight / span_weight) if span_weight > 0 else 0.0
+        confidence = self.confidence(words, lines, rarity, score)
         detail["confidence"] = confidence.value
         ref_start = float(r_line.min()) if r_line.shape[0] else 0.0
         ref_end = float((r_line + r_span).max()) if r_line.shape[0] else 0.0
@@ -350,7 +358,6 @@ class LyricsFingerprinter:
         else:
             q_start, q_end = int(q_tok_all[first]), int(q_tok_all[last])
             detail["query_unit"] = "token"
-        score = min(1.0, weight / span_weight) if span_weight > 0 else 0.0
         if confidence is Confidence.REVIEW:
             score = _review_score(score, words, rarity, self.settings)
         return Match(
@@ -364,11 +371,14 @@ class LyricsFingerprinter:
             detail=MappingProxyType(detail),
         )
 
-    def confidence(self, words: float, lines: int, rarity: float) -> Confidence:
+    def confidence(self, words: float, lines: int, rarity: float,
+                   density: float = 1.0) -> Confidence:
         """The confidence of a reported match worth ``words`` words over ``lines`` lyric
-        lines with mean background weight ``rarity`` (:class:`MatchSettings`)."""
+        lines with mean background weight ``rarity`` and ``density`` (its score before
+        grading) (:class:`MatchSettings`)."""
         settings = self.settings
         if (words >= settings.confident_words and rarity >= settings.confident_rarity
+                and density >= settings.confident_density
                 and (lines >= settings.confident_lines or words >= settings.long_words)):
             return Confidence.CONFIDENT
         return Confidence.REVIEW
