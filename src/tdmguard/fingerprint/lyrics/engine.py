@@ -115,7 +115,7 @@ class MatchSettings:
     # Confident from 6 words over 2 lines: the shortest chain the floor admits (three
     # windows, 5 words) is what a famous line crossing a line break, a parody or a stock
     # phrase looks like. Chosen on the calibration half (even-numbered songs and unrelated
-    # documents, seed 99; benchmarks/lyrics/RESULTS.md): two lines with 10 % of words
+    # documents, seed 99, engine /3; benchmarks/lyrics/RESULTS.md): two lines with 10 % of words
     # changed found confidently 0.940 (0.960 at any level), unrelated documents matched
     # confidently 5 of 7,243 (7 at 5 words, 4 only from 9 words, at 0.84 recall). A match
     # most of whose n-grams are common in ordinary text (rarity < 0.75) is review too; no
