@@ -276,6 +276,12 @@ class Match:
     pitch_factor: float = 1.0
     detail: Mapping[str, object] = field(default_factory=dict)
 
+    @property
+    def needs_review(self) -> bool:
+        """The engine rates the evidence as thin (``detail["confidence"] == "review"``: a
+        short or common overlap): a person has to look; a scan never excludes on it."""
+        return self.detail.get("confidence") == "review"
+
     def to_json(self) -> dict[str, object]:
         """JSON with units in the span names: ``_s`` for audio, ``_char`` / ``_line`` for
         lyrics (document characters, lyric lines), ``_note`` for melody; none for images."""

@@ -151,6 +151,63 @@ def test_six_words_across_two_lyric_lines_are_a_quote(
                              index) == []
 
 
+def test_thin_overlap_across_a_line_break_is_review_not_confident(
+    engine: LyricsFingerprinter, index: HashIndex
+) -> None:
+    # issue 14, graded confidence: five words across a line break (three windows, the
+    # floor) are reported as review, with their evidence and a score well below 1
+    thin = only(engine.match_text(FILLER + "streams play, happy as the. " + FILLER, index),
+                "jeanie")
+    assert thin.detail["confidence"] == "review" and thin.needs_review
+    assert thin.detail["words"] == 5.0 and thin.detail["lines"] == 2
+    assert thin.detail["rarity"] == 1.0
+    assert 0 < thin.score <= engine_module.REVIEW_SCORE_MAX < 1
+    # six words across the line break, and a two-line quote, are confident
+    six = only(engine.match_text(FILLER + "bright streams play, happy as the. " + FILLER,
+                                 index), "jeanie")
+    assert six.detail["confidence"] == "confident" and not six.needs_review
+    assert six.score == 1.0
+    quote = only(engine.match_text(FILLER + "Borne, like a vapor, on the summer air; I see "
+                                   "her tripping where the bright streams play" + FILLER,
+                                   index), "jeanie")
+    assert quote.detail["confidence"] == "confident" and quote.score == 1.0
+
+
+def test_a_contraction_written_out_still_matches(
+    engine: LyricsFingerprinter, tmp_path: Path
+) -> None:
+    # engine /4: "don't" in the lyric, "do not" in the quote (and the other way round)
+    lyric = ("Don't you cry for me tonight\nI'm going where the rivers meet the sea\n"
+             "We will not wait until the morning comes\n")
+    folder = tmp_path / "lyrics"
+    HashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+    writer = SegmentWriter(engine.aux_width)
+    fp = engine.extract_text(lyric, where="song")
+    writer.add("song", fp.keys, fp.aux, fp.meta)
+    HashIndex.append_segment(folder, writer)
+    index = HashIndex.open(folder)
+    quote = "Do not you cry for me tonight, I am going where the rivers meet the sea"
+    found = only(engine.match_text(FILLER + quote + FILLER, index), "song")
+    assert found.detail["confidence"] == "confident" and found.detail["words"] >= 14
+    swapped = "for me tonight, I\u2019m going where the rivers meet the sea. We won't wait until"
+    assert only(engine.match_text(FILLER + swapped + FILLER, index), "song").score == 1.0
+
+
+def test_confidence_rule_words_lines_and_rarity(engine: LyricsFingerprinter) -> None:
+    settings = engine.settings
+    words, lines = settings.confident_words, settings.confident_lines
+    assert engine.confidence(words, lines, 1.0) is engine_module.Confidence.CONFIDENT
+    assert engine.confidence(words - 0.5, lines, 1.0) is engine_module.Confidence.REVIEW
+    assert engine.confidence(words, lines - 1, 1.0) is engine_module.Confidence.REVIEW
+    # a long run on one lyric line is enough (lyrics registered as one line)
+    assert engine.confidence(settings.long_words, 1, 1.0) is engine_module.Confidence.CONFIDENT
+    # mostly common phrases ("i do not know what") stay review however long
+    assert engine.confidence(30.0, 4, 0.6) is engine_module.Confidence.REVIEW
+    # hits scattered thinly over a long span of unrelated text stay review
+    assert engine.confidence(11.0, 3, 1.0, 0.06) is engine_module.Confidence.REVIEW
+    assert engine.confidence(11.0, 3, 1.0, 0.4) is engine_module.Confidence.CONFIDENT
+
+
 def test_two_lyric_lines_with_a_changed_word_leaving_three_word_runs(
     engine: LyricsFingerprinter, index: HashIndex
 ) -> None:

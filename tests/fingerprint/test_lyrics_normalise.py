@@ -55,7 +55,8 @@ def test_case_does_not_matter(words: list[str]) -> None:
 
 
 def test_elisions_apostrophes_soft_hyphens_diacritics_nfkc() -> None:
-    assert normalise_text("Ev'ry time I’m goin' home") == ["every", "time", "im", "going", "home"]
+    assert normalise_text("Ev'ry time I’m goin' home") == ["every", "time", "i", "am", "going",
+                                                            "home"]
     assert normalise_text("o'er the heav'n, 'til dawn") == ["over", "the", "heaven", "until",
                                                             "dawn"]
     assert normalise_text("gio\u00advi\u00adnet\u00adta") == ["giovinetta"]  # Monteverdi scores
@@ -74,3 +75,18 @@ def test_scripts_without_spaces_split_per_character() -> None:
     mixed = split_token("Tokyo東京")
     assert [(s.text, s.offset) for s in mixed] == [("tokyo", 0), ("東", 5), ("京", 6)]
     assert normalise_word("किताब") == "किताब"  # Devanagari vowel signs are kept
+
+
+def test_contractions_are_written_out() -> None:
+    # engine /4: a quote that swaps "don't" and "do not" keeps its windows
+    pairs = (("I don't know", "I do not know"), ("I DON\u2019T know", "i do not know"),
+             ("we're gonna", "we are gonna"), ("it's over", "it is over"),
+             ("you'll see I've", "you will see I have"), ("can't cannot", "can not can not"),
+             ("won't", "will not"), ("dont", "do not"), ("I'd go", "I would go"),
+             ("'Tis the season", "it is the season"))
+    for contracted, full in pairs:
+        assert normalise_text(contracted) == normalise_text(full), contracted
+    # "'s" and "'d" elsewhere are a possessive and a poetic past tense; "were", "well" and
+    # "its" are words of their own
+    assert normalise_text("John's lov'd") == ["johns", "lovd"]
+    assert normalise_text("we were well, its") == ["we", "were", "well", "its"]

@@ -137,7 +137,13 @@ def decide_record(
             at=settings.at,
             research_exception=settings.research_exception,
         )
-        kind = max(kind, decision.kind, key=_RANK.__getitem__)
+        verdict = decision.kind
+        if match.needs_review and verdict is DecisionKind.EXCLUDE:
+            # thin evidence (a short or common overlap): review, never exclude on it
+            verdict = DecisionKind.REVIEW
+            reasons.append(Reason("match-needs-review", f"{match.modality.value} match on "
+                                  "thin evidence", {"work": match.work_id}))
+        kind = max(kind, verdict, key=_RANK.__getitem__)
         for reason in decision.reasons:
             reasons.append(
                 Reason(

@@ -10,6 +10,7 @@ the line span in the lyrics, a score and the quoted text.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +48,7 @@ from tdmguard.fingerprint.lyrics.reading import (
 from tdmguard.fingerprint.lyrics.tokens import TokenEncoder
 from tdmguard.vocab import Match, Modality
 
-__all__ = ["LyricsDocument", "LyricsFingerprinter", "MatchSettings"]
+__all__ = ["Confidence", "LyricsDocument", "LyricsFingerprinter", "MatchSettings"]
 
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
@@ -55,29 +56,48 @@ I32 = npt.NDArray[np.int32]
 F32 = npt.NDArray[np.float32]
 
 # /2: CJK windows of 4 characters (were 8); /3: windows of 3 words (were 4), every
-# occurrence of a repeated n-gram indexed, windows of one repeated token dropped
-ENGINE = "lyrics-ngram3/3"
+# occurrence of a repeated n-gram indexed, windows of one repeated token dropped; /4:
+# contractions written out ("don't" -> "do not", normalise.CONTRACTIONS)
+ENGINE = "lyrics-ngram3/4"
 LAYOUT_PACKED = "packed"  # aux = token | line << 20 | span << 30 (hashing.pack_aux)
 LAYOUT_POS = "pos"  # aux = token position only (texts of more than MAX_TOKEN tokens)
 EXTRACT_MAX_BYTES = 32 << 20  # larger files: match_file streams them
 CHUNK_CHARS = 1_000_000  # < MAX_TOKEN tokens per chunk whatever the script
 OVERLAP_CHARS = 8192  # longer than any 8-line excerpt, so none is cut in two
 QUOTE_CHARS = 300
+REVIEW_SCORE_MAX = 0.5  # a review-level match scores at most this
 BRIDGE_TOKENS = 2  # covered-words measure: gaps this short between matched runs count
+
+
+class Confidence(enum.StrEnum):
+    """How much a lyrics match rests on (``Match.detail["confidence"]``): ``confident``
+    (substantial, distinctive evidence) or ``review`` (thin or common evidence: a person
+    should look; a scan never excludes nor keeps on it alone, ``scan/decide.py``)."""
+
+    CONFIDENT = "confident"
+    REVIEW = "review"
 
 
 @dataclass(frozen=True, slots=True)
 class MatchSettings:
     """Decision thresholds (``docs/lyrics.md``).
 
-    A work matches when a chain of at least ``min_ngrams`` n-grams of total background
+    A work is reported when a chain of at least ``min_ngrams`` n-grams of total background
     weight at least ``min_weight`` appears in order, with gaps of at most ``max_gap``
-    tokens, AND the chain rests on substantial evidence: the document tokens it covers are
-    worth at least ``min_words`` words (``hashing.EVIDENCE_UNITS``: a CJK character counts
-    as a word, a Thai letter a quarter; tokens covered only by n-grams that are common in
-    ordinary text count half), spread over at least ``min_lines`` distinct lines of the
-    registered lyric, or worth ``long_words`` words on fewer lines (lyrics registered as
-    one line). Shorter or commoner overlaps (a six-word stock phrase) are dropped."""
+    tokens, AND the chain covers document tokens worth at least ``min_words`` words
+    (``hashing.EVIDENCE_UNITS``: a CJK character counts as a word, a Thai letter a quarter;
+    tokens covered only by n-grams that are common in ordinary text count half), spread
+    over at least ``min_lines`` distinct lines of the registered lyric, or worth
+    ``long_words`` words on fewer lines (lyrics registered as one line). Shorter overlaps
+    are dropped.
+
+    A reported match is :attr:`Confidence.CONFIDENT` when it is worth at least
+    ``confident_words`` words over at least ``confident_lines`` lyric lines (or
+    ``long_words`` words on fewer) AND its rarity (mean background weight of its n-grams:
+    1 when none is common in ordinary text, 0.5 when all are) is at least
+    ``confident_rarity`` AND its density (the score: matched weight / weight of the
+    document's n-grams in the span) is at least ``confident_density``; otherwise it is
+    :attr:`Confidence.REVIEW`, with a score below 1."""
 
     min_ngrams: int = 3
     min_weight: float = 3.0
@@ -92,6 +112,22 @@ class MatchSettings:
     min_words: float = 5.0
     min_lines: int = 2
     long_words: float = 12.0
+    # Confident from 6 words over 2 lines: the shortest chain the floor admits (three
+    # windows, 5 words) is what a famous line crossing a line break, a parody or a stock
+    # phrase looks like. Chosen on the calibration half (even-numbered songs and unrelated
+    # documents, seed 99, engine /3; benchmarks/lyrics/RESULTS.md): two lines with 10 % of words
+    # changed found confidently 0.940 (0.960 at any level), unrelated documents matched
+    # confidently 5 of 7,243 (7 at 5 words, 4 only from 9 words, at 0.84 recall). A match
+    # most of whose n-grams are common in ordinary text (rarity < 0.75) is review too; no
+    # calibration query or unrelated document was near that line.
+    confident_words: float = 6.0
+    confident_lines: int = 2
+    confident_rarity: float = 0.75
+    # ... and a chain whose matched weight is under 15 % of the weight of all the
+    # document's n-grams in the span it covers (the score) is scattered hits across
+    # unrelated text, review too: calibration quotes scored 0.40 or more (10 % edits; the
+    # lowest 2 % under 0.5), the one unrelated document under 0.15 scored 0.06
+    confident_density: float = 0.15
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -284,16 +320,17 @@ class LyricsFingerprinter:
             if words < settings.min_words or (
                     lines < settings.min_lines and words < settings.long_words):
                 continue
+            rarity = chain.weight / len(chain)
             found = self._to_match(query, index, work, picked, chain.weight,
                                    q_tok_all, r_line[chain.hits], r_span[chain.hits],
-                                   words, lines)
+                                   words, lines, rarity)
             out.append((chain.weight, found))
         out.sort(key=lambda pair: (-pair[1].score, -pair[0]))
         return [m for _, m in out]
 
     def _to_match(
         self, query: Fingerprint, index: HashLookup, work: int, rows: I64, weight: float,
-        q_tok_all: I64, r_line: I64, r_span: I64, words: float, lines: int,
+        q_tok_all: I64, r_line: I64, r_span: I64, words: float, lines: int, rarity: float,
     ) -> Match:
         first, last = int(rows[0]), int(rows[-1])
         in_span = (q_tok_all >= q_tok_all[first]) & (q_tok_all <= q_tok_all[last])
@@ -306,7 +343,11 @@ class LyricsFingerprinter:
             "ref_coverage": round(rows.shape[0] / ref_ngrams, 4) if ref_ngrams else 0.0,
             "words": round(words, 1),
             "lines": lines,
+            "rarity": round(rarity, 3),
         }
+        score = min(1.0, weight / span_weight) if span_weight > 0 else 0.0
+        confidence = self.confidence(words, lines, rarity, score)
+        detail["confidence"] = confidence.value
         ref_start = float(r_line.min()) if r_line.shape[0] else 0.0
         ref_end = float((r_line + r_span).max()) if r_line.shape[0] else 0.0
         if isinstance(query, LyricsDocument) and query.text:
@@ -317,16 +358,30 @@ class LyricsFingerprinter:
         else:
             q_start, q_end = int(q_tok_all[first]), int(q_tok_all[last])
             detail["query_unit"] = "token"
+        if confidence is Confidence.REVIEW:
+            score = _review_score(score, words, rarity, self.settings)
         return Match(
             work_id=index_work_id(index, work),
             modality=Modality.LYRICS,
-            score=min(1.0, weight / span_weight) if span_weight > 0 else 0.0,
+            score=score,
             query_start=float(q_start),
             query_end=float(q_end),
             ref_start=ref_start,
             ref_end=ref_end,
             detail=MappingProxyType(detail),
         )
+
+    def confidence(self, words: float, lines: int, rarity: float,
+                   density: float = 1.0) -> Confidence:
+        """The confidence of a reported match worth ``words`` words over ``lines`` lyric
+        lines with mean background weight ``rarity`` and ``density`` (its score before
+        grading) (:class:`MatchSettings`)."""
+        settings = self.settings
+        if (words >= settings.confident_words and rarity >= settings.confident_rarity
+                and density >= settings.confident_density
+                and (lines >= settings.confident_lines or words >= settings.long_words)):
+            return Confidence.CONFIDENT
+        return Confidence.REVIEW
 
     def match_text(self, text: str, index: HashLookup, *, where: str = "text") -> list[Match]:
         """Match inline text of any length, chunk by chunk (bounded memory)."""
@@ -413,9 +468,19 @@ def _ref_lines(r_line: I64, r_span: I64, layout: object) -> int:
     return len(touched)
 
 
-def _strength(found: Match) -> float:
+def _review_score(score: float, words: float, rarity: float, settings: MatchSettings) -> float:
+    """The score of a review-level match: below 1 (at most :data:`REVIEW_SCORE_MAX`), lower
+    the thinner and commoner its evidence, so it never reads as a certain match."""
+    evidence = min(1.0, words / settings.confident_words) if settings.confident_words else 1.0
+    return round(min(REVIEW_SCORE_MAX, score * evidence * rarity * REVIEW_SCORE_MAX), 4)
+
+
+def _strength(found: Match) -> tuple[bool, float]:
+    """Which of two matches of one work (in two chunks) to keep: a confident one, then
+    the heavier."""
     weight = found.detail.get("weight", 0.0)
-    return float(weight) if isinstance(weight, int | float) else 0.0
+    confident = found.detail.get("confidence") == Confidence.CONFIDENT.value
+    return confident, float(weight) if isinstance(weight, int | float) else 0.0
 
 
 def index_work_id(index: HashLookup, work: int) -> str:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 __all__ = [
+    "CONTRACTIONS",
     "ELISIONS",
     "TOKEN_PATTERN",
     "SubToken",
@@ -113,7 +114,77 @@ ELISIONS: Mapping[str, str] = MappingProxyType(
 )
 
 
+# Contractions are written out, so "don't", "don’t", "dont" and "do not" give the same
+# tokens (a quote that swaps one for the other otherwise loses every window around it).
+# Keys: the case-folded word with apostrophes unified; apostrophe-free spellings only where
+# they are not words of their own ("were", "well", "ill", "its", "id", "hell" are).
+CONTRACTIONS: Mapping[str, str] = MappingProxyType(
+    {
+        "won't": "will not",
+        "wont": "will not",
+        "can't": "can not",
+        "cant": "can not",
+        "cannot": "can not",
+        "shan't": "shall not",
+        "ain't": "aint",
+        "i'm": "i am",
+        "im": "i am",
+        "let's": "let us",
+        "'tis": "it is",
+        "'twas": "it was",
+        "dont": "do not",
+        "doesnt": "does not",
+        "didnt": "did not",
+        "isnt": "is not",
+        "arent": "are not",
+        "wasnt": "was not",
+        "werent": "were not",
+        "havent": "have not",
+        "hasnt": "has not",
+        "hadnt": "had not",
+        "wouldnt": "would not",
+        "couldnt": "could not",
+        "shouldnt": "should not",
+        "ive": "i have",
+        "youre": "you are",
+        "youve": "you have",
+        "youll": "you will",
+        "theyre": "they are",
+        "theyve": "they have",
+        "thats": "that is",
+        "whats": "what is",
+    }
+)
+# 're, 've, 'll after any word; 's and 'd only after these (elsewhere they are a
+# possessive, "has", or a poetic past tense: "lov'd")
+_SUFFIXES = {"re": "are", "ve": "have", "ll": "will", "m": "am"}
+_S_IS = frozenset({"it", "that", "there", "here", "what", "where", "who", "how", "he", "she"})
+_D_WOULD = frozenset({"i", "you", "he", "she", "we", "they", "it", "that", "who"})
+
+
+def _expand(text: str) -> str:
+    """``text`` (case-folded, apostrophes unified, letters kept) with a contraction written
+    out ("do not"), or "" when it is not one."""
+    full = CONTRACTIONS.get(text)
+    if full is not None:
+        return full
+    if "'" not in text.strip("'"):
+        return ""
+    if text.endswith("n't") and len(text) > 3:
+        return text[:-3].replace("'", "") + " not"
+    head, _, tail = text.rpartition("'")
+    head = head.replace("'", "")
+    if not head:
+        return ""
+    if tail in _SUFFIXES:
+        return f"{head} {_SUFFIXES[tail]}"
+    if (tail == "s" and head in _S_IS) or (tail == "d" and head in _D_WOULD):
+        return f"{head} {'is' if tail == 's' else 'would'}"
+    return ""
+
+
 _BARE_ELISIONS = {k: v for k, v in ELISIONS.items() if "'" not in k}
+_BARE_ELISIONS |= {k: v for k, v in CONTRACTIONS.items() if "'" not in k}
 _ASCII_KEEP = re.compile(r"[^a-z0-9']+")
 
 
@@ -125,18 +196,25 @@ def _elide(text: str) -> str:
 
 
 def normalise_word(word: str) -> str:
-    """The normalised form of a word of a space-separated script (may be empty: drop it).
+    """The normalised form of a word of a space-separated script (may be empty: drop it;
+    a contraction is written out, several words separated by a space: "don't" -> "do not").
 
     Elisions are looked up once the word is reduced to letters, digits and apostrophes, and
     the bare forms (``til``, ``cos``) once more at the end, so normalising a normalised word
     changes nothing."""
     if word.isascii():
         text = _elide(_ASCII_KEEP.sub("", word.lower().replace("`", "'")))
+        full = _expand(text)
+        if full:
+            return full
         text = _ASCII_DROP.sub("", text)
         return _BARE_ELISIONS.get(text, text)
     text = unicodedata.normalize("NFKC", word).casefold().translate(_APOSTROPHE_TABLE)
     text = _elide("".join(c for c in text if c == "'" or unicodedata.category(c)[0] in "LMN"))
     text = unicodedata.normalize("NFC", _LATIN_MARKS.sub("", unicodedata.normalize("NFKD", text)))
+    full = _expand(text)
+    if full:
+        return full
     # keep letters, marks (Thai and Devanagari vowels are marks) and numbers only
     text = "".join(c for c in text if unicodedata.category(c)[0] in "LMN")
     return _BARE_ELISIONS.get(text, text)
@@ -159,8 +237,8 @@ def split_token(raw: str) -> list[SubToken]:
     A word gives one token; a run of a no-space script gives one token per character (with
     the combining marks that follow it)."""
     if raw.isascii():
-        word = normalise_word(raw)
-        return [SubToken(word, TokenKind.WORD, 0, len(raw))] if word else []
+        # a contraction written out ("do not") gives a token per word, each spanning it
+        return [SubToken(w, TokenKind.WORD, 0, len(raw)) for w in normalise_word(raw).split()]
     out: list[SubToken] = []
     word_start = -1
     i = 0
@@ -216,8 +294,7 @@ def _nospace_pieces(text: str) -> list[str]:
 
 
 def _add_word(out: list[SubToken], raw: str, start: int, end: int) -> None:
-    word = normalise_word(raw[start:end])
-    if word:
+    for word in normalise_word(raw[start:end]).split():
         out.append(SubToken(word, TokenKind.WORD, start, end - start))
 
 
