@@ -27,6 +27,7 @@ __all__ = [
     "Use",
     "Verdict",
     "WorkKind",
+    "cap_on_thin_evidence",
     "covered_uses",
     "merge_verdicts",
     "uses_for_label",
@@ -311,6 +312,20 @@ _SPAN_UNITS: Mapping[Modality, tuple[str, str]] = MappingProxyType(
         Modality.IMAGE: ("", ""),
     }
 )
+
+
+def cap_on_thin_evidence(match: Match, kind: DecisionKind) -> tuple[DecisionKind, Reason | None]:
+    """A match the engine rates as thin evidence (``Match.needs_review``) never excludes on
+    its own: ``exclude`` becomes ``review``, with the reason why. The scan, ``identify`` and
+    the API share this rule."""
+    if not match.needs_review or kind is not DecisionKind.EXCLUDE:
+        return kind, None
+    why = Reason(
+        "match-needs-review",
+        f"{match.modality.value} match on thin evidence",
+        {"work": match.work_id},
+    )
+    return DecisionKind.REVIEW, why
 
 
 def _num(value: float) -> float | int:

@@ -113,7 +113,8 @@ def identify(
                         out["path"],
                         m["modality"],
                         f"{m['work_id']} ({m['title']})",
-                        f"{m['score']:.3f}",
+                        f"{m['score']:.3f}"
+                        + (" (review)" if m.get("confidence") == "review" else ""),
                         span,
                     )
                 )

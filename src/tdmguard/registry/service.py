@@ -65,7 +65,16 @@ from tdmguard.registry.values import (
     VerifyResult,
     WorkInfo,
 )
-from tdmguard.vocab import Decision, DecisionKind, Match, Modality, Purpose, Reason, Use
+from tdmguard.vocab import (
+    Decision,
+    DecisionKind,
+    Match,
+    Modality,
+    Purpose,
+    Reason,
+    Use,
+    cap_on_thin_evidence,
+)
 
 __all__ = [
     "DecideResult", "IdentifyResult", "RegistryService", "WorkDetail", "WorkPage", "with_iscc",
@@ -706,6 +715,12 @@ class RegistryService:
                     at=at or date.today(),
                     head=head,
                 )
+                kind, why = cap_on_thin_evidence(m, result.decision.kind)
+                if why is not None:  # thin evidence: review, as a scan would
+                    capped = dataclasses.replace(
+                        result.decision, kind=kind, reasons=(why, *result.decision.reasons)
+                    )
+                    result = dataclasses.replace(result, decision=capped)
                 row["decision"] = result.to_json()
             out.append(row)
         iscc, near = self._identify_iscc(actor, path, modality, use, purpose, org, at)
