@@ -31,7 +31,7 @@ import resource
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,7 +41,7 @@ from benchmarks.melody.corpus import CorpusWork, load_works, split
 from benchmarks.melody.run import NEAR_COPY, NearCopies, excerpt, in_part
 from tdmguard.atomic import write_bytes_atomic
 from tdmguard.fingerprint.melody import MelodyFingerprinter
-from tdmguard.fingerprint.melody.engine import MelodyCandidate
+from tdmguard.fingerprint.melody.engine import MelodyCandidate, runner_ups
 from tdmguard.index import HashIndex, SegmentWriter
 
 HERE = Path(__file__).parent
@@ -103,13 +103,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--groups", default=",".join(GROUPS))
     parser.add_argument("--tag", default="", help="dump name: cache/fp-<seed><tag>.json")
-    parser.add_argument("--from-dump", type=Path, default=None,
-                        help="re-decide a dump with the current engine (no querying)")
+    parser.add_argument("--from-dump", type=Path, nargs="+", default=None,
+                        help="re-decide dumps (several draws pooled) with the current engine, "
+                        "without querying")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     engine = MelodyFingerprinter()
     if args.from_dump:
-        dump = json.loads(args.from_dump.read_text(encoding="utf-8"))
+        dumps = [json.loads(p.read_text(encoding="utf-8")) for p in args.from_dump]
+        dump = {**dumps[0], "seed": "+".join(str(d["seed"]) for d in dumps),
+                "cpu_ms_per_query": float(np.mean([d["cpu_ms_per_query"] for d in dumps])),
+                "records": [r for d in dumps for r in d["records"]]}
         report(engine, dump, args, write=not args.no_write)
         return
     t0 = time.monotonic()
@@ -171,9 +175,14 @@ def save(args: argparse.Namespace, registered: list[CorpusWork], held_out: list[
     return dump
 
 
-def rebuild(row: dict[str, object]) -> MelodyCandidate:
-    fields = {k: v for k, v in row.items() if k != "is_source"}
-    return MelodyCandidate(work=0, work_id="", **fields)  # type: ignore[arg-type]
+def rebuild(rows: list[dict[str, object]]) -> list[MelodyCandidate]:
+    """A query's candidates as ``rank`` returns them; the runner-up is recomputed by the
+    current engine's rule (each dumped candidate is another work)."""
+    cands = [MelodyCandidate(work=0, work_id=str(i),
+                             **{k: v for k, v in row.items() if k != "is_source"})  # type: ignore[arg-type]
+             for i, row in enumerate(rows)]
+    ups = runner_ups([c.raw for c in cands], [c.work_id for c in cands])
+    return [replace(c, runner_up=up, others=n) for c, (up, n) in zip(cands, ups, strict=True)]
 
 
 def outcomes(engine: MelodyFingerprinter, records: list[dict[str, object]]
@@ -182,7 +191,7 @@ def outcomes(engine: MelodyFingerprinter, records: list[dict[str, object]]
     decision reports it), fp (neg: any candidate reported), near (neg within NEAR_COPY)."""
     out = []
     for r in records:
-        cands = [rebuild(c) for c in r["cands"]]  # type: ignore[union-attr]
+        cands = rebuild(r["cands"])  # type: ignore[arg-type]
         flags = [bool(c["is_source"]) for c in r["cands"]]  # type: ignore[union-attr,index]
         decided = [engine.decide(c) >= 0.5 for c in cands]
         row: dict[str, object] = {"group": r["group"], "k": r["k"], "side": r["side"]}
