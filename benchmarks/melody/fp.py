@@ -237,6 +237,15 @@ def report(engine: MelodyFingerprinter, dump: dict[str, object], args: argparse.
         print(f"{t['k']:>2} {t['group']:<14} {t['recall']:>7.3f} {t['positives']:>5} "
               f"{t['fp']:>7.4f} [{ci[0]:.4f}, {ci[1]:.4f}] {t['negatives']:>5} "
               f"{t['near']:>7} ({t['near_matched']})")
+    print("\n| edits | excerpts of | recall (registered excerpts) | FP (unrelated held-out "
+          "excerpts) | 95 % interval | unrelated | near copies (matched) |")
+    print("|---|---|---|---|---|---|---|")
+    for t in table:
+        ci = t["fp_ci95"]
+        assert isinstance(ci, list)
+        print(f"| {t['k']} | {t['group']} | {t['recall']:.3f} of {t['positives']} | "
+              f"{100 * float(t['fp']):.2f} % ({t['fp_count']}) | {100 * ci[0]:.2f}-"  # type: ignore[arg-type]
+              f"{100 * ci[1]:.2f} % | {t['negatives']} | {t['near']} ({t['near_matched']}) |")
     if not write:
         return
     result = {
