@@ -148,18 +148,25 @@ class NearCopies:
                 parts += [tokens(line).astype(np.int64), np.zeros(1, np.int64)]
         self.ref = np.concatenate(parts) if parts else np.zeros(1, np.int64)
         self.barrier = self.ref == 0
+        self.ref16 = self.ref.astype(np.int16)
+        self.idx = np.arange(self.ref.shape[0] + 1, dtype=np.int32)
 
     def distance(self, line: NoteLine) -> int:
-        q = tokens(line).astype(np.int64)
+        q = tokens(line).astype(np.int16)
         n = self.ref.shape[0]
-        prev = np.zeros(n + 1)
-        idx = np.arange(n + 1, dtype=np.float64)
+        ref = self.ref16
+        prev = np.zeros(n + 1, dtype=np.int32)
+        row = np.empty(n + 1, dtype=np.int32)
+        sub = np.empty(n, dtype=np.int32)
         for i, code in enumerate(q):
-            row = np.empty(n + 1)
+            np.not_equal(ref, code, out=sub, casting="unsafe")
+            sub += prev[:-1]
             row[0] = i + 1
-            row[1:] = np.minimum(prev[:-1] + (self.ref != code), prev[1:] + 1)
+            np.minimum(sub, prev[1:] + 1, out=row[1:])
             row[1:][self.barrier] = i + 1  # no alignment runs across two lines
-            prev = np.minimum.accumulate(row - idx) + idx
+            row -= self.idx
+            np.minimum.accumulate(row, out=prev)
+            prev += self.idx
         return int(prev.min())
 
 

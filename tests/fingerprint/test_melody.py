@@ -462,3 +462,37 @@ def test_corrupt_compressed_musicxml_and_absurd_times(
         name="x",
     )
     assert line.pitches.tolist() == [60, 62]
+
+
+def test_runner_up_leaves_out_a_work_scoring_exactly_as_much() -> None:
+    from tdmguard.fingerprint.melody.engine import runner_ups
+
+    # works a and b hold the same passage (tie); c is another work; "a" listed twice is one
+    got = runner_ups([14.0, 14.0, 9.0, 8.0], ["a", "b", "c", "a"])
+    assert got[0] == (9.0, 2) and got[1] == (9.0, 3)  # the lead is measured against c
+    assert got[2] == (14.0, 3)
+    assert runner_ups([5.0], ["a"]) == [(0.0, 0)]
+
+
+def test_passage_registered_twice_keeps_its_lead(
+    engine: MelodyFingerprinter, ref_lines: dict[str, list[NoteLine]], tmp_path: Path,
+) -> None:
+    """The same melody registered under two work ids (one tune printed in two collections):
+    an edited excerpt ties them at the top, and each one's lead is measured against the
+    other works, not against its twin."""
+    writer = SegmentWriter(engine.aux_width)
+    for name in REGISTERED:
+        fp = engine.extract(DATA / name)
+        writer.add(name, fp.keys, fp.aux, dict(fp.meta))
+    twin = engine.extract(DATA / "essen-altdeu10-3.musicxml")
+    writer.add("twin", twin.keys, twin.aux, dict(twin.meta))
+    HashIndex.create(tmp_path, engine=engine.engine, aux_width=engine.aux_width)
+    HashIndex.append_segment(tmp_path, writer)
+    index = HashIndex.open(tmp_path)
+    line = max(ref_lines["essen-altdeu10-3.musicxml"], key=len)
+    q = _edit(_excerpt(line, 2, 16, shift=5, tempo=2.0), np.random.default_rng(3), 1)
+    ranked = engine.rank(engine.fingerprint_lines([q]), index)
+    top = [c for c in ranked if c.raw >= ranked[0].raw - 1e-9]
+    assert {c.work_id for c in top} == {"essen-altdeu10-3.musicxml", "twin"}
+    for c in top:
+        assert c.runner_up < c.raw - 1.0

@@ -28,7 +28,8 @@ Decision (``MelodyFingerprinter.decide``): a candidate is a match when either
 - its *significance* reaches ``significance_threshold`` (and the raw score
   ``significance_floor``): the score as a share of the query line's own maximum (the sum of
   its token weights: what an exact copy scores), plus ``significance_margin`` times its lead
-  over the best other work, also as a share of that maximum, when at least
+  over the best other work (a work scoring exactly as much, the same passage registered
+  twice, does not count: ``runner_ups``), also as a share of that maximum, when at least
   ``significance_others`` other works were aligned (the other candidates are the query's own
   background: a copied excerpt stands out of them, a chance alignment does not; with fewer,
   in a small index, the share alone counts). A copy with a few edited notes keeps most of its
@@ -67,7 +68,7 @@ from tdmguard.fingerprint.melody.encoding import (
 from tdmguard.fingerprint.melody.notes import NoteLine, read_note_lines
 from tdmguard.vocab import Match, Modality
 
-__all__ = ["MelodyCandidate", "MelodyFingerprinter", "MelodySettings"]
+__all__ = ["MelodyCandidate", "MelodyFingerprinter", "MelodySettings", "runner_ups"]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -143,9 +144,27 @@ class MelodyCandidate:
     ref_end: int
     query_tokens: int  # length of the query line in tokens (notes - 1)
     self_max: float = 0.0  # raw score of an exact copy of the query line
-    runner_up: float = 0.0  # raw score of the best other work (0: none)
+    runner_up: float = 0.0  # raw score of the best other work not tied with this one (0: none)
     others: int = 0  # other works aligned for this query
     free_raw: float = 0.0  # rhythm-free alignment score (pitch intervals only)
+
+
+TIE = 1e-6  # raw scores this close are the same alignment (one passage in two works)
+
+
+def runner_ups(raws: list[float], work_ids: list[str]) -> list[tuple[float, int]]:
+    """(runner-up, others) of each aligned candidate: the best raw score of another work
+    and how many other works were aligned (a work id listed twice, in two segments, is one
+    work). A work that scores *exactly* as much is left out of the runner-up: the same
+    passage registered in two works (one tune printed in two collections) is no evidence
+    against either, and measuring the lead against it would make a copy of a passage
+    registered twice never significant."""
+    out: list[tuple[float, int]] = []
+    for raw, wid in zip(raws, work_ids, strict=True):
+        others = [o for o, w in zip(raws, work_ids, strict=True) if w != wid]
+        apart = [o for o in others if abs(o - raw) > TIE]
+        out.append((max(apart, default=0.0), len(others)))
+    return out
 
 
 @dataclass(slots=True)
@@ -300,13 +319,8 @@ class MelodyFingerprinter:
                                     self_max, free_raw=free)
                 )
         out.sort(key=lambda c: -c.raw)
-        # each candidate's runner-up: the best score of another work (a work id listed
-        # twice, in two segments, is one work)
-        ranked: list[MelodyCandidate] = []
-        for c in out:
-            others = [o.raw for o in out if o.work_id != c.work_id]
-            ranked.append(replace(c, runner_up=max(others, default=0.0), others=len(others)))
-        return ranked
+        ups = runner_ups([c.raw for c in out], [c.work_id for c in out])
+        return [replace(c, runner_up=up, others=n) for c, (up, n) in zip(out, ups, strict=True)]
 
     def _row_idf(self, query: Fingerprint) -> F64:
         """Rarity (bits) of each query row: the background idf of an interval/rhythm key;
