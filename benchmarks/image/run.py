@@ -197,6 +197,74 @@ def collect() -> list[Source]:
     return out
 
 
+SPLITS = ("calibration", "report")
+
+
+def _alternate(key: str, keys: list[str]) -> str:
+    """Every other key of a sorted list goes to the calibration split."""
+    return SPLITS[sorted(set(keys)).index(key) % 2]
+
+
+def split_key(source: Source) -> str:
+    """The unit a split keeps together: a whole openclipart category or Wesnoth faction (so
+    that a look-alike family, which lives in one category or faction, is never on both
+    sides), a Wesnoth story painting with its variants (``_nohumans``, ``_sun``), one
+    photograph (the stereo pair together)."""
+    path = source.path
+    if source.origin == "openclipart":
+        parts = path.parts
+        return "oc:" + parts[parts.index("png") + 1]
+    if source.origin == "wesnoth-portrait":
+        return "wp:" + path.parent.name if path.parent.name != "portraits" else "wp:"
+    if source.origin == "wesnoth-story":
+        return "ws:" + path.stem.split("_")[0]
+    if source.origin == "skimage":
+        return "sk:" + path.stem.split("_")[0]
+    # other Wesnoth images (distractors and unregistered queries only): by folder
+    return "wo:" + path.parent.name
+
+
+def clipart_categories() -> list[str]:
+    return sorted(
+        p.name for p in (CACHE / "oc" / "usr/share/openclipart/png").iterdir() if p.is_dir()
+    )
+
+
+def calibration_factions() -> list[str]:
+    """The Wesnoth factions of the calibration split: those sorting in the first half."""
+    folder = CACHE / "wd" / WESNOTH / "portraits"
+    factions = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    return factions[: len(factions) // 2]
+
+
+def calibration_categories() -> list[str]:
+    """The openclipart categories of the calibration split: every other one, sorted."""
+    return clipart_categories()[::2]
+
+
+def split_of(sources: list[Source]) -> dict[Path, str]:
+    """Each image's split: ``calibration`` (where thresholds are chosen) or ``report`` (where
+    the figures are reported, never used to choose anything). Disjoint by construction:
+    alternate openclipart categories, the Wesnoth factions sorting in the first half (as
+    calibrate.py always used) against the second half, alternate story paintings and
+    photographs, alternate folders of the other Wesnoth images."""
+    keys: dict[str, list[str]] = {}
+    for s in sources:
+        k = split_key(s)
+        keys.setdefault(k.split(":")[0], []).append(k)
+    # categories and factions from the package's folders, so calibrate.py agrees
+    keys["oc"] = ["oc:" + c for c in clipart_categories()]
+    first_half = {"wp:" + f for f in calibration_factions()}
+    out: dict[Path, str] = {}
+    for s in sources:
+        k = split_key(s)
+        if k.startswith("wp:"):
+            out[s.path] = SPLITS[0] if k in first_half else SPLITS[1]
+        else:
+            out[s.path] = _alternate(k, keys[k.split(":")[0]])
+    return out
+
+
 # -- distortions ------------------------------------------------------------------------------
 def flatten(path: Path) -> Any:
     """The reference as a viewer shows it: RGB, transparency over white."""
@@ -456,7 +524,7 @@ def montage(pairs: list[dict[str, Any]], out: Path) -> None:
 
 
 # -- the run --------------------------------------------------------------------------------------
-def run(quick: bool, seed: int) -> dict[str, Any]:
+def run(quick: bool, seed: int, split: str = "report", sweep: bool = False) -> dict[str, Any]:
     import faiss
 
     from tdmguard import __version__
@@ -468,11 +536,11 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     ensure_peers()
     ensure_debs()
-    from benchmarks.image.calibrate import calibration_files
-
-    calibration = {p.resolve() for part in calibration_files() for p in part}
-    # thresholds were calibrated on other images (calibrate.py): keep those out entirely
-    sources = [s for s in collect() if s.path.resolve() not in calibration]
+    everything = collect()
+    # thresholds are chosen on the calibration split only (calibrate.py and --split
+    # calibration); the report split's figures are never used to choose anything
+    side = split_of(everything)
+    sources = [s for s in everything if side[s.path] == split]
     by_origin: dict[str, list[Source]] = {}
     for s in sources:
         by_origin.setdefault(s.origin, []).append(s)
@@ -688,10 +756,17 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
             pdq_fp.append(wrong)
             ph_found.append(pfound)
             ph_fp.append(pwrong)
-        speed = throughput(engine, index, registered, work, ph_codes)
-        speed |= throughput_4mp(
-            engine, index, [s.path for s in registered], [s.path for s in unregistered], work
-        )
+        decision_sweep: dict[str, Any] = {}
+        if sweep:
+            from benchmarks.image.sweep import sweep as run_sweep
+
+            decision_sweep = run_sweep(engine, index, queries)
+        speed: dict[str, Any] = {}
+        if split == "report":  # speed is measured on the report split only
+            speed = throughput(engine, index, registered, work, ph_codes)
+            speed |= throughput_4mp(
+                engine, index, [s.path for s in registered], [s.path for s in unregistered], work
+            )
         montage(fp_examples, CACHE / "false-positive-pairs.png")
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -745,6 +820,11 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
         "engine": engine.engine,
         "mode": "quick" if quick else "full",
         "seed": seed,
+        "split": split,
+        "split_rule": "calibration: openclipart categories "
+        f"{calibration_categories()}, Wesnoth factions {calibration_factions()}, every other "
+        "story painting (with its variants) and skimage photograph; report: the rest",
+        "decision_sweep": decision_sweep,
         "references": len(registered),
         "references_refused_low_quality_or_unreadable": refused,
         "low_detail_references": len(low),
@@ -881,8 +961,9 @@ def render(result: dict[str, Any]) -> str:
         f"{tput['phash_query_img_s'].get('png', 0)} | |",
         f"| query img/s per core, all (PDQ/pHash = {ratio:.2f}) | "
         f"{tput['pdq_query_img_s_all']} | {tput['phash_query_img_s_all']} | |",
-        f"| query img/s per core, JPEG q85 1024 px ({tput['jpeg_1024px_files']} files) | "
-        f"{tput['pdq_jpeg_1024px_img_s']} | {tput['phash_jpeg_1024px_img_s']} | >= 330 |",
+        f"| query img/s per core, JPEG q85 1024 px ({tput.get('jpeg_1024px_files', 0)} files) | "
+        f"{tput.get('pdq_jpeg_1024px_img_s', '-')} | {tput.get('phash_jpeg_1024px_img_s', '-')} "
+        "| >= 330 |",
         f"| query img/s per core, 4 Mpx JPEG photos ({tput.get('jpeg_4mp_files', 0)} files, "
         f"median {tput.get('jpeg_4mp_median_mb', 0)} MB; median of 5 passes): identify path / "
         "decode alone | "
@@ -1007,21 +1088,45 @@ Reading the numbers:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer images (about a minute)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--seed", type=int, default=None, help="7 (report), 1 (calibration)")
+    parser.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="report",
+        help="images to run on: thresholds are chosen on 'calibration' only (split_of)",
+    )
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="(calibration split only) sweep the decision thresholds, see sweep.py",
+    )
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
         "--render-only", action="store_true", help="rewrite RESULTS.md from --out, no run"
     )
     args = parser.parse_args()
+    if args.sweep and args.split != "calibration":
+        parser.error("--sweep chooses thresholds: only on --split calibration")
+    if args.seed is None:
+        args.seed = 1 if args.split == "calibration" else 7
+    if args.out is None:
+        name = "results.json"
+        if args.split == "calibration":
+            name = "results-calibration.json"
+        elif args.seed != 7:
+            name = f"results-seed{args.seed}.json"
+        args.out = HERE / name
     if args.render_only:
         result = json.loads(args.out.read_text(encoding="utf-8"))
         args.quick = result["mode"] == "quick"
     else:
-        result = run(args.quick, args.seed)
+        result = run(args.quick, args.seed, args.split, args.sweep)
     table = render(result)
     print(table)
     if not args.render_only:
         args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    if args.out.name != "results.json":
+        return  # RESULTS.md shows the reported run (report split, seed 7)
     command = "python -m benchmarks.image" + (" --quick" if args.quick else "")
     (HERE / "RESULTS.md").write_text(
         f"## Image matching\n\nReproduce: `{command}` (fetches its data into "
