@@ -158,19 +158,27 @@ def _spread(grey: U8, strongest: Sequence[Any]) -> tuple[list[Any], U8]:
     """Up to :data:`SPREAD_PER_CELL` keypoints per grid cell, strongest first, that are not
     already among ``strongest``; with their descriptors (n, 32)."""
     none: tuple[list[Any], U8] = ([], np.zeros((0, 32), np.uint8))
+    if SPREAD_PER_CELL <= 0:
+        return none
     orb = _orb(SPREAD_CANDIDATES)
+    cv2 = _cv2()
     candidates = orb.detect(grey, None)
     if not candidates:
         return none
-    xy = np.array([k.pt for k in candidates], dtype=np.float64)
+    xy = np.asarray(cv2.KeyPoint_convert(candidates), dtype=np.float64).reshape(-1, 2)
     response = np.array([k.response for k in candidates], dtype=np.float64)
+    height, width = grey.shape
     keep = np.ones(len(candidates), bool)
     if strongest:
-        taken = np.array([k.pt for k in strongest], dtype=np.float64)
-        # (n, m) distances: n <= SPREAD_CANDIDATES, m <= FEATURES
-        near = np.hypot(*(xy[:, None, :] - taken[None, :, :]).transpose(2, 0, 1))
-        keep = near.min(axis=1) > SPREAD_SAME_PX
-    height, width = grey.shape
+        # pixels within SPREAD_SAME_PX of a strongest keypoint (a dilated occupancy map)
+        taken = np.zeros((height, width), np.uint8)
+        pts = np.rint(np.asarray(cv2.KeyPoint_convert(list(strongest))).reshape(-1, 2))
+        px = np.clip(pts.astype(np.int64), 0, [width - 1, height - 1])
+        taken[px[:, 1], px[:, 0]] = 1
+        side = 2 * int(SPREAD_SAME_PX) + 1
+        taken = cv2.dilate(taken, np.ones((side, side), np.uint8))
+        at = np.clip(np.rint(xy).astype(np.int64), 0, [width - 1, height - 1])
+        keep = taken[at[:, 1], at[:, 0]] == 0
     cell = (
         np.minimum((xy[:, 1] * SPREAD_GRID / height).astype(np.int64), SPREAD_GRID - 1)
         * SPREAD_GRID
