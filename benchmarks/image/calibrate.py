@@ -2,9 +2,10 @@
 
     python -m benchmarks.image.calibrate
 
-Calibration set: Wesnoth unit portraits of the factions whose names sort in the first half,
-a disjoint slice of openclipart (every 7th file of those >= 200 px) and synthetic low-detail
-artworks (seed 1). The benchmark (run.py) reports on other images (seed 7, other slices).
+Calibration set: drawn from run.py's calibration split only (``split_of``): Wesnoth unit
+portraits of the factions whose names sort in the first half, every 4th file of the
+calibration openclipart categories (>= 200 px) and synthetic low-detail artworks (seed 1).
+The benchmark's report split (``--split report``) holds none of these images.
 Prints, per distortion, the distribution of local-feature inliers of the true work and of
 the best wrong work, the PDQ stability margin of real and synthetic images, and colour-layout
 distances of copies vs other low-detail images; the shipped thresholds were read off these.
@@ -21,7 +22,14 @@ from typing import Any
 import numpy as np
 
 from benchmarks.image import synth
-from benchmarks.image.run import CACHE, WESNOTH, ensure_debs, flatten
+from benchmarks.image.run import (
+    CACHE,
+    WESNOTH,
+    calibration_categories,
+    calibration_factions,
+    ensure_debs,
+    flatten,
+)
 
 
 def calibration_files() -> tuple[list[Path], list[Path]]:
@@ -30,11 +38,12 @@ def calibration_files() -> tuple[list[Path], list[Path]]:
     from PIL import Image
 
     portraits = sorted((CACHE / "wd" / WESNOTH / "portraits").rglob("*.png"))
-    factions = sorted({p.parent.name for p in portraits})
-    first = set(factions[: len(factions) // 2])
+    first = set(calibration_factions())
     refs = [p for p in portraits if p.parent.name in first][::2][:60]
-    clip = sorted((CACHE / "oc" / "usr/share/openclipart/png").rglob("*.png"))
-    clip = [p for p in clip if not p.is_symlink()][::7]
+    root = CACHE / "oc" / "usr/share/openclipart/png"
+    # the calibration split's categories only (run.py split_of): every 4th file of those
+    clip = [p for c in calibration_categories() for p in sorted((root / c).rglob("*.png"))]
+    clip = [p for p in clip if not p.is_symlink()][::4]
     sized: list[Path] = []
     for p in clip:
         try:

@@ -73,19 +73,19 @@ TARGETS = {
 #: figures before this version, shown beside: the previous quick run (2026-12-03 14:33, same
 #: seed and data, quiet machine) and the independent evaluation of issue #14
 PREVIOUS = {
+    # the previous version (image-pdq/1, 2026-12-03 17:38), seed 7 / seed 11, on the old
+    # image set (every image but calibrate.py's), thresholds partly read off seed 7's data
     "crop-random-10": "97.9% (eval: ~14%)",
-    "crop-offcentre-80": "88.5%",
+    "crop-offcentre-80": "88.5% / 95.8%",
     "rrc-area-70": "94.8%",
     "rrc-area-50": "83.3%",
     "portrait-crop": "93.8%",
-    "rendition": "98.4% (eval: ~94%)",
-    "low-detail": "95.8% (eval: ~7% refused)",
+    "rendition": "98.4% / 98.4% (eval: ~94%)",
+    "low-detail": "96.7% / 100% (eval: ~7% refused)",
     "low-detail-refused": "0 of 30; eval: ~7% refused",
-    "low-detail-gradient": "90.0%",
-    "low-detail-radial": "85.0%",
-    "speed-4mp": "77.9 img/s best of 3, quiet machine; eval: ~12 img/s",
-    "false-match": "44 of 2862 (1.54%)",
-    "unregistered-matched": "19 of 150",
+    "speed-4mp": "94.2 / 99.9 img/s, quiet machine; eval: ~12 img/s",
+    "false-match": "29 of 2862 (1.01%) / 23 (0.80%)",
+    "unregistered-matched": "17 of 150 / 13 of 150",
 }
 
 
@@ -194,6 +194,74 @@ def collect() -> list[Source]:
         if width * height > 16_000_000:
             continue
         out.append(Source(path, origin, width, height))
+    return out
+
+
+SPLITS = ("calibration", "report")
+
+
+def _alternate(key: str, keys: list[str]) -> str:
+    """Every other key of a sorted list goes to the calibration split."""
+    return SPLITS[sorted(set(keys)).index(key) % 2]
+
+
+def split_key(source: Source) -> str:
+    """The unit a split keeps together: a whole openclipart category or Wesnoth faction (so
+    that a look-alike family, which lives in one category or faction, is never on both
+    sides), a Wesnoth story painting with its variants (``_nohumans``, ``_sun``), one
+    photograph (the stereo pair together)."""
+    path = source.path
+    if source.origin == "openclipart":
+        parts = path.parts
+        return "oc:" + parts[parts.index("png") + 1]
+    if source.origin == "wesnoth-portrait":
+        return "wp:" + path.parent.name if path.parent.name != "portraits" else "wp:"
+    if source.origin == "wesnoth-story":
+        return "ws:" + path.stem.split("_")[0]
+    if source.origin == "skimage":
+        return "sk:" + path.stem.split("_")[0]
+    # other Wesnoth images (distractors and unregistered queries only): by folder
+    return "wo:" + path.parent.name
+
+
+def clipart_categories() -> list[str]:
+    return sorted(
+        p.name for p in (CACHE / "oc" / "usr/share/openclipart/png").iterdir() if p.is_dir()
+    )
+
+
+def calibration_factions() -> list[str]:
+    """The Wesnoth factions of the calibration split: those sorting in the first half."""
+    folder = CACHE / "wd" / WESNOTH / "portraits"
+    factions = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    return factions[: len(factions) // 2]
+
+
+def calibration_categories() -> list[str]:
+    """The openclipart categories of the calibration split: every other one, sorted."""
+    return clipart_categories()[::2]
+
+
+def split_of(sources: list[Source]) -> dict[Path, str]:
+    """Each image's split: ``calibration`` (where thresholds are chosen) or ``report`` (where
+    the figures are reported, never used to choose anything). Disjoint by construction:
+    alternate openclipart categories, the Wesnoth factions sorting in the first half (as
+    calibrate.py always used) against the second half, alternate story paintings and
+    photographs, alternate folders of the other Wesnoth images."""
+    keys: dict[str, list[str]] = {}
+    for s in sources:
+        k = split_key(s)
+        keys.setdefault(k.split(":")[0], []).append(k)
+    # categories and factions from the package's folders, so calibrate.py agrees
+    keys["oc"] = ["oc:" + c for c in clipart_categories()]
+    first_half = {"wp:" + f for f in calibration_factions()}
+    out: dict[Path, str] = {}
+    for s in sources:
+        k = split_key(s)
+        if k.startswith("wp:"):
+            out[s.path] = SPLITS[0] if k in first_half else SPLITS[1]
+        else:
+            out[s.path] = _alternate(k, keys[k.split(":")[0]])
     return out
 
 
@@ -322,6 +390,15 @@ def collection(path_or_id: str) -> str:
     if "/wd/" in path_or_id:
         return "wesnoth"
     return "skimage"
+
+
+def twin(a: str, b: str, whole_hash: dict[str, np.ndarray], limit: int) -> bool:
+    """Two registered references that are one artwork to PDQ: their whole images within the
+    engine's sure-match distance (``PDQ_SURE``) of each other. No copy detector can tell a
+    copy of one from a copy of the other (a drawing and its version with one fish moved);
+    the false-match count is reported with and without these."""
+    x, y = whole_hash.get(a), whole_hash.get(b)
+    return x is not None and y is not None and int(np.count_nonzero(x != y)) <= limit
 
 
 def popcount64(x: np.ndarray) -> np.ndarray:
@@ -456,7 +533,7 @@ def montage(pairs: list[dict[str, Any]], out: Path) -> None:
 
 
 # -- the run --------------------------------------------------------------------------------------
-def run(quick: bool, seed: int) -> dict[str, Any]:
+def run(quick: bool, seed: int, split: str = "report", sweep: bool = False) -> dict[str, Any]:
     import faiss
 
     from tdmguard import __version__
@@ -468,11 +545,11 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
     ensure_peers()
     ensure_debs()
-    from benchmarks.image.calibrate import calibration_files
-
-    calibration = {p.resolve() for part in calibration_files() for p in part}
-    # thresholds were calibrated on other images (calibrate.py): keep those out entirely
-    sources = [s for s in collect() if s.path.resolve() not in calibration]
+    everything = collect()
+    # thresholds are chosen on the calibration split only (calibrate.py and --split
+    # calibration); the report split's figures are never used to choose anything
+    side = split_of(everything)
+    sources = [s for s in everything if side[s.path] == split]
     by_origin: dict[str, list[Source]] = {}
     for s in sources:
         by_origin.setdefault(s.origin, []).append(s)
@@ -516,6 +593,7 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
         ref_phash: list[tuple[str, int]] = []
         t0 = time.process_time()
         registered: list[Source] = []
+        whole_hash: dict[str, np.ndarray] = {}  # whole-image PDQ bits of each reference
         refused: list[str] = []
         for s in refs:
             try:
@@ -527,6 +605,12 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
                 refused.append(str(s.path))
                 continue
             writer.add(str(s.path), fp.keys, fp.aux, dict(fp.meta))
+            plain = (fp.aux[:, 8] >= 0) & (fp.aux[:, 9] == 0) & (fp.aux[:, 10] == 0)
+            plain &= fp.aux[:, 11] == 0
+            if plain.any():
+                whole_hash[str(s.path)] = np.unpackbits(
+                    np.ascontiguousarray(fp.aux[plain][0, :8], dtype="<i4").view(np.uint8)
+                )
             registered.append(s)
             ph = phash_of(s.path)
             if ph is not None:
@@ -629,6 +713,9 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
         wrong_pairs = [0, 0]  # (query, other indexed image) pairs within the threshold
         cross = [0, 0]  # queries matching an image of another collection (PDQ, pHash)
         methods: dict[str, int] = {}  # which descriptor found the true work
+        twin_only = 0  # false-match queries whose only wrong works are registered twins
+        from tdmguard.fingerprint.image import engine as engine_mod
+
         wall0 = time.perf_counter()
         for i in order:
             name, _group, truth, path = queries[i]
@@ -643,6 +730,12 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
             pdq_time[ext] += time.process_time() - t0
             found = any(m.work_id == truth for m in matches)
             wrong = [m for m in matches if m.work_id != truth]
+            if (
+                wrong
+                and truth
+                and all(twin(truth, m.work_id, whole_hash, engine_mod.PDQ_SURE) for m in wrong)
+            ):
+                twin_only += 1
             if found:
                 distances.append(
                     int(next(m.detail.get("hamming", 0) for m in matches if m.work_id == truth))
@@ -688,10 +781,17 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
             pdq_fp.append(wrong)
             ph_found.append(pfound)
             ph_fp.append(pwrong)
-        speed = throughput(engine, index, registered, work, ph_codes)
-        speed |= throughput_4mp(
-            engine, index, [s.path for s in registered], [s.path for s in unregistered], work
-        )
+        decision_sweep: dict[str, Any] = {}
+        if sweep:
+            from benchmarks.image.sweep import sweep as run_sweep
+
+            decision_sweep = run_sweep(engine, index, queries)
+        speed: dict[str, Any] = {}
+        if split == "report":  # speed is measured on the report split only
+            speed = throughput(engine, index, registered, work, ph_codes)
+            speed |= throughput_4mp(
+                engine, index, [s.path for s in registered], [s.path for s in unregistered], work
+            )
         montage(fp_examples, CACHE / "false-positive-pairs.png")
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -745,6 +845,11 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
         "engine": engine.engine,
         "mode": "quick" if quick else "full",
         "seed": seed,
+        "split": split,
+        "split_rule": "calibration: openclipart categories "
+        f"{calibration_categories()}, Wesnoth factions {calibration_factions()}, every other "
+        "story painting (with its variants) and skimage photograph; report: the rest",
+        "decision_sweep": decision_sweep,
         "references": len(registered),
         "references_refused_low_quality_or_unreadable": refused,
         "low_detail_references": len(low),
@@ -787,6 +892,15 @@ def run(quick: bool, seed: int) -> dict[str, Any]:
             "pdq_painted_or_photo_queries": len(painted),
             "pdq_painted_or_photo_with_false_match": sum(painted),
             "pdq_queries_with_false_match": sum(pdq_fp),
+            "pdq_queries_whose_only_false_match_is_a_registered_twin": twin_only,
+            "registered_twin_pairs": sorted(
+                {
+                    tuple(sorted((a, b)))
+                    for a in whole_hash
+                    for b in whole_hash
+                    if a < b and twin(a, b, whole_hash, engine_mod.PDQ_SURE)
+                }
+            ),
             "pdq_unregistered_with_match": unreg_fp,
             "phash_per_query": sum(ph_fp) / n_q,
             "phash_queries_with_false_match": sum(ph_fp),
@@ -864,6 +978,9 @@ def render(result: dict[str, Any]) -> str:
         f"{result['queries']} ({fpr['pdq_per_query']:.4%}) | "
         f"{fpr['phash_queries_with_false_match']} ({fpr['phash_per_query']:.4%}) | < 1 % "
         f"(before: {PREVIOUS['false-match']}) |",
+        f"| ... of which the only wrong work is a registered twin (references within "
+        f"PDQ_SURE bits of each other: {len(fpr.get('registered_twin_pairs', []))} pairs) | "
+        f"{fpr.get('pdq_queries_whose_only_false_match_is_a_registered_twin', '-')} | | |",
         f"| (query, other image) pairs within threshold | {fpr['pdq_per_pair']:.5%} | "
         f"{fpr['phash_per_pair']:.5%} | |",
         f"| queries matching an image of another collection | "
@@ -881,8 +998,9 @@ def render(result: dict[str, Any]) -> str:
         f"{tput['phash_query_img_s'].get('png', 0)} | |",
         f"| query img/s per core, all (PDQ/pHash = {ratio:.2f}) | "
         f"{tput['pdq_query_img_s_all']} | {tput['phash_query_img_s_all']} | |",
-        f"| query img/s per core, JPEG q85 1024 px ({tput['jpeg_1024px_files']} files) | "
-        f"{tput['pdq_jpeg_1024px_img_s']} | {tput['phash_jpeg_1024px_img_s']} | >= 330 |",
+        f"| query img/s per core, JPEG q85 1024 px ({tput.get('jpeg_1024px_files', 0)} files) | "
+        f"{tput.get('pdq_jpeg_1024px_img_s', '-')} | {tput.get('phash_jpeg_1024px_img_s', '-')} "
+        "| >= 330 |",
         f"| query img/s per core, 4 Mpx JPEG photos ({tput.get('jpeg_4mp_files', 0)} files, "
         f"median {tput.get('jpeg_4mp_median_mb', 0)} MB; median of 5 passes): identify path / "
         "decode alone | "
@@ -914,119 +1032,217 @@ def render(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _brief(result: dict[str, Any]) -> str:
+    """The issue's targets of one run, in one line."""
+    recall = result["recall"]
+    groups: dict[str, list[float]] = {}
+    for r in recall.values():
+        cell = groups.setdefault(r["group"], [0.0, 0.0])
+        cell[0] += r["pdq"] * r["n"]
+        cell[1] += r["n"]
+    fpr = result["false_positive_rate"]
+
+    def group(name: str) -> str:
+        hit, n = groups.get(name, [0.0, 0.0])
+        return f"{hit / n:.1%} of {int(n)}" if n else "-"
+
+    twins = fpr.get("pdq_queries_whose_only_false_match_is_a_registered_twin")
+    return (
+        f"false-match queries {fpr['pdq_queries_with_false_match']} of {result['queries']} "
+        f"({fpr['pdq_per_query']:.2%}"
+        + (f"; {twins} of them only a registered twin" if twins is not None else "")
+        + f"); crop-offcentre-80 {group('crop-offcentre-80')}; "
+        f"low-detail {group('low-detail')}; renditions {group('rendition')}; crop-random-10 "
+        f"{group('crop-random-10')}; rrc-area-50 {group('rrc-area-50')}; portrait-crop "
+        f"{group('portrait-crop')}; unregistered images matched "
+        f"{fpr['pdq_unregistered_with_match']} of {result['unregistered_queries']}; "
+        f"matches to another collection {fpr['pdq_queries_matching_another_collection']}"
+    )
+
+
+def other_runs() -> str:
+    """The second draw of the report split and the calibration split, when run."""
+    lines = []
+    for path in sorted(HERE.glob("results-seed*.json")):
+        other = json.loads(path.read_text(encoding="utf-8"))
+        lines.append(
+            f"- report split, second draw (`--seed {other['seed']}`, {other['date']}): "
+            + _brief(other)
+        )
+    cal_path = HERE / "results-calibration.json"
+    if cal_path.exists():
+        cal = json.loads(cal_path.read_text(encoding="utf-8"))
+        lines.append(
+            f"- calibration split (`--split calibration --sweep`, seed {cal['seed']}, "
+            f"{cal['date']}; where the thresholds were chosen, so NOT a result; at the "
+            "thresholds shipped before): " + _brief(cal)
+        )
+        chosen = cal.get("decision_sweep", {}).get("chosen")
+        together = cal.get("decision_sweep", {}).get("chosen_together", {})
+        if chosen:
+            lines.append(
+                f"  thresholds chosen there by the sweep's rule: {chosen}; together there: "
+                f"recall {together.get('recall')}, false-match queries "
+                f"{together.get('false_match_queries')} (shipped before: recall "
+                f"{cal['decision_sweep']['shipped']['recall']}, "
+                f"{cal['decision_sweep']['shipped']['false_match_queries']})"
+            )
+    if not lines:
+        return ""
+    return "\n\nOther runs of this version:\n\n" + "\n".join(lines) + "\n"
+
+
 NOTES = """
-Issue #14, where this run stands (quick mode: 96 references; run by the artwork helper on the
-shared 2-core machine at a load average of 9-10 from other jobs, so the img/s rows are low and
-noisy; identify and decode were measured in the same run, median of 5 passes each):
+Issue #14, where this version stands. Everything above is the REPORT split (seed 7), which
+chose nothing: the benchmark's images are now split in two disjoint halves (`split_of`:
+alternate openclipart categories, so a look-alike family lives on one side only; the Wesnoth
+factions sorting in the first half against the second; alternate story paintings, each with
+its variants, and skimage photographs, the stereo pair together). Thresholds were chosen on
+the calibration split only (`--split calibration --sweep`, results-calibration.json), by a
+rule fixed before the sweep ran (sweep.py: per threshold, the value with the fewest
+false-match queries at <= 0.2 points less recall). Quick mode, 78 references a split, run by
+the artwork helper on the shared 2-core machine at a load average of 7-8 from other jobs, so
+the img/s rows are low and noisy (identify and decode alone measured in the same run, median
+of 5 passes). The previous figures ("before") were measured on another image set (all but
+calibrate.py's files), with thresholds partly read off seed 7's own data.
 
-- met: renditions 98.4 % (>= 97 %; rendition-4:5 alone 96.9 %), crop-random-10 97.9 %,
-  no low-detail original refused, blank images refused with the reason, 0 cross-collection
-  false matches, 30 of 30 4 Mpx copies found and 0 of 9 unregistered 4 Mpx photos matched.
-- better, still short: look-alike false matches 29 of 2,862 queries, 1.01 % (was 44, 1.54 %;
-  target < 1 %: one query over); low-detail copies 96.7 % (was 95.8 %; target 97 %, one copy
-  short: two brightened pastel gradients and a brightened glow whose near-white channels clip);
-  4 Mpx JPEG copies 83.7 img/s per core through the identify path, decoding alone 113.9 in the
-  same run (was 77.9 / 97.5 best-of-3 on a quiet machine): identify is now decoding plus about
-  2 ms, so the >= 100 target is reached only where decoding alone runs at >= 125 img/s.
-- missed, unchanged: crop-offcentre-80 88.5 % (target 90 %); registering 80 % corner crops too
-  was tried (harness on this data): no copy more found, so not shipped.
+- met: crops keeping 80 % of each side off-centre 96.2 % (>= 90 %; before 88.5 % / 95.8 %),
+  crop-random-10 97.4 %, renditions 98.4 % (>= 97 %; rendition-16:9 alone 94.9 %), 30 of 30
+  4 Mpx copies found, no low-detail original refused, blank images refused with the reason,
+  0 matches to another collection.
+- missed: look-alike false matches 38 of 2,376 queries, 1.60 % (target < 1 %; the calibration
+  split had 70 = 2.9 % at the previous thresholds, 43 = 1.8 % at the chosen ones, most of them
+  one pair of near-identical drawings); low-detail copies 92.5 % (target 97 %; gradients 80 %,
+  radial glows 75 %; the calibration split had 98.3 % at both the previous and the chosen
+  thresholds, so this is either the draw of synthetic gradients or the colour tie of 3, which
+  cost nothing on the calibration split: not isolated); 4 Mpx JPEG through identify 96.7 img/s
+  per core at load 7 (target 100; decoding alone 113.3 in the same run: identify is decoding
+  plus about 1.5 ms, so a quiet machine decides it).
+- worse: query speed on files that reach the local stage (every ORB detection now also
+  spreads keypoints: 13 ms instead of 4.5 ms a 512 px image): 1024 px JPEG copies 288 img/s
+  (was 337; target 330), 4 Mpx photos registered nowhere 25.9 (was 28.2), registration 16.9
+  img/s (was 30.2); index ~45 KB an artwork (was ~37).
 
-What changed in this version (no re-registration needed: registration rows are unchanged;
-meta gains the colour layout, which works registered before simply lack):
+The second draw of the report split (seed 11, listed below the table) agrees: false-match
+queries 1.52 % (missed), off-centre 80 % crops 92.3 %, low-detail 97.5 % (met on this draw),
+renditions 97.1 %; its misses include a Yemen flag whose JPEG copies hash 0 bits from
+Gabon's flag and more than 31 from Yemen's own registration (a three-stripe flag, no ORB
+keypoints; the old PDQ tie of 8 gives the same answer; not investigated further). With 78
+references a draw moves these figures by several points, so neither draw settles a target
+that is within a few points.
 
-- stricter where evidence is thin. Colours: registration keeps each work's colour layout in
-  its meta; of several matched works, those whose colours are more than 5 chroma levels
-  further from the query's than the closest are dropped (PDQ and ORB see luminance only: the
-  Dutch navy and Hungarian tricolours, a painting and its sunset version), and a local match
-  under 20 inliers needs colours within 25 (two flags sharing a few shapes). A local match of
-  a work that PDQ sees more than 8 bits behind another work's PDQ match is dropped (the whole
-  frame is the other work). A local match under 20 inliers beside another work's with 3x its
-  inliers is dropped (the other photo of a stereo pair). Colour tie-break and thin gate only
-  ever compare several candidates or thin evidence, so a grey or recoloured copy is still
-  found. In a harness on this data: 44 -> 31 -> 29 false-match queries, no recall lost.
-- the colour layout is consulted for queries with a PDQ margin up to 18, 1.5x the
-  registration's cut of 12 (a copy's margin moves with brightness: a glow registered at 10.9
-  was queried at 13.3). Raising the registration cut to 16 as well found 2 more low-detail
-  copies but let a near-white clip-art attract 15 false matches: not shipped.
-- identify hashes the trimmed region only when the whole image is not a sure PDQ match, and
-  skips a statistic only registration uses: the identify path beyond decoding is about 1.5 ms
-  for these 4 Mpx copies (one of the 30, a brick texture at 20 bits, goes on to ORB).
+What changed in this version (no re-registration needed: the engine id, row layout and the
+200 strongest keypoints are unchanged; works registered before lack the spread keypoints
+until registered again):
 
-Remaining false matches (29; results.json lists them): the Wesnoth story painting and its
-version without figures (10 crops that show the same pixels of both: the query region is a
-copy of each registered work, so the ground truth arguably should accept either; not
-relabelled), and unregistered members of clip-art families: stars (5), playing cards (3),
-jigsaw pieces, icons of one theme (2), a callout and its mirror image, arrow11_1 vs
-arrow11_2 (mirror images of each other, a copy by the engine's own definition), Australia with
-and without state boundaries, a grey and a blue folder (a recolour), l10n variants of one logo
-and one help screenshot; plus the Dutch navy flag with a black border (the border greys its
-colours, so the colour tie does not separate it from Hungary) and an off-centre crop of an icon
-whose trimmed region hashes like an arrow. Tried before and not shipped: a coverage gate on
-local matches (true crops go down to 5 %, look-alikes up to 33 %) and masking clipped cells in
-the colour layout (more near-collisions between different pastel artworks).
+- spread keypoints (the root cause of missed off-centre crops): ORB keeps the strongest
+  keypoints, and a painting's strongest crowd into its busiest part (172 of 200 in one fifth
+  of a landscape's area); a crop that cut that part away kept 16 of them (a calibration
+  landscape) and was missed. Registration and queries now add up to 8 keypoints in each cell
+  of a 4 x 4 grid, strongest first, from 1,500 candidates. In a harness on the calibration
+  split, 80 % off-centre crops went from 230 to 233 of 234 found.
+- decision thresholds re-derived on the calibration split: PDQ tie 8 -> 4 bits, colour tie
+  5 -> 3 chroma levels, local inliers 10 -> 14, ratio test 0.8 -> 0.7 (the others, thin-match
+  colour limit 25, thin evidence under 20 inliers, 3x dominance, the 1.5x query margin of the
+  colour layout, stayed: no other value had fewer false matches there). Together on the
+  calibration split: 70 -> 43 false-match queries, recall 99.28 -> 99.15 %.
+- 4 Mpx decoding: a query file is read once; a complete grey JPEG at 1/2..1/8 scale is
+  decoded by OpenCV's libjpeg-turbo from memory (bit-identical to Pillow's draft decode, a
+  test checks it at each scale; 7 % less CPU at a load of 2, 15 % at a load of 8,
+  interleaved runs of 20 photos: Pillow feeds libjpeg 64 KiB chunks through a suspending
+  source). Pillow's `draft("L")` at 1/8 scale was already used; the
+  colour thumbnail is decoded only when the decision needs it.
+- false matches are also counted without those whose only wrong work is a registered twin
+  (two references within PDQ_SURE bits of each other: a drawing and its copy with one fish
+  moved, on the calibration split); the report split has no such pair.
+
+Remaining false matches on the report split (38; results.json lists them): the Wesnoth
+battlefield painting and its version without figures (12 crops that show the same pixels of
+both), clock05 vs clock02 (5), low-detail clip-art outlines and buttons matched by colour
+layout (6: Tasmania vs Victoria outlines, two buttons), and unregistered members of families:
+hazard signs, folders, file-type icons, l10n variants of one logo, a moon-phase series, arrows.
+Not done: calibrate.py (the low-level thresholds: PDQ stability margin 3.0, layout distance
+10) was moved onto the calibration split but not rerun in this session.
 
 Reading the numbers:
 
 - "tdmguard" is the whole engine: PDQ (contrast-stretched, stability-gated), ORB local
   features with geometric verification, and the colour layout for low-detail images; the row
   "which descriptor found the true work" splits the true matches by method (PDQ first).
-- Thresholds (PDQ stability margin 3.0, >= 10 local inliers, ratio 0.8, layout distance
-  <= 10) were read off `python -m benchmarks.image.calibrate`, on a calibration set (seed 1:
-  Wesnoth portraits of the first half of the factions, every 7th openclipart file, synthetic
-  low-detail images) that this benchmark leaves out entirely; PDQ_SURE (16) and PDQ_TIE (8)
-  follow from PDQ's distance of copies (median 4, 95 % <= 12 bits on the calibration set);
-  everything here is at the shipped thresholds. The thresholds of this version's decision
-  rules (colour tie 5 and thin-match colour limit 25 chroma levels, thin local evidence under
-  20 inliers, 3x dominance, the 1.5x query margin for the colour layout) were NOT calibrated
-  on the calibration set: they were read off this benchmark's own data (the true matches'
-  colour distances: 95 % under 8.2, 99 % under 19; thin true local matches under 19), so
-  these false-match and low-detail figures are optimistic for data nobody here has.
-- Low-detail originals are made from images registered nowhere else: pastel linear and radial
-  gradients, plain covers (pastel or dark) with a small openclipart logo, and Wesnoth portraits
-  turned into night (x0.18, gamma 2.2), fog (20 % image + 80 % haze) and low-contrast (10 %)
-  versions; each is queried resized + JPEG, brightened and darkened 15 %, and stretched.
+- Low-detail originals are made from images of the same split registered nowhere else:
+  pastel linear and radial gradients, plain covers (pastel or dark) with a small openclipart
+  logo, and Wesnoth portraits turned into night (x0.18, gamma 2.2), fog (20 % image + 80 %
+  haze) and low-contrast (10 %) versions; each is queried resized + JPEG, brightened and
+  darkened 15 %, and stretched.
 - Crops at random positions: crop-random-10 keeps 90 % of each side with the cut split
   unevenly, crop-offcentre-80 keeps 80 %, rrc-area-N is torchvision-style random-resized-crop
   keeping N % of the area (aspect 3/4..4/3), portrait-crop is a full-height 4:5 crop of a
   landscape image (about 45-60 % of the area). Renditions are centre crops to 1:1, 16:9 and
   4:5 and a 0.75 horizontal stretch.
 - False matches: a query whose matches include any other work. Look-alike families are in
-  the data on purpose (openclipart's stars, cards, flags, jigsaw pieces; Wesnoth's repainted
-  portraits and reused story paintings; the skimage stereo pair), and 150 unregistered images
-  of the same collections are queried. A montage of the pairs is written to the cache.
+  the data on purpose (openclipart's stars, cards, flags, jigsaw pieces, icon themes;
+  Wesnoth's repainted portraits and reused story paintings; the skimage stereo pair), and 150
+  unregistered images of the same split are queried. A montage of the pairs is written to
+  the cache.
 - Throughput is per CPU-second of one process (faiss and OpenCV on one thread), decoding
   included, through `match_file` (what `identify` runs). The 4 Mpx rows use real images
   (Wesnoth paintings, skimage photos) scaled to 2448 x 1632 with a little grain, JPEG q90
-  (median 0.66 MB; decoding time grows with file size): copies of registered images, and
-  unregistered Wesnoth portraits (only 9 of the 150 unregistered images are Wesnoth
-  paintings). PNG has no DCT-domain downscaling, so decoding dominates PNG queries.
-- Run time: about 10 minutes for `--quick` on the shared machine at a load of 9 (data cached).
+  (median 0.59 MB): copies of registered images, and unregistered Wesnoth portraits.
+- Run time: about 13 minutes for `--quick` on the shared machine at a load of 7 (data
+  cached); `--split calibration --sweep` about 30 minutes (16 sweep passes).
 """
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer images (about a minute)")
-    parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--out", type=Path, default=HERE / "results.json")
+    parser.add_argument("--seed", type=int, default=None, help="7 (report), 1 (calibration)")
+    parser.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="report",
+        help="images to run on: thresholds are chosen on 'calibration' only (split_of)",
+    )
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="(calibration split only) sweep the decision thresholds, see sweep.py",
+    )
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
         "--render-only", action="store_true", help="rewrite RESULTS.md from --out, no run"
     )
     args = parser.parse_args()
+    if args.sweep and args.split != "calibration":
+        parser.error("--sweep chooses thresholds: only on --split calibration")
+    if args.seed is None:
+        args.seed = 1 if args.split == "calibration" else 7
+    if args.out is None:
+        name = "results.json"
+        if args.split == "calibration":
+            name = "results-calibration.json"
+        elif args.seed != 7:
+            name = f"results-seed{args.seed}.json"
+        args.out = HERE / name
     if args.render_only:
         result = json.loads(args.out.read_text(encoding="utf-8"))
         args.quick = result["mode"] == "quick"
     else:
-        result = run(args.quick, args.seed)
+        result = run(args.quick, args.seed, args.split, args.sweep)
     table = render(result)
     print(table)
     if not args.render_only:
         args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    if args.out.name != "results.json":
+        return  # RESULTS.md shows the reported run (report split, seed 7)
+    table += other_runs()
     command = "python -m benchmarks.image" + (" --quick" if args.quick else "")
     (HERE / "RESULTS.md").write_text(
         f"## Image matching\n\nReproduce: `{command}` (fetches its data into "
         f"`${{TDMGUARD_CACHE:-~/.cache/tdmguard}}/image`, installs imagehash and "
-        f"scikit-image).\n\n{table}\n{NOTES}",
+        f"scikit-image); the report split (about 13 minutes here). Second draw: `{command} "
+        f"--seed 11`. Where the thresholds are chosen: `{command} --split calibration "
+        f"--sweep` (about 30 minutes).\n\n{table}\n{NOTES}",
         encoding="utf-8",
     )
 

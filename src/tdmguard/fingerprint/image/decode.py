@@ -13,6 +13,7 @@ CMYK, 16-bit and float images are handled.
 
 from __future__ import annotations
 
+import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ __all__ = [
     "load_grey",
     "load_working",
     "pil",
+    "read_bytes",
 ]
 
 #: longest side of the working image that regions and features are taken from, px
@@ -87,28 +89,40 @@ def load_grey(path: Path) -> U8:
     return load_working(path).grey
 
 
-def load_working(path: Path, *, colour: bool = True, min_side: int = WORK_SIDE) -> Working:
+def read_bytes(path: Path) -> bytes:
+    """The whole file (a query is read once, then decoded from memory as often as needed).
+    Raises :class:`MediaError`."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MediaError(f"cannot read file ({exc.strerror or exc})", where=str(path)) from exc
+    if not data:
+        raise MediaError("empty file", where=str(path))
+    return data
+
+
+def load_working(
+    path: Path, *, colour: bool = True, min_side: int = WORK_SIDE, data: bytes | None = None
+) -> Working:
     """Decode ``path`` into a :class:`Working` image. Raises :class:`MediaError`.
 
     ``colour=False``: grey only (``colour`` is then an empty array); a JPEG is then decoded
     from its luma channel alone, which skips the chroma work (the fast path of queries).
     ``min_side``: a JPEG is decoded at the smallest DCT scale whose longest side is still
     at least this (:data:`QUERY_SIDE` for queries), then resampled to at most
-    :data:`WORK_SIDE`."""
+    :data:`WORK_SIDE`. ``data``: the file's bytes when already read (:func:`read_bytes`)."""
     image_mod = pil()
     where = str(path)
-    try:
-        size_bytes = path.stat().st_size
-    except OSError as exc:
-        raise MediaError(f"cannot read file ({exc.strerror or exc})", where=where) from exc
-    if size_bytes == 0:
+    if data is None:
+        data = read_bytes(path)
+    if not data:
         raise MediaError("empty file", where=where)
     try:
         with warnings.catch_warnings():
             # Pillow warns above its own pixel budget and errors at twice it; both are refused
             warnings.simplefilter("error", image_mod.DecompressionBombWarning)
-            with image_mod.open(path, formats=FORMATS) as im:
-                return _decode(image_mod, im, where, colour, min(min_side, WORK_SIDE))
+            with image_mod.open(io.BytesIO(data), formats=FORMATS) as im:
+                return _decode(image_mod, im, where, colour, min(min_side, WORK_SIDE), data)
     except MediaError:
         raise
     except image_mod.UnidentifiedImageError as exc:
@@ -122,11 +136,14 @@ def load_working(path: Path, *, colour: bool = True, min_side: int = WORK_SIDE) 
         raise MediaError("image too large to decode", where=where) from exc
 
 
-def _decode(image_mod: Any, im: Any, where: str, colour: bool, min_side: int) -> Working:
+def _decode(
+    image_mod: Any, im: Any, where: str, colour: bool, min_side: int, data: bytes
+) -> Working:
     width, height = im.size
     if width <= 0 or height <= 0:
         raise MediaError(f"image has no pixels ({width} x {height})", where=where)
     source_side = max(width, height)
+    jpeg_grey = False
     if im.format in ("JPEG", "MPO"):
         # DCT-domain downscaling (1/2 .. 1/8) while decoding. Pillow keeps both sides >= the
         # requested ones, so ask for the smallest wanted size of each side, not a square.
@@ -137,6 +154,7 @@ def _decode(image_mod: Any, im: Any, where: str, colour: bool, min_side: int) ->
                 im.draft("CMYK", want)
             else:
                 im.draft("RGB" if colour and im.mode != "L" else "L", want)
+        jpeg_grey = im.mode == "L" and not colour
     width, height = im.size
     if width * height > MAX_PIXELS:
         raise MediaError(
@@ -148,8 +166,12 @@ def _decode(image_mod: Any, im: Any, where: str, colour: bool, min_side: int) ->
         orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1))
     except Exception:
         orientation = 1
-    im.load()
-    shown = _to_rgb(image_mod, im, colour)
+    fast = _jpeg_grey(data, source_side, width, height) if jpeg_grey else None
+    if fast is not None:
+        shown = _fit(image_mod, image_mod.fromarray(fast))
+    else:
+        im.load()
+        shown = _to_rgb(image_mod, im, colour)
     fix = _ORIENTATION_FIX.get(orientation)
     if fix is not None:
         shown = shown.transpose(getattr(image_mod.Transpose, fix))
@@ -161,6 +183,48 @@ def _decode(image_mod: Any, im: Any, where: str, colour: bool, min_side: int) ->
             rgb.resize((COLOUR_SIDE, COLOUR_SIDE), image_mod.Resampling.BOX), dtype=np.uint8
         )
     return Working(np.ascontiguousarray(grey), np.ascontiguousarray(thumb), source_side)
+
+
+#: OpenCV's reduced-size grey JPEG decoders by DCT scale (cv2.IMREAD_* values); EXIF
+#: orientation is left to :func:`_decode` (IMREAD_IGNORE_ORIENTATION, 128)
+_CV_GREY = {2: 16, 4: 32, 8: 64}
+_CV_IGNORE_ORIENTATION = 128
+
+
+def _jpeg_grey(data: bytes, source_side: int, width: int, height: int) -> U8 | None:
+    """The luma of a JPEG at the DCT scale Pillow's ``draft`` chose (``width`` x ``height``),
+    decoded by OpenCV's libjpeg-turbo from memory, or ``None`` (then Pillow decodes).
+
+    Same library, same DCT scaling and output (bit-identical in tests), 7-15 % less CPU on
+    4 Mpx photos (7 % on a quiet machine, 15 % under load, interleaved runs): it decodes the
+    whole buffer in one pass, where Pillow feeds libjpeg 64 KiB chunks through a suspending
+    source. Only complete files (ending in the EOI marker) take this path: libjpeg pads
+    truncated data with grey and OpenCV returns it, where Pillow
+    refuses it."""
+    if not data.rstrip(b"\0").endswith(b"\xff\xd9"):
+        return None
+    # at full scale Pillow's draft mode uses the fast integer IDCT and OpenCV the accurate
+    # one; the scaled IDCTs (1/2 .. 1/8) are the same code in both
+    scale = max(1, round(source_side / max(width, height)))
+    if scale not in _CV_GREY:
+        return None
+    try:
+        import cv2
+    except ModuleNotFoundError:
+        return None
+    try:
+        grey = cv2.imdecode(np.frombuffer(data, np.uint8), _CV_GREY[scale] | _CV_IGNORE_ORIENTATION)
+    except cv2.error:
+        return None
+    if grey is None or grey.ndim != 2 or grey.shape != (height, width):
+        return None
+    return np.asarray(grey, dtype=np.uint8)
+
+
+def _fit(image_mod: Any, im: Any) -> Any:
+    """``im`` resampled to a longest side of at most :data:`WORK_SIDE` (as :func:`_to_rgb`)."""
+    im.thumbnail((WORK_SIDE, WORK_SIDE), image_mod.Resampling.BILINEAR, reducing_gap=2.0)
+    return im
 
 
 def _to_rgb(image_mod: Any, im: Any, colour: bool) -> Any:

@@ -1,0 +1,85 @@
+"""local.py: keypoints spread over the image, so that a crop which cuts away the busiest part
+of an artwork still shares enough registered keypoints with it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("cv2")
+pytest.importorskip("pdqhash")
+pytest.importorskip("faiss")
+from PIL import Image, ImageDraw
+
+from tdmguard.fingerprint.image import ImageFingerprinter, local
+from tdmguard.index import BinaryHashIndex, BinarySegmentWriter
+
+
+def _busy_corner(seed: int) -> Image.Image:
+    """A 640 x 480 artwork: faint shapes everywhere, and one corner (the bottom-left quarter)
+    full of strong, small detail, where the strongest ORB corners crowd."""
+    rng = np.random.default_rng(seed)
+    im = Image.new("RGB", (640, 480), (128, 128, 128))
+    draw = ImageDraw.Draw(im)
+    for _ in range(70):
+        x, y = rng.integers(0, 620), rng.integers(0, 460)
+        w, h = rng.integers(12, 60), rng.integers(12, 60)
+        tone = int(rng.integers(70, 190))
+        draw.rectangle((x, y, x + w, y + h), fill=(tone, tone, tone))
+    for _ in range(400):
+        x, y = rng.integers(0, 170), rng.integers(350, 475)
+        tone = int(rng.choice([0, 255]))
+        draw.rectangle((x, y, x + rng.integers(2, 7), y + rng.integers(2, 7)), fill=(tone,) * 3)
+    return im
+
+
+def test_spread_keypoints_cover_every_cell_and_keep_the_strongest() -> None:
+    grey = np.asarray(_busy_corner(1).convert("L"))
+    feats = local.detect(local.stretch(grey))
+    strongest = local._orb().detect(local.stretch(grey), None)
+    assert len(feats) > local.FEATURES  # the strongest ones first, then the spread ones
+    first = {(round(k.pt[0], 2), round(k.pt[1], 2)) for k in strongest}
+    assert first == {(round(x, 2), round(y, 2)) for x, y in feats.xy[: len(strongest)]}
+    # the strongest keypoints crowd into the busy corner; the spread ones do not
+    h, w = grey.shape
+    corner = (feats.xy[:, 0] < w / 3) & (feats.xy[:, 1] > h * 2 / 3)
+    assert corner[: len(strongest)].mean() > 0.6
+    assert corner[len(strongest) :].mean() < corner[: len(strongest)].mean() / 2
+    cells = (feats.xy[len(strongest) :, 1] * 4 // h) * 4 + feats.xy[len(strongest) :, 0] * 4 // w
+    assert len(np.unique(cells)) >= 12
+
+
+def test_a_crop_without_the_busy_corner_is_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = ImageFingerprinter()
+    works = {f"art-{n}": _busy_corner(n) for n in range(1, 4)}
+
+    def index_of(folder: Path) -> BinaryHashIndex:
+        BinaryHashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+        writer = BinarySegmentWriter(engine.aux_width)
+        for work_id, im in works.items():
+            im.save(tmp_path / f"{work_id}.png")
+            fp = engine.extract(tmp_path / f"{work_id}.png")
+            writer.add(work_id, fp.keys, fp.aux, dict(fp.meta))
+        BinaryHashIndex.append_segment(folder, writer)
+        return BinaryHashIndex.open(folder)
+
+    def found(index: BinaryHashIndex) -> int:
+        hits = 0
+        for work_id, im in works.items():
+            # the top-right 80 % of each side: the busy bottom-left corner is cut away
+            crop = im.crop((128, 0, 640, 384))
+            crop.save(tmp_path / "q.jpg", "JPEG", quality=85)
+            matches = engine.match_file(tmp_path / "q.jpg", index)
+            assert all(m.work_id == work_id for m in matches)  # never another work
+            hits += bool(matches)
+        return hits
+
+    assert found(index_of(tmp_path / "spread")) == len(works)
+    # the same without the spread keypoints (registration and query): not found, which is
+    # what this test guards
+    monkeypatch.setattr(local, "SPREAD_PER_CELL", 0)
+    assert found(index_of(tmp_path / "strongest-only")) < len(works)
