@@ -80,16 +80,16 @@ def hit_filter(p: AlignParams) -> tuple[float, tuple[float, float]]:
 
 
 def align_hits(
-    qt: F64, source: I64, work: I64, rt: F64, dp: F64, lr: F64, p: AlignParams
+    qt: F64, source: I64, work: I64, rt: F64, dp: F64, ratio: F64, p: AlignParams
 ) -> list[Alignment]:
     """Alignments of works with at least ``p.min_score`` agreeing query triplets, best first.
 
     All arrays have shape (m,), one entry per hit that passed :func:`hit_filter`
     (``coarse_vote.select_hits``): ``qt`` the query triplet's anchor frame, ``source`` its row
     in the query, ``work`` the reference work number, ``rt`` the reference anchor frame,
-    ``dp`` the pitch offset (query minus reference, semitones), ``lr`` the log of the hash's
-    own time-factor estimate (reference span / query span: noisy, used to drop hits that
-    cannot be on the line).
+    ``dp`` the pitch offset (query minus reference, semitones), ``ratio`` the hash's own
+    time-factor estimate (reference span / query span: noisy, used to drop hits that cannot be
+    on the line; its logarithm is taken only for the hits of the ranked works).
     """
     # compiled kernels: imported here so that importing the engine needs no numba
     from tdmguard.fingerprint.audio.coarse_vote import best_cells_per_work
@@ -123,7 +123,16 @@ def align_hits(
     for j, (w, (_, factor, obin_centre)) in enumerate(ranked):
         i = mine[mine_rank == j]
         found = _fine(
-            w, factor, obin_centre * p.coarse_bin, qc[i], qt[i], dp[i], lr[i], source[i], rt[i], p
+            w,
+            factor,
+            obin_centre * p.coarse_bin,
+            qc[i],
+            qt[i],
+            dp[i],
+            np.log(ratio[i]),
+            source[i],
+            rt[i],
+            p,
         )
         if found is not None and found.score >= p.min_score:
             out.append(found)

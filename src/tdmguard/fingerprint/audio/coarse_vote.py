@@ -19,7 +19,14 @@ import numpy.typing as npt
 
 from tdmguard.errors import MissingExtraError
 
-__all__ = ["TABLE_BITS", "best_cells_per_work", "select_hits", "select_ranges", "top_cells"]
+__all__ = [
+    "TABLE_BITS",
+    "best_cells_per_work",
+    "ratio_bounds",
+    "select_hits",
+    "select_ranges",
+    "top_cells",
+]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -46,8 +53,8 @@ def _select(
     code_bits: int,
     span_units: float,
     max_pitch: float,
-    lr_lo: float,
-    lr_hi: float,
+    ratio_lo: float,
+    ratio_hi: float,
 ) -> tuple[F64, I64, I64, F64, F64, F64]:
     m = row.shape[0]
     o_qt = np.empty(m, np.float64)
@@ -67,15 +74,15 @@ def _select(
             continue
         span_q = int(c1 >> code_bits)
         r_span = (span_q if span_q > 1 else 1) / span_units
-        lr = math.log(r_span / q_span[s])
-        if lr < lr_lo or lr > lr_hi:
+        ratio = r_span / q_span[s]
+        if ratio < ratio_lo or ratio > ratio_hi:
             continue
         o_qt[k] = q_t[s]
         o_src[k] = s
         o_work[k] = work[j]
         o_rt[k] = np.float64(c0 >> pitch_bits)
         o_dp[k] = dp
-        o_lr[k] = lr
+        o_lr[k] = ratio
         k += 1
     return o_qt[:k], o_src[:k], o_work[:k], o_rt[:k], o_dp[:k], o_lr[:k]
 
@@ -97,8 +104,8 @@ def _select_ranges(
     code_bits: int,
     span_units: float,
     max_pitch: float,
-    lr_lo: float,
-    lr_hi: float,
+    ratio_lo: float,
+    ratio_hi: float,
 ) -> tuple[F64, I64, I64, F64, F64, F64]:
     """:func:`_select` reading the hits where the index stores them (no gathered copies):
     key ``i`` (query row ``source[i]``) has its hits at rows ``lo[i] .. lo[i]+count[i]-1``."""
@@ -130,15 +137,15 @@ def _select_ranges(
                 continue
             span_q = int(np.int64(aux[j, 1]) >> code_bits)
             r_span = (span_q if span_q > 1 else 1) / span_units
-            lr = math.log(r_span / q_span[s])
-            if lr < lr_lo or lr > lr_hi:
+            ratio = r_span / q_span[s]
+            if ratio < ratio_lo or ratio > ratio_hi:
                 continue
             o_qt[k] = q_t[s]
             o_src[k] = s
             o_work[k] = w
             o_rt[k] = np.float64(c0 >> pitch_bits)
             o_dp[k] = dp
-            o_lr[k] = lr
+            o_lr[k] = ratio
             k += 1
     return o_qt[:k], o_src[:k], o_work[:k], o_rt[:k], o_dp[:k], o_lr[:k]
 
@@ -253,6 +260,7 @@ def _per_work(
     s_min = factors.min()
     s_max = factors.max()
     table = np.zeros(1 << 16, np.int32)
+    win = np.zeros(1 << 10, np.int32)
     o_w = np.empty(n_works, np.int64)
     o_c = np.empty(n_works, np.int64)
     o_f = np.empty(n_works, np.int64)
@@ -273,6 +281,26 @@ def _per_work(
             r_hi = max(r_hi, r_b[j])
             q_lo = min(q_lo, q_b[j])
             q_hi = max(q_hi, q_b[j])
+        # a cell's voters satisfy c <= r - s*q < c + 1 (grid shifted by half: the same width),
+        # so their r lie within width 1 + s_max * (q_hi - q_lo): in at most two adjacent
+        # windows of that width. Their counts bound the best cell from above; below min_votes
+        # the work would be dropped after voting anyway (most random works: no vote cast)
+        width = 1.0 + s_max * (q_hi - q_lo) + 1e-6
+        n_win = int((r_hi - r_lo) / width) + 2
+        if n_win <= 2:
+            bound = b - a
+        else:
+            if n_win > win.shape[0]:
+                win = np.zeros(2 * n_win, np.int32)
+            for j in range(a, b):
+                win[int((r_b[j] - r_lo) / width)] += 1
+            bound = 0
+            for x in range(n_win - 1):
+                bound = max(bound, win[x] + win[x + 1])
+            for x in range(n_win):
+                win[x] = 0
+        if bound < min_votes:
+            continue
         # bounds of rt - s * qc (in bins) over the factors (s > 0), with a bin to spare
         lo = int(np.floor(min(r_lo - s_min * q_hi, r_lo - s_max * q_hi))) - 1
         nb = int(np.floor(max(r_hi - s_min * q_lo, r_hi - s_max * q_lo))) + 3 - lo
@@ -348,6 +376,26 @@ def best_cells_per_work(
     return w, c, f, b + 0.5 - 0.5 * s
 
 
+def ratio_bounds(lr_range: tuple[float, float]) -> tuple[float, float]:
+    """``(lo, hi)`` such that, for every positive float ``x``, ``x < lo`` exactly when
+    ``math.log(x) < lr_range[0]`` and ``x > hi`` exactly when ``math.log(x) > lr_range[1]``:
+    the hit filter compares span ratios with these instead of taking a logarithm per hit (a
+    third of its time), with the same outcome (``exp`` of the bound, moved by a few ulps
+    until it is the exact edge of the monotone ``log``)."""
+    lr_lo, lr_hi = float(lr_range[0]), float(lr_range[1])
+    lo = math.exp(lr_lo)
+    while math.log(lo) < lr_lo:
+        lo = math.nextafter(lo, math.inf)
+    while math.log(math.nextafter(lo, 0.0)) >= lr_lo:
+        lo = math.nextafter(lo, 0.0)
+    hi = math.exp(lr_hi)
+    while math.log(hi) > lr_hi:
+        hi = math.nextafter(hi, 0.0)
+    while math.log(math.nextafter(hi, math.inf)) <= lr_hi:
+        hi = math.nextafter(hi, math.inf)
+    return lo, hi
+
+
 def select_hits(
     row: I64,
     q_t: F64,
@@ -366,10 +414,12 @@ def select_hits(
     triplet anchor frame, anchor semitones, span in frames; ``aux``: shape (m, 2), the hits'
     stored aux; ``work``: shape (m,). ``layout``: ``(pitch_bits, pitch_units, code_bits,
     span_units)`` of the engine's aux packing. A hit is kept when ``|f_q - f_ref| <=
-    max_pitch`` and ``ln(span_ref / span_q)`` lies in ``lr_range``. Returns, for the kept hits,
-    ``(query frame, query row, work, reference frame, pitch offset st, ln span ratio)``.
+    max_pitch`` and ``ln(span_ref / span_q)`` lies in ``lr_range`` (tested on the ratio itself
+    against :func:`ratio_bounds`: no logarithm per hit). Returns, for the kept hits, ``(query
+    frame, query row, work, reference frame, pitch offset st, span ratio span_ref / span_q)``.
     """
     pitch_bits, pitch_units, code_bits, span_units = layout
+    ratio_lo, ratio_hi = ratio_bounds(lr_range)
     out: tuple[F64, I64, I64, F64, F64, F64] = _select(
         np.ascontiguousarray(row, dtype=np.int64),
         np.ascontiguousarray(q_t, dtype=np.float64),
@@ -382,8 +432,8 @@ def select_hits(
         int(code_bits),
         float(span_units),
         float(max_pitch),
-        float(lr_range[0]),
-        float(lr_range[1]),
+        ratio_lo,
+        ratio_hi,
     )
     return out
 
@@ -406,6 +456,7 @@ def select_ranges(
     and ``aux``. ``removed``: per work number, True for a removed work (empty: none). Same
     hits, in the same order, as gathering them first; what is dropped is never copied."""
     pitch_bits, pitch_units, code_bits, span_units = layout
+    ratio_lo, ratio_hi = ratio_bounds(lr_range)
     parts: list[tuple[F64, I64, I64, F64, F64, F64]] = []
     for lo, count, work, aux, base in ranges:
         parts.append(
@@ -425,8 +476,8 @@ def select_ranges(
                 int(code_bits),
                 float(span_units),
                 float(max_pitch),
-                float(lr_range[0]),
-                float(lr_range[1]),
+                ratio_lo,
+                ratio_hi,
             )
         )
     if len(parts) == 1:

@@ -170,7 +170,7 @@ class AudioFingerprinter:
             # hits filtered where the index stores them: only the kept ones are copied
             ranges = index.key_ranges(keys, max_per_key=p.max_hits_per_key, max_hits=p.max_hits)
             removed = index.removed_mask
-            qt, src, work, rt, dp, lr = select_ranges(
+            qt, src, work, rt, dp, ratio = select_ranges(
                 [(r.lo, r.count, r.work, r.aux, r.base) for r in ranges],
                 source,
                 removed if bool(removed.any()) else np.zeros(0, np.bool_),
@@ -186,7 +186,7 @@ class AudioFingerprinter:
             hits = index.lookup(keys, max_per_key=p.max_hits_per_key, max_hits=p.max_hits)
             if hits.query_row.shape[0] == 0:
                 return []
-            qt, src, work, rt, dp, lr = select_hits(
+            qt, src, work, rt, dp, ratio = select_hits(
                 source[hits.query_row],
                 q_t,
                 q_f,
@@ -198,7 +198,7 @@ class AudioFingerprinter:
                 lr_range=lr_range,
             )
             work_ids = hits.work_ids
-        found = align_hits(qt, src, work, rt, dp, lr, p.align)
+        found = align_hits(qt, src, work, rt, dp, ratio, p.align)
         sec = p.peaks.hop / p.peaks.rate_hz
         out: list[Match] = []
         for a in found:
