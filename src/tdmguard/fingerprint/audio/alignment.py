@@ -70,6 +70,13 @@ def _best_cells(keys: I64) -> tuple[I64, I64]:
     return cells, counts.astype(np.int64)
 
 
+def _max_in_window(values: F64, width: float) -> int:
+    """The most of ascending ``values`` that lie in one closed interval of length ``width``
+    (a little more, for rounding)."""
+    ends = np.searchsorted(values, values + width + 1e-9, side="right")
+    return int((ends - np.arange(values.shape[0])).max()) if values.shape[0] else 0
+
+
 def hit_filter(p: AlignParams) -> tuple[float, tuple[float, float]]:
     """``(max |pitch offset| in semitones, (min, max) ln span ratio)`` a hit needs to be kept:
     outside them it cannot lie on any line this search allows."""
@@ -105,7 +112,7 @@ def align_hits(
     # query triplets among its hits): it is not voted on. At 1,000 h most works get a few
     # random hits each (~6 on average for a 10 s query), so this skips most of the vote
     works, votes, fi, obin = best_cells_per_work(
-        work, qc, rt, factors, p.coarse_bin, p.min_votes, p.min_score
+        work, qc, rt, factors, p.coarse_bin, p.min_votes, p.min_score, p.candidates
     )
     top = np.lexsort((works, -votes))[: p.candidates]
     ranked = [
@@ -155,6 +162,11 @@ def _fine(
     """Fine vote and line fit for work ``w``; the arrays hold that work's hits only."""
     near = np.abs(rt - factor * qc - offset) <= 1.5 * p.coarse_bin
     if int(near.sum()) < p.min_score:
+        return None
+    # the inliers below agree on pitch within +-tol_st of one value: fewer than min_score
+    # near hits in every pitch window of 2 tol_st and no alignment can reach min_score (most
+    # random candidates stop here, before the fine vote)
+    if _max_in_window(np.sort(dp[near]), 2.0 * p.tol_st) < p.min_score:
         return None
     qc_w, qt_w, dp_w, src_w, rt_w = qc[near], qt[near], dp[near], source[near], rt[near]
     lr_w = lr[near]

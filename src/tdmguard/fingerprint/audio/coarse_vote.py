@@ -127,18 +127,19 @@ def _select_ranges(
             continue
         s = source[i]
         qf = q_f[s]
+        qs = q_span[s]
         for j in range(lo[i], lo[i] + c):
-            w = np.int64(seg_work[j]) + base
-            if any_removed and removed[w]:
-                continue
             c0 = np.int64(aux[j, 0])
             dp = qf - (c0 & pitch_mask) / pitch_units
             if abs(dp) > max_pitch:
                 continue
             span_q = int(np.int64(aux[j, 1]) >> code_bits)
             r_span = (span_q if span_q > 1 else 1) / span_units
-            ratio = r_span / q_span[s]
+            ratio = r_span / qs
             if ratio < ratio_lo or ratio > ratio_hi:
+                continue
+            w = np.int64(seg_work[j]) + base
+            if any_removed and removed[w]:
                 continue
             o_qt[k] = q_t[s]
             o_src[k] = s
@@ -229,6 +230,7 @@ def _per_work(
     n_works: int,
     min_votes: int,
     min_hits: int,
+    n_best: int,
 ) -> tuple[I64, I64, I64, I64, I64]:
     """Each work's most voted (factor, offset bin) cell, counted exactly.
 
@@ -238,29 +240,42 @@ def _per_work(
     size. Ties keep the lowest (factor, bin); the half-shifted grid wins only with strictly
     more votes. Returns, for the works whose best cell has ``>= min_votes`` votes: (work,
     votes, factor index, offset bin, shift 0 or 1). Works with fewer than ``min_hits`` hits
-    are not voted on at all.
+    are not voted on at all, nor works whose hits cannot reach ``min_votes`` in one cell (a
+    bound from windows of the reference time), nor, with ``n_best`` > 0, works that cannot
+    rank among the ``n_best`` best (see :func:`best_cells_per_work`).
     """
     n = work.shape[0]
     n_f = factors.shape[0]
     first = np.zeros(n_works + 1, np.int64)
     for i in range(n):
         first[work[i] + 1] += 1
+    # works with too few hits get no room: their hits are not copied (most works at scale)
+    need = max(min_votes, min_hits, 1)
     for w in range(n_works):
-        first[w + 1] += first[w]
+        c = first[w + 1]
+        first[w + 1] = first[w] + (c if c >= need else 0)
     # the hits' offsets in bin units, grouped by work (contiguous: the loops below stay in
     # cache whatever the order of the hits)
     fill = first[:-1].copy()
-    r_b = np.empty(n, np.float64)
-    q_b = np.empty(n, np.float64)
+    r_b = np.empty(first[n_works], np.float64)
+    q_b = np.empty(first[n_works], np.float64)
     for i in range(n):
-        j = fill[work[i]]
+        w = work[i]
+        j = fill[w]
+        if j == first[w + 1]:
+            continue
         r_b[j] = rt[i] / bin_width
         q_b[j] = qc[i] / bin_width
-        fill[work[i]] += 1
+        fill[w] = j + 1
     s_min = factors.min()
     s_max = factors.max()
+    s_mid = 0.5 * (s_min + s_max)
     table = np.zeros(1 << 16, np.int32)
     win = np.zeros(1 << 10, np.int32)
+    top = np.zeros(max(n_best, 1), np.int64)
+    n_top = 0
+    full = False
+    kth = 0
     o_w = np.empty(n_works, np.int64)
     o_c = np.empty(n_works, np.int64)
     o_f = np.empty(n_works, np.int64)
@@ -270,7 +285,7 @@ def _per_work(
     for w in range(n_works):
         a = first[w]
         b = first[w + 1]
-        if b - a < min_votes or b - a < min_hits:
+        if b - a < min_votes or b - a < min_hits or (full and b - a <= kth):
             continue
         r_lo = np.inf
         r_hi = -np.inf
@@ -281,25 +296,41 @@ def _per_work(
             r_hi = max(r_hi, r_b[j])
             q_lo = min(q_lo, q_b[j])
             q_hi = max(q_hi, q_b[j])
-        # a cell's voters satisfy c <= r - s*q < c + 1 (grid shifted by half: the same width),
-        # so their r lie within width 1 + s_max * (q_hi - q_lo): in at most two adjacent
-        # windows of that width. Their counts bound the best cell from above; below min_votes
-        # the work would be dropped after voting anyway (most random works: no vote cast)
-        width = 1.0 + s_max * (q_hi - q_lo) + 1e-6
-        n_win = int((r_hi - r_lo) / width) + 2
+        # a cell's voters satisfy c <= r - s*q < c + 1 (grid shifted by half: the same width)
+        # for its factor s, so y = r - s_mid*q = (r - s*q) + (s - s_mid)*q lies in an interval
+        # of width 1 + (e_hi - e_lo), the extremes of (s - s_mid)*q over the factors and this
+        # work's q: in at most two adjacent windows of that width (4 bins for a 10 s query).
+        # Their counts bound the best cell from above; below min_votes the work would be
+        # dropped after voting anyway (most random works at scale: no vote cast)
+        e_hi = max(max((s_min - s_mid) * q_lo, (s_min - s_mid) * q_hi),
+                   max((s_max - s_mid) * q_lo, (s_max - s_mid) * q_hi))
+        e_lo = min(min((s_min - s_mid) * q_lo, (s_min - s_mid) * q_hi),
+                   min((s_max - s_mid) * q_lo, (s_max - s_mid) * q_hi))
+        width = 1.0 + (e_hi - e_lo) + 1e-6
+        y_lo = np.inf
+        y_hi = -np.inf
+        for j in range(a, b):
+            y = r_b[j] - s_mid * q_b[j]
+            y_lo = min(y_lo, y)
+            y_hi = max(y_hi, y)
+        n_win = int((y_hi - y_lo) / width) + 2
         if n_win <= 2:
             bound = b - a
         else:
             if n_win > win.shape[0]:
                 win = np.zeros(2 * n_win, np.int32)
-            for j in range(a, b):
-                win[int((r_b[j] - r_lo) / width)] += 1
+            # the largest sum of two adjacent windows, seen at the last hit counted into
+            # either (one walk over the hits, none over the windows)
             bound = 0
-            for x in range(n_win - 1):
-                bound = max(bound, win[x] + win[x + 1])
-            for x in range(n_win):
-                win[x] = 0
-        if bound < min_votes:
+            for j in range(a, b):
+                x = int((r_b[j] - s_mid * q_b[j] - y_lo) / width)
+                v = win[x] + 1
+                win[x] = v
+                pair = v + max(win[x - 1] if x > 0 else 0, win[x + 1])
+                bound = max(bound, pair)
+            for j in range(a, b):
+                win[int((r_b[j] - s_mid * q_b[j] - y_lo) / width)] = 0
+        if bound < min_votes or (full and bound <= kth):
             continue
         # bounds of rt - s * qc (in bins) over the factors (s > 0), with a bin to spare
         lo = int(np.floor(min(r_lo - s_min * q_hi, r_lo - s_max * q_hi))) - 1
@@ -342,6 +373,17 @@ def _per_work(
         cell = cell1 if shift else cell0
         if best < min_votes:
             continue
+        if n_best > 0 and (not full or best > kth):
+            # keep the n_best highest votes seen; a later work (higher number) needs more
+            # than the lowest of them to rank above it (ties go to the lower work number)
+            if not full:
+                top[n_top] = best
+                n_top += 1
+                full = n_top == n_best
+            else:
+                top[np.argmin(top)] = best
+            if full:
+                kth = top.min()
         o_w[k] = w
         o_c[k] = best
         o_f[k] = cell // nb
@@ -352,14 +394,24 @@ def _per_work(
 
 
 def best_cells_per_work(
-    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, min_votes: int, min_hits: int = 0
+    work: I64,
+    qc: F64,
+    rt: F64,
+    factors: F64,
+    bin_width: float,
+    min_votes: int,
+    min_hits: int = 0,
+    n_best: int = 0,
 ) -> tuple[I64, I64, I64, F64]:
     """The coarse vote, exactly, per work: a hit ``i`` votes, for each factor ``s``, for the
     offset bin ``floor((rt - s*qc) / bin_width + shift)`` of its work, on two grids (shift 0
     and 0.5). Returns, for each work whose best cell has ``>= min_votes`` votes: ``(work,
     votes, factor index, offset)``, the offset being the best bin's centre in frames / bin
     width (the half shift undone). ``min_hits``: works with fewer hits are skipped unvoted
-    (the alignment stage passes its ``min_score``: such a work cannot reach it)."""
+    (the alignment stage passes its ``min_score``: such a work cannot reach it). ``n_best``
+    (0: all): only the ``n_best`` first works by (most votes, lowest work number) are wanted;
+    the answer then holds them, exactly, and may leave out works that cannot rank among
+    them (not voted on when their hits cannot outvote the ``n_best``-th best so far)."""
     if work.shape[0] == 0:
         z = np.zeros(0, np.int64)
         return z, z, z, np.zeros(0, np.float64)
@@ -372,6 +424,7 @@ def best_cells_per_work(
         int(work.max()) + 1,
         int(min_votes),
         int(min_hits),
+        int(n_best),
     )
     return w, c, f, b + 0.5 - 0.5 * s
 
