@@ -59,20 +59,7 @@ try:  # numba is part of the audio extra; without it the max filters below do th
 except ModuleNotFoundError:  # pragma: no cover
     numba_peaks = None
     numba_power = None
-    numba_frames = None
 else:
-
-    @njit(cache=True, nogil=True)
-    def numba_frames(seg: F32, window: F32, hop: int, n_frames: int) -> F32:
-        """``sliding_window_view(seg, n)[::hop][:n_frames] * window`` in one pass (the same
-        float32 products), shape (n_frames, n), C-contiguous for the FFT."""
-        n = window.shape[0]
-        out = np.empty((n_frames, n), np.float32)
-        for i in range(n_frames):
-            first = i * hop
-            for k in range(n):
-                out[i, k] = seg[first + k] * window[k]
-        return out
 
     @njit(cache=True, nogil=True)
     def numba_power(spec: npt.NDArray[np.complex64]) -> F32:
@@ -184,14 +171,9 @@ def _power(x: F32, start_frame: int, n_frames: int, p: PeakParams, lo: int, hi: 
     seg = x[first : first + need]
     if seg.shape[0] < need:
         seg = np.concatenate([seg, np.zeros(need - seg.shape[0], np.float32)])
-    window = _hann(p.n_fft)
-    if numba_frames is not None:
-        windowed = numba_frames(np.ascontiguousarray(seg, np.float32), window, p.hop, n_frames)
-    else:
-        frames = np.lib.stride_tricks.sliding_window_view(seg, p.n_fft)[:: p.hop][:n_frames]
-        windowed = frames * window
+    frames = np.lib.stride_tricks.sliding_window_view(seg, p.n_fft)[:: p.hop][:n_frames]
     # the windowed copy is ours: the FFT may overwrite it
-    spec = fft.rfft(windowed, axis=1, workers=1, overwrite_x=True)[:, lo:hi]
+    spec = fft.rfft(frames * _hann(p.n_fft), axis=1, workers=1, overwrite_x=True)[:, lo:hi]
     if numba_power is not None:  # one pass over the complex spectrum, same float32 sums
         computed: F32 = numba_power(spec)
         return computed
