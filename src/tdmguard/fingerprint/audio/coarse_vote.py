@@ -128,26 +128,26 @@ def _select_ranges(
         s = source[i]
         qf = q_f[s]
         qs = q_span[s]
+        qt = q_t[s]
+        # branch-free: every hit is written at k and k moves on only when it is kept (about
+        # half are: a branch per test mispredicted that often and cost most of the loop)
         for j in range(lo[i], lo[i] + c):
             c0 = np.int64(aux[j, 0])
             dp = qf - (c0 & pitch_mask) / pitch_units
-            if abs(dp) > max_pitch:
-                continue
-            span_q = int(np.int64(aux[j, 1]) >> code_bits)
-            r_span = (span_q if span_q > 1 else 1) / span_units
+            span_q = np.int64(aux[j, 1]) >> code_bits
+            r_span = max(span_q, 1) / span_units
             ratio = r_span / qs
-            if ratio < ratio_lo or ratio > ratio_hi:
-                continue
             w = np.int64(seg_work[j]) + base
-            if any_removed and removed[w]:
-                continue
-            o_qt[k] = q_t[s]
+            keep = (abs(dp) <= max_pitch) & (ratio >= ratio_lo) & (ratio <= ratio_hi)
+            if any_removed:
+                keep = keep & (not removed[w])
+            o_qt[k] = qt
             o_src[k] = s
             o_work[k] = w
             o_rt[k] = np.float64(c0 >> pitch_bits)
             o_dp[k] = dp
             o_lr[k] = ratio
-            k += 1
+            k += np.int64(keep)
     return o_qt[:k], o_src[:k], o_work[:k], o_rt[:k], o_dp[:k], o_lr[:k]
 
 
