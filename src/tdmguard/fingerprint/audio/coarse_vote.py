@@ -134,8 +134,8 @@ def _select_ranges(
         for j in range(lo[i], lo[i] + c):
             c0 = np.int64(aux[j, 0])
             dp = qf - (c0 & pitch_mask) / pitch_units
-            span_q = np.int64(aux[j, 1]) >> code_bits
-            r_span = max(span_q, 1) / span_units
+            span_q = int(np.int64(aux[j, 1]) >> code_bits)
+            r_span = (span_q if span_q > 1 else 1) / span_units
             ratio = r_span / qs
             w = np.int64(seg_work[j]) + base
             keep = (abs(dp) <= max_pitch) & (ratio >= ratio_lo) & (ratio <= ratio_hi)
@@ -147,7 +147,7 @@ def _select_ranges(
             o_rt[k] = np.float64(c0 >> pitch_bits)
             o_dp[k] = dp
             o_lr[k] = ratio
-            k += np.int64(keep)
+            k += int(keep)
     return o_qt[:k], o_src[:k], o_work[:k], o_rt[:k], o_dp[:k], o_lr[:k]
 
 
