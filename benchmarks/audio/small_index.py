@@ -64,7 +64,9 @@ def hashed_stage(select: Callable[..., Any]) -> Callable[..., Any]:
     hashed vote table per bin grid (``select``), then each work's best of them."""
 
     def stage(work: Any, qc: Any, rt: Any, factors: Any, bin_width: float,
-              min_votes: int) -> tuple[Any, Any, Any, Any]:
+              min_votes: int, min_hits: int = 0, n_best: int = 0
+              ) -> tuple[Any, Any, Any, Any]:
+        # min_hits, n_best: pruning hints of the shipped stage (same answer); not used here
         n_f, n_top = factors.shape[0], 32
         best: dict[int, tuple[int, int, float]] = {}
         for shift in (0.0, 0.5):

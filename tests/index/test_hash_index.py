@@ -79,16 +79,22 @@ def test_lookup_matches_brute_force(tmp_path: Path) -> None:
     assert got == want
 
 
+@pytest.mark.parametrize("compiled", [True, False])
 @pytest.mark.parametrize("sample_max", [1 << 15, 3])
 def test_sampled_search_and_key_ranges_agree_with_searchsorted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_max: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sample_max: int, compiled: bool
 ) -> None:
     """A segment larger than the in-memory sample's stride is searched in two steps (sample,
     then a window in lock step): every position must equal np.searchsorted's, also when the
-    stride is doubled to keep the sample small (``sample_max`` 3: stride 16,384)."""
+    stride is doubled to keep the sample small (``sample_max`` 3: stride 16,384), with the
+    compiled search (numba) and with the numpy one."""
     from tdmguard.index import hash_index
 
     monkeypatch.setattr(hash_index, "_SAMPLE_MAX", sample_max)
+    if compiled:
+        assert hash_index._numba_ranges is not None
+    else:
+        monkeypatch.setattr(hash_index, "_numba_ranges", None)
     rng = np.random.default_rng(5)
     # 60,000 keys, many repeated (runs across window edges), some values absent
     keys = np.sort(rng.integers(0, 9_000, 60_000) * 3).astype(np.uint64)

@@ -136,6 +136,33 @@ class _Segment:
     # [keys[::stride]], filled at the first search (a list: the dataclass is frozen)
     sample: list[U64] = field(default_factory=list)
 
+    def _stride(self) -> int:
+        stride = _SAMPLE_STRIDE
+        while int(self.keys.shape[0]) // stride > _SAMPLE_MAX:
+            stride *= 2
+        return stride
+
+    def ranges(self, sorted_query: U64) -> tuple[I64, I64]:
+        """``(lo, count)`` of ascending ``sorted_query``: where each key's copies start
+        (``np.searchsorted`` left) and how many there are (0 when absent)."""
+        keys = np.asarray(self.keys)
+        n = keys.shape[0]
+        if _numba_ranges is not None and n > 4 * _SAMPLE_STRIDE:
+            stride = self._stride()
+            if not self.sample:
+                self.sample.append(np.array(keys[::stride], dtype=np.uint64))
+            out: tuple[I64, I64] = _numba_ranges(
+                keys, self.sample[0], stride, np.ascontiguousarray(sorted_query, np.uint64)
+            )
+            return out
+        lo = self.search(sorted_query, "left")
+        # most query keys are absent: the second binary search runs only for present ones
+        present = np.flatnonzero(keys[np.minimum(lo, n - 1)] == sorted_query)
+        count = np.zeros(sorted_query.shape[0], np.int64)
+        if present.shape[0]:
+            count[present] = self.search(sorted_query[present], "right") - lo[present]
+        return lo, count
+
     def search(self, sorted_query: U64, side: str) -> I64:
         """``np.searchsorted(self.keys, sorted_query, side)`` for ascending ``sorted_query``."""
         keys = np.asarray(self.keys)  # a plain view: memmap indexing goes through Python
@@ -143,9 +170,7 @@ class _Segment:
         if n <= 4 * _SAMPLE_STRIDE:
             out: I64 = np.searchsorted(keys, sorted_query, side=side)  # type: ignore[call-overload]
             return out
-        stride = _SAMPLE_STRIDE
-        while n // stride > _SAMPLE_MAX:
-            stride *= 2
+        stride = self._stride()
         if not self.sample:  # two threads may both fill it: the same values, no harm
             self.sample.append(np.array(keys[::stride], dtype=np.uint64))
         right = side == "right"
@@ -162,6 +187,79 @@ class _Segment:
             b = np.where(below, b, mid)
         found: I64 = a.astype(np.int64, copy=False)
         return found
+
+
+try:  # numba comes with the audio extra; without it the numpy searches below do the same
+    from numba import njit
+except ModuleNotFoundError:  # pragma: no cover
+    _numba_ranges = None
+else:
+
+    @njit(cache=True, nogil=True)
+    def _numba_ranges(keys: U64, sample: U64, stride: int, query: U64) -> tuple[I64, I64]:
+        """``(lo, count)`` per key of ascending ``query``: ``lo`` as ``np.searchsorted(keys,
+        query, "left")``, ``count`` the number of stored copies (0 when absent).
+
+        Each key's window comes from ``sample`` (``keys[::stride]``, in cache); the windows of
+        16 keys, all of one length, are then binary-searched in lock step without branches
+        (a data-dependent branch mispredicts half the time, and each mispredict waits for
+        its memory read: the reads of the group overlap only without them); the copies are
+        counted by galloping from ``lo``, whose neighbours the search has just read. One
+        pass, no temporary arrays: the two numpy searches it replaces cost ~4 ms for a 10 s
+        audio query's 4,000 keys at 1,000 h."""
+        n = keys.shape[0]
+        m = query.shape[0]
+        n_s = sample.shape[0]
+        lo = np.empty(m, np.int64)
+        count = np.zeros(m, np.int64)
+        group = 16
+        base = np.empty(group, np.int64)
+        qv = np.empty(group, np.uint64)
+        # every window holds stride + 1 keys (moved left at the end of the array): it holds
+        # the window the sample names, and every key before it is below the query key
+        length = min(n, stride + 1)
+        for g0 in range(0, m, group):
+            size = min(m, g0 + group) - g0
+            for x in range(size):
+                qv[x] = query[g0 + x]
+                base[x] = 0
+            # lower bound in the sample (branch-free, lock step)
+            span = n_s
+            while span > 1:
+                half = span >> 1
+                for x in range(size):
+                    base[x] += (sample[base[x] + half - 1] < qv[x]) * half
+                span -= half
+            for x in range(size):
+                w = base[x] + (sample[base[x]] < qv[x])
+                base[x] = min(max(0, (w - 1) * stride), n - length)
+            span = length
+            while span > 1:
+                half = span >> 1
+                for x in range(size):
+                    base[x] += (keys[base[x] + half - 1] < qv[x]) * half
+                span -= half
+            for x in range(size):
+                first = base[x] + (keys[base[x]] < qv[x])
+                lo[g0 + x] = first
+                key = qv[x]
+                if first >= n or keys[first] != key:
+                    continue
+                last = first  # keys[last] == key
+                step = 1
+                while last + step < n and keys[last + step] == key:
+                    last += step
+                    step *= 2
+                end = min(n, last + step)  # keys[end] != key (or end == n)
+                last += 1
+                while last < end:
+                    mid = (last + end) >> 1
+                    if keys[mid] == key:
+                        last = mid + 1
+                    else:
+                        end = mid
+                count[g0 + x] = last - first
+        return lo, count
 
 
 def _gather_rows(aux: I32, pos: I64) -> I32:
@@ -344,16 +442,9 @@ class HashIndex:
         for seg in self._segments:
             if seg.keys.shape[0] == 0 or query.shape[0] == 0:
                 continue
-            n_keys = seg.keys.shape[0]
-            lo_sorted = seg.search(sorted_query, "left")
-            # most query keys are absent: the second binary search runs only for present ones
-            present = np.flatnonzero(seg.keys[np.minimum(lo_sorted, n_keys - 1)] == sorted_query)
-            if present.shape[0] == 0:
+            lo_sorted, counts_sorted = seg.ranges(sorted_query)
+            if not counts_sorted.any():
                 continue
-            counts_sorted = np.zeros(query.shape[0], np.int64)
-            counts_sorted[present] = (
-                seg.search(sorted_query[present], "right") - lo_sorted[present]
-            )
             lo = np.empty(query.shape[0], np.int64)
             counts = np.empty(query.shape[0], np.int64)
             lo[order] = lo_sorted

@@ -122,3 +122,61 @@ def test_min_votes_and_empty_input() -> None:
     assert works.tolist() == [0] and votes.tolist() == [2]
     empty = best_cells_per_work(work[:0], qc[:0], rt[:0], ENGINE_FACTORS, COARSE_BIN, 2)
     assert all(a.shape == (0,) for a in empty)
+
+
+def test_random_works_below_min_votes_are_dropped_exactly() -> None:
+    """The per-work bound (hits in two adjacent reference windows) only skips works whose
+    best cell is below ``min_votes``: the result equals the brute-force vote, filtered."""
+    rng = np.random.default_rng(11)
+    works_n, n = 3000, 36_000
+    work = rng.integers(0, works_n, n).astype(np.int64)
+    qc = rng.uniform(-312, 312, n)
+    rt = rng.uniform(0, 15_000, n)
+    # a few works with hits gathered near one stretch (bound reached, votes may be too)
+    for w in range(0, 60, 3):
+        sel = np.flatnonzero(work == w)
+        rt[sel] = 4_000 + rng.uniform(0, 900, sel.shape[0])
+    # and a few real alignments (factor 1.0): every hit in one cell
+    for w in range(1, 60, 6):
+        sel = np.flatnonzero(work == w)
+        rt[sel] = 7_000 + qc[sel] + rng.normal(0, 1.0, sel.shape[0])
+    for min_votes in (3, 4, 6):
+        works, votes, fi, offset = best_cells_per_work(
+            work, qc, rt, ENGINE_FACTORS, COARSE_BIN, min_votes, 8
+        )
+        counts = np.bincount(work, minlength=works_n)
+        picked = [w for w in range(200) if counts[w] >= 8]
+        brute = _brute(work[np.isin(work, picked)], qc[np.isin(work, picked)],
+                       rt[np.isin(work, picked)])
+        want = {w: b for w, b in brute.items() if b[0] >= min_votes}
+        got = {w: (v, f, o) for w, v, f, o in zip(works.tolist(), votes.tolist(), fi.tolist(),
+                                                  offset.tolist(), strict=True) if w < 200}
+        assert sorted(got) == sorted(want)
+        assert all(got[w][0] == want[w][0] for w in got)
+        assert len(got) >= 6
+
+
+def test_ratio_bounds_filter_like_the_logarithm() -> None:
+    """The hit filter compares span ratios with ``ratio_bounds`` instead of taking a log per
+    hit: for every ratio the engine can form (spans in quarter frames) and for floats at the
+    bounds, both tests agree."""
+    import math
+
+    from tdmguard.fingerprint.audio.alignment import AlignParams, hit_filter
+    from tdmguard.fingerprint.audio.coarse_vote import ratio_bounds
+
+    _, lr_range = hit_filter(AlignParams())
+    lo, hi = ratio_bounds(lr_range)
+    spans = np.arange(1, 1025) / 4.0
+    ratios = (spans[:, None] / spans[None, :]).ravel().tolist()
+    edges = []
+    for b in (lo, hi):
+        x = b
+        for _ in range(4):
+            x = math.nextafter(x, 0.0)
+        for _ in range(9):
+            edges.append(x)
+            x = math.nextafter(x, math.inf)
+    for r in ratios + edges:
+        assert (r < lo) == (math.log(r) < lr_range[0])
+        assert (r > hi) == (math.log(r) > lr_range[1])

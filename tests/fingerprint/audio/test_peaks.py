@@ -48,3 +48,16 @@ def _filters_r(logp: np.ndarray, floor: np.float32, tr: int, fr: int
     peak = (logp == local) & (logp > floor)
     peak[:, 0] = peak[:, -1] = False
     return np.nonzero(peak)
+
+
+def test_power_floor_is_the_log_floor() -> None:
+    """Peaks are picked on powers against ``_power_floor``: exactly the powers whose float32
+    ``log(power + 1e-12)`` lies above the log floor."""
+    p = PeakParams()
+    floor = float(np.log((p.n_fft / 4) ** 2 * 10 ** (p.floor_db / 10)))
+    v = peaks._power_floor(floor)
+    eps = np.float32(1e-12)
+    assert not np.log(np.float32(v + eps)) > np.float32(floor)
+    assert np.log(np.float32(np.nextafter(v, np.float32(np.inf)) + eps)) > np.float32(floor)
+    values = np.float32(v) * np.linspace(0.5, 2.0, 10_001, dtype=np.float32)
+    assert np.array_equal(values > v, np.log(values + eps) > np.float32(floor))

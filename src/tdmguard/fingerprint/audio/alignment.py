@@ -70,6 +70,13 @@ def _best_cells(keys: I64) -> tuple[I64, I64]:
     return cells, counts.astype(np.int64)
 
 
+def _max_in_window(values: F64, width: float) -> int:
+    """The most of ascending ``values`` that lie in one closed interval of length ``width``
+    (a little more, for rounding)."""
+    ends = np.searchsorted(values, values + width + 1e-9, side="right")
+    return int((ends - np.arange(values.shape[0])).max()) if values.shape[0] else 0
+
+
 def hit_filter(p: AlignParams) -> tuple[float, tuple[float, float]]:
     """``(max |pitch offset| in semitones, (min, max) ln span ratio)`` a hit needs to be kept:
     outside them it cannot lie on any line this search allows."""
@@ -80,16 +87,16 @@ def hit_filter(p: AlignParams) -> tuple[float, tuple[float, float]]:
 
 
 def align_hits(
-    qt: F64, source: I64, work: I64, rt: F64, dp: F64, lr: F64, p: AlignParams
+    qt: F64, source: I64, work: I64, rt: F64, dp: F64, ratio: F64, p: AlignParams
 ) -> list[Alignment]:
     """Alignments of works with at least ``p.min_score`` agreeing query triplets, best first.
 
     All arrays have shape (m,), one entry per hit that passed :func:`hit_filter`
     (``coarse_vote.select_hits``): ``qt`` the query triplet's anchor frame, ``source`` its row
     in the query, ``work`` the reference work number, ``rt`` the reference anchor frame,
-    ``dp`` the pitch offset (query minus reference, semitones), ``lr`` the log of the hash's
-    own time-factor estimate (reference span / query span: noisy, used to drop hits that
-    cannot be on the line).
+    ``dp`` the pitch offset (query minus reference, semitones), ``ratio`` the hash's own
+    time-factor estimate (reference span / query span: noisy, used to drop hits that cannot be
+    on the line; its logarithm is taken only for the hits of the ranked works).
     """
     # compiled kernels: imported here so that importing the engine needs no numba
     from tdmguard.fingerprint.audio.coarse_vote import best_cells_per_work
@@ -105,7 +112,7 @@ def align_hits(
     # query triplets among its hits): it is not voted on. At 1,000 h most works get a few
     # random hits each (~6 on average for a 10 s query), so this skips most of the vote
     works, votes, fi, obin = best_cells_per_work(
-        work, qc, rt, factors, p.coarse_bin, p.min_votes, p.min_score
+        work, qc, rt, factors, p.coarse_bin, p.min_votes, p.min_score, p.candidates
     )
     top = np.lexsort((works, -votes))[: p.candidates]
     ranked = [
@@ -123,7 +130,16 @@ def align_hits(
     for j, (w, (_, factor, obin_centre)) in enumerate(ranked):
         i = mine[mine_rank == j]
         found = _fine(
-            w, factor, obin_centre * p.coarse_bin, qc[i], qt[i], dp[i], lr[i], source[i], rt[i], p
+            w,
+            factor,
+            obin_centre * p.coarse_bin,
+            qc[i],
+            qt[i],
+            dp[i],
+            np.log(ratio[i]),
+            source[i],
+            rt[i],
+            p,
         )
         if found is not None and found.score >= p.min_score:
             out.append(found)
@@ -146,6 +162,11 @@ def _fine(
     """Fine vote and line fit for work ``w``; the arrays hold that work's hits only."""
     near = np.abs(rt - factor * qc - offset) <= 1.5 * p.coarse_bin
     if int(near.sum()) < p.min_score:
+        return None
+    # the inliers below agree on pitch within +-tol_st of one value: fewer than min_score
+    # near hits in every pitch window of 2 tol_st and no alignment can reach min_score (most
+    # random candidates stop here, before the fine vote)
+    if _max_in_window(np.sort(dp[near]), 2.0 * p.tol_st) < p.min_score:
         return None
     qc_w, qt_w, dp_w, src_w, rt_w = qc[near], qt[near], dp[near], source[near], rt[near]
     lr_w = lr[near]

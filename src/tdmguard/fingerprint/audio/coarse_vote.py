@@ -19,7 +19,14 @@ import numpy.typing as npt
 
 from tdmguard.errors import MissingExtraError
 
-__all__ = ["TABLE_BITS", "best_cells_per_work", "select_hits", "select_ranges", "top_cells"]
+__all__ = [
+    "TABLE_BITS",
+    "best_cells_per_work",
+    "ratio_bounds",
+    "select_hits",
+    "select_ranges",
+    "top_cells",
+]
 
 I64 = npt.NDArray[np.int64]
 I32 = npt.NDArray[np.int32]
@@ -46,8 +53,8 @@ def _select(
     code_bits: int,
     span_units: float,
     max_pitch: float,
-    lr_lo: float,
-    lr_hi: float,
+    ratio_lo: float,
+    ratio_hi: float,
 ) -> tuple[F64, I64, I64, F64, F64, F64]:
     m = row.shape[0]
     o_qt = np.empty(m, np.float64)
@@ -67,15 +74,15 @@ def _select(
             continue
         span_q = int(c1 >> code_bits)
         r_span = (span_q if span_q > 1 else 1) / span_units
-        lr = math.log(r_span / q_span[s])
-        if lr < lr_lo or lr > lr_hi:
+        ratio = r_span / q_span[s]
+        if ratio < ratio_lo or ratio > ratio_hi:
             continue
         o_qt[k] = q_t[s]
         o_src[k] = s
         o_work[k] = work[j]
         o_rt[k] = np.float64(c0 >> pitch_bits)
         o_dp[k] = dp
-        o_lr[k] = lr
+        o_lr[k] = ratio
         k += 1
     return o_qt[:k], o_src[:k], o_work[:k], o_rt[:k], o_dp[:k], o_lr[:k]
 
@@ -97,8 +104,8 @@ def _select_ranges(
     code_bits: int,
     span_units: float,
     max_pitch: float,
-    lr_lo: float,
-    lr_hi: float,
+    ratio_lo: float,
+    ratio_hi: float,
 ) -> tuple[F64, I64, I64, F64, F64, F64]:
     """:func:`_select` reading the hits where the index stores them (no gathered copies):
     key ``i`` (query row ``source[i]``) has its hits at rows ``lo[i] .. lo[i]+count[i]-1``."""
@@ -120,26 +127,27 @@ def _select_ranges(
             continue
         s = source[i]
         qf = q_f[s]
+        qs = q_span[s]
+        qt = q_t[s]
+        # branch-free: every hit is written at k and k moves on only when it is kept (about
+        # half are: a branch per test mispredicted that often and cost most of the loop)
         for j in range(lo[i], lo[i] + c):
-            w = np.int64(seg_work[j]) + base
-            if any_removed and removed[w]:
-                continue
             c0 = np.int64(aux[j, 0])
             dp = qf - (c0 & pitch_mask) / pitch_units
-            if abs(dp) > max_pitch:
-                continue
             span_q = int(np.int64(aux[j, 1]) >> code_bits)
             r_span = (span_q if span_q > 1 else 1) / span_units
-            lr = math.log(r_span / q_span[s])
-            if lr < lr_lo or lr > lr_hi:
-                continue
-            o_qt[k] = q_t[s]
+            ratio = r_span / qs
+            w = np.int64(seg_work[j]) + base
+            keep = (abs(dp) <= max_pitch) & (ratio >= ratio_lo) & (ratio <= ratio_hi)
+            if any_removed:
+                keep = keep & (not removed[w])
+            o_qt[k] = qt
             o_src[k] = s
             o_work[k] = w
             o_rt[k] = np.float64(c0 >> pitch_bits)
             o_dp[k] = dp
-            o_lr[k] = lr
-            k += 1
+            o_lr[k] = ratio
+            k += int(keep)
     return o_qt[:k], o_src[:k], o_work[:k], o_rt[:k], o_dp[:k], o_lr[:k]
 
 
@@ -222,6 +230,7 @@ def _per_work(
     n_works: int,
     min_votes: int,
     min_hits: int,
+    n_best: int,
 ) -> tuple[I64, I64, I64, I64, I64]:
     """Each work's most voted (factor, offset bin) cell, counted exactly.
 
@@ -231,28 +240,42 @@ def _per_work(
     size. Ties keep the lowest (factor, bin); the half-shifted grid wins only with strictly
     more votes. Returns, for the works whose best cell has ``>= min_votes`` votes: (work,
     votes, factor index, offset bin, shift 0 or 1). Works with fewer than ``min_hits`` hits
-    are not voted on at all.
+    are not voted on at all, nor works whose hits cannot reach ``min_votes`` in one cell (a
+    bound from windows of the reference time), nor, with ``n_best`` > 0, works that cannot
+    rank among the ``n_best`` best (see :func:`best_cells_per_work`).
     """
     n = work.shape[0]
     n_f = factors.shape[0]
     first = np.zeros(n_works + 1, np.int64)
     for i in range(n):
         first[work[i] + 1] += 1
+    # works with too few hits get no room: their hits are not copied (most works at scale)
+    need = max(min_votes, min_hits, 1)
     for w in range(n_works):
-        first[w + 1] += first[w]
+        c = first[w + 1]
+        first[w + 1] = first[w] + (c if c >= need else 0)
     # the hits' offsets in bin units, grouped by work (contiguous: the loops below stay in
     # cache whatever the order of the hits)
     fill = first[:-1].copy()
-    r_b = np.empty(n, np.float64)
-    q_b = np.empty(n, np.float64)
+    r_b = np.empty(first[n_works], np.float64)
+    q_b = np.empty(first[n_works], np.float64)
     for i in range(n):
-        j = fill[work[i]]
+        w = work[i]
+        j = fill[w]
+        if j == first[w + 1]:
+            continue
         r_b[j] = rt[i] / bin_width
         q_b[j] = qc[i] / bin_width
-        fill[work[i]] += 1
+        fill[w] = j + 1
     s_min = factors.min()
     s_max = factors.max()
+    s_mid = 0.5 * (s_min + s_max)
     table = np.zeros(1 << 16, np.int32)
+    win = np.zeros(1 << 10, np.int32)
+    top = np.zeros(max(n_best, 1), np.int64)
+    n_top = 0
+    full = False
+    kth = 0
     o_w = np.empty(n_works, np.int64)
     o_c = np.empty(n_works, np.int64)
     o_f = np.empty(n_works, np.int64)
@@ -262,7 +285,7 @@ def _per_work(
     for w in range(n_works):
         a = first[w]
         b = first[w + 1]
-        if b - a < min_votes or b - a < min_hits:
+        if b - a < min_votes or b - a < min_hits or (full and b - a <= kth):
             continue
         r_lo = np.inf
         r_hi = -np.inf
@@ -273,6 +296,42 @@ def _per_work(
             r_hi = max(r_hi, r_b[j])
             q_lo = min(q_lo, q_b[j])
             q_hi = max(q_hi, q_b[j])
+        # a cell's voters satisfy c <= r - s*q < c + 1 (grid shifted by half: the same width)
+        # for its factor s, so y = r - s_mid*q = (r - s*q) + (s - s_mid)*q lies in an interval
+        # of width 1 + (e_hi - e_lo), the extremes of (s - s_mid)*q over the factors and this
+        # work's q: in at most two adjacent windows of that width (4 bins for a 10 s query).
+        # Their counts bound the best cell from above; below min_votes the work would be
+        # dropped after voting anyway (most random works at scale: no vote cast)
+        e_hi = max(max((s_min - s_mid) * q_lo, (s_min - s_mid) * q_hi),
+                   max((s_max - s_mid) * q_lo, (s_max - s_mid) * q_hi))
+        e_lo = min(min((s_min - s_mid) * q_lo, (s_min - s_mid) * q_hi),
+                   min((s_max - s_mid) * q_lo, (s_max - s_mid) * q_hi))
+        width = 1.0 + (e_hi - e_lo) + 1e-6
+        y_lo = np.inf
+        y_hi = -np.inf
+        for j in range(a, b):
+            y = r_b[j] - s_mid * q_b[j]
+            y_lo = min(y_lo, y)
+            y_hi = max(y_hi, y)
+        n_win = int((y_hi - y_lo) / width) + 2
+        if n_win <= 2:
+            bound = b - a
+        else:
+            if n_win > win.shape[0]:
+                win = np.zeros(2 * n_win, np.int32)
+            # the largest sum of two adjacent windows, seen at the last hit counted into
+            # either (one walk over the hits, none over the windows)
+            bound = 0
+            for j in range(a, b):
+                x = int((r_b[j] - s_mid * q_b[j] - y_lo) / width)
+                v = win[x] + 1
+                win[x] = v
+                pair = v + max(win[x - 1] if x > 0 else 0, win[x + 1])
+                bound = max(bound, pair)
+            for j in range(a, b):
+                win[int((r_b[j] - s_mid * q_b[j] - y_lo) / width)] = 0
+        if bound < min_votes or (full and bound <= kth):
+            continue
         # bounds of rt - s * qc (in bins) over the factors (s > 0), with a bin to spare
         lo = int(np.floor(min(r_lo - s_min * q_hi, r_lo - s_max * q_hi))) - 1
         nb = int(np.floor(max(r_hi - s_min * q_lo, r_hi - s_max * q_lo))) + 3 - lo
@@ -314,6 +373,17 @@ def _per_work(
         cell = cell1 if shift else cell0
         if best < min_votes:
             continue
+        if n_best > 0 and (not full or best > kth):
+            # keep the n_best highest votes seen; a later work (higher number) needs more
+            # than the lowest of them to rank above it (ties go to the lower work number)
+            if not full:
+                top[n_top] = best
+                n_top += 1
+                full = n_top == n_best
+            else:
+                top[np.argmin(top)] = best
+            if full:
+                kth = top.min()
         o_w[k] = w
         o_c[k] = best
         o_f[k] = cell // nb
@@ -324,14 +394,24 @@ def _per_work(
 
 
 def best_cells_per_work(
-    work: I64, qc: F64, rt: F64, factors: F64, bin_width: float, min_votes: int, min_hits: int = 0
+    work: I64,
+    qc: F64,
+    rt: F64,
+    factors: F64,
+    bin_width: float,
+    min_votes: int,
+    min_hits: int = 0,
+    n_best: int = 0,
 ) -> tuple[I64, I64, I64, F64]:
     """The coarse vote, exactly, per work: a hit ``i`` votes, for each factor ``s``, for the
     offset bin ``floor((rt - s*qc) / bin_width + shift)`` of its work, on two grids (shift 0
     and 0.5). Returns, for each work whose best cell has ``>= min_votes`` votes: ``(work,
     votes, factor index, offset)``, the offset being the best bin's centre in frames / bin
     width (the half shift undone). ``min_hits``: works with fewer hits are skipped unvoted
-    (the alignment stage passes its ``min_score``: such a work cannot reach it)."""
+    (the alignment stage passes its ``min_score``: such a work cannot reach it). ``n_best``
+    (0: all): only the ``n_best`` first works by (most votes, lowest work number) are wanted;
+    the answer then holds them, exactly, and may leave out works that cannot rank among
+    them (not voted on when their hits cannot outvote the ``n_best``-th best so far)."""
     if work.shape[0] == 0:
         z = np.zeros(0, np.int64)
         return z, z, z, np.zeros(0, np.float64)
@@ -344,8 +424,29 @@ def best_cells_per_work(
         int(work.max()) + 1,
         int(min_votes),
         int(min_hits),
+        int(n_best),
     )
     return w, c, f, b + 0.5 - 0.5 * s
+
+
+def ratio_bounds(lr_range: tuple[float, float]) -> tuple[float, float]:
+    """``(lo, hi)`` such that, for every positive float ``x``, ``x < lo`` exactly when
+    ``math.log(x) < lr_range[0]`` and ``x > hi`` exactly when ``math.log(x) > lr_range[1]``:
+    the hit filter compares span ratios with these instead of taking a logarithm per hit (a
+    third of its time), with the same outcome (``exp`` of the bound, moved by a few ulps
+    until it is the exact edge of the monotone ``log``)."""
+    lr_lo, lr_hi = float(lr_range[0]), float(lr_range[1])
+    lo = math.exp(lr_lo)
+    while math.log(lo) < lr_lo:
+        lo = math.nextafter(lo, math.inf)
+    while math.log(math.nextafter(lo, 0.0)) >= lr_lo:
+        lo = math.nextafter(lo, 0.0)
+    hi = math.exp(lr_hi)
+    while math.log(hi) > lr_hi:
+        hi = math.nextafter(hi, 0.0)
+    while math.log(math.nextafter(hi, math.inf)) <= lr_hi:
+        hi = math.nextafter(hi, math.inf)
+    return lo, hi
 
 
 def select_hits(
@@ -366,10 +467,12 @@ def select_hits(
     triplet anchor frame, anchor semitones, span in frames; ``aux``: shape (m, 2), the hits'
     stored aux; ``work``: shape (m,). ``layout``: ``(pitch_bits, pitch_units, code_bits,
     span_units)`` of the engine's aux packing. A hit is kept when ``|f_q - f_ref| <=
-    max_pitch`` and ``ln(span_ref / span_q)`` lies in ``lr_range``. Returns, for the kept hits,
-    ``(query frame, query row, work, reference frame, pitch offset st, ln span ratio)``.
+    max_pitch`` and ``ln(span_ref / span_q)`` lies in ``lr_range`` (tested on the ratio itself
+    against :func:`ratio_bounds`: no logarithm per hit). Returns, for the kept hits, ``(query
+    frame, query row, work, reference frame, pitch offset st, span ratio span_ref / span_q)``.
     """
     pitch_bits, pitch_units, code_bits, span_units = layout
+    ratio_lo, ratio_hi = ratio_bounds(lr_range)
     out: tuple[F64, I64, I64, F64, F64, F64] = _select(
         np.ascontiguousarray(row, dtype=np.int64),
         np.ascontiguousarray(q_t, dtype=np.float64),
@@ -382,8 +485,8 @@ def select_hits(
         int(code_bits),
         float(span_units),
         float(max_pitch),
-        float(lr_range[0]),
-        float(lr_range[1]),
+        ratio_lo,
+        ratio_hi,
     )
     return out
 
@@ -406,6 +509,7 @@ def select_ranges(
     and ``aux``. ``removed``: per work number, True for a removed work (empty: none). Same
     hits, in the same order, as gathering them first; what is dropped is never copied."""
     pitch_bits, pitch_units, code_bits, span_units = layout
+    ratio_lo, ratio_hi = ratio_bounds(lr_range)
     parts: list[tuple[F64, I64, I64, F64, F64, F64]] = []
     for lo, count, work, aux, base in ranges:
         parts.append(
@@ -425,8 +529,8 @@ def select_ranges(
                 int(code_bits),
                 float(span_units),
                 float(max_pitch),
-                float(lr_range[0]),
-                float(lr_range[1]),
+                ratio_lo,
+                ratio_hi,
             )
         )
     if len(parts) == 1:

@@ -13,6 +13,7 @@ change a constant offset plus a time scale, which is what makes the hashes invar
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,6 +130,38 @@ else:
         return out[:k].copy()
 
 
+@functools.cache
+def _hann(n: int) -> F32:
+    window: F32 = np.hanning(n).astype(np.float32)
+    window.flags.writeable = False
+    return window
+
+
+@functools.cache
+def _power_floor(floor_log: float) -> np.float32:
+    """The largest float32 power ``v`` with ``log(v + 1e-12) <= floor_log`` in float32 (the
+    log the spectrogram used to be taken in): ``v > floor`` on powers is then exactly
+    ``log(v + 1e-12) > floor`` on log powers, and only the kept points need a logarithm."""
+    target = np.float32(floor_log)
+    eps = np.float32(1e-12)
+
+    def above(v: np.float32) -> bool:
+        return bool(np.log(np.float32(v + eps)) > target)
+
+    v = np.float32(np.exp(np.float64(target)))
+    while above(v):
+        v = np.nextafter(v, np.float32(0.0))
+    while not above(np.nextafter(v, np.float32(np.inf))):
+        v = np.nextafter(v, np.float32(np.inf))
+    return np.float32(v)
+
+
+def _log_at(power: F32, rows: npt.NDArray[np.int64], cols: npt.NDArray[np.int64]) -> F64:
+    """``log(power + 1e-12)`` in float32 at the given cells, as float64."""
+    out: F64 = np.log(power[rows, cols] + np.float32(1e-12)).astype(np.float64)
+    return out
+
+
 def _power(x: F32, start_frame: int, n_frames: int, p: PeakParams, lo: int, hi: int) -> F32:
     """Power spectrum of frames ``start_frame .. start_frame+n_frames-1``: shape (n, hi-lo)."""
     from scipy import fft
@@ -139,9 +172,8 @@ def _power(x: F32, start_frame: int, n_frames: int, p: PeakParams, lo: int, hi: 
     if seg.shape[0] < need:
         seg = np.concatenate([seg, np.zeros(need - seg.shape[0], np.float32)])
     frames = np.lib.stride_tricks.sliding_window_view(seg, p.n_fft)[:: p.hop][:n_frames]
-    window = np.hanning(p.n_fft).astype(np.float32)
     # the windowed copy is ours: the FFT may overwrite it
-    spec = fft.rfft(frames * window, axis=1, workers=1, overwrite_x=True)[:, lo:hi]
+    spec = fft.rfft(frames * _hann(p.n_fft), axis=1, workers=1, overwrite_x=True)[:, lo:hi]
     if numba_power is not None:  # one pass over the complex spectrum, same float32 sums
         computed: F32 = numba_power(spec)
         return computed
@@ -205,8 +237,9 @@ def find_peaks(x: F32, p: PeakParams) -> Peaks:
     bin_hz = p.rate_hz / p.n_fft
     lo = max(1, int(np.floor(p.fmin_hz / bin_hz)))
     hi = min(p.n_fft // 2, int(np.ceil(p.fmax_hz / bin_hz)) + 1)
-    # a full-scale sine has power (n_fft/4)^2 with a Hann window
-    floor = np.log((p.n_fft / 4) ** 2 * 10 ** (p.floor_db / 10))
+    # a full-scale sine has power (n_fft/4)^2 with a Hann window; the floor is a log power,
+    # compared on powers (a log of the whole spectrogram cost an eighth of the fingerprint)
+    floor = _power_floor(float(np.log((p.n_fft / 4) ** 2 * 10 ** (p.floor_db / 10))))
     pad = p.time_radius + 1
     out_t: list[F64] = []
     out_f: list[F64] = []
@@ -216,16 +249,16 @@ def find_peaks(x: F32, p: PeakParams) -> Peaks:
         c1 = min(n_frames, c0 + chunk)
         a = max(0, c0 - pad)
         b = min(n_frames, c1 + pad)
-        logp = _power(x, a, b - a, p, lo, hi)
-        logp += np.float32(1e-12)
-        np.log(logp, out=logp)
+        power = _power(x, a, b - a, p, lo, hi)
         # refinement needs both neighbours; keep only this chunk's own frames
         row0 = max(c0 - a, 1 if a == 0 else 0)
-        row1 = min(c1 - a, logp.shape[0] - 1 if b == n_frames else logp.shape[0])
-        ti, fi = _local_maxima(logp, np.float32(floor), p.time_radius, p.freq_radius, row0, row1)
+        row1 = min(c1 - a, power.shape[0] - 1 if b == n_frames else power.shape[0])
+        # maxima of the power are the maxima of its log (monotone): the log is taken below,
+        # at the points kept and their four neighbours only
+        ti, fi = _local_maxima(power, floor, p.time_radius, p.freq_radius, row0, row1)
         if ti.shape[0] == 0:
             continue
-        level = logp[ti, fi].astype(np.float64)
+        level = _log_at(power, ti, fi)
         # strongest peaks_per_block per density block
         block = (ti + a) // p.block_frames
         order = np.lexsort((-level, block))
@@ -235,9 +268,9 @@ def find_peaks(x: F32, p: PeakParams) -> Peaks:
         keep = order[rank < p.peaks_per_block]
         ti, fi, level = ti[keep], fi[keep], level[keep]
         # parabolic refinement on log power: offset = (l - r) / (2 (l - 2c + r)), in (-0.5, 0.5)
-        c = logp[ti, fi].astype(np.float64)
-        fl, fr = logp[ti, fi - 1].astype(np.float64), logp[ti, fi + 1].astype(np.float64)
-        tl, tr = logp[ti - 1, fi].astype(np.float64), logp[ti + 1, fi].astype(np.float64)
+        c = level
+        fl, fr = _log_at(power, ti, fi - 1), _log_at(power, ti, fi + 1)
+        tl, tr = _log_at(power, ti - 1, fi), _log_at(power, ti + 1, fi)
         with np.errstate(divide="ignore", invalid="ignore"):
             df = np.nan_to_num(0.5 * (fl - fr) / (fl - 2 * c + fr))
             dt = np.nan_to_num(0.5 * (tl - tr) / (tl - 2 * c + tr))
