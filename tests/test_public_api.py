@@ -36,7 +36,7 @@ def test_vocab_contract() -> None:
     assert sorted(vocab.__all__) == sorted([
         "CROSSWALK", "COVERS", "Decision", "DecisionKind", "Evidence", "Match", "MergedStances",
         "Modality", "Purpose", "Reason", "Stance", "Use", "Verdict", "WorkKind",
-        "covered_uses", "merge_verdicts", "uses_for_label"])
+        "cap_on_thin_evidence", "covered_uses", "merge_verdicts", "uses_for_label"])
     assert [u.value for u in vocab.Use] == ["tdm", "ai-train", "genai-train", "ai-input",
                                             "search"]
 
