@@ -10,6 +10,10 @@ a shard). What only a crash of the machine could leave behind, a committed shard
 files were not all on disk, is caught when the scan resumes: a shard counts as done only if
 its stats parse and its files hold exactly the lines its stats count (else it runs again).
 The merged outputs are written with :func:`tdmguard.atomic.atomic_writer`, which syncs.
+
+A shard's output file is made when its first line is written: most shards have no errors
+and no review items, and a file that is never written is read as empty (by the merge and by
+the check on resume), so an empty file per output and shard is not made for nothing.
 """
 
 from __future__ import annotations
@@ -85,12 +89,17 @@ class ShardWriter:
     def __init__(self, shards_dir: Path, shard: int) -> None:
         self.final = shards_dir / f"{shard:06d}"
         self.tmp = Path(tempfile.mkdtemp(dir=shards_dir, prefix=f".{shard:06d}."))
-        self._files: dict[str, IO[str]] = {
-            name: (self.tmp / f"{name}.jsonl").open("w", encoding="utf-8") for name in OUTPUTS
-        }
+        self._files: dict[str, IO[str]] = {}
 
     def write(self, output: str, obj: Mapping[str, Any]) -> None:
-        self._files[output].write(_dumps(obj) + "\n")
+        fh = self._files.get(output)
+        if fh is None:
+            if output not in OUTPUTS:
+                raise KeyError(output)
+            fh = self._files[output] = (self.tmp / f"{output}.jsonl").open(
+                "w", encoding="utf-8"
+            )
+        fh.write(_dumps(obj) + "\n")
 
     def commit(self, stats: Mapping[str, Any]) -> None:
         for fh in self._files.values():
@@ -110,6 +119,9 @@ _OUTPUT_OF_DECISION = {"kept": "keep", "excluded": "exclude", "review": "review"
 
 
 def _lines(path: Path) -> int:
+    """Lines in a shard's output; one never written (no file) has none."""
+    if not path.exists():
+        return 0
     with path.open("rb") as fh:
         return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
 
@@ -149,7 +161,10 @@ def merge_shards(shards_dir: Path, out_dir: Path, shards: Sequence[int]) -> dict
         lines = 0
         with atomic_writer(out_dir / f"{name}.jsonl", "wb") as out:
             for shard in shards:
-                with (shards_dir / f"{shard:06d}" / f"{name}.jsonl").open("rb") as fh:
+                path = shards_dir / f"{shard:06d}" / f"{name}.jsonl"
+                if not path.exists():  # the shard wrote no line of this output
+                    continue
+                with path.open("rb") as fh:
                     for line in fh:
                         out.write(line)
                         lines += 1
