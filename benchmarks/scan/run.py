@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -150,10 +151,22 @@ def _bare_total(
     """Wall and CPU seconds including the pool's start (the scan's include its own), and
     the CPU seconds spent on the items themselves (the steady state, without the start)."""
     t0, c0 = time.perf_counter(), _cpu_now()
-    with ProcessPoolExecutor(workers, initializer=_init_bare,
-                             initargs=(str(index), modality)) as pool:
+    # spawn, as the scan's pool: fork is unsafe once the engines' OpenMP threads have run
+    # (faiss, numba), so the bare pool pays the same kind of process start
+    with ProcessPoolExecutor(workers, initializer=_init_bare, initargs=(str(index), modality),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
         per_item = [cpu for _, cpu in pool.map(_bare_item, items, chunksize=16)]
     return time.perf_counter() - t0, _cpu_now() - c0, sum(per_item)
+
+
+def bare_command(index: str, modality: str, manifest: str, workers: int) -> None:
+    """The bare engine as a user's own program would run it (``python -c``, see
+    :func:`bench_command`): read the manifest's texts, identify them on a spawned pool."""
+    texts = [json.loads(line)["text"] for line in Path(manifest).read_text("utf-8").splitlines()]
+    with ProcessPoolExecutor(workers, initializer=_init_bare, initargs=(index, modality),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        found = sum(n for n, _ in pool.map(_bare_item, texts, chunksize=16))
+    print(found)
 
 
 # --- scan ------------------------------------------------------------------------------------
@@ -200,19 +213,21 @@ def bench_engines(
     import soundfile
 
     rows: list[dict[str, Any]] = []
-    # Sizes: large enough that the per-item work, not a process or pool start, dominates the
-    # whole run (8-15 CPU s of engine work a case), still minutes on two cores.
-    n_text = text_items or (600 if quick else 6000)
+    # Sizes: a scan at scale runs for minutes; here each case is 20-40 CPU s of engine work
+    # (10-20 s of wall time on two free cores for the bare engine), so that the whole run,
+    # process and pool start included, is dominated by the per-item work as it is at scale,
+    # and three interleaved repeats of the three cases still take about five minutes.
+    n_text = text_items or (600 if quick else 24000)
     texts = _texts(n_text)
     manifest = CACHE / f"text-{n_text}.jsonl"
     if not manifest.exists():
         manifest.write_text("".join(json.dumps({"id": f"t{i}", "text": t}) + "\n"
                                     for i, t in enumerate(texts)), "utf-8")
     mb = sum(len(t.encode()) for t in texts) / 1e6
-    # (images got cheaper when the workers' library thread pools went to one thread each:
-    # 100 copies of the 7 demo images is about 7 CPU s of engine work)
-    images = _media_folder("image", 4 if quick else 100)
-    audio = _media_folder("audio", 1 if quick else 30)
+    # (400 copies of the 7 demo images: about 19 CPU s of engine work; 90 copies of the 7
+    # demo recordings: about 20 CPU s)
+    images = _media_folder("image", 4 if quick else 400)
+    audio = _media_folder("audio", 1 if quick else 90)
     seconds = sum(soundfile.info(str(p)).duration for p in audio.iterdir())
     table = [
         ("text", "lyrics", "lyrics-match", manifest, texts, mb, "MB/s", 64),
@@ -269,6 +284,53 @@ def bench_engines(
               f" ({scpu / bcpu - 1:+.1%}; report page {rcpu:.1f} s, without it"
               f" {(scpu - rcpu) / bcpu - 1:+.1%})", flush=True)
     return rows
+
+
+def _child_cpu() -> float:
+    import resource
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return kids.ru_utime + kids.ru_stime
+
+
+def bench_command(db: Path, index: Path, repeat: int, n_text: int) -> dict[str, Any]:
+    """The text case as a user runs it, each in a fresh process, interleaved: ``tdmguard
+    scan`` (the command's own start, CLI and registry imports, included) against the bare
+    engine run by ``python -c`` (interpreter, imports, reading the manifest, a spawned pool).
+    CPU: every process of each run, workers included."""
+    manifest = CACHE / f"text-{n_text}.jsonl"
+    out = CACHE / "out-command"
+    env = os.environ | {"TDMGUARD_DB": f"sqlite:///{db}", "TDMGUARD_INDEX": str(index),
+                        "PYTHONPATH": str(ROOT)}
+    bare_cmd = [sys.executable, "-c",
+                "import sys; from benchmarks.scan.run import bare_command; "
+                "bare_command(sys.argv[1], 'lyrics', sys.argv[2], 2)", str(index), str(manifest)]
+    tdmguard = str(Path(sys.executable).with_name("tdmguard"))
+    scan_cmd = [tdmguard, "scan", str(manifest), "--out", str(out), "--check", "lyrics-match",
+                "--actor", "BenchAI", "--at", "2026-01-01", "--workers", "2",
+                "--shard-size", "64", "--json"]
+    runs: dict[str, list[tuple[float, float]]] = {"bare": [], "scan": []}
+    for _ in range(repeat):
+        for name, cmd in (("bare", bare_cmd), ("scan", scan_cmd)):
+            shutil.rmtree(out, ignore_errors=True)
+            t0, c0 = time.perf_counter(), _child_cpu()
+            subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+            runs[name].append((time.perf_counter() - t0, _child_cpu() - c0))
+    bare = statistics.median(w for w, _ in runs["bare"])
+    scan = statistics.median(w for w, _ in runs["scan"])
+    bcpu = statistics.median(c for _, c in runs["bare"])
+    scpu = statistics.median(c for _, c in runs["scan"])
+    result = {"case": "text", "items": n_text, "repeat": repeat,
+              "bare_s": round(bare, 2), "scan_s": round(scan, 2),
+              "overhead": round(1 - bare / scan, 3),
+              "bare_cpu_s": round(bcpu, 2), "scan_cpu_s": round(scpu, 2),
+              "cpu_overhead": round(scpu / bcpu - 1, 3),
+              "bare_runs": [[round(w, 2), round(c, 2)] for w, c in runs["bare"]],
+              "scan_runs": [[round(w, 2), round(c, 2)] for w, c in runs["scan"]]}
+    print(f"command text {n_text}: bare {bare:.1f} s ({bcpu:.1f} CPU s), tdmguard scan "
+          f"{scan:.1f} s ({scpu:.1f} CPU s): overhead {1 - bare / scan:+.1%} wall, "
+          f"{scpu / bcpu - 1:+.1%} CPU", flush=True)
+    return result
 
 
 def _actor_pool_start(workers: int) -> float:
@@ -386,10 +448,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rows", type=int, default=1_000_000, help="memory test rows (0: skip)")
     parser.add_argument("--text-items", type=int, default=0,
-                        help="texts in the text case (default 3000, --quick 600)")
+                        help="texts in the text case (default 24000, --quick 600)")
     parser.add_argument("--cases", default="text,images,audio", help="engine cases to run")
     parser.add_argument("--skip", action="append", default=[],
-                        help="engines, ray, readers or memory (repeat)")
+                        help="engines, command, ray, readers or memory (repeat)")
     args = parser.parse_args(argv)
     CACHE.mkdir(parents=True, exist_ok=True)
     db, index = _world(CACHE / "world")
@@ -404,6 +466,13 @@ def main(argv: list[str] | None = None) -> int:
     if "engines" not in args.skip:
         results["engines"] = bench_engines(db, index, args.repeat, args.quick,
                                            args.text_items, tuple(args.cases.split(",")))
+    if "command" not in args.skip:
+        n_text = args.text_items or (600 if args.quick else 24000)
+        if not (CACHE / f"text-{n_text}.jsonl").exists():
+            (CACHE / f"text-{n_text}.jsonl").write_text(
+                "".join(json.dumps({"id": f"t{i}", "text": t}) + "\n"
+                        for i, t in enumerate(_texts(n_text))), "utf-8")
+        results["command"] = bench_command(db, index, args.repeat, n_text)
     if "readers" not in args.skip:
         results["readers"] = bench_readers(args.quick)
     if "ray" not in args.skip:
@@ -416,19 +485,19 @@ def main(argv: list[str] | None = None) -> int:
     if previous.exists():
         old = json.loads(previous.read_text("utf-8"))
         if "engines" in results and "engines" in old:  # a run of some cases: keep the others
-            ran = {(e["case"], e["items"]) for e in results["engines"]}
+            ran = {e["case"] for e in results["engines"]}
             results["engines"] += [e | {"measured": e.get("measured", old["date"])}
-                                   for e in old["engines"] if (e["case"], e["items"]) not in ran]
+                                   for e in old["engines"] if e["case"] not in ran]
             results["engines"].sort(key=lambda e: (["text", "images", "audio"].index(e["case"]),
                                                    e["items"]))
-        for section in ("engines", "readers", "ray", "memory"):
+        for section in ("engines", "command", "readers", "ray", "memory"):
             if section not in results and section in old:
                 results[section] = old[section]
                 results.setdefault("kept_from_earlier_runs", {})[section] = old.get(
                     "sections_measured", {}).get(section, old["date"])
     results["sections_measured"] = {
         k: (results.get("kept_from_earlier_runs", {}).get(k) or results["date"])
-        for k in ("engines", "readers", "ray", "memory") if k in results}
+        for k in ("engines", "command", "readers", "ray", "memory") if k in results}
     results.pop("kept_from_earlier_runs", None)
     (HERE / "results.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     (HERE / "RESULTS.md").write_text(_markdown(results), "utf-8")
@@ -453,7 +522,9 @@ def _markdown(r: dict[str, Any]) -> str:
             f"{k} measured {d}" for k, d in measured.items()) + ".", ""]
     if "engines" in r:
         lines += ["End to end against the bare engine (the same items through "
-                  "`Matcher.identify_*` on a 2-process pool; medians of interleaved runs). "
+                  "`Matcher.identify_*` on a 2-process pool, started by spawn as the scan's "
+                  "are: fork is unsafe once the engines' OpenMP threads have run; medians of "
+                  "interleaved runs). "
                   "*Steady state*: CPU ms per item, the engine's own time on each item in "
                   "the bare pool against the scan workers' CPU inside their shards (read, "
                   "check, decide, write, commit). *Whole run*, process and pool start "
@@ -478,6 +549,16 @@ def _markdown(r: dict[str, Any]) -> str:
                          f"{e['unit']} | {e['scan_rate']} {e['unit']} | {e['overhead']:+.1%} "
                          f"| {cpu} |")
         lines.append("")
+    if "command" in r:
+        x = r["command"]
+        lines += [f"As a user runs it (the text case, {x['items']} texts, each run a fresh "
+                  "process; medians of "
+                  f"{x['repeat']} interleaved runs): `tdmguard scan --workers 2` against the "
+                  "bare engine run by `python -c` (interpreter, imports, reading the manifest, "
+                  "a spawned 2-process pool), CPU of every process of the run: bare "
+                  f"{x['bare_s']} s / {x['bare_cpu_s']} CPU s, scan {x['scan_s']} s / "
+                  f"{x['scan_cpu_s']} CPU s: **{x['overhead']:+.1%} wall, "
+                  f"{x['cpu_overhead']:+.1%} CPU**.", ""]
     if "readers" in r:
         from benchmarks.scan.reader_rates import markdown as reader_markdown
 

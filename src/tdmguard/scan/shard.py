@@ -295,7 +295,7 @@ def evaluate_record(
     items = record.parts or (record,)
     check_name = "read"
     try:
-        with item_budget(timeout_s):
+        with item_budget(timeout_s) if timeout_s > 0 else contextlib.nullcontext():
             for n, item in enumerate(items):
                 if "error" in item.meta:
                     return outcomes, ("read", f"{item.id}: {item.meta['error']}")
