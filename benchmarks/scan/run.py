@@ -286,6 +286,80 @@ def bench_engines(
     return rows
 
 
+def _paired_bare(matcher: Any, records: list[Any]) -> float:
+    t0 = time.process_time()
+    for r in records:
+        if r.text is not None:
+            matcher.identify_text(r.text, where="bench")
+        else:
+            matcher.identify_path(r.path)
+    return time.process_time() - t0
+
+
+def _paired_scan(job: Any, worker: Any, shard: int, spec: Any) -> float:
+    from tdmguard.scan.shard import run_shard
+
+    t0 = time.process_time()
+    run_shard(job, worker, shard, spec)
+    return time.process_time() - t0
+
+
+def bench_paired(
+    db: Path, index: Path, cases: tuple[str, ...], quick: bool
+) -> list[dict[str, Any]]:
+    """Steady state measured so that other jobs' load cancels out: in ONE process, shard
+    after shard, the bare engine on the shard's items and the scan's ``run_shard`` on the same
+    shard, alternating which goes first; CPU seconds of each, summed (and the median of the
+    per-shard ratios). The engine and the scan share the process's caches and its load at
+    that moment, so their ratio moves far less than two pools run a minute apart."""
+    from tdmguard.scan.plan import plan_source
+    from tdmguard.scan.readers import read_shard
+    from tdmguard.scan.shard import build_checks
+
+    table = {"text": ("lyrics-match", CACHE / f"text-{600 if quick else 6000}.jsonl", 64),
+             "images": ("image-match", _media_folder("image", 4 if quick else 100), 16),
+             "audio": ("audio-match", _media_folder("audio", 1 if quick else 30), 4)}
+    if not table["text"][1].exists():
+        n = 600 if quick else 6000
+        table["text"][1].write_text("".join(json.dumps({"id": f"t{i}", "text": t}) + "\n"
+                                            for i, t in enumerate(_texts(n))), "utf-8")
+    rows: list[dict[str, Any]] = []
+    for case in cases:
+        check, source, size = table[case]
+        out = CACHE / f"out-paired-{case}"
+        shutil.rmtree(out, ignore_errors=True)
+        (out / "shards").mkdir(parents=True)
+        job = _job(db, index, source, out, check, workers=1, shard_size=size)
+        worker = build_checks(job)
+        matcher = worker.checks[0].matcher  # type: ignore[attr-defined]
+        specs = list(plan_source(str(source), size))
+        bare_s = scan_s = 0.0
+        ratios: list[float] = []
+        items = 0
+        for i, spec in enumerate(specs):
+            records = list(read_shard(spec, job.read))
+            if i % 2:
+                s = _paired_scan(job, worker, i, spec)
+                b = _paired_bare(matcher, records)
+            else:
+                b = _paired_bare(matcher, records)
+                s = _paired_scan(job, worker, i, spec)
+            if i < 2:  # first calls (caches, lazy imports) are no steady state
+                continue
+            bare_s, scan_s, items = bare_s + b, scan_s + s, items + len(records)
+            ratios.append(s / b - 1)
+        shutil.rmtree(out, ignore_errors=True)
+        rows.append({"case": case, "items": items, "shard_size": size,
+                     "bare_item_cpu_ms": round(1000 * bare_s / items, 3),
+                     "scan_item_cpu_ms": round(1000 * scan_s / items, 3),
+                     "overhead": round(scan_s / bare_s - 1, 3),
+                     "median_shard_overhead": round(statistics.median(ratios), 3)})
+        print(f"paired  {case:7s} {items} items: bare {1000 * bare_s / items:.3f}, scan "
+              f"{1000 * scan_s / items:.3f} CPU ms/item: {scan_s / bare_s - 1:+.1%} (median "
+              f"shard {statistics.median(ratios):+.1%})", flush=True)
+    return rows
+
+
 def _child_cpu() -> float:
     import resource
 
@@ -451,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="texts in the text case (default 24000, --quick 600)")
     parser.add_argument("--cases", default="text,images,audio", help="engine cases to run")
     parser.add_argument("--skip", action="append", default=[],
-                        help="engines, command, ray, readers or memory (repeat)")
+                        help="engines, paired, command, ray, readers or memory (repeat)")
     args = parser.parse_args(argv)
     CACHE.mkdir(parents=True, exist_ok=True)
     db, index = _world(CACHE / "world")
@@ -466,6 +540,8 @@ def main(argv: list[str] | None = None) -> int:
     if "engines" not in args.skip:
         results["engines"] = bench_engines(db, index, args.repeat, args.quick,
                                            args.text_items, tuple(args.cases.split(",")))
+    if "paired" not in args.skip:
+        results["paired"] = bench_paired(db, index, tuple(args.cases.split(",")), args.quick)
     if "command" not in args.skip:
         n_text = args.text_items or (600 if args.quick else 24000)
         if not (CACHE / f"text-{n_text}.jsonl").exists():
@@ -490,14 +566,15 @@ def main(argv: list[str] | None = None) -> int:
                                    for e in old["engines"] if e["case"] not in ran]
             results["engines"].sort(key=lambda e: (["text", "images", "audio"].index(e["case"]),
                                                    e["items"]))
-        for section in ("engines", "command", "readers", "ray", "memory"):
+        for section in ("engines", "paired", "command", "readers", "ray", "memory"):
             if section not in results and section in old:
                 results[section] = old[section]
                 results.setdefault("kept_from_earlier_runs", {})[section] = old.get(
                     "sections_measured", {}).get(section, old["date"])
     results["sections_measured"] = {
         k: (results.get("kept_from_earlier_runs", {}).get(k) or results["date"])
-        for k in ("engines", "command", "readers", "ray", "memory") if k in results}
+        for k in ("engines", "paired", "command", "readers", "ray", "memory")
+        if k in results}
     results.pop("kept_from_earlier_runs", None)
     (HERE / "results.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     (HERE / "RESULTS.md").write_text(_markdown(results), "utf-8")
@@ -548,6 +625,18 @@ def _markdown(r: dict[str, Any]) -> str:
             lines.append(f"| {case} | {e['items']} | {steady} | {e['bare_rate']} "
                          f"{e['unit']} | {e['scan_rate']} {e['unit']} | {e['overhead']:+.1%} "
                          f"| {cpu} |")
+        lines.append("")
+    if "paired" in r:
+        lines += ["Steady state, paired (one process, shard after shard: the bare engine on the "
+                  "shard's items, then the scan's `run_shard` on the same shard, or the other "
+                  "way round, alternating; CPU seconds summed over the shards after the first "
+                  "two; other jobs' load falls on both alike):", "",
+                  "| case | items | shard size | CPU ms/item bare / scan | overhead | median "
+                  "over shards |", "|---|---|---|---|---|---|"]
+        for x in r["paired"]:
+            lines.append(f"| {x['case']} | {x['items']} | {x['shard_size']} | "
+                         f"{x['bare_item_cpu_ms']} / {x['scan_item_cpu_ms']} | "
+                         f"{x['overhead']:+.1%} | {x['median_shard_overhead']:+.1%} |")
         lines.append("")
     if "command" in r:
         x = r["command"]
