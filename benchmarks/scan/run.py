@@ -527,6 +527,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", action="append", default=[],
                         help="engines, paired, command, ray, readers or memory (repeat)")
     args = parser.parse_args(argv)
+    # one library thread (faiss's OpenMP, OpenBLAS) in this process too, as in the scan's
+    # and the bare pool's workers: the paired section runs the engines here
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     CACHE.mkdir(parents=True, exist_ok=True)
     db, index = _world(CACHE / "world")
     results: dict[str, Any] = {
