@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -151,10 +152,22 @@ def _bare_total(
     """Wall and CPU seconds including the pool's start (the scan's include its own), and
     the CPU seconds spent on the items themselves (the steady state, without the start)."""
     t0, c0 = time.perf_counter(), _cpu_now()
-    with ProcessPoolExecutor(workers, initializer=_init_bare,
-                             initargs=(str(index), modality)) as pool:
+    # spawn, as the scan's pool: fork is unsafe once the engines' OpenMP threads have run
+    # (faiss, numba), so the bare pool pays the same kind of process start
+    with ProcessPoolExecutor(workers, initializer=_init_bare, initargs=(str(index), modality),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
         per_item = [cpu for _, cpu in pool.map(_bare_item, items, chunksize=16)]
     return time.perf_counter() - t0, _cpu_now() - c0, sum(per_item)
+
+
+def bare_command(index: str, modality: str, manifest: str, workers: int) -> None:
+    """The bare engine as a user's own program would run it (``python -c``, see
+    :func:`bench_command`): read the manifest's texts, identify them on a spawned pool."""
+    texts = [json.loads(line)["text"] for line in Path(manifest).read_text("utf-8").splitlines()]
+    with ProcessPoolExecutor(workers, initializer=_init_bare, initargs=(index, modality),
+                             mp_context=multiprocessing.get_context("spawn")) as pool:
+        found = sum(n for n, _ in pool.map(_bare_item, texts, chunksize=16))
+    print(found)
 
 
 # --- scan ------------------------------------------------------------------------------------
@@ -201,19 +214,21 @@ def bench_engines(
     import soundfile
 
     rows: list[dict[str, Any]] = []
-    # Sizes: large enough that the per-item work, not a process or pool start, dominates the
-    # whole run (8-15 CPU s of engine work a case), still minutes on two cores.
-    n_text = text_items or (600 if quick else 6000)
+    # Sizes: a scan at scale runs for minutes; here each case is 20-40 CPU s of engine work
+    # (10-20 s of wall time on two free cores for the bare engine), so that the whole run,
+    # process and pool start included, is dominated by the per-item work as it is at scale,
+    # and three interleaved repeats of the three cases still take about five minutes.
+    n_text = text_items or (600 if quick else 24000)
     texts = _texts(n_text)
     manifest = CACHE / f"text-{n_text}.jsonl"
     if not manifest.exists():
         manifest.write_text("".join(json.dumps({"id": f"t{i}", "text": t}) + "\n"
                                     for i, t in enumerate(texts)), "utf-8")
     mb = sum(len(t.encode()) for t in texts) / 1e6
-    # (images got cheaper when the workers' library thread pools went to one thread each:
-    # 100 copies of the 7 demo images is about 7 CPU s of engine work)
-    images = _media_folder("image", 4 if quick else 100)
-    audio = _media_folder("audio", 1 if quick else 30)
+    # (400 copies of the 7 demo images: about 19 CPU s of engine work; 90 copies of the 7
+    # demo recordings: about 20 CPU s)
+    images = _media_folder("image", 4 if quick else 400)
+    audio = _media_folder("audio", 1 if quick else 90)
     seconds = sum(soundfile.info(str(p)).duration for p in audio.iterdir())
     table = [
         ("text", "lyrics", "lyrics-match", manifest, texts, mb, "MB/s", 64),
@@ -272,6 +287,127 @@ def bench_engines(
     return rows
 
 
+def _paired_bare(matcher: Any, records: list[Any]) -> float:
+    t0 = time.process_time()
+    for r in records:
+        if r.text is not None:
+            matcher.identify_text(r.text, where="bench")
+        else:
+            matcher.identify_path(r.path)
+    return time.process_time() - t0
+
+
+def _paired_scan(job: Any, worker: Any, shard: int, spec: Any) -> float:
+    from tdmguard.scan.shard import run_shard
+
+    t0 = time.process_time()
+    run_shard(job, worker, shard, spec)
+    return time.process_time() - t0
+
+
+def bench_paired(
+    db: Path, index: Path, cases: tuple[str, ...], quick: bool
+) -> list[dict[str, Any]]:
+    """Steady state measured so that other jobs' load cancels out: in ONE process, shard
+    after shard, the bare engine on the shard's items and the scan's ``run_shard`` on the same
+    shard, alternating which goes first; CPU seconds of each, summed (and the median of the
+    per-shard ratios). The engine and the scan share the process's caches and its load at
+    that moment, so their ratio moves far less than two pools run a minute apart."""
+    from tdmguard.scan.plan import plan_source
+    from tdmguard.scan.readers import read_shard
+    from tdmguard.scan.shard import build_checks
+
+    table = {"text": ("lyrics-match", CACHE / f"text-{600 if quick else 6000}.jsonl", 64),
+             "images": ("image-match", _media_folder("image", 4 if quick else 100), 16),
+             "audio": ("audio-match", _media_folder("audio", 1 if quick else 30), 4)}
+    if not table["text"][1].exists():
+        n = 600 if quick else 6000
+        table["text"][1].write_text("".join(json.dumps({"id": f"t{i}", "text": t}) + "\n"
+                                            for i, t in enumerate(_texts(n))), "utf-8")
+    rows: list[dict[str, Any]] = []
+    for case in cases:
+        check, source, size = table[case]
+        out = CACHE / f"out-paired-{case}"
+        shutil.rmtree(out, ignore_errors=True)
+        (out / "shards").mkdir(parents=True)
+        job = _job(db, index, source, out, check, workers=1, shard_size=size)
+        worker = build_checks(job)
+        matcher = worker.checks[0].matcher  # type: ignore[attr-defined]
+        specs = list(plan_source(str(source), size))
+        bare_s = scan_s = 0.0
+        ratios: list[float] = []
+        items = 0
+        for i, spec in enumerate(specs):
+            records = list(read_shard(spec, job.read))
+            if i % 2:
+                s = _paired_scan(job, worker, i, spec)
+                b = _paired_bare(matcher, records)
+            else:
+                b = _paired_bare(matcher, records)
+                s = _paired_scan(job, worker, i, spec)
+            if i < 2:  # first calls (caches, lazy imports) are no steady state
+                continue
+            bare_s, scan_s, items = bare_s + b, scan_s + s, items + len(records)
+            ratios.append(s / b - 1)
+        shutil.rmtree(out, ignore_errors=True)
+        rows.append({"case": case, "items": items, "shard_size": size,
+                     "bare_item_cpu_ms": round(1000 * bare_s / items, 3),
+                     "scan_item_cpu_ms": round(1000 * scan_s / items, 3),
+                     "overhead": round(scan_s / bare_s - 1, 3),
+                     "median_shard_overhead": round(statistics.median(ratios), 3)})
+        print(f"paired  {case:7s} {items} items: bare {1000 * bare_s / items:.3f}, scan "
+              f"{1000 * scan_s / items:.3f} CPU ms/item: {scan_s / bare_s - 1:+.1%} (median "
+              f"shard {statistics.median(ratios):+.1%})", flush=True)
+    return rows
+
+
+def _child_cpu() -> float:
+    import resource
+
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return kids.ru_utime + kids.ru_stime
+
+
+def bench_command(db: Path, index: Path, repeat: int, n_text: int) -> dict[str, Any]:
+    """The text case as a user runs it, each in a fresh process, interleaved: ``tdmguard
+    scan`` (the command's own start, CLI and registry imports, included) against the bare
+    engine run by ``python -c`` (interpreter, imports, reading the manifest, a spawned pool).
+    CPU: every process of each run, workers included."""
+    manifest = CACHE / f"text-{n_text}.jsonl"
+    out = CACHE / "out-command"
+    env = os.environ | {"TDMGUARD_DB": f"sqlite:///{db}", "TDMGUARD_INDEX": str(index),
+                        "PYTHONPATH": str(ROOT)}
+    bare_cmd = [sys.executable, "-c",
+                "import sys; from benchmarks.scan.run import bare_command; "
+                "bare_command(sys.argv[1], 'lyrics', sys.argv[2], 2)", str(index), str(manifest)]
+    tdmguard = str(Path(sys.executable).with_name("tdmguard"))
+    scan_cmd = [tdmguard, "scan", str(manifest), "--out", str(out), "--check", "lyrics-match",
+                "--actor", "BenchAI", "--at", "2026-01-01", "--workers", "2",
+                "--shard-size", "64", "--json"]
+    runs: dict[str, list[tuple[float, float]]] = {"bare": [], "scan": []}
+    for _ in range(repeat):
+        for name, cmd in (("bare", bare_cmd), ("scan", scan_cmd)):
+            shutil.rmtree(out, ignore_errors=True)
+            t0, c0 = time.perf_counter(), _child_cpu()
+            subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+            runs[name].append((time.perf_counter() - t0, _child_cpu() - c0))
+    bare = statistics.median(w for w, _ in runs["bare"])
+    scan = statistics.median(w for w, _ in runs["scan"])
+    bcpu = statistics.median(c for _, c in runs["bare"])
+    scpu = statistics.median(c for _, c in runs["scan"])
+    result = {"case": "text", "items": n_text, "repeat": repeat,
+              "bare_s": round(bare, 2), "scan_s": round(scan, 2),
+              "overhead": round(1 - bare / scan, 3),
+              "bare_cpu_s": round(bcpu, 2), "scan_cpu_s": round(scpu, 2),
+              "cpu_overhead": round(scpu / bcpu - 1, 3),
+              "bare_runs": [[round(w, 2), round(c, 2)] for w, c in runs["bare"]],
+              "scan_runs": [[round(w, 2), round(c, 2)] for w, c in runs["scan"]]}
+    print(f"command text {n_text}: bare {bare:.1f} s ({bcpu:.1f} CPU s), tdmguard scan "
+          f"{scan:.1f} s ({scpu:.1f} CPU s): overhead {1 - bare / scan:+.1%} wall, "
+          f"{scpu / bcpu - 1:+.1%} CPU", flush=True)
+    return result
+
+
 def bench_ray(db: Path, index: Path, quick: bool, repeat: int) -> dict[str, Any]:
     """Ray Data, 2 workers against 1: ``benchmarks/scan/ray_scaling.py``."""
     from benchmarks.scan.ray_scaling import DEFAULT_ITEMS, QUICK_ITEMS
@@ -328,11 +464,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--rows", type=int, default=1_000_000, help="memory test rows (0: skip)")
     parser.add_argument("--text-items", type=int, default=0,
-                        help="texts in the text case (default 3000, --quick 600)")
+                        help="texts in the text case (default 24000, --quick 600)")
     parser.add_argument("--cases", default="text,images,audio", help="engine cases to run")
     parser.add_argument("--skip", action="append", default=[],
-                        help="engines, ray, readers or memory (repeat)")
+                        help="engines, paired, command, ray, readers or memory (repeat)")
     args = parser.parse_args(argv)
+    # one library thread (faiss's OpenMP, OpenBLAS) in this process too, as in the scan's
+    # and the bare pool's workers: the paired section runs the engines here
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     CACHE.mkdir(parents=True, exist_ok=True)
     db, index = _world(CACHE / "world")
     results: dict[str, Any] = {
@@ -346,6 +486,15 @@ def main(argv: list[str] | None = None) -> int:
     if "engines" not in args.skip:
         results["engines"] = bench_engines(db, index, args.repeat, args.quick,
                                            args.text_items, tuple(args.cases.split(",")))
+    if "paired" not in args.skip:
+        results["paired"] = bench_paired(db, index, tuple(args.cases.split(",")), args.quick)
+    if "command" not in args.skip:
+        n_text = args.text_items or (600 if args.quick else 24000)
+        if not (CACHE / f"text-{n_text}.jsonl").exists():
+            (CACHE / f"text-{n_text}.jsonl").write_text(
+                "".join(json.dumps({"id": f"t{i}", "text": t}) + "\n"
+                        for i, t in enumerate(_texts(n_text))), "utf-8")
+        results["command"] = bench_command(db, index, args.repeat, n_text)
     if "readers" not in args.skip:
         results["readers"] = bench_readers(args.quick)
     if "ray" not in args.skip:
@@ -358,19 +507,20 @@ def main(argv: list[str] | None = None) -> int:
     if previous.exists():
         old = json.loads(previous.read_text("utf-8"))
         if "engines" in results and "engines" in old:  # a run of some cases: keep the others
-            ran = {(e["case"], e["items"]) for e in results["engines"]}
+            ran = {e["case"] for e in results["engines"]}
             results["engines"] += [e | {"measured": e.get("measured", old["date"])}
-                                   for e in old["engines"] if (e["case"], e["items"]) not in ran]
+                                   for e in old["engines"] if e["case"] not in ran]
             results["engines"].sort(key=lambda e: (["text", "images", "audio"].index(e["case"]),
                                                    e["items"]))
-        for section in ("engines", "readers", "ray", "memory"):
+        for section in ("engines", "paired", "command", "readers", "ray", "memory"):
             if section not in results and section in old:
                 results[section] = old[section]
                 results.setdefault("kept_from_earlier_runs", {})[section] = old.get(
                     "sections_measured", {}).get(section, old["date"])
     results["sections_measured"] = {
         k: (results.get("kept_from_earlier_runs", {}).get(k) or results["date"])
-        for k in ("engines", "readers", "ray", "memory") if k in results}
+        for k in ("engines", "paired", "command", "readers", "ray", "memory")
+        if k in results}
     results.pop("kept_from_earlier_runs", None)
     (HERE / "results.json").write_text(json.dumps(results, indent=1) + "\n", "utf-8")
     (HERE / "RESULTS.md").write_text(_markdown(results), "utf-8")
@@ -395,7 +545,9 @@ def _markdown(r: dict[str, Any]) -> str:
             f"{k} measured {d}" for k, d in measured.items()) + ".", ""]
     if "engines" in r:
         lines += ["End to end against the bare engine (the same items through "
-                  "`Matcher.identify_*` on a 2-process pool; medians of interleaved runs). "
+                  "`Matcher.identify_*` on a 2-process pool, started by spawn as the scan's "
+                  "are: fork is unsafe once the engines' OpenMP threads have run; medians of "
+                  "interleaved runs). "
                   "*Steady state*: CPU ms per item, the engine's own time on each item in "
                   "the bare pool against the scan workers' CPU inside their shards (read, "
                   "check, decide, write, commit). *Whole run*, process and pool start "
@@ -420,6 +572,28 @@ def _markdown(r: dict[str, Any]) -> str:
                          f"{e['unit']} | {e['scan_rate']} {e['unit']} | {e['overhead']:+.1%} "
                          f"| {cpu} |")
         lines.append("")
+    if "paired" in r:
+        lines += ["Steady state, paired (one process, shard after shard: the bare engine on the "
+                  "shard's items, then the scan's `run_shard` on the same shard, or the other "
+                  "way round, alternating; CPU seconds summed over the shards after the first "
+                  "two; other jobs' load falls on both alike):", "",
+                  "| case | items | shard size | CPU ms/item bare / scan | overhead | median "
+                  "over shards |", "|---|---|---|---|---|---|"]
+        for x in r["paired"]:
+            lines.append(f"| {x['case']} | {x['items']} | {x['shard_size']} | "
+                         f"{x['bare_item_cpu_ms']} / {x['scan_item_cpu_ms']} | "
+                         f"{x['overhead']:+.1%} | {x['median_shard_overhead']:+.1%} |")
+        lines.append("")
+    if "command" in r:
+        x = r["command"]
+        lines += [f"As a user runs it (the text case, {x['items']} texts, each run a fresh "
+                  "process; medians of "
+                  f"{x['repeat']} interleaved runs): `tdmguard scan --workers 2` against the "
+                  "bare engine run by `python -c` (interpreter, imports, reading the manifest, "
+                  "a spawned 2-process pool), CPU of every process of the run: bare "
+                  f"{x['bare_s']} s / {x['bare_cpu_s']} CPU s, scan {x['scan_s']} s / "
+                  f"{x['scan_cpu_s']} CPU s: **{x['overhead']:+.1%} wall, "
+                  f"{x['cpu_overhead']:+.1%} CPU**.", ""]
     if "readers" in r:
         from benchmarks.scan.reader_rates import markdown as reader_markdown
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,38 @@ def test_pool_workers_run_library_thread_pools_on_one_thread(
     _one_thread_each()
     assert os.environ["OMP_NUM_THREADS"] == "1" and os.environ["MKL_NUM_THREADS"] == "1"
     assert os.environ["OPENBLAS_NUM_THREADS"] == "3"
+
+
+_SCRIPT = """
+import os, sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+with open(sys.argv[1], "a") as fh:  # each run of this file, under its module name
+    fh.write(__name__ + "\\n")
+
+if __name__ == "__main__":
+    from tdmguard.scan.shard import worker_context
+
+    checks = tuple(sys.argv[2:])
+    with ProcessPoolExecutor(2, mp_context=worker_context(checks)) as pool:
+        assert all(f.result() > 0 for f in [pool.submit(os.getpid) for _ in range(2)])
+"""
+
+
+@pytest.mark.parametrize(
+    ("checks", "rerun"), [((), False), (("__main__:make",), True)]
+)
+def test_pool_workers_do_not_run_the_main_script_again(
+    tmp_path: Path, checks: tuple[str, ...], rerun: bool
+) -> None:
+    """Spawned workers skip re-running the main script (the `tdmguard` command imports the
+    whole CLI: seconds per worker), unless a plug-in check is defined there."""
+    script, marker = tmp_path / "main.py", tmp_path / "runs.txt"
+    script.write_text(_SCRIPT, "utf-8")
+    root = Path(__file__).resolve().parents[2]
+    env = os.environ | {"PYTHONPATH": str(root / "src")}
+    subprocess.run([sys.executable, str(script), str(marker), *checks], check=True, env=env,
+                   cwd=tmp_path, timeout=300)
+    runs = marker.read_text("utf-8").split()
+    assert runs[0] == "__main__" and ("__mp_main__" in runs) is rerun

@@ -7,7 +7,6 @@ never what it writes.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -23,6 +22,7 @@ from tdmguard.scan.shard import (
     init_worker,
     run_shard,
     run_shard_task,
+    worker_context,
 )
 
 __all__ = ["Executor", "run_shards"]
@@ -51,7 +51,7 @@ def _process_pool(
     # ``tdmguard.Scanner``, not only the CLI. Not forkserver either: its children hold the
     # server's liveness pipe open, so after a kill -9 of the scan neither would ever end
     # (workers end with their parent, ``init_worker``, and their parent must be the scan).
-    context = multiprocessing.get_context("spawn")
+    context = worker_context(job.checks)  # spawn, without running __main__ again
     with ProcessPoolExecutor(
         max_workers=job.workers, initializer=init_worker, initargs=(job,), mp_context=context
     ) as pool:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from tdmguard.errors import InputError, MissingExtraError
 from tdmguard.scan.location import is_remote, join, local_path, open_binary
 from tdmguard.scan.plan import ShardSpec, SpecKind, decompressed, iter_lines, plan_source, tar_key
@@ -329,7 +331,10 @@ def _read_lines(spec: ShardSpec, options: ReadOptions) -> Iterator[Record]:
 
 def _line_record(line: bytes, *, where: str, rid: str, base: str, options: ReadOptions) -> Record:
     try:
-        obj = json.loads(line)
+        try:
+            obj = orjson.loads(line)  # 10-20 times faster than json.loads
+        except orjson.JSONDecodeError:  # lone surrogates, NaN, huge integers, deep nesting
+            obj = json.loads(line)
         if not isinstance(obj, dict):
             raise ValueError("not a JSON object")
     except RecursionError:

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
+
 from tdmguard.errors import InputError
 
 __all__ = [
@@ -179,7 +181,10 @@ def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
             if not raw.strip():
                 continue
             try:
-                obj = json.loads(raw)
+                try:
+                    obj = orjson.loads(raw)  # the report reads every output line back
+                except orjson.JSONDecodeError:  # what orjson refuses and json reads (NaN)
+                    obj = json.loads(raw)
             except ValueError as exc:
                 raise InputError(f"invalid JSON line ({exc})", where=f"{path}:{number}") from exc
             if isinstance(obj, dict):

@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from tdmguard.errors import InputError, MediaError, MissingExtraError, TdmguardE
 from tdmguard.scan.checks import load_factory
 from tdmguard.scan.checks.base import Check, CheckContext, CheckFactory, CheckOutcome
 from tdmguard.scan.content_digest import content_sha256
-from tdmguard.scan.decide import decide_record
+from tdmguard.scan.decide import PolicyCache, decide_record
 from tdmguard.scan.job import ScanJob
 from tdmguard.scan.keep_format import kept_writer
 from tdmguard.scan.plan import ShardSpec
@@ -45,6 +45,7 @@ __all__ = [
     "run_shard",
     "run_shard_cached",
     "run_shard_task",
+    "worker_context",
 ]
 
 
@@ -68,6 +69,9 @@ def resolve_check(name: str) -> CheckFactory:
 class WorkerChecks:
     checks: list[Check]
     skipped: dict[str, str]  # check name -> why it is not active
+    # The holder's policy per matched work, judged once per worker (scan/decide.py): the
+    # checks are built for one job, so its registry view and settings are fixed.
+    policy: PolicyCache = field(default_factory=dict)
 
 
 def build_checks(job: ScanJob) -> WorkerChecks:
@@ -120,6 +124,52 @@ def _die_with_parent() -> None:
     parent = multiprocessing.parent_process()
     if parent is not None and parent.pid is not None and os.getppid() != parent.pid:
         os._exit(1)
+
+
+@contextlib.contextmanager
+def _main_hidden() -> Iterator[None]:
+    """While a worker is being spawned, hide where ``__main__`` came from, so the child does
+    not run the main script again. multiprocessing's spawn re-imports it (as
+    ``__mp_main__``) so that functions defined there unpickle; a scan's pool only ships
+    tdmguard's own functions and values, and the main script is the ``tdmguard`` command
+    (importing the whole CLI, registry and server: measured 2 CPU s per worker, four times
+    what the worker needs) or a user's program (which would run again in every worker)."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved: dict[str, Any] = {
+        name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__
+    }
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    def start(self) -> None:
+        with _main_hidden():
+            super().start()
+
+
+class WorkerContext(multiprocessing.context.SpawnContext):
+    """The spawn start method for scan pool workers, without running ``__main__`` again
+    in each (see :func:`_main_hidden`). Spawn, not fork: a worker forked from a process
+    whose OpenMP threads (faiss, numba) have run can hang at their barrier."""
+
+    Process = _WorkerProcess
+
+
+def worker_context(checks: tuple[str, ...]) -> multiprocessing.context.BaseContext:
+    """The start method for a scan's pool: :class:`WorkerContext`, unless a plug-in check
+    lives in the main script (``__main__:factory``), which workers then need to import."""
+    if any(name.split(":", 1)[0] in ("__main__", "__mp_main__") for name in checks):
+        return multiprocessing.get_context("spawn")
+    return WorkerContext()
 
 
 def _limit_memory(megabytes: int) -> None:
@@ -245,7 +295,7 @@ def evaluate_record(
     items = record.parts or (record,)
     check_name = "read"
     try:
-        with item_budget(timeout_s):
+        with item_budget(timeout_s) if timeout_s > 0 else contextlib.nullcontext():
             for n, item in enumerate(items):
                 if "error" in item.meta:
                     return outcomes, ("read", f"{item.id}: {item.meta['error']}")
@@ -290,13 +340,24 @@ def evaluate_record(
     return outcomes, None
 
 
+# Stands for the media folder while a shard has needed none: only a part held in memory
+# is written out (``_materialise``), and such a record makes the real folder first.
+_NO_MEDIA = Path(os.devnull)
+
+
+def _holds_data(record: Record) -> bool:
+    return record.data is not None or any(p.data is not None for p in record.parts)
+
+
 def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -> dict[str, Any]:
     """Read, scan and commit one shard; returns the shard's stats."""
     started = time.perf_counter()
     cpu_started = time.process_time()
     writer = ShardWriter(job.shards_dir, shard)
     keep = kept_writer(spec, writer.tmp / "kept") if job.write_kept else None
-    media_dir = Path(tempfile.mkdtemp(dir=job.shards_dir, prefix=f".media-{shard:06d}-"))
+    # The folder for media held in memory is made when a record first holds some: a shard
+    # of inline texts or media files never needs one (a folder made and removed per shard).
+    media_dir: Path | None = None
     decisions: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     media: Counter[str] = Counter()
@@ -314,14 +375,20 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
                 writer.write("errors", _error_line(record, "read", str(record.meta["error"])))
                 errors += 1
                 continue
+            if media_dir is None and _holds_data(record):
+                media_dir = Path(
+                    tempfile.mkdtemp(dir=job.shards_dir, prefix=f".media-{shard:06d}-")
+                )
             outcomes, failure = evaluate_record(
-                worker, record, media_dir, check_seconds, job.item_timeout_s
+                worker, record, media_dir or _NO_MEDIA, check_seconds, job.item_timeout_s
             )
             if failure is not None:
                 writer.write("errors", _error_line(record, *failure))
                 errors += 1
                 continue
-            decision, matches = decide_record(record, outcomes, job.view, job.decision)
+            decision, matches = decide_record(
+                record, outcomes, job.view, job.decision, worker.policy
+            )
             decisions[decision.kind.value] += 1
             for reason in decision.reasons:
                 reasons[reason.code] += 1
@@ -371,4 +438,5 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
         writer.abort()
         raise
     finally:
-        shutil.rmtree(media_dir, ignore_errors=True)
+        if media_dir is not None:
+            shutil.rmtree(media_dir, ignore_errors=True)

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from tdmguard.scan.writers import (
+    ShardWriter,
+    _dumps,
+    completed_shards,
+    merge_shards,
+    read_stats,
+)
+
+
+def test_output_lines_are_json_with_sorted_keys_whatever_the_values() -> None:
+    """The fast encoder writes the common case; what it refuses (lone surrogates, integers
+    past 64 bits, non-string keys) still gives one valid UTF-8 JSON line."""
+    line = _dumps({"b": np.float64(0.5), "a": np.int64(3), "p": Path("/x"), "t": "café"})
+    assert line == '{"a":3,"b":0.5,"p":"/x","t":"café"}'.encode()
+    assert json.loads(_dumps({"id": "\udcff", "n": 1})) == {"id": "\\udcff", "n": 1}
+    assert json.loads(_dumps({"n": 2**70})) == {"n": 2**70}
+    assert json.loads(_dumps({"k": {1: "one"}})) == {"k": {"1": "one"}}
+    for raw in (_dumps({"id": "\udcff"}), _dumps({"n": 2**70})):
+        raw.decode("utf-8")
+
+
+def test_outputs_a_shard_never_wrote_read_as_empty(tmp_path: Path) -> None:
+    """A shard's file exists only once a line is written to it; the check on resume and the
+    merge read a missing file as empty, and a short file still marks the shard unfinished."""
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    for shard, decision in ((0, "keep"), (1, "exclude")):
+        writer = ShardWriter(shards, shard)
+        output = {"keep": "kept", "exclude": "excluded"}[decision]
+        writer.write(output, {"id": f"r{shard}", "decision": decision})
+        writer.commit({"decisions": {decision: 1}, "errors": 0})
+    assert sorted(p.name for p in (shards / "000000").iterdir()) == ["kept.jsonl", "stats.json"]
+    assert completed_shards(shards) == {0, 1}
+    counts = merge_shards(shards, tmp_path, [0, 1])
+    assert counts == {"kept": 1, "excluded": 1, "review": 0, "errors": 0}
+    assert (tmp_path / "review.jsonl").read_bytes() == b""
+    assert [s["decisions"] for s in read_stats(shards, [0, 1])] == [{"keep": 1}, {"exclude": 1}]
+    (shards / "000001" / "excluded.jsonl").unlink()  # a line the stats count is missing
+    assert completed_shards(shards) == {0}
