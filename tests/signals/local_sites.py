@@ -70,12 +70,19 @@ def _handler(site: Site) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a scan's workers open a dozen connections
+    # at once, and on a loaded machine the kernel then drops connects before the server
+    # sees them (a fetch that never reached the site). Real servers listen with far more.
+    request_queue_size = 128
+
+
 @contextmanager
 def serve(*sites: Site) -> Iterator[list[Site]]:
     servers = []
     try:
         for site in sites:
-            server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+            server = _Server(("127.0.0.1", 0), _handler(site))
             server.daemon_threads = True
             site.base = f"http://127.0.0.1:{server.server_address[1]}"
             threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
