@@ -195,6 +195,17 @@ except ModuleNotFoundError:  # pragma: no cover
     _numba_ranges = None
 else:
 
+    @njit(cache=True, nogil=True, inline="always")
+    def _lockstep_lower(arr: U64, base: I64, qv: U64, size: int, span: int) -> None:
+        """Moves each ``base[x]`` (x < ``size``) within ``arr[base[x]:base[x] + span]`` to
+        the last slot below ``qv[x]`` (or leaves it at the start): a branch-free binary
+        search of the ``size`` keys in lock step."""
+        while span > 1:
+            half = span >> 1
+            for x in range(size):
+                base[x] += (arr[base[x] + half - 1] < qv[x]) * half
+            span -= half
+
     @njit(cache=True, nogil=True)
     def _numba_ranges(keys: U64, sample: U64, stride: int, query: U64) -> tuple[I64, I64]:
         """``(lo, count)`` per key of ascending ``query``: ``lo`` as ``np.searchsorted(keys,
@@ -224,21 +235,11 @@ else:
                 qv[x] = query[g0 + x]
                 base[x] = 0
             # lower bound in the sample (branch-free, lock step)
-            span = n_s
-            while span > 1:
-                half = span >> 1
-                for x in range(size):
-                    base[x] += (sample[base[x] + half - 1] < qv[x]) * half
-                span -= half
+            _lockstep_lower(sample, base, qv, size, n_s)
             for x in range(size):
                 w = base[x] + (sample[base[x]] < qv[x])
                 base[x] = min(max(0, (w - 1) * stride), n - length)
-            span = length
-            while span > 1:
-                half = span >> 1
-                for x in range(size):
-                    base[x] += (keys[base[x] + half - 1] < qv[x]) * half
-                span -= half
+            _lockstep_lower(keys, base, qv, size, length)
             for x in range(size):
                 first = base[x] + (keys[base[x]] < qv[x])
                 lo[g0 + x] = first
