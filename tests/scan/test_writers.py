@@ -22,6 +22,8 @@ def test_output_lines_are_json_with_sorted_keys_whatever_the_values() -> None:
     assert json.loads(_dumps({"id": "\udcff", "n": 1})) == {"id": "\\udcff", "n": 1}
     assert json.loads(_dumps({"n": 2**70})) == {"n": 2**70}
     assert json.loads(_dumps({"k": {1: "one"}})) == {"k": {"1": "one"}}
+    mixed = json.loads(_dumps({"id": "r9", "k": {1: "one", "b": 2}}))  # keys no order sorts
+    assert mixed["id"] == "r9" and mixed["error"].startswith("output not writable as JSON")
     for raw in (_dumps({"id": "\udcff"}), _dumps({"n": 2**70})):
         raw.decode("utf-8")
 

@@ -64,11 +64,15 @@ def _dumps_slow(obj: Any) -> bytes:
         text.encode("utf-8")
     except UnicodeEncodeError:
         text = json.dumps(_escape_surrogates(obj), ensure_ascii=False, sort_keys=True, default=str)
-    except (RecursionError, TypeError):
+    except (RecursionError, TypeError) as exc:
+        why = (
+            "output too deeply nested to write"
+            if isinstance(exc, RecursionError)
+            else f"output not writable as JSON ({exc})"  # e.g. keys of mixed types
+        )
         text = json.dumps(
-            {"id": str(obj.get("id", "?")), "error": "output too deeply nested to write"}
-            if isinstance(obj, dict)
-            else {"error": "output too deeply nested to write"},
+            {"id": str(obj.get("id", "?")), "error": why} if isinstance(obj, dict)
+            else {"error": why},
             ensure_ascii=True,
         )
     return text.encode("utf-8")
