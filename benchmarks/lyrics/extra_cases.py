@@ -38,7 +38,7 @@ from tdmguard.fingerprint.lyrics import LyricsFingerprinter
 from tdmguard.fingerprint.lyrics.engine import MatchSettings
 from tdmguard.index.hash_index import HashIndex, SegmentWriter
 
-__all__ = ["run_cjk", "run_quotes"]
+__all__ = ["quote_cases", "run_cjk", "run_quotes"]
 
 _WORD = re.compile(r"\w+")
 _HAN = re.compile("[\u4e00-\u9fff]")
@@ -194,6 +194,7 @@ ROBUSTNESS = ("two-lines-subst10-no-breaks", "two-lines-subst10-case-punct",
 
 def _robustness_queries(songs: Sequence[str], numbers: Sequence[int], negatives: Sequence[str],
                         vocabulary: list[str], per_condition: int, rng: random.Random,
+                        excerpts: dict[str, list[str]] | None = None,
                         ) -> dict[str, list[tuple[str, str]]]:
     """Two-line excerpts beyond the generator's own distortions: line breaks removed (and
     punctuation), heavier case/punctuation changes, contractions swapped (only excerpts
@@ -218,6 +219,8 @@ def _robustness_queries(songs: Sequence[str], numbers: Sequence[int], negatives:
             if "subst10" in name:
                 excerpt = _substitute(excerpt, 0.10, vocabulary, rng)
             rows.append((f"fortune-song#{number}", _plant(rng.choice(negatives), excerpt, rng)))
+            if excerpts is not None:
+                excerpts.setdefault(name, []).append(excerpt)
     return queries
 
 
@@ -226,9 +229,10 @@ def _pairs(song: str) -> list[str]:
     return ["\n".join(lines[i : i + 2]) for i in range(max(1, len(lines) - 1))]
 
 
-def run_quotes(lyrics: Sequence[Lyric], per_condition: int, part: str = "all",
-               compare_with: str | None = None, robustness: bool = False,
-               features: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def quote_cases(lyrics: Sequence[Lyric], per_condition: int, part: str = "all",
+                robustness: bool = False) -> dict[str, Any]:
+    """The quotation case's registered works, queries and unrelated documents for ``part``
+    (the draws :func:`run_quotes` evaluates; also read by the miss diagnostics)."""
     rng = random.Random(PARTS[part])
     songs, cookies = fortune_cookies()
     works = [(f"fortune-song#{i}", t) for i, t in enumerate(songs)]
@@ -249,6 +253,7 @@ def run_quotes(lyrics: Sequence[Lyric], per_condition: int, part: str = "all",
     queries: dict[str, list[tuple[str, str]]] = {k: [] for k in (
         "two-lines", "two-lines-subst10", "lines2-8", "lines2-8-subst10",
         "two-lines-subst10-in-long-text")}
+    excerpts: dict[str, list[str]] = {k: [] for k in queries}
     for name, rows in queries.items():
         for _ in range(per_condition):
             number = rng.choice(numbers)
@@ -261,14 +266,24 @@ def run_quotes(lyrics: Sequence[Lyric], per_condition: int, part: str = "all",
             text = (_plant_long(negatives, excerpt, rng) if name.endswith("long-text")
                     else _plant(rng.choice(negatives), excerpt, rng))
             rows.append((f"fortune-song#{number}", text))
+            excerpts[name].append(excerpt)
     if robustness:  # drawn after the others, so their draws stay as they were
         queries |= _robustness_queries(songs, numbers, negatives, vocabulary, per_condition,
-                                       random.Random(PARTS[part] + 1))
+                                       random.Random(PARTS[part] + 1), excerpts)
+    return {"works": works, "queries": queries, "negatives": negatives, "excerpts": excerpts,
+            "left_out": left_out, "songs": len(songs), "query_songs": len(numbers)}
+
+
+def run_quotes(lyrics: Sequence[Lyric], per_condition: int, part: str = "all",
+               compare_with: str | None = None, robustness: bool = False,
+               features: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    case = quote_cases(lyrics, per_condition, part, robustness)
+    works, queries, negatives = case["works"], case["queries"], case["negatives"]
     out: dict[str, Any] = {
         "part": part, "seed": PARTS[part],
-        "registered": len(works), "registered_songs": len(songs),
-        "query_songs": len(numbers),
-        "negatives_left_out_as_real_quotes": left_out,
+        "registered": len(works), "registered_songs": case["songs"],
+        "query_songs": case["query_songs"],
+        "negatives_left_out_as_real_quotes": case["left_out"],
         "shipped": _evaluate(LyricsFingerprinter(), works, queries, negatives,
                              features=features),
     }

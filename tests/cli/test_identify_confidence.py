@@ -32,8 +32,9 @@ def test_thin_lyric_overlap_is_review_and_a_quote_is_excluded(
                 "--lyrics", str(LYRIC))[0] == 0
     assert _run(capsys, "reserve", "--holder", "H", "--use", "ai-train",
                 "--from", "2020-01-01")[0] == 0
-    thin = tmp_path / "thin.txt"  # five words of the lyric across a line break
-    thin.write_text(ESSAY + "\nstreams play, happy as the\n" + ESSAY, "utf-8")
+    thin = tmp_path / "thin.txt"  # one lyric line and the next line's first word
+    thin.write_text(ESSAY + "\nher tripping where the bright streams play, happy\n" + ESSAY,
+                    "utf-8")
     quote = tmp_path / "quote.txt"
     quote.write_text(ESSAY + "\n" + "\n".join(LYRIC.read_text("utf-8").splitlines()[:3]) + "\n",
                      "utf-8")

@@ -154,23 +154,70 @@ def test_six_words_across_two_lyric_lines_are_a_quote(
 def test_thin_overlap_across_a_line_break_is_review_not_confident(
     engine: LyricsFingerprinter, index: HashIndex
 ) -> None:
-    # issue 14, graded confidence: five words across a line break (three windows, the
-    # floor) are reported as review, with their evidence and a score well below 1
-    thin = only(engine.match_text(FILLER + "streams play, happy as the. " + FILLER, index),
-                "jeanie")
+    # issue 14: five words across a line break (three windows) are what a famous line
+    # crossing a break, a parody or a stock phrase looks like: not reported (engine /4
+    # fifth pass; they were review before)
+    assert engine.match_text(FILLER + "streams play, happy as the. " + FILLER, index) == []
+    # one lyric line quoted with the next line's first word touches two lines but
+    # matches one: review, with its evidence and a score well below 1
+    thin = only(engine.match_text(
+        FILLER + "her tripping where the bright streams play, happy. " + FILLER, index),
+        "jeanie")
     assert thin.detail["confidence"] == "review" and thin.needs_review
-    assert thin.detail["words"] == 5.0 and thin.detail["lines"] == 2
-    assert thin.detail["rarity"] == 1.0
+    assert thin.detail["words"] == 8.0 and thin.detail["lines"] == 2
+    assert thin.detail["lines_matched"] == 1 and thin.detail["rarity"] == 1.0
     assert 0 < thin.score <= engine_module.REVIEW_SCORE_MAX < 1
-    # six words across the line break, and a two-line quote, are confident
+    # six words across the line break (two lyric lines matched), and a two-line quote,
+    # are confident
     six = only(engine.match_text(FILLER + "bright streams play, happy as the. " + FILLER,
                                  index), "jeanie")
     assert six.detail["confidence"] == "confident" and not six.needs_review
-    assert six.score == 1.0
+    assert six.detail["lines_matched"] == 2 and six.score == 1.0
     quote = only(engine.match_text(FILLER + "Borne, like a vapor, on the summer air; I see "
                                    "her tripping where the bright streams play" + FILLER,
                                    index), "jeanie")
     assert quote.detail["confidence"] == "confident" and quote.score == 1.0
+
+
+def test_two_windows_either_side_of_a_changed_word_are_a_quote(
+    engine: LyricsFingerprinter, index: HashIndex
+) -> None:
+    # issue 14: "air" changed breaks the three windows that hold it; "on the summer" and
+    # "I see her" remain, one window each, at the same offset in the quote and the lyric
+    found = only(engine.match_text(FILLER + "on the summer breeze; I see her. " + FILLER,
+                                   index), "jeanie")
+    assert found.detail["ngrams"] == 2 and found.detail["words"] == 7.0
+    assert found.detail["lines_matched"] == 2 and found.detail["confidence"] == "confident"
+    # two words inserted instead: the windows sit off one diagonal, too little evidence
+    assert engine.match_text(FILLER + "on the summer wind and breeze; I see her. " + FILLER,
+                             index) == []
+    strict = LyricsFingerprinter()
+    strict.settings = engine_module.MatchSettings(aligned_min_ngrams=3)
+    assert strict.match_text(FILLER + "on the summer breeze; I see her. " + FILLER,
+                             index) == []
+
+
+def test_line_evidence_counts_a_line_from_more_than_one_word() -> None:
+    # reference tokens 0-5 "a b c | d e f": windows at 0 (line 1, no break), 2 (line 1,
+    # one break: token 3 on line 2 unknown) and 3 (line 2)
+    q = np.array([10, 12, 13], np.int64)
+    r = np.array([0, 2, 3], np.int64)
+    line = np.array([1, 1, 2], np.int64)
+    span = np.array([0, 1, 0], np.int64)
+    doc = Fingerprint(Modality.LYRICS, "x", np.zeros(20, np.uint64), np.zeros((20, 1), np.int32))
+    rows = np.array([0, 1, 2], np.int64)
+    q_tok = np.zeros(20, np.int64)
+    q_tok[:3] = q
+    touched, matched = engine_module._ref_lines(doc, q_tok, rows, r, line, span, "packed", 1.5)
+    assert (touched, matched) == (2, 2)
+    # only the window across the break: token 2 on line 1, token 4 on line 2, token 3
+    # half on either: 1.5 words' worth each (more than one word)
+    touched, matched = engine_module._ref_lines(doc, q_tok, rows[1:2], r[1:2], line[1:2],
+                                                span[1:2], "packed", 1.5)
+    assert touched == 2 and matched == 2
+    touched, matched = engine_module._ref_lines(doc, q_tok, rows[1:2], r[1:2], line[1:2],
+                                                span[1:2], "packed", 2.0)
+    assert touched == 2 and matched == 0
 
 
 def test_a_contraction_written_out_still_matches(
