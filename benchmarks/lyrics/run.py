@@ -334,8 +334,9 @@ def issue14_only() -> int:
                     "python": platform.python_version(), "load_avg": os.getloadavg()},
         "engine": engine.engine,
         "settings": {f: getattr(engine.settings, f) for f in (
-            "min_words", "min_lines", "long_words", "confident_words", "confident_lines",
-            "confident_rarity")},
+            "min_ngrams", "min_weight", "aligned_min_ngrams", "aligned_min_weight",
+            "aligned_shift", "min_words", "min_lines", "long_words", "confident_words",
+            "confident_lines", "line_words", "confident_rarity", "confident_density")},
     }
     for part in ("calib", "held"):
         quotes = run_quotes(lyrics, 300, part=part, robustness=True)

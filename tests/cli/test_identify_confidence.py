@@ -32,9 +32,9 @@ def test_thin_lyric_overlap_is_review_and_a_quote_is_excluded(
                 "--lyrics", str(LYRIC))[0] == 0
     assert _run(capsys, "reserve", "--holder", "H", "--use", "ai-train",
                 "--from", "2020-01-01")[0] == 0
-    thin = tmp_path / "thin.txt"  # one lyric line and the next line's first word
-    thin.write_text(ESSAY + "\nher tripping where the bright streams play, happy\n" + ESSAY,
-                    "utf-8")
+    thin = tmp_path / "thin.txt"  # words of two lyric lines scattered over unrelated text
+    thin.write_text(ESSAY + "\nthe bright streams play.\n" + ESSAY[:200] +
+                    "\nHappy as the daisies that\n" + ESSAY, "utf-8")
     quote = tmp_path / "quote.txt"
     quote.write_text(ESSAY + "\n" + "\n".join(LYRIC.read_text("utf-8").splitlines()[:3]) + "\n",
                      "utf-8")

@@ -23,6 +23,10 @@ DATA = Path(__file__).parent / "data" / "lyrics"
 JEANIE = (DATA / "jeanie.txt").read_text("utf-8")
 # Li Bai, "Quiet Night Thought" (8th century): a lyric in a script without spaces.
 JINGYESI = "床前明月光，\n疑是地上霜。\n举头望明月，\n低头思故乡。\n"
+SCATTERED = ("the bright streams play. The committee met on Tuesday to review the harbour "
+             "accounts. Several members asked for a clearer statement of the repair costs, "
+             "and the chair agreed to circulate one before the next meeting. Happy as the "
+             "daisies that. ")
 FILLER = (
     "The committee met on Tuesday to review the harbour accounts. Several members asked "
     "for a clearer statement of the repair costs, and the chair agreed to circulate one "
@@ -158,17 +162,13 @@ def test_thin_overlap_across_a_line_break_is_review_not_confident(
     # crossing a break, a parody or a stock phrase looks like: not reported (engine /4
     # fifth pass; they were review before)
     assert engine.match_text(FILLER + "streams play, happy as the. " + FILLER, index) == []
-    # one lyric line quoted with the next line's first word touches two lines but
-    # matches one: review, with its evidence and a score well below 1
-    thin = only(engine.match_text(
-        FILLER + "her tripping where the bright streams play, happy. " + FILLER, index),
-        "jeanie")
+    # two lyric lines' words scattered thinly over a long stretch of unrelated text:
+    # review, with its evidence and a score well below 1
+    thin = only(engine.match_text(FILLER + SCATTERED + FILLER, index), "jeanie")
     assert thin.detail["confidence"] == "review" and thin.needs_review
-    assert thin.detail["words"] == 8.0 and thin.detail["lines"] == 2
-    assert thin.detail["lines_matched"] == 1 and thin.detail["rarity"] == 1.0
+    assert thin.detail["words"] == 9.0 and thin.detail["lines_matched"] == 2
     assert 0 < thin.score <= engine_module.REVIEW_SCORE_MAX < 1
-    # six words across the line break (two lyric lines matched), and a two-line quote,
-    # are confident
+    # six words across the line break, and a two-line quote, are confident
     six = only(engine.match_text(FILLER + "bright streams play, happy as the. " + FILLER,
                                  index), "jeanie")
     assert six.detail["confidence"] == "confident" and not six.needs_review
@@ -177,6 +177,20 @@ def test_thin_overlap_across_a_line_break_is_review_not_confident(
                                    "her tripping where the bright streams play" + FILLER,
                                    index), "jeanie")
     assert quote.detail["confidence"] == "confident" and quote.score == 1.0
+
+
+def test_one_line_and_the_next_lines_first_word(
+    engine: LyricsFingerprinter, index: HashIndex
+) -> None:
+    # touches two lyric lines, matches more than one word of one: confident by default
+    # (line_words 0), review when a line must hold more than one word (line_words 1.5)
+    doc = FILLER + "her tripping where the bright streams play, happy. " + FILLER
+    found = only(engine.match_text(doc, index), "jeanie")
+    assert found.detail["lines"] == 2 and found.detail["lines_matched"] == 1
+    assert found.detail["words"] == 8.0 and found.detail["confidence"] == "confident"
+    strict = LyricsFingerprinter()
+    strict.settings = engine_module.MatchSettings(line_words=1.5)
+    assert only(strict.match_text(doc, index), "jeanie").detail["confidence"] == "review"
 
 
 def test_two_windows_either_side_of_a_changed_word_are_a_quote(
@@ -208,16 +222,13 @@ def test_line_evidence_counts_a_line_from_more_than_one_word() -> None:
     rows = np.array([0, 1, 2], np.int64)
     q_tok = np.zeros(20, np.int64)
     q_tok[:3] = q
-    touched, matched = engine_module._ref_lines(doc, q_tok, rows, r, line, span, "packed", 1.5)
-    assert (touched, matched) == (2, 2)
+    assert engine_module._line_words(doc, q_tok, rows, r, line, span, "packed") == [3.0, 3.0]
     # only the window across the break: token 2 on line 1, token 4 on line 2, token 3
     # half on either: 1.5 words' worth each (more than one word)
-    touched, matched = engine_module._ref_lines(doc, q_tok, rows[1:2], r[1:2], line[1:2],
-                                                span[1:2], "packed", 1.5)
-    assert touched == 2 and matched == 2
-    touched, matched = engine_module._ref_lines(doc, q_tok, rows[1:2], r[1:2], line[1:2],
-                                                span[1:2], "packed", 2.0)
-    assert touched == 2 and matched == 0
+    assert engine_module._line_words(doc, q_tok, rows[1:2], r[1:2], line[1:2], span[1:2],
+                                     "packed") == [1.5, 1.5]
+    assert engine_module._line_words(doc, q_tok, rows[:0], r[:0], line[:0], span[:0],
+                                     "packed") == []
 
 
 def test_a_contraction_written_out_still_matches(

@@ -31,9 +31,9 @@ def test_scan_reviews_a_thin_lyric_overlap_and_excludes_a_quote(
 ) -> None:
     ds = tmp_path / "ds"
     ds.mkdir()
-    # one line of the reserved lyric and the next line's first word, inside an essay
-    (ds / "thin.txt").write_text(
-        ESSAY + "\nher tripping where the bright streams play, happy\n" + ESSAY, "utf-8")
+    # words of two lines of the reserved lyric scattered thinly over an essay
+    (ds / "thin.txt").write_text(ESSAY + "\nthe bright streams play.\n" + ESSAY[:200] +
+                                 "\nHappy as the daisies that\n" + ESSAY, "utf-8")
     (ds / "quote.txt").write_text(ESSAY + "\n" + "\n".join(JEANIE.splitlines()[:3]) + "\n",
                                   "utf-8")
     (ds / "essay.txt").write_text(ESSAY, "utf-8")
@@ -45,8 +45,8 @@ def test_scan_reviews_a_thin_lyric_overlap_and_excludes_a_quote(
     codes = [r["code"] for r in thin["reasons"]]  # type: ignore[union-attr]
     assert "match-needs-review" in codes and "reserved-holder-wide" in codes
     match = thin["matches"][0]  # type: ignore[index]
-    assert match["confidence"] == "review" and match["words"] == 8.0
-    assert match["lines"] == 2 and match["lines_matched"] == 1
+    assert match["confidence"] == "review" and match["words"] == 9.0
+    assert match["lines"] == 2 and match["lines_matched"] == 2
     assert match["score"] < 1
     quote = rows["quote.txt"]
     assert quote["decision"] == "exclude"
