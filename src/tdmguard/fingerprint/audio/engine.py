@@ -25,7 +25,7 @@ import numpy.typing as npt
 from tdmguard.errors import InputError
 from tdmguard.fingerprint.audio.alignment import AlignParams, align_hits, hit_filter
 from tdmguard.fingerprint.audio.decode import decode_mono
-from tdmguard.fingerprint.audio.peaks import PeakParams, Peaks, find_peaks, noise_flatness
+from tdmguard.fingerprint.audio.peaks import PeakParams, Peaks, find_peaks
 from tdmguard.fingerprint.audio.triplets import (
     TripletParams,
     Triplets,
@@ -138,7 +138,7 @@ class AudioFingerprinter:
         trip = make_triplets(peaks, p.triplets)
         keys, codes = quantise(trip, p.triplets)
         meta["peaks"] = len(peaks)
-        meta["flatness"] = round(noise_flatness(x, p.peaks), 4)
+        meta["flatness"] = round(peaks.flatness, 4)
         return self._fingerprint(keys, _pack_aux(trip, codes, p.triplets), meta)
 
     def peaks_of(self, samples: F32) -> Peaks:
