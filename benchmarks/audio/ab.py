@@ -6,7 +6,8 @@ CPU time on a shared virtual machine moves by a third between runs of the same c
 speed change is measured here as a ratio: the package at ``--ref`` (``git archive``, imported
 as ``tdmguard_ref``) and the working tree's run one after the other on every query, same
 index, same process, each pass in turn; the last pass is reported. Also checks that both
-give identical fingerprints and identical matches (work, score, spans, time factor). The
+give identical fingerprints and identical matches (work, score, spans, time factor), per kind of
+query, and counts each side's correct top-1 answers (at the engine's threshold). The
 queries and the index level are those of ``benchmarks.audio.profile`` (72 queries of 10 s;
 the level is grown and kept in the cache when missing). Prints a table; writes
 ``benchmarks/audio/ab.json``. About 1.5 min with the level cached.
@@ -88,9 +89,15 @@ def main(argv: list[str] | None = None) -> None:
         )
         times: dict[str, list[float]] = {}
         same = 0
+        threshold = AudioFingerprinter().params.align.min_score
+        kinds = sorted({str(q["kind"]) for q in queries})
+        per_kind: dict[str, dict[str, int]] = {}
         for _ in range(args.passes):
             times = {f"{n} {s}": [] for n in sides for s in ("extract", "match")}
             same = 0
+            per_kind = {
+                k: {"queries": 0, "identical": 0, "ref top-1": 0, "new top-1": 0} for k in kinds
+            }
             for i, path in enumerate(paths):
                 found = {}
                 for name, (eng, index) in sides.items():
@@ -101,6 +108,14 @@ def main(argv: list[str] | None = None) -> None:
                     found[name] = _summary(eng.match(fps[name][i], index))
                     times[f"{name} match"].append(time.process_time() - c0)
                 same += found["ref"] == found["new"]
+                row = per_kind[str(queries[i]["kind"])]
+                row["queries"] += 1
+                row["identical"] += found["ref"] == found["new"]
+                for name in sides:
+                    top = found[name][0] if found[name] else None
+                    # a negative counts when nothing reaches the threshold
+                    answer = top[0] if top is not None and top[1] >= threshold else None
+                    row[f"{name} top-1"] += answer == queries[i]["truth"]
     mean = {k: 1000 * statistics.mean(v) for k, v in times.items()}
     total = {n: mean[f"{n} extract"] + mean[f"{n} match"] for n in sides}
     result = {
@@ -111,6 +126,7 @@ def main(argv: list[str] | None = None) -> None:
         "queries": len(paths),
         "fingerprints_identical": same_fp,
         "matches_identical": same,
+        "per_kind": per_kind,
         "mean_cpu_ms": mean,
         "total_ms": total,
         "ratio_total": total["new"] / total["ref"],
@@ -123,6 +139,13 @@ def main(argv: list[str] | None = None) -> None:
         f"{result['load']}; fingerprints identical: {same_fp}; matches identical: "
         f"{same} / {len(paths)}"
     )
+    print("| kind | queries | matches identical | ref correct | new correct |")
+    print("|---|---|---|---|---|")
+    for kind, row in per_kind.items():
+        print(
+            f"| {kind} | {row['queries']} | {row['identical']} | {row['ref top-1']} | "
+            f"{row['new top-1']} |"
+        )
     print("| CPU ms per query (mean) | ref | new | new / ref |\n|---|---|---|---|")
     for stage in ("extract", "match"):
         r, n = mean[f"ref {stage}"], mean[f"new {stage}"]
