@@ -99,6 +99,13 @@ MATCH_MAX_DISTANCE = 31
 QUALITY_MIN = 50
 #: smallest median |DCT coefficient - median| (on the stretched 0..255 region) of a PDQ row
 MARGIN_MIN = 3.0
+#: the margin is measured after the contrast stretch, which also stretches 8-bit rounding
+#: (banding) and JPEG noise: a region whose grey levels span fewer than this many levels
+#: counts its margin in proportion (:func:`_stable_margin`). A two-colour pastel gradient
+#: whose colours have nearly the same luma spans 1-5 grey levels; stretched, its banding
+#: gave margins of 12-48, i.e. "stable" PDQ rows of noise and no colour-layout row, and its
+#: copies were missed (1 in 4 of the benchmark's gradients and glows)
+SPREAD_FULL = 32.0
 #: images whose whole-image margin is under this also get a colour-layout row
 LAYOUT_MARGIN = 12.0
 #: ... and a query whose margin is under this is compared by colour layout: a copy's margin
@@ -162,6 +169,13 @@ PDQ_TIE = 4
 #: another work's match with at least LOCAL_DOMINANCE times its inliers
 LOCAL_SHARED = 0.5
 LOCAL_DOMINANCE = 1.5
+#: a local match is also dropped when nearly all its inlier query keypoints (all but this
+#: share) are inliers of another work's match too, and that match has at least
+#: LOCAL_EXCLUSIVE_MIN inliers of its own: the query shows that work, and this one shares a
+#: part of it (a clock face with other hands, a drawing with one figure moved). When
+#: neither has evidence of its own (a crop of the part they share), both stay
+LOCAL_SUBSET_SLACK = 0.1
+LOCAL_EXCLUSIVE_MIN = 8
 #: a local match with fewer inliers than this is thin evidence: it is dropped when another
 #: work's local match on the same query has LOCAL_THIN_RATIO times its inliers (the other photo
 #: of a stereo pair, a shared background: a few keypoints agree with a second work by chance)
@@ -273,6 +287,12 @@ def _trim(grey: U8) -> U8 | None:
     if (bottom - top) * (right - left) > (1 - BORDER_MIN_LOSS) * grey.size:
         return None
     return grey[top:bottom, left:right]
+
+
+def _stable_margin(margin: float, spread: float) -> float:
+    """The stability margin of a region, discounted when its grey range (before the
+    stretch) is under :data:`SPREAD_FULL` levels: there the bits are mostly rounding noise."""
+    return margin * min(1.0, spread / SPREAD_FULL)
 
 
 def _detail(stretched: U8, spread: float) -> float:
@@ -388,6 +408,7 @@ class ImageFingerprinter:
                     continue
                 data, spread = self._pdq_input(cut)
                 bits, quality, margin = self._float_hash(data)
+                margin = _stable_margin(margin, spread)
                 if region is Region.WHOLE and code == 0:
                     stats["margin"] = round(margin, 2)
                     stats["range"] = round(spread, 2)
@@ -514,6 +535,8 @@ class ImageFingerprinter:
         nothing_else = sum(p.keys.shape[0] for p in parts) == 0
         if margin < layout_cut and (not register or smooth or nothing_else):
             parts.append(self._layout_row(work.colour, margin))
+            # the fine luma structure a colour-layout match must also agree on
+            meta["structure"] = layout.structure(work.colour).tobytes().hex()
         return self._pack(_concat(parts), meta)
 
     def _pack(self, rows: _Rows, meta: Mapping[str, float | int | str]) -> Fingerprint:
@@ -746,11 +769,7 @@ class ImageFingerprinter:
             # one work per query region: a weaker match that rests on the query keypoints
             # of a clearly stronger one is a look-alike or a derivative of it (a painting
             # with and without its figures, the other photo of a stereo pair)
-            if any(
-                len(m.query_points & k.query_points) >= LOCAL_SHARED * len(m.query_points)
-                and k.inliers >= LOCAL_DOMINANCE * m.inliers
-                for k in kept
-            ):
+            if any(_dominated(m, k) for k in kept):
                 continue
             kept.append(m)
         if kept:
@@ -794,10 +813,23 @@ class ImageFingerprinter:
             return []
         dist = layout.distance(descriptor, _bytes(hits.aux[ok, :8]))
         works = hits.work[ok]
+        mine = query.meta.get("structure")
         out = []
         for j in np.argsort(dist, kind="stable"):
             if dist[j] > LAYOUT_MAX_DISTANCE:
                 break
+            theirs = searcher.work_meta(int(works[j])).get("structure")
+            if (
+                isinstance(mine, str)
+                and isinstance(theirs, str)
+                and not layout.confirms(
+                    descriptor,
+                    np.frombuffer(bytes.fromhex(mine), np.uint8),
+                    _bytes(hits.aux[ok][j : j + 1, :8])[0],
+                    np.frombuffer(bytes.fromhex(theirs), np.uint8),
+                )
+            ):
+                continue  # the coarse layouts agree; nothing else does
             if numbers is not None:
                 numbers[hits.work_ids[int(works[j])]] = int(works[j])
             out.append(
@@ -808,6 +840,20 @@ class ImageFingerprinter:
                 )
             )
         return out
+
+
+def _dominated(m: local.LocalMatch, k: local.LocalMatch) -> bool:
+    """Whether local match ``m`` rests on the query keypoints of the stronger ``k``: most of
+    them with clearly more inliers (:data:`LOCAL_DOMINANCE`), or nearly all of them while
+    ``k`` has evidence of its own (:data:`LOCAL_SUBSET_SLACK`, :data:`LOCAL_EXCLUSIVE_MIN`)."""
+    shared = len(m.query_points & k.query_points)
+    if shared >= LOCAL_SHARED * len(m.query_points) and k.inliers >= LOCAL_DOMINANCE * m.inliers:
+        return True
+    own = len(m.query_points) - shared
+    return (
+        own <= LOCAL_SUBSET_SLACK * len(m.query_points)
+        and len(k.query_points) - shared >= LOCAL_EXCLUSIVE_MIN
+    )
 
 
 def _pdq_sure(found: Sequence[Match]) -> bool:
