@@ -176,6 +176,13 @@ LOCAL_DOMINANCE = 1.5
 #: neither has evidence of its own (a crop of the part they share), both stay
 LOCAL_SUBSET_SLACK = 0.1
 LOCAL_EXCLUSIVE_MIN = 8
+#: of two local matches on mostly the same query keypoints (two registered versions of one
+#: picture that share most pixels), the one whose registered descriptors are farther from
+#: the query's at the shared keypoints is dropped when a sign test says so: the keypoints
+#: closer to the other work outnumber those closer to it by LOCAL_CLOSER_Z standard
+#: deviations (the query was made from the other version; re-encoding and repainting move
+#: the descriptors of the one it was not made from)
+LOCAL_CLOSER_Z = 1.5
 #: a local match with fewer inliers than this is thin evidence: it is dropped when another
 #: work's local match on the same query has LOCAL_THIN_RATIO times its inliers (the other photo
 #: of a stereo pair, a shared background: a few keypoints agree with a second work by chance)
@@ -772,6 +779,7 @@ class ImageFingerprinter:
             if any(_dominated(m, k) for k in kept):
                 continue
             kept.append(m)
+        kept = [m for m in kept if not any(_further(m, o) for o in kept if o is not m)]
         if kept:
             # thin evidence beside strong evidence for another work: the query is that work
             strongest = max(k.inliers for k in kept)
@@ -854,6 +862,17 @@ def _dominated(m: local.LocalMatch, k: local.LocalMatch) -> bool:
         own <= LOCAL_SUBSET_SLACK * len(m.query_points)
         and len(k.query_points) - shared >= LOCAL_EXCLUSIVE_MIN
     )
+
+
+def _further(m: local.LocalMatch, o: local.LocalMatch) -> bool:
+    """Whether ``o``'s registered descriptors are significantly closer to the query's than
+    ``m``'s at the keypoints both rest on (:data:`LOCAL_CLOSER_Z`)."""
+    shared = m.query_points & o.query_points
+    if len(shared) < LOCAL_SHARED * min(len(m.query_points), len(o.query_points)):
+        return False
+    closer = sum(1 for p in shared if o.bits.get(p, 256) < m.bits.get(p, 256))
+    farther = sum(1 for p in shared if o.bits.get(p, 256) > m.bits.get(p, 256))
+    return closer + farther > 0 and closer - farther >= LOCAL_CLOSER_Z * (closer + farther) ** 0.5
 
 
 def _pdq_sure(found: Sequence[Match]) -> bool:
