@@ -15,13 +15,16 @@ Pipeline (docs/image.md):
 3. Stability gate: a PDQ bit is the sign of a DCT coefficient minus the median; when most
    coefficients are ~0 (smooth gradients, radial glows, left-right symmetric designs) the
    bits are noise. A region whose median |coefficient - median| is under
-   :data:`MARGIN_MIN` gives no PDQ row.
+   :data:`MARGIN_MIN` gives no PDQ row; a region spanning few grey levels counts its margin
+   in proportion (:func:`_stable_margin`: the stretch also stretches its banding).
 4. Local features (:mod:`.local`): ORB keypoints with locality-sensitive keys and
    geometric verification, for crops at any position (random-resized-crop, aspect crops).
 5. Colour layout (:mod:`.layout`): registered for smooth images (whole-image margin under
    :data:`LAYOUT_MARGIN`, detail under :data:`LAYOUT_DETAIL_MAX`) and for images with no other
    row; compared only with queries whose margin is under :data:`LAYOUT_QUERY_MARGIN`.
-   Every registration also keeps its colour layout in ``meta["layout"]`` (hex).
+   Every registration also keeps its colour layout in ``meta["layout"]`` (hex), and one with
+   a layout row its 16 x 16 luma in ``meta["structure"]``: a layout match must be confirmed
+   by it (:func:`.layout.confirms`).
 
 6. Match (:meth:`ImageFingerprinter.match_file`, in stages): a PDQ match of the whole image
    within :data:`PDQ_SURE` bits ends the search; otherwise the trimmed region, local
