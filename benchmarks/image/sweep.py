@@ -28,6 +28,7 @@ GRID: dict[tuple[str, str], tuple[float, ...]] = {
     ("engine", "LOCAL_THIN_RATIO"): (2.0, 3.0, 5.0),
     ("engine", "LAYOUT_QUERY_MARGIN"): (12.0, 18.0, 24.0),
     ("engine", "PDQ_TIE"): (4, 8, 12),
+    ("engine", "LOCAL_CLOSER_Z"): (0.5, 1.0, 1.5, 2.0, 3.0),
     ("local", "MIN_INLIERS"): (8, 10, 12, 14),
     ("local", "RATIO"): (0.7, 0.8, 0.9),
 }

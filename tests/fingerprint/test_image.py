@@ -7,6 +7,7 @@ import struct
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -27,8 +28,11 @@ from tdmguard.fingerprint.image import (
     WORK_SIDE,
     ImageFingerprinter,
     Variant,
+    layout,
     load_working,
+    local,
 )
+from tdmguard.fingerprint.image import engine as engine_module
 from tdmguard.index import BinaryHashIndex, BinarySegmentWriter
 from tdmguard.vocab import Modality
 
@@ -307,7 +311,7 @@ def test_off_centre_crops_are_found_by_local_features(
         assert [m.work_id for m in matches] == [work_id]
         assert engine.match_file(tmp_path / "crop.jpg", index) == matches
         if matches[0].detail["method"] == "local":
-            assert int(matches[0].detail["inliers"]) >= 10  # type: ignore[call-overload]
+            assert int(matches[0].detail["inliers"]) >= local.MIN_INLIERS  # type: ignore[call-overload]
 
 
 def _grainy_jpeg(im: Image.Image, side: int, path: Path) -> Path:
@@ -518,3 +522,107 @@ def test_colours_tell_apart_works_of_the_same_luminance(
             assert engine.match(engine.extract_query(path), index) == found
             want = [work_id] if with_colours else sorted(works)
             assert sorted(m.work_id for m in found) == want, found
+
+
+def _index_of(
+    engine: ImageFingerprinter, folder: Path, works: dict[str, Image.Image]
+) -> Any:
+    BinaryHashIndex.create(folder / "image", engine=engine.engine, aux_width=engine.aux_width)
+    writer = BinarySegmentWriter(engine.aux_width)
+    for work_id, im in works.items():
+        im.save(folder / f"{work_id}.png")
+        fp = engine.extract(folder / f"{work_id}.png")
+        assert len(fp) > 0, work_id
+        writer.add(work_id, fp.keys, fp.aux, dict(fp.meta))
+    BinaryHashIndex.append_segment(folder / "image", writer)
+    return BinaryHashIndex.open(folder / "image")
+
+
+def test_a_gradient_of_nearly_equal_luma_is_found_by_its_colours(
+    engine: ImageFingerprinter, tmp_path: Path
+) -> None:
+    """Two pastel colours of nearly the same luma: the grey image spans a grey level or two,
+    and the contrast stretch made its rounding look like structure (stable PDQ rows of
+    noise, no colour-layout row, copies missed). Its PDQ margin now counts in proportion to
+    its grey range: no PDQ row of the whole image, a colour-layout row, copies found."""
+    works = {"pink-blue": _gradient((236, 190, 200), (190, 206, 236))}
+    works["green-violet"] = _gradient((180, 220, 180), (226, 196, 236))
+    index = _index_of(engine, tmp_path, works)
+    for work_id, im in works.items():
+        fp = engine.extract(tmp_path / f"{work_id}.png")
+        assert float(fp.meta["range"]) < engine_module.SPREAD_FULL
+        whole = (fp.aux[:, 8] >= 0) & (fp.aux[:, 10] == 0) & (fp.aux[:, 11] == 0)
+        assert not whole.any(), work_id
+        assert (fp.aux[:, 8] == KIND_LAYOUT).sum() == 1
+        for k, copy in enumerate(
+            [
+                im.resize((im.width // 2, im.height // 3)),
+                ImageEnhance.Brightness(im).enhance(0.85),
+            ]
+        ):
+            path = tmp_path / f"q{k}.jpg"
+            copy.save(path, "JPEG", quality=75)
+            assert [m.work_id for m in engine.match_file(path, index)] == [work_id]
+
+
+def _outline(points: list[tuple[int, int]]) -> Image.Image:
+    im = Image.new("RGB", (600, 600), (255, 255, 255))
+    ImageDraw.Draw(im).line([*points, points[0]], fill=(0, 0, 0), width=2)
+    return im
+
+
+def test_outlines_on_white_are_not_matched_by_colour_layout_alone(
+    engine: ImageFingerprinter, tmp_path: Path
+) -> None:
+    """Thin outlines on white have all nearly the same coarse colour layout (white): a
+    layout match also needs the fine luma structure to correlate, or (both near-flat)
+    colours that say something. A copy of the outline is still found."""
+    registered = _outline([(100, 120), (480, 90), (520, 300), (300, 500), (90, 400)])
+    other = _outline([(300, 60), (540, 280), (420, 540), (160, 520), (60, 260)])
+    index = _index_of(engine, tmp_path, {"outline": registered})
+    (tmp_path / "o.png").parent.mkdir(exist_ok=True)
+    other.save(tmp_path / "o.png")
+    assert engine.match_file(tmp_path / "o.png", index) == []
+    blank_ish = Image.new("RGB", (600, 600), (250, 250, 250))
+    ImageDraw.Draw(blank_ish).point([(300, 300)], fill=(0, 0, 0))
+    blank_ish.save(tmp_path / "b.png")
+    assert engine.match_file(tmp_path / "b.png", index) == []
+    registered.resize((400, 400)).save(tmp_path / "c.jpg", "JPEG", quality=85)
+    assert [m.work_id for m in engine.match_file(tmp_path / "c.jpg", index)] == ["outline"]
+
+
+def test_layout_confirmation_rules() -> None:
+    ramp = np.tile(np.arange(0, 160, 10, dtype=np.uint8), (16, 1))
+    flat = np.full((16, 16), 200, np.uint8)
+    neutral = layout.describe(np.full((16, 16, 3), 200, np.uint8))
+    pink = layout.describe(np.full((16, 16, 3), (240, 200, 210), np.uint8))
+    # luma structure: correlation decides
+    assert layout.confirms(neutral, ramp, neutral, (ramp * 0.9).astype(np.uint8))
+    assert not layout.confirms(neutral, ramp, neutral, ramp[:, ::-1].copy())
+    assert not layout.confirms(neutral, ramp, neutral, flat)
+    # both near-flat: only colours that say something, at a similar brightness
+    assert not layout.confirms(neutral, flat, neutral, flat)
+    assert layout.confirms(pink, flat, pink, flat)
+    assert not layout.confirms(pink, flat, pink, np.full((16, 16), 40, np.uint8))
+
+
+def test_a_match_resting_on_the_keypoints_of_a_stronger_one_is_dropped() -> None:
+    """Local match m whose inlier keypoints are nearly all inliers of k too, while k has
+    keypoints of its own: the query shows k (a clock face with other hands)."""
+    k = local.LocalMatch(
+        work=0, inliers=60, scale=1.0, rotation_deg=0.0, query_points=frozenset(range(60))
+    )
+    face = local.LocalMatch(
+        work=1, inliers=48, scale=1.0, rotation_deg=0.0, query_points=frozenset(range(47)) | {99}
+    )
+    assert engine_module._dominated(face, k)
+    # the part both share, and nothing of its own on either side: both stay
+    twin = local.LocalMatch(
+        work=1, inliers=58, scale=1.0, rotation_deg=0.0, query_points=frozenset(range(2, 60))
+    )
+    assert not engine_module._dominated(twin, k)
+    # evidence of its own: stays
+    other = local.LocalMatch(
+        work=1, inliers=45, scale=1.0, rotation_deg=0.0, query_points=frozenset(range(25, 70))
+    )
+    assert not engine_module._dominated(other, k)

@@ -15,13 +15,16 @@ Pipeline (docs/image.md):
 3. Stability gate: a PDQ bit is the sign of a DCT coefficient minus the median; when most
    coefficients are ~0 (smooth gradients, radial glows, left-right symmetric designs) the
    bits are noise. A region whose median |coefficient - median| is under
-   :data:`MARGIN_MIN` gives no PDQ row.
+   :data:`MARGIN_MIN` gives no PDQ row; a region spanning few grey levels counts its margin
+   in proportion (:func:`_stable_margin`: the stretch also stretches its banding).
 4. Local features (:mod:`.local`): ORB keypoints with locality-sensitive keys and
    geometric verification, for crops at any position (random-resized-crop, aspect crops).
 5. Colour layout (:mod:`.layout`): registered for smooth images (whole-image margin under
    :data:`LAYOUT_MARGIN`, detail under :data:`LAYOUT_DETAIL_MAX`) and for images with no other
    row; compared only with queries whose margin is under :data:`LAYOUT_QUERY_MARGIN`.
-   Every registration also keeps its colour layout in ``meta["layout"]`` (hex).
+   Every registration also keeps its colour layout in ``meta["layout"]`` (hex), and one with
+   a layout row its 16 x 16 luma in ``meta["structure"]``: a layout match must be confirmed
+   by it (:func:`.layout.confirms`).
 
 6. Match (:meth:`ImageFingerprinter.match_file`, in stages): a PDQ match of the whole image
    within :data:`PDQ_SURE` bits ends the search; otherwise the trimmed region, local
@@ -99,6 +102,13 @@ MATCH_MAX_DISTANCE = 31
 QUALITY_MIN = 50
 #: smallest median |DCT coefficient - median| (on the stretched 0..255 region) of a PDQ row
 MARGIN_MIN = 3.0
+#: the margin is measured after the contrast stretch, which also stretches 8-bit rounding
+#: (banding) and JPEG noise: a region whose grey levels span fewer than this many levels
+#: counts its margin in proportion (:func:`_stable_margin`). A two-colour pastel gradient
+#: whose colours have nearly the same luma spans 1-5 grey levels; stretched, its banding
+#: gave margins of 12-48, i.e. "stable" PDQ rows of noise and no colour-layout row, and its
+#: copies were missed (1 in 4 of the benchmark's gradients and glows)
+SPREAD_FULL = 32.0
 #: images whose whole-image margin is under this also get a colour-layout row
 LAYOUT_MARGIN = 12.0
 #: ... and a query whose margin is under this is compared by colour layout: a copy's margin
@@ -162,6 +172,20 @@ PDQ_TIE = 4
 #: another work's match with at least LOCAL_DOMINANCE times its inliers
 LOCAL_SHARED = 0.5
 LOCAL_DOMINANCE = 1.5
+#: a local match is also dropped when nearly all its inlier query keypoints (all but this
+#: share) are inliers of another work's match too, and that match has at least
+#: LOCAL_EXCLUSIVE_MIN inliers of its own: the query shows that work, and this one shares a
+#: part of it (a clock face with other hands, a drawing with one figure moved). When
+#: neither has evidence of its own (a crop of the part they share), both stay
+LOCAL_SUBSET_SLACK = 0.1
+LOCAL_EXCLUSIVE_MIN = 8
+#: of two local matches on mostly the same query keypoints (two registered versions of one
+#: picture that share most pixels), the one whose registered descriptors are farther from
+#: the query's at the shared keypoints is dropped when a sign test says so: the keypoints
+#: closer to the other work outnumber those closer to it by LOCAL_CLOSER_Z standard
+#: deviations (the query was made from the other version; re-encoding and repainting move
+#: the descriptors of the one it was not made from)
+LOCAL_CLOSER_Z = 1.5
 #: a local match with fewer inliers than this is thin evidence: it is dropped when another
 #: work's local match on the same query has LOCAL_THIN_RATIO times its inliers (the other photo
 #: of a stereo pair, a shared background: a few keypoints agree with a second work by chance)
@@ -273,6 +297,12 @@ def _trim(grey: U8) -> U8 | None:
     if (bottom - top) * (right - left) > (1 - BORDER_MIN_LOSS) * grey.size:
         return None
     return grey[top:bottom, left:right]
+
+
+def _stable_margin(margin: float, spread: float) -> float:
+    """The stability margin of a region, discounted when its grey range (before the
+    stretch) is under :data:`SPREAD_FULL` levels: there the bits are mostly rounding noise."""
+    return margin * min(1.0, spread / SPREAD_FULL)
 
 
 def _detail(stretched: U8, spread: float) -> float:
@@ -388,6 +418,7 @@ class ImageFingerprinter:
                     continue
                 data, spread = self._pdq_input(cut)
                 bits, quality, margin = self._float_hash(data)
+                margin = _stable_margin(margin, spread)
                 if region is Region.WHOLE and code == 0:
                     stats["margin"] = round(margin, 2)
                     stats["range"] = round(spread, 2)
@@ -514,6 +545,8 @@ class ImageFingerprinter:
         nothing_else = sum(p.keys.shape[0] for p in parts) == 0
         if margin < layout_cut and (not register or smooth or nothing_else):
             parts.append(self._layout_row(work.colour, margin))
+            # the fine luma structure a colour-layout match must also agree on
+            meta["structure"] = layout.structure(work.colour).tobytes().hex()
         return self._pack(_concat(parts), meta)
 
     def _pack(self, rows: _Rows, meta: Mapping[str, float | int | str]) -> Fingerprint:
@@ -746,13 +779,10 @@ class ImageFingerprinter:
             # one work per query region: a weaker match that rests on the query keypoints
             # of a clearly stronger one is a look-alike or a derivative of it (a painting
             # with and without its figures, the other photo of a stereo pair)
-            if any(
-                len(m.query_points & k.query_points) >= LOCAL_SHARED * len(m.query_points)
-                and k.inliers >= LOCAL_DOMINANCE * m.inliers
-                for k in kept
-            ):
+            if any(_dominated(m, k) for k in kept):
                 continue
             kept.append(m)
+        kept = [m for m in kept if not any(_further(m, o) for o in kept if o is not m)]
         if kept:
             # thin evidence beside strong evidence for another work: the query is that work
             strongest = max(k.inliers for k in kept)
@@ -794,10 +824,23 @@ class ImageFingerprinter:
             return []
         dist = layout.distance(descriptor, _bytes(hits.aux[ok, :8]))
         works = hits.work[ok]
+        mine = query.meta.get("structure")
         out = []
         for j in np.argsort(dist, kind="stable"):
             if dist[j] > LAYOUT_MAX_DISTANCE:
                 break
+            theirs = searcher.work_meta(int(works[j])).get("structure")
+            if (
+                isinstance(mine, str)
+                and isinstance(theirs, str)
+                and not layout.confirms(
+                    descriptor,
+                    np.frombuffer(bytes.fromhex(mine), np.uint8),
+                    _bytes(hits.aux[ok][j : j + 1, :8])[0],
+                    np.frombuffer(bytes.fromhex(theirs), np.uint8),
+                )
+            ):
+                continue  # the coarse layouts agree; nothing else does
             if numbers is not None:
                 numbers[hits.work_ids[int(works[j])]] = int(works[j])
             out.append(
@@ -808,6 +851,31 @@ class ImageFingerprinter:
                 )
             )
         return out
+
+
+def _dominated(m: local.LocalMatch, k: local.LocalMatch) -> bool:
+    """Whether local match ``m`` rests on the query keypoints of the stronger ``k``: most of
+    them with clearly more inliers (:data:`LOCAL_DOMINANCE`), or nearly all of them while
+    ``k`` has evidence of its own (:data:`LOCAL_SUBSET_SLACK`, :data:`LOCAL_EXCLUSIVE_MIN`)."""
+    shared = len(m.query_points & k.query_points)
+    if shared >= LOCAL_SHARED * len(m.query_points) and k.inliers >= LOCAL_DOMINANCE * m.inliers:
+        return True
+    own = len(m.query_points) - shared
+    return (
+        own <= LOCAL_SUBSET_SLACK * len(m.query_points)
+        and len(k.query_points) - shared >= LOCAL_EXCLUSIVE_MIN
+    )
+
+
+def _further(m: local.LocalMatch, o: local.LocalMatch) -> bool:
+    """Whether ``o``'s registered descriptors are significantly closer to the query's than
+    ``m``'s at the keypoints both rest on (:data:`LOCAL_CLOSER_Z`)."""
+    shared = m.query_points & o.query_points
+    if len(shared) < LOCAL_SHARED * min(len(m.query_points), len(o.query_points)):
+        return False
+    closer = sum(1 for p in shared if o.bits.get(p, 256) < m.bits.get(p, 256))
+    farther = sum(1 for p in shared if o.bits.get(p, 256) > m.bits.get(p, 256))
+    return closer + farther > 0 and closer - farther >= LOCAL_CLOSER_Z * (closer + farther) ** 0.5
 
 
 def _pdq_sure(found: Sequence[Match]) -> bool:

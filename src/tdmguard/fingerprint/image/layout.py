@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["LAYOUT_BYTES", "bucket_keys", "describe", "distance"]
+__all__ = ["LAYOUT_BYTES", "bucket_keys", "confirms", "describe", "distance", "structure"]
 
 LAYOUT_BYTES = 32
 #: key tag of layout rows in the index (top 16 bits); the low bits are the chroma bucket
@@ -31,6 +31,18 @@ KEY_TAG = np.uint64(0x7A1A << 48)
 SHAPE_STD_FLOOR = 12.0
 #: weight of the chroma difference against the luma-shape difference
 CHROMA_WEIGHT = 1.5
+#: a luma thumbnail whose std is under this many grey levels has no luma structure to compare
+#: (a two-colour pastel gradient of nearly equal luma: its colours are all it has)
+STRUCTURE_STD_MIN = 2.0
+#: smallest correlation of two 16 x 16 luma thumbnails (:func:`confirms`) for a
+#: colour-layout match, when either has luma structure
+STRUCTURE_MIN_CORRELATION = 0.8
+#: a near-flat pair must have colours: a mean chroma or a chroma difference of this many levels
+CHROMA_MIN = 4
+#: ... and mean lumas within this share of the brighter (a brightness change of 20 %) plus
+#: MEAN_LUMA_SLACK levels
+MEAN_LUMA_SHARE = 0.25
+MEAN_LUMA_SLACK = 4.0
 #: chroma bucket width (Cb and Cr means, 0..255), grey levels
 BUCKET = 16
 
@@ -94,3 +106,47 @@ def bucket_keys(descriptor: U8) -> U64:
         for c in range(max(0, cr - 1), min(15, cr + 1) + 1)
     ]
     return np.asarray(keys, dtype=np.uint64)
+
+
+def structure(colour: U8) -> U8:
+    """(16, 16, 3) RGB thumbnail -> its (16, 16) luma, uint8: the fine structure that the
+    4 x 4 grid of :func:`describe` averages away (an outline, a small drawing on a plain
+    ground: such images all have nearly the same coarse layout)."""
+    y = _ycbcr(colour)[..., 0]
+    return np.clip(np.rint(y), 0, 255).astype(np.uint8)
+
+
+def _colourful(descriptor: U8) -> bool:
+    """Whether a descriptor's colours say anything: a mean chroma, or a chroma difference
+    across its 2 x 2 grid, of at least :data:`CHROMA_MIN` levels (white, grey and black
+    grounds have none)."""
+    d = descriptor.astype(np.int16)
+    offset = max(abs(int(d[26]) - 128), abs(int(d[27]) - 128))
+    spread = max(int(np.ptp(d[16:20])), int(np.ptp(d[20:24])))
+    return max(offset, spread) >= CHROMA_MIN
+
+
+def confirms(query: U8, query_luma: U8, ref: U8, ref_luma: U8) -> bool:
+    """Whether a colour-layout match (descriptors within the distance) is confirmed by what
+    the coarse layout cannot show.
+
+    With luma structure on either side (a 16 x 16 luma std of :data:`STRUCTURE_STD_MIN` or
+    more), the two luma thumbnails (:func:`structure`) must correlate at least
+    :data:`STRUCTURE_MIN_CORRELATION`: a copy's does through resizing, JPEG and brightness;
+    two outlines or drawings on white do not. With none on either side (a pastel
+    gradient whose colours have nearly the same luma, a near-plain image), the colours are
+    all there is: they must say something (:func:`_colourful`), and the mean lumas must be
+    within :data:`MEAN_LUMA_SHARE` of each other; a white, grey or black image has no
+    identity a colour layout could carry."""
+    x = query_luma.astype(np.float64).reshape(-1)
+    z = ref_luma.astype(np.float64).reshape(-1)
+    sx, sz = float(x.std()), float(z.std())
+    if max(sx, sz) >= STRUCTURE_STD_MIN:
+        if min(sx, sz) < 1e-6:
+            return False
+        correlation = float(np.mean((x - x.mean()) * (z - z.mean())) / (sx * sz))
+        return correlation >= STRUCTURE_MIN_CORRELATION
+    if not (_colourful(query) or _colourful(ref)):
+        return False
+    mx, mz = float(x.mean()), float(z.mean())
+    return abs(mx - mz) <= MEAN_LUMA_SHARE * max(mx, mz) + MEAN_LUMA_SLACK

@@ -19,8 +19,8 @@ happens to be close to a registered crop. Local features do not care where the f
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -236,6 +236,8 @@ class LocalMatch:
     rotation_deg: float
     query_points: frozenset[int] = frozenset()
     coverage: float = 1.0
+    #: descriptor distance (bits) of each inlier query keypoint to its registered keypoint
+    bits: Mapping[int, int] = field(default_factory=dict)
 
 
 def _coverage(query: Features, matrix: F64, size: tuple[int, int] | None, inliers: int) -> float:
@@ -258,7 +260,8 @@ def _coverage(query: Features, matrix: F64, size: tuple[int, int] | None, inlier
 
 
 def _distinctive(query_row: I64, ref_xy: F64, dist: I64) -> F64:
-    """Candidate pairs of one work -> (n, 3) rows (query keypoint, x, y in 1/SUBPIXEL px):
+    """Candidate pairs of one work -> (n, 4) rows (query keypoint, x, y in 1/SUBPIXEL px,
+    descriptor distance in bits):
     each query keypoint's closest registered keypoint, kept only when it is distinctive.
 
     Lowe's ratio test: when a second registered keypoint elsewhere in the same work (more
@@ -276,7 +279,7 @@ def _distinctive(query_row: I64, ref_xy: F64, dist: I64) -> F64:
     second = np.minimum.reduceat(rival, first)
     keep = d[first] < RATIO * second
     rows = first[keep]
-    return np.column_stack([q[rows], np.rint(xy[rows] * SUBPIXEL)]).astype(np.float64)
+    return np.column_stack([q[rows], np.rint(xy[rows] * SUBPIXEL), d[rows]]).astype(np.float64)
 
 
 def verify(
@@ -343,5 +346,6 @@ def verify(
         # keypoints across scales) and look-alikes under 30 %, so it separates nothing
         coverage = _coverage(query, np.asarray(matrix, np.float64), size, distinct)
         points = frozenset(int(p) for p in np.unique(pairs[inl, 0]))
-        out.append(LocalMatch(int(number), int(distinct), scale, rotation, points, coverage))
+        bits = {int(p): int(d) for p, d in zip(pairs[inl, 0], pairs[inl, 3], strict=True)}
+        out.append(LocalMatch(int(number), int(distinct), scale, rotation, points, coverage, bits))
     return out
