@@ -436,6 +436,7 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
             # seconds measure the load as much as the work
             "cpu_seconds": round(time.process_time() - cpu_started, 4),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "worker_pid": os.getpid(),  # which worker ran it (timelines of a run)
             "check_seconds": {k: round(v, 4) for k, v in check_seconds.items()},
             "checks": [c.name for c in worker.checks],
             "skipped_checks": worker.skipped,
