@@ -326,7 +326,10 @@ class Tally:
         ``line`` the value, ``raw`` its bytes in the file. Facts come from what a reader of
         the file sees: a kept line without matches is read from ``line`` when every field
         the facts use is a plain JSON value (the common case, and cheap); any other line is
-        parsed back from ``raw`` (exact whatever the encoder had to do with it)."""
+        parsed back from ``raw`` (exact whatever the encoder had to do with it). ``raw``
+        may end with its newline."""
+        if raw.endswith(b"\n"):
+            raw = raw[:-1]
         if output != "kept" or not _plain_kept(line, raw):
             line = _parse(raw)
         self._add(output, line, raw)
