@@ -7,6 +7,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tdmguard.errors import InputError
@@ -157,12 +158,21 @@ def test_a_shard_tallies_what_a_reader_of_its_files_sees(tmp_path: Path) -> None
     excluded = {"decision": "exclude", "id": "bad\udcff", "media": "text", "matches": [],
                 "reasons": [{"code": "reserved", "work": "W", "holder": "H"}], "evidence": []}
     tally.add("excluded", excluded, writer.write("excluded", excluded))
+    for score, raw_evidence in ((np.float32(0.7), {"at": datetime(2025, 1, 1)}),
+                                (0.8, ("a", 1)), (np.float64(0.9), "x" * 500)):
+        line = {"decision": "review", "id": "r", "media": "image",
+                "matches": [{"modality": "image", "score": score, "work_id": "W"}],
+                "reasons": [{"code": "c", "detail": raw_evidence}],
+                "evidence": [{"source": "registry:image", "locator": "f", "raw": raw_evidence},
+                             {"source": "robots.txt", "locator": "https://a/robots.txt",
+                              "raw": raw_evidence, "status": 200}]}
+        tally.add("review", line, writer.write("review", line))
     writer.commit({})
     back = Tally()
-    for name in ("kept", "excluded"):
+    for name in ("kept", "excluded", "review"):
         for raw in (shards / "000000" / f"{name}.jsonl").read_bytes().splitlines():
             back.add_read(name, json.loads(raw), raw)
-    assert tally == back
+    assert tally == back and tally.rows_total == 4 and tally.scores["image"].seen == 4
     assert Tally.from_json(json.loads(json.dumps(tally.to_json()))) == back
     assert tally.kept_languages == {"en": 1, "de": 1}
     # the line with keys of mixed types was written as an error note: its date is not read
