@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -282,14 +283,19 @@ class _Sample:
         if len(self.entries) >= 2 * self.size + 64:
             self._trim()
 
-    def _trim(self) -> None:
-        self.entries.sort(key=lambda e: (e[0], e[1]))
-        del self.entries[self.size:]
+    def _trim(self, size: int | None = None) -> None:
+        size = self.size if size is None else min(size, self.size)
+        if len(self.entries) > size:
+            # (key, order) never ties (an order is one place), so values are never compared
+            self.entries.sort()
+            del self.entries[size:]
 
     def chosen(self, size: int | None = None) -> list[_Entry]:
         """The sample (its ``size`` smallest keys, at most its own size), in output order."""
         self._trim()
-        return sorted(self.entries[: self.size if size is None else size], key=lambda e: e[1])
+        if size is not None and size < len(self.entries):
+            return sorted(sorted(self.entries)[:size], key=itemgetter(1))
+        return sorted(self.entries, key=itemgetter(1))
 
     @property
     def values(self) -> list[Any]:
@@ -475,8 +481,10 @@ class Tally:
         try:
 
             def sample(size: int, d: Mapping[str, Any], width: int) -> _Sample:
-                entries = [(int(e[0]), tuple(int(x) for x in e[1:1 + width]), e[1 + width])
-                           for e in d["entries"]]
+                entries = [(e[0], tuple(e[1:1 + width]), e[1 + width]) for e in d["entries"]]
+                if not all(type(k) is int and all(type(x) is int for x in o)
+                           for k, o, _ in entries):
+                    raise ValueError("sample keys and places must be integers")
                 return _Sample(size, int(d["seen"]), entries)
 
             return cls(
