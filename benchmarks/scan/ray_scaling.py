@@ -21,11 +21,13 @@ Run: ``python -m benchmarks.scan.ray_scaling [--items N] [--repeat R] [--quick]`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import statistics
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +99,36 @@ def _actor_pool_start(workers: int) -> float:
     return min(float(r["at"]) for r in rows) - t0
 
 
+@contextlib.contextmanager
+def _driver_phases() -> Iterator[dict[str, list[float]]]:
+    """Wall and CPU seconds of the driver's steps after the shards (``scan/runner.py``):
+    merging the outputs, the report's facts, the page."""
+    from tdmguard.scan import runner
+
+    phases: dict[str, list[float]] = {}
+    saved = {name: getattr(runner, name)
+             for name in ("merge_shards", "collect_facts", "write_report_html")}
+
+    def timed(name: str, fn: Any) -> Any:
+        def call(*args: Any, **kw: Any) -> Any:
+            t, c = time.perf_counter(), time.process_time()
+            try:
+                return fn(*args, **kw)
+            finally:
+                slot = phases.setdefault(name, [0.0, 0.0])
+                slot[0] += time.perf_counter() - t
+                slot[1] += time.process_time() - c
+        return call
+
+    for name, fn in saved.items():
+        setattr(runner, name, timed(name, fn))
+    try:
+        yield phases
+    finally:
+        for name, fn in saved.items():
+            setattr(runner, name, fn)
+
+
 def _one_run(db: Path, index: Path, manifest: Path, out: Path, workers: int) -> dict[str, Any]:
     from benchmarks.scan.run import _job, _scan_time
     from tdmguard.scan.job import Executor
@@ -106,20 +138,29 @@ def _one_run(db: Path, index: Path, manifest: Path, out: Path, workers: int) -> 
     shutil.rmtree(job.out_dir, ignore_errors=True)  # before the clock starts
     before = _descendants_cpu(os.getpid())
     t0, c0 = time.time(), time.process_time()
-    secs, report = _scan_time(job)
+    with _driver_phases() as phases:
+        secs, report = _scan_time(job)
     driver_cpu = time.process_time() - c0
     after = _descendants_cpu(os.getpid())
     ray_cpu = sum(cpu - before[pid][1] for pid, (_, cpu) in after.items() if pid in before)
     # A shard's folder is renamed into place when it commits, with stats.json inside:
     # its modification time is the shard's end, minus its seconds its start.
     spans = []
+    by_actor: dict[int, list[float]] = {}  # worker pid -> [first start, last end, busy s]
     for folder in job.shards_dir.iterdir():
-        stats = folder / "stats.json"
-        if folder.name.isdigit() and stats.exists():
-            end = stats.stat().st_mtime
-            spans.append((end - float(json.loads(stats.read_text("utf-8"))["seconds"]), end))
+        stats_path = folder / "stats.json"
+        if folder.name.isdigit() and stats_path.exists():
+            stats = json.loads(stats_path.read_text("utf-8"))
+            end = stats_path.stat().st_mtime
+            span = (end - float(stats["seconds"]), end)
+            spans.append(span)
+            actor = by_actor.setdefault(int(stats.get("worker_pid", 0)), [span[0], end, 0.0])
+            actor[0], actor[1] = min(actor[0], span[0]), max(actor[1], end)
+            actor[2] += float(stats["seconds"])
     first, last = min(s for s, _ in spans), max(e for _, e in spans)
     assert report["counts"]["errors"] == 0, report["counts"]
+    starts = sorted(a[0] for a in by_actor.values())
+    ends = sorted(a[1] for a in by_actor.values())
     return {
         "workers": workers,
         "wall_s": secs,
@@ -129,6 +170,14 @@ def _one_run(db: Path, index: Path, manifest: Path, out: Path, workers: int) -> 
         "shard_cpu_s": float(report["worker_cpu_seconds"]),
         "driver_cpu_s": driver_cpu,
         "ray_processes_cpu_s": ray_cpu,
+        # the last actor's first shard starts this long after the first actor's; the first
+        # actor to run out of shards waits this long for the last (both idle time)
+        "actor_start_gap_s": starts[-1] - starts[0],
+        "actor_end_gap_s": ends[-1] - ends[0],
+        # the actors' time outside shards during the parallel phase, summed (gaps included)
+        "actor_idle_s": sum((last - first) - a[2] for a in by_actor.values()),
+        **{f"{name}_s": round(v[0], 3) for name, v in phases.items()},
+        **{f"{name}_cpu_s": round(v[1], 3) for name, v in phases.items()},
     }
 
 
@@ -152,10 +201,13 @@ def bench_ray(db: Path, index: Path, cache: Path, *, items: int, repeat: int) ->
                 runs[workers].append(run)
                 print(f"ray     {workers} worker(s): {run['wall_s']:.1f} s (first shard "
                       f"{run['first_shard_start_s']:.1f} s, parallel "
-                      f"{run['parallel_s']:.1f} s, after {run['after_last_shard_s']:.1f} s;"
-                      f" CPU shards {run['shard_cpu_s']:.1f}, driver "
-                      f"{run['driver_cpu_s']:.1f}, Ray {run['ray_processes_cpu_s']:.1f}) "
-                      f"load {os.getloadavg()[0]:.1f}", flush=True)
+                      f"{run['parallel_s']:.1f} s, after {run['after_last_shard_s']:.2f} s:"
+                      f" merge {run.get('merge_shards_s', 0):.2f}, facts "
+                      f"{run.get('collect_facts_s', 0):.2f}, page "
+                      f"{run.get('write_report_html_s', 0):.2f}; actors idle "
+                      f"{run['actor_idle_s']:.1f} s; CPU shards {run['shard_cpu_s']:.1f}, "
+                      f"driver {run['driver_cpu_s']:.1f}, Ray {run['ray_processes_cpu_s']:.1f})"
+                      f" load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         ray.shutdown()
     one, two = _median(runs[1], "wall_s"), _median(runs[2], "wall_s")
@@ -181,6 +233,15 @@ def bench_ray(db: Path, index: Path, cache: Path, *, items: int, repeat: int) ->
         "driver_cpu_two_s": _median(runs[2], "driver_cpu_s"),
         "ray_cpu_one_s": _median(runs[1], "ray_processes_cpu_s"),
         "ray_cpu_two_s": _median(runs[2], "ray_processes_cpu_s"),
+        "actor_idle_two_s": _median(runs[2], "actor_idle_s"),
+        "actor_start_gap_two_s": _median(runs[2], "actor_start_gap_s"),
+        "actor_end_gap_two_s": _median(runs[2], "actor_end_gap_s"),
+        **{f"{phase}_{n}_s": _median(runs[w], f"{phase}_s")
+           for phase in ("merge_shards", "collect_facts", "write_report_html")
+           for w, n in ((1, "one"), (2, "two"))},
+        **{f"{phase}_cpu_{n}_s": _median(runs[w], f"{phase}_cpu_s")
+           for phase in ("merge_shards", "collect_facts", "write_report_html")
+           for w, n in ((1, "one"), (2, "two"))},
         "runs": {str(k): [{key: round(v, 2) if isinstance(v, float) else v
                            for key, v in run.items()} for run in v] for k, v in runs.items()},
         "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
@@ -217,6 +278,13 @@ def markdown(x: dict[str, Any]) -> list[str]:
         f"{x['parallel_two_s']} s | {x['parallel_speedup']}x |",
         f"| driver after the last shard (merge, report) | {x['after_last_one_s']} s | "
         f"{x['after_last_two_s']} s | |",
+        *([f"| of which: merge / report facts / page (wall) | "
+           f"{x['merge_shards_one_s']} / {x['collect_facts_one_s']} / "
+           f"{x['write_report_html_one_s']} s | {x['merge_shards_two_s']} / "
+           f"{x['collect_facts_two_s']} / {x['write_report_html_two_s']} s | |",
+           f"| actors' idle time in the parallel phase, summed (2 workers: start gap, "
+           f"end gap) | | {x['actor_idle_two_s']} s ({x['actor_start_gap_two_s']} s, "
+           f"{x['actor_end_gap_two_s']} s) | |"] if "collect_facts_one_s" in x else []),
         f"| CPU in the shards | {x['cpu_s_one']} s | {x['cpu_s_two']} s | "
         f"{x['cpu_speedup']}x (CPU-time scaling) |",
         f"| CPU of the driver (all threads) | {x['driver_cpu_one_s']} s | "

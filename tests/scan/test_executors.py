@@ -8,7 +8,7 @@ import pytest
 
 from tdmguard.scan.job import Executor
 from tdmguard.scan.runner import run_scan
-from tests.scan.test_runner import ROOT, _dataset, _job, _outputs, _registry
+from tests.scan.test_runner import ROOT, _dataset, _job, _outputs, _registry, _same_facts
 
 
 def test_inline_and_process_pool_write_the_same(tmp_path: Path) -> None:
@@ -17,6 +17,10 @@ def test_inline_and_process_pool_write_the_same(tmp_path: Path) -> None:
     run_scan(_job(tmp_path, reg, tmp_path / "inline", shard_size=4, workers=1))
     report = run_scan(_job(tmp_path, reg, tmp_path / "pool", shard_size=4, workers=2))
     assert _outputs(tmp_path / "pool") == _outputs(tmp_path / "inline")
+    # the report's sample of rows does not depend on the workers, nor on the shard size
+    _same_facts(tmp_path / "pool", tmp_path / "inline")
+    run_scan(_job(tmp_path, reg, tmp_path / "big", shard_size=11, workers=2))
+    _same_facts(tmp_path / "big", tmp_path / "inline")
     assert report["shards"] == 8 and sum(report["counts"].values()) == 32
 
 
@@ -43,6 +47,7 @@ def test_ray_writes_the_same_as_inline(tmp_path: Path) -> None:
     finally:
         ray.shutdown()
     assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "inline")
+    _same_facts(tmp_path / "ray", tmp_path / "inline")
     assert report["shards"] == 8 and sum(report["counts"].values()) == 32
     assert report["worker_cpu_seconds"] > 0
 

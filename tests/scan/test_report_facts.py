@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
+import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tdmguard.errors import InputError
-from tdmguard.scan.report_facts import channel_of, collect_facts, content_section, load_scan
-from tests.scan.scan_factory import fixed_scans, plugin_scan
+from tdmguard.scan.report_facts import (
+    FACTS_FILE,
+    MAX_ROWS,
+    ReportFacts,
+    Tally,
+    channel_of,
+    collect_facts,
+    content_section,
+    load_scan,
+)
+from tdmguard.scan.writers import ShardWriter
+from tests.scan.scan_factory import BODIES, fixed_scans, plugin_scan
 
 
 def test_channels() -> None:
@@ -57,3 +70,110 @@ def test_not_a_scan_folder(tmp_path: Path) -> None:
     (tmp_path / "excluded.jsonl").write_text('{"id": 1}\n{broken\n')
     with pytest.raises(InputError, match=r"excluded.jsonl:2"):
         collect_facts([tmp_path])
+
+
+# --- per-shard facts (each shard tallies its own lines; the driver merges the tallies) ----
+
+
+def facts_view(facts: ReportFacts) -> dict[str, object]:
+    """Everything the page and the summary take from the facts, comparable with ``==``."""
+    return {
+        "decision_media": dict(facts.decision_media),
+        "excluded_reasons": dict(facts.excluded_reasons),
+        "review_reasons": dict(facts.review_reasons),
+        "excluded_channels": dict(facts.excluded_channels),
+        "excluded_holders": dict(facts.excluded_holders),
+        "excluded_works": dict(facts.excluded_works),
+        "errors": dict(facts.errors),
+        "scores": facts.score_samples(),
+        "rows": facts.rows,
+        "rows_total": facts.rows_total,
+        "content": content_section(facts),
+    }
+
+
+MIXED = [BODIES[i % len(BODIES)] for i in range(90)]
+
+
+def test_shard_facts_equal_a_full_read_back(tmp_path: Path) -> None:
+    out, report = plugin_scan(tmp_path, MIXED, shard_size=7)
+    shards = sorted((out / "shards").iterdir())
+    assert len(shards) == report["shards"] == 13
+    assert all((s / FACTS_FILE).is_file() for s in shards)
+    for max_rows in (MAX_ROWS, 40, 5, 0):
+        merged = collect_facts([out], max_rows=max_rows)
+        back = collect_facts([out], max_rows=max_rows, read_back=True)
+        assert facts_view(merged) == facts_view(back), max_rows
+        assert len(merged.rows) == min(max_rows, merged.rows_total)
+    assert merged.rows_total == report["counts"]["excluded"] + report["counts"]["review"] == 45
+    assert sum(merged.decision_media.values()) == report["inputs"]["records"] == 90
+    assert content_section(merged) == report["content"]
+    # the sample is spread over the scan, not its first lines, and listed in output order
+    sample = collect_facts([out], max_rows=10).rows
+    ids = [json.loads(line)["id"] for name in ("excluded", "review")
+           for line in (out / f"{name}.jsonl").read_text("utf-8").splitlines()]
+    picked = [r["id"] for r in sample]
+    assert picked != ids[:10] and picked == [i for i in ids if i in set(picked)]
+    # shards of an older scan (no facts.json), some or all, are read back: same facts
+    full = facts_view(collect_facts([out], max_rows=10))
+    for s in shards[::2]:
+        (s / FACTS_FILE).unlink()
+    (shards[1] / FACTS_FILE).write_text("{broken", "utf-8")  # unreadable: read back too
+    assert facts_view(collect_facts([out], max_rows=10)) == full
+    shutil.rmtree(out / "shards")  # a folder with only the merged outputs (`tdmguard report`)
+    assert facts_view(collect_facts([out], max_rows=10)) == full
+
+
+def test_sample_merges_across_scans_in_order(tmp_path: Path) -> None:
+    a, _ = plugin_scan(tmp_path, MIXED[:40], name="a", shard_size=3)
+    b, _ = plugin_scan(tmp_path, MIXED[40:], name="b", shard_size=5)
+    merged = collect_facts([a, b], max_rows=12)
+    assert facts_view(merged) == facts_view(collect_facts([a, b], max_rows=12, read_back=True))
+    assert [r["k"] for r in merged.rows] == sorted(r["k"] for r in merged.rows)
+    assert {r["k"] for r in merged.rows} == {0, 1}
+
+
+def test_a_shard_tallies_what_a_reader_of_its_files_sees(tmp_path: Path) -> None:
+    """Kept lines are tallied from the values written when they read back unchanged, else
+    from the bytes: values the encoder converts or escapes give the same facts either way."""
+    odd: list[dict[str, object]] = [
+        {"meta": {"language": "EN", "date": "2025-03-04T10:00:00"}, "url": "https://www.a.org/x"},
+        {"meta": {"timestamp": 1_700_000_000}, "url": "https://b\udcff.org/"},  # lone surrogate
+        {"meta": {"lang": "de", "timestamp": 1.7e9}},  # a float
+        {"meta": {"language": True, "date": datetime(2022, 5, 6, tzinfo=UTC)}},  # converted
+        {"meta": {"timestamp": 1 << 70}, "url": "https://c.org"},  # past 64 bits: json writes it
+        {"meta": {"date": float("nan"), "lang": ["x"]}, "size_bytes": 7},
+        {"meta": {"collected_at": "2023-01-02"}, "matches": [{"modality": "image", "score": 0.9}]},
+        {"meta": "not a mapping"},
+        {"meta": {"date": "2026-01-01"}, "fields": {1: "x", "a": 2}},  # keys of mixed types
+    ]
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    writer = ShardWriter(shards, 0)
+    tally = Tally()
+    for i, extra in enumerate(odd):
+        line = {"decision": "keep", "id": f"i{i}", "media": "text", "size_bytes": 10,
+                "reasons": [], "evidence": [], "matches": []} | extra
+        tally.add("kept", line, writer.write("kept", line))
+    excluded = {"decision": "exclude", "id": "bad\udcff", "media": "text", "matches": [],
+                "reasons": [{"code": "reserved", "work": "W", "holder": "H"}], "evidence": []}
+    tally.add("excluded", excluded, writer.write("excluded", excluded))
+    for score, raw_evidence in ((np.float32(0.7), {"at": datetime(2025, 1, 1)}),
+                                (0.8, ("a", 1)), (np.float64(0.9), "x" * 500)):
+        line = {"decision": "review", "id": "r", "media": "image",
+                "matches": [{"modality": "image", "score": score, "work_id": "W"}],
+                "reasons": [{"code": "c", "detail": raw_evidence}],
+                "evidence": [{"source": "registry:image", "locator": "f", "raw": raw_evidence},
+                             {"source": "robots.txt", "locator": "https://a/robots.txt",
+                              "raw": raw_evidence, "status": 200}]}
+        tally.add("review", line, writer.write("review", line))
+    writer.commit({})
+    back = Tally()
+    for name in ("kept", "excluded", "review"):
+        for raw in (shards / "000000" / f"{name}.jsonl").read_bytes().splitlines():
+            back.add_read(name, json.loads(raw), raw)
+    assert tally == back and tally.rows_total == 4 and tally.scores["image"].seen == 4
+    assert Tally.from_json(json.loads(json.dumps(tally.to_json()))) == back
+    assert tally.kept_languages == {"en": 1, "de": 1}
+    # the line with keys of mixed types was written as an error note: its date is not read
+    assert tally.collected == ["2022-05-06", "2025-03-04"]

@@ -68,7 +68,7 @@ def test_item_text_cannot_break_out_of_the_page(tmp_path: Path) -> None:
     line = json.loads((out / "excluded.jsonl").read_text("utf-8"))
     line["id"] = "</script><script>alert(1)</script>"
     (out / "excluded.jsonl").write_text(json.dumps(line) + "\n", "utf-8")
-    page = render_report_html(collect_facts([out]))
+    page = render_report_html(collect_facts([out], read_back=True))  # the edited line
     assert page.count("</script>") == 2  # the rows' JSON block and the table script
     assert "\\u003c/script\\u003e" in page
 

@@ -16,9 +16,11 @@ from tdmguard.errors import InputError
 from tdmguard.registry.store import NewWork, Registry
 from tdmguard.scan.decide import DecisionSettings
 from tdmguard.scan.job import ScanJob, registry_view
+from tdmguard.scan.report_facts import MAX_ROWS, collect_facts
 from tdmguard.scan.runner import run_scan
 from tdmguard.vocab import DecisionKind, Purpose, Use
 from tests.scan.conftest import JEANIE, LyricsWorld, wav_bytes
+from tests.scan.test_report_facts import facts_view
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGIN = "tests.scan.plugin_checks:make"
@@ -110,6 +112,15 @@ def _outputs(out: Path) -> dict[str, list[str]]:
             for name in ("kept", "excluded", "review", "errors")}
 
 
+def _same_facts(out: Path, ref: Path) -> None:
+    """The report's facts (merged from the shards' own tallies) match, the row sample too."""
+    for max_rows in (MAX_ROWS, 3):
+        assert facts_view(collect_facts([out], max_rows=max_rows)) == facts_view(
+            collect_facts([ref], max_rows=max_rows)), max_rows
+    assert json.loads((out / "report.json").read_text())["content"] == json.loads(
+        (ref / "report.json").read_text())["content"]
+
+
 def test_sigkill_then_resume_gives_the_same_output(tmp_path: Path) -> None:
     reg = _registry(tmp_path / "r.db")
     reg.close()
@@ -141,6 +152,7 @@ def test_sigkill_then_resume_gives_the_same_output(tmp_path: Path) -> None:
     report = json.loads(resumed.stdout.read() if resumed.stdout else b"{}")
     assert report["resumed"] is True
     assert _outputs(out) == _outputs(tmp_path / "ref")
+    _same_facts(out, tmp_path / "ref")
     assert sum(report["counts"].values()) == 122
 
 
@@ -354,6 +366,7 @@ def test_sigkill_then_resume_for_every_source_kind(tmp_path: Path, kind: str) ->
     resumed = _cli([*common, "--out", str(out), *slow, "--resume"], env)
     assert resumed.wait(120) == 0, resumed.stderr.read() if resumed.stderr else ""
     assert _outputs(out) == _outputs(tmp_path / "ref")
+    _same_facts(out, tmp_path / "ref")
     assert sum(json.loads((out / "report.json").read_text())["counts"].values()) == 40
     ref_kept = sorted(p.relative_to(tmp_path / "ref" / "kept").as_posix()
                       for p in (tmp_path / "ref" / "kept").rglob("*") if p.is_file())

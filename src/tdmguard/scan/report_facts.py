@@ -1,20 +1,37 @@
-"""What the HTML report and the training-content summary show, read once from a scan's
-outputs (``report.json`` and the four JSON Lines files), in bounded memory.
+"""What the HTML report and the training-content summary show, from a scan's outputs
+(``report.json`` and the four JSON Lines files), in bounded memory.
 
 Counts come from ``report.json``; figures that it does not hold (decisions by media kind,
-exclusions by channel, score distributions, domains) are aggregated from the JSON Lines
-files in one pass. Only aggregates and at most ``max_rows`` excluded/review rows are kept,
-so a scan of millions of items gives a report of bounded size.
+exclusions by channel, score distributions, domains) are aggregated over the output lines.
+Only aggregates, a sample of at most ``max_rows`` excluded/review rows and of
+``MAX_SCORES`` match scores per modality are kept, so a scan of millions of items gives a
+report of bounded size.
+
+**Per-shard facts.** Each shard tallies its own lines as it writes them (:class:`Tally`,
+``scan/shard.py``) and commits the tally as ``facts.json`` with its outputs; the driver
+merges these small files instead of reading every output line back. A scan folder whose
+shards lack them (made before tdmguard wrote them, or with the shards removed) is read back
+line by line, as before: both give the same facts.
+
+**Samples that merge.** Rows and scores are sampled by key, not by position: every
+excluded or review line gets a key hashed from its bytes (a score, from its line's bytes and
+its place in the line), and the sample is the ``k`` lines with the smallest keys (ties in
+output order). The ``k`` smallest of a union are among the ``k`` smallest of each part, so
+a shard keeps its own ``k`` smallest and the driver those of all shards: the sample depends
+only on the output lines, never on the number of workers, the executor or the order in which
+shards finished, and a read-back of the merged files finds the same one. Chosen rows are
+listed in output order.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import random
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,22 +42,29 @@ from tdmguard.errors import InputError
 
 __all__ = [
     "COLLECTION_DATE_KEYS",
+    "FACTS_FILE",
     "LANGUAGE_KEYS",
     "MATCH_THRESHOLDS",
     "MAX_ROWS",
     "ReportFacts",
     "ScanRun",
+    "Tally",
     "channel_of",
     "collect_facts",
     "content_section",
     "iter_jsonl",
     "load_scan",
+    "shard_tally",
 ]
 
 #: Rows of excluded and review items embedded in report.html (the rest stay in the JSONL).
 MAX_ROWS = 20_000
-#: Match scores kept per modality for the distribution chart (a seeded reservoir sample).
+#: Match scores kept per modality for the distribution chart (a sample by key).
 MAX_SCORES = 5_000
+#: A shard's tally, committed with its outputs (``shards/<n>/facts.json``).
+FACTS_FILE = "facts.json"
+#: Bumped when the tally's meaning changes: a shard with another version is read back.
+FACTS_VERSION = 1
 #: The decision threshold of each engine's score, marked on the score charts. Audio scores
 #: count agreeing hash triplets (``fingerprint/audio/alignment.py`` ``min_score``); image
 #: scores are ``1 - hamming / 64`` at PDQ's distance 31 (``fingerprint/image.py``); melody
@@ -115,64 +139,8 @@ def _text(value: Any, limit: int = 300) -> str:
     return s if len(s) <= limit else s[:limit] + "…"
 
 
-@dataclass
-class _Reservoir:
-    """A seeded reservoir sample: the same outputs give the same sample."""
-
-    size: int
-    seen: int = 0
-    values: list[float] = field(default_factory=list)
-    rng: random.Random = field(default_factory=lambda: random.Random(13))
-
-    def add(self, value: float) -> None:
-        self.seen += 1
-        if len(self.values) < self.size:
-            self.values.append(value)
-        else:
-            j = self.rng.randrange(self.seen)
-            if j < self.size:
-                self.values[j] = value
-
-
-@dataclass
-class ReportFacts:
-    """Aggregates over one or several scans (see the module docstring)."""
-
-    scans: list[ScanRun]
-    decision_media: Counter[tuple[str, str]] = field(default_factory=Counter)
-    excluded_reasons: Counter[str] = field(default_factory=Counter)
-    review_reasons: Counter[str] = field(default_factory=Counter)
-    excluded_channels: Counter[str] = field(default_factory=Counter)
-    excluded_holders: Counter[str] = field(default_factory=Counter)
-    excluded_works: Counter[tuple[str, str, str]] = field(default_factory=Counter)
-    scores: dict[str, _Reservoir] = field(default_factory=dict)
-    errors: Counter[str] = field(default_factory=Counter)
-    kept_media: dict[str, list[int]] = field(default_factory=dict)  # media -> [items, bytes]
-    kept_domains: dict[str, list[int]] = field(default_factory=dict)  # domain -> [items, bytes]
-    kept_languages: Counter[str] = field(default_factory=Counter)
-    collected: list[str] = field(default_factory=list)  # [first, last] ISO dates seen
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    rows_total: int = 0
-
-    @property
-    def rows_left_out(self) -> int:
-        return self.rows_total - len(self.rows)
-
-    def counts(self) -> dict[str, int]:
-        """kept / excluded / review / errors summed over the scans' ``report.json``."""
-        out = {"kept": 0, "excluded": 0, "review": 0, "errors": 0}
-        for scan in self.scans:
-            for key in out:
-                out[key] += int(scan.report["counts"].get(key, 0))
-        return out
-
-    def score_samples(self) -> dict[str, tuple[list[float], int]]:
-        """Per modality: the sampled scores and how many matches there were in all."""
-        return {m: (r.values, r.seen) for m, r in sorted(self.scores.items())}
-
-
-def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    """The JSON objects of a JSON Lines output (none when the file is absent); a broken
+def _iter_raw(path: Path) -> Iterator[tuple[dict[str, Any], bytes]]:
+    """(object, line bytes) of a JSON Lines output (none when the file is absent); a broken
     line is an input error naming the file and line."""
     if not path.exists():
         return
@@ -180,15 +148,23 @@ def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         for number, raw in enumerate(fh, start=1):
             if not raw.strip():
                 continue
+            raw = raw.rstrip(b"\r\n")
             try:
                 try:
-                    obj = orjson.loads(raw)  # the report reads every output line back
+                    obj = orjson.loads(raw)
                 except orjson.JSONDecodeError:  # what orjson refuses and json reads (NaN)
                     obj = json.loads(raw)
             except ValueError as exc:
                 raise InputError(f"invalid JSON line ({exc})", where=f"{path}:{number}") from exc
             if isinstance(obj, dict):
-                yield obj
+                yield obj, raw
+
+
+def iter_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a JSON Lines output (none when the file is absent); a broken
+    line is an input error naming the file and line."""
+    for obj, _ in _iter_raw(path):
+        yield obj
 
 
 def _error_kind(line: Mapping[str, Any]) -> str:
@@ -203,7 +179,7 @@ def _error_kind(line: Mapping[str, Any]) -> str:
     return f"{check}: {head[:60]}"
 
 
-def _row(scan_index: int, decision: str, line: Mapping[str, Any]) -> dict[str, Any]:
+def _row(decision: str, line: Mapping[str, Any]) -> dict[str, Any]:
     """One excluded/review item in readable form (short keys keep the embedded JSON small)."""
     works: list[dict[str, Any]] = []
     signals: list[dict[str, Any]] = []
@@ -248,8 +224,7 @@ def _row(scan_index: int, decision: str, line: Mapping[str, Any]) -> dict[str, A
         for r in line.get("reasons", [])
         if isinstance(r, dict)
     ]
-    row: dict[str, Any] = {
-        "k": scan_index,
+    row: dict[str, Any] = {  # "k", the scan's number, goes first when rows are merged
         "d": decision,
         "id": _text(line.get("id", ""), 200),
         "md": line.get("media", ""),
@@ -276,67 +251,338 @@ def _first_str(meta: Mapping[str, Any], keys: Sequence[str]) -> str | None:
     return None
 
 
-def _scan_one(facts: ReportFacts, index: int, folder: Path, max_rows: int) -> None:
-    for name in OUTPUT_FILES:
-        decision = _DECISION_OF_FILE[name]
-        for line in iter_jsonl(folder / f"{name}.jsonl"):
-            media = str(line.get("media", "unknown"))
-            facts.decision_media[(media, decision)] += 1
-            for m in line.get("matches", []):
+# A sampled entry: (key, order, value); order is the entry's place in the outputs (scan,
+# output file, shard, line in the shard's file, match in the line), for ties and listing.
+_Entry = tuple[int, tuple[int, ...], Any]
+
+
+def _key(raw: bytes, person: bytes = b"row") -> int:
+    """A line's sample key: 63 bits of a keyed BLAKE2b of its bytes (the same in every
+    process and on every machine, unlike ``hash``)."""
+    return int.from_bytes(hashlib.blake2b(raw, digest_size=8, person=person).digest()) >> 1
+
+
+@dataclass
+class _Sample:
+    """The ``size`` entries with the smallest keys among ``seen`` (see the module
+    docstring): mergeable, whatever the order entries arrive in."""
+
+    size: int
+    seen: int = 0
+    entries: list[_Entry] = field(default_factory=list)
+
+    def add(self, key: int, order: tuple[int, ...], value: Any) -> None:
+        self.seen += 1
+        self.entries.append((key, order, value))
+        if len(self.entries) >= 2 * self.size + 64:
+            self._trim()
+
+    def update(self, other: _Sample) -> None:
+        self.seen += other.seen
+        self.entries.extend(other.entries)
+        if len(self.entries) >= 2 * self.size + 64:
+            self._trim()
+
+    def _trim(self, size: int | None = None) -> None:
+        size = self.size if size is None else min(size, self.size)
+        if len(self.entries) > size:
+            # (key, order) never ties (an order is one place), so values are never compared
+            self.entries.sort()
+            del self.entries[size:]
+
+    def chosen(self, size: int | None = None) -> list[_Entry]:
+        """The sample (its ``size`` smallest keys, at most its own size), in output order."""
+        self._trim()
+        if size is not None and size < len(self.entries):
+            return sorted(sorted(self.entries)[:size], key=itemgetter(1))
+        return sorted(self.entries, key=itemgetter(1))
+
+    @property
+    def values(self) -> list[Any]:
+        return [v for _, _, v in self.chosen()]
+
+
+_RANK = {name: rank for rank, name in enumerate(("kept", "excluded", "review", "errors"))}
+
+
+@dataclass
+class Tally:
+    """Aggregates over output lines: one shard's (``facts.json``), or a whole scan's read
+    back. :meth:`add` takes a line as written; :meth:`update` merges another tally."""
+
+    decision_media: Counter[tuple[str, str]] = field(default_factory=Counter)
+    excluded_reasons: Counter[str] = field(default_factory=Counter)
+    review_reasons: Counter[str] = field(default_factory=Counter)
+    excluded_channels: Counter[str] = field(default_factory=Counter)
+    excluded_holders: Counter[str] = field(default_factory=Counter)
+    excluded_works: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    scores: dict[str, _Sample] = field(default_factory=dict)
+    errors: Counter[str] = field(default_factory=Counter)
+    kept_media: dict[str, list[int]] = field(default_factory=dict)  # media -> [items, bytes]
+    kept_domains: dict[str, list[int]] = field(default_factory=dict)  # domain -> [items, bytes]
+    kept_languages: Counter[str] = field(default_factory=Counter)
+    collected: list[str] = field(default_factory=list)  # [first, last] ISO dates seen
+    sample: _Sample = field(default_factory=lambda: _Sample(MAX_ROWS))
+    rows_total: int = 0
+    # lines added per output file (their place, for the sample's order)
+    lines: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+
+    def add(self, output: str, line: Mapping[str, Any], raw: bytes) -> None:
+        """One line of ``output`` (kept, excluded, review, errors) as a shard writes it:
+        ``line`` the value, ``raw`` its bytes in the file (may end with its newline).
+        Facts come from what a reader of the file sees. When ``line`` holds only plain JSON
+        values (no lone surrogate, numpy number, date, subclass or other value the writer
+        converts: then orjson, re-encoding it, gives ``raw`` itself), that is ``line``,
+        and it is read from the value directly; otherwise it is parsed back from ``raw``.
+        Parsing every line would cost about 100 us an excluded line inside a scan (its
+        allocations set off the garbage collector over the engine's objects), against
+        about 20 for the check and the tally."""
+        if raw.endswith(b"\n"):
+            raw = raw[:-1]
+        try:
+            plain = orjson.dumps(line, option=_PLAIN) == raw
+        except (orjson.JSONEncodeError, RecursionError):
+            plain = False
+        self._add(output, line if plain else _parse(raw), raw)
+
+    def add_read(self, output: str, line: Mapping[str, Any], raw: bytes) -> None:
+        """One line read back from a file (``line`` parsed from ``raw``)."""
+        self._add(output, line, raw)
+
+    def _add(self, output: str, line: Mapping[str, Any], raw: bytes) -> None:
+        rank = _RANK[output]
+        place = self.lines[rank]
+        self.lines[rank] += 1
+        decision = _DECISION_OF_FILE[output]
+        media = str(line.get("media", "unknown"))
+        self.decision_media[(media, decision)] += 1
+        matches = line.get("matches")
+        if matches:
+            for n, m in enumerate(matches):
                 if isinstance(m, dict) and isinstance(m.get("score"), int | float):
                     modality = str(m.get("modality", "?"))
-                    facts.scores.setdefault(modality, _Reservoir(MAX_SCORES)).add(
-                        float(m["score"])
+                    self.scores.setdefault(modality, _Sample(MAX_SCORES)).add(
+                        _key(raw + n.to_bytes(4), b"score"), (rank, place, n), float(m["score"])
                     )
-            if decision == "error":
-                facts.errors[_error_kind(line)] += 1
-                continue
-            reasons = [r for r in line.get("reasons", []) if isinstance(r, dict)]
-            if decision == "keep":
-                size = int(line.get("size_bytes", 0) or 0)
-                slot = facts.kept_media.setdefault(media, [0, 0])
-                slot[0] += 1
+        if decision == "error":
+            self.errors[_error_kind(line)] += 1
+            return
+        if decision == "keep":
+            self._add_kept(media, line)
+            return
+        reasons = [r for r in line.get("reasons", []) if isinstance(r, dict)]
+        codes = sorted({str(r.get("code")) for r in reasons})
+        if decision == "exclude":
+            self.excluded_reasons.update(codes)
+            self.excluded_channels.update(
+                {channel_of(e) for e in line.get("evidence", []) if isinstance(e, dict)}
+                or {"no evidence (policy)"}
+            )
+            self.excluded_holders.update({str(r["holder"]) for r in reasons if "holder" in r})
+            self.excluded_works.update(
+                {
+                    (str(r["work"]), str(r.get("title", "")), str(r.get("holder", "")))
+                    for r in reasons
+                    if "work" in r
+                }
+            )
+        else:
+            self.review_reasons.update(codes)
+        self.rows_total += 1
+        self.sample.add(_key(raw), (rank, place), _row(decision, line))
+
+    def _add_kept(self, media: str, line: Mapping[str, Any]) -> None:
+        size = int(line.get("size_bytes", 0) or 0)
+        slot = self.kept_media.setdefault(media, [0, 0])
+        slot[0] += 1
+        slot[1] += size
+        url = line.get("url")
+        domain = _domain(url) if isinstance(url, str) else None
+        if domain:
+            d = self.kept_domains.setdefault(domain, [0, 0])
+            d[0] += 1
+            d[1] += size
+        meta = line.get("meta")
+        if meta and isinstance(meta, dict):
+            lang = _first_str(meta, LANGUAGE_KEYS)
+            if lang:
+                self.kept_languages[lang.lower()] += 1
+            when = _first_str(meta, COLLECTION_DATE_KEYS)
+            if when:
+                self._collected(when[:10], when[:10])
+
+    def _collected(self, first: str, last: str) -> None:
+        if not self.collected:
+            self.collected[:] = [first, last]
+        else:
+            self.collected[0] = min(self.collected[0], first)
+            self.collected[1] = max(self.collected[1], last)
+
+    def update(self, other: Tally, scan: int = 0, shard: int = 0) -> None:
+        """Add ``other``'s aggregates, ``other`` being shard ``shard`` (0 for a whole scan
+        read back) of scan ``scan``: its samples' order becomes (scan, output file, shard,
+        line, ...), the order of the merged outputs."""
+        self.decision_media.update(other.decision_media)
+        self.excluded_reasons.update(other.excluded_reasons)
+        self.review_reasons.update(other.review_reasons)
+        self.excluded_channels.update(other.excluded_channels)
+        self.excluded_holders.update(other.excluded_holders)
+        self.excluded_works.update(other.excluded_works)
+        self.errors.update(other.errors)
+        self.kept_languages.update(other.kept_languages)
+        for mine, theirs in ((self.kept_media, other.kept_media),
+                             (self.kept_domains, other.kept_domains)):
+            for key, (items, size) in theirs.items():
+                slot = mine.setdefault(key, [0, 0])
+                slot[0] += items
                 slot[1] += size
-                url = line.get("url")
-                domain = _domain(url) if isinstance(url, str) else None
-                if domain:
-                    d = facts.kept_domains.setdefault(domain, [0, 0])
-                    d[0] += 1
-                    d[1] += size
-                meta = line.get("meta") or {}
-                if isinstance(meta, dict):
-                    lang = _first_str(meta, LANGUAGE_KEYS)
-                    if lang:
-                        facts.kept_languages[lang.lower()] += 1
-                    when = _first_str(meta, COLLECTION_DATE_KEYS)
-                    if when:
-                        day = when[:10]
-                        if not facts.collected:
-                            facts.collected[:] = [day, day]
-                        else:
-                            facts.collected[0] = min(facts.collected[0], day)
-                            facts.collected[1] = max(facts.collected[1], day)
-                continue
-            codes = sorted({str(r.get("code")) for r in reasons})
-            if decision == "exclude":
-                facts.excluded_reasons.update(codes)
-                facts.excluded_channels.update(
-                    {channel_of(e) for e in line.get("evidence", []) if isinstance(e, dict)}
-                    or {"no evidence (policy)"}
-                )
-                facts.excluded_holders.update({str(r["holder"]) for r in reasons if "holder" in r})
-                facts.excluded_works.update(
-                    {
-                        (str(r["work"]), str(r.get("title", "")), str(r.get("holder", "")))
-                        for r in reasons
-                        if "work" in r
-                    }
-                )
-            else:
-                facts.review_reasons.update(codes)
-            facts.rows_total += 1
-            if len(facts.rows) < max_rows:
-                facts.rows.append(_row(index, decision, line))
+        if other.collected:
+            self._collected(*other.collected)
+
+        def placed(sample: _Sample) -> _Sample:
+            return _Sample(sample.size, sample.seen,
+                           [(k, (scan, o[0], shard, *o[1:]), v) for k, o, v in sample.entries])
+
+        for modality, sample in other.scores.items():
+            self.scores.setdefault(modality, _Sample(MAX_SCORES)).update(placed(sample))
+        self.sample.update(placed(other.sample))
+        self.rows_total += other.rows_total
+
+    def to_json(self) -> dict[str, Any]:
+        """What a shard commits as ``facts.json`` (the samples trimmed to their size)."""
+        return {
+            "version": FACTS_VERSION,
+            "decision_media": [[m, d, n] for (m, d), n in self.decision_media.items()],
+            "excluded_reasons": dict(self.excluded_reasons),
+            "review_reasons": dict(self.review_reasons),
+            "excluded_channels": dict(self.excluded_channels),
+            "excluded_holders": dict(self.excluded_holders),
+            "excluded_works": [[w, t, h, n] for (w, t, h), n in self.excluded_works.items()],
+            "errors": dict(self.errors),
+            "kept_media": self.kept_media,
+            "kept_domains": self.kept_domains,
+            "kept_languages": dict(self.kept_languages),
+            "collected": self.collected,
+            "rows_total": self.rows_total,
+            "rows": {"seen": self.sample.seen,
+                     "entries": [[k, *o, v] for k, o, v in self.sample.chosen()]},
+            "scores": {
+                m: {"seen": s.seen, "entries": [[k, *o, v] for k, o, v in s.chosen()]}
+                for m, s in self.scores.items()
+            },
+            "lines": self.lines,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Tally:
+        """A shard's ``facts.json``; ValueError when it is not one of this version."""
+        if not isinstance(data, dict) or data.get("version") != FACTS_VERSION:
+            raise ValueError("not a tally of this version")
+        try:
+
+            def sample(size: int, d: Mapping[str, Any], width: int) -> _Sample:
+                entries = [(e[0], tuple(e[1:1 + width]), e[1 + width]) for e in d["entries"]]
+                if not all(type(k) is int and all(type(x) is int for x in o)
+                           for k, o, _ in entries):
+                    raise ValueError("sample keys and places must be integers")
+                return _Sample(size, int(d["seen"]), entries)
+
+            return cls(
+                decision_media=Counter({(str(m), str(d)): int(n)
+                                        for m, d, n in data["decision_media"]}),
+                excluded_reasons=Counter(data["excluded_reasons"]),
+                review_reasons=Counter(data["review_reasons"]),
+                excluded_channels=Counter(data["excluded_channels"]),
+                excluded_holders=Counter(data["excluded_holders"]),
+                excluded_works=Counter({(str(w), str(t), str(h)): int(n)
+                                        for w, t, h, n in data["excluded_works"]}),
+                errors=Counter(data["errors"]),
+                kept_media={str(k): [int(v[0]), int(v[1])]
+                            for k, v in data["kept_media"].items()},
+                kept_domains={str(k): [int(v[0]), int(v[1])]
+                              for k, v in data["kept_domains"].items()},
+                kept_languages=Counter(data["kept_languages"]),
+                collected=[str(x) for x in data["collected"]],
+                sample=sample(MAX_ROWS, data["rows"], 2),
+                rows_total=int(data["rows_total"]),
+                scores={str(m): sample(MAX_SCORES, d, 3) for m, d in data["scores"].items()},
+                lines=[int(x) for x in data["lines"]],
+            )
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+            raise ValueError(f"malformed tally ({exc})") from exc
+
+
+@dataclass
+class ReportFacts(Tally):
+    """Aggregates over one or several scans (see the module docstring)."""
+
+    scans: list[ScanRun] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # the sample, in output order
+
+    @property
+    def rows_left_out(self) -> int:
+        return self.rows_total - len(self.rows)
+
+    def counts(self) -> dict[str, int]:
+        """kept / excluded / review / errors summed over the scans' ``report.json``."""
+        out = {"kept": 0, "excluded": 0, "review": 0, "errors": 0}
+        for scan in self.scans:
+            for key in out:
+                out[key] += int(scan.report["counts"].get(key, 0))
+        return out
+
+    def score_samples(self) -> dict[str, tuple[list[float], int]]:
+        """Per modality: the sampled scores and how many matches there were in all."""
+        return {m: (s.values, s.seen) for m, s in sorted(self.scores.items())}
+
+
+# orjson re-encoding a line exactly as the shard writer did, refusing (instead of
+# converting) any value that would not read back as itself.
+_PLAIN = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _parse(raw: bytes) -> dict[str, Any]:
+    """One output line as a reader sees it (ValueError when it is not JSON)."""
+    try:
+        obj = orjson.loads(raw)
+    except orjson.JSONDecodeError:  # what orjson refuses and json reads (NaN)
+        obj = json.loads(raw)
+    return obj if isinstance(obj, dict) else {}
+
+
+def _read_back(tally: Tally, folder: Path) -> None:
+    """Tally the four output files of ``folder`` (a scan, or one of its shards)."""
+    for name in OUTPUT_FILES:
+        for line, raw in _iter_raw(folder / f"{name}.jsonl"):
+            tally.add_read(name, line, raw)
+
+
+def shard_tally(folder: Path) -> Tally:
+    """A committed shard's tally: its ``facts.json``, else (a shard of an older scan, or a
+    file that does not parse) its output lines read back."""
+    try:
+        return Tally.from_json(orjson.loads((folder / FACTS_FILE).read_bytes()))
+    except (OSError, ValueError):
+        tally = Tally()
+        _read_back(tally, folder)
+        return tally
+
+
+def _shard_folders(scan: ScanRun) -> list[Path] | None:
+    """The committed shard folders of a scan, in order, when every one is there."""
+    n = scan.report.get("shards")
+    if not isinstance(n, int) or n < 0:
+        return None
+    shards = scan.folder / "shards"
+    folders = [shards / f"{i:06d}" for i in range(n)]
+    if not all((f / "stats.json").is_file() for f in folders):
+        return None
+    return folders
 
 
 def collect_facts(
@@ -344,18 +590,30 @@ def collect_facts(
     *,
     max_rows: int = MAX_ROWS,
     reports: Sequence[Mapping[str, Any]] | None = None,
+    read_back: bool = False,
 ) -> ReportFacts:
-    """Read the scans in ``folders`` (their ``report.json``, or ``reports`` when given, as
-    the runner does before writing it) and aggregate their JSON Lines outputs."""
+    """Aggregate the scans in ``folders`` (their ``report.json``, or ``reports`` when given,
+    as the runner does before writing it): from their shards' tallies when every shard is
+    there, else (or with ``read_back``) by reading their JSON Lines outputs back. Both give
+    the same facts (module docstring); ``max_rows`` larger than :data:`MAX_ROWS` (what a
+    shard keeps) reads back."""
     if not folders:
         raise InputError("no scan folder given", where="report")
     if reports is None:
         scans = [load_scan(Path(f)) for f in folders]
     else:
         scans = [ScanRun(Path(f), r) for f, r in zip(folders, reports, strict=True)]
-    facts = ReportFacts(scans=scans)
+    facts = ReportFacts(scans=scans, sample=_Sample(max(max_rows, 1)))
     for index, scan in enumerate(scans):
-        _scan_one(facts, index, scan.folder, max_rows)
+        shard_folders = None if read_back or max_rows > MAX_ROWS else _shard_folders(scan)
+        if shard_folders is None:
+            whole = Tally(sample=_Sample(max(max_rows, 1)))
+            _read_back(whole, scan.folder)
+            facts.update(whole, index, 0)
+        else:
+            for number, folder in enumerate(shard_folders):
+                facts.update(shard_tally(folder), index, number)
+    facts.rows = [{"k": o[0], **v} for _, o, v in facts.sample.chosen(max_rows)]
     return facts
 
 

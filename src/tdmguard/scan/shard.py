@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from tdmguard.errors import InputError, MediaError, MissingExtraError, TdmguardError
 from tdmguard.scan.checks import load_factory
 from tdmguard.scan.checks.base import Check, CheckContext, CheckFactory, CheckOutcome
@@ -32,6 +34,7 @@ from tdmguard.scan.keep_format import kept_writer
 from tdmguard.scan.plan import ShardSpec
 from tdmguard.scan.readers import read_shard
 from tdmguard.scan.record import MediaKind, Record
+from tdmguard.scan.report_facts import FACTS_FILE, Tally
 from tdmguard.scan.writers import ShardWriter
 
 __all__ = [
@@ -363,6 +366,9 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
     media: Counter[str] = Counter()
     holders: Counter[str] = Counter()
     check_seconds: dict[str, float] = {}
+    # The report's facts of this shard's lines, committed with them (report_facts.py): the
+    # driver merges these instead of reading every output line back.
+    tally = Tally()
     errors = 0
     records = 0
     bytes_read = 0
@@ -372,7 +378,8 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
             media[record.media.value] += 1
             bytes_read += record.size_bytes
             if "error" in record.meta:
-                writer.write("errors", _error_line(record, "read", str(record.meta["error"])))
+                line = _error_line(record, "read", str(record.meta["error"]))
+                tally.add("errors", line, writer.write("errors", line))
                 errors += 1
                 continue
             if media_dir is None and _holds_data(record):
@@ -383,7 +390,8 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
                 worker, record, media_dir or _NO_MEDIA, check_seconds, job.item_timeout_s
             )
             if failure is not None:
-                writer.write("errors", _error_line(record, *failure))
+                line = _error_line(record, *failure)
+                tally.add("errors", line, writer.write("errors", line))
                 errors += 1
                 continue
             decision, matches = decide_record(
@@ -398,8 +406,7 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
             output = {"keep": "kept", "exclude": "excluded", "review": "review"}[
                 decision.kind.value
             ]
-            writer.write(
-                output,
+            line = (
                 record.to_json()
                 | decision.to_json()
                 | {
@@ -407,8 +414,9 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
                     "problems": [p for o in outcomes for p in o.problems],
                 }
                 # the removal manifest names excluded and review items by content hash
-                | ({} if decision.kind.value == "keep" else {"sha256": content_sha256(record)}),
+                | ({} if decision.kind.value == "keep" else {"sha256": content_sha256(record)})
             )
+            tally.add(output, line, writer.write(output, line))
             if keep is not None and output == "kept":
                 keep.add(record)
         if keep is not None:
@@ -428,10 +436,14 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
             # seconds measure the load as much as the work
             "cpu_seconds": round(time.process_time() - cpu_started, 4),
             "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "worker_pid": os.getpid(),  # which worker ran it (timelines of a run)
             "check_seconds": {k: round(v, 4) for k, v in check_seconds.items()},
             "checks": [c.name for c in worker.checks],
             "skipped_checks": worker.skipped,
         }
+        # a value orjson refuses: no facts.json, the report reads this shard's lines back
+        with contextlib.suppress(orjson.JSONEncodeError, RecursionError):
+            (writer.tmp / FACTS_FILE).write_bytes(orjson.dumps(tally.to_json()))
         writer.commit(stats)
         return stats
     except BaseException:

@@ -113,13 +113,16 @@ class ShardWriter:
         self.tmp = Path(tempfile.mkdtemp(dir=shards_dir, prefix=f".{shard:06d}."))
         self._files: dict[str, IO[bytes]] = {}
 
-    def write(self, output: str, obj: Mapping[str, Any]) -> None:
+    def write(self, output: str, obj: Mapping[str, Any]) -> bytes:
+        """Write one line; returns its bytes (without the newline), for the shard's facts."""
         fh = self._files.get(output)
         if fh is None:
             if output not in OUTPUTS:
                 raise KeyError(output)
             fh = self._files[output] = (self.tmp / f"{output}.jsonl").open("wb")
-        fh.write(_dumps(obj) + b"\n")
+        line = _dumps(obj)
+        fh.write(line + b"\n")
+        return line
 
     def commit(self, stats: Mapping[str, Any]) -> None:
         for fh in self._files.values():
