@@ -543,6 +543,10 @@ def main(argv: list[str] | None = None) -> int:
                                    for e in old["engines"] if e["case"] not in ran]
             results["engines"].sort(key=lambda e: (["text", "images", "audio"].index(e["case"]),
                                                    e["items"]))
+        if "command" in results and isinstance(old.get("command"), list):
+            ran = {c["items"] for c in results["command"]}  # a run of some sizes: keep others
+            results["command"] += [c for c in old["command"] if c["items"] not in ran]
+            results["command"].sort(key=lambda c: c["items"])
         for section in ("engines", "paired", "command", "readers", "ray", "memory"):
             if section not in results and section in old:
                 results[section] = old[section]
