@@ -166,8 +166,10 @@ def bare_command(index: str, modality: str, manifest: str, workers: int) -> None
     texts = [json.loads(line)["text"] for line in Path(manifest).read_text("utf-8").splitlines()]
     with ProcessPoolExecutor(workers, initializer=_init_bare, initargs=(index, modality),
                              mp_context=multiprocessing.get_context("spawn")) as pool:
-        found = sum(n for n, _ in pool.map(_bare_item, texts, chunksize=16))
-    print(found)
+        done = list(pool.map(_bare_item, texts, chunksize=16))
+    # matches found, and the CPU seconds the engine spent on the items (measured around
+    # each item, as the scan's shards measure theirs)
+    print(json.dumps({"found": sum(n for n, _ in done), "items_cpu_s": sum(c for _, c in done)}))
 
 
 # --- scan ------------------------------------------------------------------------------------
@@ -385,12 +387,23 @@ def bench_command(db: Path, index: Path, repeat: int, n_text: int) -> dict[str, 
                 "--actor", "BenchAI", "--at", "2026-01-01", "--workers", "2",
                 "--shard-size", "64", "--json"]
     runs: dict[str, list[tuple[float, float]]] = {"bare": [], "scan": []}
-    for _ in range(repeat):
-        for name, cmd in (("bare", bare_cmd), ("scan", scan_cmd)):
+    # CPU spent on the items themselves: the engine's time around each item (bare), the
+    # workers' CPU inside their shards (scan: read, check, decide, write, commit); the rest
+    # of each run's CPU is fixed cost (interpreter, imports, pool start, plan, report)
+    items_cpu: dict[str, list[float]] = {"bare": [], "scan": []}
+    for i in range(repeat):
+        order = (("bare", bare_cmd), ("scan", scan_cmd))
+        for name, cmd in order if i % 2 == 0 else order[::-1]:
             shutil.rmtree(out, ignore_errors=True)
             t0, c0 = time.perf_counter(), _child_cpu()
-            subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
+            done = subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True)
             runs[name].append((time.perf_counter() - t0, _child_cpu() - c0))
+            if name == "bare":
+                last = done.stdout.decode().strip().splitlines()[-1]
+                items_cpu[name].append(float(json.loads(last)["items_cpu_s"]))
+            else:
+                report = json.loads((out / "report.json").read_text("utf-8"))
+                items_cpu[name].append(float(report["worker_cpu_seconds"]))
     bare = statistics.median(w for w, _ in runs["bare"])
     scan = statistics.median(w for w, _ in runs["scan"])
     bcpu = statistics.median(c for _, c in runs["bare"])
@@ -400,11 +413,16 @@ def bench_command(db: Path, index: Path, repeat: int, n_text: int) -> dict[str, 
               "overhead": round(1 - bare / scan, 3),
               "bare_cpu_s": round(bcpu, 2), "scan_cpu_s": round(scpu, 2),
               "cpu_overhead": round(scpu / bcpu - 1, 3),
+              "bare_items_cpu_s": round(statistics.median(items_cpu["bare"]), 2),
+              "scan_items_cpu_s": round(statistics.median(items_cpu["scan"]), 2),
+              "load_avg": [round(x, 2) for x in os.getloadavg()],
               "bare_runs": [[round(w, 2), round(c, 2)] for w, c in runs["bare"]],
               "scan_runs": [[round(w, 2), round(c, 2)] for w, c in runs["scan"]]}
+    bi, si = statistics.median(items_cpu["bare"]), statistics.median(items_cpu["scan"])
     print(f"command text {n_text}: bare {bare:.1f} s ({bcpu:.1f} CPU s), tdmguard scan "
           f"{scan:.1f} s ({scpu:.1f} CPU s): overhead {1 - bare / scan:+.1%} wall, "
-          f"{scpu / bcpu - 1:+.1%} CPU", flush=True)
+          f"{scpu / bcpu - 1:+.1%} CPU; on the items {bi:.1f} vs {si:.1f} CPU s "
+          f"({si / bi - 1:+.1%}), fixed {bcpu - bi:.1f} vs {scpu - si:.1f} CPU s", flush=True)
     return result
 
 
@@ -458,6 +476,9 @@ def bench_memory(db: Path, index: Path, rows: int) -> dict[str, Any]:
     return result
 
 
+SECTIONS = ("engines", "paired", "command", "readers", "ray", "memory")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scan")
     parser.add_argument("--quick", action="store_true", help="small data (a smoke run)")
@@ -468,7 +489,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", default="text,images,audio", help="engine cases to run")
     parser.add_argument("--skip", action="append", default=[],
                         help="engines, paired, command, ray, readers or memory (repeat)")
+    parser.add_argument("--only", action="append", default=[],
+                        help="run only this section (repeat): the others are skipped")
+    parser.add_argument("--command-items", default="",
+                        help="texts in the command section, comma-separated sizes (default: "
+                        "the text case's; e.g. 24000,100000 for a scan at scale too)")
     args = parser.parse_args(argv)
+    if args.only:
+        args.skip = [s for s in SECTIONS if s not in args.only]
     # one library thread (faiss's OpenMP, OpenBLAS) in this process too, as in the scan's
     # and the bare pool's workers: the paired section runs the engines here
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -489,12 +517,15 @@ def main(argv: list[str] | None = None) -> int:
     if "paired" not in args.skip:
         results["paired"] = bench_paired(db, index, tuple(args.cases.split(",")), args.quick)
     if "command" not in args.skip:
-        n_text = args.text_items or (600 if args.quick else 24000)
-        if not (CACHE / f"text-{n_text}.jsonl").exists():
-            (CACHE / f"text-{n_text}.jsonl").write_text(
-                "".join(json.dumps({"id": f"t{i}", "text": t}) + "\n"
-                        for i, t in enumerate(_texts(n_text))), "utf-8")
-        results["command"] = bench_command(db, index, args.repeat, n_text)
+        sizes = [int(x) for x in args.command_items.split(",") if x.strip()] or [
+            args.text_items or (600 if args.quick else 24000)]
+        results["command"] = []
+        for n_text in sizes:
+            if not (CACHE / f"text-{n_text}.jsonl").exists():
+                (CACHE / f"text-{n_text}.jsonl").write_text(
+                    "".join(json.dumps({"id": f"t{i}", "text": t}) + "\n"
+                            for i, t in enumerate(_texts(n_text))), "utf-8")
+            results["command"].append(bench_command(db, index, args.repeat, n_text))
     if "readers" not in args.skip:
         results["readers"] = bench_readers(args.quick)
     if "ray" not in args.skip:
@@ -512,6 +543,10 @@ def main(argv: list[str] | None = None) -> int:
                                    for e in old["engines"] if e["case"] not in ran]
             results["engines"].sort(key=lambda e: (["text", "images", "audio"].index(e["case"]),
                                                    e["items"]))
+        if "command" in results and isinstance(old.get("command"), list):
+            ran = {c["items"] for c in results["command"]}  # a run of some sizes: keep others
+            results["command"] += [c for c in old["command"] if c["items"] not in ran]
+            results["command"].sort(key=lambda c: c["items"])
         for section in ("engines", "paired", "command", "readers", "ray", "memory"):
             if section not in results and section in old:
                 results[section] = old[section]
@@ -584,8 +619,7 @@ def _markdown(r: dict[str, Any]) -> str:
                          f"{x['bare_item_cpu_ms']} / {x['scan_item_cpu_ms']} | "
                          f"{x['overhead']:+.1%} | {x['median_shard_overhead']:+.1%} |")
         lines.append("")
-    if "command" in r:
-        x = r["command"]
+    for x in [r["command"]] if isinstance(r.get("command"), dict) else r.get("command", []):
         lines += [f"As a user runs it (the text case, {x['items']} texts, each run a fresh "
                   "process; medians of "
                   f"{x['repeat']} interleaved runs): `tdmguard scan --workers 2` against the "
@@ -593,7 +627,15 @@ def _markdown(r: dict[str, Any]) -> str:
                   "a spawned 2-process pool), CPU of every process of the run: bare "
                   f"{x['bare_s']} s / {x['bare_cpu_s']} CPU s, scan {x['scan_s']} s / "
                   f"{x['scan_cpu_s']} CPU s: **{x['overhead']:+.1%} wall, "
-                  f"{x['cpu_overhead']:+.1%} CPU**.", ""]
+                  f"{x['cpu_overhead']:+.1%} CPU**."
+                  + (f" Of which on the items (the engine's CPU around each item; the scan "
+                     f"workers' CPU inside their shards): {x['bare_items_cpu_s']} / "
+                     f"{x['scan_items_cpu_s']} CPU s "
+                     f"({x['scan_items_cpu_s'] / x['bare_items_cpu_s'] - 1:+.1%}); fixed "
+                     f"costs (interpreter, imports, pool start, plan, report): "
+                     f"{x['bare_cpu_s'] - x['bare_items_cpu_s']:.1f} / "
+                     f"{x['scan_cpu_s'] - x['scan_items_cpu_s']:.1f} CPU s; load average "
+                     f"{x['load_avg']} at the end." if "bare_items_cpu_s" in x else ""), ""]
     if "readers" in r:
         from benchmarks.scan.reader_rates import markdown as reader_markdown
 

@@ -3,6 +3,10 @@ registry location announced on first use."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -82,3 +86,47 @@ def test_demo_removes_its_temporary_folder(monkeypatch: pytest.MonkeyPatch,
     assert seen and seen[0].parent == tmp_path / "tmp" and not seen[0].exists()
     _run("demo", "--json", "--out", str(tmp_path / "kept"))
     assert (tmp_path / "kept" / "registry.db").is_file()
+
+
+# Heavy libraries a command loads only when it runs: declaring the commands (and so
+# `tdmguard --help`, or the start of `tdmguard scan`) must not import them.
+_HEAVY = ("sqlalchemy", "alembic", "fastapi", "uvicorn", "numba", "numpy", "cryptography",
+          "tdmguard.registry.store", "tdmguard.registry.service", "tdmguard.declare",
+          "tdmguard.scan.runner", "tdmguard.signals.check")
+
+
+def _modules_after(code: str) -> set[str]:
+    probe = (f"import json, sys\n{code}\n"
+             "print(json.dumps(sorted(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True, timeout=120)
+    return set(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def test_declaring_the_commands_imports_no_heavy_library() -> None:
+    loaded = _modules_after("import tdmguard.cli.app")
+    assert "tdmguard.cli.scan_cmd" in loaded  # the probe did import the CLI
+    assert not loaded & set(_HEAVY), sorted(loaded & set(_HEAVY))
+    # --help of a command builds every command's parameters: still nothing heavy
+    loaded = _modules_after("from tdmguard.cli.app import main\n"
+                            "try:\n    main(['scan', '--help'])\nexcept SystemExit:\n    pass")
+    assert not loaded & set(_HEAVY), sorted(loaded & set(_HEAVY))
+
+
+def test_help_lists_every_command_in_a_fresh_process() -> None:
+    names = sorted(cli_command().commands)
+    assert {"scan", "registry", "work", "identify", "serve", "demo", "apikey"} <= set(names)
+    done = subprocess.run([sys.executable, "-c", "from tdmguard.cli.app import main; main()",
+                           "--help"], capture_output=True, text=True, timeout=120,
+                          env=os.environ | {"COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    listed = {line.split()[1] for line in done.stdout.splitlines()
+              if line.startswith("│ ") and len(line.split()) > 1}
+    assert set(names) <= listed, sorted(set(names) - listed)
+
+
+def test_import_mode_choices_are_the_importer_modes() -> None:
+    from tdmguard.cli.registry_cmds import ImportModeChoice
+    from tdmguard.registry.catalogue_import import ImportMode
+
+    assert [m.value for m in ImportModeChoice] == [m.value for m in ImportMode]

@@ -199,3 +199,15 @@ def test_registry_sources_are_shown_when_listed(tmp_path: Path) -> None:
     page = write_report([media], tmp_path / "r.html").read_text("utf-8")
     table = page.split('<table class="sources">')[1].split("</table>")[0]
     assert "snap-0042" in table and "ab12cd" in table and "<th>head_hash</th>" in table
+
+
+def test_rows_json_is_script_safe_and_takes_what_orjson_refuses() -> None:
+    from tdmguard.scan.report_html import _script_json
+
+    rows = [{"id": "</script><!--", "why": ["a & b > c"], "n": 2**70, "q": "lone \udcff"},
+            {"id": "t1", "why": ["plain ü"]}]
+    text = _script_json(rows)
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == rows  # 2**70 and the lone surrogate: through json
+    fast = _script_json(rows[1:])
+    assert json.loads(fast) == rows[1:] and "ü" in fast  # UTF-8, not \\u escapes

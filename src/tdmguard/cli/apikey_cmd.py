@@ -3,20 +3,28 @@ the key itself is printed once, at creation)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tdmguard.cli.context import settings_from
 from tdmguard.cli.output import console, print_json, print_table
 from tdmguard.errors import InputError
-from tdmguard.registry.service import RegistryService
 from tdmguard.registry.values import CLI_ACTOR, Scope
+
+if TYPE_CHECKING:
+    from tdmguard.registry.service import RegistryService
 
 __all__ = ["register"]
 
 apikey_app = typer.Typer(help="API keys of the registry server.", no_args_is_help=True)
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+
+
+def _service(ctx: typer.Context, *, create: bool) -> RegistryService:
+    from tdmguard.registry.service import RegistryService  # heavy: only when a command runs
+
+    return RegistryService.open(settings_from(ctx), create=create)
 
 
 @apikey_app.command("create")
@@ -51,7 +59,7 @@ def apikey_create(
             raise InputError(f"unknown scope {scope!r} (write or read)", where="--scope") from exc
         if the_scope is Scope.ADMIN:
             raise InputError("use --admin for an admin key", where="--scope")
-    service = RegistryService.open(settings_from(ctx), create=True)
+    service = _service(ctx, create=True)
     info, key = service.create_api_key(
         CLI_ACTOR, name=name or holder or the_scope.value, scope=the_scope, holder=holder
     )
@@ -67,7 +75,7 @@ def apikey_create(
 @apikey_app.command("list")
 def apikey_list(ctx: typer.Context, json_out: JsonOpt = False) -> None:
     """List keys (never the keys themselves)."""
-    keys = RegistryService.open(settings_from(ctx), create=False).list_api_keys(CLI_ACTOR)
+    keys = _service(ctx, create=False).list_api_keys(CLI_ACTOR)
     if json_out:
         print_json([k.to_json() for k in keys])
     else:
@@ -82,7 +90,7 @@ def apikey_revoke(
     json_out: JsonOpt = False,
 ) -> None:
     """Revoke a key: refused from the next request on."""
-    info = RegistryService.open(settings_from(ctx), create=False).revoke_api_key(
+    info = _service(ctx, create=False).revoke_api_key(
         CLI_ACTOR, key_id
     )
     if json_out:

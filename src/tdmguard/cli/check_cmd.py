@@ -10,16 +10,17 @@ import json
 import sys
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tdmguard.cli.output import console, err_console
 from tdmguard.errors import InputError
 from tdmguard.vocab import Stance, Use
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 __all__ = ["DEMO_PATHS", "register", "serve_demo_site"]
 
@@ -117,6 +118,8 @@ def check(
 ) -> None:
     """Check URLs against every web opt-out signal (robots.txt and AI tokens, AIPREF,
     Content Signals, RSL, TDMRep, noai, ai.txt)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from tdmguard.signals.check import check_urls
     from tdmguard.signals.fetch import FetchSettings
 
@@ -207,6 +210,8 @@ def serve_demo_site(folder: Path) -> tuple[str, Callable[[], None]]:
     Files are served as they are; ``headers.json`` in the folder maps a URL path to extra
     response headers (``{"/song.mp3": {"X-Robots-Tag": "noai"}}``) and may set a
     ``Content-Type``; paths not in the folder answer 404."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
     root = folder.resolve()
     headers_file = root / "headers.json"
     extra: dict[str, dict[str, str]] = {}

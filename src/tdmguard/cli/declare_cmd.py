@@ -11,28 +11,22 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tdmguard.cli.context import settings_from
 from tdmguard.cli.output import console, err_console, print_json, print_table
 from tdmguard.cli.params import parse_date, today
-from tdmguard.declare import (
-    DeclaredWork,
-    HolderDeclaration,
-    StampFields,
-    declaration_for,
-    stamp_file,
-    write_bundle,
-)
-from tdmguard.declare.c2pa_sign import load_c2pa_credentials
-from tdmguard.declare.head_file import PublishedHead
-from tdmguard.declare.stamp import C2paStamp
 from tdmguard.errors import InputError, TdmguardError
-from tdmguard.registry.declaration_facts import declaration_facts
-from tdmguard.registry.store import Registry
-from tdmguard.signing import load_public_key, load_signing_key
+
+if TYPE_CHECKING:
+    from tdmguard.declare import HolderDeclaration
+    from tdmguard.declare.stamp import C2paStamp
+    from tdmguard.registry.store import Registry
+
+# The declaration writers, stampers, signing keys and the registry are imported inside the
+# functions that use them: other commands (and `tdmguard --help`) never load them.
 
 __all__ = ["declaration_from_registry", "publish_demo", "register"]
 
@@ -88,6 +82,9 @@ def declaration_from_registry(
     Reserved uses and purposes are the union over the active reservations (not revoked,
     not ended, not exemptions); the works listed are every work of the holder when a
     reservation is holder-wide, else the works the reservations name."""
+    from tdmguard.declare import DeclaredWork, declaration_for
+    from tdmguard.registry.declaration_facts import declaration_facts
+
     facts = declaration_facts(registry, holder, at=at or today())
     if not paths and not facts.holder_wide:
         err_console.print(
@@ -121,6 +118,9 @@ def _load_declaration(
     at: str | None,
     paths: list[str] | None = None,
 ) -> HolderDeclaration:
+    from tdmguard.declare import HolderDeclaration
+    from tdmguard.registry.store import Registry
+
     if from_json is not None:
         try:
             data = json.loads(from_json.read_text(encoding="utf-8"))
@@ -172,6 +172,11 @@ def declare(
     """Write a holder's declaration bundle: robots.txt, ai.txt, tdmrep.json, TDM policy,
     RSL licence, declaration page, nginx/Apache/Caddy header snippets and a manifest (and,
     with --sign-key or --public-key, the key that signs its registry snapshots)."""
+    from tdmguard.declare import write_bundle
+    from tdmguard.declare.head_file import PublishedHead
+    from tdmguard.registry.store import Registry
+    from tdmguard.signing import load_public_key, load_signing_key
+
     decl = _load_declaration(
         ctx,
         holder,
@@ -243,6 +248,10 @@ def stamp(
     """Write the holder's reservation into FILES (ID3 / Vorbis / MP4 tags and XMP in audio;
     XMP plus:DataMining and IPTC in JPEG/PNG) without re-encoding them; with --c2pa also a
     C2PA manifest signed with the holder's certificate."""
+    from tdmguard.declare import StampFields, stamp_file
+    from tdmguard.declare.c2pa_sign import load_c2pa_credentials
+    from tdmguard.declare.stamp import C2paStamp
+
     c2pa_stamp: C2paStamp | None = None
     if c2pa or cert or key or c2pa_legacy:
         if not (c2pa and cert and key):
@@ -300,6 +309,7 @@ def publish_demo(
     signals alone."""
     import shutil
 
+    from tdmguard.declare import StampFields, stamp_file, write_bundle
     from tdmguard.demo import demo_data_dir
 
     decl = declaration_from_registry(registry, holder, base_url=base_url)

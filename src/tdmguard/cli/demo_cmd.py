@@ -20,29 +20,21 @@ import shutil
 import tempfile
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from tdmguard.cli.check_cmd import DEMO_PATHS, serve_demo_site
-from tdmguard.cli.declare_cmd import publish_demo
 from tdmguard.cli.output import console, print_json, print_table
-from tdmguard.cli.scan_cmd import scan_dataset
 from tdmguard.config import Settings
-from tdmguard.demo import demo_data_dir
-from tdmguard.demo.training_sets import write_hf_songs, write_webdataset
 from tdmguard.errors import InputError, MissingExtraError
-from tdmguard.fingerprint.engines import get_engine
-from tdmguard.registry.catalogue import fingerprint_media, read_catalogue
-from tdmguard.registry.matching import append_to_index
-from tdmguard.registry.snapshot import FolderReader, export_snapshot, pull_snapshot
-from tdmguard.registry.store import Registry
-from tdmguard.scan.decide import DecisionSettings
-from tdmguard.scan.readers import ReadOptions
-from tdmguard.scan.summary import write_summary
-from tdmguard.signals.check import check_urls
-from tdmguard.signing import generate_signing_key
 from tdmguard.vocab import DecisionKind, Purpose, Use
+
+if TYPE_CHECKING:
+    from tdmguard.registry.store import Registry
+    from tdmguard.scan.decide import DecisionSettings
+
+# The registry, engines, scan, snapshots and signals are imported inside the functions that
+# run the demo: other commands (and `tdmguard --help`) never load them.
 
 __all__ = ["register", "run_demo"]
 
@@ -68,6 +60,10 @@ DATASET = {
 
 
 def _import(reg: Registry, settings: Settings, catalogue: Path, holder: str) -> int:
+    from tdmguard.fingerprint.engines import get_engine
+    from tdmguard.registry.catalogue import fingerprint_media, read_catalogue
+    from tdmguard.registry.matching import append_to_index
+
     # The demo's catalogues name media in sibling folders of the package's own data.
     rows = read_catalogue(catalogue, allow_outside_paths=True)
     items = [(row.work, fingerprint_media(row.media, where=row.where)) for row in rows]
@@ -80,6 +76,9 @@ def _import(reg: Registry, settings: Settings, catalogue: Path, holder: str) -> 
 
 def build_demo_registry(workdir: Path) -> tuple[Settings, Registry]:
     """Registry and index for the demo, in ``workdir``."""
+    from tdmguard.demo import demo_data_dir
+    from tdmguard.registry.store import Registry
+
     catalogues = demo_data_dir() / "catalogue"
     settings = Settings(
         db_url=f"sqlite:///{workdir / 'demo.db'}", index_dir=workdir / "demo.index"
@@ -121,6 +120,10 @@ def _scan_training_sets(
 ) -> dict[str, Any]:
     """Scan the demo's WebDataset shards and Hugging Face dataset with ``--write-kept`` and
     read the kept outputs back with the libraries a training pipeline uses."""
+    from tdmguard.cli.scan_cmd import scan_dataset
+    from tdmguard.demo.training_sets import write_hf_songs, write_webdataset
+    from tdmguard.scan.readers import ReadOptions
+
     try:
         import datasets
         import webdataset as wds
@@ -154,6 +157,17 @@ def _scan_training_sets(
 
 
 def run_demo(workdir: Path, *, show_progress: bool = True) -> dict[str, Any]:
+    from tdmguard.cli.check_cmd import DEMO_PATHS, serve_demo_site
+    from tdmguard.cli.declare_cmd import publish_demo
+    from tdmguard.cli.scan_cmd import scan_dataset
+    from tdmguard.demo import demo_data_dir
+    from tdmguard.registry.snapshot import FolderReader, export_snapshot, pull_snapshot
+    from tdmguard.registry.store import Registry
+    from tdmguard.scan.decide import DecisionSettings
+    from tdmguard.scan.summary import write_summary
+    from tdmguard.signals.check import check_urls
+    from tdmguard.signing import generate_signing_key
+
     data = demo_data_dir()
     holder_settings, reg = build_demo_registry(workdir)
     # The rights holder publishes: declaration bundle + two stamped files.

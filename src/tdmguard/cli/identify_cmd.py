@@ -13,11 +13,7 @@ from tdmguard.cli.exit_codes import ExitCode
 from tdmguard.cli.output import console, print_json_line, print_table
 from tdmguard.cli.params import parse_date, parse_purposes, parse_uses, today
 from tdmguard.errors import InputError, TdmguardError
-from tdmguard.fingerprint.engines import modality_for_media
-from tdmguard.registry.service import RegistryService
 from tdmguard.registry.values import CLI_ACTOR
-from tdmguard.scan.shard import ItemTimeoutError, item_budget
-from tdmguard.scan.sniff import sniff_path
 
 __all__ = ["register"]
 
@@ -57,6 +53,13 @@ def identify(
     ] = 300.0,
 ) -> None:
     """Identify registered works in files (the media kind is read from the content)."""
+    # the registry, engines and index load only when the command runs (`tdmguard --help`
+    # and other commands never pay for them)
+    from tdmguard.fingerprint.engines import modality_for_media
+    from tdmguard.registry.service import RegistryService
+    from tdmguard.scan.shard import ItemTimeoutError, item_budget
+    from tdmguard.scan.sniff import sniff_path
+
     # never create a registry as a side effect
     service = RegistryService.open(settings_from(ctx), create=False)
     the_use = parse_uses([use])[0] if use is not None else None

@@ -3,27 +3,28 @@
 
 from __future__ import annotations
 
+import enum
 import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
 from tdmguard.cli.context import settings_from
 from tdmguard.cli.output import console, err_console, print_json, print_table
 from tdmguard.cli.params import parse_date, parse_purposes, parse_uses, today
 from tdmguard.errors import InputError, IntegrityError
-from tdmguard.registry import audit
-from tdmguard.registry.catalogue import default_kind
-from tdmguard.registry.catalogue_files import normalise_column
-from tdmguard.registry.catalogue_import import ImportMode, RowAction
-from tdmguard.registry.service import RegistryService
-from tdmguard.registry.store import NewWork
 from tdmguard.registry.values import CLI_ACTOR
 from tdmguard.vocab import Modality, Use, WorkKind, covered_uses
+
+if TYPE_CHECKING:
+    from tdmguard.registry.service import RegistryService
+
+# The registry service (SQLAlchemy, Alembic, the index and its numba kernels, the engines) is
+# imported inside the commands that use it: `tdmguard --help`, `tdmguard scan` and the other
+# commands never pay for what they do not run.
 
 __all__ = ["register"]
 
@@ -33,6 +34,16 @@ OwnerOpt = Annotated[
     str | None,
     typer.Option("--holder", help="Refuse unless the entry is this holder's (name or id)."),
 ]
+
+class ImportModeChoice(enum.StrEnum):
+    """``work import --mode``: the values of ``registry.catalogue_import.ImportMode`` (a test
+    keeps them equal), named here so that the command is declared without importing the
+    catalogue importer and, through it, the engines."""
+
+    ADD = "add"
+    UPSERT = "upsert"
+    SYNC = "sync"
+
 
 registry_app = typer.Typer(help="Create and verify the registry database.", no_args_is_help=True)
 holder_app = typer.Typer(help="Rights holders.", no_args_is_help=True)
@@ -48,6 +59,8 @@ index_app = typer.Typer(help="The fingerprint index.", no_args_is_help=True)
 def open_service(ctx: typer.Context, *, create: bool = True) -> RegistryService:
     """The service layer over the registry and index of the command's settings; the CLI
     acts as :data:`CLI_ACTOR` (the local operator)."""
+    from tdmguard.registry.service import RegistryService
+
     return RegistryService.open(settings_from(ctx), create=create)
 
 
@@ -85,6 +98,8 @@ def registry_verify(
     """Check the audit log's hash chain, then replay it and compare every decision-relevant
     table with it: names the first edited, deleted or moved entry, or the first table row
     changed, deleted or inserted outside tdmguard."""
+    from tdmguard.registry import audit
+
     pinned = None
     if pin is not None:
         try:
@@ -193,6 +208,9 @@ def work_add(
     json_out: JsonOpt = False,
 ) -> None:
     """Register a work; media given are fingerprinted (only fingerprints are stored)."""
+    from tdmguard.registry.catalogue import default_kind
+    from tdmguard.registry.store import NewWork
+
     media = _media_options(audio, lyrics, melody, image)
     try:
         work_kind = WorkKind(kind.lower()) if kind else default_kind([m for m, _ in media])
@@ -226,11 +244,11 @@ def work_import(
     ],
     holder: HolderOpt,
     mode: Annotated[
-        ImportMode,
+        ImportModeChoice,
         typer.Option("--mode", help="add: new works only (an existing id fails the import); "
                      "upsert: add new rows, update changed ones, skip unchanged ones; sync: "
                      "upsert, and remove the holder's works missing from the file."),
-    ] = ImportMode.ADD,
+    ] = ImportModeChoice.ADD,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="Report row by row what would be added, updated, removed and "
         "refused; change nothing.")] = False,
@@ -250,6 +268,10 @@ def work_import(
 ) -> None:
     """Import or re-import a catalogue. Every row is checked and media fingerprinted before
     anything is written; a refused row fails the whole import, naming file, line and field."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from tdmguard.registry.catalogue_import import ImportMode, RowAction
+
     service = open_service(ctx)
     service.get_holder(CLI_ACTOR, holder)  # fail early on an unknown holder
 
@@ -275,7 +297,7 @@ def work_import(
     ) as progress:
         task = progress.add_task("fingerprinting", total=None)
         report = service.import_catalogue_report(
-            CLI_ACTOR, holder, catalogue, mode=mode, dry_run=dry_run,
+            CLI_ACTOR, holder, catalogue, mode=ImportMode(mode.value), dry_run=dry_run,
             skip_unfingerprintable=skip_unfingerprintable,
             allow_outside_paths=allow_outside_paths, confirm_removal=confirm, workers=workers,
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
@@ -327,6 +349,9 @@ def work_update(
 ) -> None:
     """Change a work's metadata or media (a new media file replaces that fingerprint and the
     index follows). History is kept: the audit log records old and new values."""
+    from tdmguard.registry.catalogue_files import normalise_column
+    from tdmguard.registry.store import NewWork
+
     service = open_service(ctx)
     current = service.get_work(CLI_ACTOR, work_id)
     fields = dict(current.extra)

@@ -10,8 +10,6 @@ from typing import Annotated
 import typer
 
 from tdmguard.cli.output import console, print_json
-from tdmguard.scan.report_html import write_report
-from tdmguard.scan.summary import write_summary
 
 __all__ = ["register"]
 
@@ -27,6 +25,8 @@ def report(
 ) -> None:
     """Write one self-contained HTML report (charts, every excluded and review item with its
     evidence, settings and registry sources) for one or several scans."""
+    from tdmguard.scan.report_html import write_report
+
     path = write_report(scans, out if out is not None else scans[0] / "report.html")
     if json_out:
         print_json({"report_html": str(path)})
@@ -47,6 +47,8 @@ def summary(
     """Draft the EU AI Act public summary of training content (AI Office template, July
     2025) from scans: Markdown, HTML and JSON, plus a removal manifest of excluded items.
     Fields that need a person are listed as open questions, never guessed."""
+    from tdmguard.scan.summary import write_summary
+
     files = write_summary(scans, out, provider_info=provider_info)
     if json_out:
         print_json(files.summary)

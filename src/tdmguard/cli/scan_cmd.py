@@ -6,18 +6,9 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from tdmguard.cli.context import settings_from
 from tdmguard.cli.exit_codes import ExitCode
@@ -25,14 +16,16 @@ from tdmguard.cli.output import console, print_json, print_table
 from tdmguard.cli.params import parse_date, parse_purposes, parse_uses, today
 from tdmguard.config import Settings
 from tdmguard.errors import InputError
-from tdmguard.registry.store import Registry
-from tdmguard.scan.checks import CHECK_FACTORIES
-from tdmguard.scan.decide import DecisionSettings
-from tdmguard.scan.job import Executor, ScanJob, registry_view
-from tdmguard.scan.location import is_remote
-from tdmguard.scan.readers import ReadOptions
-from tdmguard.scan.runner import local_work_dir, publish, run_scan
 from tdmguard.vocab import DecisionKind
+
+if TYPE_CHECKING:
+    from tdmguard.scan.decide import DecisionSettings
+    from tdmguard.scan.job import Executor
+    from tdmguard.scan.readers import ReadOptions
+
+# The scan's modules (and through them the registry's SQLAlchemy) are imported when a scan
+# runs, not when the command is declared: `tdmguard --help` and the other commands never
+# load them.
 
 __all__ = ["exit_code_of", "register", "scan_dataset"]
 
@@ -49,13 +42,31 @@ def scan_dataset(
     shard_size: int = 64,
     resume: bool = False,
     show_progress: bool = True,
-    executor: Executor = Executor.LOCAL,
+    executor: Executor | None = None,
     read: ReadOptions | None = None,
     write_kept: bool = False,
     item_timeout_s: float = 0.0,
     item_memory_mb: int = 0,
 ) -> dict[str, Any]:
-    """Run a scan with a progress bar (shards and throughput); returns the report."""
+    """Run a scan with a progress bar (shards and throughput); returns the report.
+    ``executor`` defaults to the local process pool."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from tdmguard.registry.store import Registry
+    from tdmguard.scan.checks import CHECK_FACTORIES
+    from tdmguard.scan.job import Executor, ScanJob, registry_view
+    from tdmguard.scan.location import is_remote
+    from tdmguard.scan.readers import ReadOptions
+    from tdmguard.scan.runner import local_work_dir, publish, run_scan
+
     registry = Registry.open(settings.db_url, create=False)  # never create one as a side effect
     text = str(source)
     remote_out = str(out) if is_remote(str(out)) else None
@@ -70,7 +81,7 @@ def scan_dataset(
         check_options=check_options or {},
         shard_size=shard_size,
         workers=workers,
-        executor=executor,
+        executor=executor or Executor.LOCAL,
         read=read or ReadOptions(),
         write_kept=write_kept,
         item_timeout_s=item_timeout_s,
@@ -122,6 +133,8 @@ def exit_code_of(report: dict[str, Any]) -> ExitCode:
 
 
 def _executor(value: str) -> Executor:
+    from tdmguard.scan.job import Executor
+
     try:
         return Executor(value.strip().lower())
     except ValueError as exc:
@@ -236,6 +249,9 @@ def scan(
     in errors.jsonl; never kept); 14 every item failed; 8 the index is missing, mistyped or
     lacks a modality the registry has fingerprints for (nothing is kept on its strength).
     """
+    from tdmguard.scan.decide import DecisionSettings
+    from tdmguard.scan.readers import ReadOptions
+
     if not actor.strip():
         raise InputError(
             "say who will use the data (licences are per organisation)", where="--actor"

@@ -16,7 +16,6 @@ import typer
 from tdmguard.cli.context import settings_from
 from tdmguard.config import ServerSettings
 from tdmguard.errors import MissingExtraError
-from tdmguard.registry.service import RegistryService
 
 __all__ = ["register"]
 
@@ -39,6 +38,8 @@ def serve(
         import uvicorn
     except ModuleNotFoundError as exc:
         raise MissingExtraError(exc.name or "uvicorn", "server") from exc
+    from tdmguard.registry.service import RegistryService
+
     settings = settings_from(ctx)
     ServerSettings.load()  # a bad setting fails here, in one line, not in every worker
     RegistryService.open(settings, create=True).close()

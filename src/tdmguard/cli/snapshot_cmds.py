@@ -5,37 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tdmguard.cli.context import settings_from
 from tdmguard.cli.output import console, print_json, print_table
 from tdmguard.cli.registry_cmds import registry_app
 from tdmguard.errors import InputError
-from tdmguard.registry.snapshot import (
-    FolderReader,
-    HttpReader,
-    PullResult,
-    drop_source,
-    export_snapshot,
-    folder_of,
-    http_client,
-    latest_chain,
-    list_sources,
-    pull_snapshot,
-    recover,
-)
-from tdmguard.registry.store import Registry
-from tdmguard.registry.tables import SnapshotSource
-from tdmguard.signing import (
-    generate_signing_key,
-    load_public_key,
-    load_signing_key,
-    save_signing_key,
-)
+
+if TYPE_CHECKING:
+    from tdmguard.registry.snapshot import PullResult
+    from tdmguard.registry.store import Registry
+
+# Snapshots, the registry (SQLAlchemy) and the signing keys are imported inside the commands:
+# other commands (and `tdmguard --help`) never load them.
 
 __all__ = ["register"]
 
@@ -52,6 +36,8 @@ def keys_generate(
     json_out: JsonOpt = False,
 ) -> None:
     """Generate a signing key; prints the public key to publish and pin."""
+    from tdmguard.signing import generate_signing_key, save_signing_key
+
     key = generate_signing_key()
     pub_path = save_signing_key(key, out)
     info = key.public.to_json() | {"private_key_file": str(out), "public_key_file": str(pub_path)}
@@ -73,6 +59,10 @@ def registry_export(
     json_out: JsonOpt = False,
 ) -> None:
     """Export the registry's public state (never media) as a signed snapshot or delta."""
+    from tdmguard.registry.snapshot import export_snapshot
+    from tdmguard.registry.store import Registry
+    from tdmguard.signing import load_signing_key
+
     key = load_signing_key(sign_key)
     registry = Registry.open(settings_from(ctx).db_url, create=False)
     try:
@@ -108,6 +98,17 @@ def registry_pull(
 ) -> None:
     """Verify a signed snapshot or delta and apply it to this registry (the mirror), all or
     nothing; a bad signature, digest, key or an older snapshot is refused (exit 6)."""
+    from tdmguard.registry.snapshot import (
+        FolderReader,
+        HttpReader,
+        folder_of,
+        http_client,
+        latest_chain,
+        pull_snapshot,
+    )
+    from tdmguard.registry.store import Registry
+    from tdmguard.signing import load_public_key
+
     key = load_public_key(trust)
     settings = settings_from(ctx)
     registry = Registry.open(settings.db_url)
@@ -142,6 +143,11 @@ def registry_pull(
 
 
 def _held_seq(registry: Registry) -> Callable[[str, str], int | None]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from tdmguard.registry.tables import SnapshotSource
+
     def held(registry_id: str, scope: str) -> int | None:
         with Session(registry.engine) as s:
             return s.execute(select(SnapshotSource.seq).where(
@@ -158,6 +164,9 @@ def registry_sources(
     json_out: JsonOpt = False,
 ) -> None:
     """List the sources this registry mirrors: pinned key, snapshot, sequence and head."""
+    from tdmguard.registry.snapshot import drop_source, list_sources, recover
+    from tdmguard.registry.store import Registry
+
     settings = settings_from(ctx)
     registry = Registry.open(settings.db_url, create=False)
     try:

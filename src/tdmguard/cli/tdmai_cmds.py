@@ -6,20 +6,22 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from tdmguard.atomic import write_bytes_atomic
 from tdmguard.cli.output import console, print_json, print_table
 from tdmguard.cli.params import parse_date, today
 from tdmguard.cli.registry_cmds import open_service
-from tdmguard.declare.tdmai import TdmAiEntry, export_declarations, verify_declarations
 from tdmguard.errors import InputError, NotFoundError
-from tdmguard.registry.declarations import DeclaredReservation
 from tdmguard.registry.values import CLI_ACTOR, ReservationInfo, WorkInfo
-from tdmguard.signing import load_public_key, load_signing_key
 from tdmguard.vocab import Use, covered_uses
+
+if TYPE_CHECKING:
+    from tdmguard.declare.tdmai import TdmAiEntry
+
+# The TDM·AI codec, the signing keys (cryptography) and the registry are imported inside the
+# commands: other commands (and `tdmguard --help`) never load them.
 
 __all__ = ["entries_for_holder", "register"]
 
@@ -54,6 +56,8 @@ def entries_for_holder(
     """One entry per (reservation in force at ``at``, work with an ISCC), less the uses a
     per-work exemption lifts from a holder-wide reservation; and the ids of the works left
     out for want of an ISCC. Licences are not part of a TDM·AI declaration."""
+    from tdmguard.declare.tdmai import TdmAiEntry
+
     works = {w.id: w for w in works_of_holder}
     exempted = _exempted(reservations, at)
     entries: list[TdmAiEntry] = []
@@ -102,6 +106,10 @@ def declaration_export(
 ) -> None:
     """Write HOLDER's reservations in force as TDM·AI declarations, one per work with an
     ISCC, signed with KEY."""
+    from tdmguard.atomic import write_bytes_atomic
+    from tdmguard.declare.tdmai import export_declarations
+    from tdmguard.signing import load_signing_key
+
     service = open_service(ctx, create=False)
     info = service.get_holder(CLI_ACTOR, holder)
     signing_key = load_signing_key(key)
@@ -150,6 +158,10 @@ def declaration_import(
     """Verify FILE against the pinned key and record its declarations as reservations (the
     holder and works are created when missing). A file that does not verify changes nothing
     (exit 6)."""
+    from tdmguard.declare.tdmai import verify_declarations
+    from tdmguard.registry.declarations import DeclaredReservation
+    from tdmguard.signing import load_public_key
+
     pinned = load_public_key(pin)
     try:
         data = file.read_bytes()

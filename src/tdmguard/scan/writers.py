@@ -93,6 +93,17 @@ def _dumps(obj: Any) -> bytes:
         return _dumps_slow(obj)
 
 
+_BUFFER = 1 << 20
+
+
+def _line(obj: Any) -> bytes:
+    """:func:`_dumps` with its newline (orjson appends it without copying the line)."""
+    try:
+        return orjson.dumps(obj, option=_OPTIONS | orjson.OPT_APPEND_NEWLINE, default=str)
+    except (orjson.JSONEncodeError, RecursionError):
+        return _dumps_slow(obj) + b"\n"
+
+
 def clean_temporary(shards_dir: Path) -> int:
     """Remove the temporary folders (unfinished shards, media files) a killed scan left;
     returns how many. Called on resume, before any worker starts."""
@@ -119,9 +130,11 @@ class ShardWriter:
         if fh is None:
             if output not in OUTPUTS:
                 raise KeyError(output)
-            fh = self._files[output] = (self.tmp / f"{output}.jsonl").open("wb")
-        line = _dumps(obj)
-        fh.write(line + b"\n")
+            # a shard's lines stay in the buffer until commit: one write per output file
+            # instead of one per 8 KB (a 2 KB text line filled the default buffer in four)
+            fh = self._files[output] = (self.tmp / f"{output}.jsonl").open("wb", buffering=_BUFFER)
+        line = _line(obj)
+        fh.write(line)
         return line
 
     def commit(self, stats: Mapping[str, Any]) -> None:
