@@ -68,7 +68,14 @@ from tdmguard.fingerprint.melody.encoding import (
 from tdmguard.fingerprint.melody.notes import NoteLine, read_note_lines
 from tdmguard.vocab import Match, Modality
 
-__all__ = ["MelodyCandidate", "MelodyFingerprinter", "MelodySettings", "runner_ups"]
+__all__ = [
+    "MelodyCandidate",
+    "MelodyFingerprinter",
+    "MelodySettings",
+    "crowds",
+    "runner_ups",
+    "with_others",
+]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -122,6 +129,10 @@ class MelodySettings:
     significance_threshold: float = 0.74
     significance_margin: float = 0.15
     significance_others: int = 3
+    # The crowd (``crowds``): the mean raw score of the ``crowd_size`` best other works,
+    # taken off the score in the significance with this weight (0: not used).
+    crowd_size: int = 5
+    crowd_weight: float = 0.0
     significance_floor: float = 10.0
     significance_scale: float = 0.03
 
@@ -147,6 +158,8 @@ class MelodyCandidate:
     runner_up: float = 0.0  # raw score of the best other work not tied with this one (0: none)
     others: int = 0  # other works aligned for this query
     free_raw: float = 0.0  # rhythm-free alignment score (pitch intervals only)
+    crowd: float = 0.0  # mean raw score of the best other works (``crowds``)
+    self_votes: float = 0.0  # vote of an exact copy of the query line (its keys' rarity)
 
 
 TIE = 1e-6  # raw scores this close are the same alignment (one passage in two works)
@@ -165,6 +178,29 @@ def runner_ups(raws: list[float], work_ids: list[str]) -> list[tuple[float, int]
         apart = [o for o in others if abs(o - raw) > TIE]
         out.append((max(apart, default=0.0), len(others)))
     return out
+
+
+def crowds(raws: list[float], work_ids: list[str], size: int) -> list[float]:
+    """Crowd of each aligned candidate: the mean raw score of the ``size`` best other works
+    (fewer when fewer were aligned; 0 when none), a work scoring exactly as much left out as
+    in ``runner_ups``. It measures how common the query's passage is: a stepwise figure or
+    a cadence formula aligns well with many works, so a high score against one of them is
+    weak evidence; a distinctive passage aligns with its source and poorly with the rest."""
+    out: list[float] = []
+    for raw, wid in zip(raws, work_ids, strict=True):
+        apart = sorted((o for o, w in zip(raws, work_ids, strict=True)
+                        if w != wid and abs(o - raw) > TIE), reverse=True)[:size]
+        out.append(sum(apart) / len(apart) if apart else 0.0)
+    return out
+
+
+def with_others(cands: list[MelodyCandidate], crowd_size: int) -> list[MelodyCandidate]:
+    """The candidates with their runner-up, count of other works and crowd filled in."""
+    raws, ids = [c.raw for c in cands], [c.work_id for c in cands]
+    ups = runner_ups(raws, ids)
+    crowd = crowds(raws, ids, crowd_size)
+    return [replace(c, runner_up=up, others=n, crowd=cr)
+            for c, (up, n), cr in zip(cands, ups, crowd, strict=True)]
 
 
 @dataclass(slots=True)
@@ -255,7 +291,8 @@ class MelodyFingerprinter:
             return 0.0
         lead = 0.0
         if cand.others >= s.significance_others:
-            lead = s.significance_margin * max(0.0, cand.raw - cand.runner_up)
+            lead = (s.significance_margin * max(0.0, cand.raw - cand.runner_up)
+                    - s.crowd_weight * cand.crowd)
         return (cand.raw + lead) / cand.self_max
 
     def decide(self, cand: MelodyCandidate) -> float:
@@ -303,6 +340,7 @@ class MelodyFingerprinter:
         order = np.argsort(-votes, kind="stable")[: s.candidates]
         order = order[votes[order] > 0]
         q_tokens, q_weights = self._query_tokens(query, idf)
+        line_votes = np.bincount(query.aux[:, 0].astype(np.int64), weights=idf)
         out: list[MelodyCandidate] = []
         for w in order:
             sel = work == w
@@ -316,11 +354,11 @@ class MelodyFingerprinter:
                 self_max = float(q_weights[best[1]].sum())
                 out.append(
                     MelodyCandidate(int(w), wid, best[0], float(votes[w]), *best[1:], q_len,
-                                    self_max, free_raw=free)
+                                    self_max, free_raw=free,
+                                    self_votes=float(line_votes[best[1]]))
                 )
         out.sort(key=lambda c: -c.raw)
-        ups = runner_ups([c.raw for c in out], [c.work_id for c in out])
-        return [replace(c, runner_up=up, others=n) for c, (up, n) in zip(out, ups, strict=True)]
+        return with_others(out, self.settings.crowd_size)
 
     def _row_idf(self, query: Fingerprint) -> F64:
         """Rarity (bits) of each query row: the background idf of an interval/rhythm key;
