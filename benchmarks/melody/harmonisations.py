@@ -163,9 +163,10 @@ def tune_groups(works: Sequence[CorpusWork], titles: dict[str, str] | None = Non
 
 def same_tune_elsewhere(chorale: CorpusWork, other: CorpusWork) -> bool:
     """Whether a work of another collection (a folk song registered as a distractor) carries
-    the chorale's tune, checked without the engine: the beat skeletons of the chorale's
-    soprano and of one of the other work's lines cover ``SAME_SKELETON`` of the shorter (the
-    criterion that links two settings of one tune). Chorale melodies often come from songs
+    the chorale's tune, checked without the engine: the beat skeletons (the criterion that
+    links two settings of one tune), or the pitch intervals (repeated notes merged; a folk
+    song notated in other beat units), of the chorale's soprano and of one of the other
+    work's lines cover ``SAME_SKELETON`` of the shorter. Chorale melodies often come from songs
     (BWV 148.6 "Auf meinen lieben Gott" from "Venus, du und dein Kind") or were printed in
     folk-song collections (Essen holds "Wer nur den lieben Gott lässt walten"): the engine
     naming that song names the tune correctly."""
@@ -175,8 +176,11 @@ def same_tune_elsewhere(chorale: CorpusWork, other: CorpusWork) -> bool:
     lines = [ln for ln in other.lines if len(ln) >= 8]
     if not lines:
         return False
-    cover = skeleton_cover([beat_skeleton(sop)] + [beat_skeleton(ln) for ln in lines])
-    return bool(cover[0, 1:].max() >= SAME_SKELETON)
+    for reduce in (beat_skeleton, _intervals):
+        cover = skeleton_cover([reduce(sop)] + [reduce(ln) for ln in lines])
+        if cover[0, 1:].max() >= SAME_SKELETON:
+            return True
+    return False
 
 
 def chorale_titles(works: Sequence[CorpusWork]) -> dict[str, str]:
