@@ -182,7 +182,7 @@ def rebuild(engine: MelodyFingerprinter, rows: list[dict[str, object]]
     cands = [MelodyCandidate(work=0, work_id=str(i),
                              **{k: v for k, v in row.items() if k != "is_source"})  # type: ignore[arg-type]
              for i, row in enumerate(rows)]
-    return with_others(cands, engine.settings.crowd_size)
+    return with_others(cands)
 
 
 def outcomes(engine: MelodyFingerprinter, records: list[dict[str, object]]

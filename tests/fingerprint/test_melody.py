@@ -474,17 +474,6 @@ def test_runner_up_leaves_out_a_work_scoring_exactly_as_much() -> None:
     assert runner_ups([5.0], ["a"]) == [(0.0, 0)]
 
 
-def test_crowd_is_the_mean_of_the_best_other_works() -> None:
-    from tdmguard.fingerprint.melody.engine import crowds
-
-    raws, ids = [14.0, 14.0, 9.0, 8.0, 2.0], ["a", "b", "c", "d", "a"]
-    got = crowds(raws, ids, 2)
-    assert got[0] == (9.0 + 8.0) / 2  # b ties with a (one passage twice): left out
-    assert got[2] == 14.0  # a and b
-    assert crowds(raws, ids, 10)[3] == (14.0 + 14.0 + 9.0 + 2.0) / 4  # fewer than 10
-    assert crowds([5.0], ["a"], 3) == [0.0]
-
-
 def test_query_own_vote_is_the_most_a_work_can_get(
     engine: MelodyFingerprinter, index: HashIndex, ref_lines: dict[str, list[NoteLine]],
 ) -> None:

@@ -32,8 +32,12 @@ Decision (``MelodyFingerprinter.decide``): a candidate is a match when either
   twice, does not count: ``runner_ups``), also as a share of that maximum, when at least
   ``significance_others`` other works were aligned (the other candidates are the query's own
   background: a copied excerpt stands out of them, a chance alignment does not; with fewer,
-  in a small index, the share alone counts). A copy with a few edited notes keeps most of its
-  own maximum even when its raw score is low because the excerpt is made of common formulae.
+  in a small index, the share alone counts), plus ``vote_share_weight`` times the share of
+  the query line's own n-gram vote (``self_votes``) that the work holds exactly. A copy with
+  a few edited notes keeps most of its own maximum even when its raw score is low because
+  the excerpt is made of common formulae, and keeps some of its source's rare n-grams intact;
+  an unrelated tune one or two notes farther away aligns nearly as well by partial credits
+  (other rhythm, neighbouring interval, substituted note) but shares few exact n-grams.
 
 The reported score maps both to (0, 1) with 0.5 at either threshold and takes the larger.
 All constants were fitted by ``benchmarks/melody`` on a calibration draw that the reported
@@ -72,7 +76,6 @@ __all__ = [
     "MelodyCandidate",
     "MelodyFingerprinter",
     "MelodySettings",
-    "crowds",
     "runner_ups",
     "with_others",
 ]
@@ -126,13 +129,12 @@ class MelodySettings:
     # this margin (intervals alone carry less evidence per note than intervals and rhythm).
     rhythm_free_margin: float = 5.0
     # Per-query significance (module docstring), fitted on held-aside excerpts of 16 notes.
-    significance_threshold: float = 0.74
+    significance_threshold: float = 0.80
     significance_margin: float = 0.15
     significance_others: int = 3
-    # The crowd (``crowds``): the mean raw score of the ``crowd_size`` best other works,
-    # taken off the score in the significance with this weight (0: not used).
-    crowd_size: int = 5
-    crowd_weight: float = 0.0
+    # Exact shared n-grams: the candidate's vote as a share of the query line's own vote
+    # (``self_votes``: what an exact copy gets) adds this weight times that share.
+    vote_share_weight: float = 0.15
     significance_floor: float = 10.0
     significance_scale: float = 0.03
 
@@ -158,7 +160,6 @@ class MelodyCandidate:
     runner_up: float = 0.0  # raw score of the best other work not tied with this one (0: none)
     others: int = 0  # other works aligned for this query
     free_raw: float = 0.0  # rhythm-free alignment score (pitch intervals only)
-    crowd: float = 0.0  # mean raw score of the best other works (``crowds``)
     self_votes: float = 0.0  # vote of an exact copy of the query line (its keys' rarity)
 
 
@@ -180,27 +181,10 @@ def runner_ups(raws: list[float], work_ids: list[str]) -> list[tuple[float, int]
     return out
 
 
-def crowds(raws: list[float], work_ids: list[str], size: int) -> list[float]:
-    """Crowd of each aligned candidate: the mean raw score of the ``size`` best other works
-    (fewer when fewer were aligned; 0 when none), a work scoring exactly as much left out as
-    in ``runner_ups``. It measures how common the query's passage is: a stepwise figure or
-    a cadence formula aligns well with many works, so a high score against one of them is
-    weak evidence; a distinctive passage aligns with its source and poorly with the rest."""
-    out: list[float] = []
-    for raw, wid in zip(raws, work_ids, strict=True):
-        apart = sorted((o for o, w in zip(raws, work_ids, strict=True)
-                        if w != wid and abs(o - raw) > TIE), reverse=True)[:size]
-        out.append(sum(apart) / len(apart) if apart else 0.0)
-    return out
-
-
-def with_others(cands: list[MelodyCandidate], crowd_size: int) -> list[MelodyCandidate]:
-    """The candidates with their runner-up, count of other works and crowd filled in."""
-    raws, ids = [c.raw for c in cands], [c.work_id for c in cands]
-    ups = runner_ups(raws, ids)
-    crowd = crowds(raws, ids, crowd_size)
-    return [replace(c, runner_up=up, others=n, crowd=cr)
-            for c, (up, n), cr in zip(cands, ups, crowd, strict=True)]
+def with_others(cands: list[MelodyCandidate]) -> list[MelodyCandidate]:
+    """The candidates with their runner-up and count of other works filled in."""
+    ups = runner_ups([c.raw for c in cands], [c.work_id for c in cands])
+    return [replace(c, runner_up=up, others=n) for c, (up, n) in zip(cands, ups, strict=True)]
 
 
 @dataclass(slots=True)
@@ -285,15 +269,18 @@ class MelodyFingerprinter:
     def significance(self, cand: MelodyCandidate) -> float:
         """Share of the query line's own maximum that the alignment reaches, plus
         ``significance_margin`` times the lead over the best other work (as a share of the
-        same maximum) when at least ``significance_others`` other works were aligned."""
+        same maximum) when at least ``significance_others`` other works were aligned, plus
+        ``vote_share_weight`` times the share of the query line's own vote that the work
+        holds (exact n-grams, weighted by rarity: an edited copy keeps some of its source's
+        n-grams intact, an unrelated melody that aligns by partial credits holds few)."""
         s = self.settings
         if cand.self_max <= 0:
             return 0.0
         lead = 0.0
         if cand.others >= s.significance_others:
-            lead = (s.significance_margin * max(0.0, cand.raw - cand.runner_up)
-                    - s.crowd_weight * cand.crowd)
-        return (cand.raw + lead) / cand.self_max
+            lead = s.significance_margin * max(0.0, cand.raw - cand.runner_up)
+        shared = min(1.0, cand.votes / cand.self_votes) if cand.self_votes > 0 else 0.0
+        return (cand.raw + lead) / cand.self_max + s.vote_share_weight * shared
 
     def decide(self, cand: MelodyCandidate) -> float:
         """Calibrated score in (0, 1) of a ranked candidate; >= 0.5 is a match (the
@@ -358,7 +345,7 @@ class MelodyFingerprinter:
                                     self_votes=float(line_votes[best[1]]))
                 )
         out.sort(key=lambda c: -c.raw)
-        return with_others(out, self.settings.crowd_size)
+        return with_others(out)
 
     def _row_idf(self, query: Fingerprint) -> F64:
         """Rarity (bits) of each query row: the background idf of an interval/rhythm key;
