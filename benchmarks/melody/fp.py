@@ -31,7 +31,7 @@ import resource
 import sys
 import tempfile
 import time
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -111,6 +111,10 @@ def main() -> None:
     engine = MelodyFingerprinter()
     if args.from_dump:
         dumps = [json.loads(p.read_text(encoding="utf-8")) for p in args.from_dump]
+        for p, d in zip(args.from_dump, dumps, strict=True):
+            if any("self_votes" not in c for r in d["records"] for c in r["cands"]):
+                sys.exit(f"{p}: dumped before the fifth session (no self_votes): the "
+                         "decision's vote share cannot be computed from it; query again")
         dump = {**dumps[0], "seed": "+".join(str(d["seed"]) for d in dumps),
                 "cpu_ms_per_query": float(np.mean([d["cpu_ms_per_query"] for d in dumps])),
                 "records": [r for d in dumps for r in d["records"]]}
@@ -179,8 +183,9 @@ def rebuild(engine: MelodyFingerprinter, rows: list[dict[str, object]]
             ) -> list[MelodyCandidate]:
     """A query's candidates as ``rank`` returns them; the runner-up is recomputed by the
     current engine's rule (each dumped candidate is another work)."""
+    known = {f.name for f in fields(MelodyCandidate)} - {"work", "work_id"}
     cands = [MelodyCandidate(work=0, work_id=str(i),
-                             **{k: v for k, v in row.items() if k != "is_source"})  # type: ignore[arg-type]
+                             **{k: v for k, v in row.items() if k in known})  # type: ignore[arg-type]
              for i, row in enumerate(rows)]
     return with_others(cands)
 

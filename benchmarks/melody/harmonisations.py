@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.melody.corpus import CorpusWork
+from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.fingerprint.melody import MelodyFingerprinter, NoteLine
 from tdmguard.index import HashIndex, SegmentWriter
 
@@ -241,6 +242,52 @@ def rhythm_changed(lines: list[NoteLine]) -> list[NoteLine]:
     return out
 
 
+def metrical_skeleton(line: NoteLine, quantum: float = 1 / 48) -> NoteLine | None:
+    """Prototype (fifth session, not in the engine): the line reduced to the note sounding at
+    each beat of a duration-relative grid. Beat: the inter-onset interval covering the most
+    time; phase: the one that puts the most time-weighted onsets on the grid; a note held
+    over several beats counts once. Passing and neighbour notes between beats drop out and
+    re-barring does not matter (no bar lines are used). None when nothing drops out."""
+    on = line.onsets_q
+    n = on.shape[0]
+    if n < 6:
+        return None
+    ioi = np.diff(on)
+    steps = np.round(ioi / quantum).astype(np.int64)
+    values, inverse = np.unique(steps, return_inverse=True)
+    beat = float(values[int(np.argmax(np.bincount(inverse, weights=ioi)))]) * quantum
+    if beat <= 0:
+        return None
+    weight = np.append(ioi, ioi[-1])
+    best, phase = -1.0, 0.0
+    for c in np.unique(np.round(np.mod(on, beat) / quantum).astype(np.int64))[:64]:
+        p = float(c) * quantum
+        off = np.abs(np.mod(on - p + beat / 2, beat) - beat / 2)
+        total = float(weight[off < quantum / 2 + 1e-9].sum())
+        if total > best:
+            best, phase = total, p
+    end = float(on[-1] + max(float(line.durations_q[-1]), 1e-6))
+    first = math.ceil((float(on[0]) - phase) / beat - 1e-6)
+    grid = phase + beat * np.arange(first, math.ceil((end - phase) / beat - 1e-6))
+    idx = np.searchsorted(on, grid + quantum / 2, side="right") - 1
+    keep = np.unique(idx[idx >= 0])
+    if keep.shape[0] == n or keep.shape[0] < 6:
+        return None
+    kept_on = on[keep]
+    dur = np.append(np.diff(kept_on), line.durations_q[keep[-1]])
+    return NoteLine(line.name + " skeleton", kept_on.astype(np.float64), line.pitches[keep],
+                    dur.astype(np.float64))
+
+
+class SkeletonPrototype(MelodyFingerprinter):
+    """The engine with each line's ``metrical_skeleton`` added as one more line, on the
+    registered and the query side (prototype: the shipped engine does not do this)."""
+
+    def fingerprint_lines(self, lines: list[NoteLine]) -> Fingerprint:
+        extra = [sk for ln in lines if (sk := metrical_skeleton(ln)) is not None]
+        return MelodyFingerprinter.fingerprint_lines(self, list(lines) + extra)
+
+
 VARIANTS: dict[str, Callable[[list[NoteLine]], list[NoteLine] | None]] = {
     "as-is": lambda lines: lines,
     "melody-in-tenor": melody_in_tenor,
@@ -321,6 +368,7 @@ def main() -> None:
     """Rerun this case alone (the folk-song registered half as distractors); writes
     ``harmonisations-results.json`` beside ``results.json`` (the misses, the unrelated
     chorales matched and what they matched, to read by hand)."""
+    import argparse
     import json
     import os
     import tempfile
@@ -329,15 +377,22 @@ def main() -> None:
     from benchmarks.melody import run
     from benchmarks.melody.corpus import QUICK_COLLECTIONS, load_works, split
 
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skeleton", action="store_true",
+                        help="the skeleton-line prototype (SkeletonPrototype) instead of the "
+                        "shipped engine; writes harmonisations-skeleton-results.json")
+    args = parser.parse_args()
     registered, _ = split(load_works(QUICK_COLLECTIONS))
+    engine = SkeletonPrototype() if args.skeleton else MelodyFingerprinter()
     with tempfile.TemporaryDirectory() as tmp:
-        harm = run_harmonisations(MelodyFingerprinter(), load_works(("bach",)), registered,
+        harm = run_harmonisations(engine, load_works(("bach",)), registered,
                                   Path(tmp) / "harm")
     harm = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
             "load_average": os.getloadavg(), **harm}
     print(json.dumps(harm, indent=1))
-    (run.HERE / "harmonisations-results.json").write_text(json.dumps(harm, indent=1) + "\n",
-                                                         encoding="utf-8")
+    name = "harmonisations-skeleton-results.json" if args.skeleton else \
+        "harmonisations-results.json"
+    (run.HERE / name).write_text(json.dumps(harm, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
