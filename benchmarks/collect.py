@@ -25,6 +25,8 @@ Each section says how to reproduce it; raw numbers with date, machine and versio
 | audio | `python -m benchmarks.audio` | Chromaprint (`fpcalc`, Debian) |
 | lyrics | `python -m benchmarks.lyrics` | datasketch MinHash LSH |
 | melody | `python -m benchmarks.melody.run` | plain n-gram baseline |
+| melody (false matches) | `python -m benchmarks.melody.fp` | (issue 14 targets) |
+| melody (settings) | `python -m benchmarks.melody.harmonisations` | (issue 14 targets) |
 | image | `python benchmarks/image/run.py` | imagehash pHash |
 | check_urls | `python -m benchmarks.check_urls` | datadiligence 0.1.7 |
 | report | `python -m benchmarks.report` | none (sizes and times up to 1,000,000 items) |

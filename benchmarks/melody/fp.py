@@ -31,7 +31,7 @@ import resource
 import sys
 import tempfile
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,7 +41,7 @@ from benchmarks.melody.corpus import CorpusWork, load_works, split
 from benchmarks.melody.run import NEAR_COPY, NearCopies, excerpt, in_part
 from tdmguard.atomic import write_bytes_atomic
 from tdmguard.fingerprint.melody import MelodyFingerprinter
-from tdmguard.fingerprint.melody.engine import MelodyCandidate, runner_ups
+from tdmguard.fingerprint.melody.engine import MelodyCandidate, with_others
 from tdmguard.index import HashIndex, SegmentWriter
 
 HERE = Path(__file__).parent
@@ -111,6 +111,10 @@ def main() -> None:
     engine = MelodyFingerprinter()
     if args.from_dump:
         dumps = [json.loads(p.read_text(encoding="utf-8")) for p in args.from_dump]
+        for p, d in zip(args.from_dump, dumps, strict=True):
+            if any("self_votes" not in c for r in d["records"] for c in r["cands"]):
+                sys.exit(f"{p}: dumped before the fifth session (no self_votes): the "
+                         "decision's vote share cannot be computed from it; query again")
         dump = {**dumps[0], "seed": "+".join(str(d["seed"]) for d in dumps),
                 "cpu_ms_per_query": float(np.mean([d["cpu_ms_per_query"] for d in dumps])),
                 "records": [r for d in dumps for r in d["records"]]}
@@ -175,14 +179,15 @@ def save(args: argparse.Namespace, registered: list[CorpusWork], held_out: list[
     return dump
 
 
-def rebuild(rows: list[dict[str, object]]) -> list[MelodyCandidate]:
+def rebuild(engine: MelodyFingerprinter, rows: list[dict[str, object]]
+            ) -> list[MelodyCandidate]:
     """A query's candidates as ``rank`` returns them; the runner-up is recomputed by the
     current engine's rule (each dumped candidate is another work)."""
+    known = {f.name for f in fields(MelodyCandidate)} - {"work", "work_id"}
     cands = [MelodyCandidate(work=0, work_id=str(i),
-                             **{k: v for k, v in row.items() if k != "is_source"})  # type: ignore[arg-type]
+                             **{k: v for k, v in row.items() if k in known})  # type: ignore[arg-type]
              for i, row in enumerate(rows)]
-    ups = runner_ups([c.raw for c in cands], [c.work_id for c in cands])
-    return [replace(c, runner_up=up, others=n) for c, (up, n) in zip(cands, ups, strict=True)]
+    return with_others(cands)
 
 
 def outcomes(engine: MelodyFingerprinter, records: list[dict[str, object]]
@@ -191,7 +196,7 @@ def outcomes(engine: MelodyFingerprinter, records: list[dict[str, object]]
     decision reports it), fp (neg: any candidate reported), near (neg within NEAR_COPY)."""
     out = []
     for r in records:
-        cands = rebuild(r["cands"])  # type: ignore[arg-type]
+        cands = rebuild(engine, r["cands"])  # type: ignore[arg-type]
         flags = [bool(c["is_source"]) for c in r["cands"]]  # type: ignore[union-attr,index]
         decided = [engine.decide(c) >= 0.5 for c in cands]
         row: dict[str, object] = {"group": r["group"], "k": r["k"], "side": r["side"]}

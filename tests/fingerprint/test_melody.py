@@ -474,6 +474,17 @@ def test_runner_up_leaves_out_a_work_scoring_exactly_as_much() -> None:
     assert runner_ups([5.0], ["a"]) == [(0.0, 0)]
 
 
+def test_query_own_vote_is_the_most_a_work_can_get(
+    engine: MelodyFingerprinter, index: HashIndex, ref_lines: dict[str, list[NoteLine]],
+) -> None:
+    line = max(ref_lines["essen-altdeu10-3.musicxml"], key=len)
+    ranked = engine.rank(engine.fingerprint_lines([_excerpt(line, 2, 16, shift=3, tempo=1.0)]),
+                         index)
+    assert ranked and ranked[0].work_id == "essen-altdeu10-3.musicxml"
+    assert all(0 < c.votes <= c.self_votes + 1e-9 for c in ranked)
+    assert ranked[0].votes > 0.9 * ranked[0].self_votes  # an exact copy holds every key
+
+
 def test_passage_registered_twice_keeps_its_lead(
     engine: MelodyFingerprinter, ref_lines: dict[str, list[NoteLine]], tmp_path: Path,
 ) -> None:

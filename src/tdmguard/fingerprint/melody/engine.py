@@ -32,8 +32,12 @@ Decision (``MelodyFingerprinter.decide``): a candidate is a match when either
   twice, does not count: ``runner_ups``), also as a share of that maximum, when at least
   ``significance_others`` other works were aligned (the other candidates are the query's own
   background: a copied excerpt stands out of them, a chance alignment does not; with fewer,
-  in a small index, the share alone counts). A copy with a few edited notes keeps most of its
-  own maximum even when its raw score is low because the excerpt is made of common formulae.
+  in a small index, the share alone counts), plus ``vote_share_weight`` times the share of
+  the query line's own n-gram vote (``self_votes``) that the work holds exactly. A copy with
+  a few edited notes keeps most of its own maximum even when its raw score is low because
+  the excerpt is made of common formulae, and keeps some of its source's rare n-grams intact;
+  an unrelated tune one or two notes farther away aligns nearly as well by partial credits
+  (other rhythm, neighbouring interval, substituted note) but shares few exact n-grams.
 
 The reported score maps both to (0, 1) with 0.5 at either threshold and takes the larger.
 All constants were fitted by ``benchmarks/melody`` on a calibration draw that the reported
@@ -68,7 +72,13 @@ from tdmguard.fingerprint.melody.encoding import (
 from tdmguard.fingerprint.melody.notes import NoteLine, read_note_lines
 from tdmguard.vocab import Match, Modality
 
-__all__ = ["MelodyCandidate", "MelodyFingerprinter", "MelodySettings", "runner_ups"]
+__all__ = [
+    "MelodyCandidate",
+    "MelodyFingerprinter",
+    "MelodySettings",
+    "runner_ups",
+    "with_others",
+]
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -119,9 +129,12 @@ class MelodySettings:
     # this margin (intervals alone carry less evidence per note than intervals and rhythm).
     rhythm_free_margin: float = 5.0
     # Per-query significance (module docstring), fitted on held-aside excerpts of 16 notes.
-    significance_threshold: float = 0.74
+    significance_threshold: float = 0.80
     significance_margin: float = 0.15
     significance_others: int = 3
+    # Exact shared n-grams: the candidate's vote as a share of the query line's own vote
+    # (``self_votes``: what an exact copy gets) adds this weight times that share.
+    vote_share_weight: float = 0.15
     significance_floor: float = 10.0
     significance_scale: float = 0.03
 
@@ -147,6 +160,7 @@ class MelodyCandidate:
     runner_up: float = 0.0  # raw score of the best other work not tied with this one (0: none)
     others: int = 0  # other works aligned for this query
     free_raw: float = 0.0  # rhythm-free alignment score (pitch intervals only)
+    self_votes: float = 0.0  # vote of an exact copy of the query line (its keys' rarity)
 
 
 TIE = 1e-6  # raw scores this close are the same alignment (one passage in two works)
@@ -165,6 +179,12 @@ def runner_ups(raws: list[float], work_ids: list[str]) -> list[tuple[float, int]
         apart = [o for o in others if abs(o - raw) > TIE]
         out.append((max(apart, default=0.0), len(others)))
     return out
+
+
+def with_others(cands: list[MelodyCandidate]) -> list[MelodyCandidate]:
+    """The candidates with their runner-up and count of other works filled in."""
+    ups = runner_ups([c.raw for c in cands], [c.work_id for c in cands])
+    return [replace(c, runner_up=up, others=n) for c, (up, n) in zip(cands, ups, strict=True)]
 
 
 @dataclass(slots=True)
@@ -249,14 +269,18 @@ class MelodyFingerprinter:
     def significance(self, cand: MelodyCandidate) -> float:
         """Share of the query line's own maximum that the alignment reaches, plus
         ``significance_margin`` times the lead over the best other work (as a share of the
-        same maximum) when at least ``significance_others`` other works were aligned."""
+        same maximum) when at least ``significance_others`` other works were aligned, plus
+        ``vote_share_weight`` times the share of the query line's own vote that the work
+        holds (exact n-grams, weighted by rarity: an edited copy keeps some of its source's
+        n-grams intact, an unrelated melody that aligns by partial credits holds few)."""
         s = self.settings
         if cand.self_max <= 0:
             return 0.0
         lead = 0.0
         if cand.others >= s.significance_others:
             lead = s.significance_margin * max(0.0, cand.raw - cand.runner_up)
-        return (cand.raw + lead) / cand.self_max
+        shared = min(1.0, cand.votes / cand.self_votes) if cand.self_votes > 0 else 0.0
+        return (cand.raw + lead) / cand.self_max + s.vote_share_weight * shared
 
     def decide(self, cand: MelodyCandidate) -> float:
         """Calibrated score in (0, 1) of a ranked candidate; >= 0.5 is a match (the
@@ -303,6 +327,7 @@ class MelodyFingerprinter:
         order = np.argsort(-votes, kind="stable")[: s.candidates]
         order = order[votes[order] > 0]
         q_tokens, q_weights = self._query_tokens(query, idf)
+        line_votes = np.bincount(query.aux[:, 0].astype(np.int64), weights=idf)
         out: list[MelodyCandidate] = []
         for w in order:
             sel = work == w
@@ -316,11 +341,11 @@ class MelodyFingerprinter:
                 self_max = float(q_weights[best[1]].sum())
                 out.append(
                     MelodyCandidate(int(w), wid, best[0], float(votes[w]), *best[1:], q_len,
-                                    self_max, free_raw=free)
+                                    self_max, free_raw=free,
+                                    self_votes=float(line_votes[best[1]]))
                 )
         out.sort(key=lambda c: -c.raw)
-        ups = runner_ups([c.raw for c in out], [c.work_id for c in out])
-        return [replace(c, runner_up=up, others=n) for c, (up, n) in zip(out, ups, strict=True)]
+        return with_others(out)
 
     def _row_idf(self, query: Fingerprint) -> F64:
         """Rarity (bits) of each query row: the background idf of an interval/rhythm key;
