@@ -253,15 +253,18 @@ def test_noisy_query_gets_the_larger_budget(
     from dataclasses import replace
     from types import MappingProxyType
 
+    from tdmguard.fingerprint.audio.engine import NOISY_MAX_HITS
     from tdmguard.fingerprint.audio.triplets import expand_keys
 
+    assert engine.params.noisy_max_hits is None  # opt-in: the default keeps one budget
+    engine = AudioFingerprinter(replace(engine.params, noisy_max_hits=NOISY_MAX_HITS))
     p = engine.params
     x = signals["coherence"][1 * RATE : 11 * RATE]
     clean = engine.extract_samples(x)
     power = np.sqrt(np.mean(x.astype(np.float64) ** 2))
     noisy = engine.extract_samples((x + power * _pink(x.shape[0], 2)).astype(np.float32))
     assert engine.hit_budget(clean) == p.max_hits
-    assert engine.hit_budget(noisy) == p.noisy_max_hits
+    assert engine.hit_budget(noisy) == NOISY_MAX_HITS
     bare = Fingerprint(clean.modality, clean.engine, clean.keys, clean.aux, MappingProxyType({}))
     assert engine.hit_budget(bare) == p.max_hits
     plain = AudioFingerprinter(replace(p, noisy_max_hits=None))
