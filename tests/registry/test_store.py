@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
@@ -97,6 +98,46 @@ def test_migration_matches_the_models(db_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
     assert set(inspect(reg.engine).get_table_names()) >= set(Base.metadata.tables)
+
+
+def test_schema_head_is_the_newest_migration() -> None:
+    # Registry.check_schema compares with SCHEMA_HEAD instead of parsing the scripts
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from tdmguard.registry import store
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(store._MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == store.SCHEMA_HEAD
+
+
+def test_open_refuses_an_older_schema_and_names_both_revisions(db_url: str) -> None:
+    from sqlalchemy import text
+
+    reg = Registry.open(db_url)
+    with reg.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0004_catalogue'"))
+    reg.close()
+    with pytest.raises(RegistryError, match="at 0004_catalogue, tdmguard needs 0005"):
+        Registry.open(db_url, create=False)
+
+
+def test_opening_a_registry_does_not_load_alembic(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    db = f"sqlite:///{tmp_path}/r.db"
+    Registry.open(db).close()
+    code = (
+        "import sys\n"
+        "from tdmguard.registry.store import Registry\n"
+        f"Registry.open({db!r}, create=False).close()\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'alembic'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_open_missing_sqlite_without_create(tmp_path: object) -> None:
