@@ -120,9 +120,7 @@ def profile(index: HashIndex, paths: list[Path]) -> dict[str, list[float]]:
                     STAGES[4], lambda k=keys, c=q_code: expand_keys(k, c, p.triplets)
                 )
                 # the engine's budget: larger for a noisy query (AudioFingerprinter.hit_budget)
-                budget = p.max_hits
-                if p.max_hits and p.noisy_max_hits and peaks.flatness >= p.noisy_flatness:
-                    budget = max(p.max_hits, p.noisy_max_hits)
+                budget = eng.budget_at(peaks.flatness)  # the engine's own rule
                 ranges = clock(STAGES[5], lambda k=ex_keys, b=budget: index.key_ranges(
                     k, max_per_key=p.max_hits_per_key, max_hits=b))
                 sel = clock(STAGES[6], lambda r=ranges, s=source, a=(q_t, q_f, q_span):

@@ -39,6 +39,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from tdmguard.errors import InputError
+from tdmguard.scan.writers import load_line
 
 __all__ = [
     "COLLECTION_DATE_KEYS",
@@ -150,10 +151,7 @@ def _iter_raw(path: Path) -> Iterator[tuple[dict[str, Any], bytes]]:
                 continue
             raw = raw.rstrip(b"\r\n")
             try:
-                try:
-                    obj = orjson.loads(raw)
-                except orjson.JSONDecodeError:  # what orjson refuses and json reads (NaN)
-                    obj = json.loads(raw)
+                obj = load_line(raw)
             except ValueError as exc:
                 raise InputError(f"invalid JSON line ({exc})", where=f"{path}:{number}") from exc
             if isinstance(obj, dict):
@@ -548,10 +546,7 @@ _PLAIN = (
 
 def _parse(raw: bytes) -> dict[str, Any]:
     """One output line as a reader sees it (ValueError when it is not JSON)."""
-    try:
-        obj = orjson.loads(raw)
-    except orjson.JSONDecodeError:  # what orjson refuses and json reads (NaN)
-        obj = json.loads(raw)
+    obj = load_line(raw)
     return obj if isinstance(obj, dict) else {}
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "ShardWriter",
     "clean_temporary",
     "completed_shards",
+    "load_line",
     "merge_shards",
     "read_stats",
 ]
@@ -94,6 +95,17 @@ def _dumps(obj: Any) -> bytes:
 
 
 _BUFFER = 1 << 20
+
+
+def load_line(raw: bytes | str) -> Any:
+    """One JSON line: orjson (10-20 times faster than ``json``), and ``json`` for what
+    orjson refuses and ``json`` reads (NaN, lone surrogates, integers past 64 bits, deep
+    nesting), the values the writer's own fallback can write. ValueError (or RecursionError)
+    when it is not JSON."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return json.loads(raw)
 
 
 def _line(obj: Any) -> bytes:

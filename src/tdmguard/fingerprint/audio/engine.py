@@ -164,13 +164,15 @@ class AudioFingerprinter:
         """The look-up's hit budget for ``query``: ``noisy_max_hits`` when its fingerprint
         says it is noisy (``meta["flatness"]``, absent from fingerprints made before issue 14's
         fifth wave: then the plain budget), else ``max_hits``. ``None``: no budget."""
-        p = self.params
-        if p.max_hits is None or p.noisy_max_hits is None:
-            return p.max_hits
         flatness = query.meta.get("flatness", 0.0)
-        if isinstance(flatness, (int, float)) and flatness >= p.noisy_flatness:
-            return max(p.max_hits, p.noisy_max_hits)
-        return p.max_hits
+        return self.budget_at(float(flatness) if isinstance(flatness, (int, float)) else 0.0)
+
+    def budget_at(self, flatness: float) -> int | None:
+        """The hit budget of a query whose spectral flatness is ``flatness``."""
+        p = self.params
+        if p.max_hits is None or p.noisy_max_hits is None or flatness < p.noisy_flatness:
+            return p.max_hits
+        return max(p.max_hits, p.noisy_max_hits)
 
     def match(self, query: Fingerprint, index: Any) -> list[Match]:
         """Works of ``index`` (a :class:`HashLookup`) that ``query`` contains, best first."""
