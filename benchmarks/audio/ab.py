@@ -1,6 +1,7 @@
 """Interleaved A/B of the audio engine against an earlier commit, in one process (issue 14).
 
-    python -m benchmarks.audio.ab [--ref d9cf879] [--hours 1000] [--passes 3] [--noisy-budget]
+    python -m benchmarks.audio.ab [--ref d9cf879] [--hours 1000] [--passes 3]
+        [--noisy-budget default|on|off]
 
 CPU time on a shared virtual machine moves by a third between runs of the same code, so a
 speed change is measured here as a ratio: the package at ``--ref`` (``git archive``, imported
@@ -72,12 +73,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument(
         "--noisy-budget",
-        action="store_true",
-        help="this tree's side with the noisy-query budget on (AudioParams.noisy_max_hits)",
+        choices=("default", "on", "off"),
+        default="default",
+        help="this tree's side: the noisy-query budget (AudioParams.noisy_max_hits) as by "
+        "default (on since the sixth wave), on or off",
     )
     args = ap.parse_args(argv)
     folder = _index(args.hours)
-    params = AudioParams(noisy_max_hits=NOISY_MAX_HITS if args.noisy_budget else None)
+    params = {
+        "default": AudioParams(),
+        "on": AudioParams(noisy_max_hits=NOISY_MAX_HITS),
+        "off": AudioParams(noisy_max_hits=None),
+    }[args.noisy_budget]
     with tempfile.TemporaryDirectory(prefix="tdmguard-ab-") as tmp:
         _ref_package(args.ref, Path(tmp))
         sys.path.insert(0, tmp)
@@ -143,7 +150,7 @@ def main(argv: list[str] | None = None) -> None:
     (HERE / "ab.json").write_text(json.dumps(result, indent=1) + "\n", "utf-8")
     print(
         f"{len(paths)} queries of 10 s at {args.hours} h, ref {args.ref}, noisy budget "
-        f"{'on' if args.noisy_budget else 'off'} (new side), load average "
+        f"{'off' if params.noisy_max_hits is None else 'on'} (new side), load average "
         f"{result['load']}; fingerprints identical: {same_fp}; matches identical: "
         f"{same} / {len(paths)}"
     )

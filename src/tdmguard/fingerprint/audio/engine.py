@@ -106,7 +106,7 @@ class AudioParams:
     # queries (seed 777), reported on others. On by default since issue 14's sixth wave: it
     # lifts pink noise 0 dB at 1,050 h from 38.5 to 53.8 %, and since the coarse vote bounds
     # each work from one word a hit (coarse_vote._per_work) a noisy query's extra hits cost
-    # the growth benchmark's mix ~0.8 ms a query, not ~1.8 (benchmarks/audio/RESULTS.md);
+    # the growth benchmark's mix 0.8-1.25 ms a query, not ~1.8 (benchmarks/audio/RESULTS.md);
     # None: one budget for every query (the fifth wave's default).
     noisy_flatness: float = 0.28
     noisy_max_hits: int | None = NOISY_MAX_HITS
