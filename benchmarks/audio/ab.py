@@ -1,6 +1,7 @@
 """Interleaved A/B of the audio engine against an earlier commit, in one process (issue 14).
 
     python -m benchmarks.audio.ab [--ref d9cf879] [--hours 1000] [--passes 3]
+        [--noisy-budget default|on|off]
 
 CPU time on a shared virtual machine moves by a third between runs of the same code, so a
 speed change is measured here as a ratio: the package at ``--ref`` (``git archive``, imported
@@ -36,7 +37,8 @@ import numpy as np
 
 from benchmarks.audio.growth import make_queries
 from benchmarks.audio.profile import _index
-from tdmguard.fingerprint.audio import AudioFingerprinter
+from tdmguard.fingerprint.audio import AudioFingerprinter, AudioParams
+from tdmguard.fingerprint.audio.engine import NOISY_MAX_HITS
 from tdmguard.index.hash_index import HashIndex
 
 HERE = Path(__file__).resolve().parent
@@ -69,8 +71,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--ref", default="d9cf879", help="the commit to compare with")
     ap.add_argument("--hours", type=int, default=1000)
     ap.add_argument("--passes", type=int, default=3)
+    ap.add_argument(
+        "--noisy-budget",
+        choices=("default", "on", "off"),
+        default="default",
+        help="this tree's side: the noisy-query budget (AudioParams.noisy_max_hits) as by "
+        "default (on since the sixth wave), on or off",
+    )
     args = ap.parse_args(argv)
     folder = _index(args.hours)
+    params = {
+        "default": AudioParams(),
+        "on": AudioParams(noisy_max_hits=NOISY_MAX_HITS),
+        "off": AudioParams(noisy_max_hits=None),
+    }[args.noisy_budget]
     with tempfile.TemporaryDirectory(prefix="tdmguard-ab-") as tmp:
         _ref_package(args.ref, Path(tmp))
         sys.path.insert(0, tmp)
@@ -80,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
         paths = [Path(q["path"]) for q in queries]
         sides: dict[str, tuple[Any, Any]] = {
             "ref": (ref_audio.AudioFingerprinter(), ref_index.HashIndex.open(folder)),
-            "new": (AudioFingerprinter(), HashIndex.open(folder)),
+            "new": (AudioFingerprinter(params), HashIndex.open(folder)),
         }
         fps = {name: [eng.extract(p) for p in paths] for name, (eng, _) in sides.items()}
         same_fp = all(
@@ -135,7 +149,8 @@ def main(argv: list[str] | None = None) -> None:
     }
     (HERE / "ab.json").write_text(json.dumps(result, indent=1) + "\n", "utf-8")
     print(
-        f"{len(paths)} queries of 10 s at {args.hours} h, ref {args.ref}, load average "
+        f"{len(paths)} queries of 10 s at {args.hours} h, ref {args.ref}, noisy budget "
+        f"{'off' if params.noisy_max_hits is None else 'on'} (new side), load average "
         f"{result['load']}; fingerprints identical: {same_fp}; matches identical: "
         f"{same} / {len(paths)}"
     )

@@ -45,6 +45,7 @@ from benchmarks.audio.data import CACHE, load_catalogue
 from benchmarks.audio.distort import DISTORTIONS, RATE
 from tdmguard.atomic import write_json_atomic
 from tdmguard.fingerprint.audio import AudioFingerprinter
+from tdmguard.fingerprint.audio.engine import NOISY_MAX_HITS
 from tdmguard.index.hash_index import HashIndex
 
 HERE = Path(__file__).resolve().parent
@@ -290,10 +291,32 @@ def main(argv: list[str] | None = None) -> None:
         help="also match with these per-query hit budgets (the recall / speed trade-off)",
     )
     ap.add_argument("--keep", action="store_true", help="keep the largest level's index")
+    ap.add_argument(
+        "--noisy-budget",
+        choices=("default", "on", "off", "both"),
+        default="default",
+        help="the noisy-query budget (AudioParams.noisy_max_hits): the engine's default, on, "
+        "off, or both (an A/B: off and on in turn, same queries, same process)",
+    )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="match every configuration this many times per level, in turn (interleaved); "
+        "the summary gives each one's median queries/s per core",
+    )
     args = ap.parse_args(argv)
     base, base_hours = _base_index()
     engine = AudioFingerprinter()
-    configs: list[tuple[str | None, AudioFingerprinter]] = [(None, engine)]
+    off = replace(engine.params, noisy_max_hits=None)
+    on = replace(engine.params, noisy_max_hits=NOISY_MAX_HITS)
+    configs: list[tuple[str | None, AudioFingerprinter]] = {
+        "default": [(None, engine)],
+        "on": [("noisy budget on", AudioFingerprinter(on))],
+        "off": [("noisy budget off", AudioFingerprinter(off))],
+        "both": [("noisy budget off", AudioFingerprinter(off)),
+                 ("noisy budget on", AudioFingerprinter(on))],
+    }[args.noisy_budget]
     if args.compare:
         unbudgeted = replace(engine.params, max_hits=None)
         configs.append(("no hit budget", AudioFingerprinter(unbudgeted)))
@@ -328,8 +351,10 @@ def main(argv: list[str] | None = None) -> None:
             folder = grown
         index = HashIndex.open(folder)
         real_hours = base_hours + copies * per_copy
-        for name, eng in configs:
+        for round_no, (name, eng) in enumerate(configs * args.rounds):
             row = measure(eng, index, queries, fps)
+            if args.rounds > 1:
+                row["round"] = round_no // len(configs) + 1
             row.update(
                 hours=round(real_hours),
                 copies=copies,
@@ -356,6 +381,14 @@ def main(argv: list[str] | None = None) -> None:
         "levels": levels,
     }
     (HERE / "growth.json").write_text(json.dumps(result, indent=1) + "\n", "utf-8")
+    if args.rounds > 1:
+        for hours in sorted({r["hours"] for r in levels}):
+            for name, _ in configs:
+                qps = [r["queries_per_s_per_core"] for r in levels
+                       if r["hours"] == hours and r.get("config") == name]
+                runs = ", ".join(f"{q:.1f}" for q in qps)
+                print(f"{hours} h, {name or 'default'}: queries/s per core, median of "
+                      f"{len(qps)}: {statistics.median(qps):.1f} ({runs})")
     section = _markdown(result)
     replace_section(HERE / "RESULTS.md", "Index growth", section)
     print(section)

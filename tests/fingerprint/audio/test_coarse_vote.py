@@ -156,6 +156,34 @@ def test_random_works_below_min_votes_are_dropped_exactly() -> None:
         assert len(got) >= 6
 
 
+def test_long_works_and_the_n_best_cut_keep_the_exact_top() -> None:
+    """The bound's window counters wrap every 1,024 windows (a work of hours); sharing a
+    counter only raises a bound. With ``n_best`` the ``n_best`` first works by (votes, work
+    number) are those of the brute-force vote, counts and cells included."""
+    rng = np.random.default_rng(23)
+    works_n, n = 400, 40_000
+    work = rng.integers(0, works_n, n).astype(np.int64)
+    qc = rng.uniform(-312, 312, n)
+    rt = rng.uniform(0, 4_000_000, n)  # up to 18 h: ~30,000 windows a work
+    # real alignments of different strengths, some near the start and some hours in
+    for j, w in enumerate(range(5, 200, 13)):
+        sel = np.flatnonzero(work == w)[: 6 + 2 * j]
+        rt[sel] = (100 + 250_000 * j) + qc[sel] + rng.normal(0, 1.0, sel.shape[0])
+    # and hits 1,024 windows apart (the same counter), never in one cell
+    sel = np.flatnonzero(work == 7)
+    rt[sel] = 40_000 + 1024 * 3.7 * 32 * np.arange(sel.shape[0]) % 3_000_000
+    brute = _brute(work, qc, rt)
+    order = sorted(brute, key=lambda w: (-brute[w][0], w))
+    for n_best in (1, 3, 8):
+        works, votes, fi, offset = best_cells_per_work(
+            work, qc, rt, ENGINE_FACTORS, COARSE_BIN, 4, 8, n_best
+        )
+        top = np.lexsort((works, -votes))[:n_best]
+        got = [(int(works[j]), int(votes[j]), int(fi[j]), float(offset[j])) for j in top]
+        want = [(w, *brute[w]) for w in order[:n_best]]
+        assert got == want
+
+
 def test_ratio_bounds_filter_like_the_logarithm() -> None:
     """The hit filter compares span ratios with ``ratio_bounds`` instead of taking a log per
     hit: for every ratio the engine can form (spans in quarter frames) and for floats at the

@@ -256,8 +256,7 @@ def test_noisy_query_gets_the_larger_budget(
     from tdmguard.fingerprint.audio.engine import NOISY_MAX_HITS
     from tdmguard.fingerprint.audio.triplets import expand_keys
 
-    assert engine.params.noisy_max_hits is None  # opt-in: the default keeps one budget
-    engine = AudioFingerprinter(replace(engine.params, noisy_max_hits=NOISY_MAX_HITS))
+    assert engine.params.noisy_max_hits == NOISY_MAX_HITS  # on by default (sixth wave)
     p = engine.params
     x = signals["coherence"][1 * RATE : 11 * RATE]
     clean = engine.extract_samples(x)

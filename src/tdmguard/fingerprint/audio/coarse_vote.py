@@ -245,33 +245,102 @@ def _per_work(
     rank among the ``n_best`` best (see :func:`best_cells_per_work`).
     """
     n = work.shape[0]
-    n_f = factors.shape[0]
     first = np.zeros(n_works + 1, np.int64)
+    q_lo = np.inf
+    q_hi = -np.inf
     for i in range(n):
         first[work[i] + 1] += 1
+        q_lo = min(q_lo, qc[i])
+        q_hi = max(q_hi, qc[i])
     # works with too few hits get no room: their hits are not copied (most works at scale)
     need = max(min_votes, min_hits, 1)
     for w in range(n_works):
         c = first[w + 1]
         first[w + 1] = first[w] + (c if c >= need else 0)
-    # the hits' offsets in bin units, grouped by work (contiguous: the loops below stay in
-    # cache whatever the order of the hits)
+    s_min = factors.min()
+    s_max = factors.max()
+    s_mid = 0.5 * (s_min + s_max)
+    # windows of y = r - s_mid*q (see _window_width), as wide as all hits' q need (wider
+    # than one work's own q would: still a bound)
+    inv = 1.0 / _window_width(s_min, s_max, q_lo / bin_width, q_hi / bin_width)
+    # each hit's number and window, grouped by work (a counting sort; one 8-byte word a hit:
+    # number << 32 | window + 2^20, the window offset to stay positive, by a multiple of
+    # 1,024 so that the bound's counters below see the same window classes)
     fill = first[:-1].copy()
-    r_b = np.empty(first[n_works], np.float64)
-    q_b = np.empty(first[n_works], np.float64)
+    packed = np.empty(first[n_works], np.int64)
     for i in range(n):
         w = work[i]
         j = fill[w]
         if j == first[w + 1]:
             continue
-        r_b[j] = rt[i] / bin_width
-        q_b[j] = qc[i] / bin_width
+        x = np.int64(np.floor((rt[i] / bin_width - s_mid * (qc[i] / bin_width)) * inv))
+        packed[j] = (np.int64(i) << 32) | (x + (1 << 20))
         fill[w] = j + 1
+    # each work's bound: the largest count of its hits in two adjacent windows, seen at the
+    # last hit counted into either. Windows 1,024 apart share a counter (a work longer than
+    # ~1,000 windows, 30 h at 10 s a query): that only raises a bound, never lowers it
+    count = np.zeros(1024, np.int32)
+    owner = np.full(1024, -1, np.int64)
+    bound = np.zeros(n_works, np.int64)
+    for w in range(n_works):
+        best = 0
+        for j in range(first[w], first[w + 1]):
+            x = packed[j] & 1023
+            v = (count[x] if owner[x] == w else 0) + 1
+            count[x] = v
+            owner[x] = w
+            x_l = (x - 1) & 1023
+            x_r = (x + 1) & 1023
+            best = max(best, v + max(count[x_l] if owner[x_l] == w else 0,
+                                     count[x_r] if owner[x_r] == w else 0))
+        bound[w] = best
+    # the offsets in bin units of the hits of the works whose bound reaches min_votes
+    voted = np.zeros(n_works + 1, np.int64)
+    for w in range(n_works):
+        voted[w + 1] = voted[w] + (first[w + 1] - first[w] if bound[w] >= min_votes else 0)
+    r_b = np.empty(voted[n_works], np.float64)
+    q_b = np.empty(voted[n_works], np.float64)
+    for w in range(n_works):
+        k = voted[w]
+        if voted[w + 1] == k:
+            continue
+        for j in range(first[w], first[w + 1]):
+            i = packed[j] >> 32
+            r_b[k] = rt[i] / bin_width
+            q_b[k] = qc[i] / bin_width
+            k += 1
+    return _vote_listed(voted, r_b, q_b, bound, factors, min_votes, n_best)
+
+
+@njit(cache=True, nogil=True)
+def _window_width(s_min: float, s_max: float, q_lo: float, q_hi: float) -> float:
+    """A cell's voters satisfy c <= r - s*q < c + 1 (grid shifted by half: the same width)
+    for its factor s, so y = r - s_mid*q = (r - s*q) + (s - s_mid)*q lies in an interval
+    of width 1 + (e_hi - e_lo), the extremes of (s - s_mid)*q over the factors and the
+    hits' q (in ``[q_lo, q_hi]``): in at most two adjacent windows of that width (4 bins for
+    a 10 s query). Their counts bound the best cell from above; below min_votes the work
+    would be dropped after voting anyway (most random works at scale: no vote cast)."""
+    s_mid = 0.5 * (s_min + s_max)
+    e_hi = max(max((s_min - s_mid) * q_lo, (s_min - s_mid) * q_hi),
+               max((s_max - s_mid) * q_lo, (s_max - s_mid) * q_hi))
+    e_lo = min(min((s_min - s_mid) * q_lo, (s_min - s_mid) * q_hi),
+               min((s_max - s_mid) * q_lo, (s_max - s_mid) * q_hi))
+    return 1.0 + (e_hi - e_lo) + 1e-6
+
+
+@njit(cache=True, nogil=True)
+def _vote_listed(
+    first: I64, r_b: F64, q_b: F64, bound: I64, factors: F64, min_votes: int, n_best: int
+) -> tuple[I64, I64, I64, I64, I64]:
+    """The exact vote of every work ``w`` whose hits are ``r_b``/``q_b[first[w]:first[w+1]]``
+    (in bins) and whose ``bound`` (an upper bound of its best cell) reaches ``min_votes``,
+    in work order; with ``n_best`` > 0, works whose bound cannot outvote the ``n_best``-th
+    best so far are skipped. Returns (work, votes, factor index, offset bin, shift)."""
+    n_works = first.shape[0] - 1
+    n_f = factors.shape[0]
     s_min = factors.min()
     s_max = factors.max()
-    s_mid = 0.5 * (s_min + s_max)
     table = np.zeros(1 << 16, np.int32)
-    win = np.zeros(1 << 10, np.int32)
     top = np.zeros(max(n_best, 1), np.int64)
     n_top = 0
     full = False
@@ -285,7 +354,7 @@ def _per_work(
     for w in range(n_works):
         a = first[w]
         b = first[w + 1]
-        if b - a < min_votes or b - a < min_hits or (full and b - a <= kth):
+        if b == a or bound[w] < min_votes or (full and bound[w] <= kth):
             continue
         r_lo = np.inf
         r_hi = -np.inf
@@ -296,42 +365,6 @@ def _per_work(
             r_hi = max(r_hi, r_b[j])
             q_lo = min(q_lo, q_b[j])
             q_hi = max(q_hi, q_b[j])
-        # a cell's voters satisfy c <= r - s*q < c + 1 (grid shifted by half: the same width)
-        # for its factor s, so y = r - s_mid*q = (r - s*q) + (s - s_mid)*q lies in an interval
-        # of width 1 + (e_hi - e_lo), the extremes of (s - s_mid)*q over the factors and this
-        # work's q: in at most two adjacent windows of that width (4 bins for a 10 s query).
-        # Their counts bound the best cell from above; below min_votes the work would be
-        # dropped after voting anyway (most random works at scale: no vote cast)
-        e_hi = max(max((s_min - s_mid) * q_lo, (s_min - s_mid) * q_hi),
-                   max((s_max - s_mid) * q_lo, (s_max - s_mid) * q_hi))
-        e_lo = min(min((s_min - s_mid) * q_lo, (s_min - s_mid) * q_hi),
-                   min((s_max - s_mid) * q_lo, (s_max - s_mid) * q_hi))
-        width = 1.0 + (e_hi - e_lo) + 1e-6
-        y_lo = np.inf
-        y_hi = -np.inf
-        for j in range(a, b):
-            y = r_b[j] - s_mid * q_b[j]
-            y_lo = min(y_lo, y)
-            y_hi = max(y_hi, y)
-        n_win = int((y_hi - y_lo) / width) + 2
-        if n_win <= 2:
-            bound = b - a
-        else:
-            if n_win > win.shape[0]:
-                win = np.zeros(2 * n_win, np.int32)
-            # the largest sum of two adjacent windows, seen at the last hit counted into
-            # either (one walk over the hits, none over the windows)
-            bound = 0
-            for j in range(a, b):
-                x = int((r_b[j] - s_mid * q_b[j] - y_lo) / width)
-                v = win[x] + 1
-                win[x] = v
-                pair = v + max(win[x - 1] if x > 0 else 0, win[x + 1])
-                bound = max(bound, pair)
-            for j in range(a, b):
-                win[int((r_b[j] - s_mid * q_b[j] - y_lo) / width)] = 0
-        if bound < min_votes or (full and bound <= kth):
-            continue
         # bounds of rt - s * qc (in bins) over the factors (s > 0), with a bin to spare
         lo = int(np.floor(min(r_lo - s_min * q_hi, r_lo - s_max * q_hi))) - 1
         nb = int(np.floor(max(r_hi - s_min * q_lo, r_hi - s_max * q_lo))) + 3 - lo

@@ -81,7 +81,7 @@ class RangeLookup(Protocol):
     ) -> Sequence[_Ranges]: ...
 
 
-# The noisy-query budget measured in benchmarks/audio/noise.py (opt-in: AudioParams)
+# The noisy-query budget measured in benchmarks/audio/noise.py (AudioParams.noisy_max_hits)
 NOISY_MAX_HITS = 400_000
 
 
@@ -103,12 +103,13 @@ class AudioParams:
     # peaks, so few of its keys are true; the budget skips most of those at 1,000 h (72 %
     # against 57 % for a clean query). It gets a larger budget: recall bought with hits, paid
     # only by noisy queries (benchmarks/audio/noise.py). Threshold chosen on one set of
-    # queries (seed 777), reported on others. Off by default (None): the larger budget
-    # (NOISY_MAX_HITS) lifts pink noise 0 dB at 1,050 h from 38.5 to 53.8 % but costs the
-    # benchmark's query mix about a fifth of its queries/s (61 -> 47 at 1,050 h, under the
-    # issue's floor of 50); a caller with noisy material turns it on.
+    # queries (seed 777), reported on others. On by default since issue 14's sixth wave: it
+    # lifts pink noise 0 dB at 1,050 h from 38.5 to 53.8 %, and since the coarse vote bounds
+    # each work from one word a hit (coarse_vote._per_work) a noisy query's extra hits cost
+    # the growth benchmark's mix 0.8-1.25 ms a query, not ~1.8 (benchmarks/audio/RESULTS.md);
+    # None: one budget for every query (the fifth wave's default).
     noisy_flatness: float = 0.28
-    noisy_max_hits: int | None = None
+    noisy_max_hits: int | None = NOISY_MAX_HITS
 
 
 class AudioFingerprinter:
