@@ -478,6 +478,8 @@ def test_word_alignment_counts_intact_words_beyond_a_changed_word(
     off.settings = engine_module.MatchSettings(align_words=False)
     assert off.match_text(doc, small) == []
     # a function word matched by chance next to a changed word is no evidence: weight 0
-    hashes = engine._encoder.encode("the rivers embers").hashes
-    weights = engine._background.weights(engine_module.word_keys(hashes))
-    assert weights.tolist() == [0.0, 0.5, 1.0]
+    doc_fp = engine.fingerprint("the rivers embers 明月")
+    picked = np.arange(5, dtype=np.int64)
+    _, _, _, weights = engine._weigh_words(doc_fp, (picked, picked, picked))
+    # a Han character: no frequencies for the script, taken as common
+    assert weights.tolist() == [0.5, 1.0, 0.5, 0.5]

@@ -71,6 +71,12 @@ QUOTE_CHARS = 300
 REVIEW_SCORE_MAX = 0.5  # a review-level match scores at most this
 BRIDGE_TOKENS = 2  # covered-words measure: gaps this short between matched runs count
 ALIGN_REACH = 12  # word alignment: tokens looked at beyond each end of a chain
+# word alignment: the weight of an aligned token that is not a space-separated word (a Han
+# or kana character, a Thai letter) at most. The background table has no frequencies for
+# these scripts, so each is taken as common: a single character is one of a few thousand,
+# and a common one (之, 不, 人) next to a changed character matches by chance far more often
+# than an English word does.
+ALIGNED_CHARACTER_WEIGHT = 0.5
 
 
 class Confidence(enum.StrEnum):
@@ -182,8 +188,10 @@ class LyricsDocument(Fingerprint):
     # a chain covers
     last_tok: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
     cum_units: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
-    # per token: its hash (hashing.token_hash), for the word alignment next to a chain
+    # per token: its hash (hashing.token_hash) and window units (hashing.UNITS: its
+    # kind), for the word alignment next to a chain
     tokens: U64 = field(default_factory=lambda: np.zeros(0, np.uint64))
+    units: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, np.int8))
 
     def char_span(self, first_row: int, last_row: int) -> tuple[int, int]:
         """Characters (in the whole document) from n-gram ``first_row``'s start to n-gram
@@ -273,6 +281,7 @@ class LyricsFingerprinter:
             last_tok=e.astype(np.int32),
             cum_units=np.cumsum(evidence_units(toks.units), dtype=np.int32),
             tokens=toks.hashes,
+            units=toks.units,
         )
 
     def extract_text(self, text: str, *, where: str) -> LyricsDocument:
@@ -429,10 +438,14 @@ class LyricsFingerprinter:
                      ) -> tuple[I64, I64, I64, F32]:
         """Aligned words with their background weight (``hashing.word_keys``: 0 for a
         function word, which matches by chance next to a changed word, 0.5 for a common
-        word, 1 otherwise); words of weight 0 left out."""
+        word, 1 otherwise; a character of a script without spaces at most
+        :data:`ALIGNED_CHARACTER_WEIGHT`); words of weight 0 left out."""
         q, r, line = extra
         assert isinstance(query, LyricsDocument)
         w = self._background.weights(word_keys(query.tokens[q]))
+        if query.units.shape[0] == query.tokens.shape[0]:
+            w = np.where(query.units[q] != UNITS[TokenKind.WORD],
+                         np.minimum(w, ALIGNED_CHARACTER_WEIGHT), w).astype(np.float32)
         keep = w > 0
         return q[keep], r[keep], line[keep], w[keep]
 
