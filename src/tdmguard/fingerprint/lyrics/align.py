@@ -111,10 +111,11 @@ def recover_tokens(known: dict[int, int], raw_at: dict[int, int], width: int,
     inverse = [pow(base, -k, 1 << 64) for k in range(width)]
     tokens = dict(known)
     starts = sorted(s for s in raw_at if lo - width < s <= hi)
-    changed = True
-    while changed:
+    idle = 0  # passes in a row that found nothing: stop after one each way
+    forward = True
+    while idle < 2:  # passes alternate forwards and backwards: a walk either way in one
         changed = False
-        for s in starts:
+        for s in (starts if forward else reversed(starts)):
             missing = [k for k in range(width) if s + k not in tokens]
             if len(missing) != 1 or not lo <= s + missing[0] <= hi:
                 continue
@@ -125,6 +126,8 @@ def recover_tokens(known: dict[int, int], raw_at: dict[int, int], width: int,
                     rest -= tokens[s + k] * powers[width - 1 - k]
             tokens[s + u] = (rest * inverse[width - 1 - u]) & _MASK
             changed = True
+        idle = 0 if changed else idle + 1
+        forward = not forward
     return tokens
 
 
