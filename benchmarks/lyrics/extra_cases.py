@@ -274,9 +274,17 @@ def quote_cases(lyrics: Sequence[Lyric], per_condition: int, part: str = "all",
             "left_out": left_out, "songs": len(songs), "query_songs": len(numbers)}
 
 
+def _engine(settings: MatchSettings | None) -> LyricsFingerprinter:
+    engine = LyricsFingerprinter()
+    if settings is not None:
+        engine.settings = settings
+    return engine
+
+
 def run_quotes(lyrics: Sequence[Lyric], per_condition: int, part: str = "all",
                compare_with: str | None = None, robustness: bool = False,
-               features: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+               features: list[dict[str, Any]] | None = None,
+               settings: MatchSettings | None = None) -> dict[str, Any]:
     case = quote_cases(lyrics, per_condition, part, robustness)
     works, queries, negatives = case["works"], case["queries"], case["negatives"]
     out: dict[str, Any] = {
@@ -284,7 +292,7 @@ def run_quotes(lyrics: Sequence[Lyric], per_condition: int, part: str = "all",
         "registered": len(works), "registered_songs": case["songs"],
         "query_songs": case["query_songs"],
         "negatives_left_out_as_real_quotes": case["left_out"],
-        "shipped": _evaluate(LyricsFingerprinter(), works, queries, negatives,
+        "shipped": _evaluate(_engine(settings), works, queries, negatives,
                              features=features),
     }
     if compare_with:
@@ -307,7 +315,8 @@ def _grams(text: str, n: int = 4) -> set[str]:
 
 
 def run_cjk(registered: int, per_condition: int, part: str = "all",
-            compare_with: str | None = None) -> dict[str, Any]:
+            compare_with: str | None = None,
+            settings: MatchSettings | None = None) -> dict[str, Any]:
     """Short ci; ``part`` only sets the draw (seed): which ci are registered, which are
     negatives and which are quoted."""
     rng = random.Random(PARTS[part])
@@ -358,7 +367,7 @@ def run_cjk(registered: int, per_condition: int, part: str = "all",
         "part": part, "seed": PARTS[part],
         "registered": len(reg), "median_han": sizes[len(sizes) // 2],
         "negatives_ci": len(negatives) - len(shi), "negatives_shi": len(shi),
-        "shipped": _evaluate(LyricsFingerprinter(), works, queries, negatives),
+        "shipped": _evaluate(_engine(settings), works, queries, negatives),
     }
     if compare_with:
         with COMPARISONS[compare_with]() as old:

@@ -336,7 +336,8 @@ def issue14_only() -> int:
         "settings": {f: getattr(engine.settings, f) for f in (
             "min_ngrams", "min_weight", "aligned_min_ngrams", "aligned_min_weight",
             "aligned_shift", "min_words", "min_lines", "long_words", "confident_words",
-            "confident_lines", "line_words", "confident_rarity", "confident_density")},
+            "confident_lines", "line_words", "confident_rarity", "confident_density",
+            "align_words", "align_min_score")},
     }
     for part in ("calib", "held"):
         quotes = run_quotes(lyrics, 300, part=part, robustness=True)

@@ -452,3 +452,34 @@ def test_huge_single_line_is_bounded(engine: LyricsFingerprinter, index: HashInd
     path.write_text("x" * 2_500_000 + " " + JEANIE.replace("\n", " "), "utf-8")
     found = only(engine.match_file(path, index), "jeanie")
     assert found.query_start == 2_500_001
+
+
+def test_word_alignment_counts_intact_words_beyond_a_changed_word(
+    engine: LyricsFingerprinter, tmp_path: Path
+) -> None:
+    # issue 14: "fade" changed leaves "embers" in no whole window: the chain holds "cold
+    # harbours keep gold" (4 words, two windows). The lyric's words before it are
+    # recovered from its n-grams in the index and aligned: "embers" matches across the
+    # changed word, so the quote is 6 words (the changed one bridged) on two lines.
+    folder = tmp_path / "lyrics"
+    HashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+    writer = SegmentWriter(engine.aux_width)
+    for work_id, text in (("embers", "Embers fade cold\nHarbours keep gold\n"),
+                          ("jeanie", JEANIE)):
+        fp = engine.extract_text(text, where=work_id)
+        writer.add(work_id, fp.keys, fp.aux, fp.meta)
+    HashIndex.append_segment(folder, writer)
+    small = HashIndex.open(folder)
+    doc = FILLER + "Embers burn cold, harbours keep gold. " + FILLER
+    found = only(engine.match_text(doc, small), "embers")
+    assert found.detail["words"] == 6.0 and found.detail["aligned_words"] == 1
+    assert found.detail["lines"] == 2 and found.detail["confidence"] == "confident"
+    off = LyricsFingerprinter()
+    off.settings = engine_module.MatchSettings(align_words=False)
+    assert off.match_text(doc, small) == []
+    # a function word matched by chance next to a changed word is no evidence: weight 0
+    doc_fp = engine.fingerprint("the rivers embers 明月")
+    picked = np.arange(5, dtype=np.int64)
+    _, _, _, weights = engine._weigh_words(doc_fp, (picked, picked, picked))
+    # a Han character: no frequencies for the script, taken as common
+    assert weights.tolist() == [0.5, 1.0, 0.5, 0.5]

@@ -10,9 +10,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tdmguard.fingerprint.lyrics.align import best_chain
+from tdmguard.fingerprint.lyrics.align import align_words, best_chain, recover_tokens
 from tdmguard.fingerprint.lyrics.background import BackgroundTable, FrequencyClass, encode_table
 from tdmguard.fingerprint.lyrics.hashing import (
+    BASE,
     MAX_LINE,
     MAX_TOKEN,
     WINDOW_UNITS,
@@ -21,6 +22,8 @@ from tdmguard.fingerprint.lyrics.hashing import (
     unpack_aux,
     varied_windows,
     window_hashes,
+    window_raw,
+    word_keys,
 )
 from tdmguard.fingerprint.lyrics.reading import (
     TimedTextFormat,
@@ -146,3 +149,41 @@ def test_chunks_point_into_the_whole_text(tmp_path_factory: object, text: str,
         assert part.char_base <= covered  # no gap between chunks
         covered = part.char_base + len(part.text)
     assert covered == len(text)
+
+
+def test_window_raw_undoes_the_mixing_and_recovers_a_lyrics_words() -> None:
+    rng = np.random.default_rng(7)
+    tokens = rng.integers(0, 2**63, 12, dtype=np.uint64)
+    start = np.arange(10, dtype=np.int64)
+    raw = window_raw(window_hashes(tokens, start, start + 2), 3)
+    mask = (1 << 64) - 1
+    t = [int(x) for x in tokens]
+    assert [int(x) for x in raw] == [
+        (t[s] * BASE * BASE + t[s + 1] * BASE + t[s + 2]) & mask for s in range(10)]
+    # windows 4-6 known (a matched window); the others give the rest, one token each,
+    # until a window is missing (5: not indexed) on the left
+    raw_at = {s: int(raw[s]) for s in range(10) if s != 1}
+    got = recover_tokens({4: t[4], 5: t[5], 6: t[6]}, raw_at, 3, 0, 11, BASE)
+    assert {p: got[p] for p in range(2, 12)} == {p: t[p] for p in range(2, 12)}
+    assert 0 not in got and 1 not in got
+    # a one-token hash never equals a window's
+    assert not set(word_keys(tokens).tolist()) & set(
+        window_hashes(tokens, start, start + 2).tolist())
+
+
+def test_align_words_substitution_insertion_deletion_and_end() -> None:
+    lyric: list[int | None] = [1, 2, 3, 4, 5]
+    # one word changed: the words after it still align
+    assert align_words([1, 9, 3, 4], lyric, anchored_end=False) == [(0, 0), (2, 2), (3, 3)]
+    # one word inserted / deleted
+    assert align_words([1, 2, 8, 3, 4], lyric, anchored_end=False) == [
+        (0, 0), (1, 1), (3, 2), (4, 3)]
+    assert align_words([1, 3, 4, 5], lyric, anchored_end=False) == [(0, 0), (1, 2), (2, 3),
+                                                                       (3, 4)]
+    # a changed word then one chance match scores 0.5: kept at min_score 0, not at 0.5
+    assert align_words([9, 2, 7, 7], lyric, anchored_end=False) == [(1, 1)]
+    assert align_words([9, 2, 7, 7], lyric, anchored_end=False, min_score=0.5) == []
+    # nothing in common, or a lyric word not recovered (None)
+    assert align_words([7, 8], [None, None], anchored_end=False) == []
+    # between two anchors the whole stretch is aligned
+    assert align_words([1, 9], [1, 2], anchored_end=True) == [(0, 0)]

@@ -116,3 +116,20 @@ def test_sampled_search_and_key_ranges_agree_with_searchsorted(
     assert np.array_equal(ranges.lo[present], np.searchsorted(stored, query[present], "left"))
     hits = idx.lookup(query, max_hits=5_000)
     assert 0 < hits.query_row.shape[0] <= 5_000
+
+
+def test_work_rows_across_segments_and_removal(tmp_path: Path) -> None:
+    folder = tmp_path / "lyrics"
+    HashIndex.create(folder, engine="e/1", aux_width=2)
+    HashIndex.append_segment(folder, _writer({"a": [5, 1, 5, 9], "b": [9, 2]}))
+    HashIndex.append_segment(folder, _writer({"c": [9, 3], "d": []}))
+    idx = HashIndex.open(folder)
+    for work, keys in enumerate(([5, 1, 5, 9], [9, 2], [9, 3], [])):
+        got_keys, got_aux = idx.work_rows(work)
+        # every hash of the work, each with its own aux row (here: its position)
+        assert sorted(zip(got_keys.tolist(), got_aux[:, 0].tolist(), strict=True)) == sorted(
+            zip(keys, range(len(keys)), strict=True))
+        assert got_aux.shape == (len(keys), 2) and bool((got_aux[:, 1] == 7).all())
+    assert idx.work_rows(4)[0].shape == (0,) and idx.work_rows(-1)[1].shape == (0, 2)
+    HashIndex.remove_works(folder, ["a"])
+    assert HashIndex.open(folder).work_rows(0)[0].shape == (0,)

@@ -135,6 +135,23 @@ class _Segment:
     base: int  # global number of this segment's work 0
     # [keys[::stride]], filled at the first search (a list: the dataclass is frozen)
     sample: list[U64] = field(default_factory=list)
+    # [(rows sorted by work, first of each work's rows)], filled at the first work_rows
+    by_work: list[tuple[npt.NDArray[np.int32] | I64, I64]] = field(default_factory=list)
+
+    def work_rows(self, local: int) -> I64 | npt.NDArray[np.int32]:
+        """Rows of segment-local work ``local``. The first call sorts the work column
+        (O(n log n), 4 bytes a row kept in memory while the index is open)."""
+        if not self.by_work:
+            work = np.asarray(self.work)
+            full = np.argsort(work, kind="stable")
+            order: npt.NDArray[np.int32] | I64 = (
+                full.astype(np.int32) if full.shape[0] < (1 << 31) else full)
+            bounds = np.searchsorted(work[order], np.arange(int(work.max(initial=0)) + 2))
+            self.by_work.append((order, bounds.astype(np.int64)))
+        order, bounds = self.by_work[0]
+        if local < 0 or local + 1 >= bounds.shape[0]:
+            return order[:0]
+        return order[int(bounds[local]) : int(bounds[local + 1])]
 
     def _stride(self) -> int:
         stride = _SAMPLE_STRIDE
@@ -513,6 +530,27 @@ class HashIndex:
             keep = ~self._removed_mask[work_arr]
             row, work_arr, aux_arr = row[keep], work_arr[keep], aux_arr[keep]
         return SegmentHits(row, work_arr, aux_arr, self._work_ids)
+
+    def work_rows(self, work: int) -> tuple[U64, I32]:
+        """Keys (shape (m,) uint64) and aux (shape (m, k) int32) of every hash of work
+        number ``work``, in key order; empty for a removed work. For engines that check a
+        candidate work beyond the hashes a query hit (the lyrics engine's word alignment).
+        The first call per segment sorts its work column once (4 bytes a row in memory)."""
+        keys: list[U64] = []
+        auxs: list[I32] = []
+        if 0 <= work < len(self._work_ids) and not self._removed_mask[work]:
+            for seg in self._segments:
+                if seg.keys.shape[0] == 0 or work < seg.base:
+                    continue
+                rows = seg.work_rows(work - seg.base)
+                if rows.shape[0]:
+                    keys.append(np.asarray(seg.keys[rows]))
+                    auxs.append(_gather_rows(seg.aux, rows.astype(np.int64)))
+        if not keys:
+            return np.zeros(0, np.uint64), np.zeros((0, self.aux_width), np.int32)
+        if len(keys) == 1:
+            return keys[0], auxs[0]
+        return np.concatenate(keys), np.concatenate(auxs)
 
     def compact(self) -> None:
         """Rewrite all segments into one, dropping removed works."""

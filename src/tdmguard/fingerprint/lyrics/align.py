@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Chain", "best_chain"]
+__all__ = ["Chain", "align_words", "best_chain", "recover_tokens"]
 
 I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
@@ -84,3 +84,102 @@ def best_chain(q_pos: I64, r_pos: I64, weight: F32, *, max_gap: int,
         end = int(pred[end])
     picked = order[np.array(chain[::-1], dtype=np.int64)]
     return Chain(picked.astype(np.int64), float(weight[picked].sum()))
+
+
+# -- word alignment next to a chain ----------------------------------------------------------
+# A changed word breaks every n-gram window that holds it, so the words between an edit and
+# the end of a quote (or between two edits) fall in no matched window: "Rivers [are] damp /
+# Acids stain you" with "are" changed matches "damp acids stain you" only. The index keeps
+# every n-gram of a lyric with its position, and an n-gram hash is a polynomial of its token
+# hashes (hashing.window_raw undoes the mixing), so next to a matched window, whose tokens
+# the query tells, each further window of the lyric tells one more token hash: the lyric's
+# words around the chain are recovered as hashes, and the query's words are aligned to them.
+MATCH_SCORE = 1.0
+SUBSTITUTION_COST = 0.5  # a changed word: cheaper than an inserted or deleted one
+GAP_COST = 1.0
+_MASK = (1 << 64) - 1
+
+
+def recover_tokens(known: dict[int, int], raw_at: dict[int, int], width: int,
+                   lo: int, hi: int, base: int) -> dict[int, int]:
+    """Token hashes of lyric positions ``lo..hi``: ``known`` (position -> token hash, from
+    matched windows) extended through the lyric's windows ``raw_at`` (start position ->
+    polynomial value of its ``width`` tokens, ``hashing.window_raw``): a window with every
+    token but one known gives that one. A window absent from the index (an n-gram common
+    in ordinary text, one repeated token) stops the walk in that direction."""
+    powers = [pow(base, k, 1 << 64) for k in range(width)]
+    inverse = [pow(base, -k, 1 << 64) for k in range(width)]
+    tokens = dict(known)
+    starts = sorted(s for s in raw_at if lo - width < s <= hi)
+    idle = 0  # passes in a row that found nothing: stop after one each way
+    forward = True
+    while idle < 2:  # passes alternate forwards and backwards: a walk either way in one
+        changed = False
+        for s in (starts if forward else reversed(starts)):
+            missing = [k for k in range(width) if s + k not in tokens]
+            if len(missing) != 1 or not lo <= s + missing[0] <= hi:
+                continue
+            u = missing[0]
+            rest = raw_at[s]
+            for k in range(width):
+                if k != u:
+                    rest -= tokens[s + k] * powers[width - 1 - k]
+            tokens[s + u] = (rest * inverse[width - 1 - u]) & _MASK
+            changed = True
+        idle = 0 if changed else idle + 1
+        forward = not forward
+    return tokens
+
+
+def align_words(query: list[int], lyric: list[int | None], *, anchored_end: bool,
+                min_score: float = 0.0) -> list[tuple[int, int]]:
+    """Pairs (i, j) of equal words ``query[i] == lyric[j]`` in the best alignment of the two
+    sequences, both starting right after an anchor (a matched window): a word matched
+    scores :data:`MATCH_SCORE`, a changed word costs :data:`SUBSTITUTION_COST`, an inserted
+    or deleted one :data:`GAP_COST`; ``None`` (a lyric word not recovered) matches nothing.
+    ``anchored_end``: both sequences are used whole (the stretch between two anchors);
+    otherwise the alignment stops where its score is highest, the end of the quote, and
+    finds nothing unless that score is above ``min_score``. Small inputs (a few lines),
+    plain dynamic programming."""
+    n, m = len(query), len(lyric)
+    if n == 0 or m == 0:
+        return []
+    score = [[0.0] * (m + 1) for _ in range(n + 1)]
+    move = [[0] * (m + 1) for _ in range(n + 1)]  # 1 diagonal, 2 up (query word), 3 left
+    for i in range(1, n + 1):
+        score[i][0] = -GAP_COST * i
+        move[i][0] = 2
+    for j in range(1, m + 1):
+        score[0][j] = -GAP_COST * j
+        move[0][j] = 3
+    best, best_at = 0.0, (0, 0)
+    for i in range(1, n + 1):
+        q = query[i - 1]
+        row, above = score[i], score[i - 1]
+        for j in range(1, m + 1):
+            diag = above[j - 1] + (MATCH_SCORE if lyric[j - 1] == q else -SUBSTITUTION_COST)
+            up = above[j] - GAP_COST
+            left = row[j - 1] - GAP_COST
+            if diag >= up and diag >= left:
+                row[j], move[i][j] = diag, 1
+            elif up >= left:
+                row[j], move[i][j] = up, 2
+            else:
+                row[j], move[i][j] = left, 3
+            if row[j] > best:
+                best, best_at = row[j], (i, j)
+    if not anchored_end and best <= min_score:
+        return []
+    i, j = (n, m) if anchored_end else best_at
+    pairs: list[tuple[int, int]] = []
+    while i > 0 or j > 0:
+        step = move[i][j]
+        if step == 1:
+            if lyric[j - 1] == query[i - 1]:
+                pairs.append((i - 1, j - 1))
+            i, j = i - 1, j - 1
+        elif step == 2:
+            i -= 1
+        else:
+            j -= 1
+    return pairs[::-1]

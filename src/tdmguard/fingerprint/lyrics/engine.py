@@ -22,9 +22,10 @@ import numpy.typing as npt
 
 from tdmguard.errors import InputError, MediaError
 from tdmguard.fingerprint.base import Fingerprint, HashLookup
-from tdmguard.fingerprint.lyrics.align import Chain, best_chain
+from tdmguard.fingerprint.lyrics.align import Chain, align_words, best_chain, recover_tokens
 from tdmguard.fingerprint.lyrics.background import BackgroundTable
 from tdmguard.fingerprint.lyrics.hashing import (
+    BASE,
     MAX_TOKEN,
     UNITS,
     WINDOW_UNITS,
@@ -35,6 +36,8 @@ from tdmguard.fingerprint.lyrics.hashing import (
     unpack_aux,
     varied_windows,
     window_hashes,
+    window_raw,
+    word_keys,
 )
 from tdmguard.fingerprint.lyrics.normalise import TOKEN_PATTERN, TokenKind
 from tdmguard.fingerprint.lyrics.reading import (
@@ -67,6 +70,13 @@ OVERLAP_CHARS = 8192  # longer than any 8-line excerpt, so none is cut in two
 QUOTE_CHARS = 300
 REVIEW_SCORE_MAX = 0.5  # a review-level match scores at most this
 BRIDGE_TOKENS = 2  # covered-words measure: gaps this short between matched runs count
+ALIGN_REACH = 12  # word alignment: tokens looked at beyond each end of a chain
+# word alignment: the weight of an aligned token that is not a space-separated word (a Han
+# or kana character, a Thai letter) at most. The background table has no frequencies for
+# these scripts, so each is taken as common: a single character is one of a few thousand,
+# and a common one (之, 不, 人) next to a changed character matches by chance far more often
+# than an English word does.
+ALIGNED_CHARACTER_WEIGHT = 0.5
 
 
 class Confidence(enum.StrEnum):
@@ -116,6 +126,14 @@ class MatchSettings:
     aligned_min_ngrams: int = 2
     aligned_min_weight: float = 1.5
     aligned_shift: int = 1
+    # Words of the lyric next to a chain, recovered as hashes from the index's n-grams
+    # (align.recover_tokens) and aligned to the query's words with substitutions, one-word
+    # insertions and deletions (align.align_words), count as matched words on their lyric
+    # lines when the chain's own windows are not enough: a two-line quote with a word
+    # changed on each line keeps its intact words on both lines, though the change leaves
+    # them in no whole window. Only for a chain that passes the window floors above.
+    align_words: bool = True
+    align_min_score: float = 0.0
     # 5.5: a chain of three windows in a row covering 5 words (what a famous line crossing
     # a line break, a parody or a stock phrase looks like: "very, very good; and when",
     # "Last night I dreamed I") is not reported; six words are, or five and a common one.
@@ -170,6 +188,10 @@ class LyricsDocument(Fingerprint):
     # a chain covers
     last_tok: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
     cum_units: I32 = field(default_factory=lambda: np.zeros(0, np.int32))
+    # per token: its hash (hashing.token_hash) and window units (hashing.UNITS: its
+    # kind), for the word alignment next to a chain
+    tokens: U64 = field(default_factory=lambda: np.zeros(0, np.uint64))
+    units: npt.NDArray[np.int8] = field(default_factory=lambda: np.zeros(0, np.int8))
 
     def char_span(self, first_row: int, last_row: int) -> tuple[int, int]:
         """Characters (in the whole document) from n-gram ``first_row``'s start to n-gram
@@ -258,6 +280,8 @@ class LyricsFingerprinter:
             last_end=(last_off + last_len).astype(np.int32),
             last_tok=e.astype(np.int32),
             cum_units=np.cumsum(evidence_units(toks.units), dtype=np.int32),
+            tokens=toks.hashes,
+            units=toks.units,
         )
 
     def extract_text(self, text: str, *, where: str) -> LyricsDocument:
@@ -334,10 +358,22 @@ class LyricsFingerprinter:
             picked = rows[chain.hits]
             if not _enough_windows(chain, q_tok_all[picked] - r_tok[chain.hits], settings):
                 continue
+            layout = index.work_meta(work).get("layout")
             words = _covered_words(query, q_tok_all, picked, weights[chain.hits])
-            per_line = _line_words(
-                query, q_tok_all, picked, r_tok[chain.hits], r_line[chain.hits],
-                r_span[chain.hits], index.work_meta(work).get("layout"))
+            per_line = _line_words(query, q_tok_all, picked, r_tok[chain.hits],
+                                   r_line[chain.hits], r_span[chain.hits], layout)
+            aligned = 0
+            if settings.align_words and not self._enough_evidence(words, per_line):
+                extra = _aligned_words(query, index, work, q_tok_all, picked, r_tok[chain.hits],
+                                       settings.align_min_score)
+                weighed = self._weigh_words(query, extra) if extra is not None else None
+                if weighed is not None and weighed[0].shape[0]:
+                    aligned = int(weighed[0].shape[0])
+                    words = _covered_words(query, q_tok_all, picked, weights[chain.hits],
+                                           weighed[0], weighed[3])
+                    per_line = _line_words(query, q_tok_all, picked, r_tok[chain.hits],
+                                           r_line[chain.hits], r_span[chain.hits], layout,
+                                           weighed)
             touched = len(per_line)
             if words < settings.min_words or (
                     touched < settings.min_lines and words < settings.long_words):
@@ -345,7 +381,7 @@ class LyricsFingerprinter:
             rarity = chain.weight / len(chain)
             found = self._to_match(query, index, work, picked, chain.weight,
                                    q_tok_all, r_line[chain.hits], r_span[chain.hits],
-                                   words, rarity, per_line)
+                                   words, rarity, per_line, aligned)
             out.append((chain.weight, found))
         out.sort(key=lambda pair: (-pair[1].score, -pair[0]))
         return [m for _, m in out]
@@ -353,7 +389,7 @@ class LyricsFingerprinter:
     def _to_match(
         self, query: Fingerprint, index: HashLookup, work: int, rows: I64, weight: float,
         q_tok_all: I64, r_line: I64, r_span: I64, words: float, rarity: float,
-        per_line: list[float],
+        per_line: list[float], aligned: int = 0,
     ) -> Match:
         first, last = int(rows[0]), int(rows[-1])
         in_span = (q_tok_all >= q_tok_all[first]) & (q_tok_all <= q_tok_all[last])
@@ -369,6 +405,8 @@ class LyricsFingerprinter:
             "lines_matched": sum(w > 1.0 for w in per_line),
             "rarity": round(rarity, 3),
         }
+        if aligned:
+            detail["aligned_words"] = aligned
         score = min(1.0, weight / span_weight) if span_weight > 0 else 0.0
         lines = sum(w >= self.settings.line_words for w in per_line)
         confidence = self.confidence(words, lines, rarity, score)
@@ -395,6 +433,29 @@ class LyricsFingerprinter:
             ref_end=ref_end,
             detail=MappingProxyType(detail),
         )
+
+    def _weigh_words(self, query: Fingerprint, extra: tuple[I64, I64, I64]
+                     ) -> tuple[I64, I64, I64, F32]:
+        """Aligned words with their background weight (``hashing.word_keys``: 0 for a
+        function word, which matches by chance next to a changed word, 0.5 for a common
+        word, 1 otherwise; a character of a script without spaces at most
+        :data:`ALIGNED_CHARACTER_WEIGHT`); words of weight 0 left out."""
+        q, r, line = extra
+        assert isinstance(query, LyricsDocument)
+        w = self._background.weights(word_keys(query.tokens[q]))
+        if query.units.shape[0] == query.tokens.shape[0]:
+            w = np.where(query.units[q] != UNITS[TokenKind.WORD],
+                         np.minimum(w, ALIGNED_CHARACTER_WEIGHT), w).astype(np.float32)
+        keep = w > 0
+        return q[keep], r[keep], line[keep], w[keep]
+
+    def _enough_evidence(self, words: float, per_line: list[float]) -> bool:
+        """Whether a chain's own windows already give a confident match's words and
+        lines (then the word alignment is not needed)."""
+        settings = self.settings
+        lines = sum(w >= settings.line_words for w in per_line)
+        return words >= settings.confident_words and (
+            lines >= settings.confident_lines or words >= settings.long_words)
 
     def confidence(self, words: float, lines: int, rarity: float,
                    density: float = 1.0) -> Confidence:
@@ -443,11 +504,14 @@ def _window_tokens(query: Fingerprint, q_tok_all: I64, rows: I64) -> I64:
     return np.full(rows.shape[0], WINDOW_UNITS // UNITS[TokenKind.WORD], np.int64)
 
 
-def _covered_words(query: Fingerprint, q_tok_all: I64, rows: I64, weights: F32) -> float:
+def _covered_words(query: Fingerprint, q_tok_all: I64, rows: I64, weights: F32,
+                   aligned: I64 | None = None, aligned_weights: F32 | None = None) -> float:
     """Words' worth of document text covered by the n-grams ``rows`` (in query order):
     the union of their token windows in evidence units / ``WORD_EVIDENCE``, where tokens
-    covered only by n-grams of background weight < 1 count at that weight. A deserialised
-    query (no token data) is taken as words: windows of three tokens."""
+    covered only by n-grams of background weight < 1 count at that weight. ``aligned``:
+    query tokens matched by the word alignment outside those windows, of background weight
+    ``aligned_weights`` (default 1). A
+    deserialised query (no token data) is taken as words: windows of three tokens."""
     start = q_tok_all[rows]
     if isinstance(query, LyricsDocument) and query.last_tok.shape[0] == q_tok_all.shape[0]:
         end = query.last_tok[rows].astype(np.int64)
@@ -455,8 +519,13 @@ def _covered_words(query: Fingerprint, q_tok_all: I64, rows: I64, weights: F32) 
     else:
         end = start + (WINDOW_UNITS // UNITS[TokenKind.WORD] - 1)
         cum = np.arange(1, int(end.max()) + 2, dtype=np.int64) * WORD_EVIDENCE
+    if aligned is not None and aligned.shape[0]:
+        start = np.concatenate([start, aligned])
+        end = np.concatenate([end, aligned])
+        weights = np.concatenate([weights, np.ones(aligned.shape[0], np.float32)
+                                  if aligned_weights is None else aligned_weights])
     full = _union_units(start, end, cum, weights >= 1.0)
-    every = _union_units(start, end, cum, np.ones(rows.shape[0], np.bool_))
+    every = _union_units(start, end, cum, np.ones(start.shape[0], np.bool_))
     part = float(weights[weights < 1.0].max()) if bool((weights < 1.0).any()) else 0.0
     return (full + part * (every - full)) / WORD_EVIDENCE
 
@@ -481,7 +550,8 @@ def _union_units(start: I64, end: I64, cum: I64, keep: npt.NDArray[np.bool_]) ->
 
 
 def _line_words(query: Fingerprint, q_tok_all: I64, rows: I64, r_tok: I64, r_line: I64,
-                r_span: I64, layout: object) -> list[float]:
+                r_span: I64, layout: object,
+                aligned: tuple[I64, I64, I64, F32] | None = None) -> list[float]:
     """Per line of the registered lyric that the chain's n-grams (query ``rows``, reference
     tokens ``r_tok``) touch, the words' worth of tokens they match on it
     (``hashing.EVIDENCE_UNITS``); a lyric stored without line numbers (layout ``pos``)
@@ -492,7 +562,9 @@ def _line_words(query: Fingerprint, q_tok_all: I64, rows: I64, r_tok: I64, r_lin
     break; a token inside a window that spans a break, which no other window places,
     counts half on the window's first line and half on its last. So a phrase that crosses
     a line break by one word ("Now I lay me down to sleep / I") touches two lines and
-    holds one word of the second."""
+    holds one word of the second. ``aligned``: (query token, lyric token, lyric line,
+    background weight) of the words the word alignment matched outside the chain's windows
+    (line -1: unknown); each counts at its weight."""
     if layout == LAYOUT_POS:
         return [float(1 << 20)] * 2
     if r_line.shape[0] == 0:
@@ -526,7 +598,91 @@ def _line_words(query: Fingerprint, q_tok_all: I64, rows: I64, r_tok: I64, r_lin
                 amount[line + span] = amount.get(line + span, 0.0) + unit / 2
             else:
                 amount[at] = amount.get(at, 0.0) + unit
+    if aligned is not None:
+        for q, r, line, weight in zip(*(a.tolist() for a in aligned), strict=True):
+            if r in counted or line < 0:
+                continue
+            counted.add(r)
+            unit = float(units[q]) if units is not None and q < units.shape[0] else (
+                float(WORD_EVIDENCE))
+            amount[line] = amount.get(line, 0.0) + unit * weight
     return [total / WORD_EVIDENCE for total in amount.values()]
+
+
+def _aligned_words(query: Fingerprint, index: Any, work: int, q_tok_all: I64, rows: I64,
+                   r_tok: I64, min_score: float = 0.0) -> tuple[I64, I64, I64] | None:
+    """Query words matched to the lyric's words by the word alignment outside the chain's
+    windows (``rows``: the chain's query n-grams, ``r_tok``: their lyric tokens), as
+    (query token, lyric token, lyric line; -1 unknown) arrays; ``None`` when it cannot run
+    (a deserialised query, an index without ``work_rows``, windows of varying width, a
+    lyric stored without line numbers).
+
+    The lyric's token hashes around the chain are recovered from its n-grams in the index
+    (:func:`~.align.recover_tokens`, starting from the chain's windows, whose tokens the
+    query tells); the query's words are then aligned to them (:func:`~.align.align_words`)
+    before the chain, between its windows and after it, up to :data:`ALIGN_REACH` tokens
+    beyond each end."""
+    work_rows = getattr(index, "work_rows", None)
+    if (not isinstance(query, LyricsDocument) or not query.tokens.shape[0]
+            or not callable(work_rows) or index.work_meta(work).get("layout") == LAYOUT_POS):
+        return None
+    length = _window_tokens(query, q_tok_all, rows)
+    width = int(length[0])
+    if bool((length != width).any()):
+        return None
+    q_start = q_tok_all[rows]
+    tokens = query.tokens
+    known: dict[int, int] = {}
+    for q, r in zip(q_start.tolist(), r_tok.tolist(), strict=True):
+        for k in range(width):
+            known[r + k] = int(tokens[q + k])
+    lo = int(r_tok.min()) - ALIGN_REACH
+    hi = int(r_tok.max()) + width - 1 + ALIGN_REACH
+    keys, aux = work_rows(work)
+    s_all, line_all, span_all = unpack_aux(np.ascontiguousarray(aux[:, 0]))
+    near = (s_all > lo - width) & (s_all <= hi)
+    s_near, line_near, span_near = s_all[near], line_all[near], span_all[near]
+    raw = window_raw(keys[near], width)
+    raw_at = dict(zip(s_near.tolist(), (int(v) for v in raw), strict=True))
+    lyric = recover_tokens(known, raw_at, width, lo, hi, BASE)
+    line_at: dict[int, int] = {}
+    for st, line, span in zip(s_near.tolist(), line_near.tolist(), span_near.tolist(),
+                              strict=True):
+        line_at[st] = line
+        line_at[st + width - 1] = line + span
+        if span == 0:
+            for k in range(1, width - 1):
+                line_at[st + k] = line
+    # anchors: the chain's windows in order; align before, between and after them
+    pairs: list[tuple[int, int]] = []
+    n_tok = tokens.shape[0]
+    first_q, first_r = int(q_start[0]), int(r_tok[0])
+    back = align_words(
+        [int(t) for t in tokens[max(0, first_q - ALIGN_REACH):first_q][::-1]],
+        [lyric.get(r) for r in range(first_r - 1, max(lo, first_r - ALIGN_REACH) - 1, -1)],
+        anchored_end=False, min_score=min_score)
+    pairs.extend((first_q - 1 - i, first_r - 1 - j) for i, j in back)
+    for a in range(len(q_start) - 1):
+        q_end, r_end = int(q_start[a]) + width, int(r_tok[a]) + width
+        q_next, r_next = int(q_start[a + 1]), int(r_tok[a + 1])
+        if q_next <= q_end or r_next <= r_end:
+            continue
+        mid = align_words([int(t) for t in tokens[q_end:q_next]],
+                          [lyric.get(r) for r in range(r_end, r_next)], anchored_end=True)
+        pairs.extend((q_end + i, r_end + j) for i, j in mid)
+    last_q, last_r = int(q_start[-1]) + width, int(r_tok[-1]) + width
+    ahead = align_words(
+        [int(t) for t in tokens[last_q:min(n_tok, last_q + ALIGN_REACH)]],
+        [lyric.get(r) for r in range(last_r, min(hi, last_r + ALIGN_REACH - 1) + 1)],
+        anchored_end=False, min_score=min_score)
+    pairs.extend((last_q + i, last_r + j) for i, j in ahead)
+    if not pairs:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, empty
+    q_arr = np.array([p[0] for p in pairs], np.int64)
+    r_arr = np.array([p[1] for p in pairs], np.int64)
+    lines = np.array([line_at.get(r, -1) for r in r_arr.tolist()], np.int64)
+    return q_arr, r_arr, lines
 
 
 def _enough_windows(chain: Chain, shift: I64, settings: MatchSettings) -> bool:

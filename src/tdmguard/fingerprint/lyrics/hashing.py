@@ -29,6 +29,7 @@ import numpy.typing as npt
 from tdmguard.fingerprint.lyrics.normalise import TokenKind
 
 __all__ = [
+    "BASE",
     "EVIDENCE_UNITS",
     "LINE_BITS",
     "MAX_LINE",
@@ -44,6 +45,8 @@ __all__ = [
     "unpack_aux",
     "varied_windows",
     "window_hashes",
+    "window_raw",
+    "word_keys",
 ]
 
 U64 = npt.NDArray[np.uint64]
@@ -75,6 +78,7 @@ MAX_LINE = (1 << LINE_BITS) - 1
 
 _BASE = np.uint64(0x9E3779B97F4A7C15 | 1)  # odd, so invertible modulo 2**64
 _BASE_INV = np.uint64(pow(int(_BASE), -1, 1 << 64))
+BASE = int(_BASE)  # the polynomial hash's base (odd: invertible modulo 2**64)
 
 
 def token_hash(normalised: str) -> int:
@@ -136,6 +140,32 @@ def _mix(x: U64) -> U64:
     return x ^ (x >> np.uint64(31))
 
 
+_C1_INV = np.uint64(pow(0xBF58476D1CE4E5B9, -1, 1 << 64))
+_C2_INV = np.uint64(pow(0x94D049BB133111EB, -1, 1 << 64))
+_LENGTH_MIX = 0xD6E8FEB86659FD93
+
+
+def _unmix(x: U64) -> U64:
+    """Inverse of :func:`_mix` (the finaliser is a bijection of 64-bit words)."""
+    x = x ^ (x >> np.uint64(31)) ^ (x >> np.uint64(62))
+    x = x * _C2_INV
+    x = x ^ (x >> np.uint64(27)) ^ (x >> np.uint64(54))
+    x = x * _C1_INV
+    out: U64 = x ^ (x >> np.uint64(30)) ^ (x >> np.uint64(60))
+    return out
+
+
+def window_raw(keys: U64, width: int) -> U64:
+    """The polynomial value ``sum_k t_k * B**(width-1-k)`` (mod 2**64) of n-gram hashes
+    ``keys`` of ``width`` tokens each: :func:`window_hashes` undone. With all but one of a
+    window's token hashes known, the remaining one follows (``align.recover_tokens``): the
+    index's n-grams of a lyric then tell its token hashes next to a matched window, which
+    a query-time word alignment compares with the query's (no new keys)."""
+    with np.errstate(over="ignore"):
+        return _unmix(np.asarray(keys, dtype=np.uint64)) ^ (
+            np.uint64(width) * np.uint64(_LENGTH_MIX))
+
+
 def _power_table(n: int, base: np.uint64) -> U64:
     table = np.empty(n, np.uint64)
     table[0] = 1
@@ -173,7 +203,15 @@ def window_hashes(tokens: U64, start: I64, end: I64) -> U64:
         raw = (prefix[end + 1] - prefix[start]) * pow_end[end]
         # the window length goes in too, so windows of different widths never collide
         length = (end - start + 1).astype(np.uint64)
-        return _mix(raw ^ (length * np.uint64(0xD6E8FEB86659FD93)))
+        return _mix(raw ^ (length * np.uint64(_LENGTH_MIX)))
+
+
+def word_keys(tokens: U64) -> U64:
+    """One-token hashes of ``tokens`` (shape (t,)): :func:`window_hashes` of windows of one
+    token, so never equal to an n-gram's (the length goes into the hash). The background
+    table classes single words with them (``background.py``)."""
+    at = np.arange(tokens.shape[0], dtype=np.int64)
+    return window_hashes(np.asarray(tokens, dtype=np.uint64), at, at)
 
 
 def pack_aux(token: I64, line: I64, span: I64) -> I32:
