@@ -329,8 +329,9 @@ def test_large_jpeg_queries_are_decoded_small_and_still_found(
     hard_index: tuple[BinaryHashIndex, dict[str, Image.Image]],
     tmp_path: Path,
 ) -> None:
-    """A 4 Mpx photo is decoded at 1/8 scale (its DC coefficients) for a query, at 1/4 for a
-    registration; a copy and an off-centre crop of the artwork are both found."""
+    """A 4 Mpx photo is decoded at reduced size (1/8 scale, its DC coefficients, for a
+    query's colour thumbnail; 1/4, the working size, for its grey image and a registration);
+    a copy and an off-centre crop of the artwork are both found."""
     index, works = hard_index
     photo = _grainy_jpeg(works["painting-a"], 2448, tmp_path / "photo.jpg")
     query = load_working(photo, colour=False, min_side=QUERY_SIDE)
@@ -626,3 +627,36 @@ def test_a_match_resting_on_the_keypoints_of_a_stronger_one_is_dropped() -> None
         work=1, inliers=45, scale=1.0, rotation_deg=0.0, query_points=frozenset(range(25, 70))
     )
     assert not engine_module._dominated(other, k)
+
+
+def test_a_match_is_confident_only_when_clearly_above_the_next_registered_work(
+    engine: ImageFingerprinter, tmp_path: Path
+) -> None:
+    """The specificity rule: two registered works that PDQ sees a few bits apart (one
+    artwork with a speck moved) are told apart by nothing the query shows, so a copy of
+    either is reported as both, rated ``review``; a copy of a work with no such sibling
+    is ``confident``, with the rival's distance in the detail."""
+    base = _painting(6)
+    twin = base.copy()
+    ImageDraw.Draw(twin).ellipse((300, 220, 306, 226), fill=(255, 255, 255))
+    other = _painting(7)
+    folder = tmp_path / "image"
+    BinaryHashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+    writer = BinarySegmentWriter(engine.aux_width)
+    for work_id, im in (("base", base), ("twin", twin), ("other", other)):
+        im.save(tmp_path / f"{work_id}.png")
+        fp = engine.extract(tmp_path / f"{work_id}.png")
+        writer.add(work_id, fp.keys, fp.aux, dict(fp.meta))
+    BinaryHashIndex.append_segment(folder, writer)
+    index = BinaryHashIndex.open(folder)
+    path = tmp_path / "copy.jpg"
+    base.resize((320, 240)).save(path, "JPEG", quality=80)
+    matches = engine.match_file(path, index)
+    assert {m.work_id for m in matches} == {"base", "twin"}
+    assert all(m.needs_review and m.detail["confidence"] == "review" for m in matches)
+    assert engine.match(engine.extract_query(path), index) == matches
+    other.resize((320, 240)).save(path, "JPEG", quality=80)
+    (found,) = engine.match_file(path, index)
+    assert found.work_id == "other" and not found.needs_review
+    assert found.detail["confidence"] == "confident"
+    assert engine.match(engine.extract_query(path), index) == [found]
