@@ -8,8 +8,8 @@ excludes on its own); the same at any level is stored beside.
 
 Rule for choosing (applied here, printed, stored in results-calibration.json): per
 threshold, the value with the fewest false-match queries whose recall stays within
-:data:`RECALL_SLACK` of the shipped value's; ties keep the shipped value. The report split is
-never swept."""
+:data:`RECALL_SLACK` of the shipped value's; ties go to the higher recall, then the shipped
+value. The report split is never swept."""
 
 from __future__ import annotations
 
@@ -150,7 +150,11 @@ def sweep(
             floor = runs[str(shipped[key])]["recall"] - RECALL_SLACK
             best = min(
                 (v for v in runs if runs[v]["recall"] >= floor),
-                key=lambda v: (runs[v]["false_match_queries"], v != str(shipped[key])),
+                key=lambda v: (
+                    runs[v]["false_match_queries"],
+                    -runs[v]["recall"],
+                    v != str(shipped[key]),
+                ),
             )
             chosen[name] = float(best)
             out["runs"][name] = runs

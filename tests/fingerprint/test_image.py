@@ -660,3 +660,21 @@ def test_a_match_is_confident_only_when_clearly_above_the_next_registered_work(
     assert found.work_id == "other" and not found.needs_review
     assert found.detail["confidence"] == "confident"
     assert engine.match(engine.extract_query(path), index) == [found]
+
+
+def test_the_rival_of_a_local_match_is_the_best_other_work_on_its_keypoints() -> None:
+    """``rival_inliers``: another verified work counts when it shares at least a quarter of
+    the smaller set of inlier keypoints (a sibling of one design family); a work verified on
+    other keypoints (another artwork elsewhere in a collage) does not."""
+    from tdmguard.fingerprint.image.local import LocalMatch
+
+    def verified(work: int, points: range) -> LocalMatch:
+        return LocalMatch(work, len(points), 1.0, 0.0, frozenset(points))
+
+    copy = verified(0, range(0, 60))
+    sibling = verified(1, range(40, 64))  # 20 of its 24 keypoints are the copy's
+    elsewhere = verified(2, range(100, 150))
+    assert engine_module._rival_inliers(copy, [copy, sibling, elsewhere]) == 24
+    assert engine_module._rival_inliers(copy, [copy, elsewhere]) == 0
+    assert engine_module._rival_inliers(sibling, [copy, sibling]) == 60
+    assert engine_module.LOCAL_MARGIN * 24 <= 60  # the copy is confident beside the sibling

@@ -217,12 +217,15 @@ THIN_CHROMA_MAX = 25.0
 #: but unspecific evidence; a copy of a member is far closer to it than to its siblings.
 #: A PDQ match is confident when no other work (colours not clearly different,
 #: :data:`COLOUR_TIE`) is within PDQ_MARGIN bits of it (searched up to
-#: :data:`PDQ_CONTEXT_DISTANCE`), or when a confident local match confirms the same work
-PDQ_MARGIN = 8
+#: :data:`PDQ_CONTEXT_DISTANCE`), or when a confident local match confirms the same work.
+#: Both margins were chosen on the benchmark's calibration split by the rule in
+#: benchmarks/image/sweep.py (confident false matches there: 15 at no PDQ margin, 4 at 6-12
+#: bits; 12 at no local margin, 3 at 2.5-3x)
+PDQ_MARGIN = 6
 #: a local match is confident when its inliers are at least LOCAL_MARGIN times those of the
 #: best other work verified on the same query keypoints (RIVAL_SHARED of the smaller set of
 #: inliers), counted down to RIVAL_FLOOR inliers (0 when none)
-LOCAL_MARGIN = 2.0
+LOCAL_MARGIN = 2.5
 RIVAL_SHARED = 0.25
 RIVAL_FLOOR = 6
 
