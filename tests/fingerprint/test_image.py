@@ -329,9 +329,8 @@ def test_large_jpeg_queries_are_decoded_small_and_still_found(
     hard_index: tuple[BinaryHashIndex, dict[str, Image.Image]],
     tmp_path: Path,
 ) -> None:
-    """A 4 Mpx photo is decoded at reduced size (1/8 scale, its DC coefficients, for a
-    query's colour thumbnail; 1/4, the working size, for its grey image and a registration);
-    a copy and an off-centre crop of the artwork are both found."""
+    """A 4 Mpx photo is decoded at 1/8 scale (its DC coefficients) for a query, at 1/4 for a
+    registration; a copy and an off-centre crop of the artwork are both found."""
     index, works = hard_index
     photo = _grainy_jpeg(works["painting-a"], 2448, tmp_path / "photo.jpg")
     query = load_working(photo, colour=False, min_side=QUERY_SIDE)

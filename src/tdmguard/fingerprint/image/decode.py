@@ -3,10 +3,10 @@
 Only common raster formats are tried; an empty file, a header over the pixel budget (checked
 before any pixel is decoded), truncated data and decompression bombs are refused with a
 :class:`MediaError` naming the file. JPEGs are decoded at reduced size (libjpeg's DCT scaling,
-Pillow's ``draft``). A registration and a query's grey image are decoded to the working size
-:data:`WORK_SIDE` (a 4 Mpx photo at 1/4 scale); a query's colour thumbnail, when needed, may
-be decoded smaller, down to :data:`QUERY_SIDE` (a 4 Mpx photo at 1/8 scale, its DC
-coefficients alone).
+Pillow's ``draft``). A registration keeps a working image of :data:`WORK_SIDE`; a query may be
+decoded smaller, down to :data:`QUERY_SIDE` (a 4 Mpx photo at 1/8 scale, its DC coefficients
+alone), enough for PDQ, which resamples to 64 x 64; the engine decodes again at
+:data:`WORK_SIDE` when it needs local features of such a query.
 EXIF orientation is applied. Palette, alpha (composited over white, how clip-art is shown),
 CMYK, 16-bit and float images are handled.
 """
@@ -38,8 +38,8 @@ __all__ = [
 
 #: longest side of the working image that regions and features are taken from, px
 WORK_SIDE = 512
-#: smallest longest side a query JPEG's colour thumbnail is decoded at by DCT scaling (1/2,
-#: 1/4, 1/8), px: a 2048 .. 4095 px photo is decoded at 1/8 (256 .. 511 px)
+#: smallest longest side a query JPEG is decoded to by DCT scaling (1/2, 1/4, 1/8), px: a
+#: 2048 .. 4095 px photo is decoded at 1/8 (256 .. 511 px) and not resampled at all
 QUERY_SIDE = 256
 #: most pixels decoded (after a JPEG's DCT scaling): ~64 Mpx, 256 MB as RGBA
 MAX_PIXELS = 1 << 26
