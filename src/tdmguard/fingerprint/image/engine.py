@@ -219,8 +219,8 @@ THIN_CHROMA_MAX = 25.0
 #: :data:`COLOUR_TIE`) is within PDQ_MARGIN bits of it (searched up to
 #: :data:`PDQ_CONTEXT_DISTANCE`), or when a confident local match confirms the same work.
 #: Both margins were chosen on the benchmark's calibration split by the rule in
-#: benchmarks/image/sweep.py (confident false matches there: 15 at no PDQ margin, 4 at 6-12
-#: bits; 12 at no local margin, 3 at 2.5-3x)
+#: benchmarks/image/sweep.py (confident false matches there: 17 at no PDQ margin, 3 at 6-12
+#: bits; 11 at no local margin, 3 at 2.5-3x)
 PDQ_MARGIN = 6
 #: a local match is confident when its inliers are at least LOCAL_MARGIN times those of the
 #: best other work verified on the same query keypoints (RIVAL_SHARED of the smaller set of
