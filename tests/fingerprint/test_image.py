@@ -626,3 +626,54 @@ def test_a_match_resting_on_the_keypoints_of_a_stronger_one_is_dropped() -> None
         work=1, inliers=45, scale=1.0, rotation_deg=0.0, query_points=frozenset(range(25, 70))
     )
     assert not engine_module._dominated(other, k)
+
+
+def test_a_match_is_confident_only_when_clearly_above_the_next_registered_work(
+    engine: ImageFingerprinter, tmp_path: Path
+) -> None:
+    """The specificity rule: two registered works that PDQ sees a few bits apart (one
+    artwork with a speck moved) are told apart by nothing the query shows, so a copy of
+    either is reported as both, rated ``review``; a copy of a work with no such sibling
+    is ``confident``, with the rival's distance in the detail."""
+    base = _painting(6)
+    twin = base.copy()
+    ImageDraw.Draw(twin).ellipse((300, 220, 306, 226), fill=(255, 255, 255))
+    other = _painting(7)
+    folder = tmp_path / "image"
+    BinaryHashIndex.create(folder, engine=engine.engine, aux_width=engine.aux_width)
+    writer = BinarySegmentWriter(engine.aux_width)
+    for work_id, im in (("base", base), ("twin", twin), ("other", other)):
+        im.save(tmp_path / f"{work_id}.png")
+        fp = engine.extract(tmp_path / f"{work_id}.png")
+        writer.add(work_id, fp.keys, fp.aux, dict(fp.meta))
+    BinaryHashIndex.append_segment(folder, writer)
+    index = BinaryHashIndex.open(folder)
+    path = tmp_path / "copy.jpg"
+    base.resize((320, 240)).save(path, "JPEG", quality=80)
+    matches = engine.match_file(path, index)
+    assert {m.work_id for m in matches} == {"base", "twin"}
+    assert all(m.needs_review and m.detail["confidence"] == "review" for m in matches)
+    assert engine.match(engine.extract_query(path), index) == matches
+    other.resize((320, 240)).save(path, "JPEG", quality=80)
+    (found,) = engine.match_file(path, index)
+    assert found.work_id == "other" and not found.needs_review
+    assert found.detail["confidence"] == "confident"
+    assert engine.match(engine.extract_query(path), index) == [found]
+
+
+def test_the_rival_of_a_local_match_is_the_best_other_work_on_its_keypoints() -> None:
+    """``rival_inliers``: another verified work counts when it shares at least a quarter of
+    the smaller set of inlier keypoints (a sibling of one design family); a work verified on
+    other keypoints (another artwork elsewhere in a collage) does not."""
+    from tdmguard.fingerprint.image.local import LocalMatch
+
+    def verified(work: int, points: range) -> LocalMatch:
+        return LocalMatch(work, len(points), 1.0, 0.0, frozenset(points))
+
+    copy = verified(0, range(0, 60))
+    sibling = verified(1, range(40, 64))  # 20 of its 24 keypoints are the copy's
+    elsewhere = verified(2, range(100, 150))
+    assert engine_module._rival_inliers(copy, [copy, sibling, elsewhere]) == 24
+    assert engine_module._rival_inliers(copy, [copy, elsewhere]) == 0
+    assert engine_module._rival_inliers(sibling, [copy, sibling]) == 60
+    assert engine_module.LOCAL_MARGIN * 24 <= 60  # the copy is confident beside the sibling

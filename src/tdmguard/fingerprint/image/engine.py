@@ -33,6 +33,10 @@ Pipeline (docs/image.md):
    of one registered work is not also reported as a registered look-alike or derivative of
    it; colours (:func:`_colour_tie`) decide between several matched works and check thin
    local evidence, since PDQ and ORB see luminance only.
+7. Rate (:func:`_rate`): each match is ``confident`` or ``review`` (``detail["confidence"]``)
+   by its specificity: its evidence must be clearly above the query's evidence for the
+   next-best registered work (:data:`PDQ_MARGIN`, :data:`LOCAL_MARGIN`); a review match
+   never excludes on its own (``vocab.cap_on_thin_evidence``).
 
 Only a blank image (one colour) gives an empty fingerprint; ``meta["reason"]`` says so.
 
@@ -204,6 +208,26 @@ COLOUR_TIE = 3.0
 #: and query colour layouts within this chroma distance (copies and crops of the benchmark's
 #: calibration: <= 19 at < 30 inliers; unrelated flags of one layout: 36..54)
 THIN_CHROMA_MAX = 25.0
+
+#: Specificity (every match is rated ``confident`` or ``review``, detail["confidence"]):
+#: evidence for a work counts as confident only when it is clearly above the evidence the
+#: same query gives for the next-best registered work. Members of one design family (an
+#: icon theme, hazard signs in one frame, two versions of a painting) share parts, so an
+#: unregistered member, or a crop of what two members share, matches one of them with real
+#: but unspecific evidence; a copy of a member is far closer to it than to its siblings.
+#: A PDQ match is confident when no other work (colours not clearly different,
+#: :data:`COLOUR_TIE`) is within PDQ_MARGIN bits of it (searched up to
+#: :data:`PDQ_CONTEXT_DISTANCE`), or when a confident local match confirms the same work.
+#: Both margins were chosen on the benchmark's calibration split by the rule in
+#: benchmarks/image/sweep.py (confident false matches there: 17 at no PDQ margin, 3 at 6-12
+#: bits; 11 at no local margin, 3 at 2.5-3x)
+PDQ_MARGIN = 6
+#: a local match is confident when its inliers are at least LOCAL_MARGIN times those of the
+#: best other work verified on the same query keypoints (RIVAL_SHARED of the smaller set of
+#: inliers), counted down to RIVAL_FLOOR inliers (0 when none)
+LOCAL_MARGIN = 2.5
+RIVAL_SHARED = 0.25
+RIVAL_FLOOR = 6
 
 AUX_WIDTH = 12
 COL_QUALITY, COL_VARIANT, COL_REGION, COL_CROP = 8, 9, 10, 11
@@ -494,7 +518,12 @@ class ImageFingerprinter:
         decoded it below the registration's working size; then the file is decoded again
         at that size (ORB's finest keypoints need those pixels: resampling the small decode
         back up found fewer crops, 55 instead of 57 of 60 4 Mpx crops in a trial, and 3 of
-        96 fewer 80 % crops in the benchmark)."""
+        96 fewer 80 % crops in the benchmark).
+
+        Decoding once at the working size for every stage was measured (sixth wave,
+        interleaved, 4 Mpx JPEGs): unregistered photos 1.30x faster, copies 0.70x (the 1/4
+        decode cost 31 % more than the 1/8 one on paintings, and the resampling to 512 px
+        more): it would trade the copies' speed target for part of the other's."""
         if max(work.grey.shape) >= min(WORK_SIDE, work.source_side):
             return work.grey
         return load_working(path, colour=False, min_side=WORK_SIDE, data=data).grey
@@ -598,22 +627,32 @@ class ImageFingerprinter:
         whole = (query.aux[:, COL_KIND] >= 0) & (query.aux[:, COL_REGION] == Region.WHOLE)
         whole_fp = self._pack(_Rows(query.keys[whole], query.aux[whole]), {})
         pdq = self._match_pdq(whole_fp, searcher, numbers)
+        found_local: list[Match] = []
         if _pdq_sure(pdq):
             found = _resolve(pdq, [], [])
+            near = _near_of(pdq, numbers)
         else:
             pdq = self._match_pdq(query, searcher, numbers)
+            near = self._pdq_near(query, searcher) if pdq else {}
             found_local = self._match_local(query, searcher, numbers)
-            found_local = self._pdq_context(query, searcher, pdq, found_local)
+            found_local = self._pdq_context(near, pdq, found_local)
             found = _resolve(pdq, found_local, self._match_layout(query, searcher, numbers))
         colour = query.meta.get("layout")
         if _colour_matters(found) and isinstance(colour, str):
             found = _colour_tie(found, bytes.fromhex(colour), searcher, numbers)
-        return found
+        return _rate(
+            found,
+            near,
+            found_local,
+            lambda: bytes.fromhex(colour) if isinstance(colour, str) else None,
+            searcher,
+        )
 
     def match_file(self, path: Path, index: Any) -> list[Match]:
         """``match(extract_query(path), index)`` in stages, each only when the one before
         found nothing sure: PDQ on the grey image (most copies stop here), then ORB local
-        features, then (a low-detail image only) the colour layout, decoded again in colour.
+        features (decoded again at the working size when DCT scaling made the first decode
+        smaller), then (a low-detail image only) the colour layout, decoded again in colour.
         Same answer, less work: ORB costs more than decoding and PDQ together. The file is
         decoded in colour only when it is needed: for the colour layout, or when several
         works are matched (:func:`_colour_tie`)."""
@@ -628,8 +667,10 @@ class ImageFingerprinter:
         pdq_rows, stats = self._pdq_rows(grey, register=False, regions=(Region.WHOLE,))
         pdq = self._match_pdq(self._pack(pdq_rows, {}), searcher, numbers)
         colour: Working | None = None
+        found_local: list[Match] = []
         if _pdq_sure(pdq):
             found = _resolve(pdq, [], [])
+            near = _near_of(pdq, numbers)
         else:
             trimmed_rows, _ = self._pdq_rows(grey, register=False, regions=(Region.TRIMMED,))
             if trimmed_rows.keys.shape[0]:
@@ -638,8 +679,9 @@ class ImageFingerprinter:
             pdq_fp = self._pack(pdq_rows, {})
             detail = self._detail_grey(path, work, data)
             local_fp = self._pack(self._local_rows(detail), {})
+            near = self._pdq_near(pdq_fp, searcher) if pdq else {}
             found_local = self._match_local(local_fp, searcher, numbers)
-            found_local = self._pdq_context(pdq_fp, searcher, pdq, found_local)
+            found_local = self._pdq_context(near, pdq, found_local)
             layout_found: list[Match] = []
             margin = float(stats.get("margin", 0.0))
             if (
@@ -651,38 +693,51 @@ class ImageFingerprinter:
                 query = self.fingerprint_working(colour, register=False, where=where, detail=detail)
                 layout_found = self._match_layout(query, searcher, numbers)
             found = _resolve(pdq, found_local, layout_found)
-        if _colour_matters(found):
-            if colour is None:
-                colour = load_working(path, colour=True, min_side=QUERY_SIDE, data=data)
-            found = _colour_tie(found, layout.describe(colour.colour).tobytes(), searcher, numbers)
-        return found
+        colours: list[bytes] = []
 
+        def colour_layout() -> bytes:
+            if not colours:
+                shown = colour or load_working(path, colour=True, min_side=QUERY_SIDE, data=data)
+                colours.append(layout.describe(shown.colour).tobytes())
+            return colours[0]
+
+        if _colour_matters(found):
+            found = _colour_tie(found, colour_layout(), searcher, numbers)
+        return _rate(found, near, found_local, colour_layout, searcher)
+
+    @staticmethod
+    def _pdq_near(query: Fingerprint, searcher: BinaryHashSearch) -> dict[str, tuple[int, int]]:
+        """Work id -> (closest PDQ distance, work number) of every work within
+        :data:`PDQ_CONTEXT_DISTANCE` bits of the query's whole or trimmed region."""
+        aux = query.aux
+        usable = (aux[:, COL_QUALITY] >= 0) & (aux[:, COL_VARIANT] == Variant.ORIGINAL)
+        usable &= aux[:, COL_CROP] == 0
+        if not usable.any():
+            return {}
+        hits = searcher.search(_bytes(aux[usable, :8]), PDQ_CONTEXT_DISTANCE)
+        near: dict[str, tuple[int, int]] = {}
+        for j in np.flatnonzero(hits.aux[:, COL_KIND] >= 0) if hits.aux.shape[0] else []:
+            number = int(hits.work[j])
+            work_id = hits.work_ids[number]
+            d = int(hits.distance[j])
+            if work_id not in near or d < near[work_id][0]:
+                near[work_id] = (d, number)
+        return near
+
+    @staticmethod
     def _pdq_context(
-        self,
-        query: Fingerprint,
-        searcher: BinaryHashSearch,
-        pdq: Sequence[Match],
-        found_local: Sequence[Match],
+        near: Mapping[str, tuple[int, int]], pdq: Sequence[Match], found_local: Sequence[Match]
     ) -> list[Match]:
-        """``found_local`` less the works that PDQ sees more than :data:`PDQ_TIE` bits behind
-        the closest PDQ match of the query (searched up to :data:`PDQ_CONTEXT_DISTANCE`)."""
+        """``found_local`` less the works that PDQ sees (``near``, :meth:`_pdq_near`) more
+        than :data:`PDQ_TIE` bits behind the closest PDQ match of the query."""
         others = {m.work_id for m in found_local} - {m.work_id for m in pdq}
         if not pdq or not others:
             return list(found_local)
         best = min(int(str(m.detail["hamming"])) for m in pdq)
-        aux = query.aux
-        usable = (aux[:, COL_QUALITY] >= 0) & (aux[:, COL_VARIANT] == Variant.ORIGINAL)
-        hits = searcher.search(
-            _bytes(aux[usable & (aux[:, COL_CROP] == 0), :8]), PDQ_CONTEXT_DISTANCE
-        )
-        near: dict[str, int] = {}
-        for j in np.flatnonzero(hits.aux[:, COL_KIND] >= 0) if hits.aux.shape[0] else []:
-            work_id = hits.work_ids[int(hits.work[j])]
-            near[work_id] = min(near.get(work_id, 256), int(hits.distance[j]))
         return [
             m
             for m in found_local
-            if m.work_id not in others or near.get(m.work_id, 256) <= best + PDQ_TIE
+            if m.work_id not in others or near.get(m.work_id, (256, 0))[0] <= best + PDQ_TIE
         ]
 
     @staticmethod
@@ -766,14 +821,16 @@ class ImageFingerprinter:
                 return int(width), int(height)
             return None
 
-        found = local.verify(
+        verified = local.verify(
             feats,
             owner[hits.query_row[ok]],
             hits.work[ok],
             _bytes(ref[:, :8]),
             ref[:, 9:11].astype(np.float64) / local.SUBPIXEL,
             ref_size,
+            min_inliers=min(RIVAL_FLOOR, local.MIN_INLIERS),
         )
+        found = [m for m in verified if m.inliers >= local.MIN_INLIERS]
         kept: list[local.LocalMatch] = []
         for m in sorted(found, key=lambda m: (-m.inliers, m.work)):
             # one work per query region: a weaker match that rests on the query keypoints
@@ -803,6 +860,7 @@ class ImageFingerprinter:
                     "coverage": round(m.coverage, 3),
                     "scale": round(m.scale, 3),
                     "rotation_deg": round(m.rotation_deg, 1),
+                    "rival_inliers": _rival_inliers(m, verified),
                 },
             )
             for m in kept
@@ -853,6 +911,96 @@ class ImageFingerprinter:
         return out
 
 
+def _rival_inliers(m: local.LocalMatch, verified: Sequence[local.LocalMatch]) -> int:
+    """Inliers of the best other work verified on the same query keypoints as ``m`` (at
+    least :data:`RIVAL_SHARED` of the smaller set of inliers shared), 0 when none."""
+    best = 0
+    for o in verified:
+        if o.work == m.work:
+            continue
+        shared = len(m.query_points & o.query_points)
+        if shared and shared >= RIVAL_SHARED * min(len(m.query_points), len(o.query_points)):
+            best = max(best, o.inliers)
+    return best
+
+
+def _rate(
+    found: Sequence[Match],
+    near: Mapping[str, tuple[int, int]],
+    found_local: Sequence[Match],
+    colour: Any,
+    searcher: BinaryHashSearch,
+) -> list[Match]:
+    """``found`` with ``detail["confidence"]`` (``confident`` or ``review``) and the rival's
+    evidence (``rival_hamming``, ``rival_inliers``), by the specificity rule
+    (:data:`PDQ_MARGIN`, :data:`LOCAL_MARGIN`).
+
+    ``near``: work id -> (closest PDQ distance to the query, work number) of every work PDQ
+    sees near the query; ``found_local``: the local matches (also of works PDQ reported);
+    ``colour``: a callable giving the query's colour layout (bytes) or None, called only
+    when a rival's colours must be compared."""
+    chroma: dict[str, float | None] = {}
+    query_colour: list[bytes | None] = []
+
+    def chroma_of(work_id: str, number: int) -> float | None:
+        if work_id not in chroma:
+            if not query_colour:
+                query_colour.append(colour())
+            theirs = searcher.work_meta(number).get("layout")
+            mine = query_colour[0]
+            chroma[work_id] = (
+                _chroma_distance(mine, bytes.fromhex(theirs))
+                if mine is not None
+                and isinstance(theirs, str)
+                and len(theirs) == 2 * layout.LAYOUT_BYTES
+                else None
+            )
+        return chroma[work_id]
+
+    def apart(work_id: str, rival_id: str) -> bool:
+        """Colours tell the rival apart: clearly further from the query's than the match's."""
+        if work_id not in near or rival_id not in near:
+            return False
+        mine = chroma_of(work_id, near[work_id][1])
+        theirs = chroma_of(rival_id, near[rival_id][1])
+        return mine is not None and theirs is not None and theirs > mine + COLOUR_TIE
+
+    local_by_work = {m.work_id: m for m in found_local}
+    out = []
+    for m in found:
+        method = m.detail.get("method")
+        detail = dict(m.detail)
+        confident = True
+        if method == "local":
+            confident = _local_confident(m)
+        elif method == "pdq":
+            d = int(str(m.detail["hamming"]))
+            rivals = sorted(
+                (dist, work_id) for work_id, (dist, _n) in near.items() if work_id != m.work_id
+            )
+            close = [
+                dist for dist, work_id in rivals
+                if dist < d + PDQ_MARGIN and not apart(m.work_id, work_id)
+            ]  # fmt: skip
+            detail["rival_hamming"] = rivals[0][0] if rivals else None
+            confirmed = m.work_id in local_by_work and _local_confident(local_by_work[m.work_id])
+            confident = not close or confirmed
+        detail["confidence"] = "confident" if confident else "review"
+        out.append(
+            Match(
+                m.work_id, m.modality, m.score, m.query_start, m.query_end,
+                m.ref_start, m.ref_end, m.time_factor, m.pitch_factor,
+                MappingProxyType(detail),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _local_confident(m: Match) -> bool:
+    rival = int(str(m.detail.get("rival_inliers", 0)))
+    return int(str(m.detail["inliers"])) >= LOCAL_MARGIN * rival
+
+
 def _dominated(m: local.LocalMatch, k: local.LocalMatch) -> bool:
     """Whether local match ``m`` rests on the query keypoints of the stronger ``k``: most of
     them with clearly more inliers (:data:`LOCAL_DOMINANCE`), or nearly all of them while
@@ -876,6 +1024,16 @@ def _further(m: local.LocalMatch, o: local.LocalMatch) -> bool:
     closer = sum(1 for p in shared if o.bits.get(p, 256) < m.bits.get(p, 256))
     farther = sum(1 for p in shared if o.bits.get(p, 256) > m.bits.get(p, 256))
     return closer + farther > 0 and closer - farther >= LOCAL_CLOSER_Z * (closer + farther) ** 0.5
+
+
+def _near_of(pdq: Sequence[Match], numbers: Mapping[str, int]) -> dict[str, tuple[int, int]]:
+    """:meth:`ImageFingerprinter._pdq_near` from the PDQ matches alone (a sure match: the
+    works within :data:`MATCH_MAX_DISTANCE` are the only ones that can be rivals)."""
+    return {
+        m.work_id: (int(str(m.detail["hamming"])), numbers[m.work_id])
+        for m in pdq
+        if m.work_id in numbers
+    }
 
 
 def _pdq_sure(found: Sequence[Match]) -> bool:

@@ -289,21 +289,26 @@ def verify(
     ref_descriptors: U8,
     ref_xy: F64,
     ref_size: Callable[[int], tuple[int, int] | None] | None = None,
+    min_inliers: int | None = None,
 ) -> Sequence[LocalMatch]:
     """Geometric verification of candidate keypoint pairs.
 
     ``query_row`` indexes ``query`` keypoints; ``work``, ``ref_descriptors`` (m, 32) and
     ``ref_xy`` (m, 2) describe the registered keypoint of each candidate pair; ``ref_size``
-    gives a work's working-image (width, height), for the reported coverage."""
+    gives a work's working-image (width, height), for the reported coverage; ``min_inliers``:
+    the fewest inliers of a returned match (below :data:`MIN_INLIERS` only to measure the
+    evidence of the runner-up works, never to report them)."""
+    if min_inliers is None:
+        min_inliers = MIN_INLIERS
     if query_row.shape[0] == 0:
         return []
     dist = hamming(query.descriptors[query_row], ref_descriptors)
     close = dist <= MAX_DESCRIPTOR_DISTANCE
     query_row, work, ref_xy, dist = query_row[close], work[close], ref_xy[close], dist[close]
-    if query_row.shape[0] < MIN_INLIERS:
+    if query_row.shape[0] < min_inliers:
         return []
     # only works with enough candidate pairs are verified (most works have a few chance hits)
-    enough = np.bincount(work)[work] >= MIN_INLIERS
+    enough = np.bincount(work)[work] >= min_inliers
     query_row, work, ref_xy, dist = query_row[enough], work[enough], ref_xy[enough], dist[enough]
     if query_row.shape[0] == 0:
         return []
@@ -315,7 +320,7 @@ def verify(
     for number, start, end in zip(works, starts, ends, strict=True):
         pick = order[start:end]
         pairs = _distinctive(query_row[pick], ref_xy[pick], dist[pick])
-        if np.unique(pairs[:, 0]).shape[0] < MIN_INLIERS:
+        if np.unique(pairs[:, 0]).shape[0] < min_inliers:
             continue
         src = query.xy[pairs[:, 0].astype(np.int64)].astype(np.float32)
         dst = (pairs[:, 1:3] / SUBPIXEL).astype(np.float32)
@@ -334,7 +339,7 @@ def verify(
         distinct = min(
             np.unique(pairs[inl, 0]).shape[0], np.unique(pairs[inl, 1:3], axis=0).shape[0]
         )
-        if distinct < MIN_INLIERS:
+        if distinct < min_inliers:
             continue
         a, b = float(matrix[0, 0]), float(matrix[1, 0])
         scale = float(np.hypot(a, b))
