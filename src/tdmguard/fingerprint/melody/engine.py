@@ -135,6 +135,11 @@ class MelodySettings:
     # Exact shared n-grams: the candidate's vote as a share of the query line's own vote
     # (``self_votes``: what an exact copy gets) adds this weight times that share.
     vote_share_weight: float = 0.15
+    # Exact tokens: the best local alignment crediting only tokens equal in interval *and*
+    # rhythm class (no partial credits, no merged or substituted notes), as a share of the
+    # query line's own maximum, adds this weight times that share (0: not computed).
+    exact_weight: float = 0.0
+    exact_always: bool = False  # compute it even at weight 0 (benchmarks refit the weight)
     significance_floor: float = 10.0
     significance_scale: float = 0.03
 
@@ -161,6 +166,7 @@ class MelodyCandidate:
     others: int = 0  # other works aligned for this query
     free_raw: float = 0.0  # rhythm-free alignment score (pitch intervals only)
     self_votes: float = 0.0  # vote of an exact copy of the query line (its keys' rarity)
+    exact: float = 0.0  # alignment score of exactly equal tokens alone (``exact_weight``)
 
 
 TIE = 1e-6  # raw scores this close are the same alignment (one passage in two works)
@@ -280,7 +286,8 @@ class MelodyFingerprinter:
         if cand.others >= s.significance_others:
             lead = s.significance_margin * max(0.0, cand.raw - cand.runner_up)
         shared = min(1.0, cand.votes / cand.self_votes) if cand.self_votes > 0 else 0.0
-        return (cand.raw + lead) / cand.self_max + s.vote_share_weight * shared
+        return ((cand.raw + lead + s.exact_weight * cand.exact) / cand.self_max
+                + s.vote_share_weight * shared)
 
     def decide(self, cand: MelodyCandidate) -> float:
         """Calibrated score in (0, 1) of a ranked candidate; >= 0.5 is a match (the
@@ -335,14 +342,14 @@ class MelodyFingerprinter:
                 int(w), q_row[sel], r_aux[sel], query.aux, idf, q_tokens, q_weights
             )
             if found is not None:
-                best, free = found
+                best, free, exact = found
                 wid = hits.work_ids[int(w)]
                 q_len = int(q_tokens[best[1]].shape[0])
                 self_max = float(q_weights[best[1]].sum())
                 out.append(
                     MelodyCandidate(int(w), wid, best[0], float(votes[w]), *best[1:], q_len,
                                     self_max, free_raw=free,
-                                    self_votes=float(line_votes[best[1]]))
+                                    self_votes=float(line_votes[best[1]]), exact=exact)
                 )
         out.sort(key=lambda c: -c.raw)
         return with_others(out)
@@ -407,9 +414,10 @@ class MelodyFingerprinter:
         idf: F64,
         q_tokens: dict[int, U8],
         q_weights: dict[int, F64],
-    ) -> tuple[tuple[float, int, int, int, int, int, int], float] | None:
+    ) -> tuple[tuple[float, int, int, int, int, int, int], float, float] | None:
         """Best alignment of one work, (raw, q_line, r_line, q_start, q_end, r_start,
-        r_end), and the best rhythm-free alignment score of its clusters."""
+        r_end), the best rhythm-free alignment score of its clusters and the exact-token
+        score of the best one's."""
         s = self.settings
         q_line = q_aux[q_row, 0].astype(np.int64)
         q_pos = q_aux[q_row, 1].astype(np.int64)
@@ -430,6 +438,7 @@ class MelodyFingerprinter:
         )
         best: tuple[float, int, int, int, int, int, int] | None = None
         free = 0.0
+        exact = 0.0
         for c in np.argsort(-cluster_votes, kind="stable")[: s.clusters_per_work]:
             a, b = int(starts[c]), int(ends[c])
             found = self._align_cluster(
@@ -440,7 +449,8 @@ class MelodyFingerprinter:
             free = max(free, found[5])
             if best is None or found[0] > best[0]:
                 best = (found[0], int(q_line[a]), int(r_line[a]), *found[1:5])
-        return None if best is None else (best, free)
+                exact = found[6]
+        return None if best is None else (best, free, exact)
 
     def _align_cluster(
         self,
@@ -450,8 +460,9 @@ class MelodyFingerprinter:
         r_aux: npt.NDArray[np.int32],
         q_tokens: dict[int, U8],
         q_weights: dict[int, F64],
-    ) -> tuple[float, int, int, int, int, float] | None:
-        """(raw, q_start, q_end, r_start, r_end, rhythm-free score) of one cluster."""
+    ) -> tuple[float, int, int, int, int, float, float] | None:
+        """(raw, q_start, q_end, r_start, r_end, rhythm-free score, exact-token score) of
+        one cluster."""
         s = self.settings
         toks_q = q_tokens[line]
         # Reference tokens around the hits, from the context stored with each hit.
@@ -488,9 +499,19 @@ class MelodyFingerprinter:
             free = al_f.score - s.divergence * self._divergence(
                 weight, ref, al_f.q_start, al_f.q_end, al_f.r_start, al_f.r_end
             ) if al_f.score > 0 else 0.0
+        exact = 0.0
+        if s.exact_weight != 0.0 or s.exact_always:
+            # tokens equal in interval and rhythm class only: an edited copy keeps all but
+            # the few tokens its edits touched, an unrelated melody that aligns by partial
+            # credits (other rhythm, neighbouring interval, substituted note) keeps few
+            q_win = toks_q[q_lo:q_hi]
+            same = (q_win[:, None] == ref[None, :]) & (ref[None, :] > 0)
+            sim_x = np.where(same, weight[:, None], -s.mismatch)
+            sim_x[:, ref == 0] = -s.unknown
+            exact = smith_waterman(sim_x, s.gap).score
         # token span [a, b) covers notes a .. b, i.e. the half-open note span [a, b + 1)
         return (score, q_lo + al.q_start, q_lo + al.q_end + 1,
-                r_lo + al.r_start, r_lo + al.r_end + 1, free)
+                r_lo + al.r_start, r_lo + al.r_end + 1, free, exact)
 
     def _divergence(
         self, weight: F64, ref: U8, q_start: int, q_end: int, r_start: int, r_end: int
