@@ -38,6 +38,9 @@ Decision (``MelodyFingerprinter.decide``): a candidate is a match when either
   the excerpt is made of common formulae, and keeps some of its source's rare n-grams intact;
   an unrelated tune one or two notes farther away aligns nearly as well by partial credits
   (other rhythm, neighbouring interval, substituted note) but shares few exact n-grams.
+  Optionally (``exact_weight``, 0 as shipped: measured, no gain) plus that weight times the
+  *exact-token* score as a share of the same maximum: the best alignment crediting only
+  tokens equal in interval and rhythm class.
 
 The reported score maps both to (0, 1) with 0.5 at either threshold and takes the larger.
 All constants were fitted by ``benchmarks/melody`` on a calibration draw that the reported
@@ -138,6 +141,10 @@ class MelodySettings:
     # Exact tokens: the best local alignment crediting only tokens equal in interval *and*
     # rhythm class (no partial credits, no merged or substituted notes), as a share of the
     # query line's own maximum, adds this weight times that share (0: not computed).
+    # Measured, not shipped (sixth session, issue 14): fitted on the Essen calibration draw
+    # (0.6 with threshold 1.03) it gained 1 point of 2-edit recall there, but on the report
+    # draws it did not separate better than the shipped rule at any false-match count, and
+    # it costs one more alignment per candidate (benchmarks/melody/RESULTS.md).
     exact_weight: float = 0.0
     exact_always: bool = False  # compute it even at weight 0 (benchmarks refit the weight)
     significance_floor: float = 10.0
@@ -438,7 +445,7 @@ class MelodyFingerprinter:
         )
         best: tuple[float, int, int, int, int, int, int] | None = None
         free = 0.0
-        exact = 0.0
+        window: tuple[U8, F64, U8] | None = None
         for c in np.argsort(-cluster_votes, kind="stable")[: s.clusters_per_work]:
             a, b = int(starts[c]), int(ends[c])
             found = self._align_cluster(
@@ -449,8 +456,14 @@ class MelodyFingerprinter:
             free = max(free, found[5])
             if best is None or found[0] > best[0]:
                 best = (found[0], int(q_line[a]), int(r_line[a]), *found[1:5])
-                exact = found[6]
-        return None if best is None else (best, free, exact)
+                window = found[6]
+        if best is None or window is None:
+            return None
+        # the exact-token score of the best cluster, where the significance can count it
+        exact = 0.0
+        if (s.exact_weight != 0.0 or s.exact_always) and best[0] >= s.significance_floor:
+            exact = self._exact_score(*window)
+        return best, free, exact
 
     def _align_cluster(
         self,
@@ -460,9 +473,9 @@ class MelodyFingerprinter:
         r_aux: npt.NDArray[np.int32],
         q_tokens: dict[int, U8],
         q_weights: dict[int, F64],
-    ) -> tuple[float, int, int, int, int, float, float] | None:
-        """(raw, q_start, q_end, r_start, r_end, rhythm-free score, exact-token score) of
-        one cluster."""
+    ) -> tuple[float, int, int, int, int, float, tuple[U8, F64, U8]] | None:
+        """(raw, q_start, q_end, r_start, r_end, rhythm-free score, window) of one cluster;
+        window: the query tokens, their weights and the reference tokens aligned."""
         s = self.settings
         toks_q = q_tokens[line]
         # Reference tokens around the hits, from the context stored with each hit.
@@ -499,19 +512,21 @@ class MelodyFingerprinter:
             free = al_f.score - s.divergence * self._divergence(
                 weight, ref, al_f.q_start, al_f.q_end, al_f.r_start, al_f.r_end
             ) if al_f.score > 0 else 0.0
-        exact = 0.0
-        if s.exact_weight != 0.0 or s.exact_always:
-            # tokens equal in interval and rhythm class only: an edited copy keeps all but
-            # the few tokens its edits touched, an unrelated melody that aligns by partial
-            # credits (other rhythm, neighbouring interval, substituted note) keeps few
-            q_win = toks_q[q_lo:q_hi]
-            same = (q_win[:, None] == ref[None, :]) & (ref[None, :] > 0)
-            sim_x = np.where(same, weight[:, None], -s.mismatch)
-            sim_x[:, ref == 0] = -s.unknown
-            exact = smith_waterman(sim_x, s.gap).score
         # token span [a, b) covers notes a .. b, i.e. the half-open note span [a, b + 1)
         return (score, q_lo + al.q_start, q_lo + al.q_end + 1,
-                r_lo + al.r_start, r_lo + al.r_end + 1, free, exact)
+                r_lo + al.r_start, r_lo + al.r_end + 1, free, (toks_q[q_lo:q_hi], weight, ref))
+
+    def _exact_score(self, q: U8, weight: F64, ref: U8) -> float:
+        """Best local alignment crediting only tokens equal in interval *and* rhythm class
+        (their rarity weight), without partial credits, merged or substituted notes: an
+        edited copy keeps all but the few tokens its edits touched, an unrelated melody that
+        aligns by partial credits (other rhythm, neighbouring interval, substituted note)
+        keeps few."""
+        s = self.settings
+        same = (q[:, None] == ref[None, :]) & (ref[None, :] > 0)
+        sim = np.where(same, weight[:, None], -s.mismatch)
+        sim[:, ref == 0] = -s.unknown
+        return smith_waterman(sim, s.gap).score
 
     def _divergence(
         self, weight: F64, ref: U8, q_start: int, q_end: int, r_start: int, r_end: int
