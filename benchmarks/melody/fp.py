@@ -18,6 +18,11 @@ close (tune-family relatives) are counted apart. Per-query features of every can
 written to ``cache/fp-<seed>.json`` so a decision rule can be refitted without re-querying.
 
     python -m benchmarks.melody.fp [--neg 700] [--pos 300] [--seed 7]
+
+``--edits 0`` queries chosen edit levels only (more unrelated excerpts at 0 edits);
+``--skeleton`` measures the skeleton-line prototype (``harmonisations.SkeletonPrototype``),
+marking which side of each dumped alignment is a skeleton line. The exact-token score
+(``MelodyCandidate.exact``) is always computed and dumped, so its weight can be refitted.
 """
 
 from __future__ import annotations
