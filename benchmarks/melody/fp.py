@@ -18,6 +18,11 @@ close (tune-family relatives) are counted apart. Per-query features of every can
 written to ``cache/fp-<seed>.json`` so a decision rule can be refitted without re-querying.
 
     python -m benchmarks.melody.fp [--neg 700] [--pos 300] [--seed 7]
+
+``--edits 0`` queries chosen edit levels only (more unrelated excerpts at 0 edits);
+``--skeleton`` measures the skeleton-line prototype (``harmonisations.SkeletonPrototype``),
+marking which side of each dumped alignment is a skeleton line. The exact-token score
+(``MelodyCandidate.exact``) is always computed and dumped, so its weight can be refitted.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import resource
 import sys
 import tempfile
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,7 +46,7 @@ from benchmarks.melody.corpus import CorpusWork, load_works, split
 from benchmarks.melody.run import NEAR_COPY, NearCopies, excerpt, in_part
 from tdmguard.atomic import write_bytes_atomic
 from tdmguard.fingerprint.melody import MelodyFingerprinter
-from tdmguard.fingerprint.melody.engine import MelodyCandidate, with_others
+from tdmguard.fingerprint.melody.engine import MelodyCandidate, MelodySettings, with_others
 from tdmguard.index import HashIndex, SegmentWriter
 
 HERE = Path(__file__).parent
@@ -73,7 +78,7 @@ def draw(works: list[CorpusWork], count: int, rng: np.random.Generator, edits: i
     random line and start of the same works)."""
     out: list[tuple[str, object]] = []
     rounds = 0
-    while len(out) < count and rounds < 4:
+    while count > 0 and len(out) < count and rounds < 4:
         for p in rng.permutation(len(works)):
             ex = excerpt(works[int(p)], rng, edits)
             if ex is not None:
@@ -84,9 +89,16 @@ def draw(works: list[CorpusWork], count: int, rng: np.random.Generator, edits: i
     return out
 
 
-def candidate_row(c: MelodyCandidate, source: str) -> dict[str, object]:
+def candidate_row(c: MelodyCandidate, source: str, lines: dict[str, int] | None = None
+                  ) -> dict[str, object]:
+    """One dumped candidate; ``lines`` (skeleton prototype): each registered work's count of
+    its own lines, so that an alignment on a skeleton line is marked (``ref_skeleton``, and
+    ``query_skeleton`` for the query's: a one-line excerpt's line 1)."""
     row = asdict(c)
     row["is_source"] = bool(source) and c.work_id == source
+    if lines is not None:
+        row["ref_skeleton"] = c.ref_line >= lines.get(c.work_id, 1 << 30)
+        row["query_skeleton"] = c.query_line >= 1
     del row["work_id"], row["work"]
     return row
 
@@ -102,13 +114,23 @@ def main() -> None:
                         help="registered excerpts per edit level and group")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--groups", default=",".join(GROUPS))
+    parser.add_argument("--edits", default=",".join(map(str, EDITS)),
+                        help="edit levels queried (e.g. 0: more unrelated excerpts at 0 edits)")
     parser.add_argument("--tag", default="", help="dump name: cache/fp-<seed><tag>.json")
     parser.add_argument("--from-dump", type=Path, nargs="+", default=None,
                         help="re-decide dumps (several draws pooled) with the current engine, "
                         "without querying")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--skeleton", action="store_true",
+                        help="the skeleton-line prototype (harmonisations.SkeletonPrototype): "
+                        "each line also registered and queried as its metrical skeleton")
     args = parser.parse_args()
-    engine = MelodyFingerprinter()
+    # the exact-token score is dumped even where the shipped weight is 0, to refit it
+    settings = replace(MelodySettings(), exact_always=True)
+    engine: MelodyFingerprinter = MelodyFingerprinter(settings)
+    if args.skeleton:
+        from benchmarks.melody.harmonisations import SkeletonPrototype
+        engine = SkeletonPrototype(settings)
     if args.from_dump:
         dumps = [json.loads(p.read_text(encoding="utf-8")) for p in args.from_dump]
         for p, d in zip(args.from_dump, dumps, strict=True):
@@ -135,6 +157,8 @@ def main() -> None:
         HashIndex.create(Path(tmp), engine=engine.engine, aux_width=engine.aux_width)
         HashIndex.append_segment(Path(tmp), writer)
         index = HashIndex.open(Path(tmp))
+        own_lines = ({w.work_id: len(w.lines) for w in registered} if args.skeleton
+                     else None)
         print(f"{len(registered)} registered, {len(held_out)} held out, index "
               f"{len(index)} keys ({time.monotonic() - t0:.0f} s)", file=sys.stderr)
         rng = np.random.default_rng(args.seed)
@@ -142,7 +166,7 @@ def main() -> None:
             collection, part = GROUPS[group]
             reg = [w for w in registered if w.collection == collection and in_part(w, part)]
             held = [w for w in held_out if w.collection == collection and in_part(w, part)]
-            for k in EDITS:
+            for k in [int(e) for e in args.edits.split(",")]:
                 neg_n = args.neg_cal if group == "essen-cal" else args.neg
                 for side, works, count in (("pos", reg, args.pos), ("neg", held, neg_n)):
                     for source, line in draw(works, count, rng, k):
@@ -154,8 +178,8 @@ def main() -> None:
                         records.append({
                             "group": group, "k": k, "side": side,
                             "src": source if side == "pos" else "", "dist": dist,
-                            "cands": [candidate_row(c, source if side == "pos" else "")
-                                      for c in ranked],
+                            "cands": [candidate_row(c, source if side == "pos" else "",
+                                                    own_lines) for c in ranked],
                         })
                 print(f"  {group} k={k}: {len(records)} queries "
                       f"({time.monotonic() - t0:.0f} s)", file=sys.stderr)

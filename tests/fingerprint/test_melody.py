@@ -184,6 +184,41 @@ def test_edited_excerpt_is_reported_at_the_shipped_decision(
         assert by_significance >= 1  # the raw rule alone would have missed these
 
 
+def test_exact_token_score_counts_only_equal_tokens(
+    index: HashIndex, ref_lines: dict[str, list[NoteLine]],
+) -> None:
+    # issue 14: the exact-token alignment credits tokens equal in interval and rhythm only:
+    # an unedited excerpt scores its raw alignment, an edited one less (its partial credits
+    # are left out), and the significance adds ``exact_weight`` times its share
+    from dataclasses import replace
+
+    from tdmguard.fingerprint.melody import MelodySettings
+
+    measuring = MelodyFingerprinter(replace(MelodySettings(), exact_always=True))
+    line = ref_lines["foster-jeanie.mid"][0]
+    plain = _excerpt(line, 8, 16, shift=3, tempo=1.0)
+    top = measuring.rank(measuring.fingerprint_lines([plain]), index)[0]
+    assert top.work_id == "foster-jeanie.mid"
+    assert top.exact == pytest.approx(top.raw, abs=1e-6)
+    edited = plain.pitches.copy()
+    edited[5] += 1  # one note substituted: two tokens change
+    q = NoteLine("q", plain.onsets_q, edited, plain.durations_q)
+    top = measuring.rank(measuring.fingerprint_lines([q]), index)[0]
+    assert top.work_id == "foster-jeanie.mid" and 0 < top.exact < top.raw
+    weighted = MelodyFingerprinter(replace(MelodySettings(), exact_weight=0.5,
+                                           vote_share_weight=0.0))
+    got = weighted.rank(weighted.fingerprint_lines([q]), index)[0]
+    assert got.exact == pytest.approx(top.exact)
+    lead = 0.0
+    if got.others >= weighted.settings.significance_others:
+        lead = weighted.settings.significance_margin * max(0.0, got.raw - got.runner_up)
+    assert weighted.significance(got) == pytest.approx(
+        (got.raw + lead + 0.5 * got.exact) / got.self_max)
+    # at weight 0 the shipped engine need not compute it
+    unweighted = MelodyFingerprinter(replace(MelodySettings(), exact_weight=0.0))
+    assert unweighted.rank(unweighted.fingerprint_lines([q]), index)[0].exact == 0.0
+
+
 def test_significance_needs_other_candidates_for_the_margin(
     engine: MelodyFingerprinter,
 ) -> None:

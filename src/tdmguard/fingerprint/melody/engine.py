@@ -38,6 +38,9 @@ Decision (``MelodyFingerprinter.decide``): a candidate is a match when either
   the excerpt is made of common formulae, and keeps some of its source's rare n-grams intact;
   an unrelated tune one or two notes farther away aligns nearly as well by partial credits
   (other rhythm, neighbouring interval, substituted note) but shares few exact n-grams.
+  Optionally (``exact_weight``, 0 as shipped: measured, it trades 0-edit false matches for
+  2-edit recall) plus that weight times the *exact-token* score as a share of the same
+  maximum: the best alignment crediting only tokens equal in interval and rhythm class.
 
 The reported score maps both to (0, 1) with 0.5 at either threshold and takes the larger.
 All constants were fitted by ``benchmarks/melody`` on a calibration draw that the reported
@@ -129,12 +132,21 @@ class MelodySettings:
     # this margin (intervals alone carry less evidence per note than intervals and rhythm).
     rhythm_free_margin: float = 5.0
     # Per-query significance (module docstring), fitted on held-aside excerpts of 16 notes.
-    significance_threshold: float = 0.80
+    significance_threshold: float = 0.80  # 1.03 with exact_weight 0.6 (measured, off)
     significance_margin: float = 0.15
     significance_others: int = 3
     # Exact shared n-grams: the candidate's vote as a share of the query line's own vote
     # (``self_votes``: what an exact copy gets) adds this weight times that share.
     vote_share_weight: float = 0.15
+    # Exact tokens: the best local alignment crediting only tokens equal in interval *and*
+    # rhythm class (no partial credits, no merged or substituted notes), as a share of the
+    # query line's own maximum, adds this weight times that share (0: not computed).
+    # Measured, off (sixth session, issue 14; benchmarks/melody/RESULTS.md): fitted on the
+    # Essen calibration draw (0.6, threshold 1.03) it raised 2-edit recall 0.932 -> 0.948 on
+    # the report draws but 0-edit false matches 0.62 -> 0.77 % (2,733 unrelated excerpts),
+    # losing FP <= 1 % at 95 % confidence, and costs one more alignment per work.
+    exact_weight: float = 0.0
+    exact_always: bool = False  # compute it even at weight 0 (benchmarks refit the weight)
     significance_floor: float = 10.0
     significance_scale: float = 0.03
 
@@ -161,6 +173,7 @@ class MelodyCandidate:
     others: int = 0  # other works aligned for this query
     free_raw: float = 0.0  # rhythm-free alignment score (pitch intervals only)
     self_votes: float = 0.0  # vote of an exact copy of the query line (its keys' rarity)
+    exact: float = 0.0  # alignment score of exactly equal tokens alone (``exact_weight``)
 
 
 TIE = 1e-6  # raw scores this close are the same alignment (one passage in two works)
@@ -280,7 +293,8 @@ class MelodyFingerprinter:
         if cand.others >= s.significance_others:
             lead = s.significance_margin * max(0.0, cand.raw - cand.runner_up)
         shared = min(1.0, cand.votes / cand.self_votes) if cand.self_votes > 0 else 0.0
-        return (cand.raw + lead) / cand.self_max + s.vote_share_weight * shared
+        return ((cand.raw + lead + s.exact_weight * cand.exact) / cand.self_max
+                + s.vote_share_weight * shared)
 
     def decide(self, cand: MelodyCandidate) -> float:
         """Calibrated score in (0, 1) of a ranked candidate; >= 0.5 is a match (the
@@ -335,14 +349,14 @@ class MelodyFingerprinter:
                 int(w), q_row[sel], r_aux[sel], query.aux, idf, q_tokens, q_weights
             )
             if found is not None:
-                best, free = found
+                best, free, exact = found
                 wid = hits.work_ids[int(w)]
                 q_len = int(q_tokens[best[1]].shape[0])
                 self_max = float(q_weights[best[1]].sum())
                 out.append(
                     MelodyCandidate(int(w), wid, best[0], float(votes[w]), *best[1:], q_len,
                                     self_max, free_raw=free,
-                                    self_votes=float(line_votes[best[1]]))
+                                    self_votes=float(line_votes[best[1]]), exact=exact)
                 )
         out.sort(key=lambda c: -c.raw)
         return with_others(out)
@@ -407,9 +421,10 @@ class MelodyFingerprinter:
         idf: F64,
         q_tokens: dict[int, U8],
         q_weights: dict[int, F64],
-    ) -> tuple[tuple[float, int, int, int, int, int, int], float] | None:
+    ) -> tuple[tuple[float, int, int, int, int, int, int], float, float] | None:
         """Best alignment of one work, (raw, q_line, r_line, q_start, q_end, r_start,
-        r_end), and the best rhythm-free alignment score of its clusters."""
+        r_end), the best rhythm-free alignment score of its clusters and the exact-token
+        score of the best one's."""
         s = self.settings
         q_line = q_aux[q_row, 0].astype(np.int64)
         q_pos = q_aux[q_row, 1].astype(np.int64)
@@ -430,6 +445,7 @@ class MelodyFingerprinter:
         )
         best: tuple[float, int, int, int, int, int, int] | None = None
         free = 0.0
+        window: tuple[U8, F64, U8] | None = None
         for c in np.argsort(-cluster_votes, kind="stable")[: s.clusters_per_work]:
             a, b = int(starts[c]), int(ends[c])
             found = self._align_cluster(
@@ -440,7 +456,14 @@ class MelodyFingerprinter:
             free = max(free, found[5])
             if best is None or found[0] > best[0]:
                 best = (found[0], int(q_line[a]), int(r_line[a]), *found[1:5])
-        return None if best is None else (best, free)
+                window = found[6]
+        if best is None or window is None:
+            return None
+        # the exact-token score of the best cluster, where the significance can count it
+        exact = 0.0
+        if (s.exact_weight != 0.0 or s.exact_always) and best[0] >= s.significance_floor:
+            exact = self._exact_score(*window)
+        return best, free, exact
 
     def _align_cluster(
         self,
@@ -450,8 +473,9 @@ class MelodyFingerprinter:
         r_aux: npt.NDArray[np.int32],
         q_tokens: dict[int, U8],
         q_weights: dict[int, F64],
-    ) -> tuple[float, int, int, int, int, float] | None:
-        """(raw, q_start, q_end, r_start, r_end, rhythm-free score) of one cluster."""
+    ) -> tuple[float, int, int, int, int, float, tuple[U8, F64, U8]] | None:
+        """(raw, q_start, q_end, r_start, r_end, rhythm-free score, window) of one cluster;
+        window: the query tokens, their weights and the reference tokens aligned."""
         s = self.settings
         toks_q = q_tokens[line]
         # Reference tokens around the hits, from the context stored with each hit.
@@ -490,7 +514,19 @@ class MelodyFingerprinter:
             ) if al_f.score > 0 else 0.0
         # token span [a, b) covers notes a .. b, i.e. the half-open note span [a, b + 1)
         return (score, q_lo + al.q_start, q_lo + al.q_end + 1,
-                r_lo + al.r_start, r_lo + al.r_end + 1, free)
+                r_lo + al.r_start, r_lo + al.r_end + 1, free, (toks_q[q_lo:q_hi], weight, ref))
+
+    def _exact_score(self, q: U8, weight: F64, ref: U8) -> float:
+        """Best local alignment crediting only tokens equal in interval *and* rhythm class
+        (their rarity weight), without partial credits, merged or substituted notes: an
+        edited copy keeps all but the few tokens its edits touched, an unrelated melody that
+        aligns by partial credits (other rhythm, neighbouring interval, substituted note)
+        keeps few."""
+        s = self.settings
+        same = (q[:, None] == ref[None, :]) & (ref[None, :] > 0)
+        sim = np.where(same, weight[:, None], -s.mismatch)
+        sim[:, ref == 0] = -s.unknown
+        return smith_waterman(sim, s.gap).score
 
     def _divergence(
         self, weight: F64, ref: U8, q_start: int, q_end: int, r_start: int, r_end: int
