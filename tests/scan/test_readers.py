@@ -247,3 +247,51 @@ def test_table_blobs_sniffed_by_column_match_the_row_rules(tmp_path: Path, layou
         assert [p.to_json() for p in got.parts] == [p.to_json() for p in want.parts], i
         assert got.media is want.media and got.text == want.text and got.data == want.data
         assert [p.data for p in got.parts] == [p.data for p in want.parts]
+
+
+# --- language and collection date into meta (the report summary's languages and period) ---
+
+
+def test_language_and_date_from_jsonl_and_csv_rows(tmp_path: Path) -> None:
+    rows = [{"id": "a", "text": "x", "language": "en", "date": "2024-05-01"},
+            {"id": "b", "text": "y", "lang": "de", "crawled_at": "2023-11-30T08:00:00Z"},
+            {"id": "c", "text": "z", "language": "", "date": "last spring", "timestamp": 17e8},
+            {"id": "d", "text": "w", "meta_only": 1}]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    got = {r.id: dict(r.meta) for r in read_source(tmp_path / "m.jsonl")}
+    assert got == {"a": {"language": "en", "collected_at": "2024-05-01"},
+                   "b": {"language": "de", "collected_at": "2023-11-30T08:00:00Z"},
+                   "c": {}, "d": {}}  # empty, free text and Unix times are not read
+    (tmp_path / "m.csv").write_text("id,text,lang,created\na,x,fr,2022-01-02\nb,y,,\n")
+    got = {r.id: dict(r.meta) for r in read_source(tmp_path / "m.csv")}
+    assert got == {"a": {"language": "fr", "collected_at": "2022-01-02"}, "b": {}}
+
+
+def test_language_and_date_from_parquet_columns(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    table = pa.table({
+        "text": ["one", "two", "three"],
+        "image": [{"bytes": _wav(), "path": None}, None, None],  # a row of two parts
+        "lang": ["en", None, "it"],
+        "timestamp": pa.array([datetime(2024, 3, 1, 12), None, datetime(2021, 7, 9)],
+                              pa.timestamp("s")),
+    })
+    pq.write_table(table, tmp_path / "t.parquet")
+    records = list(read_source(tmp_path / "t.parquet"))
+    assert [dict(r.meta) for r in records] == [
+        {"language": "en", "collected_at": "2024-03-01T12:00:00"}, {},
+        {"language": "it", "collected_at": "2021-07-09T00:00:00"}]
+    assert len(records[0].parts) == 2 and records[0].fields is not None
+    assert records[0].fields["lang"] == "en"  # the row's own fields stay as they were
+
+
+def test_language_and_date_from_webdataset_json_members(tmp_path: Path) -> None:
+    wds = pytest.importorskip("webdataset")
+    with wds.TarWriter(str(tmp_path / "s.tar")) as sink:
+        sink.write({"__key__": "k0", "txt": "words", "json": {"language": "pt",
+                                                               "created": "2020-02-02"}})
+        sink.write({"__key__": "k1", "txt": "more", "json": {"n": 1}})
+    records = list(read_source(tmp_path / "s.tar"))
+    assert [dict(r.meta) for r in records] == [
+        {"language": "pt", "collected_at": "2020-02-02"}, {}]

@@ -179,6 +179,119 @@ def test_index_missing_a_registered_modality_refuses_before_writing(
     assert not (tmp_path / "out2").exists()
 
 
+def test_pool_preflight_sees_the_index_start_without_opening_it(
+    tmp_path: Path, lyrics_world: LyricsWorld
+) -> None:
+    """A pool or Ray scan's driver checks each built-in content check's index (manifest,
+    engine, segment folders) instead of opening it; anything off is left to building the
+    check, which says what is wrong."""
+    import shutil
+
+    from tdmguard.errors import MissingExtraError
+    from tdmguard.fingerprint.engines import get_engine
+    from tdmguard.scan.checks import CHECK_FACTORIES
+    from tdmguard.scan.runner import _content_modality, _engine_name, _seen_to_start
+    from tdmguard.scan.shard import build_checks
+    from tdmguard.vocab import Modality
+
+    for modality in Modality:  # read from the class, without constructing the engine
+        try:
+            assert _engine_name(modality) == get_engine(modality).engine
+        except MissingExtraError:
+            assert _engine_name(modality) is None
+    job = lyrics_world.job(tmp_path / "ds", tmp_path / "out", workers=2)
+    # the convention read from the factories' names matches what the checks open
+    for name in CHECK_FACTORIES:
+        modality = _content_modality(name)
+        if modality is not None:
+            assert name == f"{modality.value}-match"
+    assert _content_modality("url-signals") is None and _content_modality(PLUGIN) is None
+    built = build_checks(job).checks[0]
+    assert built.matcher.engine.modality is _content_modality("lyrics-match")  # type: ignore[attr-defined]
+    assert _seen_to_start(job, "lyrics-match")
+    # no image folder and no image fingerprints: the check would have nothing to do
+    assert _seen_to_start(job, "image-match")
+    assert not _seen_to_start(job, PLUGIN)
+    manifest = lyrics_world.index / "lyrics" / "manifest.json"
+    good = manifest.read_bytes()
+    data = json.loads(good)
+    for bad in (b"{not json", json.dumps(data | {"engine": "lyrics-ngram3/0"}).encode(),
+                json.dumps(data | {"segments": [*data["segments"], "seg-gone"]}).encode()):
+        manifest.write_bytes(bad)
+        assert not _seen_to_start(job, "lyrics-match")
+    manifest.write_bytes(good)
+    shutil.rmtree(lyrics_world.index / "lyrics")  # registered fingerprints, no folder
+    assert not _seen_to_start(job, "lyrics-match")
+
+
+def test_a_pool_scans_driver_opens_no_index(tmp_path: Path, lyrics_world: LyricsWorld) -> None:
+    """The workers open the engine and the index; the driver (a fresh process here) never
+    imports the index or the matcher, and the scan still finds the reserved lyric."""
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "a.txt").write_text(JEANIE)
+    (tmp_path / "ds" / "b.txt").write_text("nothing registered here")
+    lyrics_world.registry.close()
+    code = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from datetime import date\n"
+        "from tdmguard.registry.store import Registry\n"
+        "from tdmguard.scan.decide import DecisionSettings\n"
+        "from tdmguard.scan.job import ScanJob, registry_view\n"
+        "from tdmguard.scan.runner import run_scan\n"
+        "from tdmguard.vocab import Purpose, Use\n"
+        f"db, index, tmp = Path({str(lyrics_world.db)!r}), Path({str(lyrics_world.index)!r}),"
+        f" Path({str(tmp_path)!r})\n"
+        "reg = Registry.open(f'sqlite:///{db}', create=False)\n"
+        "decision = DecisionSettings(Use.AI_TRAIN, Purpose.COMMERCIAL, 'SomeAI',"
+        " date(2026, 1, 1))\n"
+        "job = ScanJob(source=tmp / 'ds', out_dir=tmp / 'out', index_dir=index, decision=decision,"
+        " view=registry_view(reg), checks=('lyrics-match',), workers=2)\n"
+        "reg.close()\n"
+        "report = run_scan(job)\n"
+        "print(json.dumps({'counts': report['counts'], 'loaded': sorted(m for m in sys.modules"
+        " if m in ('numba', 'tdmguard.registry.matching', 'tdmguard.index'))}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                         timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert out.returncode == 0, out.stderr.decode()
+    result = json.loads(out.stdout.decode().strip().splitlines()[-1])
+    assert result["loaded"] == []
+    assert result["counts"]["excluded"] == 1 and result["counts"]["kept"] == 1
+
+
+def test_pool_scan_refuses_an_index_of_another_engine_before_writing(
+    tmp_path: Path, lyrics_world: LyricsWorld
+) -> None:
+    from tdmguard.errors import IndexStoreError
+
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "a.txt").write_text(JEANIE)
+    manifest = lyrics_world.index / "lyrics" / "manifest.json"
+    manifest.write_text(json.dumps(json.loads(manifest.read_text()) | {"engine": "old/1"}))
+    with pytest.raises(IndexStoreError, match="index build"):
+        run_scan(lyrics_world.job(tmp_path / "ds", tmp_path / "out", workers=2))
+    assert not (tmp_path / "out").exists()
+
+
+def test_workers_that_cannot_open_the_index_fail_with_the_index_error(
+    tmp_path: Path, lyrics_world: LyricsWorld
+) -> None:
+    """A segment unreadable (not seen by the driver's light pre-flight) breaks the pool's
+    workers at start; the scan then raises the index's own error (exit 8), not a broken
+    pool."""
+    from tdmguard.errors import IndexStoreError
+
+    (tmp_path / "ds").mkdir()
+    for i in range(4):
+        (tmp_path / "ds" / f"a{i}.txt").write_text(JEANIE)
+    segment = next(p for p in (lyrics_world.index / "lyrics").iterdir() if p.is_dir())
+    (segment / "keys.npy").write_bytes(b"not an array")
+    with pytest.raises(IndexStoreError, match="corrupt segment"):
+        run_scan(lyrics_world.job(tmp_path / "ds", tmp_path / "out", workers=2,
+                                  shard_size=1))
+
+
 def test_cli_exit_codes_8_13_14_and_a_check_that_fails_to_load(
     tmp_path: Path, lyrics_world: LyricsWorld
 ) -> None:

@@ -25,6 +25,7 @@ from tdmguard.scan.summary import (
     write_summary,
 )
 from tdmguard.vocab import DecisionKind
+from tests.scan.conftest import LyricsWorld
 from tests.scan.scan_factory import BODIES, HERE, fixed_scans, plugin_scan
 
 GOLDEN = HERE / "data" / "golden"
@@ -199,3 +200,25 @@ def test_summary_html_in_chromium(browser: Any, tmp_path: Path) -> None:
     assert page.locator("#figures td").first.text_content() == f"{records:,}"
     assert page.locator(".unknown").count() >= len(questions)
     page.close()
+
+
+def test_languages_and_period_come_from_the_sources_fields(
+    tmp_path: Path, lyrics_world: LyricsWorld
+) -> None:
+    """A manifest's language and date fields reach the summary (1.3 languages, 2.3 period)
+    through a real scan: the readers put them into each record's meta."""
+    from tdmguard.scan.runner import run_scan
+
+    rows = [{"id": "a", "text": "an essay on gardens", "language": "en", "date": "2024-05-01"},
+            {"id": "b", "text": "ein Brief", "lang": "de", "date": "2023-02-10"},
+            {"id": "c", "text": "no fields here"}]
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report = run_scan(lyrics_world.job(tmp_path / "m.jsonl", tmp_path / "out"))
+    assert report["content"]["kept_languages"] == {"en": 1, "de": 1}
+    assert report["content"]["collection_period"] == {"first": "2023-02-10",
+                                                      "last": "2024-05-01"}
+    s = build_summary([load_scan(tmp_path / "out")], {})
+    general = s["1_general_information"]["1_3_modalities_and_size"]
+    assert sorted(general["languages"], key=lambda x: x["language"]) == [
+        {"language": "de", "items": 1}, {"language": "en", "items": 1}]
+    assert general["latest_collection_date"] == "2024-05-01"

@@ -33,7 +33,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -1025,6 +1024,7 @@ class Registry:
         total count. Removed works are left out. Done in SQL: only the page is loaded."""
         sqlite = self.engine.dialect.name == "sqlite"
         fold = func.tdm_fold if sqlite else func.lower
+        from sqlalchemy.dialects.postgresql import JSONB  # imported for PostgreSQL only
         # artists are JSON text with non-ASCII letters as \\u escapes: decode them before
         # folding case (SQLite: our function; PostgreSQL: jsonb's text form is unescaped)
         artists = (func.tdm_fold_names(Work.artists) if sqlite

@@ -18,10 +18,12 @@ import codecs
 import csv
 import json
 import os
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -34,12 +36,15 @@ from tdmguard.scan.tar_members import DamagedTarError, iter_tar
 from tdmguard.scan.writers import load_line
 
 __all__ = [
+    "DATE_FIELDS",
+    "LANGUAGE_FIELDS",
     "MAX_MEMBER",
     "ReadOptions",
     "decode_text",
     "read_shard",
     "read_source",
     "record_from_row",
+    "source_meta",
     "table_slice",
 ]
 
@@ -201,6 +206,51 @@ def _jsonable(value: object) -> object:
     return str(value)
 
 
+#: Source fields read as an item's language and as the date it was collected (manifest
+#: and table columns, a WebDataset sample's JSON), first found first: the record's ``meta``
+#: carries them as ``language`` and ``collected_at`` for the report's summary (languages,
+#: collection period). The fields themselves stay in ``fields`` as they were.
+LANGUAGE_FIELDS = ("language", "lang")
+DATE_FIELDS = ("collected_at", "crawled_at", "crawl_date", "date", "created_at", "created",
+               "timestamp")
+_DATE_TEXT = re.compile(r"\d{4}-\d{2}(-\d{2})?([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?\Z")
+
+
+def _language(value: object) -> str | None:
+    if isinstance(value, str):
+        text = value.strip()
+        if 0 < len(text) <= 35:
+            return text
+    return None
+
+
+def _date(value: object) -> str | None:
+    """An ISO date or time (text, or a ``date``/``datetime`` as pyarrow gives a timestamp
+    column), as ISO text; anything else (a Unix time, free text) is not read as one."""
+    if isinstance(value, str):
+        text = value.strip()
+        return text if _DATE_TEXT.match(text) else None
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return None
+
+
+def source_meta(row: Mapping[str, Any]) -> dict[str, object]:
+    """``language`` and ``collected_at`` of a row or a sample's JSON, where it has them."""
+    meta: dict[str, object] = {}
+    for key in LANGUAGE_FIELDS:
+        language = _language(row.get(key))
+        if language is not None:
+            meta["language"] = language
+            break
+    for key in DATE_FIELDS:
+        when = _date(row.get(key))
+        if when is not None:
+            meta["collected_at"] = when
+            break
+    return meta
+
+
 def record_from_row(
     row: Mapping[str, Any],
     *,
@@ -236,7 +286,7 @@ def record_from_row(
         elif key == options.path_column and isinstance(value, str) and value:
             parts.append(_path_part(f"{rid}:{key}", value, base))
     fields = {str(k): _jsonable(v) for k, v in row.items()}
-    return _assemble(rid, url, parts, where, fields, raw, options)
+    return _assemble(rid, url, parts, where, fields, raw, options, source_meta(row))
 
 
 def _assemble(
@@ -247,8 +297,10 @@ def _assemble(
     fields: Mapping[str, object],
     raw: object,
     options: ReadOptions,
+    info: Mapping[str, object],
 ) -> Record:
-    """A row's record from its parts: one part is the record, several are decided once."""
+    """A row's record from its parts: one part is the record, several are decided once.
+    ``info`` (:func:`source_meta`) goes into the record's ``meta``."""
     broken = [p for p in parts if "error" in p.meta]
     if broken:
         return Record(
@@ -259,16 +311,18 @@ def _assemble(
         part = parts[0]
         return Record(
             id=rid, media=part.media, path=part.path, text=part.text, data=part.data, url=url,
-            size_bytes=part.size_bytes, where=where, fields=fields, meta=dict(part.meta), raw=raw,
+            size_bytes=part.size_bytes, where=where, fields=fields,
+            meta={**part.meta, **info} if info else dict(part.meta), raw=raw,
         )
     if parts:
         return Record(
             id=rid, media=_primary(parts), url=url, where=where, fields=fields, raw=raw,
-            parts=tuple(parts), size_bytes=sum(p.size_bytes for p in parts),
+            parts=tuple(parts), size_bytes=sum(p.size_bytes for p in parts), meta=dict(info),
         )
     if url is not None:
         return Record(
-            id=rid, media=MediaKind.UNKNOWN, url=url, where=where, fields=fields, raw=raw
+            id=rid, media=MediaKind.UNKNOWN, url=url, where=where, fields=fields, raw=raw,
+            meta=dict(info),
         )
     return Record(
         id=rid, media=MediaKind.UNKNOWN, where=where, fields=fields, raw=raw,
@@ -616,6 +670,14 @@ def _batch_records(
         batch.column(options.url_column).to_pylist()
         if options.url_column in batch.schema.names else None
     )
+    # the first language and date columns present (source_meta's names), read per column
+    info_columns = [
+        (meta_key, read, batch.column(name).to_pylist())
+        for meta_key, names, read in (("language", LANGUAGE_FIELDS, _language),
+                                      ("collected_at", DATE_FIELDS, _date))
+        for name in [next((n for n in names if n in batch.schema.names), None)]
+        if name is not None
+    ]
     # (column, role, values, paths or text sizes, blob kinds)
     columns: list[tuple[str, str, list[Any], list[Any] | None, list[Any] | None]] = []
     for name, role in _column_roles(batch.schema, options):
@@ -670,15 +732,20 @@ def _batch_records(
             elif isinstance(value, str) and value:
                 found.append((name, None, 0, None, None, value))
         where = f"{where_prefix}{number}"
+        info: dict[str, object] = {}
+        for meta_key, read, values in info_columns:
+            value = read(values[i])
+            if value is not None:
+                info[meta_key] = value
         if len(found) == 1:
             name, text, size, blob, kind, path = found[0]
             if text is not None:
                 yield Record(id=rid, media=MediaKind.TEXT, text=text, url=url, size_bytes=size,
-                             where=where, fields=_RowFields(rows, i), raw=first + i)
+                             where=where, fields=_RowFields(rows, i), raw=first + i, meta=info)
                 continue
             if blob is not None and kind is not None:
                 yield Record(id=rid, media=kind, data=blob, url=url, size_bytes=len(blob),
-                             where=where, fields=_RowFields(rows, i), raw=first + i)
+                             where=where, fields=_RowFields(rows, i), raw=first + i, meta=info)
                 continue
         parts: list[Record] = []
         for name, text, size, blob, kind, path in found:
@@ -689,7 +756,7 @@ def _batch_records(
                 parts.append(_blob_part(pid, blob, kind))
             elif path is not None:
                 parts.append(_path_part(pid, path, base))
-        yield _assemble(rid, url, parts, where, _RowFields(rows, i), first + i, options)
+        yield _assemble(rid, url, parts, where, _RowFields(rows, i), first + i, options, info)
 
 
 def _read_table(spec: ShardSpec, options: ReadOptions) -> Iterator[Record]:
@@ -721,6 +788,7 @@ def _sample(spec: ShardSpec, key: str, members: list[tuple[str, str, bytes]]) ->
     fields: dict[str, object] = {"__key__": key}
     parts: list[Record] = []
     url: str | None = None
+    info: dict[str, object] = {}
     problems: list[str] = []
     for name, ext, data in members:
         last = ext.rsplit(".", 1)[-1]
@@ -735,8 +803,10 @@ def _sample(spec: ShardSpec, key: str, members: list[tuple[str, str, bytes]]) ->
                     problems.append(f"{name}: invalid JSON ({exc})")
                     continue
                 fields[ext] = _jsonable(obj)
-                if isinstance(obj, dict) and isinstance(obj.get("url"), str):
-                    url = obj["url"]
+                if isinstance(obj, dict):
+                    if isinstance(obj.get("url"), str):
+                        url = obj["url"]
+                    info = source_meta(obj) | info  # the first JSON member's win
             else:
                 fields[ext] = data.decode("utf-8", "replace").strip()
             continue
@@ -757,7 +827,7 @@ def _sample(spec: ShardSpec, key: str, members: list[tuple[str, str, bytes]]) ->
         )
     return Record(
         id=rid, media=_primary(parts), url=url, where=where, fields=fields, parts=tuple(parts),
-        size_bytes=sum(p.size_bytes for p in parts), raw=raw,
+        size_bytes=sum(p.size_bytes for p in parts), raw=raw, meta=info,
     )
 
 

@@ -13,21 +13,24 @@ or duplicated.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import importlib
 import json
 import os
 import platform
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tdmguard import __version__
 from tdmguard.atomic import write_json_atomic
-from tdmguard.errors import InputError
+from tdmguard.errors import InputError, TdmguardError
+from tdmguard.scan.checks import CHECK_FACTORIES
 from tdmguard.scan.executors import run_shards
 from tdmguard.scan.job import Executor, ScanJob
 from tdmguard.scan.keep_format import merge_kept
@@ -37,6 +40,7 @@ from tdmguard.scan.report_facts import collect_facts, content_section
 from tdmguard.scan.report_html import write_report_html
 from tdmguard.scan.shard import WorkerChecks, build_checks, resolve_check
 from tdmguard.scan.writers import clean_temporary, completed_shards, merge_shards, read_stats
+from tdmguard.vocab import Modality
 
 __all__ = ["ProgressFn", "local_work_dir", "preflight", "publish", "run_scan"]
 
@@ -90,6 +94,86 @@ def preflight(job: ScanJob) -> None:
     _close(_preflight_checks(job))
 
 
+def _content_modality(name: str) -> Modality | None:
+    """The modality of a built-in content check (``scan/checks/content.py``: one factory
+    ``make_<modality>`` per modality, opening that modality's index folder), else None."""
+    module, _, factory = CHECK_FACTORIES.get(name, "").partition(":")
+    if module != "tdmguard.scan.checks.content" or not factory.startswith("make_"):
+        return None
+    try:
+        return Modality(factory.removeprefix("make_"))
+    except ValueError:
+        return None
+
+
+def _engine_name(modality: Modality) -> str | None:
+    """The name and version of this tdmguard's engine for ``modality`` (``lyrics-ngram3/4``),
+    read from the engine's class: constructing an engine may load its tables (the lyrics
+    background table: 0.1 CPU s). None when the class does not say it plainly, or cannot
+    be imported (an extra missing): the check is then built, which reports that."""
+    from tdmguard.fingerprint.engines import MODALITIES
+
+    module, _, cls = MODALITIES[modality].engine.partition(":")
+    try:
+        klass = getattr(importlib.import_module(module), cls)
+    except Exception:
+        return None
+    name = getattr(klass, "engine", None)
+    if not isinstance(name, str) and dataclasses.is_dataclass(klass):  # a slots dataclass
+        name = next((f.default for f in dataclasses.fields(klass) if f.name == "engine"), None)
+    return name if isinstance(name, str) else None
+
+
+def _seen_to_start(job: ScanJob, name: str) -> bool:
+    """True when the driver can tell, without building it, that a built-in content check
+    will start in the workers as it would here: its index folder's manifest is readable,
+    names this tdmguard's engine and lists segment folders that exist; or the index has no
+    folder for a modality the registry holds no fingerprints of (the check then has nothing
+    to do). Building the check would open the engine and the index, import the index's
+    kernels (numba) and read every segment in the driver, which then closes them unused,
+    since pool and Ray workers open their own (0.4-0.5 CPU s of a scan's fixed cost).
+    Anything else, or anything unexpected, is left to building the check, which raises the
+    error a user sees (a missing folder for registered fingerprints: IndexStoreError)."""
+    modality = _content_modality(name)
+    if modality is None:
+        return False
+    folder = job.index_dir / modality.value  # registry.matching.index_folder
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        return not job.view.fingerprinted.get(modality.value)
+    try:
+        manifest = json.loads(manifest_path.read_bytes())
+    except (OSError, ValueError):  # building the check says what is wrong
+        return False
+    engine = _engine_name(modality)
+    if engine is None or not isinstance(manifest, dict) or manifest.get("engine") != engine:
+        return False
+    segments = manifest.get("segments")
+    return isinstance(segments, list) and all(
+        isinstance(seg, str) and (folder / seg).is_dir() for seg in segments
+    )
+
+
+def _light_preflight(job: ScanJob) -> None:
+    """The pre-flight of a scan whose checks are built by pool or Ray workers: the same
+    refusals before any output is written, without opening in the driver what it would
+    close unused (see :func:`_seen_to_start`); every other check loads and starts here."""
+    rest = tuple(name for name in job.checks if not _seen_to_start(job, name))
+    if rest:
+        preflight(replace(job, checks=rest))
+
+
+def _explain_worker_failure(job: ScanJob, exc: BaseException) -> None:
+    """Workers that failed to start (a pool broken, a Ray actor that died) hide why. The
+    full pre-flight, run now in the driver, raises the error behind it when it is one
+    (an index segment unreadable, an index rebuilt by another engine in the meantime);
+    otherwise the original exception stands."""
+    try:
+        preflight(job)
+    except TdmguardError as real:
+        raise real from exc
+
+
 def _prepare(job: ScanJob, specs: Sequence[ShardSpec], resume: bool) -> dict[str, Any]:
     out = job.out_dir
     plan_path = out / PLAN
@@ -132,17 +216,19 @@ def run_scan(
     """Run (or resume) a scan and return the report (also written to report.json)."""
     t0 = time.perf_counter()
     specs = list(plan_source(job.source_text, job.shard_size))
-    checked = _preflight_checks(job)
-    # A scan that runs in this process reuses the checks it has just opened (an index, an
-    # engine): opening them again would double a fixed cost. Pool and Ray workers open their
-    # own, so these are closed first.
+    # A scan that runs in this process builds its checks (an index, an engine) once, for
+    # the pre-flight and the shards. Pool and Ray workers build their own: the driver only
+    # makes sure they will start.
     inline = job.executor is Executor.LOCAL and job.workers <= 1
-    if not inline:
-        _close(checked)
+    checked: WorkerChecks | None = None
+    if inline:
+        checked = _preflight_checks(job)
+    else:
+        _light_preflight(job)
     try:
         plan = _prepare(job, specs, resume)
     except BaseException:
-        if inline:
+        if checked is not None:
             _close(checked)
         raise
     job.shards_dir.mkdir(parents=True, exist_ok=True)
@@ -161,9 +247,13 @@ def run_scan(
             progress(finished, n_shards)
 
     try:
-        run_shards(job.executor, job, todo, shards, shard_done, checked if inline else None)
+        run_shards(job.executor, job, todo, shards, shard_done, checked)
+    except Exception as exc:
+        if checked is None and not isinstance(exc, TdmguardError):
+            _explain_worker_failure(job, exc)
+        raise
     finally:
-        if inline:
+        if checked is not None:
             _close(checked)
 
     order = list(range(n_shards))
