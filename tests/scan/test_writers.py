@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import enum
 import json
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -8,6 +10,8 @@ import numpy as np
 from tdmguard.scan.writers import (
     ShardWriter,
     _dumps,
+    _line,
+    load_line,
     completed_shards,
     merge_shards,
     read_stats,
@@ -26,6 +30,32 @@ def test_output_lines_are_json_with_sorted_keys_whatever_the_values() -> None:
     assert mixed["id"] == "r9" and mixed["error"].startswith("output not writable as JSON")
     for raw in (_dumps({"id": "\udcff"}), _dumps({"n": 2**70})):
         raw.decode("utf-8")
+
+
+class _Kind(enum.StrEnum):
+    TEXT = "text"
+
+
+def test_a_line_is_plain_exactly_when_a_reader_gets_the_value_itself_back() -> None:
+    """``_line`` encodes a line once and says whether it is plain (the shard's tally then
+    reads the value instead of parsing the line back): the same bytes as the converting
+    encoder, and plain only when reading the bytes gives the value itself."""
+    values: list[dict[str, object]] = [
+        {"id": "r1", "media": "text", "n": 3, "x": 0.25, "ok": True, "none": None,
+         "matches": [{"work_id": "w", "score": 1.0}], "t": "café"},
+        {"b": np.float64(0.5), "a": np.int64(3)},  # numpy numbers: converted
+        {"p": Path("/x")},  # default=str
+        {"d": date(2026, 1, 2)},  # a date: written as text, read back as text
+        {"k": _Kind.TEXT},  # a str enum: written as its value, which equals it
+        {"id": "\udcff"},  # a lone surrogate: escaped
+        {"n": 2**70},  # past 64 bits: the standard library's encoder
+    ]
+    for value in values:
+        raw, plain = _line(value)
+        assert raw.endswith(b"\n") and raw[:-1] == _dumps(value), value
+        if plain:
+            assert load_line(raw) == value
+    assert [_line(v)[1] for v in values] == [True, False, False, False, True, False, False]
 
 
 def test_outputs_a_shard_never_wrote_read_as_empty(tmp_path: Path) -> None:

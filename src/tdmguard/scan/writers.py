@@ -108,12 +108,30 @@ def load_line(raw: bytes | str) -> Any:
         return json.loads(raw)
 
 
-def _line(obj: Any) -> bytes:
-    """:func:`_dumps` with its newline (orjson appends it without copying the line)."""
+# orjson refusing, instead of converting, every value that would not read back as itself
+# (a date, a dataclass, a numpy number, a subclass of str or int: their ``default=str`` or
+# numpy forms); for a value of plain JSON types it writes what ``_OPTIONS`` writes.
+PLAIN = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
+def _line(obj: Any) -> tuple[bytes, bool]:
+    """:func:`_dumps` with its newline (orjson appends it without copying the line), and
+    whether ``obj`` is plain: a reader of the line gets ``obj`` itself back (only plain JSON
+    values, nothing the writer converted). Encoded once either way for a plain line, the
+    common case; a line with something to convert is encoded again, converting it."""
     try:
-        return orjson.dumps(obj, option=_OPTIONS | orjson.OPT_APPEND_NEWLINE, default=str)
+        return orjson.dumps(obj, option=PLAIN | orjson.OPT_APPEND_NEWLINE), True
     except (orjson.JSONEncodeError, RecursionError):
-        return _dumps_slow(obj) + b"\n"
+        pass
+    try:
+        return orjson.dumps(obj, option=_OPTIONS | orjson.OPT_APPEND_NEWLINE, default=str), False
+    except (orjson.JSONEncodeError, RecursionError):
+        return _dumps_slow(obj) + b"\n", False
 
 
 def clean_temporary(shards_dir: Path) -> int:
@@ -136,8 +154,9 @@ class ShardWriter:
         self.tmp = Path(tempfile.mkdtemp(dir=shards_dir, prefix=f".{shard:06d}."))
         self._files: dict[str, IO[bytes]] = {}
 
-    def write(self, output: str, obj: Mapping[str, Any]) -> bytes:
-        """Write one line; returns its bytes (without the newline), for the shard's facts."""
+    def write(self, output: str, obj: Mapping[str, Any]) -> tuple[bytes, bool]:
+        """Write one line; returns its bytes (with the newline) and whether ``obj`` is plain
+        (:func:`_line`), for the shard's facts (``report_facts.Tally.add``)."""
         fh = self._files.get(output)
         if fh is None:
             if output not in OUTPUTS:
@@ -145,9 +164,9 @@ class ShardWriter:
             # a shard's lines stay in the buffer until commit: one write per output file
             # instead of one per 8 KB (a 2 KB text line filled the default buffer in four)
             fh = self._files[output] = (self.tmp / f"{output}.jsonl").open("wb", buffering=_BUFFER)
-        line = _line(obj)
+        line, plain = _line(obj)
         fh.write(line)
-        return line
+        return line, plain
 
     def commit(self, stats: Mapping[str, Any]) -> None:
         for fh in self._files.values():
