@@ -6,13 +6,15 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from tdmguard.scan import writers
 from tdmguard.scan.writers import (
     ShardWriter,
     _dumps,
     _line,
-    load_line,
     completed_shards,
+    load_line,
     merge_shards,
     read_stats,
 )
@@ -75,4 +77,26 @@ def test_outputs_a_shard_never_wrote_read_as_empty(tmp_path: Path) -> None:
     assert (tmp_path / "review.jsonl").read_bytes() == b""
     assert [s["decisions"] for s in read_stats(shards, [0, 1])] == [{"keep": 1}, {"exclude": 1}]
     (shards / "000001" / "excluded.jsonl").unlink()  # a line the stats count is missing
+    assert completed_shards(shards) == {0}
+
+
+def test_a_shard_output_past_the_buffer_goes_to_its_file_as_it_grows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines are held until commit, except an output past the buffer, written as it grows:
+    the files hold the same lines, in order, either way."""
+    monkeypatch.setattr(writers, "_BUFFER", 100)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    writer = ShardWriter(shards, 0)
+    lines = [{"id": f"r{i}", "text": "x" * 30} for i in range(10)]
+    for line in lines:
+        writer.write("kept", line)
+    assert (writer.tmp / "kept.jsonl").stat().st_size > 0  # past 100 bytes: on disk already
+    writer.write("review", {"id": "r10"})
+    assert not (writer.tmp / "review.jsonl").exists()  # held until commit
+    writer.commit({"decisions": {"keep": 10, "review": 1}, "errors": 0})
+    kept = (shards / "000000" / "kept.jsonl").read_bytes().splitlines()
+    assert [json.loads(x) for x in kept] == lines
+    assert (shards / "000000" / "review.jsonl").read_bytes() == b'{"id":"r10"}\n'
     assert completed_shards(shards) == {0}

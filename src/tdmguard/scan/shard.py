@@ -513,8 +513,9 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
                     tally.add("errors", line, *writer.write("errors", line))
                     errors += 1
                     continue
+                match_json: dict[int, dict[str, object]] = {}
                 decision, matches = decide_record(
-                    record, outcomes, job.view, job.decision, worker.policy
+                    record, outcomes, job.view, job.decision, worker.policy, match_json
                 )
                 decisions[decision.kind.value] += 1
                 for reason in decision.reasons:
@@ -526,7 +527,7 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
                 # one dict, filled in place (no copy per part)
                 line = record.to_json()
                 line.update(decision.to_json())
-                line["matches"] = [m.to_json() for m in matches]
+                line["matches"] = [match_json.get(id(m)) or m.to_json() for m in matches]
                 line["problems"] = [p for o in outcomes for p in o.problems]
                 if decision.kind is not DecisionKind.KEEP:
                     # the removal manifest names excluded and review items by content hash
