@@ -381,6 +381,10 @@ def _materialise(part: Record, folder: Path, n: int) -> Record:
     return replace(part, path=path, data=None)
 
 
+# no timer of the item's own (nullcontext holds no state: one serves every item)
+_NO_TIMER: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+
 def evaluate_record(
     worker: WorkerChecks,
     record: Record,
@@ -398,11 +402,11 @@ def evaluate_record(
     check_name = "read"
     if budget is not None and budget.active:
         timeout_s = budget.seconds
-        own_timer: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        own_timer: contextlib.AbstractContextManager[None] = _NO_TIMER
         budget.start()
     else:
         budget = None
-        own_timer = item_budget(timeout_s) if timeout_s > 0 else contextlib.nullcontext()
+        own_timer = item_budget(timeout_s) if timeout_s > 0 else _NO_TIMER
     try:
         with own_timer:
             try:
