@@ -120,3 +120,29 @@ def test_no_budget_off_the_main_thread_or_at_zero() -> None:
     thread.start()
     thread.join()
     assert seen == [False]
+
+
+def test_an_alarm_that_fires_as_a_budget_closes_never_ends_the_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The timer can fire just as an item or a run ends, its handler running right after the
+    timer is disarmed: for one item that is the item's timeout (and the budget still
+    closes); for a shard's run it is dropped (not set again, not the default action)."""
+    real = signal.setitimer
+
+    def fires_as_disarmed(which: int, seconds: float, interval: float = 0.0) -> object:
+        out = real(which, seconds, interval)
+        if seconds == 0:
+            signal.raise_signal(signal.SIGALRM)
+        return out
+
+    monkeypatch.setattr(signal, "setitimer", fires_as_disarmed)
+    with pytest.raises(ItemTimeoutError), item_budget(5.0):
+        pass
+    with ItemBudget(5.0) as budget:
+        budget.start()
+        budget.stop()
+    monkeypatch.undo()
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    with item_budget(5.0):  # the first budget closed: nothing open is left behind
+        time.sleep(0.01)

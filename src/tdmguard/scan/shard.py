@@ -271,13 +271,24 @@ def item_budget(seconds: float) -> Iterator[None]:
         return
     old = _take_alarm()
     _BUDGET[0] += 1
-    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        _BUDGET[0] -= 1
-        _give_back_alarm(old)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            # an alarm that fired as the item ended runs its handler now, while the budget
+            # is open (a timeout), never after it closed (the default action would end the
+            # process); and the budget is closed whatever the handler raised
+            _handle_pending()
+        finally:
+            _BUDGET[0] -= 1
+            _give_back_alarm(old)
+
+
+def _handle_pending() -> None:
+    """Nothing: calling a Python function runs a signal handler left pending (CPython runs
+    pending handlers when a function starts)."""
 
 
 class ItemBudget:
@@ -311,10 +322,14 @@ class ItemBudget:
 
     def __exit__(self, *exc: object) -> None:
         if self.active:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            _RUN.clear()
-            self.active = False
-            _give_back_alarm(self._old)
+            _RUN[0] = 0.0  # closing: an alarm from now on is dropped, not set again
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                _handle_pending()  # one that fired as the run ended: dropped while closing
+            finally:
+                _RUN.clear()
+                self.active = False
+                _give_back_alarm(self._old)
 
     def start(self) -> None:
         """An item starts: its deadline is ``seconds`` from now."""
@@ -328,7 +343,8 @@ class ItemBudget:
 
 
 _BUDGET = [0]  # item budgets open in this process (main thread)
-# An ItemBudget armed in this process: [seconds, deadline of the running item (0: none)].
+# An ItemBudget armed in this process: [seconds (0: closing), deadline of the running item
+# (0: none)].
 _RUN: list[float] = []
 
 
@@ -337,6 +353,8 @@ def _on_alarm(signum: int, _frame: object) -> None:
         raise ItemTimeoutError
     if _RUN:
         seconds, deadline = _RUN
+        if not seconds:  # the run is closing (ItemBudget.__exit__): its last alarm
+            return
         now = time.monotonic()
         if deadline and now >= deadline:
             _RUN[1] = 0.0
