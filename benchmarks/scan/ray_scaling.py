@@ -182,7 +182,7 @@ def _one_run(db: Path, index: Path, manifest: Path, out: Path, workers: int) -> 
 
 
 def _median(runs: list[dict[str, Any]], key: str) -> float:
-    return round(statistics.median(r[key] for r in runs), 2)
+    return round(float(statistics.median(float(r[key]) for r in runs)), 2)
 
 
 def bench_ray(db: Path, index: Path, cache: Path, *, items: int, repeat: int) -> dict[str, Any]:

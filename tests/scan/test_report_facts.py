@@ -154,10 +154,10 @@ def test_a_shard_tallies_what_a_reader_of_its_files_sees(tmp_path: Path) -> None
     for i, extra in enumerate(odd):
         line = {"decision": "keep", "id": f"i{i}", "media": "text", "size_bytes": 10,
                 "reasons": [], "evidence": [], "matches": []} | extra
-        tally.add("kept", line, writer.write("kept", line))
+        tally.add("kept", line, *writer.write("kept", line))
     excluded = {"decision": "exclude", "id": "bad\udcff", "media": "text", "matches": [],
                 "reasons": [{"code": "reserved", "work": "W", "holder": "H"}], "evidence": []}
-    tally.add("excluded", excluded, writer.write("excluded", excluded))
+    tally.add("excluded", excluded, *writer.write("excluded", excluded))
     for score, raw_evidence in ((np.float32(0.7), {"at": datetime(2025, 1, 1)}),
                                 (0.8, ("a", 1)), (np.float64(0.9), "x" * 500)):
         line = {"decision": "review", "id": "r", "media": "image",
@@ -166,7 +166,7 @@ def test_a_shard_tallies_what_a_reader_of_its_files_sees(tmp_path: Path) -> None
                 "evidence": [{"source": "registry:image", "locator": "f", "raw": raw_evidence},
                              {"source": "robots.txt", "locator": "https://a/robots.txt",
                               "raw": raw_evidence, "status": 200}]}
-        tally.add("review", line, writer.write("review", line))
+        tally.add("review", line, *writer.write("review", line))
     writer.commit({})
     back = Tally()
     for name in ("kept", "excluded", "review"):

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 
 from tdmguard.policy import PolicyFacts, decide
 from tdmguard.scan.checks.base import CheckOutcome
@@ -74,13 +75,26 @@ _RANK = {DecisionKind.KEEP: 0, DecisionKind.REVIEW: 1, DecisionKind.EXCLUDE: 2}
 PolicyCache = dict[tuple[str, str], tuple[DecisionKind, tuple[Reason, ...]]]
 
 
-def _match_evidence(record: Record, match: Match) -> Evidence:
-    unit = {"audio": "s", "lyrics": "chars", "melody": "notes", "image": ""}[match.modality.value]
+_UNIT = {"audio": "s", "lyrics": "chars", "melody": "notes", "image": ""}
+
+
+def _match_evidence(record: Record, match: Match, raw: dict[str, object]) -> Evidence:
+    unit = _UNIT[match.modality.value]
     span = f"{match.query_start:g}-{match.query_end:g}{unit}" if unit else "whole image"
     return Evidence(
         source=f"registry:{match.modality.value}",
         locator=f"{record.path or record.where or record.id}@{span}",
-        raw=match.to_json(),
+        raw=raw,
+    )
+
+
+@lru_cache(maxsize=8)
+def _no_signal(unknown: DecisionKind) -> Reason:
+    """The reason of a record with no signal and no match (the same for every such record
+    of a scan: made once)."""
+    return Reason(
+        "no-signal",
+        f"no reservation signal and no registered work found; --unknown {unknown.value}",
     )
 
 
@@ -116,10 +130,13 @@ def decide_record(
     view: RegistryView,
     settings: DecisionSettings,
     policy_cache: PolicyCache | None = None,
+    match_json: dict[int, dict[str, object]] | None = None,
 ) -> tuple[Decision, list[Match]]:
     """Decide one record; returns the decision and the matches that bore on it.
     ``policy_cache``, kept by the caller for one scan (one view, one set of settings),
-    saves judging the same work again for every record that matches it."""
+    saves judging the same work again for every record that matches it. ``match_json``,
+    when given, gets each match's JSON as the evidence holds it, by ``id`` of the match,
+    for a caller that writes the matches too (the same values: made once)."""
     kind = DecisionKind.KEEP
     reasons: list[Reason] = []
     evidence: list[Evidence] = []
@@ -153,7 +170,10 @@ def decide_record(
             continue
         seen.add(match.work_id)
         ref = view.works.get(match.work_id)
-        evidence.append(_match_evidence(record, match))
+        raw = match.to_json()
+        if match_json is not None:
+            match_json[id(match)] = raw
+        evidence.append(_match_evidence(record, match, raw))
         if ref is None:
             kind = max(kind, DecisionKind.REVIEW, key=_RANK.__getitem__)
             reasons.append(
@@ -179,20 +199,14 @@ def decide_record(
 
     if not matches and stance is Stance.UNKNOWN:
         kind = settings.unknown
-        reasons.append(
-            Reason(
-                "no-signal",
-                "no reservation signal and no registered work "
-                f"found; --unknown {settings.unknown.value}",
-            )
-        )
+        reasons.append(_no_signal(settings.unknown))
     # Fail closed: content the scan could not identify (an unknown binary, a member of an
     # unknown kind) is never kept on the strength of nothing having matched it.
     unchecked = [
         p.id
         for p in (record.parts or (record,))
         if p.media is MediaKind.UNKNOWN and (p.path is not None or p.data is not None)
-    ]
+    ] if record.parts or record.media is MediaKind.UNKNOWN else []
     if unchecked and kind is DecisionKind.KEEP:
         kind = DecisionKind.REVIEW
         reasons.append(

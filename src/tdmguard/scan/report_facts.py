@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from tdmguard.errors import InputError
-from tdmguard.scan.writers import load_line
+from tdmguard.scan.writers import PLAIN, load_line
 
 __all__ = [
     "COLLECTION_DATE_KEYS",
@@ -65,7 +65,7 @@ MAX_SCORES = 5_000
 #: A shard's tally, committed with its outputs (``shards/<n>/facts.json``).
 FACTS_FILE = "facts.json"
 #: Bumped when the tally's meaning changes: a shard with another version is read back.
-FACTS_VERSION = 1
+FACTS_VERSION = 2
 #: The decision threshold of each engine's score, marked on the score charts. Audio scores
 #: count agreeing hash triplets (``fingerprint/audio/alignment.py`` ``min_score``); image
 #: scores are ``1 - hamming / 64`` at PDQ's distance 31 (``fingerprint/image.py``); melody
@@ -254,10 +254,29 @@ def _first_str(meta: Mapping[str, Any], keys: Sequence[str]) -> str | None:
 _Entry = tuple[int, tuple[int, ...], Any]
 
 
-def _key(raw: bytes, person: bytes = b"row") -> int:
-    """A line's sample key: 63 bits of a keyed BLAKE2b of its bytes (the same in every
-    process and on every machine, unlike ``hash``)."""
-    return int.from_bytes(hashlib.blake2b(raw, digest_size=8, person=person).digest()) >> 1
+def _digest(raw: bytes) -> bytes:
+    """A line's digest: a keyed BLAKE2b of its bytes (the same in every process and on
+    every machine, unlike ``hash``), from which its sample keys are drawn."""
+    return hashlib.blake2b(raw, digest_size=8, person=b"row").digest()
+
+
+def _row_key(digest: bytes) -> int:
+    """A line's key in the rows' sample: 63 bits of its digest."""
+    return int.from_bytes(digest) >> 1
+
+
+def _score_key(digest: bytes, n: int) -> int:
+    """The key of the line's ``n``-th match score: from the line's digest and ``n`` (the
+    line is hashed once, however many matches it has)."""
+    return _row_key(hashlib.blake2b(digest + n.to_bytes(4), digest_size=8,
+                                    person=b"score").digest())
+
+
+def _count(counter: Counter[Any], keys: Iterable[Any]) -> None:
+    """``counter.update(keys)`` for the one or two keys a line adds (a loop of ``+= 1``
+    costs a fraction of ``Counter.update``'s generic path)."""
+    for key in keys:
+        counter[key] += 1
 
 
 @dataclass
@@ -325,22 +344,26 @@ class Tally:
     # lines added per output file (their place, for the sample's order)
     lines: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
 
-    def add(self, output: str, line: Mapping[str, Any], raw: bytes) -> None:
+    def add(
+        self, output: str, line: Mapping[str, Any], raw: bytes, plain: bool | None = None
+    ) -> None:
         """One line of ``output`` (kept, excluded, review, errors) as a shard writes it:
         ``line`` the value, ``raw`` its bytes in the file (may end with its newline).
         Facts come from what a reader of the file sees. When ``line`` holds only plain JSON
         values (no lone surrogate, numpy number, date, subclass or other value the writer
-        converts: then orjson, re-encoding it, gives ``raw`` itself), that is ``line``,
-        and it is read from the value directly; otherwise it is parsed back from ``raw``.
-        Parsing every line would cost about 100 us an excluded line inside a scan (its
-        allocations set off the garbage collector over the engine's objects), against
-        about 20 for the check and the tally."""
+        converts), that is ``line`` itself, and it is read from the value directly;
+        otherwise it is parsed back from ``raw``. ``plain`` is what the shard writer found
+        while encoding the line (``ShardWriter.write``); ``None`` has it checked here, by
+        encoding the line again. Parsing every line would cost about 100 us an excluded
+        line inside a scan (its allocations set off the garbage collector over the
+        engine's objects)."""
         if raw.endswith(b"\n"):
             raw = raw[:-1]
-        try:
-            plain = orjson.dumps(line, option=_PLAIN) == raw
-        except (orjson.JSONEncodeError, RecursionError):
-            plain = False
+        if plain is None:
+            try:
+                plain = orjson.dumps(line, option=PLAIN) == raw
+            except (orjson.JSONEncodeError, RecursionError):
+                plain = False
         self._add(output, line if plain else _parse(raw), raw)
 
     def add_read(self, output: str, line: Mapping[str, Any], raw: bytes) -> None:
@@ -354,14 +377,18 @@ class Tally:
         decision = _DECISION_OF_FILE[output]
         media = str(line.get("media", "unknown"))
         self.decision_media[(media, decision)] += 1
+        # the line's digest, hashed once: the row's key and each score's key come from it
+        digest = b""
         matches = line.get("matches")
         if matches:
+            digest = _digest(raw)
             for n, m in enumerate(matches):
                 if isinstance(m, dict) and isinstance(m.get("score"), int | float):
                     modality = str(m.get("modality", "?"))
-                    self.scores.setdefault(modality, _Sample(MAX_SCORES)).add(
-                        _key(raw + n.to_bytes(4), b"score"), (rank, place, n), float(m["score"])
-                    )
+                    sample = self.scores.get(modality)
+                    if sample is None:
+                        sample = self.scores[modality] = _Sample(MAX_SCORES)
+                    sample.add(_score_key(digest, n), (rank, place, n), float(m["score"]))
         if decision == "error":
             self.errors[_error_kind(line)] += 1
             return
@@ -371,23 +398,25 @@ class Tally:
         reasons = [r for r in line.get("reasons", []) if isinstance(r, dict)]
         codes = sorted({str(r.get("code")) for r in reasons})
         if decision == "exclude":
-            self.excluded_reasons.update(codes)
-            self.excluded_channels.update(
+            _count(self.excluded_reasons, codes)
+            _count(
+                self.excluded_channels,
                 {channel_of(e) for e in line.get("evidence", []) if isinstance(e, dict)}
-                or {"no evidence (policy)"}
+                or {"no evidence (policy)"},
             )
-            self.excluded_holders.update({str(r["holder"]) for r in reasons if "holder" in r})
-            self.excluded_works.update(
+            _count(self.excluded_holders, {str(r["holder"]) for r in reasons if "holder" in r})
+            _count(
+                self.excluded_works,
                 {
                     (str(r["work"]), str(r.get("title", "")), str(r.get("holder", "")))
                     for r in reasons
                     if "work" in r
-                }
+                },
             )
         else:
-            self.review_reasons.update(codes)
+            _count(self.review_reasons, codes)
         self.rows_total += 1
-        self.sample.add(_key(raw), (rank, place), _row(decision, line))
+        self.sample.add(_row_key(digest or _digest(raw)), (rank, place), _row(decision, line))
 
     def _add_kept(self, media: str, line: Mapping[str, Any]) -> None:
         size = int(line.get("size_bytes", 0) or 0)
@@ -532,16 +561,6 @@ class ReportFacts(Tally):
     def score_samples(self) -> dict[str, tuple[list[float], int]]:
         """Per modality: the sampled scores and how many matches there were in all."""
         return {m: (s.values, s.seen) for m, s in sorted(self.scores.items())}
-
-
-# orjson re-encoding a line exactly as the shard writer did, refusing (instead of
-# converting) any value that would not read back as itself.
-_PLAIN = (
-    orjson.OPT_SORT_KEYS
-    | orjson.OPT_PASSTHROUGH_DATETIME
-    | orjson.OPT_PASSTHROUGH_DATACLASS
-    | orjson.OPT_PASSTHROUGH_SUBCLASS
-)
 
 
 def _parse(raw: bytes) -> dict[str, Any]:

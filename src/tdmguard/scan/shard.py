@@ -36,8 +36,10 @@ from tdmguard.scan.readers import read_shard
 from tdmguard.scan.record import MediaKind, Record
 from tdmguard.scan.report_facts import FACTS_FILE, Tally
 from tdmguard.scan.writers import ShardWriter
+from tdmguard.vocab import DecisionKind
 
 __all__ = [
+    "ItemBudget",
     "ItemTimeoutError",
     "WorkerChecks",
     "build_checks",
@@ -234,38 +236,135 @@ class ItemTimeoutError(BaseException):
     ``except Exception`` in a decoder or library on the way swallows it."""
 
 
-@contextlib.contextmanager
-def item_budget(seconds: float) -> Iterator[None]:
-    """SIGALRM-based wall-clock budget (main thread of a POSIX process only; else none)."""
-    if seconds <= 0 or threading.current_thread() is not threading.main_thread() or not hasattr(
-        signal, "setitimer"
-    ):
-        yield
-        return
-    # Setting a handler costs 10-25 us (two sigactions through the signal module), more
-    # than arming the timer, and the scan pays it per item (issue 12). Where SIGALRM had
-    # its default action, the handler is set once and left: outside a budget it does what
-    # the default does (ends the process). Any other handler is put back after each item.
+def _budget_usable(seconds: float) -> bool:
+    return (
+        seconds > 0
+        and threading.current_thread() is threading.main_thread()
+        and hasattr(signal, "setitimer")
+    )
+
+
+def _take_alarm() -> Any:
+    """Set :func:`_on_alarm` as SIGALRM's handler; returns the handler it replaced. Setting
+    a handler costs 10-25 us (two sigactions through the signal module): where SIGALRM had
+    its default action, ours is set once and left, since outside a budget it does what the
+    default does (ends the process)."""
     old = signal.getsignal(signal.SIGALRM)
     if old is not _on_alarm:
         signal.signal(signal.SIGALRM, _on_alarm)
+    return old
+
+
+def _give_back_alarm(old: Any) -> None:
+    """Put back a handler of the caller's own (see :func:`_take_alarm`)."""
+    if old is not _on_alarm and old is not signal.SIG_DFL:
+        signal.signal(signal.SIGALRM, old)
+
+
+@contextlib.contextmanager
+def item_budget(seconds: float) -> Iterator[None]:
+    """SIGALRM-based wall-clock budget for one item (main thread of a POSIX process only;
+    else none): arms the timer and disarms it. A scan's shard uses :class:`ItemBudget`,
+    armed once for all its items."""
+    if not _budget_usable(seconds):
+        yield
+        return
+    old = _take_alarm()
     _BUDGET[0] += 1
-    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)
         yield
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        _BUDGET[0] -= 1
-        if old is not _on_alarm and old is not signal.SIG_DFL:
-            signal.signal(signal.SIGALRM, old)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            # an alarm that fired as the item ended runs its handler now, while the budget
+            # is open (a timeout), never after it closed (the default action would end the
+            # process); and the budget is closed whatever the handler raised
+            _handle_pending()
+        finally:
+            _BUDGET[0] -= 1
+            _give_back_alarm(old)
+
+
+def _handle_pending() -> None:
+    """Nothing: calling a Python function runs a signal handler left pending (CPython runs
+    pending handlers when a function starts)."""
+
+
+class ItemBudget:
+    """The per-item wall-clock budget of a run of items (a shard), armed once: the handler
+    and the timer are set when the run starts and cleared when it ends, and each item only
+    notes its deadline (:meth:`start`, :meth:`stop`: a clock read, where arming and
+    disarming the timer per item cost two ``setitimer`` calls, 24-50 us an item, issue 12).
+
+    The timer never fires after the deadline of the item running: it is set for
+    ``seconds`` from when it is armed (no item that starts later ends sooner), and each
+    time it fires it is set again, for the running item's deadline when that is still to
+    come (so a stuck item still ends on time, to the clock's precision), else for
+    ``seconds`` from then. An item past its deadline gets :class:`ItemTimeoutError`. It
+    fires about once per ``seconds`` of a run whose items all finish in time.
+
+    Main thread of a POSIX process only (else no budget, as :func:`item_budget`); not
+    nested in another budget. A context manager: ``with ItemBudget(s) as budget``."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.active = False
+        self._old: Any = None
+
+    def __enter__(self) -> ItemBudget:
+        if _budget_usable(self.seconds):
+            self._old = _take_alarm()
+            _RUN[:] = [self.seconds, 0.0]
+            self.active = True
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active:
+            _RUN[0] = 0.0  # closing: an alarm from now on is dropped, not set again
+            try:
+                signal.setitimer(signal.ITIMER_REAL, 0)
+                _handle_pending()  # one that fired as the run ended: dropped while closing
+            finally:
+                _RUN.clear()
+                self.active = False
+                _give_back_alarm(self._old)
+
+    def start(self) -> None:
+        """An item starts: its deadline is ``seconds`` from now."""
+        if self.active:
+            _RUN[1] = time.monotonic() + self.seconds
+
+    def stop(self) -> None:
+        """The item ended (in time or not): no deadline until the next one starts."""
+        if self.active:
+            _RUN[1] = 0.0
 
 
 _BUDGET = [0]  # item budgets open in this process (main thread)
+# An ItemBudget armed in this process: [seconds (0: closing), deadline of the running item
+# (0: none)].
+_RUN: list[float] = []
 
 
 def _on_alarm(signum: int, _frame: object) -> None:
     if _BUDGET[0] > 0:
         raise ItemTimeoutError
+    if _RUN:
+        seconds, deadline = _RUN
+        if not seconds:  # the run is closing (ItemBudget.__exit__): its last alarm
+            return
+        now = time.monotonic()
+        if deadline and now >= deadline:
+            _RUN[1] = 0.0
+            # the next item starts after now: its deadline is at least this far away
+            signal.setitimer(signal.ITIMER_REAL, seconds)
+            raise ItemTimeoutError
+        # early (the running item started after the timer was set, or none runs): again
+        # at the running item's deadline, else a budget from now
+        signal.setitimer(signal.ITIMER_REAL, max(deadline - now, 1e-6) if deadline else seconds)
+        return
     signal.signal(signal.SIGALRM, signal.SIG_DFL)  # not ours: the default action
     signal.raise_signal(signum)
 
@@ -300,51 +399,71 @@ def _materialise(part: Record, folder: Path, n: int) -> Record:
     return replace(part, path=path, data=None)
 
 
+# no timer of the item's own (nullcontext holds no state: one serves every item)
+_NO_TIMER: contextlib.nullcontext[None] = contextlib.nullcontext()
+
+
 def evaluate_record(
     worker: WorkerChecks,
     record: Record,
     media_dir: Path,
     check_seconds: dict[str, float],
     timeout_s: float = 0.0,
+    budget: ItemBudget | None = None,
 ) -> tuple[list[CheckOutcome], tuple[str, str] | None]:
     """Run every check on the record (each of its parts); returns the outcomes, or the
-    (check, message) of the first failure."""
+    (check, message) of the first failure. The record gets ``timeout_s`` seconds: of
+    ``budget``, armed by the caller for a run of records, when given; else a timer of its
+    own (:func:`item_budget`)."""
     outcomes: list[CheckOutcome] = []
     items = record.parts or (record,)
     check_name = "read"
+    if budget is not None and budget.active:
+        timeout_s = budget.seconds
+        own_timer: contextlib.AbstractContextManager[None] = _NO_TIMER
+        budget.start()
+    else:
+        budget = None
+        own_timer = item_budget(timeout_s) if timeout_s > 0 else _NO_TIMER
     try:
-        with item_budget(timeout_s) if timeout_s > 0 else contextlib.nullcontext():
-            for n, item in enumerate(items):
-                if "error" in item.meta:
-                    return outcomes, ("read", f"{item.id}: {item.meta['error']}")
-                if item.media is not MediaKind.AUDIO and not any(
-                    item.media in check.media and (check.name != "url-signals" or n == 0)
-                    for check in worker.checks
-                ):
-                    # No check looks at this part: a blob held in memory (a table's image
-                    # cell when only lyrics are checked) is not written out for nothing.
-                    # Audio is always opened: a silent file is an error, whatever is checked.
-                    continue
-                subject = _materialise(item, media_dir, n)
-                if subject.media is MediaKind.AUDIO and subject.path is not None:
-                    refuse_silent_audio(subject.path)
-                if subject is not record and record.url and not subject.url:
-                    subject = replace(subject, url=record.url)
-                for check in worker.checks:
-                    if subject.media not in check.media:
+        with own_timer:
+            try:
+                for n, item in enumerate(items):
+                    if "error" in item.meta:
+                        return outcomes, ("read", f"{item.id}: {item.meta['error']}")
+                    if item.media is not MediaKind.AUDIO and not any(
+                        item.media in check.media and (check.name != "url-signals" or n == 0)
+                        for check in worker.checks
+                    ):
+                        # No check looks at this part: a blob held in memory (a table's image
+                        # cell when only lyrics are checked) is not written out for nothing.
+                        # Audio is always opened: a silent file is an error, whatever is checked.
                         continue
-                    if check.name == "url-signals" and n > 0:
-                        continue  # a sample's URL is judged once
-                    check_name = check.name
-                    t0 = time.perf_counter()
-                    try:
-                        outcomes.append(check.evaluate(subject))
-                    finally:
-                        check_seconds[check.name] = (
-                            check_seconds.get(check.name, 0.0) + time.perf_counter() - t0
-                        )
-                if subject.path is not None and subject.path.parent == media_dir:
-                    subject.path.unlink(missing_ok=True)
+                    subject = _materialise(item, media_dir, n)
+                    if subject.media is MediaKind.AUDIO and subject.path is not None:
+                        refuse_silent_audio(subject.path)
+                    if subject is not record and record.url and not subject.url:
+                        subject = replace(subject, url=record.url)
+                    for check in worker.checks:
+                        if subject.media not in check.media:
+                            continue
+                        if check.name == "url-signals" and n > 0:
+                            continue  # a sample's URL is judged once
+                        check_name = check.name
+                        t0 = time.perf_counter()
+                        try:
+                            outcomes.append(check.evaluate(subject))
+                        finally:
+                            check_seconds[check.name] = (
+                                check_seconds.get(check.name, 0.0) + time.perf_counter() - t0
+                            )
+                    if subject.path is not None and subject.path.parent == media_dir:
+                        subject.path.unlink(missing_ok=True)
+            finally:
+                # inside the handlers below: an alarm before the deadline is cleared is
+                # this item's, counted as its timeout
+                if budget is not None:
+                    budget.stop()
     except ItemTimeoutError:
         return outcomes, (check_name, f"over the per-item time budget ({timeout_s:g} s)")
     except TdmguardError as exc:
@@ -365,6 +484,11 @@ _NO_MEDIA = Path(os.devnull)
 
 def _holds_data(record: Record) -> bool:
     return record.data is not None or any(p.data is not None for p in record.parts)
+
+
+_OUTPUT_OF = {
+    DecisionKind.KEEP: "kept", DecisionKind.EXCLUDE: "excluded", DecisionKind.REVIEW: "review"
+}
 
 
 def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -> dict[str, Any]:
@@ -388,52 +512,51 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
     records = 0
     bytes_read = 0
     try:
-        for record in read_shard(spec, job.read):
-            records += 1
-            media[record.media.value] += 1
-            bytes_read += record.size_bytes
-            if "error" in record.meta:
-                line = _error_line(record, "read", str(record.meta["error"]))
-                tally.add("errors", line, writer.write("errors", line))
-                errors += 1
-                continue
-            if media_dir is None and _holds_data(record):
-                media_dir = Path(
-                    tempfile.mkdtemp(dir=job.shards_dir, prefix=f".media-{shard:06d}-")
+        with ItemBudget(job.item_timeout_s) as budget:
+            for record in read_shard(spec, job.read):
+                records += 1
+                media[record.media.value] += 1
+                bytes_read += record.size_bytes
+                if "error" in record.meta:
+                    line = _error_line(record, "read", str(record.meta["error"]))
+                    tally.add("errors", line, *writer.write("errors", line))
+                    errors += 1
+                    continue
+                if media_dir is None and _holds_data(record):
+                    media_dir = Path(
+                        tempfile.mkdtemp(dir=job.shards_dir, prefix=f".media-{shard:06d}-")
+                    )
+                outcomes, failure = evaluate_record(
+                    worker, record, media_dir or _NO_MEDIA, check_seconds,
+                    job.item_timeout_s, budget,
                 )
-            outcomes, failure = evaluate_record(
-                worker, record, media_dir or _NO_MEDIA, check_seconds, job.item_timeout_s
-            )
-            if failure is not None:
-                line = _error_line(record, *failure)
-                tally.add("errors", line, writer.write("errors", line))
-                errors += 1
-                continue
-            decision, matches = decide_record(
-                record, outcomes, job.view, job.decision, worker.policy
-            )
-            decisions[decision.kind.value] += 1
-            for reason in decision.reasons:
-                reasons[reason.code] += 1
-                holder = reason.refs.get("holder")
-                if holder is not None:
-                    holders[str(holder)] += 1
-            output = {"keep": "kept", "exclude": "excluded", "review": "review"}[
-                decision.kind.value
-            ]
-            line = (
-                record.to_json()
-                | decision.to_json()
-                | {
-                    "matches": [m.to_json() for m in matches],
-                    "problems": [p for o in outcomes for p in o.problems],
-                }
-                # the removal manifest names excluded and review items by content hash
-                | ({} if decision.kind.value == "keep" else {"sha256": content_sha256(record)})
-            )
-            tally.add(output, line, writer.write(output, line))
-            if keep is not None and output == "kept":
-                keep.add(record)
+                if failure is not None:
+                    line = _error_line(record, *failure)
+                    tally.add("errors", line, *writer.write("errors", line))
+                    errors += 1
+                    continue
+                match_json: dict[int, dict[str, object]] = {}
+                decision, matches = decide_record(
+                    record, outcomes, job.view, job.decision, worker.policy, match_json
+                )
+                decisions[decision.kind.value] += 1
+                for reason in decision.reasons:
+                    reasons[reason.code] += 1
+                    holder = reason.refs.get("holder")
+                    if holder is not None:
+                        holders[str(holder)] += 1
+                output = _OUTPUT_OF[decision.kind]
+                # one dict, filled in place (no copy per part)
+                line = record.to_json()
+                line.update(decision.to_json())
+                line["matches"] = [match_json.get(id(m)) or m.to_json() for m in matches]
+                line["problems"] = [p for o in outcomes for p in o.problems]
+                if decision.kind is not DecisionKind.KEEP:
+                    # the removal manifest names excluded and review items by content hash
+                    line["sha256"] = content_sha256(record)
+                tally.add(output, line, *writer.write(output, line))
+                if keep is not None and output == "kept":
+                    keep.add(record)
         if keep is not None:
             keep.close()
         stats = {
