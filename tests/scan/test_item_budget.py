@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -23,7 +24,8 @@ def test_an_item_over_its_budget_is_stopped_and_the_next_one_runs() -> None:
         time.sleep(0.01)  # the timer was disarmed: no stray alarm
 
 
-def test_a_callers_own_handler_is_put_back() -> None:
+def _puts_back_a_callers_handler(use_budget: Callable[[], None]) -> None:
+    """After ``use_budget`` a handler the caller had set is SIGALRM's handler again."""
     calls: list[int] = []
 
     def mine(signum: int, _frame: object) -> None:
@@ -31,8 +33,7 @@ def test_a_callers_own_handler_is_put_back() -> None:
 
     before = signal.signal(signal.SIGALRM, mine)
     try:
-        with item_budget(5.0):
-            pass
+        use_budget()
         assert signal.getsignal(signal.SIGALRM) is mine
         signal.raise_signal(signal.SIGALRM)
         assert calls == [signal.SIGALRM]
@@ -40,13 +41,33 @@ def test_a_callers_own_handler_is_put_back() -> None:
         signal.signal(signal.SIGALRM, before)
 
 
-def test_an_alarm_outside_any_budget_keeps_its_default_action() -> None:
-    code = ("import signal\nfrom tdmguard.scan.shard import item_budget\n"
-            "with item_budget(5.0):\n    pass\n"
+def _alarm_after_kills(budget_code: str) -> None:
+    """In a fresh process, an alarm after ``budget_code`` ran keeps its default action."""
+    code = (f"import signal\n{budget_code}\n"
             "signal.raise_signal(signal.SIGALRM)\nprint('survived')\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == -signal.SIGALRM and "survived" not in done.stdout
+
+
+def _one_item() -> None:
+    with item_budget(5.0):
+        pass
+
+
+def _one_run() -> None:
+    with ItemBudget(5.0) as budget:
+        budget.start()
+        budget.stop()
+
+
+def test_a_callers_own_handler_is_put_back() -> None:
+    _puts_back_a_callers_handler(_one_item)
+
+
+def test_an_alarm_outside_any_budget_keeps_its_default_action() -> None:
+    _alarm_after_kills("from tdmguard.scan.shard import item_budget\n"
+                       "with item_budget(5.0):\n    pass")
 
 
 # --- ItemBudget: armed once for a shard's items ----------------------------------------
@@ -85,27 +106,9 @@ def test_a_stuck_item_of_a_run_ends_on_time_and_every_item_gets_its_whole_budget
 
 
 def test_a_run_puts_back_a_callers_own_handler_and_outside_it_alarms_act_as_before() -> None:
-    calls: list[int] = []
-
-    def mine(signum: int, _frame: object) -> None:
-        calls.append(signum)
-
-    before = signal.signal(signal.SIGALRM, mine)
-    try:
-        with ItemBudget(5.0) as budget:
-            budget.start()
-            budget.stop()
-        assert signal.getsignal(signal.SIGALRM) is mine
-        signal.raise_signal(signal.SIGALRM)
-        assert calls == [signal.SIGALRM]
-    finally:
-        signal.signal(signal.SIGALRM, before)
-    code = ("import signal\nfrom tdmguard.scan.shard import ItemBudget\n"
-            "with ItemBudget(5.0) as b:\n    b.start()\n    b.stop()\n"
-            "signal.raise_signal(signal.SIGALRM)\nprint('survived')\n")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == -signal.SIGALRM and "survived" not in done.stdout
+    _puts_back_a_callers_handler(_one_run)
+    _alarm_after_kills("from tdmguard.scan.shard import ItemBudget\n"
+                       "with ItemBudget(5.0) as b:\n    b.start()\n    b.stop()")
 
 
 def test_no_budget_off_the_main_thread_or_at_zero() -> None:
