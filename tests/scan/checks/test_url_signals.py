@@ -99,7 +99,11 @@ def test_a_scan_fetches_each_site_file_once_across_workers(tmp_path: Path) -> No
 
 
 def test_a_failing_origin_trips_the_circuit_breaker(tmp_path: Path) -> None:
-    routes = {f"/p{i}": Route(503, b"down") for i in range(16)}
+    # The site files (robots.txt, ai.txt, tdmrep.json) answer 404, a healthy answer that
+    # resets the origin's count of failures in a row. The pages answer late, so that the
+    # site files, fetched once with the first page, land first: otherwise a late 404 wipes
+    # the failures counted before it and the count depends on the schedule (seen under load).
+    routes = {f"/p{i}": Route(503, b"down", delay_s=0.2) for i in range(16)}
     with serve(Site(routes)) as [site]:
         decisions = _scan_urls(tmp_path, [f"{site.base}/p{i}" for i in range(16)], "breaker",
                                breaker="3")
