@@ -704,5 +704,5 @@ def test_a_local_match_is_confident_on_the_evidence_its_rival_lacks() -> None:
 
     assert rated(30, 0, 30, 0)  # no rival
     assert rated(60, 50, 20, 2)  # a large shared part, but 20 keypoints of its own
-    assert not rated(60, 50, 7, 0)  # too few of its own
+    assert not rated(60, 50, engine_module.LOCAL_OWN_MIN - 1, 0)  # too few of its own
     assert not rated(60, 50, 20, 10)  # the rival has about as much of its own
