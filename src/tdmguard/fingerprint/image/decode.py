@@ -5,8 +5,9 @@ before any pixel is decoded), truncated data and decompression bombs are refused
 :class:`MediaError` naming the file. JPEGs are decoded at reduced size (libjpeg's DCT scaling,
 Pillow's ``draft``). A registration keeps a working image of :data:`WORK_SIDE`; a query may be
 decoded smaller, down to :data:`QUERY_SIDE` (a 4 Mpx photo at 1/8 scale, its DC coefficients
-alone), enough for PDQ, which resamples to 64 x 64; the engine decodes again at
-:data:`WORK_SIDE` when it needs local features of such a query.
+alone), enough for PDQ, which resamples to 64 x 64; with ``detail=True`` such a query is
+decoded once at the working size's scale instead, and the small image taken from it
+(:func:`load_working`), so local features need no second decode.
 EXIF orientation is applied. Palette, alpha (composited over white, how clip-art is shown),
 CMYK, 16-bit and float images are handled.
 """
@@ -256,6 +257,8 @@ def _jpeg_grey_with_detail(
     if big >= small or big not in _CV_GREY:
         return None, None
     big_size = tuple((n + big - 1) // big for n in source_size)
+    if big_size[0] * big_size[1] > MAX_PIXELS:
+        return None, None  # the decoding budget holds for this decode too
     raw = _jpeg_grey(data, max(source_size), big_size[0], big_size[1])
     if raw is None:
         return None, None

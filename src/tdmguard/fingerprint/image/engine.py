@@ -3,7 +3,8 @@
 Pipeline (docs/image.md):
 
 1. Decode (:mod:`.decode`): a grey working image of at most 512 px and a 16 x 16 colour
-   thumbnail; JPEGs are decoded at reduced size (a query's down to 256 px, grey only).
+   thumbnail; JPEGs are decoded at reduced size (a query's down to 256 px, grey only, taken
+   from one decode at the working size's scale, which local features reuse).
 2. PDQ regions: the whole image; the image with a uniform border trimmed off ("trimmed");
    and, at registration only, canonical crops of each (:data:`CROPS`: centre and corner crops)
    and centre crops to common aspect ratios (:data:`ASPECTS`: renditions a publisher ships).
