@@ -1209,6 +1209,9 @@ Figures, report split (seed 7 / seed 11; sixth wave in brackets):
   4 Mpx files, CPU time per process, 9 rounds, first a warm-up; same answers on every file):
   photos registered nowhere (18 files) main 53.8 -> **76.6 img/s per core (1.42x**, range
   1.26-1.48), copies (30 files) 163.4 -> 161.4 (0.98x, range 0.95-1.01); load average 4.2-4.4.
+  Again at load 2.3-2.5 (16:11 UTC, 9 rounds), with the 78 references as 1024 px JPEG q85 too:
+  unregistered 55.6 -> 79.1 (1.44x, 1.13-1.46), copies 173.8 -> 168.1 (0.97x, 0.96-1.00),
+  1024 px 1020.7 -> 1001.3 (0.98x, 0.97-1.00); same answers on all 126 files.
   The gate alone (step 1): 1.14x (1.12-1.94 over 5 rounds, load 2.7), copies 1.00x. On the
   lead's machine 1.42x would take the 30.5 img/s to about 43: **target 100 missed**.
 - Where an unregistered 4 Mpx query's time goes now (cProfile, 18 files x 3, 18.8 ms a query
