@@ -71,22 +71,26 @@ TARGETS = {
     "low-detail": 0.97,
 }
 #: figures before this version, shown beside: the fifth wave's (image-pdq/1; seed 7: the lead's
-#: quiet run 2026-12-03 22:37; seed 11: the artwork helper's harness, same images and queries)
+#: quiet run 2026-12-03 22:37; seed 11: the artwork helper's harness, same images and queries);
+#: where the seventh wave changed a row, the sixth wave's too (the lead's quiet rerun,
+#: 2026-12-04 03:12-03:17; "confident" = seed 7 / seed 11)
 PREVIOUS = {
     "crop-random-10": "97.4% / 97.4%",
-    "crop-offcentre-80": "96.2% / 92.3%",
+    "crop-offcentre-80": "96.2% / 92.3%; confident 88.5% / 89.7%",
     "rrc-area-70": "94.9%",
-    "rrc-area-50": "85.9% / 89.7%",
-    "portrait-crop": "93.6% / 89.7%",
+    "rrc-area-50": "85.9% / 89.7%; confident 80.8% / 85.9%",
+    "portrait-crop": "93.6% / 89.7%; confident 88.5% / 87.2%",
     "low-detail-gradient": "95.0%",
     "low-detail-radial": "90.0%",
     "rendition": "98.1% / 97.1% (eval: ~94%)",
     "low-detail": "97.5% / 100% (eval: ~7% refused)",
     "low-detail-refused": "0 of 30; eval: ~7% refused",
-    "speed-4mp": "126.3 / 164.8 img/s at 1/8 scale, quiet; eval: ~12 img/s",
-    "speed-4mp-unregistered": "40.2, quiet",
-    "false-match": "26 of 2376 (1.09%) / 31 (1.30%), every match counted",
-    "unregistered-matched": "15 of 150",
+    "speed-4mp": "sixth wave 115.9 / 160.8 at 1/8 scale, quiet; fifth 126.3 / 164.8; "
+    "eval: ~12 img/s",
+    "speed-4mp-unregistered": "sixth wave 30.5, quiet; fifth 40.2",
+    "false-match": "sixth wave, confident: 10 (0.42%) / 19 (0.80%); fifth, every match "
+    "counted: 26 of 2376 (1.09%) / 31 (1.30%)",
+    "unregistered-matched": "sixth wave 9 (+ 6) / seed 11: 11; fifth 15 of 150",
 }
 
 
@@ -496,7 +500,7 @@ def throughput_4mp(
         "jpeg_4mp_median_mb": round(sizes[len(sizes) // 2] / 1e6, 2),
         "jpeg_4mp_identify_img_s": best_rate(copies, lambda p: engine.match_file(p, index)),
         "jpeg_4mp_decode_img_s": best_rate(
-            copies, lambda p: load_working(p, colour=False, min_side=QUERY_SIDE)
+            copies, lambda p: load_working(p, colour=False, min_side=QUERY_SIDE, detail=True)
         ),
         "jpeg_4mp_copies_found": found,
         "jpeg_4mp_unregistered_files": len(strangers),
@@ -1152,7 +1156,82 @@ def other_runs() -> str:
 
 
 NOTES = """
-Issue #14, where this version stands (sixth wave). Everything above is the REPORT split
+**Seventh wave (artwork helper, branch image8, 2026-12-04 15:28-16:10 UTC).** The table above
+is this version, run by the helper on the shared 2-core machine (load average 3-4.5 from other
+jobs; this machine is faster than the lead's: main's engine gives 54-58 img/s here on the 4 Mpx
+photos registered nowhere, 30.5 on the lead's quiet run, so compare img/s through the A/B
+ratios below, not with the "before" column). What changed and why:
+
+1. ORB verification is gated: RANSAC runs only for works whose candidate pairs hold >= 14
+   distinct query keypoints (no other work can reach 14 inliers); weaker works (down to 6) are
+   fitted only beside a match, to measure the rival's evidence. The sixth wave fitted every
+   work with 6+ chance hits on every query to count rivals. Same answers on every query.
+   Descriptor distances are popcounts of 4 64-bit words instead of 32 bytes, and
+   `match_file`'s colour-layout stage no longer runs ORB a second time.
+2. A 4 Mpx JPEG query is decoded once, at 1/4 scale (the working size's), and its PDQ image is
+   that decode's 2 x 2 block means (within 1 grey level of the 1/8 decode, mean 0.06 levels
+   on the 4 Mpx files); the ORB image is the same pixels a second decode gave. Entropy decoding
+   costs the same at every scale (1/8: 3.4 ms, 1/4: 3.9 ms here), so a query that reaches ORB
+   no longer decodes twice, and one that PDQ settles pays ~0.5 ms more.
+3. Local matches are rated by their own evidence: against every rival (another work verified
+   on the same query keypoints), the inlier keypoints the rival lacks must be >= `LOCAL_OWN_MIN`
+   (14 = `local.MIN_INLIERS`: a match's worth on their own) and >= `LOCAL_MARGIN` (3.5) times
+   the rival's inliers that the match lacks. The sixth wave compared whole inlier counts
+   (>= 2.5x), so a crop keeping a large part two family members share was rated review.
+   Chosen on the calibration split (`--split calibration --sweep --sweep-only
+   PDQ_MARGIN,LOCAL_MARGIN,LOCAL_OWN_MIN`, results-calibration.json): LOCAL_MARGIN 3.0 / 3.5 /
+   4.0 / 5.0 give 4 / 3 / 3 / 3 confident false-match queries at recall 97.93 / 97.71 / 97.66 /
+   97.53 %, so 3.5; LOCAL_OWN_MIN 8, 11 and 14 tie there (3 false, 97.71 %; the rule keeps the
+   shipped 14; 0: 6 false). 14 rather than 8 because with 8 the report split (seed 7) had two
+   more unregistered icons rated confident (11-12 inliers of their own beside a sibling): a
+   choice of principle that the calibration split cannot tell from 8, said here because the
+   report split prompted it. PDQ_MARGIN stays 6.
+
+Figures, report split (seed 7 / seed 11; sixth wave in brackets):
+
+- crop-offcentre-80 confident **91.0 %** (88.5) / **89.7 %** (89.7): target 90 % met on seed
+  7, one query short on seed 11; at any level 96.2 / 92.3 % (unchanged). The two seed-11 crops
+  still rated review show the part of the battlefield painting that its registered version
+  without figures shares pixel for pixel (own evidence 25 vs 17 and 20 vs 17 keypoints): the
+  query does not say which version it is.
+- rrc-area-90 confident 93.6 % (92.3) / 96.2 % (94.9); rrc-area-70 88.5 % (88.5) / 88.5 %;
+  rrc-area-50 83.3 % (80.8) / 85.9 % (85.9); portrait-crop 91.0 % (88.5) / 87.2 % (87.2);
+  crop-random-10 94.9 % (94.9) / 93.6 % (93.6); every other row as the sixth wave's (any level
+  unchanged everywhere; seed 11's resize, JPEG, brightness and rotation rows at 96-97 % were
+  so before).
+- confident false-match queries 11 of 2,376 (0.46 %; 10) / 19 (0.80 %; 19): target < 1 % met.
+  Unregistered images matched confidently 10 (+ 5 review only) of 150 (9) / 11 (+ 6) (11):
+  one over the sixth wave's on seed 7, an unregistered warning triangle of the same author's
+  set as a registered one (103 inliers; 44 of its own against the rival triangle's 6): a real
+  family member that no keypoint count tells from a crop.
+- Query speed, interleaved A/B against main's engine in one harness (a throwaway script: two
+  worker processes, main's tree and this one, timing alternate passes over the benchmark's
+  4 Mpx files, CPU time per process, 9 rounds, first a warm-up; same answers on every file):
+  photos registered nowhere (18 files) main 53.8 -> **76.6 img/s per core (1.42x**, range
+  1.26-1.48), copies (30 files) 163.4 -> 161.4 (0.98x, range 0.95-1.01); load average 4.2-4.4.
+  Again at load 2.3-2.5 (16:11 UTC, 9 rounds), with the 78 references as 1024 px JPEG q85 too:
+  unregistered 55.6 -> 79.1 (1.44x, 1.13-1.46), copies 173.8 -> 168.1 (0.97x, 0.96-1.00),
+  1024 px 1020.7 -> 1001.3 (0.98x, 0.97-1.00); same answers on all 126 files.
+  The gate alone (step 1): 1.14x (1.12-1.94 over 5 rounds, load 2.7), copies 1.00x. On the
+  lead's machine 1.42x would take the 30.5 img/s to about 43: **target 100 missed**.
+- Where an unregistered 4 Mpx query's time goes now (cProfile, 18 files x 3, 18.8 ms a query
+  with the profiler's overhead, load 3.9; main's engine 30.6 ms the same way): ORB 7.8 ms (42 %:
+  the strongest 200 keypoints with descriptors 3.1, the 1,500 spread candidates 2.6, their
+  descriptors 0.7, contrast stretch 0.5, LSH keys 0.4, selection 0.5); decoding 6.4 ms (34 %:
+  libjpeg at 1/4 scale 5.1, Pillow's header, EXIF and draft 1.0, block means 0.1); fitting the
+  ORB image 612 -> 512 px 1.1 ms (6 %); local look-up and verification 1.8 ms (10 %; RANSAC
+  itself 0.2); PDQ hashing and search 1.3 ms (7 %). 100 img/s on the lead's machine would need
+  about a third of this: ORB and the decode are each more than that budget.
+- Tried and not shipped: one ORB pass for queries (the strongest 200 taken from the 1,500 spread
+  candidates by ORB's own per-level shares, all descriptors in one call): 1.65x against main
+  on unregistered photos (load 5.3; 1.44x without it, load 2.7), copies 1.02x, but it keeps
+  only 76 % of the keypoints registration took (the 200-keypoint run filters by FAST score
+  before the Harris ranking), and on the report
+  split (seed 7) it lost 2 crops at any level (crop-offcentre-80 96.2 -> 94.9 %,
+  crop-random-10 97.4 -> 96.2 %).
+
+Issue #14 as the sixth wave left it (kept for reference; its figures are the sixth wave's).
+The tables, then and now, are the REPORT split
 (seed 7), which chose nothing (`split_of`: alternate openclipart categories, so a look-alike
 family lives on one side only; Wesnoth factions; alternate story paintings with their
 variants, and skimage photographs, the stereo pair together). Quick mode, 78 references a

@@ -33,7 +33,8 @@ GRID: dict[tuple[str, str], tuple[float, ...]] = {
     ("engine", "PDQ_TIE"): (4, 8, 12),
     ("engine", "LOCAL_CLOSER_Z"): (0.5, 1.0, 1.5, 2.0, 3.0),
     ("engine", "PDQ_MARGIN"): (0, 2, 4, 6, 8, 10, 12),
-    ("engine", "LOCAL_MARGIN"): (0.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0),
+    ("engine", "LOCAL_MARGIN"): (0.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0),
+    ("engine", "LOCAL_OWN_MIN"): (0, 8, 11, 14, 17, 20),
     ("local", "MIN_INLIERS"): (8, 10, 12, 14),
     ("local", "RATIO"): (0.7, 0.8, 0.9),
 }

@@ -676,4 +676,33 @@ def test_the_rival_of_a_local_match_is_the_best_other_work_on_its_keypoints() ->
     assert engine_module._rival_inliers(copy, [copy, sibling, elsewhere]) == 24
     assert engine_module._rival_inliers(copy, [copy, elsewhere]) == 0
     assert engine_module._rival_inliers(sibling, [copy, sibling]) == 60
-    assert engine_module.LOCAL_MARGIN * 24 <= 60  # the copy is confident beside the sibling
+    # rated by own evidence: the copy has 40 inliers the sibling lacks, the sibling 4 of its own
+    assert engine_module._own_evidence(copy, [copy, sibling, elsewhere]) == (40, 4)
+    assert engine_module._own_evidence(copy, [copy, elsewhere]) == (60, 0)
+    assert engine_module._own_evidence(sibling, [copy, sibling]) == (4, 40)
+    assert engine_module.LOCAL_MARGIN * 4 <= 40  # the copy is confident beside the sibling
+
+
+def test_a_local_match_is_confident_on_the_evidence_its_rival_lacks() -> None:
+    """A crop of one member of a family keeps parts its sibling does not have: the shared
+    part does not count for either; the rule needs LOCAL_OWN_MIN own inliers and
+    LOCAL_MARGIN times the rival's own."""
+    from types import MappingProxyType
+
+    from tdmguard.vocab import Match, Modality
+
+    def rated(inliers: int, rival: int, own: int, theirs: int) -> bool:
+        detail = {
+            "method": "local",
+            "inliers": inliers,
+            "rival_inliers": rival,
+            "own_inliers": own,
+            "rival_own_inliers": theirs,
+        }
+        m = Match("w", Modality.IMAGE, 0.9, 0, 1, 0, 1, detail=MappingProxyType(detail))
+        return engine_module._local_confident(m)
+
+    assert rated(30, 0, 30, 0)  # no rival
+    assert rated(60, 50, 20, 2)  # a large shared part, but 20 keypoints of its own
+    assert not rated(60, 50, engine_module.LOCAL_OWN_MIN - 1, 0)  # too few of its own
+    assert not rated(60, 50, 20, 10)  # the rival has about as much of its own

@@ -96,3 +96,29 @@ def test_read_bytes_errors_name_the_file(tmp_path: Path) -> None:
         with pytest.raises(MediaError) as info:
             read_bytes(path)
         assert words in str(info.value) and str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("size", "orientation"),
+    [((2448, 1632), None), ((2449, 1633), 6), ((1200, 900), None), ((3000, 2000), 3)],
+)
+def test_one_decode_gives_the_query_and_the_detail_image(
+    tmp_path: Path, size: tuple[int, int], orientation: int | None
+) -> None:
+    """``detail=True``: the grey query image is within 1 grey level of the smaller DCT
+    scale's, and the detail image is exactly a second decode at the working size."""
+    path = _photo(tmp_path / "p.jpg", size, exif_orientation=orientation)
+    data = read_bytes(path)
+    plain = load_working(path, colour=False, min_side=QUERY_SIDE, data=data)
+    once = load_working(path, colour=False, min_side=QUERY_SIDE, data=data, detail=True)
+    assert once.detail_raw is not None and once.grey.shape == plain.grey.shape
+    assert int(np.abs(once.grey.astype(int) - plain.grey.astype(int)).max()) <= 1
+    second = load_working(path, colour=False, min_side=WORK_SIDE, data=data).grey
+    fitted = decode.detail_grey(once)
+    assert fitted is not None and np.array_equal(fitted, second)
+
+
+def test_no_detail_decode_when_the_query_scale_is_the_working_one(tmp_path: Path) -> None:
+    path = _photo(tmp_path / "p.jpg", (700, 500))
+    once = load_working(path, colour=False, min_side=QUERY_SIDE, detail=True)
+    assert once.detail_raw is None and decode.detail_grey(once) is None

@@ -83,3 +83,35 @@ def test_a_crop_without_the_busy_corner_is_found(
     # what this test guards
     monkeypatch.setattr(local, "SPREAD_PER_CELL", 0)
     assert found(index_of(tmp_path / "strongest-only")) < len(works)
+
+
+def test_hamming_by_words_equals_the_bytewise_count() -> None:
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 256, (500, 32), dtype=np.uint8)
+    b = rng.integers(0, 256, (500, 32), dtype=np.uint8)
+    bytewise = np.unpackbits(np.bitwise_xor(a, b), axis=1).sum(axis=1)
+    assert np.array_equal(local.hamming(a, b), bytewise)
+    assert np.array_equal(local.hamming(a[::2], b[1::2]), local.hamming(a[::2].copy(), b[1::2]))
+
+
+def test_the_gate_verifies_weak_works_only_beside_a_match() -> None:
+    """A work whose candidates hold fewer distinct query keypoints than the gate is not fitted
+    unless another work matched; beside a match it is, as a rival (same answer as no gate)."""
+    grey = np.asarray(_busy_corner(2).convert("L"))
+    feats = local.detect(local.stretch(grey))
+    n = len(feats)
+    strong = np.arange(n)  # work 0: the image itself, every keypoint a candidate
+    weak = np.arange(0, 40, 4)  # work 1: 10 of the same keypoints (a part it shares)
+    query_row = np.concatenate([strong, weak]).astype(np.int64)
+    work = np.concatenate([np.zeros(n), np.ones(weak.shape[0])]).astype(np.int64)
+    desc = feats.descriptors[query_row]
+    xy = feats.xy[query_row]
+    ungated = local.verify(feats, query_row, work, desc, xy, min_inliers=6)
+    gated = local.verify(feats, query_row, work, desc, xy, min_inliers=6, gate=14)
+    assert [m.work for m in ungated] == [m.work for m in gated] == [0, 1]
+    assert [m.inliers for m in ungated] == [m.inliers for m in gated]
+    # without the match, the weak work alone is not fitted at all
+    alone = work == 1
+    args = (feats, query_row[alone], work[alone], desc[alone], xy[alone], None, 6)
+    assert local.verify(*args, gate=14) == []
+    assert len(local.verify(*args)) == 1

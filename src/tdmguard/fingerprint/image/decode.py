@@ -5,8 +5,9 @@ before any pixel is decoded), truncated data and decompression bombs are refused
 :class:`MediaError` naming the file. JPEGs are decoded at reduced size (libjpeg's DCT scaling,
 Pillow's ``draft``). A registration keeps a working image of :data:`WORK_SIDE`; a query may be
 decoded smaller, down to :data:`QUERY_SIDE` (a 4 Mpx photo at 1/8 scale, its DC coefficients
-alone), enough for PDQ, which resamples to 64 x 64; the engine decodes again at
-:data:`WORK_SIDE` when it needs local features of such a query.
+alone), enough for PDQ, which resamples to 64 x 64; with ``detail=True`` such a query is
+decoded once at the working size's scale instead, and the small image taken from it
+(:func:`load_working`), so local features need no second decode.
 EXIF orientation is applied. Palette, alpha (composited over white, how clip-art is shown),
 CMYK, 16-bit and float images are handled.
 """
@@ -30,6 +31,7 @@ __all__ = [
     "QUERY_SIDE",
     "WORK_SIDE",
     "Working",
+    "detail_grey",
     "load_grey",
     "load_working",
     "pil",
@@ -74,6 +76,11 @@ class Working:
     colour: U8
     #: longest side of the image as stored (before DCT scaling and resampling), px
     source_side: int = 0
+    #: (``detail=True``, a JPEG decoded below the working size) its luma at the DCT scale
+    #: that gives at least :data:`WORK_SIDE`, as decoded (:func:`detail_grey` fits it)
+    detail_raw: U8 | None = None
+    #: the Pillow transpose that undoes the EXIF orientation (applied to ``grey`` already)
+    transpose: str | None = None
 
 
 def pil() -> Any:
@@ -102,7 +109,12 @@ def read_bytes(path: Path) -> bytes:
 
 
 def load_working(
-    path: Path, *, colour: bool = True, min_side: int = WORK_SIDE, data: bytes | None = None
+    path: Path,
+    *,
+    colour: bool = True,
+    min_side: int = WORK_SIDE,
+    data: bytes | None = None,
+    detail: bool = False,
 ) -> Working:
     """Decode ``path`` into a :class:`Working` image. Raises :class:`MediaError`.
 
@@ -110,7 +122,15 @@ def load_working(
     from its luma channel alone, which skips the chroma work (the fast path of queries).
     ``min_side``: a JPEG is decoded at the smallest DCT scale whose longest side is still
     at least this (:data:`QUERY_SIDE` for queries), then resampled to at most
-    :data:`WORK_SIDE`. ``data``: the file's bytes when already read (:func:`read_bytes`)."""
+    :data:`WORK_SIDE`. ``data``: the file's bytes when already read (:func:`read_bytes`).
+
+    ``detail=True`` (a grey query): a JPEG that ``min_side`` decodes below the working size
+    is decoded once, at the scale of the working size, and its ``grey`` is that decode
+    area-averaged down to the ``min_side`` scale (within 1 grey level of the smaller DCT
+    scale's, which is each 8 x 8 block's mean); ``detail_raw`` keeps the larger decode for
+    local features (:func:`detail_grey`). Entropy decoding, the bulk of the cost, is the same
+    at every scale: a query that goes on to local features decodes once instead of twice
+    (3.9 instead of 3.4 + 3.9 ms for a 4 Mpx photo), one that PDQ settles pays 15 % more."""
     image_mod = pil()
     where = str(path)
     if data is None:
@@ -122,7 +142,9 @@ def load_working(
             # Pillow warns above its own pixel budget and errors at twice it; both are refused
             warnings.simplefilter("error", image_mod.DecompressionBombWarning)
             with image_mod.open(io.BytesIO(data), formats=FORMATS) as im:
-                return _decode(image_mod, im, where, colour, min(min_side, WORK_SIDE), data)
+                return _decode(
+                    image_mod, im, where, colour, min(min_side, WORK_SIDE), data, detail
+                )
     except MediaError:
         raise
     except image_mod.UnidentifiedImageError as exc:
@@ -137,12 +159,19 @@ def load_working(
 
 
 def _decode(
-    image_mod: Any, im: Any, where: str, colour: bool, min_side: int, data: bytes
+    image_mod: Any,
+    im: Any,
+    where: str,
+    colour: bool,
+    min_side: int,
+    data: bytes,
+    detail: bool = False,
 ) -> Working:
     width, height = im.size
     if width <= 0 or height <= 0:
         raise MediaError(f"image has no pixels ({width} x {height})", where=where)
     source_side = max(width, height)
+    source_size = (width, height)
     jpeg_grey = False
     if im.format in ("JPEG", "MPO"):
         # DCT-domain downscaling (1/2 .. 1/8) while decoding. Pillow keeps both sides >= the
@@ -166,7 +195,12 @@ def _decode(
         orientation = int(im.getexif().get(_EXIF_ORIENTATION, 1))
     except Exception:
         orientation = 1
-    fast = _jpeg_grey(data, source_side, width, height) if jpeg_grey else None
+    detail_raw: U8 | None = None
+    fast: U8 | None = None
+    if jpeg_grey and detail:
+        fast, detail_raw = _jpeg_grey_with_detail(data, source_size, width, height)
+    if jpeg_grey and fast is None:
+        fast = _jpeg_grey(data, source_side, width, height)
     if fast is not None:
         shown = _fit(image_mod, image_mod.fromarray(fast))
     else:
@@ -182,7 +216,63 @@ def _decode(
         thumb = np.asarray(
             rgb.resize((COLOUR_SIDE, COLOUR_SIDE), image_mod.Resampling.BOX), dtype=np.uint8
         )
-    return Working(np.ascontiguousarray(grey), np.ascontiguousarray(thumb), source_side)
+    return Working(
+        np.ascontiguousarray(grey), np.ascontiguousarray(thumb), source_side, detail_raw, fix
+    )
+
+
+def detail_grey(work: Working) -> U8 | None:
+    """The grey working image (longest side <= :data:`WORK_SIDE`, EXIF orientation applied)
+    of a query decoded with ``detail=True``: the same pixels ``load_working(path,
+    colour=False)`` gives; ``None`` when it kept no larger decode."""
+    if work.detail_raw is None:
+        return None
+    image_mod = pil()
+    shown = _fit(image_mod, image_mod.fromarray(work.detail_raw))
+    if work.transpose is not None:
+        shown = shown.transpose(getattr(image_mod.Transpose, work.transpose))
+    return np.ascontiguousarray(np.asarray(shown, dtype=np.uint8))
+
+
+def _draft_scale(size: tuple[int, int], side: int) -> int:
+    """The DCT scale (1, 2, 4, 8) Pillow's JPEG ``draft`` picks when :func:`_decode` asks
+    for a longest side of at least ``side`` (JpegImagePlugin.draft's rule)."""
+    width, height = size
+    scale = side / max(width, height)
+    if scale >= 1:
+        return 1
+    want = (max(1, round(width * scale)), max(1, round(height * scale)))
+    ratio = min(width // want[0], height // want[1])
+    return next(s for s in (8, 4, 2, 1) if ratio >= s)
+
+
+def _jpeg_grey_with_detail(
+    data: bytes, source_size: tuple[int, int], width: int, height: int
+) -> tuple[U8 | None, U8 | None]:
+    """(luma at ``width`` x ``height``, luma at the working size's DCT scale) from one
+    decode, or (None, None) when the working size's scale is not a smaller one of
+    OpenCV's (then :func:`_decode` goes on as without ``detail``)."""
+    small = max(1, round(max(source_size) / max(width, height)))
+    big = _draft_scale(source_size, WORK_SIDE)
+    if big >= small or big not in _CV_GREY:
+        return None, None
+    big_size = tuple((n + big - 1) // big for n in source_size)
+    if big_size[0] * big_size[1] > MAX_PIXELS:
+        return None, None  # the decoding budget holds for this decode too
+    raw = _jpeg_grey(data, max(source_size), big_size[0], big_size[1])
+    if raw is None:
+        return None, None
+    import cv2
+
+    # k x k means, as the smaller scale's IDCT gives (a side that ends in a partial block is
+    # padded by its last pixels, as libjpeg pads the block)
+    k = small // big
+    pad_y, pad_x = k * height - raw.shape[0], k * width - raw.shape[1]
+    if pad_y < 0 or pad_x < 0:
+        return None, None
+    padded = cv2.copyMakeBorder(raw, 0, pad_y, 0, pad_x, cv2.BORDER_REPLICATE)
+    grey = cv2.resize(padded, (width, height), interpolation=cv2.INTER_AREA)
+    return np.asarray(grey, dtype=np.uint8), raw
 
 
 #: OpenCV's reduced-size grey JPEG decoders by DCT scale (cv2.IMREAD_* values); EXIF

@@ -3,7 +3,8 @@
 Pipeline (docs/image.md):
 
 1. Decode (:mod:`.decode`): a grey working image of at most 512 px and a 16 x 16 colour
-   thumbnail; JPEGs are decoded at reduced size (a query's down to 256 px, grey only).
+   thumbnail; JPEGs are decoded at reduced size (a query's down to 256 px, grey only, taken
+   from one decode at the working size's scale, which local features reuse).
 2. PDQ regions: the whole image; the image with a uniform border trimmed off ("trimmed");
    and, at registration only, canonical crops of each (:data:`CROPS`: centre and corner crops)
    and centre crops to common aspect ratios (:data:`ASPECTS`: renditions a publisher ships).
@@ -75,6 +76,7 @@ from tdmguard.fingerprint.image.decode import (
     QUERY_SIDE,
     WORK_SIDE,
     Working,
+    detail_grey,
     load_working,
     pil,
     read_bytes,
@@ -222,10 +224,20 @@ THIN_CHROMA_MAX = 25.0
 #: benchmarks/image/sweep.py (confident false matches there: 17 at no PDQ margin, 3 at 6-12
 #: bits; 11 at no local margin, 3 at 2.5-3x)
 PDQ_MARGIN = 6
-#: a local match is confident when its inliers are at least LOCAL_MARGIN times those of the
-#: best other work verified on the same query keypoints (RIVAL_SHARED of the smaller set of
-#: inliers), counted down to RIVAL_FLOOR inliers (0 when none)
-LOCAL_MARGIN = 2.5
+#: a local match is rated by its own evidence against each rival: another work verified on
+#: the same query keypoints (RIVAL_SHARED of the smaller set of inliers shared, counted down
+#: to RIVAL_FLOOR inliers). It is confident when, against every rival, the inlier keypoints
+#: that the rival lacks number at least LOCAL_OWN_MIN and at least LOCAL_MARGIN times the
+#: rival's own (its inliers that the match lacks). What two members of a family share says
+#: nothing about which one the query shows; a crop of one member keeps parts the sibling
+#: does not have, where the whole inlier count of a large shared part would make the rival
+#: look strong (the sixth wave's rule, inliers >= 2.5 x the rival's, rated 26 true crops
+#: review). LOCAL_OWN_MIN is local.MIN_INLIERS: what the rival lacks must on its own be
+#: enough for a match (with 8, unregistered icons of one theme, 11-12 inliers of their own
+#: beside a sibling, were rated confident). LOCAL_MARGIN chosen on the calibration split
+#: (benchmarks/image/sweep.py)
+LOCAL_MARGIN = 3.5
+LOCAL_OWN_MIN = 14
 RIVAL_SHARED = 0.25
 RIVAL_FLOOR = 6
 
@@ -506,7 +518,7 @@ class ImageFingerprinter:
             return self.fingerprint_working(work, register=True, where=str(path))
         # the grey image is match_file's (a luma decode), so both give the same answer
         data = read_bytes(path)
-        work = load_working(path, colour=False, min_side=QUERY_SIDE, data=data)
+        work = load_working(path, colour=False, min_side=QUERY_SIDE, data=data, detail=True)
         colour = load_working(path, colour=True, min_side=QUERY_SIDE, data=data).colour
         detail = self._detail_grey(path, work, data)
         work = Working(work.grey, colour, work.source_side)
@@ -523,9 +535,15 @@ class ImageFingerprinter:
         Decoding once at the working size for every stage was measured (sixth wave,
         interleaved, 4 Mpx JPEGs): unregistered photos 1.30x faster, copies 0.70x (the 1/4
         decode cost 31 % more than the 1/8 one on paintings, and the resampling to 512 px
-        more): it would trade the copies' speed target for part of the other's."""
+        more): it would trade the copies' speed target for part of the other's. Now the
+        query is decoded once at the working size's DCT scale and the smaller grey image
+        area-averaged from it (``load_working(detail=True)``, :func:`.decode.detail_grey`):
+        no resampling for PDQ, and the detail image is the same pixels as a second decode."""
         if max(work.grey.shape) >= min(WORK_SIDE, work.source_side):
             return work.grey
+        fitted = detail_grey(work)
+        if fitted is not None:
+            return fitted
         return load_working(path, colour=False, min_side=WORK_SIDE, data=data).grey
 
     @staticmethod
@@ -539,10 +557,18 @@ class ImageFingerprinter:
         return grey
 
     def fingerprint_working(
-        self, work: Working, *, register: bool, where: str, detail: U8 | None = None
+        self,
+        work: Working,
+        *,
+        register: bool,
+        where: str,
+        detail: U8 | None = None,
+        local_rows: _Rows | None = None,
     ) -> Fingerprint:
         """Fingerprint a decoded :class:`Working` image (``register``: the full set);
-        ``detail``: the grey image for local features, when not ``work.grey``."""
+        ``detail``: the grey image for local features, when not ``work.grey``;
+        ``local_rows``: its local-feature rows, when already computed (ORB is the costliest
+        stage: match_file's colour-layout stage reuses its keypoints)."""
         grey = self._check_size(work.grey, where)
         pdq_rows, stats = self._pdq_rows(grey, register=register)
         meta: dict[str, float | int | str] = {
@@ -566,7 +592,9 @@ class ImageFingerprinter:
             meta.pop("quality", None)
             meta["reason"] = "blank image (one colour): nothing to fingerprint"
             return self._pack(_concat([]), meta)
-        parts = [pdq_rows, self._local_rows(grey if detail is None else detail)]
+        if local_rows is None:
+            local_rows = self._local_rows(grey if detail is None else detail)
+        parts = [pdq_rows, local_rows]
         # the colour layout is for smooth images (gradients, glows, near-plain covers), not
         # for line art or flags, whose layouts all look alike; an image that has no other
         # row at all gets one anyway rather than being refused
@@ -660,7 +688,7 @@ class ImageFingerprinter:
         searcher: BinaryHashSearch = index
         numbers: dict[str, int] = {}
         data = read_bytes(path)  # read once, decoded from memory as often as needed
-        work = load_working(path, colour=False, min_side=QUERY_SIDE, data=data)
+        work = load_working(path, colour=False, min_side=QUERY_SIDE, data=data, detail=True)
         grey = self._check_size(work.grey, where)
         # the whole image first: a sure match of it ends the search (the trimmed region of a
         # bordered copy is hashed only when the whole image is not sure)
@@ -678,7 +706,8 @@ class ImageFingerprinter:
                 pdq = self._match_pdq(self._pack(pdq_rows, {}), searcher, numbers)
             pdq_fp = self._pack(pdq_rows, {})
             detail = self._detail_grey(path, work, data)
-            local_fp = self._pack(self._local_rows(detail), {})
+            local_rows = self._local_rows(detail)
+            local_fp = self._pack(local_rows, {})
             near = self._pdq_near(pdq_fp, searcher) if pdq else {}
             found_local = self._match_local(local_fp, searcher, numbers)
             found_local = self._pdq_context(near, pdq, found_local)
@@ -690,7 +719,9 @@ class ImageFingerprinter:
                 and (not pdq_rows.keys.shape[0] or margin < LAYOUT_QUERY_MARGIN)
             ):
                 colour = load_working(path, colour=True, min_side=QUERY_SIDE, data=data)
-                query = self.fingerprint_working(colour, register=False, where=where, detail=detail)
+                query = self.fingerprint_working(
+                    colour, register=False, where=where, detail=detail, local_rows=local_rows
+                )
                 layout_found = self._match_layout(query, searcher, numbers)
             found = _resolve(pdq, found_local, layout_found)
         colours: list[bytes] = []
@@ -829,6 +860,8 @@ class ImageFingerprinter:
             ref[:, 9:11].astype(np.float64) / local.SUBPIXEL,
             ref_size,
             min_inliers=min(RIVAL_FLOOR, local.MIN_INLIERS),
+            # rivals are measured only beside a match: without one nothing is rated
+            gate=local.MIN_INLIERS,
         )
         found = [m for m in verified if m.inliers >= local.MIN_INLIERS]
         kept: list[local.LocalMatch] = []
@@ -861,9 +894,12 @@ class ImageFingerprinter:
                     "scale": round(m.scale, 3),
                     "rotation_deg": round(m.rotation_deg, 1),
                     "rival_inliers": _rival_inliers(m, verified),
+                    "own_inliers": own,
+                    "rival_own_inliers": theirs,
                 },
             )
             for m in kept
+            for own, theirs in [_own_evidence(m, verified)]
         ]
 
     def _match_layout(
@@ -914,14 +950,37 @@ class ImageFingerprinter:
 def _rival_inliers(m: local.LocalMatch, verified: Sequence[local.LocalMatch]) -> int:
     """Inliers of the best other work verified on the same query keypoints as ``m`` (at
     least :data:`RIVAL_SHARED` of the smaller set of inliers shared), 0 when none."""
-    best = 0
+    return max((o.inliers for o in _rivals(m, verified)), default=0)
+
+
+def _rivals(m: local.LocalMatch, verified: Sequence[local.LocalMatch]) -> list[local.LocalMatch]:
+    """Other works verified on the same query keypoints as ``m`` (at least
+    :data:`RIVAL_SHARED` of the smaller set of inliers shared)."""
+    out = []
     for o in verified:
         if o.work == m.work:
             continue
         shared = len(m.query_points & o.query_points)
         if shared and shared >= RIVAL_SHARED * min(len(m.query_points), len(o.query_points)):
-            best = max(best, o.inliers)
-    return best
+            out.append(o)
+    return out
+
+
+def _own_evidence(m: local.LocalMatch, verified: Sequence[local.LocalMatch]) -> tuple[int, int]:
+    """(inliers of ``m`` that its hardest rival lacks, that rival's inliers that ``m`` lacks);
+    ``(m.inliers, 0)`` when there is no rival. The hardest rival is the first that the
+    :data:`LOCAL_MARGIN` rule fails against, else the one it passes by the least."""
+    hardest: tuple[bool, float, int, int] | None = None
+    for o in _rivals(m, verified):
+        own = len(m.query_points - o.query_points)
+        theirs = len(o.query_points - m.query_points)
+        passes = own >= LOCAL_OWN_MIN and own >= LOCAL_MARGIN * theirs
+        key = (passes, own - LOCAL_MARGIN * theirs, own, theirs)
+        if hardest is None or key < hardest:
+            hardest = key
+    if hardest is None:
+        return m.inliers, 0
+    return hardest[2], hardest[3]
 
 
 def _rate(
@@ -997,8 +1056,13 @@ def _rate(
 
 
 def _local_confident(m: Match) -> bool:
-    rival = int(str(m.detail.get("rival_inliers", 0)))
-    return int(str(m.detail["inliers"])) >= LOCAL_MARGIN * rival
+    """The own-evidence rule (:data:`LOCAL_MARGIN`, :data:`LOCAL_OWN_MIN`); a match without
+    a rival is confident (its inliers are all its own, at least ``local.MIN_INLIERS``)."""
+    theirs = int(str(m.detail.get("rival_own_inliers", 0)))
+    own = int(str(m.detail.get("own_inliers", m.detail["inliers"])))
+    if int(str(m.detail.get("rival_inliers", 0))) == 0:
+        return True
+    return own >= LOCAL_OWN_MIN and own >= LOCAL_MARGIN * theirs
 
 
 def _dominated(m: local.LocalMatch, k: local.LocalMatch) -> bool:

@@ -85,6 +85,8 @@ _KEY_POSITIONS = (
     np.random.default_rng(20261203).permutation(256)[: TABLES * KEY_BITS].reshape(TABLES, KEY_BITS)
 )
 _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+#: numpy >= 2.0 counts the bits of a 64-bit word in one instruction; older numpy: a lookup
+_BITWISE_COUNT: Callable[[U64], npt.NDArray[np.uint8]] | None = getattr(np, "bitwise_count", None)
 
 
 def _cv2() -> Any:
@@ -220,8 +222,16 @@ def row_keys(features: Features) -> tuple[U64, I64]:
 
 
 def hamming(a: U8, b: U8) -> I64:
-    """Row-wise Hamming distance of two (n, 32) uint8 arrays."""
-    return np.asarray(_POPCOUNT[np.bitwise_xor(a, b)].sum(axis=1, dtype=np.int64))
+    """Row-wise Hamming distance of two (n, 32) uint8 arrays.
+
+    The descriptors are compared as 4 64-bit words each (a quarter of the byte-wise work:
+    tens of thousands of candidate pairs a query)."""
+    x = np.ascontiguousarray(a, dtype=np.uint8).reshape(-1, 32).view(np.uint64)
+    y = np.ascontiguousarray(b, dtype=np.uint8).reshape(-1, 32).view(np.uint64)
+    xor = np.bitwise_xor(x, y)
+    if _BITWISE_COUNT is not None:
+        return np.asarray(_BITWISE_COUNT(xor).sum(axis=1, dtype=np.int64))
+    return np.asarray(_POPCOUNT[xor.view(np.uint8)].sum(axis=1, dtype=np.int64))
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +300,7 @@ def verify(
     ref_xy: F64,
     ref_size: Callable[[int], tuple[int, int] | None] | None = None,
     min_inliers: int | None = None,
+    gate: int | None = None,
 ) -> Sequence[LocalMatch]:
     """Geometric verification of candidate keypoint pairs.
 
@@ -297,7 +308,12 @@ def verify(
     ``ref_xy`` (m, 2) describe the registered keypoint of each candidate pair; ``ref_size``
     gives a work's working-image (width, height), for the reported coverage; ``min_inliers``:
     the fewest inliers of a returned match (below :data:`MIN_INLIERS` only to measure the
-    evidence of the runner-up works, never to report them)."""
+    evidence of the runner-up works, never to report them); ``gate``: a work whose
+    candidate pairs hold fewer distinct query keypoints than this is verified only when a
+    work at or above it matched with at least ``gate`` inliers (it can be a rival then, never
+    a match: inliers are distinct query keypoints); no gate when ``None``. A query that
+    shows no registered work (most of a dataset) then fits no geometry at all: the chance
+    hits of a few dozen works stay under the gate."""
     if min_inliers is None:
         min_inliers = MIN_INLIERS
     if query_row.shape[0] == 0:
@@ -312,12 +328,48 @@ def verify(
     query_row, work, ref_xy, dist = query_row[enough], work[enough], ref_xy[enough], dist[enough]
     if query_row.shape[0] == 0:
         return []
-    cv2 = _cv2()
-    out: list[LocalMatch] = []
-    order = np.argsort(work, kind="stable")
+    order = np.lexsort((query_row, work))  # by work, then query keypoint
     works, starts = np.unique(work[order], return_index=True)
     ends = np.append(starts[1:], order.shape[0])
-    for number, start, end in zip(works, starts, ends, strict=True):
+    groups = list(zip(works, starts, ends, strict=True))
+    if gate is None:
+        return _fit_works(
+            query, query_row, work, ref_xy, dist, order, groups, ref_size, min_inliers
+        )
+    # distinct query keypoints per work: (work, keypoint) pairs counted once
+    pair = work[order] * (int(query_row.max()) + 1) + query_row[order]
+    first = np.concatenate([[True], pair[1:] != pair[:-1]])
+    distinct_by_work = np.add.reduceat(first.astype(np.int64), starts)
+    strong = [g for g, n in zip(groups, distinct_by_work, strict=True) if n >= gate]
+    if not strong:
+        return []
+    out = _fit_works(query, query_row, work, ref_xy, dist, order, strong, ref_size, min_inliers)
+    if not any(m.inliers >= gate for m in out):
+        return out
+    weak = [g for g, n in zip(groups, distinct_by_work, strict=True) if n < gate]
+    out = [
+        *out,
+        *_fit_works(query, query_row, work, ref_xy, dist, order, weak, ref_size, min_inliers),
+    ]
+    return sorted(out, key=lambda m: m.work)
+
+
+def _fit_works(
+    query: Features,
+    query_row: I64,
+    work: I64,
+    ref_xy: F64,
+    dist: I64,
+    order: I64,
+    groups: Sequence[tuple[Any, Any, Any]],
+    ref_size: Callable[[int], tuple[int, int] | None] | None,
+    min_inliers: int,
+) -> list[LocalMatch]:
+    """:func:`verify`'s geometric fit of each work in ``groups`` ((work, start, end) in
+    ``order``, the candidate pairs sorted by work)."""
+    cv2 = _cv2()
+    out: list[LocalMatch] = []
+    for number, start, end in groups:
         pick = order[start:end]
         pairs = _distinctive(query_row[pick], ref_xy[pick], dist[pick])
         if np.unique(pairs[:, 0]).shape[0] < min_inliers:
