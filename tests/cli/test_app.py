@@ -130,3 +130,16 @@ def test_import_mode_choices_are_the_importer_modes() -> None:
     from tdmguard.registry.catalogue_import import ImportMode
 
     assert [m.value for m in ImportModeChoice] == [m.value for m in ImportMode]
+
+
+def test_an_error_is_printed_whole_on_a_narrow_terminal(tmp_path: Path) -> None:
+    """The message is not read as rich markup (a path may hold brackets) and not folded at
+    the terminal's width (a folded path cannot be copied back)."""
+    db = tmp_path / "[bold]a-folder-name-longer-than-the-terminal-is-wide" / "r.db"
+    db.parent.mkdir()
+    env = {**os.environ, "COLUMNS": "30", "TDMGUARD_DB": str(db)}
+    done = subprocess.run([sys.executable, "-c", "from tdmguard.cli.app import main; main()",
+                           "identify", "song.mp3"],
+                          capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"error: {db}: no registry here" in done.stderr

@@ -63,7 +63,7 @@ class Side:
             return ok(*self.flags(), *args)
         got, out, err = cli(*self.flags(), *args)
         assert got == code, out + err
-        return err.replace("\n", "")  # rich wraps long messages
+        return err.replace("\n", " ")
 
     def files(self) -> dict[str, str]:
         return folder_bytes(self.db, self.index)

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 import typer.main
+from rich.text import Text
 from typer.core import TyperCommand, TyperGroup, TyperOption
 
 from tdmguard import __version__
@@ -81,7 +82,7 @@ def _root(
     if default_file is not None and not default_file.exists() and not ctx.resilient_parsing:
         default_file.parent.mkdir(parents=True, exist_ok=True)
         err_console.print(f"note: no --db or TDMGUARD_DB given: the registry is {default_file}",
-                          highlight=False)
+                          highlight=False, markup=False, soft_wrap=True)
     ctx.obj = settings
 
 
@@ -134,6 +135,14 @@ def cli_command() -> TyperGroup:
     return command
 
 
+def _print_error(message: str) -> None:
+    """``error: MESSAGE`` on stderr, the message as it is: never read as rich markup (a path
+    or field may hold brackets) and never folded at the terminal's width (a folded path
+    cannot be copied back; the terminal wraps the line itself)."""
+    err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True,
+                      highlight=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the app and maps every tdmguard error to its exit code, with a
     one-line message naming the file, line, field or URL (never a traceback). Usage errors
@@ -141,11 +150,11 @@ def main(argv: list[str] | None = None) -> None:
     try:
         cli_command().main(args=argv, standalone_mode=True, prog_name="tdmguard")
     except TdmguardError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        _print_error(str(exc))
         sys.exit(int(exit_code_for(exc)))
     except OSError as exc:  # permissions, disk full, a folder where a file should be
         where = f"{exc.filename}: " if exc.filename else ""
-        err_console.print(f"[bold red]error:[/] {where}{exc.strerror or exc}", highlight=False)
+        _print_error(f"{where}{exc.strerror or exc}")
         sys.exit(int(ExitCode.FILESYSTEM))
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -91,7 +91,7 @@ def declaration_from_registry(
             f"[yellow]note:[/] the reservations in force name {len(facts.works)} work(s), but "
             "the registry knows no URLs: the bundle reserves the whole site (/). Pass --path "
             "for the paths where those works are served.",
-            highlight=False,
+            highlight=False, soft_wrap=True,
         )
     return declaration_for(
         facts.holder,

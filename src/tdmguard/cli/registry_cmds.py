@@ -303,7 +303,7 @@ def work_import(
             on_progress=lambda done, total: progress.update(task, completed=done, total=total),
         )
     for warning in report.warnings:
-        err_console.print(f"warning: {warning}", highlight=False, markup=False)
+        err_console.print(f"warning: {warning}", highlight=False, markup=False, soft_wrap=True)
     counts = {a.value: report.count(a) for a in RowAction}
     if json_out:
         out = report.to_json()
