@@ -7,7 +7,8 @@ Matching (anchors.md section 4) runs in three stages:
    ``max_hits_per_key`` hits are stop-grams and dropped.
 2. **Rarity-weighted votes**: each work scores the sum, over the distinct query n-grams it
    holds, of their inverse document frequency in the background corpus
-   (:mod:`.background`); the ``candidates`` best works go on.
+   (:mod:`.background`); the ``candidates`` best works go on (and ``more_candidates`` more
+   where none of those is reported: 0 as shipped, measured in issue 14's seventh session).
 3. **Alignment**: within a candidate, hits of one (query line, reference line) pair are
    clustered by diagonal (reference position - query position, tolerant to a few inserted or
    deleted notes); for the best clusters the reference tokens around the hits are rebuilt
@@ -99,7 +100,9 @@ class MelodySettings:
     candidates: int = 12  # works verified by alignment
     # Where none of those is reported, this many more (next by votes) are aligned: a copy
     # with edited notes loses most of its n-grams, and works sharing common ones can outvote
-    # it at the candidate stage (0: never).
+    # it at the candidate stage (0: never). Measured, off (issue 14, seventh session;
+    # benchmarks/melody/RESULTS.md): 12 more raised held-out 2-edit recall 0.924 -> 0.929 at
+    # the same false matches, for +42 % CPU per 16-note excerpt.
     more_candidates: int = 0
     clusters_per_work: int = 2
     band: int = 4  # diagonal tolerance (inserted/deleted notes) inside one cluster
