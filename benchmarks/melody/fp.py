@@ -89,13 +89,18 @@ def draw(works: list[CorpusWork], count: int, rng: np.random.Generator, edits: i
     return out
 
 
-def candidate_row(c: MelodyCandidate, source: str, lines: dict[str, int] | None = None
-                  ) -> dict[str, object]:
+def candidate_row(c: MelodyCandidate, source: str, lines: dict[str, int] | None = None,
+                  vote_rank: int | None = None) -> dict[str, object]:
     """One dumped candidate; ``lines`` (skeleton prototype): each registered work's count of
     its own lines, so that an alignment on a skeleton line is marked (``ref_skeleton``, and
-    ``query_skeleton`` for the query's: a one-line excerpt's line 1)."""
+    ``query_skeleton`` for the query's: a one-line excerpt's line 1); ``vote_rank``: its
+    place by votes (then work number) among the works aligned, so that a dump made with more
+    candidates can be re-decided as if fewer had been aligned (``--top``; a work whose
+    alignment scored nothing is not listed, so there it lets one more in: rare)."""
     row = asdict(c)
     row["is_source"] = bool(source) and c.work_id == source
+    if vote_rank is not None:
+        row["vote_rank"] = vote_rank
     if lines is not None:
         row["ref_skeleton"] = c.ref_line >= lines.get(c.work_id, 1 << 30)
         row["query_skeleton"] = c.query_line >= 1
@@ -121,12 +126,23 @@ def main() -> None:
                         help="re-decide dumps (several draws pooled) with the current engine, "
                         "without querying")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--candidates", type=int, default=None,
+                        help="works aligned per query (MelodySettings.candidates; the dump "
+                        "marks each one's vote rank, so --from-dump --top N re-decides as "
+                        "if only the N best by votes had been aligned)")
+    parser.add_argument("--top", type=int, default=None,
+                        help="with --from-dump: keep the candidates of vote rank < N only")
+    parser.add_argument("--no-exact", action="store_true",
+                        help="do not compute the exact-token score (it is off as shipped; "
+                        "saves about a fifth of the CPU)")
     parser.add_argument("--skeleton", action="store_true",
                         help="the skeleton-line prototype (harmonisations.SkeletonPrototype): "
                         "each line also registered and queried as its metrical skeleton")
     args = parser.parse_args()
     # the exact-token score is dumped even where the shipped weight is 0, to refit it
-    settings = replace(MelodySettings(), exact_always=True)
+    settings = replace(MelodySettings(), exact_always=not args.no_exact)
+    if args.candidates is not None:
+        settings = replace(settings, candidates=args.candidates)
     engine: MelodyFingerprinter = MelodyFingerprinter(settings)
     if args.skeleton:
         from benchmarks.melody.harmonisations import SkeletonPrototype
@@ -140,6 +156,8 @@ def main() -> None:
         dump = {**dumps[0], "seed": "+".join(str(d["seed"]) for d in dumps),
                 "cpu_ms_per_query": float(np.mean([d["cpu_ms_per_query"] for d in dumps])),
                 "records": [r for d in dumps for r in d["records"]]}
+        if args.top is not None:
+            dump["records"] = [keep_top(r, args.top) for r in dump["records"]]  # type: ignore[union-attr]
         report(engine, dump, args, write=not args.no_write)
         return
     t0 = time.monotonic()
@@ -173,13 +191,16 @@ def main() -> None:
                         c0 = time.process_time()
                         ranked = engine.rank(engine.fingerprint_lines([line]), index)
                         cpu_engine += time.process_time() - c0
+                        by_votes = sorted(ranked, key=lambda c: (-c.votes, c.work))
+                        vote_rank = {c.work: i for i, c in enumerate(by_votes)}
                         n_engine += 1
                         dist = near.distance(line) if side == "neg" else -1
                         records.append({
                             "group": group, "k": k, "side": side,
                             "src": source if side == "pos" else "", "dist": dist,
                             "cands": [candidate_row(c, source if side == "pos" else "",
-                                                    own_lines) for c in ranked],
+                                                    own_lines, vote_rank[c.work])
+                                      for c in ranked],
                         })
                 print(f"  {group} k={k}: {len(records)} queries "
                       f"({time.monotonic() - t0:.0f} s)", file=sys.stderr)
@@ -201,6 +222,16 @@ def save(args: argparse.Namespace, registered: list[CorpusWork], held_out: list[
     write_bytes_atomic(path, json.dumps(dump).encode())
     print(f"wrote {path}", file=sys.stderr)
     return dump
+
+
+def keep_top(record: dict[str, object], top: int) -> dict[str, object]:
+    """The record as if only the ``top`` best works by votes had been aligned (a dump made
+    with ``--candidates`` >= ``top``; each dumped candidate carries its vote rank)."""
+    rows = record["cands"]
+    assert isinstance(rows, list)
+    if any("vote_rank" not in c for c in rows):
+        sys.exit("--top needs a dump with vote ranks (made with this version of fp.py)")
+    return {**record, "cands": [c for c in rows if int(c["vote_rank"]) < top]}
 
 
 def rebuild(engine: MelodyFingerprinter, rows: list[dict[str, object]]

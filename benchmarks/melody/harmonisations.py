@@ -372,18 +372,31 @@ def main() -> None:
     import json
     import os
     import tempfile
+    from dataclasses import replace
     from datetime import UTC, datetime
 
     from benchmarks.melody import run
     from benchmarks.melody.corpus import QUICK_COLLECTIONS, load_works, split
+    from tdmguard.fingerprint.melody.engine import MelodySettings
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skeleton", action="store_true",
                         help="the skeleton-line prototype (SkeletonPrototype) instead of the "
                         "shipped engine; writes harmonisations-skeleton-results.json")
+    parser.add_argument("--candidates", type=int, default=None,
+                        help="works aligned per query (MelodySettings.candidates); writes "
+                        "harmonisations-candidates<N>-results.json")
+    parser.add_argument("--more-candidates", type=int, default=None,
+                        help="MelodySettings.more_candidates (aligned where none of the "
+                        "first is reported); writes harmonisations-more<N>-results.json")
     args = parser.parse_args()
     registered, _ = split(load_works(QUICK_COLLECTIONS))
-    engine = SkeletonPrototype() if args.skeleton else MelodyFingerprinter()
+    settings = MelodySettings()
+    if args.candidates is not None:
+        settings = replace(settings, candidates=args.candidates)
+    if args.more_candidates is not None:
+        settings = replace(settings, more_candidates=args.more_candidates)
+    engine = SkeletonPrototype(settings) if args.skeleton else MelodyFingerprinter(settings)
     with tempfile.TemporaryDirectory() as tmp:
         harm = run_harmonisations(engine, load_works(("bach",)), registered,
                                   Path(tmp) / "harm")
@@ -392,6 +405,10 @@ def main() -> None:
     print(json.dumps(harm, indent=1))
     name = "harmonisations-skeleton-results.json" if args.skeleton else \
         "harmonisations-results.json"
+    if args.candidates is not None:
+        name = name.replace("-results", f"-candidates{args.candidates}-results")
+    if args.more_candidates is not None:
+        name = name.replace("-results", f"-more{args.more_candidates}-results")
     (run.HERE / name).write_text(json.dumps(harm, indent=1) + "\n", encoding="utf-8")
 
 

@@ -293,6 +293,37 @@ def test_random_melodies_do_not_match(engine: MelodyFingerprinter, index: HashIn
         assert engine.match(engine.fingerprint_lines([line]), index) == []
 
 
+def test_more_candidates_are_aligned_only_where_none_is_reported(
+    index: HashIndex, ref_lines: dict[str, list[NoteLine]],
+) -> None:
+    # issue 14, seventh session: ``more_candidates`` more works (next by votes) are aligned
+    # only when none of the first ``candidates`` is reported
+    from dataclasses import replace
+
+    from tdmguard.fingerprint.melody import MelodySettings
+
+    one = MelodyFingerprinter(replace(MelodySettings(), candidates=1))
+    more = MelodyFingerprinter(replace(MelodySettings(), candidates=1, more_candidates=5))
+    copy = _excerpt(ref_lines["foster-jeanie.mid"][0], 8, 16, shift=3, tempo=1.0)
+    fp = one.fingerprint_lines([copy])
+    first = one.rank(fp, index)
+    assert len(first) == 1 and one.decide(first[0]) >= 0.5
+    assert more.rank(fp, index) == first  # reported at once: nothing more aligned
+    rng = np.random.default_rng(3)
+    widened = 0
+    for _ in range(10):
+        steps = rng.choice([-2, -1, 1, 2], 24)
+        line = NoteLine("r", np.arange(24.0), (64 + np.cumsum(steps)).astype(np.int16),
+                        np.full(24, 1.0))
+        fp = one.fingerprint_lines([line])
+        few, many = one.rank(fp, index), more.rank(fp, index)
+        assert len(few) <= 1 and len(many) <= 6
+        assert not any(more.decide(c) >= 0.5 for c in many)
+        assert {c.work_id for c in few} <= {c.work_id for c in many}
+        widened += len(many) > len(few)
+    assert widened >= 1
+
+
 def test_polyphony_skyline_and_drums(tmp_path: Path, engine: MelodyFingerprinter) -> None:
     midi = mido.MidiFile(type=0, ticks_per_beat=96)
     track = mido.MidiTrack()

@@ -7,7 +7,8 @@ Matching (anchors.md section 4) runs in three stages:
    ``max_hits_per_key`` hits are stop-grams and dropped.
 2. **Rarity-weighted votes**: each work scores the sum, over the distinct query n-grams it
    holds, of their inverse document frequency in the background corpus
-   (:mod:`.background`); the ``candidates`` best works go on.
+   (:mod:`.background`); the ``candidates`` best works go on (and ``more_candidates`` more
+   where none of those is reported: 0 as shipped, measured in issue 14's seventh session).
 3. **Alignment**: within a candidate, hits of one (query line, reference line) pair are
    clustered by diagonal (reference position - query position, tolerant to a few inserted or
    deleted notes); for the best clusters the reference tokens around the hits are rebuilt
@@ -97,6 +98,12 @@ class MelodySettings:
     max_keys: int = 100_000  # n-grams per fingerprint (bounds memory on huge scores)
     max_hits_per_key: int = 5_000  # stop-gram cut-off
     candidates: int = 12  # works verified by alignment
+    # Where none of those is reported, this many more (next by votes) are aligned: a copy
+    # with edited notes loses most of its n-grams, and works sharing common ones can outvote
+    # it at the candidate stage (0: never). Measured, off (issue 14, seventh session;
+    # benchmarks/melody/RESULTS.md): 12 more raised held-out 2-edit recall 0.924 -> 0.929 at
+    # the same false matches, for +42 % CPU per 16-note excerpt.
+    more_candidates: int = 0
     clusters_per_work: int = 2
     band: int = 4  # diagonal tolerance (inserted/deleted notes) inside one cluster
     max_window: int = 512  # tokens aligned per side
@@ -338,28 +345,33 @@ class MelodyFingerprinter:
         # Stage 2: rarity-weighted votes of distinct query n-grams per work.
         pair = np.unique(work * m + q_row)
         votes = np.bincount(pair // m, weights=idf[pair % m])
-        order = np.argsort(-votes, kind="stable")[: s.candidates]
+        order = np.argsort(-votes, kind="stable")[: s.candidates + s.more_candidates]
         order = order[votes[order] > 0]
         q_tokens, q_weights = self._query_tokens(query, idf)
         line_votes = np.bincount(query.aux[:, 0].astype(np.int64), weights=idf)
-        out: list[MelodyCandidate] = []
-        for w in order:
-            sel = work == w
-            found = self._verify_work(
-                int(w), q_row[sel], r_aux[sel], query.aux, idf, q_tokens, q_weights
-            )
-            if found is not None:
-                best, free, exact = found
-                wid = hits.work_ids[int(w)]
-                q_len = int(q_tokens[best[1]].shape[0])
-                self_max = float(q_weights[best[1]].sum())
-                out.append(
-                    MelodyCandidate(int(w), wid, best[0], float(votes[w]), *best[1:], q_len,
-                                    self_max, free_raw=free,
-                                    self_votes=float(line_votes[best[1]]), exact=exact)
+
+        def verify(works: I64) -> list[MelodyCandidate]:
+            found_all: list[MelodyCandidate] = []
+            for w in works:
+                sel = work == w
+                found = self._verify_work(
+                    int(w), q_row[sel], r_aux[sel], query.aux, idf, q_tokens, q_weights
                 )
+                if found is None:
+                    continue
+                best, free, exact = found
+                q_len = int(q_tokens[best[1]].shape[0])
+                found_all.append(MelodyCandidate(
+                    int(w), hits.work_ids[int(w)], best[0], float(votes[w]), *best[1:], q_len,
+                    float(q_weights[best[1]].sum()), free_raw=free,
+                    self_votes=float(line_votes[best[1]]), exact=exact))
+            return found_all
+
+        out = with_others(verify(order[: s.candidates]))
+        if order.shape[0] > s.candidates and not any(self.decide(c) >= 0.5 for c in out):
+            out = with_others(out + verify(order[s.candidates :]))
         out.sort(key=lambda c: -c.raw)
-        return with_others(out)
+        return out
 
     def _row_idf(self, query: Fingerprint) -> F64:
         """Rarity (bits) of each query row: the background idf of an interval/rhythm key;
