@@ -545,41 +545,45 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
             if keep is not None and output == "kept":
                 keep.add(record)
 
-        # Two passes over a run of records that hold nothing in memory (inline text, media
-        # files): the checks on each, then the decision and the line of each, in order. The
-        # engine then runs item after item as it does alone, and the scan's own code item
-        # after item, each on caches the other did not just evict: interleaved, the scan's
-        # own work cost twice its CPU alone (issue 12). A record holding media in memory is
-        # finished at once (the run before it first), so a shard never holds its blobs.
-        checked: list[tuple[Record, list[CheckOutcome], tuple[str, str] | None]] = []
+        # Three passes over a run of records that hold nothing in memory (inline text,
+        # media files): read them, run the checks on each, then decide and write each, in
+        # order. The engine then runs item after item as it does alone, and the scan's own
+        # code item after item, each on caches the other did not just evict: interleaved,
+        # the scan's own work cost twice its CPU alone (issue 12). A record holding media
+        # in memory is finished at once (the run before it first), so a shard never holds
+        # its blobs.
+        run: list[Record] = []
+
+        def check_run(budget: ItemBudget) -> None:
+            checked: list[tuple[Record, list[CheckOutcome], tuple[str, str] | None]] = []
+            for record in run:
+                if "error" in record.meta:
+                    checked.append((record, [], ("read", str(record.meta["error"]))))
+                else:
+                    checked.append((record, *evaluate_record(
+                        worker, record, _NO_MEDIA, check_seconds, job.item_timeout_s, budget
+                    )))
+            run.clear()
+            for item in checked:
+                finish(*item)
+
         with ItemBudget(job.item_timeout_s) as budget:
             for record in read_shard(spec, job.read):
                 records += 1
                 media[record.media.value] += 1
                 bytes_read += record.size_bytes
-                if "error" in record.meta:
-                    checked.append((record, [], ("read", str(record.meta["error"]))))
+                if "error" in record.meta or not _holds_data(record):
+                    run.append(record)
                     continue
-                held = _holds_data(record)
-                if held:
-                    for item in checked:
-                        finish(*item)
-                    checked.clear()
-                    if media_dir is None:
-                        media_dir = Path(
-                            tempfile.mkdtemp(dir=job.shards_dir, prefix=f".media-{shard:06d}-")
-                        )
-                outcomes, failure = evaluate_record(
-                    worker, record, media_dir or _NO_MEDIA, check_seconds,
-                    job.item_timeout_s, budget,
-                )
-                if held:
-                    finish(record, outcomes, failure)
-                else:
-                    checked.append((record, outcomes, failure))
-            for item in checked:
-                finish(*item)
-            checked.clear()
+                check_run(budget)
+                if media_dir is None:
+                    media_dir = Path(
+                        tempfile.mkdtemp(dir=job.shards_dir, prefix=f".media-{shard:06d}-")
+                    )
+                finish(record, *evaluate_record(
+                    worker, record, media_dir, check_seconds, job.item_timeout_s, budget
+                ))
+            check_run(budget)
         if keep is not None:
             keep.close()
         stats = {
