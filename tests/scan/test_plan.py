@@ -48,3 +48,28 @@ def test_a_tar_is_cut_into_member_ranges_and_missing_pattern_files_are_errors(
     assert ShardSpec.from_json(specs[1].to_json()) == specs[1]
     with pytest.raises(InputError, match="names no file"):
         list(plan_source(str(tmp_path / "none-*.tar"), 3))
+
+
+def test_default_shard_sizes_are_per_kind(tmp_path: Path) -> None:
+    """Not told a size, a JSON Lines or CSV manifest is cut into MANIFEST_SHARD_SIZE rows
+    (a shard's folder and files cost more than the scan's own work on a cheap row), loose
+    files and tar samples into SHARD_SIZE; a size given holds for every kind."""
+    from tdmguard.scan.plan import MANIFEST_SHARD_SIZE, SHARD_SIZE
+
+    rows = MANIFEST_SHARD_SIZE + 10
+    jsonl, csv = tmp_path / "m.jsonl", tmp_path / "m.csv"
+    jsonl.write_text("".join(f'{{"id": "{i}", "text": "t"}}\n' for i in range(rows)))
+    csv.write_text("id,text\n" + "".join(f"{i},t\n" for i in range(rows)))
+    for manifest in (jsonl, csv):
+        specs = list(plan_source(str(manifest)))
+        # (a CSV's header is its first row: the first shard holds it and 255 rows)
+        assert [s.first_row for s in specs] == [1, MANIFEST_SHARD_SIZE + 1]
+        assert specs == list(plan_source(str(manifest), MANIFEST_SHARD_SIZE))
+        assert len(list(plan_source(str(manifest), 100))) == 3
+    folder = tmp_path / "files"
+    folder.mkdir()
+    for i in range(SHARD_SIZE + 1):
+        (folder / f"f{i:03d}.txt").write_text("x")
+    assert [len(s.names) for s in plan_source(str(folder))] == [SHARD_SIZE, 1]
+    _tar(tmp_path / "s.tar", SHARD_SIZE + 1)
+    assert len(list(plan_source(str(tmp_path / "s.tar")))) == 2

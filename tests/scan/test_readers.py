@@ -101,6 +101,38 @@ def test_jsonl_manifest_rows_and_bad_lines(tmp_path: Path) -> None:
     assert records["\ud800"].text == "lone surrogate id"
 
 
+def test_plain_rows_make_the_records_the_general_path_makes(tmp_path: Path) -> None:
+    """A JSON line or CSV row is handed over as it is (``plain``: no copy of its fields, the
+    record made by ``new_record``): the records equal those of the general path, which
+    converts a copy of the row, for text (ASCII or not), several parts, a url only, a
+    language and a date, and no content at all."""
+    from tdmguard.scan.readers import record_from_row
+    from tdmguard.scan.record import Record, new_record
+
+    (tmp_path / "x.txt").write_text("hello")
+    rows = [
+        {"id": "t1", "text": "some lyrics"},
+        {"id": 7, "text": "d\u00e9j\u00e0 vu \u266a", "lang": "fr", "date": "2024-05-01",
+         "n": [1, {"a": None}]},
+        {"text": "", "url": "https://e.example/a"},
+        {"id": "two", "text": "words", "path": "x.txt"},
+        {"id": "u", "url": "https://e.example/u"},
+        {"id": "none", "other": 1.5},
+        {"id": "s", "audio": {"bytes": None, "path": "x.txt"}},
+    ]
+    for n, row in enumerate(rows):
+        kw = {"base": str(tmp_path), "where": f"m:{n}", "default_id": f"line-{n}", "raw": b"x"}
+        general = record_from_row(row, **kw)  # type: ignore[arg-type]
+        fast = record_from_row(json.loads(json.dumps(row)), plain=True, **kw)  # type: ignore[arg-type]
+        assert fast == general and fast.to_json() == general.to_json(), row
+        assert fast.meta == general.meta and fast.raw == general.raw
+    made = new_record("a", MediaKind.TEXT, {"language": "en"}, text="t", url="u", size_bytes=1,
+                      where="w", fields={"id": "a"}, raw=b"r")
+    assert made == Record(id="a", media=MediaKind.TEXT, text="t", url="u", size_bytes=1,
+                          where="w", fields={"id": "a"}, raw=b"r", meta={"language": "en"})
+    assert made.path is None and made.data is None and made.parts == ()
+
+
 def test_manifest_shards_are_byte_ranges_that_cover_every_row(tmp_path: Path) -> None:
     rows = [json.dumps({"id": f"r{i}", "text": f"row {i}"}) for i in range(50)]
     (tmp_path / "m.jsonl").write_text("\n".join(rows) + "\n")

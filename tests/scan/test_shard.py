@@ -79,3 +79,45 @@ def test_pool_workers_do_not_run_the_main_script_again(
                    cwd=tmp_path, timeout=300)
     runs = marker.read_text("utf-8").split()
     assert runs[0] == "__main__" and ("__mp_main__" in runs) is rerun
+
+
+def test_a_shard_writes_its_lines_in_input_order_whatever_holds_media(tmp_path: Path) -> None:
+    """run_shard checks a run of records that hold nothing in memory before deciding them,
+    and finishes a record holding media at once (the run before it first): each output
+    still lists its records in the input's order, read errors and check errors included."""
+    import json
+    from datetime import date
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from tdmguard.scan.decide import DecisionSettings
+    from tdmguard.scan.job import ScanJob, registry_view
+    from tdmguard.scan.runner import run_scan
+    from tdmguard.vocab import DecisionKind, Purpose, Use
+    from tests.scan.scan_factory import BODIES, PLUGIN, make_registry
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    texts, blobs = [], []
+    for i in range(40):
+        texts.append(None if i % 7 == 3 else BODIES[i % len(BODIES)] + f"\n{i}")
+        blobs.append(png if i % 5 == 2 else (b"\x00\x01" if i % 7 == 3 else None))
+    pq.write_table(pa.table({"id": [f"r{i:02d}" for i in range(40)], "text": texts,
+                             "img": pa.array(blobs, pa.binary())}), tmp_path / "d.parquet")
+    reg = make_registry(tmp_path / "r.db")
+    job = ScanJob(source=tmp_path / "d.parquet", out_dir=tmp_path / "out",
+                  index_dir=tmp_path / "index", view=registry_view(reg), checks=(PLUGIN,),
+                  decision=DecisionSettings(use=Use.AI_TRAIN, purpose=Purpose.COMMERCIAL,
+                                            actor="LicensedAI", at=date(2026, 1, 1),
+                                            unknown=DecisionKind.REVIEW),
+                  shard_size=16)
+    reg.close()
+    report = run_scan(job)
+    seen: list[str] = []
+    for name in ("kept", "excluded", "review", "errors"):
+        lines = (tmp_path / "out" / f"{name}.jsonl").read_text().splitlines()
+        ids = [json.loads(line)["id"] for line in lines]
+        assert ids == sorted(ids), (name, ids)  # shards merge in order: rows in order
+        seen += ids
+    assert sorted(seen) == [f"r{i:02d}" for i in range(40)]
+    assert sum(report["counts"].values()) == 40 and report["counts"]["errors"] >= 1

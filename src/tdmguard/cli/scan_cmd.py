@@ -39,7 +39,7 @@ def scan_dataset(
     checks: list[str] | None = None,
     check_options: dict[str, str] | None = None,
     workers: int = 1,
-    shard_size: int = 64,
+    shard_size: int | None = None,
     resume: bool = False,
     show_progress: bool = True,
     executor: Executor | None = None,
@@ -209,7 +209,14 @@ def scan(
     check_opt: Annotated[
         list[str] | None, typer.Option("--check-opt", help="key=value handed to checks (repeat).")
     ] = None,
-    shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Records per shard.")] = 64,
+    shard_size: Annotated[
+        int | None,
+        typer.Option(
+            "--shard-size", min=1,
+            help="Records per shard (default: 256 rows of a JSON Lines or CSV manifest, "
+            "else 64).",
+        ),
+    ] = None,
     executor: Annotated[
         str,
         typer.Option(

@@ -170,7 +170,7 @@ class Scanner:
         out: str | Path,
         *,
         workers: int = 1,
-        shard_size: int = 64,
+        shard_size: int | None = None,
         resume: bool = False,
         write_kept: bool = False,
         executor: str = "local",

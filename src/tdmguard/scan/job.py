@@ -35,7 +35,9 @@ class ScanJob:
     view: RegistryView
     checks: tuple[str, ...]  # names in CHECK_FACTORIES or "module:function" plug-ins
     check_options: dict[str, str] = field(default_factory=dict)
-    shard_size: int = 64
+    # items per shard; None: 256 rows of a JSON Lines or CSV manifest, else 64
+    # (scan/plan.py, SHARD_SIZE and MANIFEST_SHARD_SIZE)
+    shard_size: int | None = None
     workers: int = 1
     executor: Executor = Executor.LOCAL
     read: ReadOptions = field(default_factory=ReadOptions)

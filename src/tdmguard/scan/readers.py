@@ -30,7 +30,7 @@ from typing import IO, Any
 from tdmguard.errors import InputError, MissingExtraError
 from tdmguard.scan.location import is_remote, join, local_path, open_binary
 from tdmguard.scan.plan import ShardSpec, SpecKind, decompressed, iter_lines, plan_source, tar_key
-from tdmguard.scan.record import MediaKind, Record
+from tdmguard.scan.record import MediaKind, Record, new_record
 from tdmguard.scan.sniff import SNIFF_BYTES, blob_kinds, container_magic, sniff_bytes
 from tdmguard.scan.tar_members import DamagedTarError, iter_tar
 from tdmguard.scan.writers import load_line
@@ -165,9 +165,13 @@ def _bytes_note(data: bytes) -> str:
     return f"<{len(data)} bytes>"
 
 
+def _utf8_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-8 (an ASCII text's length, told without encoding it)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "replace"))
+
+
 def _text_part(rid: str, text: str) -> Record:
-    size = len(text.encode("utf-8", "replace"))
-    return Record(id=rid, media=MediaKind.TEXT, text=text, size_bytes=size)
+    return Record(id=rid, media=MediaKind.TEXT, text=text, size_bytes=_utf8_size(text))
 
 
 def _data_part(rid: str, data: bytes) -> Record:
@@ -235,9 +239,14 @@ def _date(value: object) -> str | None:
     return None
 
 
+_META_FIELDS = frozenset(LANGUAGE_FIELDS + DATE_FIELDS)
+
+
 def source_meta(row: Mapping[str, Any]) -> dict[str, object]:
     """``language`` and ``collected_at`` of a row or a sample's JSON, where it has them."""
     meta: dict[str, object] = {}
+    if isinstance(row, dict) and _META_FIELDS.isdisjoint(row):
+        return meta  # most rows have none: one pass over their few keys
     for key in LANGUAGE_FIELDS:
         language = _language(row.get(key))
         if language is not None:
@@ -259,22 +268,31 @@ def record_from_row(
     default_id: str,
     options: ReadOptions = ReadOptions(),
     raw: object = None,
+    plain: bool = False,
 ) -> Record:
     """One manifest or table row as a record: ``id``, inline text (``--text-column``), a
     media path (relative to the manifest), embedded media (``{bytes, path}`` structs or
     binary columns, as Hugging Face ``Audio``/``Image`` store them) and ``url``. A row with
     several media is one record with parts, decided once. The row's fields are kept as they
-    were (bytes shown by their length)."""
+    were (bytes shown by their length).
+
+    ``plain``: the row holds only JSON values (a JSON line as parsed, a CSV row of strings)
+    and is the caller's to hand over: it becomes the record's ``fields`` as it is, instead
+    of a converted copy (the copy, the general constructor and a part record made and
+    dropped were most of a manifest reader's cost per row, issue 12)."""
     raw_id = row.get(options.id_column)
     rid = str(raw_id) if raw_id is not None else default_id
     url_value = row.get(options.url_column)
     url = str(url_value) if isinstance(url_value, str) else None
-    parts: list[Record] = []
+    # Each part as a Record, or as (column, text) for a text: a row whose one part is its
+    # text becomes its record directly, without a part record.
+    parts: list[Record | tuple[str, str]] = []
     for key, value in row.items():
         if key in (options.id_column, options.url_column):
             continue
-        if isinstance(value, (bytes, bytearray, memoryview)) and value:
-            parts.append(_data_part(f"{rid}:{key}", bytes(value)))
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            if value:
+                parts.append(_data_part(f"{rid}:{key}", bytes(value)))
         elif _is_media_struct(value):
             data, path = value.get("bytes"), value.get("path")
             if isinstance(data, (bytes, bytearray)) and data:
@@ -282,11 +300,20 @@ def record_from_row(
             elif isinstance(path, str) and path:
                 parts.append(_path_part(f"{rid}:{key}", path, base))
         elif key == options.text_column and isinstance(value, str):
-            parts.append(_text_part(f"{rid}:{key}", value))
+            parts.append((key, value))
         elif key == options.path_column and isinstance(value, str) and value:
             parts.append(_path_part(f"{rid}:{key}", value, base))
-    fields = {str(k): _jsonable(v) for k, v in row.items()}
-    return _assemble(rid, url, parts, where, fields, raw, options, source_meta(row))
+    fields = row if plain else {str(k): _jsonable(v) for k, v in row.items()}
+    if len(parts) == 1 and isinstance(parts[0], tuple):
+        text = parts[0][1]
+        return new_record(
+            rid, MediaKind.TEXT, source_meta(row), text=text, url=url,
+            size_bytes=_utf8_size(text), where=where, fields=fields, raw=raw,
+        )
+    records = [
+        _text_part(f"{rid}:{p[0]}", p[1]) if isinstance(p, tuple) else p for p in parts
+    ]
+    return _assemble(rid, url, records, where, fields, raw, options, source_meta(row))
 
 
 def _assemble(
@@ -391,8 +418,9 @@ def _line_record(line: bytes, *, where: str, rid: str, base: str, options: ReadO
         return _error(rid, f"{where}: invalid JSON record (nested too deeply)", where=where)
     except (ValueError, UnicodeDecodeError) as exc:
         return _error(rid, f"{where}: invalid JSON record ({exc})", where=where)
+    # a parsed line holds only JSON values and is this record's alone: its fields as is
     return record_from_row(
-        obj, base=base, where=where, default_id=rid, options=options, raw=line
+        obj, base=base, where=where, default_id=rid, options=options, raw=line, plain=True
     )
 
 
@@ -442,8 +470,9 @@ def _read_csv(spec: ShardSpec, options: ReadOptions) -> Iterator[Record]:
                     )
                     continue
                 fields = {k: (v if v != "" else None) for k, v in zip(header, row, strict=True)}
-                yield record_from_row(
-                    fields, base=base, where=where, default_id=rid, options=options, raw=row
+                yield record_from_row(  # strings and None: the row as parsed is its fields
+                    fields, base=base, where=where, default_id=rid, options=options, raw=row,
+                    plain=True,
                 )
         except (OSError, EOFError, ValueError, csv.Error) as exc:
             yield _error(

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["MediaKind", "Record"]
+__all__ = ["MediaKind", "Record", "new_record"]
 
 
 class MediaKind(enum.StrEnum):
@@ -70,3 +70,49 @@ class Record:
         if self.meta:
             out["meta"] = dict(self.meta)
         return out
+
+
+# The slots' own setters: what the frozen dataclass's ``__init__`` does through
+# ``object.__setattr__``, without its argument handling (see :func:`new_record`).
+_SET = {name: getattr(Record, name).__set__ for name in Record.__slots__}
+_SET_ID, _SET_MEDIA, _SET_PATH, _SET_TEXT, _SET_URL, _SET_SIZE = (
+    _SET[n] for n in ("id", "media", "path", "text", "url", "size_bytes")
+)
+_SET_META, _SET_WHERE, _SET_FIELDS, _SET_DATA, _SET_PARTS, _SET_RAW = (
+    _SET[n] for n in ("meta", "where", "fields", "data", "parts", "raw")
+)
+_NEW = object.__new__
+
+
+def new_record(
+    rid: str,
+    media: MediaKind,
+    meta: dict[str, object],
+    *,
+    text: str | None = None,
+    url: str | None = None,
+    size_bytes: int = 0,
+    where: str | None = None,
+    fields: Mapping[str, object] | None = None,
+    raw: object = None,
+) -> Record:
+    """A record of inline text or of no content (a reader's one record per row), equal to
+    ``Record(id=rid, media=media, meta=meta, ...)`` and made about three times faster (no
+    keyword handling, no default factory): a reader makes one per row of a manifest, where
+    the general constructor was a measurable part of a text scan's own cost per item
+    (issue 12). ``meta`` and ``fields`` become the record's own, not copied: the caller
+    hands them over and changes neither afterwards."""
+    record: Record = _NEW(Record)
+    _SET_ID(record, rid)
+    _SET_MEDIA(record, media)
+    _SET_PATH(record, None)
+    _SET_TEXT(record, text)
+    _SET_URL(record, url)
+    _SET_SIZE(record, size_bytes)
+    _SET_META(record, meta)
+    _SET_WHERE(record, where)
+    _SET_FIELDS(record, fields)
+    _SET_DATA(record, None)
+    _SET_PARTS(record, ())
+    _SET_RAW(record, raw)
+    return record

@@ -512,51 +512,78 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
     records = 0
     bytes_read = 0
     try:
+        def finish(
+            record: Record, outcomes: list[CheckOutcome], failure: tuple[str, str] | None
+        ) -> None:
+            """Decide a checked record and write its line (or its error line)."""
+            nonlocal errors
+            if failure is not None:
+                line = _error_line(record, *failure)
+                tally.add("errors", line, *writer.write("errors", line))
+                errors += 1
+                return
+            match_json: dict[int, dict[str, object]] = {}
+            decision, matches = decide_record(
+                record, outcomes, job.view, job.decision, worker.policy, match_json
+            )
+            decisions[decision.kind.value] += 1
+            for reason in decision.reasons:
+                reasons[reason.code] += 1
+                holder = reason.refs.get("holder")
+                if holder is not None:
+                    holders[str(holder)] += 1
+            output = _OUTPUT_OF[decision.kind]
+            # one dict, filled in place (no copy per part)
+            line = record.to_json()
+            line.update(decision.to_json())
+            line["matches"] = [match_json.get(id(m)) or m.to_json() for m in matches]
+            line["problems"] = [p for o in outcomes for p in o.problems]
+            if decision.kind is not DecisionKind.KEEP:
+                # the removal manifest names excluded and review items by content hash
+                line["sha256"] = content_sha256(record)
+            tally.add(output, line, *writer.write(output, line))
+            if keep is not None and output == "kept":
+                keep.add(record)
+
+        # Three passes over a run of records that hold nothing in memory (inline text,
+        # media files): read them, run the checks on each, then decide and write each, in
+        # order. The engine then runs item after item as it does alone, and the scan's own
+        # code item after item, each on caches the other did not just evict: interleaved,
+        # the scan's own work cost twice its CPU alone (issue 12). A record holding media
+        # in memory is finished at once (the run before it first), so a shard never holds
+        # its blobs.
+        run: list[Record] = []
+
+        def check_run(budget: ItemBudget) -> None:
+            checked: list[tuple[Record, list[CheckOutcome], tuple[str, str] | None]] = []
+            for record in run:
+                if "error" in record.meta:
+                    checked.append((record, [], ("read", str(record.meta["error"]))))
+                else:
+                    checked.append((record, *evaluate_record(
+                        worker, record, _NO_MEDIA, check_seconds, job.item_timeout_s, budget
+                    )))
+            run.clear()
+            for item in checked:
+                finish(*item)
+
         with ItemBudget(job.item_timeout_s) as budget:
             for record in read_shard(spec, job.read):
                 records += 1
                 media[record.media.value] += 1
                 bytes_read += record.size_bytes
-                if "error" in record.meta:
-                    line = _error_line(record, "read", str(record.meta["error"]))
-                    tally.add("errors", line, *writer.write("errors", line))
-                    errors += 1
+                if "error" in record.meta or not _holds_data(record):
+                    run.append(record)
                     continue
-                if media_dir is None and _holds_data(record):
+                check_run(budget)
+                if media_dir is None:
                     media_dir = Path(
                         tempfile.mkdtemp(dir=job.shards_dir, prefix=f".media-{shard:06d}-")
                     )
-                outcomes, failure = evaluate_record(
-                    worker, record, media_dir or _NO_MEDIA, check_seconds,
-                    job.item_timeout_s, budget,
-                )
-                if failure is not None:
-                    line = _error_line(record, *failure)
-                    tally.add("errors", line, *writer.write("errors", line))
-                    errors += 1
-                    continue
-                match_json: dict[int, dict[str, object]] = {}
-                decision, matches = decide_record(
-                    record, outcomes, job.view, job.decision, worker.policy, match_json
-                )
-                decisions[decision.kind.value] += 1
-                for reason in decision.reasons:
-                    reasons[reason.code] += 1
-                    holder = reason.refs.get("holder")
-                    if holder is not None:
-                        holders[str(holder)] += 1
-                output = _OUTPUT_OF[decision.kind]
-                # one dict, filled in place (no copy per part)
-                line = record.to_json()
-                line.update(decision.to_json())
-                line["matches"] = [match_json.get(id(m)) or m.to_json() for m in matches]
-                line["problems"] = [p for o in outcomes for p in o.problems]
-                if decision.kind is not DecisionKind.KEEP:
-                    # the removal manifest names excluded and review items by content hash
-                    line["sha256"] = content_sha256(record)
-                tally.add(output, line, *writer.write(output, line))
-                if keep is not None and output == "kept":
-                    keep.add(record)
+                finish(record, *evaluate_record(
+                    worker, record, media_dir, check_seconds, job.item_timeout_s, budget
+                ))
+            check_run(budget)
         if keep is not None:
             keep.close()
         stats = {
