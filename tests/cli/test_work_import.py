@@ -182,12 +182,26 @@ def test_work_update_and_remove(run: Run, folder: Path) -> None:
     assert run("work", "list", "--json") == []
 
 
+def _children_of_group(pgid: int) -> list[int]:
+    """Processes of process group ``pgid`` other than its leader (Linux /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        pid = int(stat.parent.name)
+        if int(fields[2]) == pgid and pid != pgid:
+            found.append(pid)
+    return found
+
+
 def test_kill_during_import_leaves_the_registry_as_it_was(tmp_path: Path, run: Run) -> None:
     run("holder", "add", "Aurora")
     cat = tmp_path / "big"
     (cat / "audio").mkdir(parents=True)
     rows = ["id,title,audio"]
-    for i in range(40):
+    for i in range(160):
         src = sorted((DEMO / "audio").glob("ref-*.ogg"))[i % 3]
         shutil.copy(src, cat / "audio" / f"{i}.ogg")
         rows.append(f"AUR-{i},Track {i},audio/{i}.ogg")
@@ -198,7 +212,13 @@ def test_kill_during_import_leaves_the_registry_as_it_was(tmp_path: Path, run: R
         [sys.executable, "-c", "from tdmguard.cli.app import main; main()", "work", "import",
          str(cat / "catalogue.csv"), "--holder", "Aurora", "--workers", "2"],
         env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(4)
+    # Killed once its fingerprinting workers run (not after a fixed time: on a fast machine
+    # the whole import of 40 files took less than the 4 s this test once waited).
+    deadline = time.monotonic() + 60
+    while not _children_of_group(proc.pid) and proc.poll() is None \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)
     assert proc.poll() is None, "the import finished before it could be killed"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
