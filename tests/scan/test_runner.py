@@ -101,6 +101,17 @@ def test_refuses_non_empty_output_and_changed_plan(tmp_path: Path) -> None:
         run_scan(_job(tmp_path, reg, tmp_path / "out"), resume=True)
 
 
+def test_a_resume_under_another_shard_size_says_which_to_give(tmp_path: Path) -> None:
+    """A scan started with a shard size (or an older default) resumes only with that size:
+    the error names the flag to give, not only that the plan changed."""
+    reg = _registry(tmp_path / "r.db")
+    _dataset(tmp_path / "ds", 4)
+    run_scan(_job(tmp_path, reg, tmp_path / "out", shard_size=3))
+    with pytest.raises(InputError, match="resume with --shard-size 3"):
+        run_scan(_job(tmp_path, reg, tmp_path / "out"), resume=True)
+    run_scan(_job(tmp_path, reg, tmp_path / "out", shard_size=3), resume=True)
+
+
 def _cli(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", "from tdmguard.cli.app import main; main()",
                              *args], env=env, cwd=ROOT, stdout=subprocess.PIPE,

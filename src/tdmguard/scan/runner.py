@@ -190,6 +190,13 @@ def _prepare(job: ScanJob, specs: Sequence[ShardSpec], resume: bool) -> dict[str
             old = json.loads(plan_path.read_text("utf-8"))
         except (OSError, ValueError) as exc:
             raise InputError(f"unreadable scan plan ({exc})", where=str(plan_path)) from exc
+        if old.get("shard_size") != plan["shard_size"] and isinstance(old.get("shard_size"), int):
+            # e.g. a manifest scan started with an older default (64 rows a shard)
+            raise InputError(
+                f"cannot resume: the interrupted scan cut its shards of "
+                f"{old['shard_size']} items; resume with --shard-size {old['shard_size']}",
+                where=str(plan_path),
+            )
         for key in ("source", "shards", "shard_size", "specs_sha256", "settings"):
             if old.get(key) != plan[key]:
                 raise InputError(
