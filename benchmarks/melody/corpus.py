@@ -19,7 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from tdmguard.fingerprint.melody import MelodyFingerprinter
 from tdmguard.fingerprint.melody.notes import NoteLine, lines_from_music21
+from tdmguard.index import HashIndex, SegmentWriter
 
 CACHE_VERSION = 1
 SUFFIXES = (".abc", ".krn", ".mxl", ".xml", ".musicxml")
@@ -202,3 +204,14 @@ if __name__ == "__main__":
     t0 = time.monotonic()
     ws = load_works(names)
     print(f"{len(ws)} works, {len(unique_works(ws))} unique, {time.monotonic() - t0:.0f} s")
+
+
+def build_index(engine: MelodyFingerprinter, works: Sequence[CorpusWork], root: Path) -> HashIndex:
+    """An index at ``root`` (an empty folder) of ``works``, each fingerprinted whole."""
+    writer = SegmentWriter(engine.aux_width)
+    for work in works:
+        fp = engine.fingerprint_lines(list(work.lines))
+        writer.add(work.work_id, fp.keys, fp.aux, fp.meta)
+    HashIndex.create(root, engine=engine.engine, aux_width=engine.aux_width)
+    HashIndex.append_segment(root, writer)
+    return HashIndex.open(root)

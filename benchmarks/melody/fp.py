@@ -42,12 +42,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.melody.corpus import CorpusWork, load_works, split
+from benchmarks.melody.corpus import CorpusWork, build_index, load_works, split
 from benchmarks.melody.run import NEAR_COPY, NearCopies, excerpt, in_part
 from tdmguard.atomic import write_bytes_atomic
 from tdmguard.fingerprint.melody import MelodyFingerprinter
 from tdmguard.fingerprint.melody.engine import MelodyCandidate, MelodySettings, with_others
-from tdmguard.index import HashIndex, SegmentWriter
 
 HERE = Path(__file__).parent
 COLLECTIONS = ("essenFolksong", "oneills1850", "ryansMammoth")
@@ -168,13 +167,7 @@ def main() -> None:
     cpu_engine = 0.0
     n_engine = 0
     with tempfile.TemporaryDirectory() as tmp:
-        writer = SegmentWriter(engine.aux_width)
-        for work in registered:
-            fp = engine.fingerprint_lines(list(work.lines))
-            writer.add(work.work_id, fp.keys, fp.aux, fp.meta)
-        HashIndex.create(Path(tmp), engine=engine.engine, aux_width=engine.aux_width)
-        HashIndex.append_segment(Path(tmp), writer)
-        index = HashIndex.open(Path(tmp))
+        index = build_index(engine, registered, Path(tmp))
         own_lines = ({w.work_id: len(w.lines) for w in registered} if args.skeleton
                      else None)
         print(f"{len(registered)} registered, {len(held_out)} held out, index "

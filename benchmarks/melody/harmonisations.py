@@ -28,10 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.melody.corpus import CorpusWork
+from benchmarks.melody.corpus import CorpusWork, build_index
 from tdmguard.fingerprint.base import Fingerprint
 from tdmguard.fingerprint.melody import MelodyFingerprinter, NoteLine
-from tdmguard.index import HashIndex, SegmentWriter
 
 SAME_TUNE = 0.30  # normalised edit distance of soprano intervals
 # Share of the shorter soprano's beat skeleton covered by a local alignment with the other
@@ -300,14 +299,8 @@ def run_harmonisations(engine: MelodyFingerprinter, works: Sequence[CorpusWork],
     groups = tune_groups(works, chorale_titles(works))
     grouped = {w.work_id for g in groups for w in g}
     unrelated = [w for w in works if w.work_id not in grouped]
-    writer = SegmentWriter(engine.aux_width)
     registered = [g[0] for g in groups] + unrelated[0::2] + list(distractors)
-    for work in registered:
-        fp = engine.fingerprint_lines(list(work.lines))
-        writer.add(work.work_id, fp.keys, fp.aux, fp.meta)
-    HashIndex.create(root, engine=engine.engine, aux_width=engine.aux_width)
-    HashIndex.append_segment(root, writer)
-    index = HashIndex.open(root)
+    index = build_index(engine, registered, root)
     by_id = {w.work_id: w for w in distractors}
     found: dict[str, list[bool]] = {name: [] for name in VARIANTS}
     # found, counting a distractor (a registered folk song) whose tune is the chorale's, as

@@ -21,12 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.melody.corpus import load_works, split
+from benchmarks.melody.corpus import build_index, load_works, split
 from benchmarks.melody.fp import COLLECTIONS, draw
 from benchmarks.melody.run import in_part
 from tdmguard.fingerprint.melody import MelodyFingerprinter
 from tdmguard.fingerprint.melody.engine import MelodySettings
-from tdmguard.index import HashIndex, SegmentWriter
 
 HERE = Path(__file__).parent
 VARIANTS = {
@@ -55,13 +54,7 @@ def main() -> None:
     cpu: dict[str, list[float]] = {name: [] for name in engines}
     aligned: dict[str, list[int]] = {name: [] for name in engines}
     with tempfile.TemporaryDirectory() as tmp:
-        writer = SegmentWriter(base.aux_width)
-        for work in registered:
-            fp = base.fingerprint_lines(list(work.lines))
-            writer.add(work.work_id, fp.keys, fp.aux, fp.meta)
-        HashIndex.create(Path(tmp), engine=base.engine, aux_width=base.aux_width)
-        HashIndex.append_segment(Path(tmp), writer)
-        index = HashIndex.open(Path(tmp))
+        index = build_index(base, registered, Path(tmp))
         for _ in range(args.passes):
             for line in lines:
                 for name, engine in engines.items():
