@@ -73,3 +73,32 @@ def test_default_shard_sizes_are_per_kind(tmp_path: Path) -> None:
     assert [len(s.names) for s in plan_source(str(folder))] == [SHARD_SIZE, 1]
     _tar(tmp_path / "s.tar", SHARD_SIZE + 1)
     assert len(list(plan_source(str(tmp_path / "s.tar")))) == 2
+
+
+def test_a_manifest_shard_also_ends_at_its_byte_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows of up to MAX_LINE each would make a 256-row shard gigabytes that a worker holds
+    until the shard commits: a shard also ends once its rows reach MAX_SHARD_BYTES, plain
+    or compressed, and the shards still cover every row once."""
+    import gzip
+    import json
+
+    from tdmguard.scan import plan
+    from tdmguard.scan.readers import read_shard
+
+    monkeypatch.setattr(plan, "MAX_SHARD_BYTES", 1000)
+    lines = "".join(json.dumps({"id": str(i), "text": "w" * (300 if i % 2 else 10)}) + "\n"
+                    for i in range(40))
+    plain = tmp_path / "m.jsonl"
+    plain.write_text(lines)
+    (tmp_path / "m.jsonl.gz").write_bytes(gzip.compress(lines.encode()))
+    for manifest in (plain, tmp_path / "m.jsonl.gz"):
+        specs = list(plan_source(str(manifest)))
+        assert len(specs) >= 6  # 40 rows, 7.4 kB in all, 1 kB a shard (not 256 rows)
+        ids = [r.id for s in specs for r in read_shard(s)]
+        assert ids == [str(i) for i in range(40)]
+        for spec in specs:
+            held = sum(len(json.dumps({"id": r.id, "text": r.text})) + 1
+                       for r in read_shard(spec))
+            assert held < 1000 + 330  # the budget, plus the row that reached it

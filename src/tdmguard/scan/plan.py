@@ -26,6 +26,7 @@ from tdmguard.scan.tar_members import DamagedTarError, iter_tar
 __all__ = [
     "MANIFEST_SHARD_SIZE",
     "MAX_LINE",
+    "MAX_SHARD_BYTES",
     "SHARD_SIZE",
     "ShardSpec",
     "SpecKind",
@@ -48,6 +49,10 @@ SHARD_SIZE = 64
 #: whose engine takes 0.5 ms (issue 12). At 256 a shard is still 0.1-0.3 s of text and
 #: a few seconds of audio named by path, and a killed scan redoes at most that per worker.
 MANIFEST_SHARD_SIZE = 256
+#: A manifest shard also ends once its rows hold this many bytes (a worker holds a shard's
+#: records and output lines until the shard commits): 256 rows of up to MAX_LINE each
+#: would be 4 GiB.
+MAX_SHARD_BYTES = 64 << 20
 
 
 class SpecKind(enum.StrEnum):
@@ -285,17 +290,18 @@ def _plan_manifest(
             start = 0  # byte offset (plain) or row index (compressed)
             first = 1
             offset = 0
+            shard_from = 0  # byte offset (decompressed) where the shard's rows start
             count = 0
             for length in rows:
                 count += 1
                 offset += length
-                if count - first + 1 >= size:
+                if count - first + 1 >= size or offset - shard_from >= MAX_SHARD_BYTES:
                     stop = offset if not comp else count
                     yield ShardSpec(
                         kind, location, name=name, start=start, stop=stop, first_row=first,
                         compression=comp, base=base, stamp=stamp,
                     )
-                    start, first = stop, count + 1
+                    start, first, shard_from = stop, count + 1, offset
             if count >= first:
                 yield ShardSpec(
                     kind, location, name=name, start=start, stop=offset if not comp else count,
