@@ -237,7 +237,7 @@ PDQ_MARGIN = 6
 #: beside a sibling, were rated confident). LOCAL_MARGIN chosen on the calibration split
 #: (benchmarks/image/sweep.py)
 LOCAL_MARGIN = 3.5
-LOCAL_OWN_MIN = 14
+LOCAL_OWN_MIN = local.MIN_INLIERS
 RIVAL_SHARED = 0.25
 RIVAL_FLOOR = 6
 
