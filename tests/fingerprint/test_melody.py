@@ -500,6 +500,52 @@ def test_substituted_note_scores_more_than_two_mismatches(engine: MelodyFingerpr
     assert scores[0] > scores[1]
 
 
+def test_smith_waterman_three_token_note_moves() -> None:
+    # ins3: query tokens 1, 2, 3 together stand for reference tokens 1 and 2
+    q = np.array([1, 2, 8, 9, 4, 5])
+    r = np.array([1, 2, 3, 4, 5])
+    sim = np.where(q[:, None] == r[None, :], 1.0, -1.0)
+    ins3 = np.full(sim.shape, -np.inf)
+    ins3[3, 2] = 2.5
+    al = smith_waterman(sim, 1.0, ins3=ins3)
+    assert (al.score, al.q_start, al.q_end, al.r_start, al.r_end) == (5.5, 0, 6, 0, 5)
+    assert smith_waterman(sim, 1.0).score < al.score
+    # del3: query tokens 1, 2 together stand for reference tokens 1, 2 and 3
+    del3 = np.full((r.shape[0], q.shape[0]), -np.inf)
+    del3[2, 3] = 1.5
+    al = smith_waterman(sim.T.copy(), 1.0, del3=del3)
+    assert (al.score, al.q_start, al.q_end, al.r_start, al.r_end) == (4.5, 0, 5, 0, 6)
+
+
+def test_note_moves_credit_a_split_note_with_its_rhythm_change() -> None:
+    # a note split in two halves (the second a tone higher), as benchmarks/melody edits
+    # a copy: the token before it changes rhythm class, the next two sum to the original
+    from dataclasses import replace as dc_replace
+    pitches = np.array([60, 62, 64, 65, 67, 65, 64, 62, 60, 59, 60, 62, 64, 67, 65, 64],
+                       dtype=np.int16)
+    onsets = np.array([0, 1, 1.5, 2, 3, 4, 4.5, 5, 6, 7, 7.5, 8, 9, 10, 10.5, 11])
+    line = NoteLine("r", onsets, pitches, np.full(16, 0.5))
+    q = NoteLine("q", np.insert(onsets, 5, 3.5), np.insert(pitches, 5, 69).astype(np.int16),
+                 np.full(17, 0.5))
+    off = MelodyFingerprinter()
+    assert off._note_moves(tokens(q), np.ones(16), tokens(line)) == (None, None)
+    on = MelodyFingerprinter(settings=dc_replace(off.settings, note_move_gain=0.5))
+    t_r, t_q = tokens(line), tokens(q)
+    w = np.ones(t_q.shape[0])
+    ins3, del3 = on._note_moves(t_q, w, t_r)
+    assert ins3 is not None and del3 is not None
+    assert ins3[5, 4] == pytest.approx(2.0)  # query 3-5 for reference 3-4: 1 + 0.5 * 2
+    assert np.isfinite(ins3).sum() == 1
+    sim, frag, cons, sub = on._similarity(t_q, w, t_r)
+    with_moves = smith_waterman(sim, 1.0, frag, cons, sub, ins3, del3).score
+    assert with_moves == pytest.approx(15 - 1 + 0.5 * 2)  # 16 tokens, the split pair at half
+    assert with_moves > smith_waterman(sim, 1.0, frag, cons, sub).score
+    # the converse (the reference holds the split note): a deleted note
+    ins3, del3 = on._note_moves(t_r, np.ones(15), t_q)
+    assert ins3 is not None and del3 is not None and np.isfinite(del3).sum() == 1
+    assert del3[4, 5] == pytest.approx(1.5)
+
+
 def test_background_weights_common_ngrams_less() -> None:
     common = np.array([1, 2, 3], dtype=np.uint64)
     table = BackgroundTable.build([common, common, np.array([1, 4], np.uint64)], source="t")

@@ -40,7 +40,7 @@ class LocalAlignment:
 
 def smith_waterman(
     sim: F64, gap: float, frag: F64 | None = None, cons: F64 | None = None,
-    subst: F64 | None = None,
+    subst: F64 | None = None, ins3: F64 | None = None, del3: F64 | None = None,
 ) -> LocalAlignment:
     """Align with gains per token pair and a gap cost per inserted or deleted token.
 
@@ -49,7 +49,11 @@ def smith_waterman(
     ``cons[i, j]``: gain of query token i against reference tokens (j-1, j) (column 0
     unused). ``subst[i, j]``: gain of query tokens (i-1, i) against reference tokens
     (j-1, j) as a pair (a note substituted: both intervals change, their sum does not; row
-    and column 0 unused). Missing matrices disable the move. ``gap`` > 0.
+    and column 0 unused). ``ins3[i, j]``: gain of query tokens (i-2, i-1, i) against
+    reference tokens (j-1, j) (a note inserted, with the rhythm change it makes in the token
+    before it; rows 0-1 and column 0 unused). ``del3[i, j]``: gain of query tokens (i-1, i)
+    against reference tokens (j-2, j-1, j) (a note deleted, likewise; row 0 and columns 0-1
+    unused). Missing matrices disable the move. ``gap`` > 0.
     """
     lq, lr = sim.shape
     if lq == 0 or lr == 0:
@@ -57,12 +61,14 @@ def smith_waterman(
     width = lr + 1
     ramp = gap * np.arange(lr, dtype=np.float64)
     cols = np.arange(lr, dtype=np.int64)
+    h_prev3 = np.zeros(width)
     h_prev2 = np.zeros(width)
     h_prev = np.zeros(width)
     # s_*: start (q * width + r) of the best path through each cell; a path leaving a zero
     # cell (i, j) starts at token pair (i + 1, j + 1); the virtual row -1 starts at (0, r).
     s_prev = np.arange(width, dtype=np.int64)
     s_prev2 = s_prev.copy()
+    s_prev3 = s_prev.copy()
     neg = np.full(lr, -np.inf)
     best, best_end, best_start = 0.0, (0, 0), 0
     for i in range(lq):
@@ -77,10 +83,22 @@ def smith_waterman(
         sb = neg.copy()
         if subst is not None and i >= 1 and lr >= 2:
             sb[1:] = h_prev2[:-2] + subst[i, 1:]
-        cand = np.stack([np.zeros(lr), diag, up, fr, co, sb])
-        starts = np.stack([start_here, s_prev[:-1], s_prev[1:], s_prev2[:-1],
-                           np.concatenate(([0], s_prev[:-2])),
-                           np.concatenate(([0], s_prev2[:-2]))])
+        moves = [np.zeros(lr), diag, up, fr, co, sb]
+        move_starts = [start_here, s_prev[:-1], s_prev[1:], s_prev2[:-1],
+                       np.concatenate(([0], s_prev[:-2])),
+                       np.concatenate(([0], s_prev2[:-2]))]
+        if ins3 is not None and i >= 2 and lr >= 2:
+            i3 = neg.copy()
+            i3[1:] = h_prev3[:-2] + ins3[i, 1:]
+            moves.append(i3)
+            move_starts.append(np.concatenate(([0], s_prev3[:-2])))
+        if del3 is not None and i >= 1 and lr >= 3:
+            d3 = neg.copy()
+            d3[2:] = h_prev2[:-3] + del3[i, 2:]
+            moves.append(d3)
+            move_starts.append(np.concatenate(([0, 0], s_prev2[:-3])))
+        cand = np.stack(moves)
+        starts = np.stack(move_starts)
         pick = np.argmax(cand, axis=0)
         t = cand[pick, cols]
         st = starts[pick, cols]
@@ -93,6 +111,7 @@ def smith_waterman(
         j = int(np.argmax(row))
         if row[j] > best:
             best, best_end, best_start = float(row[j]), (i + 1, j + 1), int(row_start[j])
+        h_prev3, s_prev3 = h_prev2, s_prev2
         h_prev2, s_prev2 = h_prev, s_prev
         h_prev = np.concatenate(([0.0], row))
         s_prev = np.concatenate(([(i + 1) * width], row_start))
