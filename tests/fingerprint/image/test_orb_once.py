@@ -74,3 +74,24 @@ def test_fast_atan2_is_opencvs() -> None:
     x[100:150] = rng.integers(-9, 9, 50)
     want = np.array([cv2.fastAtan2(float(b), float(a)) for b, a in zip(y, x, strict=True)])
     assert np.array_equal(orb_once.fast_atan2(y, x), want.astype(np.float32))
+
+
+def test_stretch_counts_as_bincount() -> None:
+    def reference(grey: np.ndarray) -> np.ndarray:
+        cumulative = np.cumsum(np.bincount(grey.reshape(-1), minlength=256))
+        total = int(cumulative[-1])
+        lo = int(np.searchsorted(cumulative, total * 0.005, side="right"))
+        hi = int(np.searchsorted(cumulative, total * 0.995, side="left"))
+        if hi - lo < 1:
+            return grey
+        lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0, 255)
+        return np.rint(lut).astype(np.uint8)[grey]
+
+    rng = np.random.default_rng(3)
+    for grey in (
+        _shapes((512, 341), 6),
+        (rng.normal(60, 5, (300, 200))).clip(0, 255).astype(np.uint8),
+        np.full((64, 64), 200, np.uint8),
+        _working(CORPUS / "snail.png")[::2, 1::3],
+    ):
+        assert np.array_equal(local.stretch(grey), reference(grey))

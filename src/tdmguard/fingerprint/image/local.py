@@ -129,7 +129,14 @@ class Features:
 def stretch(grey: U8) -> U8:
     """Contrast stretch (0.5th..99.5th percentile grey level to 0..255): a dark or foggy
     image gets the corners a bright one has (FAST's threshold is absolute)."""
-    cumulative = np.cumsum(np.bincount(grey.reshape(-1), minlength=256))
+    cv2 = _cv2()
+    pixels = np.ascontiguousarray(grey)
+    if pixels.size < 1 << 24:  # OpenCV counts in float32: exact below 2**24 pixels
+        # np.bincount's counts, without widening every pixel to 64 bits (a third the time)
+        counts = np.rint(cv2.calcHist([pixels], [0], None, [256], [0, 256]).reshape(-1))
+        cumulative = np.cumsum(counts.astype(np.int64))
+    else:
+        cumulative = np.cumsum(np.bincount(pixels.reshape(-1), minlength=256))
     total = int(cumulative[-1])
     lo = int(np.searchsorted(cumulative, total * 0.005, side="right"))
     hi = int(np.searchsorted(cumulative, total * 0.995, side="left"))
@@ -137,7 +144,7 @@ def stretch(grey: U8) -> U8:
         return grey
     lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0, 255)
     table = np.rint(lut).astype(np.uint8)
-    return np.asarray(_cv2().LUT(np.ascontiguousarray(grey), table), dtype=np.uint8)
+    return np.asarray(cv2.LUT(pixels, table), dtype=np.uint8)
 
 
 def detect(grey: U8) -> Features:

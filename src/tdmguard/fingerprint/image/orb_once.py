@@ -49,7 +49,22 @@ I64 = npt.NDArray[np.int64]
 F32 = npt.NDArray[np.float32]
 
 _F = np.float32
-_WINDOW = np.lib.stride_tricks.sliding_window_view
+
+
+def _windows(pixels: npt.NDArray[Any], side: int) -> npt.NDArray[Any]:
+    """Every side x side window of a C-contiguous 2-D array, as a read-only view (what
+    numpy's sliding_window_view gives, without its argument checks: it is called 32 times
+    a query)."""
+    rows, cols = pixels.shape
+    step_row, step_col = pixels.strides
+    out: npt.NDArray[Any] = np.ndarray(
+        (rows - side + 1, cols - side + 1, side, side),
+        pixels.dtype,
+        buffer=pixels,
+        strides=(step_row, step_col, step_row, step_col),
+    )
+    out.flags.writeable = False
+    return out
 
 
 def _per_level(features: int) -> list[int]:
@@ -150,7 +165,7 @@ def _harris(level: U8, x: I64, y: I64) -> F32:
     grads = []
     for dx, dy in ((1, 0), (0, 1)):
         grad = cv2.Sobel(level, cv2.CV_16S, dx, dy, ksize=3)
-        block = _WINDOW(grad, (HARRIS_BLOCK, HARRIS_BLOCK))[y - r, x - r]
+        block = _windows(grad, HARRIS_BLOCK)[y - r, x - r]
         grads.append(block.reshape(-1, HARRIS_BLOCK * HARRIS_BLOCK).astype(np.int32))
     ix, iy = grads
     a = np.einsum("ij,ij->i", ix, ix).astype(_F)
@@ -164,7 +179,7 @@ def _angles(level: U8, x: I64, y: I64) -> F32:
     """ORB's ``ICAngles`` at (x, y) of one level: the orientation of the intensity
     centroid in the 31 px circle, degrees."""
     half = PATCH // 2
-    patch = _WINDOW(level, (PATCH, PATCH))[y - half, x - half].reshape(-1, PATCH * PATCH)
+    patch = _windows(level, PATCH)[y - half, x - half].reshape(-1, PATCH * PATCH)
     # exact in float32: every partial sum is an integer under 2**24
     m10, m01 = (patch.astype(_F) @ _MOMENT_WEIGHTS).T
     return fast_atan2(m01, m10)
@@ -208,6 +223,14 @@ class _Points:
     def take(self, at: I64) -> _Points:
         return _Points(self.level, self.x[at], self.y[at], self.response[at])
 
+    def join(self, other: _Points) -> _Points:
+        return _Points(
+            self.level,
+            np.concatenate([self.x, other.x]),
+            np.concatenate([self.y, other.y]),
+            np.concatenate([self.response, other.response]),
+        )
+
 
 def detect(grey: U8) -> local.Features:
     """:func:`.local.detect`'s keypoints and descriptors (a contrast-stretched grey image),
@@ -247,10 +270,10 @@ def _features(
         ]
     keypoints: list[Any] = []
     for number in range(LEVELS):
-        for part in (strong[number], picked[number]):
-            if part.x.shape[0]:
-                angle = _angles(levels[number], part.x, part.y)
-                keypoints.extend(_keypoints(part.level0(), angle, number))
+        both = strong[number].join(picked[number])
+        if both.x.shape[0]:
+            angle = _angles(levels[number], both.x, both.y)
+            keypoints.extend(_keypoints(both.level0(), angle, number))
     if not keypoints:
         return local.Features(np.zeros((0, 32), np.uint8), np.zeros((0, 2)), np.zeros(0, np.int64))
     described, descriptors = local._orb().compute(grey, keypoints)
