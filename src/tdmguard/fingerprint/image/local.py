@@ -178,12 +178,32 @@ def _spread(grey: U8, strongest: Sequence[Any]) -> tuple[list[Any], U8]:
         return none
     xy = np.asarray(cv2.KeyPoint_convert(candidates), dtype=np.float64).reshape(-1, 2)
     response = np.array([k.response for k in candidates], dtype=np.float64)
-    height, width = grey.shape
-    keep = np.ones(len(candidates), bool)
-    if strongest:
+    strong_xy = (
+        np.asarray(cv2.KeyPoint_convert(list(strongest))).reshape(-1, 2)
+        if strongest
+        else np.zeros((0, 2), np.float32)
+    )
+    chosen = spread_pick(grey.shape, strong_xy, xy, response)
+    if not chosen.shape[0]:
+        return none
+    picked, descriptors = orb.compute(grey, [candidates[j] for j in chosen])
+    if descriptors is None or not picked:
+        return none
+    return list(picked), np.asarray(descriptors, np.uint8).reshape(-1, 32)
+
+
+def spread_pick(shape: tuple[int, ...], strong_xy: npt.NDArray[Any], xy: F64, response: F64) -> I64:
+    """Indices (ascending) of the spread keypoints among candidates at ``xy`` (n, 2) with
+    their ORB ``response``: up to :data:`SPREAD_PER_CELL` per grid cell, strongest first,
+    none within :data:`SPREAD_SAME_PX` of the strongest keypoints (``strong_xy``, (m, 2),
+    float32 as ORB gives them) of an image of ``shape`` (height, width)."""
+    cv2 = _cv2()
+    height, width = int(shape[0]), int(shape[1])
+    keep = np.ones(xy.shape[0], bool)
+    if strong_xy.shape[0]:
         # pixels within SPREAD_SAME_PX of a strongest keypoint (a dilated occupancy map)
         taken = np.zeros((height, width), np.uint8)
-        pts = np.rint(np.asarray(cv2.KeyPoint_convert(list(strongest))).reshape(-1, 2))
+        pts = np.rint(strong_xy)
         px = np.clip(pts.astype(np.int64), 0, [width - 1, height - 1])
         taken[px[:, 1], px[:, 0]] = 1
         side = 2 * int(SPREAD_SAME_PX) + 1
@@ -201,12 +221,7 @@ def _spread(grey: U8, strongest: Sequence[Any]) -> tuple[list[Any], U8]:
     first = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]]))
     for start, end in zip(first, [*first[1:], order.shape[0]], strict=True):
         chosen.extend(int(j) for j in order[start : min(end, start + SPREAD_PER_CELL)])
-    if not chosen:
-        return none
-    picked, descriptors = orb.compute(grey, [candidates[j] for j in sorted(chosen)])
-    if descriptors is None or not picked:
-        return none
-    return list(picked), np.asarray(descriptors, np.uint8).reshape(-1, 32)
+    return np.array(sorted(chosen), dtype=np.int64)
 
 
 def table_keys(descriptors: U8) -> U64:

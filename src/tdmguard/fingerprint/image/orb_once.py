@@ -1,0 +1,422 @@
+"""A query's local features from one image pyramid and one FAST pass.
+
+:func:`.local.detect` runs OpenCV's ORB three times on one image: the :data:`.local.FEATURES`
+strongest keypoints with their descriptors, :data:`.local.SPREAD_CANDIDATES` candidates for the
+spread keypoints, and the descriptors of the spread keypoints chosen. Each run builds the same
+8-level pyramid and runs the same FAST detector on it. :func:`detect` builds the pyramid and
+runs FAST once and makes both selections from that one detection as ORB makes them
+(``ORB_Impl::computeKeyPoints``, OpenCV 4/5):
+
+1. per level, the keypoints :data:`.local.EDGE_PX` or more from the border, in FAST's order;
+   of those, the best 2 x n by FAST score (n: ORB's share of the features for the level);
+2. their Harris response (ORB's own integer 7 x 7 formula, float32 arithmetic as in C);
+3. the best n of them by Harris response;
+4. the orientation (intensity centroid on the 31 px circle, OpenCV's ``fastAtan2``), for the
+   keypoints kept only.
+
+"The best n" is ``KeyPointsFilter::retainBest``: libstdc++'s ``std::nth_element``, then
+``std::partition`` of the rest by the n-th response (ties at the cut are kept). Both are
+followed step for step (:func:`_retain_order`, compiled by numba), so the keypoints come out
+in ORB's order too: RANSAC samples the candidate pairs in keypoint order, and another order
+gave other inlier counts (one crop of the benchmark's second draw lost). The keypoints, their
+orientations, descriptors (one ORB ``compute`` call for both sets) and order are the ones
+:func:`.local.detect` gives, bit for bit (tests; every query of the benchmark). Registration
+keeps :func:`.local.detect`; so does a query without numba (the audio extra's), or where
+ORB would take a path not followed here (nth_element's heap-select fallback, or a ``compute``
+that drops a keypoint).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tdmguard.fingerprint.image import local
+
+__all__ = ["detect", "fast_atan2"]
+
+#: ORB's parameters (:func:`.local._orb`)
+LEVELS = 8
+#: ORB_create takes the scale factor as a C float: 1.2f, 1.2000000476837158 as a double
+SCALE_FACTOR = float(np.float32(1.2))
+PATCH = 31
+FAST_THRESHOLD = 10
+HARRIS_BLOCK = 7
+HARRIS_K = np.float32(0.04)
+
+U8 = npt.NDArray[np.uint8]
+I64 = npt.NDArray[np.int64]
+F32 = npt.NDArray[np.float32]
+
+_F = np.float32
+
+
+def _windows(pixels: npt.NDArray[Any], side: int) -> npt.NDArray[Any]:
+    """Every side x side window of a C-contiguous 2-D array, as a read-only view (what
+    numpy's sliding_window_view gives, without its argument checks: it is called 32 times
+    a query)."""
+    rows, cols = pixels.shape
+    step_row, step_col = pixels.strides
+    out: npt.NDArray[Any] = np.ndarray(
+        (rows - side + 1, cols - side + 1, side, side),
+        pixels.dtype,
+        buffer=pixels,
+        strides=(step_row, step_col, step_row, step_col),
+    )
+    out.flags.writeable = False
+    return out
+
+
+def _per_level(features: int) -> list[int]:
+    """ORB's share of ``features`` for each level (float32 arithmetic, as ORB's)."""
+    factor = _F(1.0 / SCALE_FACTOR)
+    desired = _F(features) * (_F(1) - factor) / (_F(1) - _F(math.pow(float(factor), LEVELS)))
+    out = []
+    for _ in range(LEVELS - 1):
+        out.append(int(np.rint(desired)))
+        desired = _F(desired * factor)
+    out.append(max(features - sum(out), 0))
+    return out
+
+
+_SHARE_STRONG = _per_level(local.FEATURES)
+_SHARE_SPREAD = _per_level(local.SPREAD_CANDIDATES)
+_LAYER_SCALE = [_F(math.pow(SCALE_FACTOR, level)) for level in range(LEVELS)]
+
+
+def _moment_weights() -> F32:
+    """(PATCH * PATCH, 2) weights u and v of ORB's circular patch, zero outside it (the
+    row ends as ``computeKeyPoints``' ``umax``)."""
+    half = PATCH // 2
+    umax = [0] * (half + 2)
+    vmax = math.floor(half * math.sqrt(2.0) / 2 + 1)
+    vmin = math.ceil(half * math.sqrt(2.0) / 2)
+    for v in range(vmax + 1):
+        umax[v] = int(np.rint(math.sqrt(half * half - v * v)))
+    v0 = 0
+    for v in range(half, vmin - 1, -1):
+        while umax[v0] == umax[v0 + 1]:
+            v0 += 1
+        umax[v] = v0
+        v0 += 1
+    weights = np.zeros((PATCH, PATCH, 2), _F)
+    for v in range(-half, half + 1):
+        d = half if v == 0 else umax[abs(v)]
+        for u in range(-d, d + 1):
+            weights[v + half, u + half] = (u, v)
+    return weights.reshape(-1, 2)
+
+
+_MOMENT_WEIGHTS = _moment_weights()
+
+# OpenCV's fastAtan2 (atan_f32): a 7th-order polynomial, in float32
+_DEG = _F(180.0 / math.pi)
+_P1 = _F(0.9997878412794807) * _DEG
+_P3 = _F(-0.3258083974640975) * _DEG
+_P5 = _F(0.1555786518463281) * _DEG
+_P7 = _F(-0.04432655554792128) * _DEG
+_EPS = _F(np.finfo(np.float64).eps)
+
+
+def fast_atan2(y: F32, x: F32) -> F32:
+    """OpenCV's ``fastAtan2`` (degrees, 0..360) of float32 arrays, bit for bit."""
+    ax, ay = np.abs(x), np.abs(y)
+    steep = ax < ay
+    c = (np.where(steep, ax, ay) / (np.where(steep, ay, ax) + _EPS)).astype(_F)
+    c2 = c * c
+    a = ((((_P7 * c2 + _P5) * c2 + _P3) * c2 + _P1) * c).astype(_F)
+    a = np.where(steep, _F(90) - a, a).astype(_F)
+    a = np.where(x < 0, _F(180) - a, a).astype(_F)
+    return np.where(y < 0, _F(360) - a, a).astype(_F)
+
+
+def _pyramid(grey: U8) -> list[U8]:
+    """ORB's image pyramid (level sizes and INTER_LINEAR_EXACT resampling, each level from
+    the one before)."""
+    cv2 = local._cv2()
+    height, width = grey.shape
+    levels = [grey]
+    for level in range(1, LEVELS):
+        inv = _F(1) / _LAYER_SCALE[level]
+        size = (int(np.rint(_F(width) * inv)), int(np.rint(_F(height) * inv)))
+        levels.append(cv2.resize(levels[-1], size, interpolation=cv2.INTER_LINEAR_EXACT))
+    return levels
+
+
+_HARRIS_SCALE = _F(1) / _F((1 << 2) * HARRIS_BLOCK * 255.0)
+_HARRIS_SCALE4 = _HARRIS_SCALE * _HARRIS_SCALE * _HARRIS_SCALE * _HARRIS_SCALE
+
+
+def _harris(level: U8, x: I64, y: I64) -> F32:
+    """ORB's ``HarrisResponses`` at (x, y) of one level: a 7 x 7 block of 3 x 3 Sobel
+    derivatives (integers, which cv2.Sobel gives exactly), then float32 arithmetic as in C."""
+    cv2 = local._cv2()
+    r = HARRIS_BLOCK // 2
+    grads = []
+    for dx, dy in ((1, 0), (0, 1)):
+        grad = cv2.Sobel(level, cv2.CV_16S, dx, dy, ksize=3)
+        block = _windows(grad, HARRIS_BLOCK)[y - r, x - r]
+        grads.append(block.reshape(-1, HARRIS_BLOCK * HARRIS_BLOCK).astype(np.int32))
+    ix, iy = grads
+    a = np.einsum("ij,ij->i", ix, ix).astype(_F)
+    b = np.einsum("ij,ij->i", iy, iy).astype(_F)
+    c = np.einsum("ij,ij->i", ix, iy).astype(_F)
+    s = a + b
+    return np.asarray((a * b - c * c - HARRIS_K * s * s) * _HARRIS_SCALE4, dtype=_F)
+
+
+def _angles(level: U8, x: I64, y: I64) -> F32:
+    """ORB's ``ICAngles`` at (x, y) of one level: the orientation of the intensity
+    centroid in the 31 px circle, degrees."""
+    half = PATCH // 2
+    patch = _windows(level, PATCH)[y - half, x - half].reshape(-1, PATCH * PATCH)
+    # exact in float32: every partial sum is an integer under 2**24
+    m10, m01 = (patch.astype(_F) @ _MOMENT_WEIGHTS).T
+    return fast_atan2(m01, m10)
+
+
+try:  # numba comes with the audio extra; without it a query runs local.detect (same answer)
+    from numba import njit
+except ModuleNotFoundError:  # pragma: no cover
+    _retain_order: Any = None
+else:
+
+    @njit(cache=True, nogil=True)
+    def _swap(key: F32, idx: I64, i: int, j: int) -> None:
+        key[i], key[j] = key[j], key[i]
+        idx[i], idx[j] = idx[j], idx[i]
+
+    @njit(cache=True, nogil=True)
+    def _median_to_first(key: F32, idx: I64, result: int, a: int, b: int, c: int) -> None:
+        # libstdc++ __move_median_to_first, comparator: response greater
+        if key[a] > key[b]:
+            if key[b] > key[c]:
+                _swap(key, idx, result, b)
+            elif key[a] > key[c]:
+                _swap(key, idx, result, c)
+            else:
+                _swap(key, idx, result, a)
+        elif key[a] > key[c]:
+            _swap(key, idx, result, a)
+        elif key[b] > key[c]:
+            _swap(key, idx, result, c)
+        else:
+            _swap(key, idx, result, b)
+
+    @njit(cache=True, nogil=True)
+    def _unguarded_partition(key: F32, idx: I64, first: int, last: int, pivot: int) -> int:
+        while True:
+            while key[first] > key[pivot]:
+                first += 1
+            last -= 1
+            while key[pivot] > key[last]:
+                last -= 1
+            if not first < last:
+                return first
+            _swap(key, idx, first, last)
+            first += 1
+
+    @njit(cache=True, nogil=True)
+    def _insertion_sort(key: F32, idx: I64, first: int, last: int) -> None:
+        if first == last:
+            return
+        for i in range(first + 1, last):
+            value, item = key[i], idx[i]
+            if value > key[first]:
+                for j in range(i, first, -1):
+                    key[j], idx[j] = key[j - 1], idx[j - 1]
+                key[first], idx[first] = value, item
+            else:
+                hole = i
+                while value > key[hole - 1]:
+                    key[hole], idx[hole] = key[hole - 1], idx[hole - 1]
+                    hole -= 1
+                key[hole], idx[hole] = value, item
+
+    @njit(cache=True, nogil=True)
+    def _retain_order(score: F32, n: int) -> I64:
+        """``KeyPointsFilter::retainBest(keypoints, n)`` on keypoints with these responses,
+        in this order: the indices it keeps, in the order it leaves them (libstdc++'s
+        std::nth_element, then std::partition of the rest by the n-th response). Returns
+        [-1] where nth_element would fall back to a heap select (not followed here)."""
+        m = score.shape[0]
+        idx = np.arange(m)
+        if n < 0 or m <= n:
+            return idx
+        if n == 0:
+            return idx[:0]
+        key = score.copy()
+        first, last, nth = 0, m, n - 1
+        depth = 0  # 2 x std::__lg(m)
+        while m >> (depth // 2 + 1):
+            depth += 2
+        while last - first > 3:
+            if depth == 0:
+                return np.full(1, -1, np.int64)
+            depth -= 1
+            mid = first + (last - first) // 2
+            _median_to_first(key, idx, first, first + 1, mid, last - 1)
+            cut = _unguarded_partition(key, idx, first + 1, last, first)
+            if cut <= nth:
+                first = cut
+            else:
+                last = cut
+        _insertion_sort(key, idx, first, last)
+        # std::partition (bidirectional) of [n, m) by response >= the n-th
+        cut_value = key[n - 1]
+        first, last = n, m
+        while True:
+            while first != last and key[first] >= cut_value:
+                first += 1
+            if first == last:
+                break
+            last -= 1
+            while first != last and not key[last] >= cut_value:
+                last -= 1
+            if first == last:
+                break
+            _swap(key, idx, first, last)
+            first += 1
+        return idx[:first]
+
+
+def _fast(level: U8, fast: Any) -> tuple[I64, I64, F32]:
+    """(x, y, FAST score) of the level's FAST corners :data:`.local.EDGE_PX` or more from
+    its border, in FAST's order (``KeyPointsFilter::runByImageBorder`` keeps it)."""
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, _F))
+    height, width = level.shape
+    edge = local.EDGE_PX
+    if height <= 2 * edge or width <= 2 * edge:
+        return empty
+    found = fast.detect(level, None)
+    if not found:
+        return empty
+    xy = np.asarray(local._cv2().KeyPoint_convert(found), dtype=_F).reshape(-1, 2)
+    score = np.array([k.response for k in found], dtype=_F)
+    inside = (xy[:, 0] >= edge) & (xy[:, 0] < width - edge)
+    inside &= (xy[:, 1] >= edge) & (xy[:, 1] < height - edge)
+    xy, score = xy[inside], score[inside]
+    return np.rint(xy[:, 0]).astype(np.int64), np.rint(xy[:, 1]).astype(np.int64), score
+
+
+class _NotFollowedError(Exception):
+    """ORB's selection took a path this module does not follow (a heap select)."""
+
+
+def _retain(score: F32, n: int) -> I64:
+    order: I64 = _retain_order(np.ascontiguousarray(score, dtype=_F), n)
+    if order.shape[0] == 1 and order[0] < 0:
+        raise _NotFollowedError
+    return order
+
+
+@dataclass(frozen=True, slots=True)
+class _Points:
+    """Keypoints of one level: x, y in its px, Harris response."""
+
+    level: int
+    x: I64
+    y: I64
+    response: F32
+
+    def level0(self) -> F32:
+        """(n, 2) coordinates in the image's px, float32 as ORB computes them."""
+        scale = _LAYER_SCALE[self.level]
+        return np.stack([self.x.astype(_F) * scale, self.y.astype(_F) * scale], axis=1)
+
+    def take(self, at: I64) -> _Points:
+        return _Points(self.level, self.x[at], self.y[at], self.response[at])
+
+    def join(self, other: _Points) -> _Points:
+        return _Points(
+            self.level,
+            np.concatenate([self.x, other.x]),
+            np.concatenate([self.y, other.y]),
+            np.concatenate([self.response, other.response]),
+        )
+
+
+def detect(grey: U8) -> local.Features:
+    """:func:`.local.detect`'s keypoints and descriptors, in its order (a contrast-stretched
+    grey image), from one pyramid and one FAST pass (module docstring); :func:`.local.detect`
+    itself without numba."""
+    if _retain_order is None:
+        return local.detect(grey)
+    cv2 = local._cv2()
+    pixels = np.ascontiguousarray(grey)
+    levels = _pyramid(pixels)
+    fast = cv2.FastFeatureDetector_create(FAST_THRESHOLD, True)
+    strong: list[_Points] = []
+    candidates: list[_Points] = []
+    try:
+        for number, level in enumerate(levels):
+            x, y, score = _fast(level, fast)
+            every = _Points(number, x, y, np.zeros(x.shape[0], _F))
+            # both ORB runs, each from FAST's order: the best 2 n by FAST score, then the
+            # best n of those by Harris response (the strongest run's pool is within the
+            # spread run's: ties at the cut are kept)
+            wide = _retain(score, 2 * _SHARE_SPREAD[number])
+            narrow = _retain(score, 2 * _SHARE_STRONG[number])
+            if wide.shape[0]:
+                every.response[wide] = _harris(level, x[wide], y[wide])
+            best = _retain(every.response[narrow], _SHARE_STRONG[number])
+            strong.append(every.take(narrow[best]))
+            best = _retain(every.response[wide], _SHARE_SPREAD[number])
+            candidates.append(every.take(wide[best]))
+    except _NotFollowedError:
+        return local.detect(grey)
+    return _features(pixels, levels, strong, candidates)
+
+
+def _features(
+    grey: U8, levels: list[U8], strong: list[_Points], candidates: list[_Points]
+) -> local.Features:
+    """The strongest keypoints, then the spread ones chosen from ``candidates`` (in the
+    candidates' order), with their orientations and descriptors, as :func:`.local.detect`
+    gives them."""
+    cv2 = local._cv2()
+    picked = [p.take(np.zeros(0, np.int64)) for p in candidates]
+    if local.SPREAD_PER_CELL > 0 and any(p.x.shape[0] for p in candidates):
+        xy = np.concatenate([p.level0() for p in candidates]).astype(np.float64)
+        response = np.concatenate([p.response for p in candidates]).astype(np.float64)
+        strong_xy = np.concatenate([p.level0() for p in strong])
+        chosen = local.spread_pick(grey.shape, strong_xy, xy, response)
+        bounds = np.cumsum([0, *(p.x.shape[0] for p in candidates)])
+        picked = [
+            p.take(chosen[(chosen >= lo) & (chosen < hi)] - lo)
+            for p, lo, hi in zip(candidates, bounds[:-1], bounds[1:], strict=True)
+        ]
+    # per level: its strongest and its spread keypoints (ORB's compute wants them by level)
+    keypoints: list[Any] = []
+    sizes = [(p.x.shape[0], q.x.shape[0]) for p, q in zip(strong, picked, strict=True)]
+    for number in range(LEVELS):
+        both = strong[number].join(picked[number])
+        if both.x.shape[0]:
+            angle = _angles(levels[number], both.x, both.y)
+            keypoints.extend(_keypoints(both.level0(), angle, number))
+    if not keypoints:
+        return local.Features(np.zeros((0, 32), np.uint8), np.zeros((0, 2)), np.zeros(0, np.int64))
+    described, descriptors = local._orb().compute(grey, keypoints)
+    if descriptors is None or len(described) != len(keypoints):
+        return local.detect(grey)  # not the ORB this module follows: its own answer
+    # back to local.detect's order: every strongest keypoint (by level), then the spread ones
+    is_strong = np.concatenate([np.repeat([True, False], size) for size in sizes])
+    order = np.concatenate([np.flatnonzero(is_strong), np.flatnonzero(~is_strong)])
+    xy0 = np.asarray(cv2.KeyPoint_convert(described), np.float64).reshape(-1, 2)
+    octave = np.array([k.octave for k in described], np.int64)
+    desc = np.asarray(descriptors, np.uint8).reshape(-1, 32)
+    return local.Features(np.ascontiguousarray(desc[order]), xy0[order], octave[order])
+
+
+def _keypoints(xy: F32, angle: F32, level: int) -> list[Any]:
+    """cv2.KeyPoint objects of one level as ORB gives them (size: the patch at its scale)."""
+    cv2 = local._cv2()
+    size = float(_F(PATCH) * _LAYER_SCALE[level])
+    return [
+        cv2.KeyPoint(a, b, size, t, 0.0, level)
+        for (a, b), t in zip(xy.tolist(), angle.tolist(), strict=True)
+    ]
