@@ -16,9 +16,10 @@ runs FAST once and makes both selections from that one detection as ORB makes th
 
 "The best n" is ``KeyPointsFilter::retainBest``: libstdc++'s ``std::nth_element``, then
 ``std::partition`` of the rest by the n-th response (ties at the cut are kept). Both are
-followed step for step (:func:`_retain_order`, compiled by numba), so the keypoints come out
-in ORB's order too: RANSAC samples the candidate pairs in keypoint order, and another order
-gave other inlier counts (one crop of the benchmark's second draw lost). The keypoints, their
+followed step for step (:func:`_retain_order`; it, the Harris responses and the orientations
+are loops compiled by numba), so the keypoints come out in ORB's order too: RANSAC samples
+the candidate pairs in keypoint order, and another order gave other inlier counts (one crop
+of the benchmark's second draw lost). The keypoints, their
 orientations, descriptors (one ORB ``compute`` call for both sets) and order are the ones
 :func:`.local.detect` gives, bit for bit (tests; every query of the benchmark). Registration
 keeps :func:`.local.detect`; so does a query without numba (the audio extra's), or where
@@ -55,22 +56,6 @@ F32 = npt.NDArray[np.float32]
 _F = np.float32
 
 
-def _windows(pixels: npt.NDArray[Any], side: int) -> npt.NDArray[Any]:
-    """Every side x side window of a C-contiguous 2-D array, as a read-only view (what
-    numpy's sliding_window_view gives, without its argument checks: it is called 32 times
-    a query)."""
-    rows, cols = pixels.shape
-    step_row, step_col = pixels.strides
-    out: npt.NDArray[Any] = np.ndarray(
-        (rows - side + 1, cols - side + 1, side, side),
-        pixels.dtype,
-        buffer=pixels,
-        strides=(step_row, step_col, step_row, step_col),
-    )
-    out.flags.writeable = False
-    return out
-
-
 def _per_level(features: int) -> list[int]:
     """ORB's share of ``features`` for each level (float32 arithmetic, as ORB's)."""
     factor = _F(1.0 / SCALE_FACTOR)
@@ -88,9 +73,9 @@ _SHARE_SPREAD = _per_level(local.SPREAD_CANDIDATES)
 _LAYER_SCALE = [_F(math.pow(SCALE_FACTOR, level)) for level in range(LEVELS)]
 
 
-def _moment_weights() -> F32:
-    """(PATCH * PATCH, 2) weights u and v of ORB's circular patch, zero outside it (the
-    row ends as ``computeKeyPoints``' ``umax``)."""
+def _umax() -> I64:
+    """Half-width of each row v (0..PATCH // 2) of ORB's circular patch
+    (``computeKeyPoints``' ``umax``; row 0 spans the whole patch)."""
     half = PATCH // 2
     umax = [0] * (half + 2)
     vmax = math.floor(half * math.sqrt(2.0) / 2 + 1)
@@ -103,15 +88,10 @@ def _moment_weights() -> F32:
             v0 += 1
         umax[v] = v0
         v0 += 1
-    weights = np.zeros((PATCH, PATCH, 2), _F)
-    for v in range(-half, half + 1):
-        d = half if v == 0 else umax[abs(v)]
-        for u in range(-d, d + 1):
-            weights[v + half, u + half] = (u, v)
-    return weights.reshape(-1, 2)
+    return np.array(umax[: half + 1], np.int64)
 
 
-_MOMENT_WEIGHTS = _moment_weights()
+_UMAX = _umax()
 
 # OpenCV's fastAtan2 (atan_f32): a 7th-order polynomial, in float32
 _DEG = _F(180.0 / math.pi)
@@ -120,18 +100,6 @@ _P3 = _F(-0.3258083974640975) * _DEG
 _P5 = _F(0.1555786518463281) * _DEG
 _P7 = _F(-0.04432655554792128) * _DEG
 _EPS = _F(np.finfo(np.float64).eps)
-
-
-def fast_atan2(y: F32, x: F32) -> F32:
-    """OpenCV's ``fastAtan2`` (degrees, 0..360) of float32 arrays, bit for bit."""
-    ax, ay = np.abs(x), np.abs(y)
-    steep = ax < ay
-    c = (np.where(steep, ax, ay) / (np.where(steep, ay, ax) + _EPS)).astype(_F)
-    c2 = c * c
-    a = ((((_P7 * c2 + _P5) * c2 + _P3) * c2 + _P1) * c).astype(_F)
-    a = np.where(steep, _F(90) - a, a).astype(_F)
-    a = np.where(x < 0, _F(180) - a, a).astype(_F)
-    return np.where(y < 0, _F(360) - a, a).astype(_F)
 
 
 def _pyramid(grey: U8) -> list[U8]:
@@ -151,38 +119,21 @@ _HARRIS_SCALE = _F(1) / _F((1 << 2) * HARRIS_BLOCK * 255.0)
 _HARRIS_SCALE4 = _HARRIS_SCALE * _HARRIS_SCALE * _HARRIS_SCALE * _HARRIS_SCALE
 
 
-def _harris(level: U8, x: I64, y: I64) -> F32:
-    """ORB's ``HarrisResponses`` at (x, y) of one level: a 7 x 7 block of 3 x 3 Sobel
-    derivatives (integers, which cv2.Sobel gives exactly), then float32 arithmetic as in C."""
-    cv2 = local._cv2()
-    r = HARRIS_BLOCK // 2
-    grads = []
-    for dx, dy in ((1, 0), (0, 1)):
-        grad = cv2.Sobel(level, cv2.CV_16S, dx, dy, ksize=3)
-        block = _windows(grad, HARRIS_BLOCK)[y - r, x - r]
-        grads.append(block.reshape(-1, HARRIS_BLOCK * HARRIS_BLOCK).astype(np.int32))
-    ix, iy = grads
-    a = np.einsum("ij,ij->i", ix, ix).astype(_F)
-    b = np.einsum("ij,ij->i", iy, iy).astype(_F)
-    c = np.einsum("ij,ij->i", ix, iy).astype(_F)
-    s = a + b
-    return np.asarray((a * b - c * c - HARRIS_K * s * s) * _HARRIS_SCALE4, dtype=_F)
-
-
 def _angles(level: U8, x: I64, y: I64) -> F32:
     """ORB's ``ICAngles`` at (x, y) of one level: the orientation of the intensity
-    centroid in the 31 px circle, degrees."""
-    half = PATCH // 2
-    patch = _windows(level, PATCH)[y - half, x - half].reshape(-1, PATCH * PATCH)
-    # exact in float32: every partial sum is an integer under 2**24
-    m10, m01 = (patch.astype(_F) @ _MOMENT_WEIGHTS).T
-    return fast_atan2(m01, m10)
+    centroid in the 31 px circle, degrees (:func:`_orientations`)."""
+    out: F32 = _orientations(level, x, y, _UMAX)
+    return out
 
 
 try:  # numba comes with the audio extra; without it a query runs local.detect (same answer)
     from numba import njit
 except ModuleNotFoundError:  # pragma: no cover
     _retain_order: Any = None
+    _harris_at: Any = None
+    _select: Any = None
+    _orientations: Any = None
+    fast_atan2: Any = None
 else:
 
     @njit(cache=True, nogil=True)
@@ -238,6 +189,78 @@ else:
                 key[hole], idx[hole] = value, item
 
     @njit(cache=True, nogil=True)
+    def _harris_at(level: U8, x: I64, y: I64, k: Any, scale4: Any) -> F32:
+        """ORB's ``HarrisResponses``: over the 7 x 7 block around each (x, y), the sums of
+        Ix^2, Iy^2 and Ix Iy (3 x 3 Sobel, integers), then float32 arithmetic as in C."""
+        out = np.empty(x.shape[0], np.float32)
+        for i in range(x.shape[0]):
+            a, b, c = 0, 0, 0
+            for row in range(y[i] - 3, y[i] + 4):
+                up, mid, down = level[row - 1], level[row], level[row + 1]
+                for col in range(x[i] - 3, x[i] + 4):
+                    left, right = col - 1, col + 1
+                    ix = (int(mid[right]) - int(mid[left])) * 2
+                    ix += int(up[right]) - int(up[left])
+                    ix += int(down[right]) - int(down[left])
+                    iy = (int(down[col]) - int(up[col])) * 2
+                    iy += int(down[left]) - int(up[left])
+                    iy += int(down[right]) - int(up[right])
+                    a += ix * ix
+                    b += iy * iy
+                    c += ix * iy
+            fa, fb, fc = np.float32(a), np.float32(b), np.float32(c)
+            s = fa + fb
+            out[i] = (fa * fb - fc * fc - k * s * s) * scale4
+        return out
+
+    @njit(cache=True, nogil=True)
+    def _atan_f32(y: Any, x: Any) -> Any:
+        """OpenCV's ``fastAtan2`` (``atan_f32``, degrees 0..360) in float32, bit for bit."""
+        ax, ay = abs(x), abs(y)
+        if ax >= ay:
+            c = ay / (ax + _EPS)
+            c2 = c * c
+            a = (((_P7 * c2 + _P5) * c2 + _P3) * c2 + _P1) * c
+        else:
+            c = ax / (ay + _EPS)
+            c2 = c * c
+            a = _F(90) - (((_P7 * c2 + _P5) * c2 + _P3) * c2 + _P1) * c
+        if x < 0:
+            a = _F(180) - a
+        if y < 0:
+            a = _F(360) - a
+        return a
+
+    @njit(cache=True, nogil=True)
+    def fast_atan2(y: F32, x: F32) -> F32:
+        """OpenCV's ``fastAtan2`` of float32 arrays, degrees."""
+        out = np.empty(y.shape[0], np.float32)
+        for i in range(y.shape[0]):
+            out[i] = _atan_f32(y[i], x[i])
+        return out
+
+    @njit(cache=True, nogil=True)
+    def _orientations(level: U8, x: I64, y: I64, umax: I64) -> F32:
+        """ORB's ``ICAngles``: the moments m01, m10 of the circular patch (integers), then
+        ``fastAtan2(m01, m10)`` in float32."""
+        out = np.empty(x.shape[0], np.float32)
+        half = umax.shape[0] - 1
+        for i in range(x.shape[0]):
+            cy, cx = y[i], x[i]
+            m10, m01 = 0, 0
+            for u in range(-half, half + 1):
+                m10 += u * int(level[cy, cx + u])
+            for v in range(1, half + 1):
+                d, total = umax[v], 0
+                for u in range(-d, d + 1):
+                    plus, minus = int(level[cy + v, cx + u]), int(level[cy - v, cx + u])
+                    total += plus - minus
+                    m10 += u * (plus + minus)
+                m01 += v * total
+            out[i] = _atan_f32(np.float32(m01), np.float32(m10))
+        return out
+
+    @njit(cache=True, nogil=True)
     def _retain_order(score: F32, n: int) -> I64:
         """``KeyPointsFilter::retainBest(keypoints, n)`` on keypoints with these responses,
         in this order: the indices it keeps, in the order it leaves them (libstdc++'s
@@ -284,6 +307,31 @@ else:
         return idx[:first]
 
 
+    @njit(cache=True, nogil=True)
+    def _select(
+        level: U8, x: I64, y: I64, score: F32, strong: int, spread: int, k: Any, scale4: Any
+    ) -> tuple[I64, I64, F32]:
+        """Both ORB runs on one level's FAST corners (in FAST's order): each keeps the best
+        2 n by FAST score, then the best n of those by Harris response (n: ``strong``,
+        ``spread``). Returns (the strongest run's keypoints, the spread run's, the Harris
+        responses), or [-1] twice where a selection is not followed (:func:`_retain_order`)."""
+        response = np.zeros(x.shape[0], np.float32)
+        failed = np.full(1, -1, np.int64)
+        wide = _retain_order(score, 2 * spread)
+        narrow = _retain_order(score, 2 * strong)
+        if (wide.shape[0] == 1 and wide[0] < 0) or (narrow.shape[0] == 1 and narrow[0] < 0):
+            return failed, failed, response
+        if wide.shape[0]:
+            # the strongest run's pool is within the spread run's (ties at the cut are kept)
+            response[wide] = _harris_at(level, x[wide], y[wide], k, scale4)
+        best_narrow = _retain_order(response[narrow], strong)
+        best_wide = _retain_order(response[wide], spread)
+        if (best_narrow.shape[0] == 1 and best_narrow[0] < 0) or (
+            best_wide.shape[0] == 1 and best_wide[0] < 0
+        ):
+            return failed, failed, response
+        return narrow[best_narrow], wide[best_wide], response
+
 def _fast(level: U8, fast: Any) -> tuple[I64, I64, F32]:
     """(x, y, FAST score) of the level's FAST corners :data:`.local.EDGE_PX` or more from
     its border, in FAST's order (``KeyPointsFilter::runByImageBorder`` keeps it)."""
@@ -303,17 +351,6 @@ def _fast(level: U8, fast: Any) -> tuple[I64, I64, F32]:
     return np.rint(xy[:, 0]).astype(np.int64), np.rint(xy[:, 1]).astype(np.int64), score
 
 
-class _NotFollowedError(Exception):
-    """ORB's selection took a path this module does not follow (a heap select)."""
-
-
-def _retain(score: F32, n: int) -> I64:
-    order: I64 = _retain_order(np.ascontiguousarray(score, dtype=_F), n)
-    if order.shape[0] == 1 and order[0] < 0:
-        raise _NotFollowedError
-    return order
-
-
 @dataclass(frozen=True, slots=True)
 class _Points:
     """Keypoints of one level: x, y in its px, Harris response."""
@@ -326,7 +363,11 @@ class _Points:
     def level0(self) -> F32:
         """(n, 2) coordinates in the image's px, float32 as ORB computes them."""
         scale = _LAYER_SCALE[self.level]
-        return np.stack([self.x.astype(_F) * scale, self.y.astype(_F) * scale], axis=1)
+        out = np.empty((self.x.shape[0], 2), _F)
+        out[:, 0] = self.x
+        out[:, 1] = self.y
+        out *= scale
+        return out
 
     def take(self, at: I64) -> _Points:
         return _Points(self.level, self.x[at], self.y[at], self.response[at])
@@ -352,23 +393,17 @@ def detect(grey: U8) -> local.Features:
     fast = cv2.FastFeatureDetector_create(FAST_THRESHOLD, True)
     strong: list[_Points] = []
     candidates: list[_Points] = []
-    try:
-        for number, level in enumerate(levels):
-            x, y, score = _fast(level, fast)
-            every = _Points(number, x, y, np.zeros(x.shape[0], _F))
-            # both ORB runs, each from FAST's order: the best 2 n by FAST score, then the
-            # best n of those by Harris response (the strongest run's pool is within the
-            # spread run's: ties at the cut are kept)
-            wide = _retain(score, 2 * _SHARE_SPREAD[number])
-            narrow = _retain(score, 2 * _SHARE_STRONG[number])
-            if wide.shape[0]:
-                every.response[wide] = _harris(level, x[wide], y[wide])
-            best = _retain(every.response[narrow], _SHARE_STRONG[number])
-            strong.append(every.take(narrow[best]))
-            best = _retain(every.response[wide], _SHARE_SPREAD[number])
-            candidates.append(every.take(wide[best]))
-    except _NotFollowedError:
-        return local.detect(grey)
+    for number, level in enumerate(levels):
+        x, y, score = _fast(level, fast)
+        mine, theirs, response = _select(
+            level, x, y, score, _SHARE_STRONG[number], _SHARE_SPREAD[number], HARRIS_K,
+            _HARRIS_SCALE4,
+        )  # fmt: skip
+        if mine.shape[0] == 1 and mine[0] < 0:
+            return local.detect(grey)  # nth_element's heap select: not followed here
+        every = _Points(number, x, y, response)
+        strong.append(every.take(mine))
+        candidates.append(every.take(theirs))
     return _features(pixels, levels, strong, candidates)
 
 
