@@ -1182,6 +1182,9 @@ results-seed11.json: only timings and temporary paths differ). Registration is u
    numba, or where `nth_element` would fall back to its heap select, a query runs
    `local.detect`. Keypoints, descriptors and order equal `local.detect`'s on 840 benchmark
    images. `orb_once.detect` 3.8 ms against `local.detect` 5.2 ms (0.72x, 18 photos, load 5).
+   Cost: numba compiles the loops once per installation (4-8 s here, its cache then kept) and
+   loads them once per process (~0.3 s, at the first query that reaches ORB): nothing for a
+   scan, noticeable for a one-image `identify`.
 2. Verification: a strong work (candidate pairs on >= 14 query keypoints) is fitted first
    only when its distinctive pairs (Lowe's ratio test) still hold 14 query keypoints: only
    those can match. The other strong works are fitted, as the weak ones already were, only
