@@ -15,7 +15,7 @@ pytest.importorskip("numba")  # without it orb_once.detect is local.detect
 import cv2
 from PIL import Image, ImageDraw
 
-from tdmguard.fingerprint.image import local, orb_once
+from tdmguard.fingerprint.image import local, orb_kernels, orb_once
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus" / "image"
 
@@ -77,7 +77,7 @@ def test_fast_atan2_is_opencvs() -> None:
     y[:50], x[50:100], y[100:150] = 0, 0, rng.integers(-9, 9, 50)
     x[100:150] = rng.integers(-9, 9, 50)
     want = np.array([cv2.fastAtan2(float(b), float(a)) for b, a in zip(y, x, strict=True)])
-    assert np.array_equal(orb_once.fast_atan2(y, x), want.astype(np.float32))
+    assert np.array_equal(orb_kernels.fast_atan2(y, x), want.astype(np.float32))
 
 
 
@@ -95,7 +95,7 @@ def test_flat_images_with_tied_scores_keep_orbs_order() -> None:
 
 def test_without_numba_a_query_runs_orb_as_registration(monkeypatch: pytest.MonkeyPatch) -> None:
     grey = local.stretch(_shapes((300, 200), 7))
-    monkeypatch.setattr(orb_once, "_retain_order", None)
+    monkeypatch.setattr(orb_kernels, "retain_order", None)
     calls: list[int] = []
     real = local.detect
     monkeypatch.setattr(local, "detect", lambda g: calls.append(1) or real(g))
