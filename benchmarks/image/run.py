@@ -1156,7 +1156,7 @@ def other_runs() -> str:
 
 
 NOTES = """
-**Eighth wave (artwork helper, branch image9, 2026-12-04 17:38-18:25 UTC).** Query speed of
+**Eighth wave (artwork helper, branch image9, 2026-12-04 17:38-18:30 UTC).** Query speed of
 4 Mpx photos registered nowhere (issue 14's one missed speed target), with the same answers:
 `match_file`'s answers, every detail field (inliers, rivals, ratings), equal main's on all
 2,406 query files of the report split (seed 7, the 48 4 Mpx files included), and the quality
@@ -1200,7 +1200,9 @@ Figures (helper's runs on the shared 2-core machine while two other helpers' job
   benchmark's 4 Mpx files; a warm-up round, then 8 rounds, the 18 photos registered nowhere
   passed 3 times a round): photos registered nowhere main 70.9 -> **78.6 img/s per core,
   1.13x** (range 1.05-1.16), copies 147.6 -> 149.5 (1.01x), 1024 px JPEG 840.9 -> 859.9
-  (1.00x); load average 4.5-5.5; answers identical on all 126 files.
+  (1.00x); load average 4.5-5.5; answers identical on all 126 files. Again on the final tree
+  (cd9d959, the loops moved to `orb_kernels.py`; 18:29 UTC, load 3.1-3.4): 78.3 -> **89.9
+  img/s, 1.15x** (range 1.09-1.23), copies 1.02x, 1024 px JPEG 1.01x, answers identical.
 - Where an unregistered 4 Mpx query's CPU goes (wrapped stages, 18 photos, median of 5
   passes, two runs each, load 5.2-5.5), main -> this: decode 4.54 / 4.58 -> 4.64 / 4.46 ms,
   PDQ hash and search 0.79 / 0.83 -> 0.91 / 0.75, fit to 512 px 0.70 / 0.67 -> 0.67 / 0.66,
@@ -1211,7 +1213,7 @@ Figures (helper's runs on the shared 2-core machine while two other helpers' job
   against the seventh wave's quiet run (JPEG 513 -> 420): load, not the engine. An earlier
   run of this branch (before the numba loops of step 1, load 5.4-5.7) read 88.1 and 174.4.
   On a quiet machine main read 83.4 (lead's rerun of the seventh wave); 1.13 times that is
-  about 94 img/s. **Target 100 missed.** What is left is mostly C: libjpeg's entropy decoding
+  about 94-96 img/s. **Target 100 missed.** What is left is mostly C: libjpeg's entropy decoding
   (~3.9 ms at 1/4 scale, ~3.6 at 1/8: every coefficient is read at any scale), FAST (1.2 ms),
   ORB's compute (0.8 ms: its own pyramid and blur), Pillow's resampling to 512 px (0.6 ms);
   none of it can be cut without changing the keypoints.
