@@ -1156,6 +1156,73 @@ def other_runs() -> str:
 
 
 NOTES = """
+**Eighth wave (artwork helper, branch image9, 2026-12-04 17:38-18:30 UTC).** Query speed of
+4 Mpx photos registered nowhere (issue 14's one missed speed target), with the same answers:
+`match_file`'s answers, every detail field (inliers, rivals, ratings), equal main's on all
+2,406 query files of the report split (seed 7, the 48 4 Mpx files included), and the quality
+rows of the table and of `--seed 11` equal the seventh wave's, row for row (results.json,
+results-seed11.json: only timings and temporary paths differ). Registration is unchanged
+(`image-pdq/1`, no re-registration). What changed and why:
+
+1. A query's ORB keypoints from one pyramid and one FAST pass (`orb_once.py`).
+   `local.detect` runs ORB three times (the strongest 200 with descriptors, 1,500 spread
+   candidates, the chosen spread keypoints' descriptors), and each run builds the same
+   8-level pyramid and runs FAST on it (FAST alone: 1.2 ms a run on a 512 px photo).
+   `orb_once` builds the pyramid once, runs FAST once and makes both of ORB's selections
+   from it as `ORB_Impl::computeKeyPoints` does (border, best 2n by FAST score, ORB's integer
+   Harris formula in float32, best n by Harris, intensity-centroid angles with OpenCV's
+   `fastAtan2` polynomial), then one ORB `compute` for both sets. ORB's "best n" is
+   `retainBest`: libstdc++'s `std::nth_element`, then `std::partition`; the order they leave
+   the keypoints in matters, because RANSAC samples the candidate pairs in keypoint order. A
+   first version with the same keypoints in another order changed the inlier counts of 92 of
+   the 2,406 seed-7 answers by 1-5 (no work or rating changed) and lost one seed-11
+   rrc-area-50 crop (89.7 -> 88.5 %), so it was dropped; the shipped one follows both
+   algorithms step for step. The selection, the Harris responses and the orientations are
+   loops compiled by numba, which the audio extra brings and the index already uses; without
+   numba, or where `nth_element` would fall back to its heap select, a query runs
+   `local.detect`. Keypoints, descriptors and order equal `local.detect`'s on 840 benchmark
+   images. `orb_once.detect` 3.8 ms against `local.detect` 5.2 ms (0.72x, 18 photos, load 5).
+   Cost: numba compiles the loops once per installation (4-8 s here, its cache then kept) and
+   loads them once per process (~0.3 s, at the first query that reaches ORB): nothing for a
+   scan, noticeable for a one-image `identify`.
+2. Verification: a strong work (candidate pairs on >= 14 query keypoints) is fitted first
+   only when its distinctive pairs (Lowe's ratio test) still hold 14 query keypoints: only
+   those can match. The other strong works are fitted, as the weak ones already were, only
+   beside a match, as rivals; then the fits and their order are those of before, and without
+   a match their fits were never read. Two of the 18 unregistered photos fitted 46 and 19
+   works (5.6 and 2.4 ms) and matched none; now 34 and 12 (3.1 and 1.2 ms).
+3. The contrast stretch before ORB counts its histogram with `cv2.calcHist` (np.bincount
+   widened every pixel to 64 bits first): 0.33 -> 0.13 ms, the same lookup table (tested).
+
+Figures (helper's runs on the shared 2-core machine while two other helpers' jobs ran):
+
+- Interleaved A/B against main's engine (9f18ea6; a worker process each, CPU time, the
+  benchmark's 4 Mpx files; a warm-up round, then 8 rounds, the 18 photos registered nowhere
+  passed 3 times a round): photos registered nowhere main 70.9 -> **78.6 img/s per core,
+  1.13x** (range 1.05-1.16), copies 147.6 -> 149.5 (1.01x), 1024 px JPEG 840.9 -> 859.9
+  (1.00x); load average 4.5-5.5; answers identical on all 126 files. Again on the final tree
+  (cd9d959, the loops moved to `orb_kernels.py`; 18:29 UTC, load 3.1-3.4): 78.3 -> **89.9
+  img/s, 1.15x** (range 1.09-1.23), copies 1.02x, 1024 px JPEG 1.01x, answers identical.
+- Where an unregistered 4 Mpx query's CPU goes (wrapped stages, 18 photos, median of 5
+  passes, two runs each, load 5.2-5.5), main -> this: decode 4.54 / 4.58 -> 4.64 / 4.46 ms,
+  PDQ hash and search 0.79 / 0.83 -> 0.91 / 0.75, fit to 512 px 0.70 / 0.67 -> 0.67 / 0.66,
+  ORB with stretch and keys **5.93 / 5.97 -> 4.50 / 4.34**, local look-up and verification
+  **1.30 / 1.29 -> 1.15 / 1.08**, total 13.46 / 13.50 -> 12.12 / 11.47 ms.
+- The table's rows (this run, 18:17-18:19 UTC, load average 4.4-4.8): 4 Mpx photos registered
+  nowhere 79.3 img/s per core, copies 141.5, 1024 px JPEG 970.7; pHash's own rows fell as much
+  against the seventh wave's quiet run (JPEG 513 -> 420): load, not the engine. An earlier
+  run of this branch (before the numba loops of step 1, load 5.4-5.7) read 88.1 and 174.4.
+  On a quiet machine main read 83.4 (lead's rerun of the seventh wave); 1.13 times that is
+  about 94-96 img/s. **Target 100 missed.** What is left is mostly C: libjpeg's entropy decoding
+  (~3.9 ms at 1/4 scale, ~3.6 at 1/8: every coefficient is read at any scale), FAST (1.2 ms),
+  ORB's compute (0.8 ms: its own pyramid and blur), Pillow's resampling to 512 px (0.6 ms);
+  none of it can be cut without changing the keypoints.
+- Tried and not shipped: all pyramid levels on one canvas for one FAST, Sobel and window
+  pass (2.7x slower: the large fresh arrays cost cache misses and page faults); Harris of all
+  levels in one einsum (5 % slower than per level); Pillow's bilinear resampling to 512 px
+  as a numba loop (bit for bit Pillow's on 83 photos, 0.68 -> 0.54 ms: too little for more
+  code).
+
 **Seventh wave (artwork helper, branch image8, 2026-12-04 15:28-16:10 UTC).** The table above
 is this version, run by the helper on the shared 2-core machine (load average 3-4.5 from other
 jobs; this machine is faster than the lead's: main's engine gives 54-58 img/s here on the 4 Mpx

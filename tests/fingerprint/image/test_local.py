@@ -115,3 +115,60 @@ def test_the_gate_verifies_weak_works_only_beside_a_match() -> None:
     args = (feats, query_row[alone], work[alone], desc[alone], xy[alone], None, 6)
     assert local.verify(*args, gate=14) == []
     assert len(local.verify(*args)) == 1
+
+
+def test_a_strong_work_short_of_distinctive_keypoints_is_fitted_only_beside_a_match() -> None:
+    """The gate's first pass fits only works whose distinctive pairs (Lowe's ratio test) still
+    hold `gate` query keypoints; a strong work short of them is fitted beside a match, as a
+    rival, and then the answer is the ungated one."""
+    grey = np.asarray(_busy_corner(2).convert("L"))
+    feats = local.detect(local.stretch(grey))
+    n = len(feats)
+    # work 2: 20 query keypoints; 10 at their own place, 10 each at two places 50 px apart
+    # with the same descriptor (a repeated part: the ratio test drops them)
+    own, twice = np.arange(100, 110), np.arange(110, 120)
+    rows = {
+        0: np.arange(n),
+        1: np.arange(0, 40, 4),
+        2: np.concatenate([own, twice, twice]),
+    }
+    shift = np.zeros((30, 2))
+    shift[20:] = 50.0
+    query_row = np.concatenate(list(rows.values())).astype(np.int64)
+    work = np.concatenate([np.full(len(r), w) for w, r in rows.items()]).astype(np.int64)
+    desc = feats.descriptors[query_row]
+    xy = feats.xy[query_row] + np.concatenate([np.zeros((n + 10, 2)), shift])
+    ungated = local.verify(feats, query_row, work, desc, xy, min_inliers=6)
+    gated = local.verify(feats, query_row, work, desc, xy, min_inliers=6, gate=14)
+    assert [m.work for m in ungated] == [0, 1, 2]
+    assert [(m.work, m.inliers, m.query_points) for m in gated] == [
+        (m.work, m.inliers, m.query_points) for m in ungated
+    ]
+    # without the match, neither work 1 (weak) nor work 2 (strong, 10 distinctive) is fitted
+    rest = work > 0
+    args = (feats, query_row[rest], work[rest], desc[rest], xy[rest], None, 6)
+    assert [m.work for m in local.verify(*args)] == [1, 2]
+    assert local.verify(*args, gate=14) == []
+
+
+def test_stretch_counts_as_bincount() -> None:
+    """stretch's histogram (cv2.calcHist) gives np.bincount's lookup table."""
+
+    def reference(grey: np.ndarray) -> np.ndarray:
+        cumulative = np.cumsum(np.bincount(grey.reshape(-1), minlength=256))
+        total = int(cumulative[-1])
+        lo = int(np.searchsorted(cumulative, total * 0.005, side="right"))
+        hi = int(np.searchsorted(cumulative, total * 0.995, side="left"))
+        if hi - lo < 1:
+            return grey
+        lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0, 255)
+        return np.rint(lut).astype(np.uint8)[grey]
+
+    rng = np.random.default_rng(3)
+    for grey in (
+        np.asarray(_busy_corner(4).convert("L")),
+        rng.normal(60, 5, (300, 200)).clip(0, 255).astype(np.uint8),
+        np.full((64, 64), 200, np.uint8),
+        np.asarray(_busy_corner(5).convert("L"))[::2, 1::3],
+    ):
+        assert np.array_equal(local.stretch(grey), reference(grey))

@@ -71,7 +71,7 @@ import numpy.typing as npt
 
 from tdmguard.errors import InputError, MediaError, MissingExtraError
 from tdmguard.fingerprint.base import Fingerprint
-from tdmguard.fingerprint.image import layout, local
+from tdmguard.fingerprint.image import layout, local, orb_once
 from tdmguard.fingerprint.image.decode import (
     QUERY_SIDE,
     WORK_SIDE,
@@ -487,8 +487,11 @@ class ImageFingerprinter:
 
     # -- local features and colour layout -----------------------------------------------------
     @staticmethod
-    def _local_rows(grey: U8) -> _Rows:
-        feats = local.detect(local.stretch(grey))
+    def _local_rows(grey: U8, *, register: bool) -> _Rows:
+        # a query's keypoints are the registration's, in the same order (so the same answers),
+        # found with one pyramid and one FAST pass instead of three ORB runs (orb_once)
+        detect = local.detect if register else orb_once.detect
+        feats = detect(local.stretch(grey))
         if len(feats) < local.MIN_INLIERS:
             return _concat([])
         keys, owner = local.row_keys(feats)
@@ -593,7 +596,7 @@ class ImageFingerprinter:
             meta["reason"] = "blank image (one colour): nothing to fingerprint"
             return self._pack(_concat([]), meta)
         if local_rows is None:
-            local_rows = self._local_rows(grey if detail is None else detail)
+            local_rows = self._local_rows(grey if detail is None else detail, register=register)
         parts = [pdq_rows, local_rows]
         # the colour layout is for smooth images (gradients, glows, near-plain covers), not
         # for line art or flags, whose layouts all look alike; an image that has no other
@@ -706,7 +709,7 @@ class ImageFingerprinter:
                 pdq = self._match_pdq(self._pack(pdq_rows, {}), searcher, numbers)
             pdq_fp = self._pack(pdq_rows, {})
             detail = self._detail_grey(path, work, data)
-            local_rows = self._local_rows(detail)
+            local_rows = self._local_rows(detail, register=False)
             local_fp = self._pack(local_rows, {})
             near = self._pdq_near(pdq_fp, searcher) if pdq else {}
             found_local = self._match_local(local_fp, searcher, numbers)

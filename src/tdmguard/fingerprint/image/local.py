@@ -129,7 +129,14 @@ class Features:
 def stretch(grey: U8) -> U8:
     """Contrast stretch (0.5th..99.5th percentile grey level to 0..255): a dark or foggy
     image gets the corners a bright one has (FAST's threshold is absolute)."""
-    cumulative = np.cumsum(np.bincount(grey.reshape(-1), minlength=256))
+    cv2 = _cv2()
+    pixels = np.ascontiguousarray(grey)
+    if pixels.size < 1 << 24:  # OpenCV counts in float32: exact below 2**24 pixels
+        # np.bincount's counts, without widening every pixel to 64 bits (a third the time)
+        counts = np.rint(cv2.calcHist([pixels], [0], None, [256], [0, 256]).reshape(-1))
+        cumulative = np.cumsum(counts.astype(np.int64))
+    else:
+        cumulative = np.cumsum(np.bincount(pixels.reshape(-1), minlength=256))
     total = int(cumulative[-1])
     lo = int(np.searchsorted(cumulative, total * 0.005, side="right"))
     hi = int(np.searchsorted(cumulative, total * 0.995, side="left"))
@@ -137,7 +144,7 @@ def stretch(grey: U8) -> U8:
         return grey
     lut = np.clip((np.arange(256, dtype=np.float32) - lo) * (255.0 / (hi - lo)), 0, 255)
     table = np.rint(lut).astype(np.uint8)
-    return np.asarray(_cv2().LUT(np.ascontiguousarray(grey), table), dtype=np.uint8)
+    return np.asarray(cv2.LUT(pixels, table), dtype=np.uint8)
 
 
 def detect(grey: U8) -> Features:
@@ -171,12 +178,32 @@ def _spread(grey: U8, strongest: Sequence[Any]) -> tuple[list[Any], U8]:
         return none
     xy = np.asarray(cv2.KeyPoint_convert(candidates), dtype=np.float64).reshape(-1, 2)
     response = np.array([k.response for k in candidates], dtype=np.float64)
-    height, width = grey.shape
-    keep = np.ones(len(candidates), bool)
-    if strongest:
+    strong_xy = (
+        np.asarray(cv2.KeyPoint_convert(list(strongest))).reshape(-1, 2)
+        if strongest
+        else np.zeros((0, 2), np.float32)
+    )
+    chosen = spread_pick(grey.shape, strong_xy, xy, response)
+    if not chosen.shape[0]:
+        return none
+    picked, descriptors = orb.compute(grey, [candidates[j] for j in chosen])
+    if descriptors is None or not picked:
+        return none
+    return list(picked), np.asarray(descriptors, np.uint8).reshape(-1, 32)
+
+
+def spread_pick(shape: tuple[int, ...], strong_xy: npt.NDArray[Any], xy: F64, response: F64) -> I64:
+    """Indices (ascending) of the spread keypoints among candidates at ``xy`` (n, 2) with
+    their ORB ``response``: up to :data:`SPREAD_PER_CELL` per grid cell, strongest first,
+    none within :data:`SPREAD_SAME_PX` of the strongest keypoints (``strong_xy``, (m, 2),
+    float32 as ORB gives them) of an image of ``shape`` (height, width)."""
+    cv2 = _cv2()
+    height, width = int(shape[0]), int(shape[1])
+    keep = np.ones(xy.shape[0], bool)
+    if strong_xy.shape[0]:
         # pixels within SPREAD_SAME_PX of a strongest keypoint (a dilated occupancy map)
         taken = np.zeros((height, width), np.uint8)
-        pts = np.rint(np.asarray(cv2.KeyPoint_convert(list(strongest))).reshape(-1, 2))
+        pts = np.rint(strong_xy)
         px = np.clip(pts.astype(np.int64), 0, [width - 1, height - 1])
         taken[px[:, 1], px[:, 0]] = 1
         side = 2 * int(SPREAD_SAME_PX) + 1
@@ -194,12 +221,7 @@ def _spread(grey: U8, strongest: Sequence[Any]) -> tuple[list[Any], U8]:
     first = np.flatnonzero(np.concatenate([[True], cells[1:] != cells[:-1]]))
     for start, end in zip(first, [*first[1:], order.shape[0]], strict=True):
         chosen.extend(int(j) for j in order[start : min(end, start + SPREAD_PER_CELL)])
-    if not chosen:
-        return none
-    picked, descriptors = orb.compute(grey, [candidates[j] for j in sorted(chosen)])
-    if descriptors is None or not picked:
-        return none
-    return list(picked), np.asarray(descriptors, np.uint8).reshape(-1, 32)
+    return np.array(sorted(chosen), dtype=np.int64)
 
 
 def table_keys(descriptors: U8) -> U64:
@@ -332,46 +354,54 @@ def verify(
     works, starts = np.unique(work[order], return_index=True)
     ends = np.append(starts[1:], order.shape[0])
     groups = list(zip(works, starts, ends, strict=True))
+
+    def with_pairs(chosen: Sequence[tuple[Any, Any, Any]]) -> list[tuple[Any, F64]]:
+        return [
+            (
+                g,
+                _distinctive(
+                    query_row[order[g[1] : g[2]]],
+                    ref_xy[order[g[1] : g[2]]],
+                    dist[order[g[1] : g[2]]],
+                ),
+            )
+            for g in chosen
+        ]
+
     if gate is None:
-        return _fit_works(
-            query, query_row, work, ref_xy, dist, order, groups, ref_size, min_inliers
-        )
+        return _fit_works(query, with_pairs(groups), ref_size, min_inliers)
     # distinct query keypoints per work: (work, keypoint) pairs counted once
     pair = work[order] * (int(query_row.max()) + 1) + query_row[order]
     first = np.concatenate([[True], pair[1:] != pair[:-1]])
     distinct_by_work = np.add.reduceat(first.astype(np.int64), starts)
-    strong = [g for g, n in zip(groups, distinct_by_work, strict=True) if n >= gate]
-    if not strong:
-        return []
-    out = _fit_works(query, query_row, work, ref_xy, dist, order, strong, ref_size, min_inliers)
+    strong = with_pairs([g for g, n in zip(groups, distinct_by_work, strict=True) if n >= gate])
+    # a work can match only when its distinctive pairs still hold `gate` query keypoints;
+    # the other strong works are fitted, as the weak ones, only beside a match (as rivals,
+    # the same fits in the same order as when all were fitted first): a query that shows no
+    # registered work fits few geometries or none
+    able = [np.unique(pairs[:, 0]).shape[0] >= gate for _g, pairs in strong]
+    out = _fit_works(
+        query, [s for s, ok in zip(strong, able, strict=True) if ok], ref_size, min_inliers
+    )
     if not any(m.inliers >= gate for m in out):
         return out
-    weak = [g for g, n in zip(groups, distinct_by_work, strict=True) if n < gate]
-    out = [
-        *out,
-        *_fit_works(query, query_row, work, ref_xy, dist, order, weak, ref_size, min_inliers),
-    ]
+    rest = [s for s, ok in zip(strong, able, strict=True) if not ok]
+    rest += with_pairs([g for g, n in zip(groups, distinct_by_work, strict=True) if n < gate])
+    out = [*out, *_fit_works(query, rest, ref_size, min_inliers)]
     return sorted(out, key=lambda m: m.work)
 
 
 def _fit_works(
     query: Features,
-    query_row: I64,
-    work: I64,
-    ref_xy: F64,
-    dist: I64,
-    order: I64,
-    groups: Sequence[tuple[Any, Any, Any]],
+    groups: Sequence[tuple[tuple[Any, Any, Any], F64]],
     ref_size: Callable[[int], tuple[int, int] | None] | None,
     min_inliers: int,
 ) -> list[LocalMatch]:
-    """:func:`verify`'s geometric fit of each work in ``groups`` ((work, start, end) in
-    ``order``, the candidate pairs sorted by work)."""
+    """:func:`verify`'s geometric fit of each work in ``groups``: ((work, start, end), its
+    distinctive candidate pairs, :func:`_distinctive`), in work order."""
     cv2 = _cv2()
     out: list[LocalMatch] = []
-    for number, start, end in groups:
-        pick = order[start:end]
-        pairs = _distinctive(query_row[pick], ref_xy[pick], dist[pick])
+    for (number, _start, _end), pairs in groups:
         if np.unique(pairs[:, 0]).shape[0] < min_inliers:
             continue
         src = query.xy[pairs[:, 0].astype(np.int64)].astype(np.float32)
