@@ -18,8 +18,9 @@ on the same texts in 1 plain process against 2 on a half each, order alternating
 its own that says how much of 2x these two cores give this engine at all.
 
 Run: ``python -m benchmarks.scan.ray_scaling [--items N] [--repeat R] [--quick]`` (default
-36,000 texts, 3 repeats: about 4 minutes on two free cores, 10 at ``--items 100000``). Updates the ``ray`` section of
-``results.json`` and ``RESULTS.md``; ``python -m benchmarks.scan`` runs it too.
+36,000 texts, 3 repeats: about 4 minutes on two free cores, 10 at ``--items 100000``).
+Updates the ``ray`` section of ``results.json`` and ``RESULTS.md``; ``python -m
+benchmarks.scan`` runs it too.
 """
 
 from __future__ import annotations
