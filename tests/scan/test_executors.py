@@ -65,11 +65,21 @@ def test_ray_writes_the_same_as_inline(tmp_path: Path, monkeypatch: pytest.Monke
         assert executors.task_sizes(8, 2) == [4, 2, 1, 1]
         run_scan(_job(tmp_path, reg, tmp_path / "ray4", shard_size=4, workers=2,
                       executor=Executor.RAY))
+        # a resume runs only the missing shards, here not in a row, in tasks of [2, 1]
+        import shutil
+
+        for shard in ("000001", "000005", "000006"):
+            shutil.rmtree(tmp_path / "ray4" / "shards" / shard)
+        (tmp_path / "ray4" / "report.json").unlink()
+        resumed = run_scan(_job(tmp_path, reg, tmp_path / "ray4", shard_size=4, workers=2,
+                                executor=Executor.RAY), resume=True)
+        assert resumed["resumed"] is True
     finally:
         ray.shutdown()
     assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "inline")
     _same_facts(tmp_path / "ray", tmp_path / "inline")
     assert _outputs(tmp_path / "ray4") == _outputs(tmp_path / "inline")
+    _same_facts(tmp_path / "ray4", tmp_path / "inline")
     assert report["shards"] == 8 and sum(report["counts"].values()) == 32
     assert report["worker_cpu_seconds"] > 0
 
