@@ -184,7 +184,7 @@ def _ray(
             at += size
         # One block a task (batch_size None: a block is never split nor joined to another).
         # from_blocks keeps the blocks as they are and reads their metadata here; from_arrow
-        # would run a Ray task per block for it, which on a small machine start worker
+        # would run a Ray task per block for it, which on a small machine starts worker
         # processes on the cores the actors are about to need (measured: the first shard
         # 1-5 s later at load 5-7). An older Ray without it: from_arrow.
         from_blocks = getattr(ray.data, "from_blocks", None) or ray.data.from_arrow
