@@ -13,9 +13,14 @@ Data's helper actors; Linux only). On a machine shared with other jobs, wall tim
 the load too: ``parallel phase`` (first shard start to last shard end) is the part that
 should halve, and the CPU columns say whether anything but the shards competed for the cores.
 
+Each repeat also runs the machine's ceiling (``benchmarks/scan/ceiling.py``): the bare engine
+on the same texts in 1 plain process against 2 on a half each, order alternating, a row of
+its own that says how much of 2x these two cores give this engine at all.
+
 Run: ``python -m benchmarks.scan.ray_scaling [--items N] [--repeat R] [--quick]`` (default
-36,000 texts, 3 repeats: about 7 minutes on two free cores). Updates the ``ray`` section of
-``results.json`` and ``RESULTS.md``; ``python -m benchmarks.scan`` runs it too.
+36,000 texts, 3 repeats: about 4 minutes on two free cores, 10 at ``--items 100000``).
+Updates the ``ray`` section of ``results.json`` and ``RESULTS.md``; ``python -m
+benchmarks.scan`` runs it too.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from benchmarks.scan.ceiling import bare_run
+from benchmarks.scan.ceiling import markdown as ceiling_markdown
 
 SHARD_SIZE = 256
 DEFAULT_ITEMS = 36_000
@@ -191,6 +199,7 @@ def bench_ray(db: Path, index: Path, cache: Path, *, items: int, repeat: int) ->
     manifest = _manifest(cache, items)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+    bare: dict[int, list[dict[str, float]]] = {1: [], 2: []}  # the machine's ceiling
     starts: list[float] = []
     try:
         ray.data.DataContext.get_current().enable_progress_bars = False
@@ -208,6 +217,11 @@ def bench_ray(db: Path, index: Path, cache: Path, *, items: int, repeat: int) ->
                       f"{run['actor_idle_s']:.1f} s; CPU shards {run['shard_cpu_s']:.1f}, "
                       f"driver {run['driver_cpu_s']:.1f}, Ray {run['ray_processes_cpu_s']:.1f})"
                       f" load {os.getloadavg()[0]:.1f}", flush=True)
+            for procs in ((2, 1) if r % 2 == 0 else (1, 2)):
+                b = bare_run(index, manifest, procs)
+                bare[procs].append(b)
+                print(f"bare    {procs} process(es): {b['wall_s']:.1f} s (CPU "
+                      f"{b['cpu_s']:.1f} s) load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         ray.shutdown()
     one, two = _median(runs[1], "wall_s"), _median(runs[2], "wall_s")
@@ -242,14 +256,26 @@ def bench_ray(db: Path, index: Path, cache: Path, *, items: int, repeat: int) ->
         **{f"{phase}_cpu_{n}_s": _median(runs[w], f"{phase}_cpu_s")
            for phase in ("merge_shards", "collect_facts", "write_report_html")
            for w, n in ((1, "one"), (2, "two"))},
+        "ceiling": {
+            "items": items,
+            "one_s": round(statistics.median(b["wall_s"] for b in bare[1]), 2),
+            "two_s": round(statistics.median(b["wall_s"] for b in bare[2]), 2),
+            "speedup": round(statistics.median(b["wall_s"] for b in bare[1])
+                             / statistics.median(b["wall_s"] for b in bare[2]), 2),
+            "cpu_one_s": round(statistics.median(b["cpu_s"] for b in bare[1]), 2),
+            "cpu_two_s": round(statistics.median(b["cpu_s"] for b in bare[2]), 2),
+            "runs": {str(k): [{key: round(val, 2) for key, val in b.items()} for b in v]
+                     for k, v in bare.items()},
+        },
         "runs": {str(k): [{key: round(v, 2) if isinstance(v, float) else v
                            for key, v in run.items()} for run in v] for k, v in runs.items()},
         "load_avg_at_end": [round(x, 2) for x in os.getloadavg()],
     }
     print(f"ray     {items} texts: 1 worker {one:.1f} s, 2 workers {two:.1f} s: "
           f"{one / two:.2f}x (parallel phase {result['parallel_speedup']}x; actor pool start "
-          f"{start:.1f} s; CPU in shards {cpu1:.1f} vs {cpu2:.1f}: {result['cpu_speedup']}x)",
-          flush=True)
+          f"{start:.1f} s; CPU in shards {cpu1:.1f} vs {cpu2:.1f}: {result['cpu_speedup']}x); "
+          f"ceiling, bare engine in 1 vs 2 processes: {result['ceiling']['one_s']:.1f} vs "
+          f"{result['ceiling']['two_s']:.1f} s: {result['ceiling']['speedup']}x", flush=True)
     return result
 
 
@@ -291,11 +317,16 @@ def markdown(x: dict[str, Any]) -> list[str]:
         f"{x['driver_cpu_two_s']} s | |",
         f"| CPU of Ray's own processes (raylet, GCS, helper actors) | {x['ray_cpu_one_s']} s "
         f"| {x['ray_cpu_two_s']} s | |",
+        *([f"| the machine's ceiling: bare engine, same texts, 1 process vs 2 on a half each "
+           f"(no scan, no Ray; index open before the clock) | {x['ceiling']['one_s']} s | "
+           f"{x['ceiling']['two_s']} s | {x['ceiling']['speedup']}x |"]
+          if "ceiling" in x else []),
         "",
         f"A Ray Data actor pool's own start (a trivial actor class, first actor ready): "
         f"{x['actor_pool_start_s']} s; wall ratio after it: {x['speedup_after_start']}x. "
         f"Load average at the end: {x.get('load_avg_at_end')}.",
         "",
+        *(ceiling_markdown(x["ceiling"]) if "ceiling" in x else []),
     ]
 
 

@@ -25,12 +25,19 @@ def test_inline_and_process_pool_write_the_same(tmp_path: Path) -> None:
     assert report["shards"] == 8 and sum(report["counts"].values()) == 32
 
 
-def test_a_ray_task_runs_more_shards_only_when_every_actor_keeps_many_tasks() -> None:
-    assert executors.shards_per_task(8, 2) == 1  # a small scan: a shard a task
-    assert executors.shards_per_task(141, 2) == 4  # 36,000 texts: 36 tasks
-    assert executors.shards_per_task(80, 2) == 2
-    assert executors.shards_per_task(100_000, 2) == executors.MAX_SHARDS_PER_TASK
-    assert executors.shards_per_task(0, 0) == 1
+def test_ray_tasks_shrink_to_single_shards_at_the_end() -> None:
+    for shards in (0, 1, 6, 20, 141, 391, 3906):
+        for actors in (0, 1, 2, 8):
+            sizes = executors.task_sizes(shards, actors)
+            assert sum(sizes) == shards and all(s >= 1 for s in sizes)
+            assert sizes == sorted(sizes, reverse=True)  # large first, never growing
+            assert max(sizes, default=1) <= executors.MAX_SHARDS_PER_TASK
+            if shards >= 2 * max(actors, 1):  # every actor's last task is a single shard
+                assert sizes[-2 * max(actors, 1):] == [1] * (2 * max(actors, 1))
+    assert executors.task_sizes(6, 2) == [1] * 6  # a small scan: a shard a task
+    sizes = executors.task_sizes(141, 2)  # 36,000 texts in shards of 256
+    assert sizes[:10] == [8] * 10 and len(sizes) == 31
+    assert len(executors.task_sizes(391, 2)) == 62  # 100,000 texts: 98 tasks of 4 before
 
 
 # Starting Ray takes from seconds to minutes on a loaded machine: a slow test with its own
@@ -53,16 +60,26 @@ def test_ray_writes_the_same_as_inline(tmp_path: Path, monkeypatch: pytest.Monke
         after = ray.data.DataContext.get_current()
         assert after.op_resource_reservation_enabled == before.op_resource_reservation_enabled
         assert after.memory_usage_poll_interval_s == before.memory_usage_poll_interval_s
-        # tasks of several shards (4 here: 8 shards, 2 actors, one task an actor wanted)
-        monkeypatch.setattr(executors, "TASKS_PER_ACTOR", 1)
-        assert executors.shards_per_task(8, 2) == 4
+        # tasks of several shards, of shrinking sizes
+        monkeypatch.setattr(executors, "GUIDED_SPLIT", 1)
+        assert executors.task_sizes(8, 2) == [4, 2, 1, 1]
         run_scan(_job(tmp_path, reg, tmp_path / "ray4", shard_size=4, workers=2,
                       executor=Executor.RAY))
+        # a resume runs only the missing shards, here not in a row, in tasks of [2, 1]
+        import shutil
+
+        for shard in ("000001", "000005", "000006"):
+            shutil.rmtree(tmp_path / "ray4" / "shards" / shard)
+        (tmp_path / "ray4" / "report.json").unlink()
+        resumed = run_scan(_job(tmp_path, reg, tmp_path / "ray4", shard_size=4, workers=2,
+                                executor=Executor.RAY), resume=True)
+        assert resumed["resumed"] is True
     finally:
         ray.shutdown()
     assert _outputs(tmp_path / "ray") == _outputs(tmp_path / "inline")
     _same_facts(tmp_path / "ray", tmp_path / "inline")
     assert _outputs(tmp_path / "ray4") == _outputs(tmp_path / "inline")
+    _same_facts(tmp_path / "ray4", tmp_path / "inline")
     assert report["shards"] == 8 and sum(report["counts"].values()) == 32
     assert report["worker_cpu_seconds"] > 0
 

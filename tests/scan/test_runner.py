@@ -559,3 +559,45 @@ def test_killing_the_scan_parent_ends_its_workers(tmp_path: Path) -> None:
     while time.time() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.05)
     assert not any(_alive(w) for w in workers)
+
+
+@pytest.mark.parametrize("collector_on", [True, False])
+def test_the_collector_is_off_for_the_report_and_back_as_it_was(
+    tmp_path: Path, lyrics_world: LyricsWorld, monkeypatch: pytest.MonkeyPatch,
+    collector_on: bool,
+) -> None:
+    """The driver's work after the shards runs with Python's cyclic collector off
+    (runner._gc_paused), and the collector is left as the caller had it, on or off, even
+    when that work fails."""
+    import gc
+
+    from tdmguard.scan import runner
+
+    seen: list[bool] = []
+    real = runner.collect_facts
+
+    def facts(*args: object, **kw: object) -> object:
+        seen.append(gc.isenabled())
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner, "collect_facts", facts)
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    for i in range(4):
+        (ds / f"{i}.txt").write_text(JEANIE if i % 2 else "plain")
+    was = gc.isenabled()
+    try:
+        (gc.enable if collector_on else gc.disable)()
+        run_scan(lyrics_world.job(ds, tmp_path / "out", shard_size=2))
+        assert seen == [False]
+        assert gc.isenabled() is collector_on
+
+        def boom(*args: object, **kw: object) -> object:
+            raise RuntimeError("facts failed")
+
+        monkeypatch.setattr(runner, "collect_facts", boom)
+        with pytest.raises(RuntimeError, match="facts failed"):
+            run_scan(lyrics_world.job(ds, tmp_path / "out2", shard_size=2))
+        assert gc.isenabled() is collector_on
+    finally:
+        (gc.enable if was else gc.disable)()

@@ -104,17 +104,25 @@ _RAY_DATA_SETTINGS: tuple[tuple[str, object], ...] = (
 
 
 # Ray Data's own cost for a task (the driver's scheduling loop and the block it hands back,
-# the raylet's dispatch) is about 13 ms of CPU on the cores the actors use, a tenth of a
-# 256-text shard: measured 3.2-3.8 s of driver and 1.7-2.4 s of Ray CPU for 391 shards.
-# A task runs several shards when there are many, keeping at least TASKS_PER_ACTOR tasks an
-# actor so that the last ones still end close together.
-MAX_SHARDS_PER_TASK = 4
-TASKS_PER_ACTOR = 16
+# the raylet's dispatch) is several ms of CPU on the cores the actors use: measured 3.2-3.8
+# s of driver and 1.7-2.4 s of Ray CPU for 391 one-shard tasks, about 13 ms a task. So a
+# task runs several shards, up to MAX_SHARDS_PER_TASK (about a second of text at 256 rows a
+# shard), and the tasks shrink towards the end of the scan (guided self-scheduling): each
+# takes 1/GUIDED_SPLIT of the shards left per actor, so the last ones are single shards
+# and the actors run out of work within a shard of each other.
+MAX_SHARDS_PER_TASK = 8
+GUIDED_SPLIT = 4  # two tasks in flight per actor, and a margin of two
 
 
-def shards_per_task(shards: int, actors: int) -> int:
-    """How many shards one Ray task runs: 1 for a small scan, up to MAX_SHARDS_PER_TASK."""
-    return max(1, min(MAX_SHARDS_PER_TASK, shards // (max(1, actors) * TASKS_PER_ACTOR)))
+def task_sizes(shards: int, actors: int) -> list[int]:
+    """How many shards each Ray task runs, in order: large first, single shards last."""
+    sizes: list[int] = []
+    left, split = shards, GUIDED_SPLIT * max(1, actors)
+    while left > 0:
+        size = max(1, min(MAX_SHARDS_PER_TASK, -(-left // split)))
+        sizes.append(size)
+        left -= size
+    return sizes
 
 
 def _finished_shards(ds: Any) -> Iterator[int]:
@@ -144,7 +152,7 @@ def _ray(
     job: ScanJob, todo: Sequence[int], shards: Mapping[int, ShardSpec], done: ShardDone
 ) -> None:
     """Shards on Ray Data: the shard descriptors are a dataset (one small row each, one
-    block a task of ``shards_per_task`` rows), ``map_batches`` runs them on a fixed pool of
+    block a task, of ``task_sizes`` rows), ``map_batches`` runs them on a fixed pool of
     ``--workers`` actors, each opening the index once; every actor commits its shards'
     outputs itself and hands back only the shard numbers. Two tasks in flight per actor
     (Ray Data's default), so an actor never waits for the driver between tasks and the
@@ -166,19 +174,28 @@ def _ray(
             log_to_driver=False,
         )
     try:
-        items = [
-            {"shard": i, "spec": json.dumps(shards[i].to_json(), sort_keys=True)} for i in todo
-        ]
-        actors = max(1, job.workers)
-        per_task = shards_per_task(len(items), actors)
-        ds = ray.data.from_items(
-            items, override_num_blocks=-(-len(items) // per_task)
-        ).map_batches(
+        import pyarrow as pa
+
+        ids = list(todo)
+        specs = [json.dumps(shards[i].to_json(), sort_keys=True) for i in ids]
+        blocks, at = [], 0
+        for size in task_sizes(len(ids), max(1, job.workers)):
+            blocks.append(pa.table({"shard": ids[at:at + size], "spec": specs[at:at + size]}))
+            at += size
+        # One block a task (batch_size None: a block is never split nor joined to another).
+        # from_blocks keeps the blocks as they are and reads their metadata here; from_arrow
+        # would run a Ray task per block for it, which on a small machine starts worker
+        # processes on the cores the actors are about to need (measured: the first shard
+        # 1-5 s later at load 5-7). An older Ray without it: from_arrow.
+        from_blocks = getattr(ray.data, "from_blocks", None) or ray.data.from_arrow
+        ds = from_blocks(blocks).map_batches(
             _ShardActor,
             fn_constructor_args=(job,),
-            batch_size=per_task,
+            batch_size=None,
             compute=ray.data.ActorPoolStrategy(
-                min_size=actors, max_size=actors, max_tasks_in_flight_per_actor=2
+                min_size=max(1, job.workers),
+                max_size=max(1, job.workers),
+                max_tasks_in_flight_per_actor=2,
             ),
             num_cpus=1,
         )

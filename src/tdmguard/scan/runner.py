@@ -13,7 +13,9 @@ or duplicated.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import hashlib
 import importlib
 import json
@@ -21,7 +23,7 @@ import os
 import platform
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -174,6 +176,24 @@ def _explain_worker_failure(job: ScanJob, exc: BaseException) -> None:
         raise real from exc
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the driver's work after the shards (merge,
+    report facts, page), then back as it was. That work allocates many small containers
+    that live until it ends (the shards' tallies merged into the report's), so the collector
+    runs its full collections meanwhile, and each walks every object the process holds:
+    with Ray and Ray Data imported, a few hundred thousand (measured at 36,000 texts: 0.24-
+    0.43 CPU s for the facts with the collector on, 0.09 s with it off). The work is bounded
+    (the report keeps samples of a fixed size), so nothing piles up while it is off."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
+
+
 def _prepare(job: ScanJob, specs: Sequence[ShardSpec], resume: bool) -> dict[str, Any]:
     out = job.out_dir
     plan_path = out / PLAN
@@ -263,6 +283,14 @@ def run_scan(
         if checked is not None:
             _close(checked)
 
+    with _gc_paused():
+        return _finish(job, plan, n_shards, resumed=bool(resume and done), t0=t0)
+
+
+def _finish(
+    job: ScanJob, plan: dict[str, Any], n_shards: int, *, resumed: bool, t0: float
+) -> dict[str, Any]:
+    """The driver's work after the shards: merged outputs, report.json, report.html."""
     order = list(range(n_shards))
     counts = merge_shards(job.shards_dir, job.out_dir, order)
     if job.write_kept:
@@ -274,7 +302,7 @@ def run_scan(
         stats,
         counts,
         sum(int(s["records"]) for s in stats),
-        resumed=bool(resume and done),
+        resumed=resumed,
         wall_s=time.perf_counter() - t0,
     )
     facts = collect_facts([job.out_dir], reports=[report])  # one pass over the outputs
