@@ -73,7 +73,9 @@ def markdown(x: dict[str, Any]) -> list[str]:
         f"same run, interleaved with the scans): the bare engine on the same {x['items']:,} "
         f"texts in plain spawned processes, each opening the index and reading its half "
         f"before the clock: **{x['speedup']}x** (CPU {x['cpu_one_s']} vs {x['cpu_two_s']} s). "
-        "No executor scales the parallel part of a scan beyond this on this machine; the "
-        "scan's own ratio also pays its fixed start and tail, which this does not.",
+        "What two cores give a CPU-bound program here with no scheduling at all, measured "
+        "as noisily as the scans (medians of the same few runs: a scan's ratio can come out "
+        "above it); the scan's own ratio also pays its fixed start and tail, which this "
+        "does not.",
         "",
     ]

@@ -103,7 +103,9 @@ def _actor_pool_start(workers: int) -> float:
 
     t0 = time.time()
     rows = list(ray.data.from_items([{"x": i} for i in range(4)], override_num_blocks=4)
-                .map_batches(Ready, batch_size=1, concurrency=workers, num_cpus=1).iter_rows())
+                .map_batches(Ready, batch_size=1, num_cpus=1,
+                             compute=ray.data.ActorPoolStrategy(size=workers))
+                .iter_rows())
     return min(float(r["at"]) for r in rows) - t0
 
 
