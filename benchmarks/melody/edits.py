@@ -37,56 +37,11 @@ import numpy as np
 
 from benchmarks.melody.corpus import CorpusWork, build_index, load_works, split
 from benchmarks.melody.fp import COLLECTIONS, GROUPS, candidate_row, keep_top, outcomes
-from benchmarks.melody.run import EXCERPT_NOTES, NEAR_COPY, TEMPI, NearCopies, in_part
+from benchmarks.melody.run import NEAR_COPY, NearCopies, in_part, logged_excerpt
 from tdmguard.fingerprint.melody import MelodyFingerprinter
 from tdmguard.fingerprint.melody.engine import MelodySettings
-from tdmguard.fingerprint.melody.notes import NoteLine
 
 HERE = Path(__file__).parent
-Edit = tuple[str, int, int]
-
-
-def logged_excerpt(work: CorpusWork, rng: np.random.Generator, edits: int
-                   ) -> tuple[NoteLine, list[Edit], NoteLine] | None:
-    """``run.excerpt`` with the same generator calls, also returning the edits made and the
-    unedited passage (not transposed, not tempo-scaled)."""
-    lines = [ln for ln in work.lines if len(ln) >= EXCERPT_NOTES + 4]
-    if not lines:
-        return None
-    line = lines[int(rng.integers(len(lines)))]
-    start = int(rng.integers(0, len(line) - EXCERPT_NOTES + 1))
-    sl = slice(start, start + EXCERPT_NOTES)
-    on = list(line.onsets_q[sl] - line.onsets_q[start])
-    pi = [int(p) for p in line.pitches[sl]]
-    du = list(line.durations_q[sl])
-    source = NoteLine("source", np.asarray(on, dtype=np.float64), line.pitches[sl].copy(),
-                      np.asarray(du, dtype=np.float64))
-    made: list[Edit] = []
-    for _ in range(edits):
-        op = int(rng.integers(3))
-        i = int(rng.integers(1, len(on) - 1))
-        if op == 0:
-            step = int(rng.choice([-2, -1, 1, 2]))
-            pi[i] += step
-            made.append(("sub", i, step))
-        elif op == 1:
-            du[i - 1] = on[i + 1] - on[i - 1] if i + 1 < len(on) else du[i - 1] + du[i]
-            del on[i], pi[i], du[i]
-            made.append(("del", i, 0))
-        else:
-            half = (on[i + 1] - on[i]) / 2 if i + 1 < len(on) else du[i] / 2
-            on.insert(i + 1, on[i] + half)
-            step = int(rng.choice([-3, -2, -1, 1, 2, 3]))
-            pi.insert(i + 1, pi[i] + step)
-            du[i] = half
-            du.insert(i + 1, half)
-            made.append(("ins", i, step))
-    shift = int(rng.choice([s for s in range(-11, 12) if s != 0]))
-    tempo = float(rng.choice(TEMPI))
-    query = NoteLine("query", np.asarray(on, dtype=np.float64) * tempo,
-                     (np.asarray(pi, dtype=np.int64) + shift).astype(np.int16),
-                     np.asarray(du, dtype=np.float64) * tempo)
-    return query, made, source
 
 
 def replay(dump: dict[str, Any], registered: list[CorpusWork], held_out: list[CorpusWork],

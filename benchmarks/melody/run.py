@@ -67,7 +67,14 @@ class Query:
     line: NoteLine
 
 
-def excerpt(work: CorpusWork, rng: np.random.Generator, edits: int) -> NoteLine | None:
+Edit = tuple[str, int, int]  # (kind, note index, pitch step)
+
+
+def logged_excerpt(work: CorpusWork, rng: np.random.Generator, edits: int
+                   ) -> tuple[NoteLine, list[Edit], NoteLine] | None:
+    """A query excerpt of ``work`` with ``edits`` random note edits, transposed and
+    tempo-scaled, with the edits made and the unedited passage (not transposed, not
+    tempo-scaled): ``(query, edits, source)``, or None if no line is long enough."""
     lines = [ln for ln in work.lines if len(ln) >= EXCERPT_NOTES + 4]
     if not lines:
         return None
@@ -77,28 +84,39 @@ def excerpt(work: CorpusWork, rng: np.random.Generator, edits: int) -> NoteLine 
     on = list(line.onsets_q[sl] - line.onsets_q[start])
     pi = [int(p) for p in line.pitches[sl]]
     du = list(line.durations_q[sl])
+    source = NoteLine("source", np.asarray(on, dtype=np.float64), line.pitches[sl].copy(),
+                      np.asarray(du, dtype=np.float64))
+    made: list[Edit] = []
     for _ in range(edits):
         op = int(rng.integers(3))
-        i = int(rng.integers(1, len(on) - 1))  # keep the excerpt's first and last notes
-        if op == 0:  # substitution by +-1..2 semitones
-            pi[i] += int(rng.choice([-2, -1, 1, 2]))
-        elif op == 1:  # deletion: the previous note sounds on
+        i = int(rng.integers(1, len(on) - 1))
+        if op == 0:
+            step = int(rng.choice([-2, -1, 1, 2]))
+            pi[i] += step
+            made.append(("sub", i, step))
+        elif op == 1:
             du[i - 1] = on[i + 1] - on[i - 1] if i + 1 < len(on) else du[i - 1] + du[i]
             del on[i], pi[i], du[i]
-        else:  # insertion: split note i in two, the second half at a neighbouring pitch
+            made.append(("del", i, 0))
+        else:
             half = (on[i + 1] - on[i]) / 2 if i + 1 < len(on) else du[i] / 2
             on.insert(i + 1, on[i] + half)
-            pi.insert(i + 1, pi[i] + int(rng.choice([-3, -2, -1, 1, 2, 3])))
+            step = int(rng.choice([-3, -2, -1, 1, 2, 3]))
+            pi.insert(i + 1, pi[i] + step)
             du[i] = half
             du.insert(i + 1, half)
+            made.append(("ins", i, step))
     shift = int(rng.choice([s for s in range(-11, 12) if s != 0]))
     tempo = float(rng.choice(TEMPI))
-    return NoteLine(
-        "query",
-        np.asarray(on, dtype=np.float64) * tempo,
-        (np.asarray(pi, dtype=np.int64) + shift).astype(np.int16),
-        np.asarray(du, dtype=np.float64) * tempo,
-    )
+    query = NoteLine("query", np.asarray(on, dtype=np.float64) * tempo,
+                     (np.asarray(pi, dtype=np.int64) + shift).astype(np.int16),
+                     np.asarray(du, dtype=np.float64) * tempo)
+    return query, made, source
+
+
+def excerpt(work: CorpusWork, rng: np.random.Generator, edits: int) -> NoteLine | None:
+    ex = logged_excerpt(work, rng, edits)
+    return None if ex is None else ex[0]
 
 
 def in_part(work: CorpusWork, part: str) -> bool:
