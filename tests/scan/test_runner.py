@@ -561,23 +561,22 @@ def test_killing_the_scan_parent_ends_its_workers(tmp_path: Path) -> None:
     assert not any(_alive(w) for w in workers)
 
 
-@pytest.mark.parametrize("collector_on", [True, False])
-def test_the_collector_is_off_for_the_report_and_back_as_it_was(
+def test_the_driver_objects_are_frozen_for_the_report_and_thawed_after(
     tmp_path: Path, lyrics_world: LyricsWorld, monkeypatch: pytest.MonkeyPatch,
-    collector_on: bool,
 ) -> None:
-    """The driver's work after the shards runs with Python's cyclic collector off
-    (runner._gc_paused), and the collector is left as the caller had it, on or off, even
-    when that work fails."""
+    """The driver's work after the shards runs with the objects it held before frozen
+    (runner._gc_frozen: not walked by the cyclic collector, which stays on for what the
+    tail makes), thawed after, even when that work fails; a caller's own freeze is left
+    alone."""
     import gc
 
     from tdmguard.scan import runner
 
-    seen: list[bool] = []
+    seen: list[tuple[int, bool]] = []
     real = runner.collect_facts
 
     def facts(*args: object, **kw: object) -> object:
-        seen.append(gc.isenabled())
+        seen.append((gc.get_freeze_count(), gc.isenabled()))
         return real(*args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(runner, "collect_facts", facts)
@@ -585,12 +584,11 @@ def test_the_collector_is_off_for_the_report_and_back_as_it_was(
     ds.mkdir()
     for i in range(4):
         (ds / f"{i}.txt").write_text(JEANIE if i % 2 else "plain")
-    was = gc.isenabled()
+    assert gc.get_freeze_count() == 0
     try:
-        (gc.enable if collector_on else gc.disable)()
         run_scan(lyrics_world.job(ds, tmp_path / "out", shard_size=2))
-        assert seen == [False]
-        assert gc.isenabled() is collector_on
+        assert len(seen) == 1 and seen[0][0] > 1000 and seen[0][1] is gc.isenabled()
+        assert gc.get_freeze_count() == 0
 
         def boom(*args: object, **kw: object) -> object:
             raise RuntimeError("facts failed")
@@ -598,6 +596,12 @@ def test_the_collector_is_off_for_the_report_and_back_as_it_was(
         monkeypatch.setattr(runner, "collect_facts", boom)
         with pytest.raises(RuntimeError, match="facts failed"):
             run_scan(lyrics_world.job(ds, tmp_path / "out2", shard_size=2))
-        assert gc.isenabled() is collector_on
+        assert gc.get_freeze_count() == 0
+
+        monkeypatch.setattr(runner, "collect_facts", facts)
+        gc.freeze()
+        frozen = gc.get_freeze_count()
+        run_scan(lyrics_world.job(ds, tmp_path / "out3", shard_size=2))
+        assert 0 < gc.get_freeze_count() <= frozen  # neither thawed nor frozen again
     finally:
-        (gc.enable if was else gc.disable)()
+        gc.unfreeze()

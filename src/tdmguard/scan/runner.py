@@ -177,21 +177,24 @@ def _explain_worker_failure(job: ScanJob, exc: BaseException) -> None:
 
 
 @contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the driver's work after the shards (merge,
-    report facts, page), then back as it was. That work allocates many small containers
-    that live until it ends (the shards' tallies merged into the report's), so the collector
-    runs its full collections meanwhile, and each walks every object the process holds:
-    with Ray and Ray Data imported, a few hundred thousand (measured at 36,000 texts: 0.24-
-    0.43 CPU s for the facts with the collector on, 0.09 s with it off). The work is bounded
-    (the report keeps samples of a fixed size), so nothing piles up while it is off."""
-    was_on = gc.isenabled()
-    gc.disable()
+def _gc_frozen() -> Iterator[None]:
+    """The driver's objects so far moved out of the cyclic collector's reach for its work
+    after the shards (merge, report facts, page), then back. That work allocates many small
+    containers, so the collector runs full collections meanwhile, and each would walk every
+    object the process holds: with Ray and Ray Data imported, over 120,000. Frozen, they are
+    not walked, while what the tail itself makes is still collected (a ``--write-kept``
+    merge of a large scan is not bounded). Measured on a 36,000-text scan's facts with Ray
+    imported: 0.23 CPU s with the collector as it was, 0.11 frozen, 0.08 with the collector
+    off (medians of 7). A caller that froze objects itself keeps them frozen: nothing is
+    done then."""
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
     try:
         yield
     finally:
-        if was_on:
-            gc.enable()
+        gc.unfreeze()
 
 
 def _prepare(job: ScanJob, specs: Sequence[ShardSpec], resume: bool) -> dict[str, Any]:
@@ -283,7 +286,7 @@ def run_scan(
         if checked is not None:
             _close(checked)
 
-    with _gc_paused():
+    with _gc_frozen():
         return _finish(job, plan, n_shards, resumed=bool(resume and done), t0=t0)
 
 
