@@ -71,6 +71,7 @@ from tdmguard.registry.values import (
     VerifyResult,
     WorkInfo,
 )
+from tdmguard.sqlite_wal import enable_wal
 from tdmguard.vocab import Modality, Purpose, Use, WorkKind
 
 __all__ = ["NewWork", "Registry"]
@@ -1221,7 +1222,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA journal_mode=WAL")
+    enable_wal(cur, 10.0)  # as busy_timeout: another process may be opening a new file
     cur.execute("PRAGMA busy_timeout=10000")
     cur.close()
     # Unicode lower case for catalogue search (SQLite's own lower() knows ASCII only).

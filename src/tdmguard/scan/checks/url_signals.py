@@ -36,6 +36,7 @@ from tdmguard.signals.assess import UrlAssessment
 from tdmguard.signals.check import CheckOptions, check_urls_async
 from tdmguard.signals.fetch import FetchCache, origin_of
 from tdmguard.signals.resource import Resource
+from tdmguard.sqlite_wal import enable_wal
 
 __all__ = ["SharedFetchCache", "UrlSignalsCheck", "make_check"]
 
@@ -64,7 +65,7 @@ class SharedFetchCache(FetchCache):
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False,
                                  isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
+            enable_wal(db)  # another worker may be opening the fresh file too
             db.execute("CREATE TABLE IF NOT EXISTS resources (url TEXT PRIMARY KEY, "
                        "expires REAL, data BLOB)")
             db.execute("CREATE TABLE IF NOT EXISTS claims (url TEXT PRIMARY KEY, owner TEXT, "
