@@ -16,6 +16,7 @@ from tdmguard.scan.report_facts import (
     MAX_ROWS,
     ReportFacts,
     Tally,
+    _Sample,
     channel_of,
     collect_facts,
     content_section,
@@ -124,6 +125,48 @@ def test_shard_facts_equal_a_full_read_back(tmp_path: Path) -> None:
     assert facts_view(collect_facts([out], max_rows=10)) == full
 
 
+def test_a_shard_whose_sampled_rows_broke_is_read_back(tmp_path: Path) -> None:
+    """The rows are read after the first lines: if a shard's rows no longer read (cut off,
+    overwritten), the report reads the outputs back instead of failing or losing rows."""
+    out, _ = plugin_scan(tmp_path, MIXED, shard_size=7)
+    full = facts_view(collect_facts([out]))
+    # an older version's tally (one JSON document, version 2) is not read: its outputs are
+    (out / "shards" / "000002" / "facts.json").write_text('{"version": 2}', "utf-8")
+    path = out / "shards" / "000003" / FACTS_FILE
+    head, *rows = path.read_bytes().splitlines(keepends=True)
+    assert len(rows) == json.loads(head)["rows_total"] > 0  # all chosen: MAX_ROWS
+    path.write_bytes(head + b"{cut\n")
+    assert facts_view(collect_facts([out])) == full
+    path.write_bytes(head)  # rows gone
+    assert facts_view(collect_facts([out])) == full
+    path.write_bytes(head + b"[1, 2]\n" * len(rows))  # not rows
+    assert facts_view(collect_facts([out])) == full
+
+
+def test_samples_drop_what_cannot_be_chosen_and_choose_the_same() -> None:
+    """Once full, a sample leaves out entries above its largest key before placing them:
+    the same entries are chosen as from all entries at once, whatever the merge order."""
+    rng = np.random.default_rng(5)
+    parts = []
+    for shard in range(60):
+        keys = rng.integers(0, 30, size=int(rng.integers(0, 40)))  # many ties
+        part = _Sample(MAX_ROWS)
+        for place, key in enumerate(keys):
+            part.add(int(key), (1, place), f"{shard}/{place}")
+        parts.append(part)
+    every = sorted((k, (0, 1, shard, *o[1:]), v) for shard, part in enumerate(parts)
+                   for k, o, v in part.entries)
+    for size in (1, 7, 100, 5000):
+        for order in (range(60), reversed(range(60))):
+            merged = Tally(sample=_Sample(size))
+            for shard in order:
+                merged.update(Tally(sample=parts[shard]), 0, shard)
+            assert merged.sample.seen == len(every)
+            chosen = merged.sample.chosen()
+            assert chosen == sorted(every[:size], key=lambda e: e[1]), size
+            assert merged.sample.bound is None or merged.sample.bound <= every[-1][0]
+
+
 def test_sample_merges_across_scans_in_order(tmp_path: Path) -> None:
     a, _ = plugin_scan(tmp_path, MIXED[:40], name="a", shard_size=3)
     b, _ = plugin_scan(tmp_path, MIXED[40:], name="b", shard_size=5)
@@ -173,7 +216,12 @@ def test_a_shard_tallies_what_a_reader_of_its_files_sees(tmp_path: Path) -> None
         for raw in (shards / "000000" / f"{name}.jsonl").read_bytes().splitlines():
             back.add_read(name, json.loads(raw), raw)
     assert tally == back and tally.rows_total == 4 and tally.scores["image"].seen == 4
-    assert Tally.from_json(json.loads(json.dumps(tally.to_json()))) == back
+    # the committed tally reads back the same, its sampled rows once resolved
+    (tmp_path / FACTS_FILE).write_bytes(tally.facts_bytes())
+    stored = Tally.from_facts(tmp_path / FACTS_FILE)
+    assert stored != back  # rows are read last
+    stored.sample.resolve()
+    assert stored == back
     assert tally.kept_languages == {"en": 1, "de": 1}
     # the line with keys of mixed types was written as an error note: its date is not read
     assert tally.collected == ["2022-05-06", "2025-03-04"]

@@ -8,10 +8,17 @@ Only aggregates, a sample of at most ``max_rows`` excluded/review rows and of
 report of bounded size.
 
 **Per-shard facts.** Each shard tallies its own lines as it writes them (:class:`Tally`,
-``scan/shard.py``) and commits the tally as ``facts.json`` with its outputs; the driver
+``scan/shard.py``) and commits the tally as ``facts.jsonl`` with its outputs; the driver
 merges these small files instead of reading every output line back. A scan folder whose
-shards lack them (made before tdmguard wrote them, or with the shards removed) is read back
-line by line, as before: both give the same facts.
+shards lack them (made before tdmguard wrote them, by an older version, or with the shards
+removed) is read back line by line, as before: both give the same facts.
+
+**Rows read last.** A shard's ``facts.jsonl`` is its aggregates on the first line (with the
+keys and places of its sampled rows, smallest key first), then one line per sampled row in
+that order. The driver reads the first lines, merges the keys and only then reads, from each
+shard, the rows that made the scan's sample: about ``max_rows`` of them, however many
+shards and rows the scan has (a 300,000-text scan's shards hold 150,000 sampled rows; parsing
+them all was most of the report's 2.5 s after the last shard).
 
 **Samples that merge.** Rows and scores are sampled by key, not by position: every
 excluded or review line gets a key hashed from its bytes (a score, from its line's bytes and
@@ -26,9 +33,10 @@ listed in output order.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -62,10 +70,11 @@ __all__ = [
 MAX_ROWS = 20_000
 #: Match scores kept per modality for the distribution chart (a sample by key).
 MAX_SCORES = 5_000
-#: A shard's tally, committed with its outputs (``shards/<n>/facts.json``).
-FACTS_FILE = "facts.json"
+#: A shard's tally, committed with its outputs (``shards/<n>/facts.jsonl``; version 2 was
+#: one JSON document, ``facts.json``, and such shards are read back).
+FACTS_FILE = "facts.jsonl"
 #: Bumped when the tally's meaning changes: a shard with another version is read back.
-FACTS_VERSION = 2
+FACTS_VERSION = 3
 #: The decision threshold of each engine's score, marked on the score charts. Audio scores
 #: count agreeing hash triplets (``fingerprint/audio/alignment.py`` ``min_score``); image
 #: scores are ``1 - hamming / 64`` at PDQ's distance 31 (``fingerprint/image.py``); melody
@@ -279,6 +288,15 @@ def _count(counter: Counter[Any], keys: Iterable[Any]) -> None:
         counter[key] += 1
 
 
+@dataclass(frozen=True, slots=True)
+class _RowRef:
+    """A sampled row not read yet: the ``line``-th row (0: the first after the aggregates)
+    of the shard tally ``path`` (see "Rows read last" in the module docstring)."""
+
+    path: Path
+    line: int
+
+
 @dataclass
 class _Sample:
     """The ``size`` entries with the smallest keys among ``seen`` (see the module
@@ -287,6 +305,8 @@ class _Sample:
     size: int
     seen: int = 0
     entries: list[_Entry] = field(default_factory=list)
+    # once full, the largest key kept: an entry with a larger key can never be chosen
+    bound: int | None = field(default=None, compare=False)
 
     def add(self, key: int, order: tuple[int, ...], value: Any) -> None:
         self.seen += 1
@@ -294,9 +314,20 @@ class _Sample:
         if len(self.entries) >= 2 * self.size + 64:
             self._trim()
 
-    def update(self, other: _Sample) -> None:
+    def update(
+        self, other: _Sample, place: Callable[[tuple[int, ...]], tuple[int, ...]] | None = None
+    ) -> None:
+        """Add ``other``'s entries, their orders mapped through ``place``; those whose key
+        is above :attr:`bound` are left out at once (most of a large scan's)."""
         self.seen += other.seen
-        self.entries.extend(other.entries)
+        bound = self.bound
+        if place is None:
+            self.entries.extend(other.entries if bound is None
+                                else [e for e in other.entries if e[0] <= bound])
+        elif bound is None:
+            self.entries.extend([(k, place(o), v) for k, o, v in other.entries])
+        else:
+            self.entries.extend([(k, place(o), v) for k, o, v in other.entries if k <= bound])
         if len(self.entries) >= 2 * self.size + 64:
             self._trim()
 
@@ -304,14 +335,38 @@ class _Sample:
         size = self.size if size is None else min(size, self.size)
         if len(self.entries) > size:
             # (key, order) never ties (an order is one place), so values are never compared
-            self.entries.sort()
+            self.entries.sort(key=_key_order)
             del self.entries[size:]
+            if size == self.size:
+                self.bound = self.entries[-1][0] if self.entries else None
+
+    def resolve(self) -> None:
+        """Read the rows still only referred to (:class:`_RowRef`) from their shards'
+        tallies, a file at a time; ValueError when a file no longer holds them."""
+        wanted: dict[Path, list[tuple[int, int]]] = {}
+        for at, (_, _, value) in enumerate(self.entries):
+            if type(value) is _RowRef:
+                wanted.setdefault(value.path, []).append((value.line, at))
+        for path, lines in wanted.items():
+            lines.sort()
+            try:
+                with path.open("rb") as fh:
+                    fh.readline()  # the aggregates
+                    rows = list(itertools.islice(fh, lines[-1][0] + 1))
+                for line, at in lines:
+                    key, order, _ = self.entries[at]
+                    value = orjson.loads(rows[line])
+                    if not isinstance(value, dict):
+                        raise ValueError("a sampled row is not an object")
+                    self.entries[at] = (key, order, value)
+            except (OSError, IndexError, orjson.JSONDecodeError) as exc:
+                raise ValueError(f"{path}: sampled rows unreadable ({exc})") from exc
 
     def chosen(self, size: int | None = None) -> list[_Entry]:
         """The sample (its ``size`` smallest keys, at most its own size), in output order."""
         self._trim()
         if size is not None and size < len(self.entries):
-            return sorted(sorted(self.entries)[:size], key=itemgetter(1))
+            return sorted(sorted(self.entries, key=_key_order)[:size], key=itemgetter(1))
         return sorted(self.entries, key=itemgetter(1))
 
     @property
@@ -319,12 +374,16 @@ class _Sample:
         return [v for _, _, v in self.chosen()]
 
 
+def _key_order(entry: _Entry) -> tuple[int, tuple[int, ...]]:
+    return entry[0], entry[1]
+
+
 _RANK = {name: rank for rank, name in enumerate(("kept", "excluded", "review", "errors"))}
 
 
 @dataclass
 class Tally:
-    """Aggregates over output lines: one shard's (``facts.json``), or a whole scan's read
+    """Aggregates over output lines: one shard's (``facts.jsonl``), or a whole scan's read
     back. :meth:`add` takes a line as written; :meth:`update` merges another tally."""
 
     decision_media: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -466,18 +525,21 @@ class Tally:
         if other.collected:
             self._collected(*other.collected)
 
-        def placed(sample: _Sample) -> _Sample:
-            return _Sample(sample.size, sample.seen,
-                           [(k, (scan, o[0], shard, *o[1:]), v) for k, o, v in sample.entries])
+        def place(o: tuple[int, ...]) -> tuple[int, ...]:
+            return (scan, o[0], shard, *o[1:])
 
         for modality, sample in other.scores.items():
-            self.scores.setdefault(modality, _Sample(MAX_SCORES)).update(placed(sample))
-        self.sample.update(placed(other.sample))
+            self.scores.setdefault(modality, _Sample(MAX_SCORES)).update(sample, place)
+        self.sample.update(other.sample, place)
         self.rows_total += other.rows_total
 
-    def to_json(self) -> dict[str, Any]:
-        """What a shard commits as ``facts.json`` (the samples trimmed to their size)."""
-        return {
+    def facts_bytes(self) -> bytes:
+        """What a shard commits as ``facts.jsonl`` (the samples trimmed to their size): the
+        aggregates on one line, the sampled rows' keys and places smallest key first, then
+        those rows, a line each, in that order (module docstring); raises what
+        ``orjson.dumps`` raises for a value it cannot write."""
+        rows = sorted(self.sample.chosen(), key=_key_order)
+        head = {
             "version": FACTS_VERSION,
             "decision_media": [[m, d, n] for (m, d), n in self.decision_media.items()],
             "excluded_reasons": dict(self.excluded_reasons),
@@ -491,28 +553,48 @@ class Tally:
             "kept_languages": dict(self.kept_languages),
             "collected": self.collected,
             "rows_total": self.rows_total,
-            "rows": {"seen": self.sample.seen,
-                     "entries": [[k, *o, v] for k, o, v in self.sample.chosen()]},
+            "rows": {"seen": self.sample.seen, "entries": [[k, *o] for k, o, _ in rows]},
             "scores": {
                 m: {"seen": s.seen, "entries": [[k, *o, v] for k, o, v in s.chosen()]}
                 for m, s in self.scores.items()
             },
             "lines": self.lines,
         }
+        return b"".join([orjson.dumps(head), b"\n", *(orjson.dumps(v) + b"\n" for *_, v in rows)])
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Tally:
-        """A shard's ``facts.json``; ValueError when it is not one of this version."""
+    def from_facts(cls, path: Path) -> Tally:
+        """A shard's ``facts.jsonl``, its sampled rows left in the file (:class:`_RowRef`,
+        :meth:`_Sample.resolve`); ValueError when it is not a tally of this version."""
+        try:
+            with path.open("rb") as fh:
+                data = orjson.loads(fh.readline())
+        except OSError as exc:
+            raise ValueError(f"unreadable ({exc})") from exc
         if not isinstance(data, dict) or data.get("version") != FACTS_VERSION:
             raise ValueError("not a tally of this version")
         try:
 
-            def sample(size: int, d: Mapping[str, Any], width: int) -> _Sample:
-                entries = [(e[0], tuple(e[1:1 + width]), e[1 + width]) for e in d["entries"]]
-                if not all(type(k) is int and all(type(x) is int for x in o)
-                           for k, o, _ in entries):
+            def rows(d: Mapping[str, Any]) -> _Sample:
+                # [key, output, line]: their values are the lines after the aggregates
+                raw = d["entries"]
+                if not all(type(k) is int and type(r) is int and type(n) is int
+                           for k, r, n in raw):
                     raise ValueError("sample keys and places must be integers")
-                return _Sample(size, int(d["seen"]), entries)
+                entries: list[_Entry] = [
+                    (k, (r, n), _RowRef(path, i)) for i, (k, r, n) in enumerate(raw)
+                ]
+                entries.sort(key=itemgetter(1))  # output order, as the shard tallied them
+                return _Sample(MAX_ROWS, int(d["seen"]), entries)
+
+            def scores(d: Mapping[str, Any]) -> _Sample:
+                # [key, output, line, match, score]
+                raw = d["entries"]
+                if not all(type(k) is int and type(r) is int and type(n) is int
+                           and type(m) is int for k, r, n, m, _ in raw):
+                    raise ValueError("sample keys and places must be integers")
+                entries: list[_Entry] = [(k, (r, n, m), v) for k, r, n, m, v in raw]
+                return _Sample(MAX_SCORES, int(d["seen"]), entries)
 
             return cls(
                 decision_media=Counter({(str(m), str(d)): int(n)
@@ -530,9 +612,9 @@ class Tally:
                               for k, v in data["kept_domains"].items()},
                 kept_languages=Counter(data["kept_languages"]),
                 collected=[str(x) for x in data["collected"]],
-                sample=sample(MAX_ROWS, data["rows"], 2),
+                sample=rows(data["rows"]),
                 rows_total=int(data["rows_total"]),
-                scores={str(m): sample(MAX_SCORES, d, 3) for m, d in data["scores"].items()},
+                scores={str(m): scores(d) for m, d in data["scores"].items()},
                 lines=[int(x) for x in data["lines"]],
             )
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
@@ -577,11 +659,11 @@ def _read_back(tally: Tally, folder: Path) -> None:
 
 
 def shard_tally(folder: Path) -> Tally:
-    """A committed shard's tally: its ``facts.json``, else (a shard of an older scan, or a
-    file that does not parse) its output lines read back."""
+    """A committed shard's tally: its ``facts.jsonl`` (sampled rows still in the file), else
+    (a shard of an older scan, or a file that does not parse) its output lines read back."""
     try:
-        return Tally.from_json(orjson.loads((folder / FACTS_FILE).read_bytes()))
-    except (OSError, ValueError):
+        return Tally.from_facts(folder / FACTS_FILE)
+    except ValueError:
         tally = Tally()
         _read_back(tally, folder)
         return tally
@@ -627,7 +709,14 @@ def collect_facts(
         else:
             for number, folder in enumerate(shard_folders):
                 facts.update(shard_tally(folder), index, number)
-    facts.rows = [{"k": o[0], **v} for _, o, v in facts.sample.chosen(max_rows)]
+    chosen = _Sample(max(max_rows, 1), entries=facts.sample.chosen(max_rows))
+    try:
+        chosen.resolve()
+    except ValueError:  # a shard's tally changed or broke since its first line was read
+        if read_back:
+            raise
+        return collect_facts(folders, max_rows=max_rows, reports=reports, read_back=True)
+    facts.rows = [{"k": o[0], **v} for _, o, v in chosen.entries]
     return facts
 
 

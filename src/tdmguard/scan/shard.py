@@ -606,9 +606,9 @@ def run_shard(job: ScanJob, worker: WorkerChecks, shard: int, spec: ShardSpec) -
             "checks": [c.name for c in worker.checks],
             "skipped_checks": worker.skipped,
         }
-        # a value orjson refuses: no facts.json, the report reads this shard's lines back
+        # a value orjson refuses: no facts.jsonl, the report reads this shard's lines back
         with contextlib.suppress(orjson.JSONEncodeError, RecursionError):
-            (writer.tmp / FACTS_FILE).write_bytes(orjson.dumps(tally.to_json()))
+            (writer.tmp / FACTS_FILE).write_bytes(tally.facts_bytes())
         writer.commit(stats)
         return stats
     except BaseException:
