@@ -321,13 +321,8 @@ class _Sample:
         is above :attr:`bound` are left out at once (most of a large scan's)."""
         self.seen += other.seen
         bound = self.bound
-        if place is None:
-            self.entries.extend(other.entries if bound is None
-                                else [e for e in other.entries if e[0] <= bound])
-        elif bound is None:
-            self.entries.extend([(k, place(o), v) for k, o, v in other.entries])
-        else:
-            self.entries.extend([(k, place(o), v) for k, o, v in other.entries if k <= bound])
+        kept = other.entries if bound is None else [e for e in other.entries if e[0] <= bound]
+        self.entries.extend(kept if place is None else [(k, place(o), v) for k, o, v in kept])
         if len(self.entries) >= 2 * self.size + 64:
             self._trim()
 

@@ -355,17 +355,12 @@ def verify(
     ends = np.append(starts[1:], order.shape[0])
     groups = list(zip(works, starts, ends, strict=True))
 
-    def with_pairs(chosen: Sequence[tuple[Any, Any, Any]]) -> list[tuple[Any, F64]]:
+    def with_pairs(chosen: Sequence[tuple[Any, Any, Any]]) -> list[tuple[int, F64]]:
+        # (work, its distinctive candidate pairs) of each (work, start, end) group
         return [
-            (
-                g,
-                _distinctive(
-                    query_row[order[g[1] : g[2]]],
-                    ref_xy[order[g[1] : g[2]]],
-                    dist[order[g[1] : g[2]]],
-                ),
-            )
-            for g in chosen
+            (int(number), _distinctive(query_row[pick], ref_xy[pick], dist[pick]))
+            for number, start, end in chosen
+            for pick in (order[start:end],)
         ]
 
     if gate is None:
@@ -393,15 +388,15 @@ def verify(
 
 def _fit_works(
     query: Features,
-    groups: Sequence[tuple[tuple[Any, Any, Any], F64]],
+    groups: Sequence[tuple[int, F64]],
     ref_size: Callable[[int], tuple[int, int] | None] | None,
     min_inliers: int,
 ) -> list[LocalMatch]:
-    """:func:`verify`'s geometric fit of each work in ``groups``: ((work, start, end), its
-    distinctive candidate pairs, :func:`_distinctive`), in work order."""
+    """:func:`verify`'s geometric fit of each work in ``groups``: (work, its distinctive
+    candidate pairs, :func:`_distinctive`), in work order."""
     cv2 = _cv2()
     out: list[LocalMatch] = []
-    for (number, _start, _end), pairs in groups:
+    for number, pairs in groups:
         if np.unique(pairs[:, 0]).shape[0] < min_inliers:
             continue
         src = query.xy[pairs[:, 0].astype(np.int64)].astype(np.float32)
